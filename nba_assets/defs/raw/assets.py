@@ -1,0 +1,226 @@
+"""The raw layer: what the sources said about each game date, validated, as DuckDB/BigQuery tables."""
+
+
+from collections.abc import Iterator
+from datetime import date, timedelta
+from typing import Any
+
+import dagster as dg
+import polars as pl
+
+from nba_assets.defs.partitions import dates_of, game_date_partitions
+from nba_assets.defs.resources import NbaSourceResource, ObjectStoreResource
+from nba_assets.lib import raw
+from nba_assets.lib.metadata import markdown_table
+from nba_assets.lib.sources.base import SourceBatch
+from nba_assets.lib.storage.object_store import ObjectStore
+
+IDENTITY_LOOKBACK = timedelta(days=400)
+
+
+class RawConfig(dg.Config):
+    # Ask the sources as of this moment (ISO-8601, UTC); empty means now.
+    as_of_utc: str = ""
+
+
+def _raw_asset(name: str, description: str, checks: list[dg.AssetCheckSpec], ins: dict[str, dg.AssetIn] | None = None) -> Any:
+    return dg.asset(
+        key=["raw", name],
+        group_name="raw",
+        description=description,
+        partitions_def=game_date_partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        pool="duckdb",
+        kinds={"polars", "duckdb"},
+        metadata={"partition_expr": "game_date"},
+        check_specs=checks,
+        ins=ins or {},
+    )
+
+
+def _check(asset: str, name: str, description: str, blocking: bool = False) -> dg.AssetCheckSpec:
+    return dg.AssetCheckSpec(name=name, asset=dg.AssetKey(["raw", asset]), description=description, blocking=blocking)
+
+
+def _result(asset: str, name: str, outcome: raw.CheckOutcome) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        asset_key=dg.AssetKey(["raw", asset]),
+        check_name=name,
+        passed=outcome.passed,
+        severity=dg.AssetCheckSeverity(outcome.severity),
+        metadata=outcome.metadata,
+    )
+
+
+def _quarantine(store: ObjectStore, table: str, dates: list[date], run_id: str, validated: raw.Validated) -> str | None:
+    if validated.quarantined.is_empty():
+        return None
+    key = f"quarantine/{table}/{min(dates)}_{max(dates)}/{run_id}.parquet"
+    import io
+
+    buf = io.BytesIO()
+    validated.quarantined.write_parquet(buf)
+    store.put_bytes(key, buf.getvalue())
+    return key
+
+
+def _output(
+    context: dg.AssetExecutionContext,
+    table: str,
+    batch: SourceBatch,
+    validated: raw.Validated,
+    store: ObjectStore,
+    dates: list[date],
+    extra: dict[str, Any],
+    preview_cols: list[str],
+) -> dg.Output:
+    qkey = _quarantine(store, table, dates, context.run.run_id, validated)
+    df = validated.good
+    meta: dict[str, Any] = {
+        "dagster/row_count": df.height,
+        "dates": len(dates),
+        "source": batch.source,
+        "quarantined_rows": validated.quarantined.height,
+        "quarantine_reasons": validated.quarantine_reasons,
+        "archived_payloads": len(batch.payload_keys),
+        **extra,
+        **{f"note_{k}": v for k, v in batch.notes.items()},
+        "preview": dg.MetadataValue.md(markdown_table(df, 10, preview_cols)),
+    }
+    if qkey:
+        meta["quarantine_object"] = qkey
+        context.log.warning(f"raw/{table}: {validated.quarantined.height} row(s) quarantined: {validated.quarantine_reasons}")
+    return dg.Output(df, metadata=meta)
+
+
+# ---------------------------------------------------------------- raw/schedule
+
+
+@_raw_asset(
+    "schedule",
+    "Games on each game date (ET): ids, tip-off (UTC), teams, status and final scores.",
+    [
+        _check("schedule", "schedule_no_duplicate_games", "Each game id appears once.", blocking=True),
+        _check("schedule", "schedule_game_count_plausible", "At most 16 games a date and no team twice a day."),
+    ],
+)
+def schedule(
+    context: dg.AssetExecutionContext, config: RawConfig, nba_source: NbaSourceResource, object_store: ObjectStoreResource
+) -> Iterator[Any]:
+    dates = dates_of(context)
+    store = object_store.get_store()
+    batch = nba_source.get_source(store).schedule(dates, raw.parse_as_of(config.as_of_utc))
+    validated = raw.validate_batch(batch.frame, "schedule", batch.source)
+    df = validated.good
+    extra = {"games": df.height, "final_games": df.filter(pl.col("status") == "final").height}
+    yield _output(context, "schedule", batch, validated, store, dates, extra, ["game_date", "game_id", "away_abbr", "home_abbr", "status", "away_pts", "home_pts"])
+    yield _result("schedule", "schedule_no_duplicate_games", raw.schedule_duplicates(df))
+    yield _result("schedule", "schedule_game_count_plausible", raw.schedule_counts_plausible(df, dates))
+
+
+# ---------------------------------------------------------------- raw/box_scores
+
+
+@_raw_asset(
+    "box_scores",
+    "One row per player on the active box score of each final game (minutes as decimals, points ...).",
+    [
+        _check("box_scores", "box_scores_complete_for_slate", "Every final game of the date has a box score.", blocking=True),
+        _check("box_scores", "box_scores_points_match_team_scores", "Summed player points equal each team's final score.", blocking=True),
+        _check("box_scores", "box_scores_min_players_with_minutes", "Each team-game has at least 5 players with minutes.", blocking=True),
+    ],
+    ins={"schedule_rows": dg.AssetIn(key=["raw", "schedule"])},
+)
+def box_scores(
+    context: dg.AssetExecutionContext,
+    config: RawConfig,
+    nba_source: NbaSourceResource,
+    object_store: ObjectStoreResource,
+    schedule_rows: pl.DataFrame,
+) -> Iterator[Any]:
+    dates = dates_of(context)
+    as_of = raw.parse_as_of(config.as_of_utc)
+    store = object_store.get_store()
+    batch = nba_source.get_source(store).box_scores(schedule_rows, as_of)
+    validated = raw.validate_batch(batch.frame, "box_scores", batch.source)
+    df = validated.good
+    played = df.filter(pl.col("played"))
+    extra = {
+        "games": df["game_id"].n_unique(),
+        "players_with_minutes": played.height,
+        "points_of_players_with_minutes": int(played["pts"].sum() or 0),
+    }
+    yield _output(context, "box_scores", batch, validated, store, dates, extra, ["game_date", "team_abbr", "player_name", "minutes", "pts", "reb", "ast"])
+    yield _result("box_scores", "box_scores_complete_for_slate", raw.box_scores_complete(schedule_rows, df, as_of))
+    yield _result("box_scores", "box_scores_points_match_team_scores", raw.team_points_match(schedule_rows, df))
+    yield _result("box_scores", "box_scores_min_players_with_minutes", raw.min_players_with_minutes(df))
+
+
+# ---------------------------------------------------------------- raw/injury_report
+
+
+@_raw_asset(
+    "injury_report",
+    "The latest official injury report before tip-off for each game date (player, team, status, reason).",
+    [],
+)
+def injury_report(
+    context: dg.AssetExecutionContext, config: RawConfig, nba_source: NbaSourceResource, object_store: ObjectStoreResource
+) -> Iterator[Any]:
+    dates = dates_of(context)
+    store = object_store.get_store()
+    source = nba_source.get_source(store)
+    batch = source.injury_report(dates, raw.parse_as_of(config.as_of_utc))
+    frame = raw.resolve_injury_ids(batch.frame, source, dates)
+    validated = raw.validate_batch(frame, "injury_report", batch.source)
+    df = validated.good
+    extra = {"players": df.height, "out": df.filter(pl.col("status") == "Out").height}
+    yield _output(context, "injury_report", batch, validated, store, dates, extra, ["game_date", "team_abbr", "player_name", "status", "reason"])
+
+
+# ---------------------------------------------------------------- raw/player_props
+
+
+@_raw_asset(
+    "player_props",
+    "Every player-points line seen before tip-off: book, player as named and resolved id, line, prices.",
+    [
+        _check("player_props", "player_props_cover_scheduled_games", "Share of scheduled games with lines (where the source has lines)."),
+        _check("player_props", "player_props_no_placeholder_lines", "No default or placeholder lines (e.g. 20.0 fill-ins).", blocking=True),
+        _check("player_props", "player_props_unresolved_name_share", "Share of book names not resolved to an NBA person id."),
+    ],
+    ins={"schedule_rows": dg.AssetIn(key=["raw", "schedule"])},
+)
+def player_props(
+    context: dg.AssetExecutionContext,
+    config: RawConfig,
+    nba_source: NbaSourceResource,
+    object_store: ObjectStoreResource,
+    schedule_rows: pl.DataFrame,
+) -> Iterator[Any]:
+    dates = dates_of(context)
+    store = object_store.get_store()
+    source = nba_source.get_source(store)
+    batch = source.player_props(dates, raw.parse_as_of(config.as_of_utc))
+    frame = raw.attach_game_ids(batch.frame, schedule_rows)
+    frame = raw.resolve_prop_ids(frame, source, dates)
+    validated = raw.validate_batch(frame, "player_props", batch.source)
+    df = validated.good
+    unresolved = raw.unresolved_share(df)
+    extra = {
+        "lines": df.height,
+        "main_lines": df.filter(pl.col("is_main_line")).height,
+        "games": df["game_id"].n_unique(),
+        "players": df["player_name"].n_unique(),
+        "books": df["bookmaker"].n_unique(),
+        "unresolved_names": unresolved.metadata["unresolved"],
+        "match_methods": dict(df.group_by("match_method").len().sort("match_method").iter_rows()),
+    }
+    yield _output(context, "player_props", batch, validated, store, dates, extra, ["game_date", "player_name", "player_id", "bookmaker", "line", "over_price", "under_price"])
+    coverage = raw.props_coverage(schedule_rows, df, source.line_dates(dates))
+    yield _result("player_props", "player_props_cover_scheduled_games", coverage)
+    yield _result("player_props", "player_props_no_placeholder_lines", raw.placeholder_lines(df))
+    yield _result("player_props", "player_props_unresolved_name_share", unresolved)
+
+
+raw_assets = [schedule, box_scores, injury_report, player_props]

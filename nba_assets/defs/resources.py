@@ -1,0 +1,108 @@
+"""Resources per environment, chosen in one place (:func:`build_resources`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dagster as dg
+from dagster_gcp import GCSResource
+from dagster_polars import PolarsBigQueryIOManager
+from pydantic import PrivateAttr
+
+from nba_assets.lib.env import Settings
+from nba_assets.lib.sources.archive import ArchiveSource
+from nba_assets.lib.sources.base import NbaSource
+from nba_assets.lib.storage.duckdb_io import NbaDuckDBIOManager
+from nba_assets.lib.storage.object_store import GCSObjectStore, LocalObjectStore, ObjectStore
+
+# ---------------------------------------------------------------- object stores
+
+
+class ObjectStoreResource(dg.ConfigurableResource):
+    """Where raw payloads, quarantined rows, models and reports are kept."""
+
+    def get_store(self) -> ObjectStore:
+        raise NotImplementedError
+
+
+class LocalObjectStoreResource(ObjectStoreResource):
+    root: str
+
+    def get_store(self) -> ObjectStore:
+        return LocalObjectStore(self.root)
+
+
+class GCSObjectStoreResource(ObjectStoreResource):
+    gcs: dg.ResourceDependency[GCSResource]
+    bucket: str
+    prefix: str = "nba_assets"
+
+    def get_store(self) -> ObjectStore:
+        return GCSObjectStore(self.gcs.get_client(), self.bucket, self.prefix)
+
+
+# ---------------------------------------------------------------- sources
+
+
+class NbaSourceResource(dg.ConfigurableResource):
+    """Schedule, box scores, injury report and points lines for game dates."""
+
+    def get_source(self, store: ObjectStore) -> NbaSource:
+        raise NotImplementedError
+
+
+class ArchiveSourceResource(NbaSourceResource):
+    """The embedded archive (real data shipped as parquet); no network, no keys."""
+
+    archive_dir: str = ""
+    _source: ArchiveSource | None = PrivateAttr(default=None)
+
+    def get_source(self, store: ObjectStore) -> NbaSource:
+        if self._source is None:
+            self._source = ArchiveSource(self.archive_dir or None)
+        return self._source
+
+
+class LiveSourceResource(NbaSourceResource):
+    """The real APIs: stats.nba.com / cdn.nba.com, the NBA injury report, The Odds API, BettingPros."""
+
+    odds_api_key: str
+    bettingpros_api_key: str = ""
+    timeout_seconds: float = 30.0
+    max_attempts: int = 5
+    odds_api_bookmakers: str = ""  # comma-separated; empty = every US book
+
+    def get_source(self, store: ObjectStore) -> NbaSource:
+        from nba_assets.lib.sources.live.source import LiveSource
+
+        return LiveSource(
+            store=store,
+            odds_api_key=self.odds_api_key,
+            bettingpros_api_key=self.bettingpros_api_key,
+            timeout=self.timeout_seconds,
+            max_attempts=self.max_attempts,
+            bookmakers=[b for b in self.odds_api_bookmakers.split(",") if b],
+        )
+
+
+# ---------------------------------------------------------------- per environment
+
+
+def build_resources(settings: Settings) -> dict[str, Any]:
+    """Every resource the definitions need, for ``settings.env``."""
+    if settings.env == "prod":
+        gcs = GCSResource(project=dg.EnvVar("NBA_ASSETS_GCP_PROJECT"))
+        return {
+            "io_manager": PolarsBigQueryIOManager(
+                project=dg.EnvVar("NBA_ASSETS_GCP_PROJECT"), location=settings.bigquery_location
+            ),
+            "object_store": GCSObjectStoreResource(gcs=gcs, bucket=dg.EnvVar("NBA_ASSETS_GCS_BUCKET"), prefix=settings.gcs_prefix),
+            "nba_source": LiveSourceResource(
+                odds_api_key=dg.EnvVar("ODDS_API_KEY"), bettingpros_api_key=dg.EnvVar("BETTINGPROS_API_KEY")
+            ),
+        }
+    return {
+        "io_manager": NbaDuckDBIOManager(database=str(settings.warehouse_path)),
+        "object_store": LocalObjectStoreResource(root=str(settings.object_store_root)),
+        "nba_source": ArchiveSourceResource(),
+    }

@@ -1,0 +1,41 @@
+"""Errors that name the source, the field and the offending value."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class SourceDataError(ValueError):
+    """A payload or row from an external source is not what its contract says.
+
+    The message is one line: ``<source>: field '<field>' <problem> (value: <value>)``.
+    """
+
+    def __init__(self, source: str, field: str, problem: str, value: Any = None) -> None:
+        self.source = source
+        self.field = field
+        self.problem = problem
+        self.value = value
+        msg = f"{source}: field '{field}' {problem}"
+        if value is not None:
+            msg += f" (value: {_short(value)})"
+        super().__init__(msg)
+
+
+class SourceUnavailableError(RuntimeError):
+    """The source could not be reached or kept failing after bounded retries."""
+
+
+def require(obj: Any, key: str, source: str, path: str | None = None) -> Any:
+    """``obj[key]`` or a :class:`SourceDataError` naming the source and the field path."""
+    field = f"{path}.{key}" if path else key
+    if not isinstance(obj, dict):
+        raise SourceDataError(source, path or "<root>", "is not an object", type(obj).__name__)
+    if key not in obj:
+        raise SourceDataError(source, field, "is missing")
+    return obj[key]

@@ -1,0 +1,28 @@
+"""Small helpers that turn frames into metadata a user would rather look at than read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+
+def markdown_table(df: pl.DataFrame, limit: int = 10, columns: list[str] | None = None) -> str:
+    """A GitHub-markdown table of the first ``limit`` rows (no pandas, no tabulate)."""
+    view = df.select(columns) if columns else df
+    if view.is_empty():
+        return "_no rows_"
+    head = view.head(limit)
+
+    def cell(v: Any) -> str:
+        if v is None:
+            return ""
+        if isinstance(v, float):
+            return f"{v:.2f}"
+        return str(v).replace("|", "\\|")
+
+    lines = ["| " + " | ".join(head.columns) + " |", "|" + "---|" * len(head.columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in head.iter_rows()]
+    if view.height > limit:
+        lines.append(f"\n_{limit} of {view.height:,} rows_")
+    return "\n".join(lines)

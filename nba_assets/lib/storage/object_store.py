@@ -1,0 +1,122 @@
+"""Object stores: the local filesystem (default) and Google Cloud Storage (prod).
+
+Used for raw payload archiving (content-addressed), quarantined rows, models and reports.
+Writes are atomic on the local filesystem (write to a temp file, then rename).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from datetime import date
+from pathlib import Path
+from typing import Any, Protocol
+
+_SAFE_PART = re.compile(r"^[A-Za-z0-9._=\-]+$")
+
+
+def _check_key(key: str) -> str:
+    parts = key.split("/")
+    if not key or any(p in ("", ".", "..") or not _SAFE_PART.match(p) for p in parts):
+        raise ValueError(f"object store: key {key!r} is not a safe relative path")
+    return key
+
+
+class ObjectStore(Protocol):
+    def put_bytes(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> str: ...
+
+    def get_bytes(self, key: str) -> bytes: ...
+
+    def exists(self, key: str) -> bool: ...
+
+    def list_keys(self, prefix: str) -> list[str]: ...
+
+    def uri(self, key: str) -> str: ...
+
+
+class LocalObjectStore:
+    """Files under ``root``; keys are relative POSIX paths."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+
+    def _path(self, key: str) -> Path:
+        return self.root / _check_key(key)
+
+    def put_bytes(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> str:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return self.uri(key)
+
+    def get_bytes(self, key: str) -> bytes:
+        return self._path(key).read_bytes()
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).exists()
+
+    def list_keys(self, prefix: str) -> list[str]:
+        base = self.root / prefix if prefix else self.root
+        if not base.exists():
+            return []
+        return sorted(str(p.relative_to(self.root).as_posix()) for p in base.rglob("*") if p.is_file() and not p.name.startswith(".tmp-"))
+
+    def uri(self, key: str) -> str:
+        return str(self._path(key))
+
+
+class GCSObjectStore:
+    """A GCS bucket (``google.cloud.storage``); ``client`` comes from dagster-gcp's ``GCSResource``."""
+
+    def __init__(self, client: Any, bucket: str, prefix: str = "") -> None:
+        self.client = client
+        self.bucket_name = bucket
+        self.prefix = prefix.strip("/")
+
+    def _name(self, key: str) -> str:
+        _check_key(key)
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def _bucket(self) -> Any:
+        return self.client.bucket(self.bucket_name)
+
+    def put_bytes(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> str:
+        self._bucket().blob(self._name(key)).upload_from_string(data, content_type=content_type)
+        return self.uri(key)
+
+    def get_bytes(self, key: str) -> bytes:
+        return self._bucket().blob(self._name(key)).download_as_bytes()
+
+    def exists(self, key: str) -> bool:
+        return bool(self._bucket().blob(self._name(key)).exists())
+
+    def list_keys(self, prefix: str) -> list[str]:
+        full = self._name(prefix) if prefix else self.prefix
+        strip = len(self.prefix) + 1 if self.prefix else 0
+        return sorted(b.name[strip:] for b in self.client.list_blobs(self.bucket_name, prefix=full))
+
+    def uri(self, key: str) -> str:
+        return f"gs://{self.bucket_name}/{self._name(key)}"
+
+
+def payload_key(source: str, game_date: date | str, body: bytes, ext: str = "json") -> str:
+    """``raw_payloads/<source>/<date>/<sha256>.<ext>``: content-addressed, never a URL or a key."""
+    digest = hashlib.sha256(body).hexdigest()
+    return f"raw_payloads/{source}/{game_date}/{digest}.{ext}"
+
+
+def archive_payload(store: ObjectStore, source: str, game_date: date | str, body: bytes, ext: str = "json") -> str:
+    """Store ``body`` before it is parsed; identical bodies map to the same key (idempotent)."""
+    key = payload_key(source, game_date, body, ext)
+    if not store.exists(key):
+        store.put_bytes(key, body)
+    return key
