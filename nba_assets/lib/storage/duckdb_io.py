@@ -103,13 +103,12 @@ class PolarsDuckDBTypeHandler(DuckDBPolarsTypeHandler):
         self, context: dg.OutputContext, table_slice: TableSlice, obj: pl.DataFrame, connection: Any
     ) -> dict[str, Any]:
         target = _qualified(table_slice)
+        # A failure here aborts the transaction; the client's connect() rolls it back.
         connection.register("_nba_assets_out", obj.to_arrow())
-        try:
-            connection.execute(f"CREATE TABLE IF NOT EXISTS {target} AS SELECT * FROM _nba_assets_out LIMIT 0")
-            if obj.height:
-                connection.execute(f"INSERT INTO {target} BY NAME SELECT * FROM _nba_assets_out")
-        finally:
-            connection.unregister("_nba_assets_out")
+        connection.execute(f"CREATE TABLE IF NOT EXISTS {target} AS SELECT * FROM _nba_assets_out LIMIT 0")
+        if obj.height:
+            connection.execute(f"INSERT INTO {target} BY NAME SELECT * FROM _nba_assets_out")
+        connection.unregister("_nba_assets_out")
         return {
             "row_count": obj.height,
             "dataframe_columns": dg.MetadataValue.table_schema(
