@@ -1,6 +1,5 @@
 """Resources per environment, chosen in one place (:func:`build_resources`)."""
 
-from __future__ import annotations
 
 from typing import Any
 
@@ -33,7 +32,7 @@ class LocalObjectStoreResource(ObjectStoreResource):
 
 
 class GCSObjectStoreResource(ObjectStoreResource):
-    gcs: dg.ResourceDependency[GCSResource]
+    gcs: GCSResource
     bucket: str
     prefix: str = "nba_assets"
 

@@ -2,6 +2,7 @@
 
     nba-assets parse KIND FILE     parse one saved payload with the pipeline's own parser, print JSON lines
     nba-assets kinds               list the payload kinds ``parse`` knows
+    nba-assets main [--start D] [--end D]   run the pipeline for a range of game dates
 """
 
 from __future__ import annotations
@@ -54,6 +55,19 @@ def cmd_kinds(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_main(args: argparse.Namespace) -> int:
+    from nba_assets.runner import run_main
+
+    return run_main(_date(args.start), _date(args.end))
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise SystemExit(f"nba-assets: {value!r} is not a YYYY-MM-DD date") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="nba-assets", description="NBA player-points props pipeline tools")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -63,6 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_parse)
     k = sub.add_parser("kinds", help="list the payload kinds that parse knows")
     k.set_defaults(func=cmd_kinds)
+    m = sub.add_parser("main", help="run the pipeline on the configured environment for a range of game dates")
+    m.add_argument("--start", default="2025-10-21", help="first game date (ET), default 2025-10-21")
+    m.add_argument("--end", default="2025-11-20", help="last game date (ET), default 2025-11-20")
+    m.set_defaults(func=cmd_main)
     return ap
 
 

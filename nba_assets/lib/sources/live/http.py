@@ -1,0 +1,260 @@
+"""The one HTTP client every live source uses (requests.Session underneath).
+
+- **Per-host rate limit:** at least ``min_interval`` seconds between request starts to one host
+  (monotonic clock; ``clock``/``sleep`` are injectable so tests never really sleep).
+- **Timeouts:** ``(connect, read)`` seconds on every request.
+- **Retries:** 429/500/502/503/504, connection errors and timeouts are retried with exponential
+  backoff plus jitter, honouring ``Retry-After`` (capped), up to ``max_attempts``; then
+  :class:`SourceUnavailableError` naming host and path, never the query string (it may hold a key).
+- **Archiving:** every successful non-empty body is written to the object store with
+  :func:`archive_payload` *before* anyone parses it; 204 returns ``body=None``.
+- **Secrets:** ``apiKey`` query values and ``X-Api-Key`` header values are redacted from every log line
+  and exception message; archive keys are content hashes and never contain a URL.
+
+The retry loop is a small explicit loop rather than tenacity: Retry-After, the fake clock and the
+redacted error all need the response in hand, which is simpler here than in tenacity callbacks.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import polars as pl
+import requests
+
+from nba_assets.lib.errors import SourceUnavailableError
+from nba_assets.lib.storage.object_store import ObjectStore, archive_payload
+
+log = logging.getLogger(__name__)
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+SECRET_PARAMS = frozenset({"apikey", "api_key", "key", "token"})
+SECRET_HEADERS = frozenset({"x-api-key", "authorization"})
+_SECRET_IN_TEXT = re.compile(r"(?i)((?:apiKey|api_key|x-api-key)[\"']?\s*[=:]\s*[\"']?)([^&\s\"',}]+)")
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` with ``apiKey=...``-style values and every given secret value replaced by ``***``."""
+    out = _SECRET_IN_TEXT.sub(r"\1***", text)
+    for secret in secrets:
+        if secret:
+            out = out.replace(secret, "***")
+    return out
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded retries: delay_n = min(cap, base * 2**(n-1)) * (1 + jitter * U[0,1))."""
+
+    max_attempts: int = 5
+    backoff_base: float = 1.0  # seconds
+    backoff_cap: float = 60.0  # seconds
+    jitter: float = 0.25
+    retry_after_cap: float = 120.0  # seconds; a longer Retry-After is cut to this
+
+
+@dataclass
+class HttpResponse:
+    """A final (non-retried) response. ``body`` is None for 204; ``archive_key`` None if not archived."""
+
+    status: int
+    body: bytes | None
+    headers: Mapping[str, str]
+    archive_key: str | None
+    host: str
+    path: str
+
+
+@dataclass
+class Fetched:
+    """What a live client returns: the parsed frame, the archive keys of the bodies it came from, and
+    response facts worth recording (quota headers, edition URL ...)."""
+
+    frame: pl.DataFrame
+    archive_keys: list[str] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+class HttpClient:
+    """GET with per-host rate limiting, bounded retries and archiving; see the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        session: requests.Session | None = None,
+        timeout: tuple[float, float] = (10.0, 60.0),
+        min_interval: float = 1.0,
+        host_intervals: Mapping[str, float] | None = None,
+        policy: RetryPolicy | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        self.session = session or requests.Session()
+        self.timeout = timeout
+        self.min_interval = min_interval
+        self.host_intervals = dict(host_intervals or {})
+        self.policy = policy or RetryPolicy()
+        self.clock = clock
+        self.sleep = sleep
+        self.rng = rng
+        self._next_slot: dict[str, float] = {}
+
+    # ------------------------------------------------------------ rate limit
+
+    def _interval(self, host: str) -> float:
+        return self.host_intervals.get(host, self.min_interval)
+
+    def _wait_for_slot(self, host: str) -> None:
+        now = self.clock()
+        slot = self._next_slot.get(host, now)
+        if slot > now:
+            self.sleep(slot - now)
+            now = self.clock()
+        self._next_slot[host] = max(now, slot) + self._interval(host)
+
+    # ------------------------------------------------------------ retries
+
+    def _retry_after(self, response: requests.Response) -> float | None:
+        value = response.headers.get("Retry-After")
+        if not value:
+            return None
+        try:
+            seconds = float(value)
+        except ValueError:
+            try:
+                when = parsedate_to_datetime(value)
+            except (TypeError, ValueError):
+                return None
+            seconds = when.timestamp() - time.time()
+        return min(max(seconds, 0.0), self.policy.retry_after_cap)
+
+    def _backoff(self, attempt: int) -> float:
+        p = self.policy
+        delay = min(p.backoff_cap, p.backoff_base * 2 ** (attempt - 1))
+        return delay * (1.0 + p.jitter * self.rng())
+
+    # ------------------------------------------------------------ GET
+
+    def get(
+        self,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        store: ObjectStore | None = None,
+        source: str | None = None,
+        game_date: date | str | None = None,
+        ext: str = "json",
+        accept: Iterable[int] = (200, 204),
+        timeout: tuple[float, float] | None = None,
+    ) -> HttpResponse:
+        """GET ``url``; statuses in ``accept`` are returned, retryable ones retried, others raise.
+
+        When ``store`` is given, a 2xx non-empty body is archived under ``source``/``game_date`` before
+        this returns (so it exists even if the caller's parse then fails). ``timeout`` overrides the
+        client's ``(connect, read)`` seconds for this call.
+        """
+        parts = urlsplit(url)
+        host, path = parts.netloc, parts.path or "/"
+        secrets = [str(v) for k, v in (params or {}).items() if k.lower() in SECRET_PARAMS and v]
+        secrets += [str(v) for k, v in (headers or {}).items() if k.lower() in SECRET_HEADERS and v]
+        accepted = set(accept)
+        last = ""
+        for attempt in range(1, self.policy.max_attempts + 1):
+            self._wait_for_slot(host)
+            delay: float | None = None
+            try:
+                response = self.session.get(url, params=params, headers=headers, timeout=timeout or self.timeout)
+            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
+                last = f"{type(exc).__name__}: {redact(str(exc), secrets)}"
+            else:
+                status = response.status_code
+                if status in accepted:
+                    return self._finish(response, host, path, store, source, game_date, ext)
+                if status not in RETRY_STATUSES:
+                    raise SourceUnavailableError(f"{host}{path}: HTTP {status} (not retried)")
+                last = f"HTTP {status}"
+                delay = self._retry_after(response)
+            if attempt == self.policy.max_attempts:
+                break
+            delay = self._backoff(attempt) if delay is None else delay
+            log.warning("%s%s: %s; retry %d/%d in %.1fs", host, path, last, attempt, self.policy.max_attempts - 1, delay)
+            self.sleep(delay)
+        raise SourceUnavailableError(f"{host}{path}: gave up after {self.policy.max_attempts} attempts (last: {last})")
+
+    def _finish(
+        self,
+        response: requests.Response,
+        host: str,
+        path: str,
+        store: ObjectStore | None,
+        source: str | None,
+        game_date: date | str | None,
+        ext: str,
+    ) -> HttpResponse:
+        status = response.status_code
+        body: bytes | None = None if status == 204 else response.content
+        key = None
+        if store is not None and body and 200 <= status < 300:
+            if source is None or game_date is None:
+                raise ValueError("archiving needs source= and game_date=")
+            stamp = game_date.date() if isinstance(game_date, datetime) else game_date
+            key = archive_payload(store, source, stamp, body, ext)
+        log.info("%s%s: HTTP %d, %d bytes", host, path, status, len(body or b""))
+        return HttpResponse(status, body, dict(response.headers), key, host, path)
+
+
+# ---------------------------------------------------------------- browser-like headers
+
+CHROME_MAJOR = 140
+CHROME_UA = (
+    f"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    f"Chrome/{CHROME_MAJOR}.0.0.0 Safari/537.36"
+)
+SEC_CH_UA = f'"Chromium";v="{CHROME_MAJOR}", "Not=A?Brand";v="24", "Google Chrome";v="{CHROME_MAJOR}"'
+
+
+def accept_encoding(allow_br: bool = True) -> str:
+    """``gzip, deflate[, br]``: ``br`` only when urllib3 can decode it (brotli installed); otherwise a
+    server honouring it would send a body requests cannot decompress."""
+    if allow_br:
+        try:
+            import brotli  # noqa: F401
+        except ImportError:
+            try:
+                import brotlicffi  # noqa: F401
+            except ImportError:
+                return "gzip, deflate"
+        return "gzip, deflate, br"
+    return "gzip, deflate"
+
+
+def browser_headers(origin: str, referer: str, *, allow_br: bool = True) -> dict[str, str]:
+    """Desktop-Chrome request headers with a matching ``Sec-Ch-Ua`` for ``origin``/``referer``."""
+    return {
+        "User-Agent": CHROME_UA,
+        "Sec-Ch-Ua": SEC_CH_UA,
+        "Sec-Ch-Ua-Mobile": "?0",
+        "Sec-Ch-Ua-Platform": '"Windows"',
+        "Accept": "application/json, text/plain, */*",
+        "Accept-Language": "en-US,en;q=0.9",
+        "Accept-Encoding": accept_encoding(allow_br),
+        "Origin": origin,
+        "Referer": referer,
+        "Sec-Fetch-Dest": "empty",
+        "Sec-Fetch-Mode": "cors",
+        "Sec-Fetch-Site": "same-site",
+        "Connection": "keep-alive",
+        "Cache-Control": "no-cache",
+        "Pragma": "no-cache",
+    }

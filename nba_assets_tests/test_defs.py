@@ -1,0 +1,108 @@
+"""The code location: it loads, both environments construct, and its graph matches the snapshot."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from nba_assets.defs.build import build_definitions
+from nba_assets.defs.resources import (
+    ArchiveSourceResource,
+    GCSObjectStoreResource,
+    LiveSourceResource,
+    LocalObjectStoreResource,
+)
+from nba_assets.lib.env import Settings
+from nba_assets.lib.storage.duckdb_io import NbaDuckDBIOManager
+
+REPO = Path(__file__).resolve().parents[1]
+SNAPSHOT = Path(__file__).parent / "snapshots" / "asset_graph.json"
+
+
+def graph_snapshot(defs: dg.Definitions) -> dict:
+    """Asset keys with their group, partitioning, kinds and pool; checks; jobs; schedules; sensors."""
+    graph = defs.resolve_asset_graph()
+    assets = {}
+    for key in sorted(graph.get_all_asset_keys(), key=lambda k: k.to_user_string()):
+        node = graph.get(key)
+        assets[key.to_user_string()] = {
+            "group": node.group_name,
+            "partitioned": node.partitions_def is not None,
+            "deps": sorted(d.to_user_string() for d in node.parent_keys),
+            "kinds": sorted(node.kinds),
+            "pool": node.pools and sorted(node.pools),
+        }
+    checks = sorted(f"{c.asset_key.to_user_string()}:{c.name}" for c in graph.asset_check_keys)
+    return {
+        "assets": assets,
+        "checks": checks,
+        "jobs": sorted(j.name for j in defs.resolve_all_job_defs() if not j.name.startswith("__")),
+        "schedules": sorted(s.name for s in defs.schedules or []),
+        "sensors": sorted(s.name for s in defs.sensors or []),
+    }
+
+
+def test_asset_graph_matches_snapshot(tmp_path) -> None:
+    snap = graph_snapshot(build_definitions(Settings(data_dir=tmp_path)))
+    if os.environ.get("UPDATE_SNAPSHOTS") or not SNAPSHOT.exists():
+        SNAPSHOT.write_text(json.dumps(snap, indent=1, sort_keys=True) + "\n")
+    assert snap == json.loads(SNAPSHOT.read_text()), "graph drifted: re-run with UPDATE_SNAPSHOTS=1 if intended"
+
+
+def test_local_resources(tmp_path) -> None:
+    defs = build_definitions(Settings(data_dir=tmp_path))
+    res = defs.resources
+    assert isinstance(res["io_manager"], NbaDuckDBIOManager)
+    assert res["io_manager"].database == str(tmp_path / "warehouse.duckdb")
+    assert isinstance(res["nba_source"], ArchiveSourceResource)
+    assert isinstance(res["object_store"], LocalObjectStoreResource)
+
+
+def test_prod_wiring_constructs_without_network_or_secrets(monkeypatch) -> None:
+    for var in ("ODDS_API_KEY", "BETTINGPROS_API_KEY", "NBA_ASSETS_GCP_PROJECT", "NBA_ASSETS_GCS_BUCKET"):
+        monkeypatch.delenv(var, raising=False)
+    settings = Settings.from_env({"NBA_ASSETS_ENV": "prod", "NBA_ASSETS_DATA_DIR": "/nonexistent/never-created"})
+    defs = build_definitions(settings)
+    res = defs.resources
+    from dagster_polars import PolarsBigQueryIOManager
+
+    assert isinstance(res["io_manager"], PolarsBigQueryIOManager)
+    assert isinstance(res["nba_source"], LiveSourceResource)
+    assert isinstance(res["object_store"], GCSObjectStoreResource)
+    # Secrets stay environment-variable references until a run starts.
+    assert isinstance(res["nba_source"].odds_api_key, dg.EnvVar)
+    assert res["nba_source"].odds_api_key.env_var_name == "ODDS_API_KEY"
+    assert not Path("/nonexistent/never-created").exists()
+    defs.resolve_asset_graph()  # the graph builds with prod resources
+
+
+def test_env_is_decided_in_one_place_and_validated() -> None:
+    assert Settings.from_env({}).env == "local"
+    assert Settings.from_env({"NBA_ASSETS_DATA_DIR": "/tmp/x"}).warehouse_path == Path("/tmp/x/warehouse.duckdb")
+    with pytest.raises(ValueError, match="NBA_ASSETS_ENV"):
+        Settings.from_env({"NBA_ASSETS_ENV": "staging"})
+
+
+def test_importing_the_package_reads_no_environment(monkeypatch) -> None:
+    code = "import nba_assets.definitions, nba_assets.defs.build, os; print('ok')"
+    env = {**os.environ, "NBA_ASSETS_ENV": "not-an-env"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=REPO)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
+
+
+def test_dagster_definitions_validate(tmp_path) -> None:
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "NBA_ASSETS_DATA_DIR": str(tmp_path / "data")}
+    dagster = Path(sys.executable).parent / "dagster"
+    out = subprocess.run([str(dagster), "definitions", "validate", "-w", "workspace.yaml"], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+
+
+def test_duckdb_steps_share_one_pool(tmp_path) -> None:
+    graph = build_definitions(Settings(data_dir=tmp_path)).resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        if "duckdb" in graph.get(key).kinds:
+            assert graph.get(key).pools == {"duckdb"}, key

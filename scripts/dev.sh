@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# One entry point for a fresh machine: creates ./.venv (Python 3.11+), installs the project, then
+#   scripts/dev.sh run    runs the main job on the embedded archive (no network, no keys)
+#   scripts/dev.sh test   runs ruff (lint + format check) and the test suite
+#   scripts/dev.sh slow   runs the long tests (season backfills) too
+# Re-running skips the install when pyproject.toml has not changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+VENV=${NBA_ASSETS_VENV:-.venv}
+
+if [ ! -x "$VENV/bin/python" ]; then
+  "$PY" -c 'import sys; assert sys.version_info >= (3, 11), "nba_assets needs Python 3.11+"'
+  "$PY" -m venv "$VENV"
+fi
+stamp="$VENV/.nba_assets-installed"
+want=$(sha256sum pyproject.toml setup.cfg | sha256sum | cut -c1-16)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  "$VENV/bin/python" -m pip install --quiet --upgrade pip
+  "$VENV/bin/python" -m pip install --quiet -e ".[dev]"
+  echo "$want" > "$stamp"
+fi
+export PATH="$PWD/$VENV/bin:$PATH"
+
+case "${1:-run}" in
+  run)
+    shift || true
+    exec nba-assets main "$@"
+    ;;
+  test)
+    shift || true
+    ruff check nba_assets nba_assets_tests scripts bench
+    ruff format --check nba_assets nba_assets_tests scripts bench
+    exec python -m pytest "$@"
+    ;;
+  slow)
+    shift || true
+    exec python -m pytest -m "slow or not slow" "$@"
+    ;;
+  *)
+    echo "usage: scripts/dev.sh [run|test|slow] [args]" >&2
+    exit 2
+    ;;
+esac
