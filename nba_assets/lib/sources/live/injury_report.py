@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from nba_assets.lib.parsers.injury_report import parse_injury_pdf
 from nba_assets.lib.parsers._common import to_date
+from nba_assets.lib.parsers.injury_report import parse_injury_pdf
 from nba_assets.lib.sources.live.http import Fetched, HttpClient, browser_headers
 from nba_assets.lib.storage.object_store import ObjectStore
 
@@ -37,8 +37,8 @@ class InjuryReportClient:
         self.store = store
 
     def fetch_edition(self, edition_et: datetime, game_date: date | str) -> Fetched | None:
-        """One edition, or None if it was not published (403/404). The body is archived (as ``.pdf``, or
-        ``.html`` for a geo-block/error page) before it is parsed, so a parse failure leaves evidence."""
+        """One edition, or None if it was not published (403/404). The body is archived (``.pdf``, even when
+        it turns out to be a geo-block page) before it is parsed, so a parse failure leaves evidence."""
         resp = self.http.get(
             report_url(edition_et),
             headers=HEADERS,

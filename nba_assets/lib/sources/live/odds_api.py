@@ -1,0 +1,105 @@
+"""The Odds API v4 client: NBA events and per-event ``player_points`` odds, live and historical.
+
+The key travels in the ``apiKey`` query parameter; the HttpClient redacts it from logs and errors and
+archive keys are content hashes. Quota headers (``x-requests-remaining``/``-used``/``-last``) of the
+last response are kept on the client and in each result's ``meta``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+
+import polars as pl
+
+from nba_assets.lib.parsers import odds_api
+from nba_assets.lib.parsers._common import ODDS_API, decode_json, et_day_bounds_utc, to_date
+from nba_assets.lib.sources.live.http import Fetched, HttpClient, HttpResponse
+from nba_assets.lib.storage.object_store import ObjectStore
+
+BASE_URL = "https://api.the-odds-api.com/v4"
+SPORT = "basketball_nba"
+QUOTA_HEADERS = ("x-requests-remaining", "x-requests-used", "x-requests-last")
+
+
+def _iso(dt: datetime) -> str:
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class OddsApiClient:
+    def __init__(
+        self,
+        http: HttpClient,
+        store: ObjectStore,
+        api_key: str,
+        *,
+        regions: str = "us",
+        bookmakers: list[str] | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.http = http
+        self.store = store
+        self._api_key = api_key
+        self.regions = regions
+        self.bookmakers = bookmakers
+        self.now = now
+        self.quota: dict[str, str] = {}
+
+    def _get(self, path: str, params: dict[str, str], kind: str, game_date: date, accept: tuple[int, ...] = (200,)) -> HttpResponse:
+        resp = self.http.get(
+            f"{BASE_URL}{path}",
+            params={"apiKey": self._api_key, **params},
+            headers={"Accept": "application/json"},
+            store=self.store,
+            source=kind,
+            game_date=game_date,
+            accept=accept,
+        )
+        lowered = {k.lower(): v for k, v in resp.headers.items()}
+        self.quota = {h: lowered[h] for h in QUOTA_HEADERS if h in lowered}
+        return resp
+
+    def _odds_params(self) -> dict[str, str]:
+        params = {"regions": self.regions, "markets": odds_api.MARKET, "oddsFormat": "american", "dateFormat": "iso"}
+        if self.bookmakers:
+            params["bookmakers"] = ",".join(self.bookmakers)
+        return params
+
+    def events(self, game_date: date | str) -> Fetched:
+        """Upcoming events tipping off on the ET date ``game_date`` (free: no quota cost)."""
+        day = to_date(game_date)
+        start, end = et_day_bounds_utc(day)
+        params = {"dateFormat": "iso", "commenceTimeFrom": _iso(start), "commenceTimeTo": _iso(end)}
+        resp = self._get(f"/sports/{SPORT}/events", params, "odds-api-events", day)
+        frame = odds_api.parse_odds_events(decode_json(resp.body or b"", ODDS_API))
+        frame = frame.filter(pl.col("game_date") == day)
+        return Fetched(frame, [resp.archive_key] if resp.archive_key else [], {"quota": dict(self.quota)})
+
+    def event_odds(self, event_id: str, game_date: date | str) -> Fetched | None:
+        """Live ``player_points`` lines of one event, snapshot = now (UTC). A 204 or no bookmakers gives
+        an empty frame; a 404 (finished game) gives None: use :meth:`historical_event_odds`."""
+        day = to_date(game_date)
+        snapshot = self.now()
+        resp = self._get(f"/sports/{SPORT}/events/{event_id}/odds", self._odds_params(), "odds-api-event-odds", day, (200, 204, 404))
+        if resp.status == 404:
+            return None
+        payload = decode_json(resp.body, ODDS_API) if resp.body else None
+        frame = odds_api.parse_event_odds(payload, snapshot)
+        return Fetched(frame, [resp.archive_key] if resp.archive_key else [], {"quota": dict(self.quota), "status": resp.status})
+
+    def historical_events(self, at: datetime, game_date: date | str | None = None) -> Fetched:
+        """Events as listed at the snapshot nearest before ``at`` (tz-aware)."""
+        day = to_date(game_date) if game_date is not None else at.date()
+        resp = self._get(f"/historical/sports/{SPORT}/events", {"date": _iso(at), "dateFormat": "iso"}, "odds-api-events", day)
+        frame = odds_api.parse_odds_events(decode_json(resp.body or b"", ODDS_API))
+        return Fetched(frame, [resp.archive_key] if resp.archive_key else [], {"quota": dict(self.quota)})
+
+    def historical_event_odds(self, event_id: str, at: datetime, game_date: date | str) -> Fetched:
+        """Lines of one event at the historical snapshot nearest before ``at`` (snapshot = its timestamp).
+        Costs 10x the live call."""
+        day = to_date(game_date)
+        params = {"date": _iso(at), **self._odds_params()}
+        resp = self._get(f"/historical/sports/{SPORT}/events/{event_id}/odds", params, "odds-api-event-odds", day, (200, 204))
+        payload = decode_json(resp.body, ODDS_API) if resp.body else None
+        frame = odds_api.parse_event_odds(payload)
+        return Fetched(frame, [resp.archive_key] if resp.archive_key else [], {"quota": dict(self.quota), "status": resp.status})

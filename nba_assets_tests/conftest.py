@@ -1,0 +1,35 @@
+"""Shared test fixtures."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def shared_dir() -> Path:
+    """The ``shared/`` folder that sits beside the repository (``../shared``), or ``$NBA_ASSETS_SHARED_DIR``.
+
+    Resolved from the repo root, not a fixed path: CI clones the repo elsewhere with shared/ beside it.
+    """
+    override = os.environ.get("NBA_ASSETS_SHARED_DIR")
+    return Path(override).resolve() if override else (REPO_ROOT.parent / "shared").resolve()
+
+
+@pytest.fixture(scope="session")
+def fixtures_dir() -> Path:
+    """``shared/fixtures/real``: the recorded real API payloads."""
+    path = shared_dir() / "fixtures" / "real"
+    if not path.is_dir():
+        # fail, not skip: a CI checkout without shared/ must not pass silently
+        pytest.fail(f"recorded fixtures not found at {path}; set NBA_ASSETS_SHARED_DIR", pytrace=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def local_fixtures_dir() -> Path:
+    """``nba_assets_tests/fixtures``: hand-made fixtures that live with the tests."""
+    return Path(__file__).resolve().parent / "fixtures"
