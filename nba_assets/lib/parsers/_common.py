@@ -58,11 +58,15 @@ def decode_json(body: bytes | str, source: str) -> Any:
     if not body or not body.strip():
         raise SourceDataError(source, "<body>", "is empty")
     if looks_like_html(body):
-        raise SourceDataError(source, "<body>", "is an HTML page, not JSON", body[:60].decode("utf-8", "replace"))
+        raise SourceDataError(
+            source, "<body>", "is an HTML page, not JSON", body[:60].decode("utf-8", "replace")
+        )
     try:
         return json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise SourceDataError(source, "<body>", f"is not valid JSON ({exc})", body[-40:].decode("utf-8", "replace")) from None
+        raise SourceDataError(
+            source, "<body>", f"is not valid JSON ({exc})", body[-40:].decode("utf-8", "replace")
+        ) from None
 
 
 # ---------------------------------------------------------------- typed field access
@@ -115,7 +119,9 @@ def to_float(value: Any, source: str, field: str, nullable: bool = False) -> flo
     return float(value)
 
 
-def get_float(obj: Any, key: str, source: str, path: str | None = None, nullable: bool = False) -> float | None:
+def get_float(
+    obj: Any, key: str, source: str, path: str | None = None, nullable: bool = False
+) -> float | None:
     return to_float(require(obj, key, source, path), source, _field(path, key), nullable)
 
 
@@ -173,7 +179,9 @@ def result_set_rows(payload: Any, name: str, source: str) -> list[dict[str, Any]
             out = []
             for j, row in enumerate(rows):
                 if not isinstance(row, list) or len(row) != len(headers):
-                    raise SourceDataError(source, f"{path}.rowSet[{j}]", f"does not have {len(headers)} values", row)
+                    raise SourceDataError(
+                        source, f"{path}.rowSet[{j}]", f"does not have {len(headers)} values", row
+                    )
                 out.append(dict(zip(headers, row, strict=True)))
             return out
         if not isinstance(rs, dict):

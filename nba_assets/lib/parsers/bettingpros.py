@@ -165,7 +165,11 @@ def parse_bp_offers(
     for row in rows:
         if row["snapshot_utc"] is None:
             if snapshot_utc is None:
-                raise SourceDataError(source, "offers.selections.books.lines.updated", "is missing and no snapshot time was given")
+                raise SourceDataError(
+                    source,
+                    "offers.selections.books.lines.updated",
+                    "is missing and no snapshot time was given",
+                )
             row["snapshot_utc"] = snapshot_utc
     flag_main_lines(rows, ("event_id", "player_name", "bookmaker"))
     return frame(rows, PROPS_SCHEMA, source)

@@ -31,7 +31,13 @@ from nba_assets.lib.schemas import INJURY_SCHEMA, INJURY_STATUSES
 COLUMNS = ("date", "time", "matchup", "team", "player", "status", "reason")
 # Left edges (pt) of the columns in the 2023-2025 layout; used when a page has no header row.
 _DEFAULT_EDGES = (19.0, 116.0, 196.0, 260.0, 421.0, 582.0, 662.0)
-_HEADER_WORDS = {"Matchup": "matchup", "Team": "team", "Player": "player", "Current": "status", "Reason": "reason"}
+_HEADER_WORDS = {
+    "Matchup": "matchup",
+    "Team": "team",
+    "Player": "player",
+    "Current": "status",
+    "Reason": "reason",
+}
 _TITLE = re.compile(r"Injury Report:\s*(\d{2}/\d{2}/\d{2,4})\s+(\d{1,2}:\d{2})\s*([AP]M)", re.IGNORECASE)
 _FOOTER = re.compile(r"^Page\s*\d+\s*of\s*\d+$", re.IGNORECASE)
 _DATE = re.compile(r"^\d{2}/\d{2}/\d{4}$")
@@ -55,9 +61,13 @@ def _check_body(pdf_bytes: bytes) -> None:
     if not pdf_bytes:
         raise SourceDataError(source, "<body>", "is empty")
     if b"not accessible in this region" in pdf_bytes[:20000].lower():
-        raise SourceDataError(source, "<body>", "is a geo-block page ('not accessible in this region'), not a PDF")
+        raise SourceDataError(
+            source, "<body>", "is a geo-block page ('not accessible in this region'), not a PDF"
+        )
     if looks_like_html(pdf_bytes):
-        raise SourceDataError(source, "<body>", "is an HTML page, not a PDF", pdf_bytes[:60].decode("utf-8", "replace"))
+        raise SourceDataError(
+            source, "<body>", "is an HTML page, not a PDF", pdf_bytes[:60].decode("utf-8", "replace")
+        )
     if not pdf_bytes.lstrip()[:5] == b"%PDF-":
         raise SourceDataError(source, "<body>", "is not a PDF", pdf_bytes[:20].decode("utf-8", "replace"))
 
@@ -87,7 +97,9 @@ def _column(x0: float, edges: tuple[float, ...]) -> str:
     return col
 
 
-def _page_lines(page: Any, edges: tuple[float, ...] | None) -> tuple[list[_Line], tuple[float, ...] | None, str]:
+def _page_lines(
+    page: Any, edges: tuple[float, ...] | None
+) -> tuple[list[_Line], tuple[float, ...] | None, str]:
     words = page.extract_words(x_tolerance=_X_TOLERANCE, keep_blank_chars=False)
     header = _edges_from_header(words)
     start = 0.0
@@ -193,7 +205,9 @@ def parse_injury_pdf(pdf_bytes: bytes, report_time_et: datetime | None = None) -
             raise SourceDataError(source, f"{path}.player", "is missing for a status line", line.cells)
         missing = [c for c in ("date", "time", "matchup", "team") if c not in ctx]
         if missing:
-            raise SourceDataError(source, f"{path}.{missing[0]}", "is not printed on or above this row", player)
+            raise SourceDataError(
+                source, f"{path}.{missing[0]}", "is not printed on or above this row", player
+            )
         if not _DATE.match(ctx["date"]):
             raise SourceDataError(source, f"{path}.date", "is not MM/DD/YYYY", ctx["date"])
         matchup = ctx["matchup"].replace(" ", "")
@@ -218,4 +232,3 @@ def parse_injury_pdf(pdf_bytes: bytes, report_time_et: datetime | None = None) -
             }
         )
     return frame(rows, INJURY_SCHEMA, source)
-

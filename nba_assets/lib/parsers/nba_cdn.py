@@ -90,7 +90,9 @@ def parse_cdn_boxscore(
         sides[side] = (
             team,
             get_int(team, "teamId", source, f"game.{side}"),
-            team_code(require(team, "teamTricode", source, f"game.{side}"), source, f"game.{side}.teamTricode"),
+            team_code(
+                require(team, "teamTricode", source, f"game.{side}"), source, f"game.{side}.teamTricode"
+            ),
         )
     rows = []
     for side, other in (("homeTeam", "awayTeam"), ("awayTeam", "homeTeam")):
@@ -117,7 +119,9 @@ def parse_cdn_boxscore(
                 "starter": to_flag(require(player, "starter", source, path), source, f"{path}.starter"),
                 "position": player.get("position") or "",
                 "played": played,
-                "minutes": minutes_from_iso(require(stats, "minutes", source, spath), source, f"{spath}.minutes"),
+                "minutes": minutes_from_iso(
+                    require(stats, "minutes", source, spath), source, f"{spath}.minutes"
+                ),
                 "plus_minus": get_float(stats, "plusMinusPoints", source, spath, nullable=True),
                 "status_comment": "" if played else _not_playing_comment(player),
                 "source": source,

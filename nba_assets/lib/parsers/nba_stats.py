@@ -76,7 +76,9 @@ def parse_scoreboard_v3(payload: Any, source: str = STATS_NBA) -> pl.DataFrame:
                 "game_id": game_id,
                 "season": season_of(game_id),
                 "season_type": season_type_of(game_id, source, f"{path}.gameId"),
-                "tipoff_utc": parse_utc(game.get("gameTimeUTC"), source, f"{path}.gameTimeUTC", nullable=True),
+                "tipoff_utc": parse_utc(
+                    game.get("gameTimeUTC"), source, f"{path}.gameTimeUTC", nullable=True
+                ),
                 "home_team_id": teams["homeTeam"][0],
                 "home_abbr": teams["homeTeam"][1],
                 "away_team_id": teams["awayTeam"][0],
@@ -123,15 +125,21 @@ def parse_scoreboard_v2(payload: Any, source: str = STATS_NBA) -> pl.DataFrame:
         if game_id in seen:  # GameHeader repeats a game when it has several national broadcasters
             continue
         seen.add(game_id)
-        status = game_status(row_value(head, "GAME_STATUS_ID", source, path), source, f"{path}.GAME_STATUS_ID")
-        day = date_prefix(param_date or row_value(head, "GAME_DATE_EST", source, path), source, f"{path}.GAME_DATE_EST")
+        status = game_status(
+            row_value(head, "GAME_STATUS_ID", source, path), source, f"{path}.GAME_STATUS_ID"
+        )
+        day = date_prefix(
+            param_date or row_value(head, "GAME_DATE_EST", source, path), source, f"{path}.GAME_DATE_EST"
+        )
         season = head.get("SEASON")
         teams = {}
         for side, key in (("home", "HOME_TEAM_ID"), ("away", "VISITOR_TEAM_ID")):
             tid = to_int(row_value(head, key, source, path), source, f"{path}.{key}")
             line = by_team.get((game_id, tid))  # type: ignore[arg-type]
             lpath = f"resultSets[LineScore][{game_id}/{tid}]"
-            abbr = _team_abbr_for_id(tid, (line or {}).get("TEAM_ABBREVIATION"), source, f"{lpath}.TEAM_ABBREVIATION")  # type: ignore[arg-type]
+            abbr = _team_abbr_for_id(
+                tid, (line or {}).get("TEAM_ABBREVIATION"), source, f"{lpath}.TEAM_ABBREVIATION"
+            )  # type: ignore[arg-type]
             pts = None
             if status == "final":
                 if line is None:
@@ -139,7 +147,11 @@ def parse_scoreboard_v2(payload: Any, source: str = STATS_NBA) -> pl.DataFrame:
                 pts = to_int(row_value(line, "PTS", source, lpath), source, f"{lpath}.PTS")
             teams[side] = (tid, abbr, pts)
         status_text = head.get("GAME_STATUS_TEXT")
-        tipoff = et_clock_to_utc(day, status_text) if status == "scheduled" and isinstance(status_text, str) else None
+        tipoff = (
+            et_clock_to_utc(day, status_text)
+            if status == "scheduled" and isinstance(status_text, str)
+            else None
+        )
         rows.append(
             {
                 "game_date": day,
@@ -160,7 +172,9 @@ def parse_scoreboard_v2(payload: Any, source: str = STATS_NBA) -> pl.DataFrame:
     return frame(rows, SCHEDULE_SCHEMA, source)
 
 
-def _schedule_team(team: dict[str, Any], game_id: str, source: str, path: str) -> tuple[int | None, str | None]:
+def _schedule_team(
+    team: dict[str, Any], game_id: str, source: str, path: str
+) -> tuple[int | None, str | None]:
     """(team id, tricode) of a schedule slot.
 
     Policy, because a season schedule is more than 30 NBA teams playing each other:
@@ -202,9 +216,17 @@ def parse_schedule_v2(payload: Any, season: str | None = None, source: str = CDN
             day = date_prefix(date_text, source, f"{path}.gameDateEst")
             status_text = game.get("gameStatusText")
             tbd = isinstance(status_text, str) and status_text.strip().upper() == "TBD"
-            tipoff = None if tbd else parse_utc(game.get("gameDateTimeUTC"), source, f"{path}.gameDateTimeUTC", nullable=True)
-            home_id, home_abbr = _schedule_team(get_obj(game, "homeTeam", source, path), game_id, source, f"{path}.homeTeam")
-            away_id, away_abbr = _schedule_team(get_obj(game, "awayTeam", source, path), game_id, source, f"{path}.awayTeam")
+            tipoff = (
+                None
+                if tbd
+                else parse_utc(game.get("gameDateTimeUTC"), source, f"{path}.gameDateTimeUTC", nullable=True)
+            )
+            home_id, home_abbr = _schedule_team(
+                get_obj(game, "homeTeam", source, path), game_id, source, f"{path}.homeTeam"
+            )
+            away_id, away_abbr = _schedule_team(
+                get_obj(game, "awayTeam", source, path), game_id, source, f"{path}.awayTeam"
+            )
             rows.append(
                 {
                     "game_date": day,
@@ -217,8 +239,12 @@ def parse_schedule_v2(payload: Any, season: str | None = None, source: str = CDN
                     "away_team_id": away_id,
                     "away_abbr": away_abbr,
                     "status": status,
-                    "home_pts": _final_points(game["homeTeam"].get("score"), status, source, f"{path}.homeTeam.score"),
-                    "away_pts": _final_points(game["awayTeam"].get("score"), status, source, f"{path}.awayTeam.score"),
+                    "home_pts": _final_points(
+                        game["homeTeam"].get("score"), status, source, f"{path}.homeTeam.score"
+                    ),
+                    "away_pts": _final_points(
+                        game["awayTeam"].get("score"), status, source, f"{path}.awayTeam.score"
+                    ),
                     "source": source,
                 }
             )
@@ -258,7 +284,9 @@ def parse_boxscore_traditional_v3(
     """
     day = to_date(game_date)
     box = get_obj(payload, "boxScoreTraditional", source)
-    game_id = check_game_id(get_str(box, "gameId", source, "boxScoreTraditional"), source, "boxScoreTraditional.gameId")
+    game_id = check_game_id(
+        get_str(box, "gameId", source, "boxScoreTraditional"), source, "boxScoreTraditional.gameId"
+    )
     sides = {}
     for side in ("homeTeam", "awayTeam"):
         team = get_obj(box, side, source, "boxScoreTraditional")
@@ -342,7 +370,9 @@ def parse_leaguegamelog_players(payload: Any, source: str = STATS_NBA) -> pl.Dat
         if not m:
             raise SourceDataError(source, f"{path}.MATCHUP", "is not 'TEAM vs. OPP' or 'TEAM @ OPP'", matchup)
         if team_code(m.group(1), source, f"{path}.MATCHUP") != abbr:
-            raise SourceDataError(source, f"{path}.MATCHUP", f"does not start with the player's team {abbr}", matchup)
+            raise SourceDataError(
+                source, f"{path}.MATCHUP", f"does not start with the player's team {abbr}", matchup
+            )
         minutes = to_float(val("MIN"), source, f"{path}.MIN", nullable=True) or 0.0
         row: dict[str, Any] = {
             "game_date": date_prefix(val("GAME_DATE"), source, f"{path}.GAME_DATE"),

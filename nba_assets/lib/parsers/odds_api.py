@@ -88,7 +88,9 @@ def parse_event_odds(payload: Any, snapshot_utc: datetime | None = None) -> pl.D
     header = _event_header(data, prefix or None)  # type: ignore[arg-type]
     bookmakers = data.get("bookmakers") or []
     if not isinstance(bookmakers, list):
-        raise SourceDataError(source, f"{prefix}.bookmakers".lstrip("."), "is not a list", type(bookmakers).__name__)
+        raise SourceDataError(
+            source, f"{prefix}.bookmakers".lstrip("."), "is not a list", type(bookmakers).__name__
+        )
     pairs: dict[tuple[str, str, float], dict[str, Any]] = {}
     for b, book in enumerate(bookmakers):
         bpath = f"{prefix}.bookmakers[{b}]".lstrip(".")
@@ -98,16 +100,22 @@ def parse_event_odds(payload: Any, snapshot_utc: datetime | None = None) -> pl.D
             mpath = f"{bpath}.markets[{m}]"
             if get_str(market, "key", source, mpath) != MARKET:
                 continue
-            market_update = parse_utc(market.get("last_update"), source, f"{mpath}.last_update", nullable=True)
+            market_update = parse_utc(
+                market.get("last_update"), source, f"{mpath}.last_update", nullable=True
+            )
             when = snapshot or market_update or book_update
             if when is None:
-                raise SourceDataError(source, f"{mpath}.last_update", "is missing and no snapshot time was given")
+                raise SourceDataError(
+                    source, f"{mpath}.last_update", "is missing and no snapshot time was given"
+                )
             for o, outcome in enumerate(get_list(market, "outcomes", source, mpath)):
                 opath = f"{mpath}.outcomes[{o}]"
                 side = get_str(outcome, "name", source, opath)
                 if side not in ("Over", "Under"):
                     raise SourceDataError(source, f"{opath}.name", "is not Over/Under", side)
-                player = to_str(require(outcome, "description", source, opath), source, f"{opath}.description")
+                player = to_str(
+                    require(outcome, "description", source, opath), source, f"{opath}.description"
+                )
                 point = to_float(require(outcome, "point", source, opath), source, f"{opath}.point")
                 price = to_int(require(outcome, "price", source, opath), source, f"{opath}.price")
                 row = pairs.setdefault(
@@ -129,7 +137,9 @@ def parse_event_odds(payload: Any, snapshot_utc: datetime | None = None) -> pl.D
                 )
                 column = "over_price" if side == "Over" else "under_price"
                 if row[column] is not None and row[column] != price:
-                    raise SourceDataError(source, opath, f"repeats {side} {player} {point} with another price", price)
+                    raise SourceDataError(
+                        source, opath, f"repeats {side} {player} {point} with another price", price
+                    )
                 row[column] = price
     rows = list(pairs.values())
     flag_main_lines(rows, ("bookmaker", "player_name"))

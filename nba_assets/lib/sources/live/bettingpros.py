@@ -30,7 +30,11 @@ class BettingProsClient:
         self.max_pages = max_pages
         self.headers = {
             # najicham drops ``br`` for this host
-            **browser_headers("https://www.bettingpros.com", "https://www.bettingpros.com/nba/odds/player-props/points/", allow_br=False),
+            **browser_headers(
+                "https://www.bettingpros.com",
+                "https://www.bettingpros.com/nba/odds/player-props/points/",
+                allow_br=False,
+            ),
             "Sec-Fetch-Site": "same-site",
             "X-Api-Key": api_key,
         }
@@ -51,7 +55,10 @@ class BettingProsClient:
         return Fetched(frame, [resp.archive_key] if resp.archive_key else [])
 
     def offers(
-        self, game_date: date | str, events_frame: pl.DataFrame | None = None, market_id: int = POINTS_MARKET_ID
+        self,
+        game_date: date | str,
+        events_frame: pl.DataFrame | None = None,
+        market_id: int = POINTS_MARKET_ID,
     ) -> Fetched:
         """Player-points offers for every event of ``game_date`` (events fetched first unless given)."""
         day = to_date(game_date)
@@ -89,6 +96,8 @@ class BettingProsClient:
             if page >= total:
                 break
             if page >= self.max_pages:
-                raise SourceDataError(BETTINGPROS, "_pagination.total_pages", f"exceeds the {self.max_pages}-page bound", total)
+                raise SourceDataError(
+                    BETTINGPROS, "_pagination.total_pages", f"exceeds the {self.max_pages}-page bound", total
+                )
             page += 1
         return Fetched(pl.concat(frames), keys, {"pages": page, "total_pages": total})

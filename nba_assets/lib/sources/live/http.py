@@ -174,8 +174,14 @@ class HttpClient:
             self._wait_for_slot(host)
             delay: float | None = None
             try:
-                response = self.session.get(url, params=params, headers=headers, timeout=timeout or self.timeout)
-            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
+                response = self.session.get(
+                    url, params=params, headers=headers, timeout=timeout or self.timeout
+                )
+            except (
+                requests.ConnectionError,
+                requests.Timeout,
+                requests.exceptions.ChunkedEncodingError,
+            ) as exc:
                 last = f"{type(exc).__name__}: {redact(str(exc), secrets)}"
             else:
                 status = response.status_code
@@ -188,9 +194,19 @@ class HttpClient:
             if attempt == self.policy.max_attempts:
                 break
             delay = self._backoff(attempt) if delay is None else delay
-            log.warning("%s%s: %s; retry %d/%d in %.1fs", host, path, last, attempt, self.policy.max_attempts - 1, delay)
+            log.warning(
+                "%s%s: %s; retry %d/%d in %.1fs",
+                host,
+                path,
+                last,
+                attempt,
+                self.policy.max_attempts - 1,
+                delay,
+            )
             self.sleep(delay)
-        raise SourceUnavailableError(f"{host}{path}: gave up after {self.policy.max_attempts} attempts (last: {last})")
+        raise SourceUnavailableError(
+            f"{host}{path}: gave up after {self.policy.max_attempts} attempts (last: {last})"
+        )
 
     def _finish(
         self,

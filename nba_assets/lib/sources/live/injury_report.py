@@ -51,9 +51,15 @@ class InjuryReportClient:
         if resp.status in MISSING or not resp.body:
             return None
         frame = parse_injury_pdf(resp.body, edition_et)
-        return Fetched(frame, [resp.archive_key] if resp.archive_key else [], {"url": report_url(edition_et), "report_time_et": edition_et})
+        return Fetched(
+            frame,
+            [resp.archive_key] if resp.archive_key else [],
+            {"url": report_url(edition_et), "report_time_et": edition_et},
+        )
 
-    def fetch_latest(self, game_date: date | str, before_et: datetime, max_editions: int = 24) -> Fetched | None:
+    def fetch_latest(
+        self, game_date: date | str, before_et: datetime, max_editions: int = 24
+    ) -> Fetched | None:
         """The latest edition issued at or before the naive ET time ``before_et``, trying hourly editions
         backwards (at most ``max_editions``); None when none is published in that window."""
         edition = before_et.replace(minute=0, second=0, microsecond=0)

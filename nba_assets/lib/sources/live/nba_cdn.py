@@ -42,7 +42,11 @@ class NbaCdnClient:
             return None
         payload = decode_json(resp.body, CDN_NBA)
         frame = nba_cdn.parse_cdn_boxscore(payload, day)
-        return Fetched(frame, [resp.archive_key] if resp.archive_key else [], {"game": nba_cdn.parse_cdn_game_header(payload)})
+        return Fetched(
+            frame,
+            [resp.archive_key] if resp.archive_key else [],
+            {"game": nba_cdn.parse_cdn_game_header(payload)},
+        )
 
     def schedule(self, as_of: date | None = None) -> Fetched:
         """The current season's schedule (primary file, then the backup). Archived under ``as_of``
@@ -51,7 +55,9 @@ class NbaCdnClient:
         failures = []
         for url in SCHEDULE_URLS:
             try:
-                resp = self.http.get(url, headers=HEADERS, store=self.store, source="schedule-v2", game_date=day, accept=(200,))
+                resp = self.http.get(
+                    url, headers=HEADERS, store=self.store, source="schedule-v2", game_date=day, accept=(200,)
+                )
             except SourceUnavailableError as exc:
                 failures.append(str(exc))
                 continue

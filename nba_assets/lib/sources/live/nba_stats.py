@@ -34,7 +34,9 @@ class NbaStatsClient:
         self.http = http
         self.store = store
 
-    def _get(self, endpoint: str, params: dict[str, Any], kind: str, game_date: date | str) -> tuple[Any, str | None]:
+    def _get(
+        self, endpoint: str, params: dict[str, Any], kind: str, game_date: date | str
+    ) -> tuple[Any, str | None]:
         resp = self.http.get(
             f"{BASE_URL}/{endpoint}",
             params=params,
@@ -53,7 +55,9 @@ class NbaStatsClient:
         day = to_date(game_date)
         keys: list[str] = []
         try:
-            payload, key = self._get("scoreboardv3", {"GameDate": day.isoformat(), "LeagueID": "00"}, "scoreboard-v3", day)
+            payload, key = self._get(
+                "scoreboardv3", {"GameDate": day.isoformat(), "LeagueID": "00"}, "scoreboard-v3", day
+            )
             keys += [key] if key else []
             return Fetched(nba_stats.parse_scoreboard_v3(payload), keys, {"endpoint": "scoreboardv3"})
         except (SourceUnavailableError, SourceDataError) as exc:
@@ -68,7 +72,9 @@ class NbaStatsClient:
         day = to_date(game_date)
         params = {"GameDate": day.isoformat(), "LeagueID": "00", "DayOffset": "0"}
         payload, key = self._get("scoreboardv2", params, "scoreboard-v2", day)
-        return Fetched(nba_stats.parse_scoreboard_v2(payload), [key] if key else [], {"endpoint": "scoreboardV2"})
+        return Fetched(
+            nba_stats.parse_scoreboard_v2(payload), [key] if key else [], {"endpoint": "scoreboardV2"}
+        )
 
     def boxscore_traditional_v3(self, game_id: str, game_date: date | str) -> Fetched:
         """Player box score of one game (``game_date`` is its ET date; the payload has none)."""
@@ -86,7 +92,9 @@ class NbaStatsClient:
 
     def schedule_league_v2(self, season: str) -> Fetched:
         """A whole season's schedule (``season`` like "2024-25"); archived under the season label."""
-        payload, key = self._get("scheduleleaguev2", {"LeagueID": "00", "Season": season}, "schedule-v2", season)
+        payload, key = self._get(
+            "scheduleleaguev2", {"LeagueID": "00", "Season": season}, "schedule-v2", season
+        )
         frame = nba_stats.parse_schedule_v2(payload, season, source=STATS_NBA)
         return Fetched(frame, [key] if key else [])
 

@@ -45,7 +45,9 @@ class OddsApiClient:
         self.now = now
         self.quota: dict[str, str] = {}
 
-    def _get(self, path: str, params: dict[str, str], kind: str, game_date: date, accept: tuple[int, ...] = (200,)) -> HttpResponse:
+    def _get(
+        self, path: str, params: dict[str, str], kind: str, game_date: date, accept: tuple[int, ...] = (200,)
+    ) -> HttpResponse:
         resp = self.http.get(
             f"{BASE_URL}{path}",
             params={"apiKey": self._api_key, **params},
@@ -60,7 +62,12 @@ class OddsApiClient:
         return resp
 
     def _odds_params(self) -> dict[str, str]:
-        params = {"regions": self.regions, "markets": odds_api.MARKET, "oddsFormat": "american", "dateFormat": "iso"}
+        params = {
+            "regions": self.regions,
+            "markets": odds_api.MARKET,
+            "oddsFormat": "american",
+            "dateFormat": "iso",
+        }
         if self.bookmakers:
             params["bookmakers"] = ",".join(self.bookmakers)
         return params
@@ -80,17 +87,32 @@ class OddsApiClient:
         an empty frame; a 404 (finished game) gives None: use :meth:`historical_event_odds`."""
         day = to_date(game_date)
         snapshot = self.now()
-        resp = self._get(f"/sports/{SPORT}/events/{event_id}/odds", self._odds_params(), "odds-api-event-odds", day, (200, 204, 404))
+        resp = self._get(
+            f"/sports/{SPORT}/events/{event_id}/odds",
+            self._odds_params(),
+            "odds-api-event-odds",
+            day,
+            (200, 204, 404),
+        )
         if resp.status == 404:
             return None
         payload = decode_json(resp.body, ODDS_API) if resp.body else None
         frame = odds_api.parse_event_odds(payload, snapshot)
-        return Fetched(frame, [resp.archive_key] if resp.archive_key else [], {"quota": dict(self.quota), "status": resp.status})
+        return Fetched(
+            frame,
+            [resp.archive_key] if resp.archive_key else [],
+            {"quota": dict(self.quota), "status": resp.status},
+        )
 
     def historical_events(self, at: datetime, game_date: date | str | None = None) -> Fetched:
         """Events as listed at the snapshot nearest before ``at`` (tz-aware)."""
         day = to_date(game_date) if game_date is not None else at.date()
-        resp = self._get(f"/historical/sports/{SPORT}/events", {"date": _iso(at), "dateFormat": "iso"}, "odds-api-events", day)
+        resp = self._get(
+            f"/historical/sports/{SPORT}/events",
+            {"date": _iso(at), "dateFormat": "iso"},
+            "odds-api-events",
+            day,
+        )
         frame = odds_api.parse_odds_events(decode_json(resp.body or b"", ODDS_API))
         return Fetched(frame, [resp.archive_key] if resp.archive_key else [], {"quota": dict(self.quota)})
 
@@ -99,7 +121,17 @@ class OddsApiClient:
         Costs 10x the live call."""
         day = to_date(game_date)
         params = {"date": _iso(at), **self._odds_params()}
-        resp = self._get(f"/historical/sports/{SPORT}/events/{event_id}/odds", params, "odds-api-event-odds", day, (200, 204))
+        resp = self._get(
+            f"/historical/sports/{SPORT}/events/{event_id}/odds",
+            params,
+            "odds-api-event-odds",
+            day,
+            (200, 204),
+        )
         payload = decode_json(resp.body, ODDS_API) if resp.body else None
         frame = odds_api.parse_event_odds(payload)
-        return Fetched(frame, [resp.archive_key] if resp.archive_key else [], {"quota": dict(self.quota), "status": resp.status})
+        return Fetched(
+            frame,
+            [resp.archive_key] if resp.archive_key else [],
+            {"quota": dict(self.quota), "status": resp.status},
+        )

@@ -1,0 +1,520 @@
+"""Live HTTP clients, offline: ``responses`` serves recorded payloads, a fake clock replaces sleeping."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+import requests
+import responses
+from responses import matchers
+
+from nba_assets.lib.errors import SourceDataError, SourceUnavailableError
+from nba_assets.lib.sources.live.bettingpros import BettingProsClient
+from nba_assets.lib.sources.live.http import HttpClient, RetryPolicy, redact
+from nba_assets.lib.sources.live.injury_report import InjuryReportClient, report_url
+from nba_assets.lib.sources.live.nba_cdn import NbaCdnClient
+from nba_assets.lib.sources.live.nba_stats import NbaStatsClient
+from nba_assets.lib.sources.live.odds_api import OddsApiClient
+from nba_assets.lib.storage.object_store import LocalObjectStore
+
+API_KEY = "sekrit-0123456789abcdef"
+STATS = "https://stats.nba.com/stats"
+ODDS = "https://api.the-odds-api.com/v4/sports/basketball_nba"
+
+
+class FakeClock:
+    """Monotonic clock whose ``sleep`` only advances time and records the delay."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def http(clock: FakeClock) -> HttpClient:
+    return HttpClient(
+        min_interval=0.0,
+        policy=RetryPolicy(max_attempts=4, backoff_base=1.0, jitter=0.5),
+        clock=clock,
+        sleep=clock.sleep,
+        rng=lambda: 0.0,
+    )
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> LocalObjectStore:
+    return LocalObjectStore(tmp_path / "objects")
+
+
+def body_of(folder: Path, name: str) -> bytes:
+    return (folder / name).read_bytes()
+
+
+def all_keys(store: LocalObjectStore) -> list[str]:
+    return store.list_keys("raw_payloads")
+
+
+# ---------------------------------------------------------------- stats.nba.com
+
+
+@responses.activate
+def test_stats_scoreboard_v3_url_params_headers(
+    http: HttpClient, store: LocalObjectStore, fixtures_dir: Path
+) -> None:
+    responses.get(
+        f"{STATS}/scoreboardv3",
+        body=body_of(fixtures_dir, "stats_scoreboardv3_2025-11-05.json"),
+        match=[
+            matchers.query_param_matcher({"GameDate": "2025-11-05", "LeagueID": "00"}),
+            matchers.header_matcher(
+                {"Origin": "https://www.nba.com", "Referer": "https://www.nba.com/", "Host": "stats.nba.com"}
+            ),
+        ],
+    )
+    got = NbaStatsClient(http, store).scoreboard_v3(date(2025, 11, 5))
+    assert got.frame.height == 11 and got.meta["endpoint"] == "scoreboardv3"
+    sent = responses.calls[0].request.headers
+    assert "Chrome/" in sent["User-Agent"] and '"Google Chrome"' in sent["Sec-Ch-Ua"]
+    assert sent["Sec-Ch-Ua-Platform"] == '"Windows"' and sent["Sec-Fetch-Site"] == "same-site"
+    assert "gzip, deflate" in sent["Accept-Encoding"]
+    assert not any(h.lower().startswith("x-nba-stats") for h in sent)
+    assert got.archive_keys == all_keys(store)
+    assert got.archive_keys[0].startswith("raw_payloads/scoreboard-v3/2025-11-05/")
+
+
+@responses.activate
+def test_stats_scoreboard_v3_falls_back_to_v2(
+    http: HttpClient, store: LocalObjectStore, fixtures_dir: Path
+) -> None:
+    responses.get(f"{STATS}/scoreboardv3", status=503)
+    responses.get(
+        f"{STATS}/scoreboardv2",
+        body=body_of(fixtures_dir, "stats_scoreboardV2_2024-01-15.json"),
+        match=[matchers.query_param_matcher({"GameDate": "2024-01-15", "LeagueID": "00", "DayOffset": "0"})],
+    )
+    got = NbaStatsClient(http, store).scoreboard_v3("2024-01-15")
+    assert got.meta["endpoint"] == "scoreboardV2" and "v3_error" in got.meta
+    assert got.frame.height == 11
+
+
+@responses.activate
+def test_stats_boxscore_schedule_and_gamelog_params(
+    http: HttpClient, store: LocalObjectStore, fixtures_dir: Path
+) -> None:
+    responses.get(
+        f"{STATS}/boxscoretraditionalv3",
+        body=body_of(fixtures_dir, "stats_boxscoretraditionalv3_0022500165.json"),
+        match=[
+            matchers.query_param_matcher(
+                {
+                    "GameID": "0022500165",
+                    "StartPeriod": "0",
+                    "EndPeriod": "10",
+                    "StartRange": "0",
+                    "EndRange": "28800",
+                    "RangeType": "0",
+                }
+            )
+        ],
+    )
+    responses.get(
+        f"{STATS}/scheduleleaguev2",
+        body=body_of(fixtures_dir, "cdn_scheduleLeagueV2_2023-24.json"),
+        match=[matchers.query_param_matcher({"LeagueID": "00", "Season": "2023-24"})],
+    )
+    responses.get(
+        f"{STATS}/leaguegamelog",
+        body=body_of(fixtures_dir, "stats_leaguegamelog_players_2025-03-15.json"),
+        match=[
+            matchers.query_param_matcher(
+                {
+                    "LeagueID": "00",
+                    "Season": "2024-25",
+                    "SeasonType": "Regular Season",
+                    "PlayerOrTeam": "P",
+                    "Counter": "1000",
+                    "Sorter": "DATE",
+                    "Direction": "DESC",
+                    "DateFrom": "2025-03-15",
+                    "DateTo": "2025-03-15",
+                }
+            )
+        ],
+    )
+    client = NbaStatsClient(http, store)
+    assert client.boxscore_traditional_v3("0022500165", date(2025, 11, 4)).frame["pts"].sum() == 228
+    schedule = client.schedule_league_v2("2023-24")
+    assert schedule.frame.height == 1280 and schedule.frame["source"][0] == "stats.nba.com"
+    assert client.league_game_log("2025-03-15", "2025-03-15", "2024-25").frame.height == 157
+    assert len(all_keys(store)) == 3
+
+
+# ---------------------------------------------------------------- cdn.nba.com
+
+
+@responses.activate
+def test_cdn_boxscore_and_not_yet_available(
+    http: HttpClient, store: LocalObjectStore, fixtures_dir: Path
+) -> None:
+    url = "https://cdn.nba.com/static/json/liveData/boxscore/boxscore_{}.json"
+    responses.get(
+        url.format("0022000001"), body=body_of(fixtures_dir, "cdn_liveData_boxscore_0022000001.json")
+    )
+    responses.get(url.format("0022500999"), status=403, body=b"<Error>AccessDenied</Error>")
+    client = NbaCdnClient(http, store)
+    got = client.boxscore("0022000001", "2020-12-22")
+    assert got is not None and got.frame["pts"].sum() == 224
+    assert got.meta["game"]["home_pts"].to_list() == [125]
+    assert client.boxscore("0022500999", "2025-11-20") is None
+    assert len(all_keys(store)) == 1  # the 403 error page is not archived as a payload
+
+
+@responses.activate
+def test_cdn_schedule_falls_back_to_backup_file(
+    http: HttpClient, store: LocalObjectStore, fixtures_dir: Path
+) -> None:
+    base = "https://cdn.nba.com/static/json/staticData/"
+    responses.get(base + "scheduleLeagueV2_1.json", status=404)
+    responses.get(
+        base + "scheduleLeagueV2.json", body=body_of(fixtures_dir, "cdn_scheduleLeagueV2_2023-24.json")
+    )
+    got = NbaCdnClient(http, store).schedule(as_of=date(2023, 9, 16))
+    assert got.frame.height == 1280 and got.meta["url"].endswith("scheduleLeagueV2.json")
+    assert got.archive_keys[0].startswith("raw_payloads/schedule-v2/2023-09-16/")
+
+
+# ---------------------------------------------------------------- injury report
+
+
+def test_injury_report_url_formats() -> None:
+    base = "https://ak-static.cms.nba.com/referee/injury/"
+    assert report_url(datetime(2025, 12, 22, 18, 0)) == base + "Injury-Report_2025-12-22_06PM.pdf"
+    assert report_url(datetime(2024, 1, 4, 12, 0)) == base + "Injury-Report_2024-01-04_12PM.pdf"
+    assert report_url(datetime(2024, 1, 4, 0, 0)) == base + "Injury-Report_2024-01-04_12AM.pdf"
+    assert report_url(datetime(2025, 12, 31, 18, 0)) == base + "Injury-Report_2025-12-31_06_00PM.pdf"
+    assert report_url(datetime(2025, 12, 23, 9, 30)) == base + "Injury-Report_2025-12-23_09_30AM.pdf"
+
+
+@responses.activate
+def test_injury_fetch_latest_walks_back_hourly(
+    http: HttpClient, store: LocalObjectStore, fixtures_dir: Path
+) -> None:
+    responses.get(report_url(datetime(2024, 1, 4, 13, 0)), status=403)
+    responses.get(
+        report_url(datetime(2024, 1, 4, 12, 0)),
+        body=body_of(fixtures_dir, "nba_injury_report_2024-01-04_12PM.pdf"),
+    )
+    got = InjuryReportClient(http, store).fetch_latest(
+        date(2024, 1, 4), before_et=datetime(2024, 1, 4, 13, 40)
+    )
+    assert got is not None and got.frame.height == 14
+    assert got.meta["report_time_et"] == datetime(2024, 1, 4, 12, 0)
+    assert [c.request.url.rsplit("/", 1)[1] for c in responses.calls] == [
+        "Injury-Report_2024-01-04_01PM.pdf",
+        "Injury-Report_2024-01-04_12PM.pdf",
+    ]
+    assert got.archive_keys[0].startswith("raw_payloads/injury-pdf/2024-01-04/") and got.archive_keys[
+        0
+    ].endswith(".pdf")
+
+
+@responses.activate
+def test_injury_none_published_and_geo_block(http: HttpClient, store: LocalObjectStore) -> None:
+    responses.get(report_url(datetime(2024, 2, 16, 10, 0)), status=404)
+    responses.get(report_url(datetime(2024, 2, 16, 9, 0)), status=404)
+    client = InjuryReportClient(http, store)
+    assert client.fetch_latest(date(2024, 2, 16), datetime(2024, 2, 16, 10, 5), max_editions=2) is None
+    responses.get(
+        report_url(datetime(2024, 2, 17, 10, 0)),
+        body=b"<html>Sorry, this content is not accessible in this region.</html>",
+    )
+    with pytest.raises(SourceDataError, match="geo-block"):
+        client.fetch_edition(datetime(2024, 2, 17, 10, 0), date(2024, 2, 17))
+    assert len(store.list_keys("raw_payloads/injury-pdf/2024-02-17")) == 1  # archived before the parse failed
+
+
+# ---------------------------------------------------------------- BettingPros
+
+
+@responses.activate
+def test_bettingpros_events_and_paginated_offers(
+    http: HttpClient, store: LocalObjectStore, fixtures_dir: Path, local_fixtures_dir: Path
+) -> None:
+    key_header = matchers.header_matcher({"X-Api-Key": API_KEY, "Origin": "https://www.bettingpros.com"})
+    responses.get(
+        "https://api.bettingpros.com/v3/events",
+        body=body_of(fixtures_dir, "bettingpros_v3_events_NBA_2021-10-21.json"),
+        match=[matchers.query_param_matcher({"sport": "NBA", "date": "2021-10-21"}), key_header],
+    )
+    for page in (1, 2):
+        responses.get(
+            "https://api.bettingpros.com/v3/offers",
+            body=body_of(local_fixtures_dir, f"bettingpros_v3_offers_NBA_2021-10-21_page{page}.json"),
+            match=[
+                matchers.query_param_matcher(
+                    {
+                        "sport": "NBA",
+                        "market_id": "156",
+                        "event_id": "20879:20880:20881",
+                        "book_id": "null",
+                        "limit": "10",
+                        "page": str(page),
+                    }
+                ),
+                key_header,
+            ],
+        )
+    got = BettingProsClient(http, store, api_key=API_KEY).offers(date(2021, 10, 21))
+    assert [c.request.params.get("page") for c in responses.calls] == [None, "1", "2"]
+    assert got.meta == {"pages": 2, "total_pages": 2}
+    assert got.frame.height == 9 and set(got.frame["event_id"]) == {"20879", "20880"}
+    assert responses.calls[1].request.headers["Accept-Encoding"] == "gzip, deflate"
+    assert len(got.archive_keys) == 3 and all(API_KEY not in k for k in got.archive_keys)
+
+
+# ---------------------------------------------------------------- The Odds API
+
+
+@responses.activate
+def test_odds_api_events_and_event_odds(
+    http: HttpClient, store: LocalObjectStore, fixtures_dir: Path
+) -> None:
+    hist = json.loads(body_of(fixtures_dir, "oddsapi_v4_historical_events_2025-03-09T235538Z.json"))
+    responses.get(
+        f"{ODDS}/events",
+        json=hist["data"],
+        match=[
+            matchers.query_param_matcher(
+                {
+                    "apiKey": API_KEY,
+                    "dateFormat": "iso",
+                    "commenceTimeFrom": "2025-03-10T04:00:00Z",
+                    "commenceTimeTo": "2025-03-11T04:00:00Z",
+                }
+            )
+        ],
+        headers={"x-requests-remaining": "498", "x-requests-used": "2", "x-requests-last": "0"},
+    )
+    event_id = "f54c4a22568ce9dc33fb410d1b0e75e9"
+    responses.get(
+        f"{ODDS}/events/{event_id}/odds",
+        body=body_of(fixtures_dir, "oddsapi_v4_event_odds_player_points_ORL-at-CLE_2024-02-22.json"),
+        match=[
+            matchers.query_param_matcher(
+                {
+                    "apiKey": API_KEY,
+                    "regions": "us",
+                    "markets": "player_points",
+                    "oddsFormat": "american",
+                    "dateFormat": "iso",
+                }
+            )
+        ],
+        headers={"x-requests-remaining": "497", "x-requests-used": "3", "x-requests-last": "1"},
+    )
+    snapshot = datetime(2024, 2, 22, 23, 56, tzinfo=UTC)
+    client = OddsApiClient(http, store, API_KEY, now=lambda: snapshot)
+    events = client.events(date(2025, 3, 10))
+    assert events.frame.height == 10  # the ET day's events only
+    assert events.meta["quota"]["x-requests-remaining"] == "498"
+    odds = client.event_odds(event_id, date(2024, 2, 22))
+    assert odds is not None and odds.frame["bookmaker"].n_unique() == 10
+    assert odds.frame["snapshot_utc"].unique().to_list() == [snapshot]
+    assert client.quota == {"x-requests-remaining": "497", "x-requests-used": "3", "x-requests-last": "1"}
+    for key in all_keys(store):
+        assert API_KEY not in key and "apiKey" not in key
+
+
+@responses.activate
+def test_odds_api_204_404_and_historical(
+    http: HttpClient, store: LocalObjectStore, fixtures_dir: Path
+) -> None:
+    responses.get(f"{ODDS}/events/aaa/odds", status=204)
+    responses.get(f"{ODDS}/events/bbb/odds", status=404, json={"message": "Event not found"})
+    responses.get(
+        "https://api.the-odds-api.com/v4/historical/sports/basketball_nba/events",
+        body=body_of(fixtures_dir, "oddsapi_v4_historical_events_2025-03-09T235538Z.json"),
+        match=[
+            matchers.query_param_matcher(
+                {"apiKey": API_KEY, "date": "2025-03-09T23:55:38Z", "dateFormat": "iso"}
+            )
+        ],
+    )
+    client = OddsApiClient(http, store, API_KEY)
+    empty = client.event_odds("aaa", date(2024, 2, 22))
+    assert empty is not None and empty.frame.is_empty() and empty.archive_keys == []
+    assert client.event_odds("bbb", date(2024, 2, 22)) is None
+    hist = client.historical_events(datetime(2025, 3, 9, 23, 55, 38, tzinfo=UTC))
+    assert hist.frame.height == 16
+
+
+# ---------------------------------------------------------------- retries, rate limit, archiving, secrets
+
+
+@responses.activate
+def test_429_retry_after_then_success(
+    http: HttpClient, store: LocalObjectStore, clock: FakeClock, fixtures_dir: Path
+) -> None:
+    url = f"{STATS}/scoreboardv2"
+    responses.get(url, status=429, headers={"Retry-After": "7"})
+    responses.get(url, body=body_of(fixtures_dir, "stats_scoreboardV2_2024-01-15.json"))
+    got = NbaStatsClient(http, store).scoreboard_v2("2024-01-15")
+    assert got.frame.height == 11
+    assert clock.sleeps == [7.0]
+
+
+@responses.activate
+def test_retry_after_is_capped(store: LocalObjectStore, clock: FakeClock) -> None:
+    http = HttpClient(
+        min_interval=0.0,
+        policy=RetryPolicy(retry_after_cap=30.0),
+        clock=clock,
+        sleep=clock.sleep,
+        rng=lambda: 0.0,
+    )
+    responses.get("https://example.test/x", status=429, headers={"Retry-After": "3600"})
+    responses.get("https://example.test/x", body=b"{}")
+    assert http.get("https://example.test/x").status == 200
+    assert clock.sleeps == [30.0]
+
+
+@responses.activate
+def test_503_gives_up_after_bounded_attempts(
+    http: HttpClient, store: LocalObjectStore, clock: FakeClock
+) -> None:
+    responses.get(f"{ODDS}/events", status=503)
+    with pytest.raises(SourceUnavailableError) as err:
+        OddsApiClient(http, store, API_KEY).events(date(2025, 3, 10))
+    assert len(responses.calls) == 4  # max_attempts
+    assert clock.sleeps == [1.0, 2.0, 4.0]  # exponential backoff, no real sleeping
+    message = str(err.value)
+    assert "api.the-odds-api.com/v4/sports/basketball_nba/events" in message and "HTTP 503" in message
+    assert API_KEY not in message and "?" not in message and "apiKey" not in message
+    assert all_keys(store) == []
+
+
+def test_backoff_jitter_is_bounded(clock: FakeClock) -> None:
+    http = HttpClient(
+        policy=RetryPolicy(backoff_base=2.0, backoff_cap=10.0, jitter=0.5),
+        clock=clock,
+        sleep=clock.sleep,
+        rng=lambda: 0.999,
+    )
+    delays = [http._backoff(n) for n in range(1, 6)]
+    assert delays[0] == pytest.approx(2.0 * 1.4995) and max(delays) <= 15.0
+
+
+@responses.activate
+def test_timeout_and_connection_errors_are_retried(
+    http: HttpClient, store: LocalObjectStore, clock: FakeClock, fixtures_dir: Path
+) -> None:
+    url = f"{STATS}/scoreboardv2"
+    responses.get(url, body=requests.ConnectTimeout("connect timed out"))
+    responses.get(url, body=requests.ConnectionError("connection reset"))
+    responses.get(url, body=requests.ReadTimeout("read timed out"))
+    responses.get(url, body=body_of(fixtures_dir, "stats_scoreboardV2_2024-01-15.json"))
+    assert NbaStatsClient(http, store).scoreboard_v2("2024-01-15").frame.height == 11
+    assert len(responses.calls) == 4 and clock.sleeps == [1.0, 2.0, 4.0]
+
+
+@responses.activate
+def test_api_key_never_in_connection_error_text(http: HttpClient, store: LocalObjectStore) -> None:
+    leaky = requests.ConnectionError(
+        f"HTTPSConnectionPool: Max retries exceeded with url: /v4/sports/basketball_nba/events?apiKey={API_KEY}"
+    )
+    responses.get(f"{ODDS}/events", body=leaky)
+    with pytest.raises(SourceUnavailableError) as err:
+        OddsApiClient(http, store, API_KEY).events(date(2025, 3, 10))
+    text = str(err.value) + repr(err.value.__cause__) + repr(err.value.__context__)
+    assert API_KEY not in text
+    assert "apiKey=***" in str(err.value)
+
+
+@responses.activate
+def test_api_key_not_logged(
+    http: HttpClient, store: LocalObjectStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    responses.get(f"{ODDS}/events", status=500)
+    responses.get(f"{ODDS}/events", body=requests.ConnectionError(f"boom url=/events?apiKey={API_KEY}"))
+    responses.get(f"{ODDS}/events", json=[])
+    with caplog.at_level("DEBUG"):
+        OddsApiClient(http, store, API_KEY).events(date(2025, 3, 10))
+    assert caplog.records and API_KEY not in caplog.text
+
+
+def test_redact() -> None:
+    assert redact(f"GET /x?apiKey={API_KEY}&regions=us") == "GET /x?apiKey=***&regions=us"
+    assert redact(f"{{'X-Api-Key': '{API_KEY}'}}") == "{'X-Api-Key': '***'}"
+    assert redact(f"token {API_KEY} here", [API_KEY]) == "token *** here"
+
+
+@responses.activate
+def test_payload_archived_before_parsing(
+    http: HttpClient, store: LocalObjectStore, fixtures_dir: Path
+) -> None:
+    truncated = body_of(fixtures_dir, "oddsapi_v4_event_odds_player_points_ORL-at-CLE_2024-02-22.json")[:5000]
+    responses.get(f"{ODDS}/events/abc/odds", body=truncated)
+    with pytest.raises(SourceDataError, match="<body>"):
+        OddsApiClient(http, store, API_KEY).event_odds("abc", date(2024, 2, 22))
+    keys = all_keys(store)
+    assert len(keys) == 1 and keys[0].startswith("raw_payloads/odds-api-event-odds/2024-02-22/")
+    assert store.get_bytes(keys[0]) == truncated
+
+
+@responses.activate
+def test_non_retryable_status_raises_without_retry(
+    http: HttpClient, store: LocalObjectStore, clock: FakeClock
+) -> None:
+    responses.get(f"{STATS}/scoreboardv2", status=401)
+    with pytest.raises(SourceUnavailableError, match=r"stats\.nba\.com/stats/scoreboardv2: HTTP 401"):
+        NbaStatsClient(http, store).scoreboard_v2("2024-01-15")
+    assert len(responses.calls) == 1 and clock.sleeps == []
+
+
+@responses.activate
+def test_rate_limit_spacing_per_host(clock: FakeClock) -> None:
+    http = HttpClient(min_interval=2.0, host_intervals={"b.test": 0.5}, clock=clock, sleep=clock.sleep)
+    for url in (
+        "https://a.test/1",
+        "https://a.test/2",
+        "https://b.test/1",
+        "https://a.test/3",
+        "https://b.test/2",
+    ):
+        responses.get(url, body=b"{}")
+    http.get("https://a.test/1")  # first call to a host: no wait
+    http.get("https://a.test/2")  # 2 s after the first
+    assert clock.sleeps == [2.0]
+    http.get("https://b.test/1")  # another host has its own slot
+    assert clock.sleeps == [2.0]
+    clock.now += 1.5  # time passes between calls: only the rest is waited
+    http.get("https://a.test/3")
+    assert clock.sleeps == [2.0, pytest.approx(0.5)]
+    http.get("https://b.test/2")
+    assert clock.sleeps == [2.0, pytest.approx(0.5)]  # b.test's 0.5 s has long passed
+
+
+@responses.activate
+def test_retries_also_respect_rate_limit(clock: FakeClock) -> None:
+    http = HttpClient(
+        min_interval=5.0, policy=RetryPolicy(backoff_base=1.0, jitter=0.0), clock=clock, sleep=clock.sleep
+    )
+    responses.get("https://a.test/x", status=502)
+    responses.get("https://a.test/x", body=b"{}")
+    http.get("https://a.test/x")
+    assert clock.sleeps == [1.0, 4.0]  # backoff 1 s, then the rest of the 5 s host interval
