@@ -1,0 +1,140 @@
+"""The live source: the real APIs behind the same contract as the archive.
+
+* schedule: stats.nba.com ``scoreboardv3`` per date (``scoreboardV2`` fallback);
+* box scores: ``boxscoretraditionalv3`` per final game, cdn.nba.com liveData as the fallback;
+* injury report: the latest official PDF edition issued before ``as_of``;
+* lines: The Odds API v4 events of the date, then ``player_points`` odds per event (alternates too),
+  only for events that have not tipped off (a line after tip-off is not a pre-game line);
+* player history: ``leaguegamelog`` for the season, for name resolution.
+
+Every HTTP body is archived before it is parsed (``HttpClient``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import polars as pl
+
+from nba_assets.lib import schemas
+from nba_assets.lib.errors import SourceDataError, SourceUnavailableError
+from nba_assets.lib.features.build import season_of
+from nba_assets.lib.sources.base import HISTORY_COLUMNS, NbaSource, SourceBatch
+from nba_assets.lib.sources.live.http import HttpClient, RetryPolicy
+from nba_assets.lib.sources.live.injury_report import InjuryReportClient
+from nba_assets.lib.sources.live.nba_cdn import NbaCdnClient
+from nba_assets.lib.sources.live.nba_stats import NbaStatsClient
+from nba_assets.lib.sources.live.odds_api import OddsApiClient
+from nba_assets.lib.storage.object_store import ObjectStore
+
+log = logging.getLogger(__name__)
+ET = ZoneInfo("America/New_York")
+# Per-host minimum spacing between requests (seconds): stats.nba.com throttles cloud IPs hard.
+HOST_INTERVALS = {"stats.nba.com": 2.0, "cdn.nba.com": 0.5, "api.the-odds-api.com": 0.5, "ak-static.cms.nba.com": 1.0}
+
+
+def _season(day: date) -> str:
+    return pl.DataFrame({"game_date": [day]}).select(season_of()).item()
+
+
+class LiveSource(NbaSource):
+    name = "live"
+
+    def __init__(
+        self,
+        store: ObjectStore,
+        odds_api_key: str,
+        bettingpros_api_key: str = "",
+        timeout: float = 30.0,
+        max_attempts: int = 5,
+        bookmakers: list[str] | None = None,
+        http: HttpClient | None = None,
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.http = http or HttpClient(
+            timeout=(10.0, timeout), host_intervals=HOST_INTERVALS, policy=RetryPolicy(max_attempts=max_attempts)
+        )
+        self.store = store
+        self.stats = NbaStatsClient(self.http, store)
+        self.cdn = NbaCdnClient(self.http, store)
+        self.injuries = InjuryReportClient(self.http, store)
+        self.odds = OddsApiClient(self.http, store, odds_api_key, bookmakers=bookmakers, now=now or (lambda: datetime.now(UTC)))
+        self.bettingpros_api_key = bettingpros_api_key
+
+    def schedule(self, dates: list[date], as_of: datetime) -> SourceBatch:
+        frames, keys = [], []
+        for day in dates:
+            got = self.stats.scoreboard_v3(day)
+            frames.append(got.frame)
+            keys += got.archive_keys
+        frame = pl.concat(frames, how="vertical_relaxed") if frames else schemas.empty(schemas.SCHEDULE_SCHEMA)
+        return SourceBatch(frame, "stats.nba.com", keys)
+
+    def box_scores(self, schedule: pl.DataFrame, as_of: datetime) -> SourceBatch:
+        frames, keys, notes = [], [], {}
+        missing = []
+        for row in schedule.filter(pl.col("status") == "final").iter_rows(named=True):
+            try:
+                got = self.stats.boxscore_traditional_v3(row["game_id"], row["game_date"])
+            except (SourceUnavailableError, SourceDataError) as exc:
+                log.warning("boxscoretraditionalv3 %s failed (%s); trying cdn.nba.com", row["game_id"], exc)
+                got = self.cdn.boxscore(row["game_id"], row["game_date"])
+            if got is None:
+                missing.append(row["game_id"])
+                continue
+            frames.append(got.frame)
+            keys += got.archive_keys
+        if missing:
+            notes["box_scores_not_yet_available"] = ", ".join(missing)
+        frame = pl.concat(frames, how="vertical_relaxed") if frames else schemas.empty(schemas.BOX_SCORE_SCHEMA)
+        return SourceBatch(frame, "stats.nba.com", keys, notes)
+
+    def injury_report(self, dates: list[date], as_of: datetime) -> SourceBatch:
+        frames, keys, notes = [], [], {}
+        before = as_of.astimezone(ET).replace(tzinfo=None)
+        for day in dates:
+            got = self.injuries.fetch_latest(day, min(before, datetime.combine(day + timedelta(days=1), datetime.min.time())))
+            if got is None:
+                notes[f"injury_report_{day}"] = "no edition published before as_of"
+                continue
+            frames.append(got.frame.filter(pl.col("game_date") == day))
+            keys += got.archive_keys
+        frame = pl.concat(frames, how="vertical_relaxed") if frames else schemas.empty(schemas.INJURY_SCHEMA)
+        return SourceBatch(frame, "nba.com injury report", keys, notes)
+
+    def player_props(self, dates: list[date], as_of: datetime) -> SourceBatch:
+        frames, keys, notes = [], [], {}
+        for day in dates:
+            events = self.odds.events(day)
+            keys += events.archive_keys
+            for ev in events.frame.iter_rows(named=True):
+                if ev["tipoff_utc"] is not None and ev["tipoff_utc"] <= as_of:
+                    continue  # started: its lines are no longer pre-game lines
+                got = self.odds.event_odds(ev["event_id"], day)
+                if got is None:
+                    continue
+                keys += got.archive_keys
+                frames.append(got.frame)
+            if self.odds.quota:
+                notes["odds_api_quota"] = ", ".join(f"{k}={v}" for k, v in sorted(self.odds.quota.items()))
+        frame = pl.concat(frames, how="vertical_relaxed") if frames else schemas.empty(schemas.PROPS_SCHEMA)
+        return SourceBatch(frame, "the-odds-api", keys, notes)
+
+    def player_history(self, before: date, since: date) -> pl.DataFrame:
+        last = before - timedelta(days=1)
+        frames = []
+        for season in sorted({_season(since), _season(last)}):
+            got = self.stats.league_game_log(since, last, season)
+            frames.append(got.frame)
+        if not frames:
+            return pl.DataFrame(schema={c: schemas.BOX_SCORE_SCHEMA[c] for c in HISTORY_COLUMNS})
+        hist = pl.concat(frames, how="vertical_relaxed").select(HISTORY_COLUMNS)
+        return hist.filter(pl.col("game_date").is_between(since, before, closed="left"))
+
+    def player_directory(self) -> pl.DataFrame:
+        today = datetime.now(UTC).astimezone(ET).date()
+        hist = self.player_history(today, today - timedelta(days=365))
+        return hist.select("player_id", "player_name").unique(subset="player_id", keep="last")
