@@ -55,11 +55,16 @@ class StepTiming:
     seconds: float
 
 
-def run_job_range(defs: dg.Definitions, job_name: str, start: date, end: date, instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
+def run_job_range(
+    defs: dg.Definitions, job_name: str, start: date, end: date, instance: dg.DagsterInstance
+) -> dg.ExecuteInProcessResult:
     job = defs.resolve_job_def(job_name)
     return job.execute_in_process(
         instance=instance,
-        tags={"dagster/asset_partition_range_start": start.isoformat(), "dagster/asset_partition_range_end": end.isoformat()},
+        tags={
+            "dagster/asset_partition_range_start": start.isoformat(),
+            "dagster/asset_partition_range_end": end.isoformat(),
+        },
         raise_on_error=False,
     )
 
@@ -81,9 +86,13 @@ def summarize_raw(warehouse: Path, start: date, end: date) -> list[str]:
         s = con.execute(q["raw/schedule"], params).fetchone()
         lines.append(f"raw/schedule       {s[0]:>6,} games on {s[1]} dates, {s[2]:,} final")
         b = con.execute(q["raw/box_scores"], params).fetchone()
-        lines.append(f"raw/box_scores     {b[0]:>6,} player rows in {b[1]:,} games, {b[2]:,} with minutes scoring {int(b[3] or 0):,} points")
+        lines.append(
+            f"raw/box_scores     {b[0]:>6,} player rows in {b[1]:,} games, {b[2]:,} with minutes scoring {int(b[3] or 0):,} points"
+        )
         p = con.execute(q["raw/player_props"], params).fetchone()
-        lines.append(f"raw/player_props   {p[0]:>6,} lines for {p[1]:,} games from {p[2]} books; {p[3]} unresolved names")
+        lines.append(
+            f"raw/player_props   {p[0]:>6,} lines for {p[1]:,} games from {p[2]} books; {p[3]} unresolved names"
+        )
         i = con.execute(q["raw/injury_report"], params).fetchone()
         lines.append(f"raw/injury_report  {i[0]:>6,} rows (the archive has no injury reports)")
     return lines
@@ -102,9 +111,13 @@ def run_main(start: date, end: date, settings: Settings | None = None) -> int:
             _print(f"-> {job_name} for {start} .. {end} (one run) ...")
             result = run_job_range(defs, job_name, start, end, instance)
             failed_checks = [e for e in result.get_asset_check_evaluations() if not e.passed]
-            _print(f"   {'ok' if result.success else 'FAILED'} in {time.perf_counter() - t:.1f}s (run {result.run_id[:8]}); {len(failed_checks)} check(s) did not pass")
+            _print(
+                f"   {'ok' if result.success else 'FAILED'} in {time.perf_counter() - t:.1f}s (run {result.run_id[:8]}); {len(failed_checks)} check(s) did not pass"
+            )
             for e in failed_checks:
-                _print(f"   check {e.asset_key.to_user_string()}:{e.check_name} did not pass ({e.severity.value})")
+                _print(
+                    f"   check {e.asset_key.to_user_string()}:{e.check_name} did not pass ({e.severity.value})"
+                )
             if not result.success:
                 return 1
     if settings.env == "local":

@@ -50,7 +50,9 @@ def test_asset_graph_matches_snapshot(tmp_path) -> None:
     snap = graph_snapshot(build_definitions(Settings(data_dir=tmp_path)))
     if os.environ.get("UPDATE_SNAPSHOTS") or not SNAPSHOT.exists():
         SNAPSHOT.write_text(json.dumps(snap, indent=1, sort_keys=True) + "\n")
-    assert snap == json.loads(SNAPSHOT.read_text()), "graph drifted: re-run with UPDATE_SNAPSHOTS=1 if intended"
+    assert snap == json.loads(SNAPSHOT.read_text()), (
+        "graph drifted: re-run with UPDATE_SNAPSHOTS=1 if intended"
+    )
 
 
 def test_local_resources(tmp_path) -> None:
@@ -65,7 +67,9 @@ def test_local_resources(tmp_path) -> None:
 def test_prod_wiring_constructs_without_network_or_secrets(monkeypatch) -> None:
     for var in ("ODDS_API_KEY", "BETTINGPROS_API_KEY", "NBA_ASSETS_GCP_PROJECT", "NBA_ASSETS_GCS_BUCKET"):
         monkeypatch.delenv(var, raising=False)
-    settings = Settings.from_env({"NBA_ASSETS_ENV": "prod", "NBA_ASSETS_DATA_DIR": "/nonexistent/never-created"})
+    settings = Settings.from_env(
+        {"NBA_ASSETS_ENV": "prod", "NBA_ASSETS_DATA_DIR": "/nonexistent/never-created"}
+    )
     defs = build_definitions(settings)
     res = defs.resources
     from dagster_polars import PolarsBigQueryIOManager
@@ -82,7 +86,9 @@ def test_prod_wiring_constructs_without_network_or_secrets(monkeypatch) -> None:
 
 def test_env_is_decided_in_one_place_and_validated() -> None:
     assert Settings.from_env({}).env == "local"
-    assert Settings.from_env({"NBA_ASSETS_DATA_DIR": "/tmp/x"}).warehouse_path == Path("/tmp/x/warehouse.duckdb")
+    assert Settings.from_env({"NBA_ASSETS_DATA_DIR": "/tmp/x"}).warehouse_path == Path(
+        "/tmp/x/warehouse.duckdb"
+    )
     with pytest.raises(ValueError, match="NBA_ASSETS_ENV"):
         Settings.from_env({"NBA_ASSETS_ENV": "staging"})
 
@@ -97,7 +103,14 @@ def test_importing_the_package_reads_no_environment(monkeypatch) -> None:
 def test_dagster_definitions_validate(tmp_path) -> None:
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "NBA_ASSETS_DATA_DIR": str(tmp_path / "data")}
     dagster = Path(sys.executable).parent / "dagster"
-    out = subprocess.run([str(dagster), "definitions", "validate", "-w", "workspace.yaml"], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [str(dagster), "definitions", "validate", "-w", "workspace.yaml"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
 
 

@@ -33,7 +33,14 @@ def test_provenance_matches_the_shipped_files() -> None:
 @pytest.mark.skipif(not (SHARED / "data" / "real").exists(), reason="shared real data not present")
 def test_build_is_reproducible(tmp_path) -> None:
     out = subprocess.run(
-        [sys.executable, str(REPO / "scripts" / "build_archive.py"), "--shared", str(SHARED), "--out", str(tmp_path)],
+        [
+            sys.executable,
+            str(REPO / "scripts" / "build_archive.py"),
+            "--shared",
+            str(SHARED),
+            "--out",
+            str(tmp_path),
+        ],
         capture_output=True,
         text=True,
         timeout=300,
@@ -46,7 +53,15 @@ def test_build_is_reproducible(tmp_path) -> None:
 
 def test_lines_ship_without_outcome_columns() -> None:
     cols = set(pl.read_parquet_schema(DEFAULT_ARCHIVE_DIR / "props_points.parquet"))
-    for leak in ("actual_pts", "actual_minutes", "played", "match", "player_id", "box_player_name", "hours_before_tip"):
+    for leak in (
+        "actual_pts",
+        "actual_minutes",
+        "played",
+        "match",
+        "player_id",
+        "box_player_name",
+        "hours_before_tip",
+    ):
         assert leak not in cols
 
 
@@ -59,7 +74,9 @@ def test_real_facts_of_the_archive() -> None:
     played = box.filter(pl.col("played"))
     assert (played.height, played["pts"].sum()) == (246, 2557)
     # Luka Dončić scored 73 on 2024-01-26.
-    luka = src.box_scores(src.schedule([date(2024, 1, 26)], now).frame, now).frame.filter(pl.col("player_name") == "Luka Dončić")
+    luka = src.box_scores(src.schedule([date(2024, 1, 26)], now).frame, now).frame.filter(
+        pl.col("player_name") == "Luka Dončić"
+    )
     assert luka["pts"].to_list() == [73]
 
 
@@ -72,7 +89,9 @@ def test_as_of_hides_what_had_not_happened() -> None:
     lines = src.player_props([D], before_tip).frame
     assert lines.height > 0 and (lines["snapshot_utc"] <= before_tip).all()
     assert (lines["snapshot_utc"] < lines["tipoff_utc"]).all()
-    assert src.player_props([D], datetime(2025, 11, 5, 12, 0, tzinfo=UTC)).frame.is_empty()  # before any snapshot
+    assert src.player_props(
+        [D], datetime(2025, 11, 5, 12, 0, tzinfo=UTC)
+    ).frame.is_empty()  # before any snapshot
 
 
 def test_no_injury_report_is_invented() -> None:

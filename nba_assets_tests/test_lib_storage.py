@@ -1,6 +1,5 @@
 """The warehouse IO manager (duckdb 2.x input loading, transactions, empty partitions) and object stores."""
 
-
 from datetime import date
 
 import dagster as dg
@@ -17,17 +16,28 @@ parts = dg.DailyPartitionsDefinition(start_date="2025-11-01", timezone="America/
 
 def _frame(day: str, values: list[int]) -> pl.DataFrame:
     return pl.DataFrame(
-        {"game_date": [date.fromisoformat(day)] * len(values), "v": values}, schema={"game_date": pl.Date, "v": pl.Int64}
+        {"game_date": [date.fromisoformat(day)] * len(values), "v": values},
+        schema={"game_date": pl.Date, "v": pl.Int64},
     )
 
 
 def _defs(io_manager: dg.ConfigurableIOManagerFactory, fail: dict[str, bool]) -> list[dg.AssetsDefinition]:
-    @dg.asset(key=["raw", "t"], partitions_def=parts, metadata={"partition_expr": "game_date"}, backfill_policy=dg.BackfillPolicy.single_run())
+    @dg.asset(
+        key=["raw", "t"],
+        partitions_def=parts,
+        metadata={"partition_expr": "game_date"},
+        backfill_policy=dg.BackfillPolicy.single_run(),
+    )
     def t(context: dg.AssetExecutionContext) -> pl.DataFrame:
         frames = [_frame(k, [int(k[-2:]), int(k[-2:]) * 10]) for k in context.partition_keys]
         return pl.concat(frames)
 
-    @dg.asset(key=["mart", "u"], partitions_def=parts, metadata={"partition_expr": "game_date"}, ins={"t": dg.AssetIn(key=["raw", "t"])})
+    @dg.asset(
+        key=["mart", "u"],
+        partitions_def=parts,
+        metadata={"partition_expr": "game_date"},
+        ins={"t": dg.AssetIn(key=["raw", "t"])},
+    )
     def u(t: pl.DataFrame) -> pl.DataFrame:
         if fail.get("u"):
             raise RuntimeError("boom")
@@ -45,10 +55,21 @@ def test_stock_polars_io_manager_breaks_on_duckdb_2_and_ours_loads(tmp_path) -> 
     """Regression guard: if dagster-duckdb-polars starts working again this test says so."""
     db = str(tmp_path / "w.duckdb")
     assets = _defs(DuckDBPolarsIOManager(database=db), {})
-    stock = dg.materialize(assets, resources={"io_manager": DuckDBPolarsIOManager(database=db)}, partition_key="2025-11-03", raise_on_error=False)
+    stock = dg.materialize(
+        assets,
+        resources={"io_manager": DuckDBPolarsIOManager(database=db)},
+        partition_key="2025-11-03",
+        raise_on_error=False,
+    )
     if int(duckdb.__version__.split(".")[0]) >= 2:
-        assert not stock.success, "stock DuckDBPolarsIOManager loads inputs on duckdb 2.x again: drop the subclass"
-    ours = dg.materialize(assets, resources={"io_manager": NbaDuckDBIOManager(database=str(tmp_path / "o.duckdb"))}, partition_key="2025-11-03")
+        assert not stock.success, (
+            "stock DuckDBPolarsIOManager loads inputs on duckdb 2.x again: drop the subclass"
+        )
+    ours = dg.materialize(
+        assets,
+        resources={"io_manager": NbaDuckDBIOManager(database=str(tmp_path / "o.duckdb"))},
+        partition_key="2025-11-03",
+    )
     assert ours.success
     assert _rows(str(tmp_path / "o.duckdb"), "select v, w from mart.u order by v") == [(3, 4), (30, 31)]
 
@@ -67,7 +88,10 @@ def test_partition_rewrite_is_idempotent_and_range_runs_once(tmp_path) -> None:
         r = job.execute_in_process(
             resources=res,
             instance=instance,
-            tags={"dagster/asset_partition_range_start": "2025-11-02", "dagster/asset_partition_range_end": "2025-11-04"},
+            tags={
+                "dagster/asset_partition_range_start": "2025-11-02",
+                "dagster/asset_partition_range_end": "2025-11-04",
+            },
         )
     assert r.success
     assert _rows(db, "select game_date::varchar, count(*) from raw.t group by 1 order by 1") == [
@@ -92,7 +116,9 @@ def test_failed_write_rolls_back_and_keeps_previous_rows(tmp_path, monkeypatch) 
         raise RuntimeError("killed mid-write")
 
     monkeypatch.setattr(duckdb_io.PolarsDuckDBTypeHandler, "handle_output", crash_after_delete)
-    assert not dg.materialize(assets[:1], resources=res, partition_key="2025-11-03", raise_on_error=False).success
+    assert not dg.materialize(
+        assets[:1], resources=res, partition_key="2025-11-03", raise_on_error=False
+    ).success
     monkeypatch.setattr(duckdb_io.PolarsDuckDBTypeHandler, "handle_output", original)
     assert _rows(db, "select v from raw.t order by v") == [(3,), (30,)]
 

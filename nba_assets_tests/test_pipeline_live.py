@@ -25,7 +25,9 @@ EVENT = "f54c4a22568ce9dc33fb410d1b0e75e9"
 
 
 def _fast_http() -> HttpClient:
-    return HttpClient(min_interval=0.0, policy=RetryPolicy(max_attempts=3), sleep=lambda s: None, rng=lambda: 0.0)
+    return HttpClient(
+        min_interval=0.0, policy=RetryPolicy(max_attempts=3), sleep=lambda s: None, rng=lambda: 0.0
+    )
 
 
 class _OfflineLive(NbaSourceResource):
@@ -38,12 +40,16 @@ class _OfflineLive(NbaSourceResource):
 
 
 def _odds_fixture(fixtures_dir: Path) -> dict:
-    return json.loads((fixtures_dir / "oddsapi_v4_event_odds_player_points_ORL-at-CLE_2024-02-22.json").read_text())
+    return json.loads(
+        (fixtures_dir / "oddsapi_v4_event_odds_player_points_ORL-at-CLE_2024-02-22.json").read_text()
+    )
 
 
 @responses.activate
 def test_live_schedule_asset_on_recorded_scoreboard(tmp_path, fixtures_dir) -> None:
-    responses.get(f"{STATS}/scoreboardv3", body=(fixtures_dir / "stats_scoreboardv3_2025-11-05.json").read_bytes())
+    responses.get(
+        f"{STATS}/scoreboardv3", body=(fixtures_dir / "stats_scoreboardv3_2025-11-05.json").read_bytes()
+    )
     res = {
         "io_manager": NbaDuckDBIOManager(database=str(tmp_path / "w.duckdb")),
         "object_store": LocalObjectStoreResource(root=str(tmp_path / "objects")),
@@ -52,7 +58,9 @@ def test_live_schedule_asset_on_recorded_scoreboard(tmp_path, fixtures_dir) -> N
     result = dg.materialize([raw_assets[0]], resources=res, partition_key="2025-11-05")
     assert result.success
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
-        assert con.execute("select count(*), count(*) filter (where status = 'final') from raw.schedule").fetchone() == (11, 11)
+        assert con.execute(
+            "select count(*), count(*) filter (where status = 'final') from raw.schedule"
+        ).fetchone() == (11, 11)
     # the body was archived, content-addressed, before parsing
     keys = LocalObjectStore(tmp_path / "objects").list_keys("raw_payloads")
     assert len(keys) == 1 and keys[0].startswith("raw_payloads/scoreboard-v3/2025-11-05/")
@@ -62,7 +70,13 @@ def test_live_schedule_asset_on_recorded_scoreboard(tmp_path, fixtures_dir) -> N
 @responses.activate
 def test_live_props_are_pre_game_and_keys_never_leak(tmp_path, fixtures_dir) -> None:
     odds = _odds_fixture(fixtures_dir)
-    events = [{k: odds[k] for k in ("id", "sport_key", "sport_title", "commence_time", "home_team", "away_team") if k in odds}]
+    events = [
+        {
+            k: odds[k]
+            for k in ("id", "sport_key", "sport_title", "commence_time", "home_team", "away_team")
+            if k in odds
+        }
+    ]
     responses.get(f"{ODDS}/events", json=events)
     responses.get(f"{ODDS}/events/{EVENT}/odds", json=odds)
     store = LocalObjectStore(tmp_path)

@@ -34,10 +34,15 @@ def test_slate_2025_11_05_matches_the_archive(slate) -> None:
     settings, result = slate
     db = settings.warehouse_path
     assert _q(db, "select count(*) from raw.schedule") == [(11,)]
-    games, players, points = _q(db, "select count(distinct game_id), count(*) filter (where played), sum(pts) filter (where played) from raw.box_scores")[0]
+    games, players, points = _q(
+        db,
+        "select count(distinct game_id), count(*) filter (where played), sum(pts) filter (where played) from raw.box_scores",
+    )[0]
     assert (games, players, points) == (11, 246, 2557)
     assert _q(db, "select count(distinct game_id) from raw.player_props where game_id is not null") == [(11,)]
-    assert _q(db, "select count(*) from raw.player_props where line is null or line = 20.0 and over_price is null") == [(0,)]
+    assert _q(
+        db, "select count(*) from raw.player_props where line is null or line = 20.0 and over_price is null"
+    ) == [(0,)]
 
 
 def test_checks_pass_and_metadata_is_useful(slate) -> None:
@@ -52,7 +57,10 @@ def test_checks_pass_and_metadata_is_useful(slate) -> None:
         "player_props_no_placeholder_lines",
     ):
         assert evals[name].passed, (name, evals[name].metadata)
-    mats = {m.asset_key.to_user_string(): m.metadata for m in (e.materialization for e in result.get_asset_materialization_events())}
+    mats = {
+        m.asset_key.to_user_string(): m.metadata
+        for m in (e.materialization for e in result.get_asset_materialization_events())
+    }
     box = mats["raw/box_scores"]
     assert box["players_with_minutes"].value == 246
     assert box["points_of_players_with_minutes"].value == 2557
@@ -69,7 +77,10 @@ def test_rematerializing_is_idempotent(tmp_path) -> None:
     for _ in range(2):
         assert dg.materialize(raw_assets, resources=res, partition_key="2025-11-04").success
         counts.append(
-            _q(settings.warehouse_path, "select (select count(*) from raw.box_scores), (select count(*) from raw.player_props), (select count(*) from raw.schedule)")
+            _q(
+                settings.warehouse_path,
+                "select (select count(*) from raw.box_scores), (select count(*) from raw.player_props), (select count(*) from raw.schedule)",
+            )
         )
     assert counts[0] == counts[1] and counts[0][0][0] > 0
 
@@ -85,11 +96,16 @@ def test_range_backfill_is_one_run(tmp_path) -> None:
     with dg.instance_for_test() as instance:
         result = job.execute_in_process(
             instance=instance,
-            tags={"dagster/asset_partition_range_start": "2025-11-01", "dagster/asset_partition_range_end": "2025-11-07"},
+            tags={
+                "dagster/asset_partition_range_start": "2025-11-01",
+                "dagster/asset_partition_range_end": "2025-11-07",
+            },
         )
         assert result.success
         assert len(instance.get_run_records()) == 1
-    rows = _q(settings.warehouse_path, "select game_date::varchar, count(*) from raw.schedule group by 1 order by 1")
+    rows = _q(
+        settings.warehouse_path, "select game_date::varchar, count(*) from raw.schedule group by 1 order by 1"
+    )
     assert [r[0] for r in rows] == [f"2025-11-0{d}" for d in range(1, 8)]
     full = ArchiveSource().schedule([date(2025, 11, d) for d in range(1, 8)], datetime.now(UTC)).frame
     assert sum(r[1] for r in rows) == full.height
@@ -98,9 +114,14 @@ def test_range_backfill_is_one_run(tmp_path) -> None:
 def test_pre_tipoff_run_sees_no_results(tmp_path) -> None:
     settings = Settings(data_dir=tmp_path)
     cfg = dg.RunConfig(
-        ops={k: {"config": {"as_of_utc": "2025-11-05T20:00:00"}} for k in ("raw__schedule", "raw__box_scores", "raw__player_props", "raw__injury_report")}
+        ops={
+            k: {"config": {"as_of_utc": "2025-11-05T20:00:00"}}
+            for k in ("raw__schedule", "raw__box_scores", "raw__player_props", "raw__injury_report")
+        }
     )
-    assert dg.materialize(raw_assets, resources=build_resources(settings), partition_key="2025-11-05", run_config=cfg).success
+    assert dg.materialize(
+        raw_assets, resources=build_resources(settings), partition_key="2025-11-05", run_config=cfg
+    ).success
     db = settings.warehouse_path
     assert _q(db, "select distinct status from raw.schedule") == [("scheduled",)]
     assert _q(db, "select count(*) from raw.schedule where home_pts is not null") == [(0,)]
@@ -111,7 +132,14 @@ def test_pre_tipoff_run_sees_no_results(tmp_path) -> None:
 class _BrokenArchive(ArchiveSource):
     def box_scores(self, schedule: pl.DataFrame, as_of: datetime) -> SourceBatch:
         batch = super().box_scores(schedule, as_of)
-        return SourceBatch(batch.frame.with_columns(minutes=pl.when(pl.col("player_id") == pl.col("player_id").first()).then(-3.0).otherwise(pl.col("minutes"))), "archive")
+        return SourceBatch(
+            batch.frame.with_columns(
+                minutes=pl.when(pl.col("player_id") == pl.col("player_id").first())
+                .then(-3.0)
+                .otherwise(pl.col("minutes"))
+            ),
+            "archive",
+        )
 
 
 class _BrokenResource(ArchiveSourceResource):
@@ -136,9 +164,11 @@ def test_bad_batch_fails_clearly_and_keeps_stored_rows(tmp_path) -> None:
 def test_quarantine_counts_rows_and_keeps_them(tmp_path) -> None:
     from nba_assets.lib.raw import validate_batch
 
-    frame = ArchiveSource().box_scores(
-        ArchiveSource().schedule([date(2025, 11, 5)], datetime.now(UTC)).frame, datetime.now(UTC)
-    ).frame
+    frame = (
+        ArchiveSource()
+        .box_scores(ArchiveSource().schedule([date(2025, 11, 5)], datetime.now(UTC)).frame, datetime.now(UTC))
+        .frame
+    )
     frame = frame.with_columns(fga=pl.when(pl.col("pts") > 20).then(0).otherwise(pl.col("fga")))
     v = validate_batch(frame, "box_scores", "archive")
     assert v.quarantined.height == frame.filter(pl.col("pts") > 20).height > 0

@@ -56,7 +56,23 @@ PUBLISHED_LINE_COLUMNS = [
     "under_odds",
     "is_main_line",
 ]
-STAT_COLS = ["pts", "fgm", "fga", "fg3m", "fg3a", "ftm", "fta", "oreb", "dreb", "reb", "ast", "stl", "blk", "tov", "pf"]
+STAT_COLS = [
+    "pts",
+    "fgm",
+    "fga",
+    "fg3m",
+    "fg3a",
+    "ftm",
+    "fta",
+    "oreb",
+    "dreb",
+    "reb",
+    "ast",
+    "stl",
+    "blk",
+    "tov",
+    "pf",
+]
 
 
 def sha256(path: Path) -> str:
@@ -64,30 +80,33 @@ def sha256(path: Path) -> str:
 
 
 def build_box_scores(raw: Path) -> pl.DataFrame:
-    frames = [pl.read_csv(raw / f, schema_overrides={"game_id": pl.Utf8, "status_comment": pl.Utf8, "start_position": pl.Utf8}) for f in LOG_FILES]
-    logs = pl.concat(frames, how="diagonal_relaxed")
-    return (
-        logs.select(
-            pl.col("game_date").str.to_date(),
-            "season",
-            "season_type",
-            "game_id",
-            pl.col("team_id").cast(pl.Int64),
-            "team_abbr",
-            "opponent_abbr",
-            (pl.col("is_home") == 1).alias("is_home"),
-            pl.col("player_id").cast(pl.Int64),
-            "player_name",
-            (pl.col("starter") == 1).alias("starter"),
-            pl.col("start_position").fill_null("").alias("position"),
-            (pl.col("played") == 1).alias("played"),
-            pl.col("minutes").fill_null(0.0).round(3).cast(pl.Float64),
-            *[pl.col(c).fill_null(0).cast(pl.Int64) for c in STAT_COLS],
-            pl.col("plus_minus").cast(pl.Float64),
-            pl.col("status_comment").fill_null("").alias("status_comment"),
+    frames = [
+        pl.read_csv(
+            raw / f,
+            schema_overrides={"game_id": pl.Utf8, "status_comment": pl.Utf8, "start_position": pl.Utf8},
         )
-        .sort("game_date", "game_id", "team_id", "player_id")
-    )
+        for f in LOG_FILES
+    ]
+    logs = pl.concat(frames, how="diagonal_relaxed")
+    return logs.select(
+        pl.col("game_date").str.to_date(),
+        "season",
+        "season_type",
+        "game_id",
+        pl.col("team_id").cast(pl.Int64),
+        "team_abbr",
+        "opponent_abbr",
+        (pl.col("is_home") == 1).alias("is_home"),
+        pl.col("player_id").cast(pl.Int64),
+        "player_name",
+        (pl.col("starter") == 1).alias("starter"),
+        pl.col("start_position").fill_null("").alias("position"),
+        (pl.col("played") == 1).alias("played"),
+        pl.col("minutes").fill_null(0.0).round(3).cast(pl.Float64),
+        *[pl.col(c).fill_null(0).cast(pl.Int64) for c in STAT_COLS],
+        pl.col("plus_minus").cast(pl.Float64),
+        pl.col("status_comment").fill_null("").alias("status_comment"),
+    ).sort("game_date", "game_id", "team_id", "player_id")
 
 
 def build_games(raw: Path, lines: pl.DataFrame) -> pl.DataFrame:

@@ -9,7 +9,9 @@ import dagster as dg
 FIRST_GAME_DATE = "2022-10-18"
 GAME_TZ = "America/New_York"
 
-game_date_partitions = dg.DailyPartitionsDefinition(start_date=FIRST_GAME_DATE, timezone=GAME_TZ, end_offset=1)
+game_date_partitions = dg.DailyPartitionsDefinition(
+    start_date=FIRST_GAME_DATE, timezone=GAME_TZ, end_offset=1
+)
 
 
 def validate_partition_key(key: str) -> date:

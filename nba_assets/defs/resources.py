@@ -1,6 +1,5 @@
 """Resources per environment, chosen in one place (:func:`build_resources`)."""
 
-
 from typing import Any
 
 import dagster as dg
@@ -95,7 +94,9 @@ def build_resources(settings: Settings) -> dict[str, Any]:
             "io_manager": PolarsBigQueryIOManager(
                 project=dg.EnvVar("NBA_ASSETS_GCP_PROJECT"), location=settings.bigquery_location
             ),
-            "object_store": GCSObjectStoreResource(gcs=gcs, bucket=dg.EnvVar("NBA_ASSETS_GCS_BUCKET"), prefix=settings.gcs_prefix),
+            "object_store": GCSObjectStoreResource(
+                gcs=gcs, bucket=dg.EnvVar("NBA_ASSETS_GCS_BUCKET"), prefix=settings.gcs_prefix
+            ),
             "nba_source": LiveSourceResource(
                 odds_api_key=dg.EnvVar("ODDS_API_KEY"), bettingpros_api_key=dg.EnvVar("BETTINGPROS_API_KEY")
             ),

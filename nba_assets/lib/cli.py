@@ -1,8 +1,8 @@
 """``nba-assets``: the command line a user debugs and runs the pipeline with.
 
-    nba-assets parse KIND FILE     parse one saved payload with the pipeline's own parser, print JSON lines
-    nba-assets kinds               list the payload kinds ``parse`` knows
-    nba-assets main [--start D] [--end D]   run the pipeline for a range of game dates
+nba-assets parse KIND FILE     parse one saved payload with the pipeline's own parser, print JSON lines
+nba-assets kinds               list the payload kinds ``parse`` knows
+nba-assets main [--start D] [--end D]   run the pipeline for a range of game dates
 """
 
 from __future__ import annotations
@@ -27,7 +27,10 @@ def cmd_parse(args: argparse.Namespace) -> int:
     from nba_assets.lib.parsers.registry import PARSERS, parse_payload
 
     if args.kind not in PARSERS:
-        print(f"nba-assets parse: unknown KIND {args.kind!r}; one of: {', '.join(sorted(PARSERS))}", file=sys.stderr)
+        print(
+            f"nba-assets parse: unknown KIND {args.kind!r}; one of: {', '.join(sorted(PARSERS))}",
+            file=sys.stderr,
+        )
         return 2
     path = Path(args.file)
     try:
@@ -35,9 +38,10 @@ def cmd_parse(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"nba-assets parse: cannot read {path}: {exc.strerror}", file=sys.stderr)
         return 2
+    context = {"game_date": _date(args.game_date)} if args.game_date else {}
     try:
-        frame = parse_payload(args.kind, body)
-    except SourceDataError as exc:
+        frame = parse_payload(args.kind, body, **context)
+    except (SourceDataError, ValueError) as exc:
         print(f"nba-assets parse: {exc}", file=sys.stderr)
         return 1
     out = sys.stdout
@@ -74,10 +78,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("parse", help="parse one saved payload and print its rows as JSON lines")
     p.add_argument("kind", help="payload type, e.g. boxscore-v3, cdn-boxscore, odds-api-event-odds")
     p.add_argument("file", help="path of the saved payload")
+    p.add_argument("--game-date", help="ET game date for payloads that carry none (boxscore-v3)")
     p.set_defaults(func=cmd_parse)
     k = sub.add_parser("kinds", help="list the payload kinds that parse knows")
     k.set_defaults(func=cmd_kinds)
-    m = sub.add_parser("main", help="run the pipeline on the configured environment for a range of game dates")
+    m = sub.add_parser(
+        "main", help="run the pipeline on the configured environment for a range of game dates"
+    )
     m.add_argument("--start", default="2025-10-21", help="first game date (ET), default 2025-10-21")
     m.add_argument("--end", default="2025-11-20", help="last game date (ET), default 2025-11-20")
     m.set_defaults(func=cmd_main)

@@ -90,14 +90,21 @@ class CheckOutcome:
 
 def schedule_duplicates(schedule: pl.DataFrame) -> CheckOutcome:
     dup = schedule.group_by("game_id").len().filter(pl.col("len") > 1)
-    return CheckOutcome(dup.is_empty(), {"duplicate_game_ids": dup["game_id"].to_list()[:20], "games": schedule.height})
+    return CheckOutcome(
+        dup.is_empty(), {"duplicate_game_ids": dup["game_id"].to_list()[:20], "games": schedule.height}
+    )
 
 
 def schedule_counts_plausible(schedule: pl.DataFrame, dates: list[date]) -> CheckOutcome:
     per = schedule.group_by("game_date").len()
     too_many = per.filter(pl.col("len") > MAX_GAMES_PER_DATE)
     teams_twice = (
-        pl.concat([schedule.select("game_date", t=pl.col("home_abbr")), schedule.select("game_date", t=pl.col("away_abbr"))])
+        pl.concat(
+            [
+                schedule.select("game_date", t=pl.col("home_abbr")),
+                schedule.select("game_date", t=pl.col("away_abbr")),
+            ]
+        )
         .group_by("game_date", "t")
         .len()
         .filter(pl.col("len") > 1)
@@ -129,7 +136,9 @@ def box_scores_complete(schedule: pl.DataFrame, box: pl.DataFrame, as_of: dateti
         meta["note"] = "no games"
     if missing.is_empty():
         return CheckOutcome(True, meta)
-    ended = missing.select(pl.coalesce(pl.col("tipoff_utc") + timedelta(hours=3), pl.lit(None, schemas.UTC_DT))).to_series()
+    ended = missing.select(
+        pl.coalesce(pl.col("tipoff_utc") + timedelta(hours=3), pl.lit(None, schemas.UTC_DT))
+    ).to_series()
     recent = all(t is not None and as_of - t < BOX_SCORE_GRACE for t in ended.to_list())
     return CheckOutcome(False, meta, "WARN" if recent else "ERROR")
 
@@ -151,7 +160,10 @@ def team_points_match(schedule: pl.DataFrame, box: pl.DataFrame) -> CheckOutcome
         {
             "team_games_compared": joined.height,
             "mismatches": bad.height,
-            "first_mismatches": [f"{r['game_id']} {r['team_abbr']}: players {r['player_pts']} vs team {r['score']}" for r in bad.head(5).iter_rows(named=True)],
+            "first_mismatches": [
+                f"{r['game_id']} {r['team_abbr']}: players {r['player_pts']} vs team {r['score']}"
+                for r in bad.head(5).iter_rows(named=True)
+            ],
             "points_total": int(box["pts"].sum() or 0),
         },
     )
@@ -160,12 +172,23 @@ def team_points_match(schedule: pl.DataFrame, box: pl.DataFrame) -> CheckOutcome
 def min_players_with_minutes(box: pl.DataFrame) -> CheckOutcome:
     per = box.filter(pl.col("played")).group_by("game_id", "team_abbr").len()
     teams = box.select("game_id", "team_abbr").unique()
-    counted = teams.join(per, on=["game_id", "team_abbr"], how="left").with_columns(pl.col("len").fill_null(0))
+    counted = teams.join(per, on=["game_id", "team_abbr"], how="left").with_columns(
+        pl.col("len").fill_null(0)
+    )
     short = counted.filter(pl.col("len") < MIN_PLAYERS_WITH_MINUTES)
-    return CheckOutcome(short.is_empty(), {"team_games": counted.height, "short_team_games": short.height, "min_required": MIN_PLAYERS_WITH_MINUTES})
+    return CheckOutcome(
+        short.is_empty(),
+        {
+            "team_games": counted.height,
+            "short_team_games": short.height,
+            "min_required": MIN_PLAYERS_WITH_MINUTES,
+        },
+    )
 
 
-def props_coverage(schedule: pl.DataFrame, props: pl.DataFrame, dates_with_lines: list[date] | None = None) -> CheckOutcome:
+def props_coverage(
+    schedule: pl.DataFrame, props: pl.DataFrame, dates_with_lines: list[date] | None = None
+) -> CheckOutcome:
     """Share of scheduled games with at least one line. Dates outside ``dates_with_lines`` (where the
     source can have none, e.g. before the archive's window) are reported, not failed."""
     games = schedule.filter(pl.col("status") != "postponed")
@@ -178,7 +201,9 @@ def props_coverage(schedule: pl.DataFrame, props: pl.DataFrame, dates_with_lines
         "games_with_lines": covered.height,
         "coverage": round(share, 4),
         "threshold": MIN_PROPS_COVERAGE,
-        "uncovered_game_ids": games.filter(~pl.col("game_id").is_in(covered["game_id"].to_list()))["game_id"].to_list()[:20],
+        "uncovered_game_ids": games.filter(~pl.col("game_id").is_in(covered["game_id"].to_list()))[
+            "game_id"
+        ].to_list()[:20],
         "unmatched_events": props.filter(pl.col("game_id").is_null())["event_id"].n_unique(),
     }
     return CheckOutcome(share >= MIN_PROPS_COVERAGE, meta, "WARN")
@@ -187,20 +212,30 @@ def props_coverage(schedule: pl.DataFrame, props: pl.DataFrame, dates_with_lines
 def placeholder_lines(props: pl.DataFrame) -> CheckOutcome:
     """No default/placeholder lines: no known default value without prices, no value posted for
     more than a quarter of a date's players, no line without both prices."""
-    known = props.filter(pl.col("line").is_in(KNOWN_PLACEHOLDER_LINES) & (pl.col("over_price").is_null() | pl.col("under_price").is_null()))
+    known = props.filter(
+        pl.col("line").is_in(KNOWN_PLACEHOLDER_LINES)
+        & (pl.col("over_price").is_null() | pl.col("under_price").is_null())
+    )
     no_price = props.filter(pl.col("over_price").is_null() & pl.col("under_price").is_null())
     per_value = (
         props.filter(pl.col("is_main_line"))
         .group_by("game_date", "line")
         .agg(pl.col("player_name").n_unique().alias("players"))
-        .join(props.group_by("game_date").agg(pl.col("player_name").n_unique().alias("all_players")), on="game_date")
-        .filter((pl.col("all_players") >= 20) & (pl.col("players") > MAX_SAME_LINE_SHARE * pl.col("all_players")))
+        .join(
+            props.group_by("game_date").agg(pl.col("player_name").n_unique().alias("all_players")),
+            on="game_date",
+        )
+        .filter(
+            (pl.col("all_players") >= 20) & (pl.col("players") > MAX_SAME_LINE_SHARE * pl.col("all_players"))
+        )
     )
     meta = {
         "lines": props.height,
         "known_placeholder_values": known.height,
         "lines_without_prices": no_price.height,
-        "suspicious_repeated_values": [f"{r['game_date']}: {r['line']} x{r['players']}" for r in per_value.head(5).iter_rows(named=True)],
+        "suspicious_repeated_values": [
+            f"{r['game_date']}: {r['line']} x{r['players']}" for r in per_value.head(5).iter_rows(named=True)
+        ],
     }
     return CheckOutcome(known.is_empty() and no_price.is_empty() and per_value.is_empty(), meta)
 

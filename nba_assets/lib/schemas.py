@@ -210,7 +210,9 @@ ROW_RULES: dict[str, tuple[RowRule, ...]] = {
             "points inconsistent with makes",
             pl.col("pts") == 2 * pl.col("fgm") + pl.col("fg3m") + pl.col("ftm"),
         ),
-        RowRule("made more than attempted", (pl.col("fgm") <= pl.col("fga")) & (pl.col("ftm") <= pl.col("fta"))),
+        RowRule(
+            "made more than attempted", (pl.col("fgm") <= pl.col("fga")) & (pl.col("ftm") <= pl.col("fta"))
+        ),
     ),
     "injury_report": (
         RowRule("unknown team", pl.col("team_abbr").is_in(TEAM_CODES), "team_abbr", fatal=True),
@@ -227,7 +229,9 @@ ROW_RULES: dict[str, tuple[RowRule, ...]] = {
 }
 
 
-def split_quarantine(df: pl.DataFrame, table: str, source: str = "source") -> tuple[pl.DataFrame, pl.DataFrame]:
+def split_quarantine(
+    df: pl.DataFrame, table: str, source: str = "source"
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Split ``df`` into (good rows, quarantined rows with a ``quarantine_reason`` column).
 
     A fatal rule failing on any row raises :class:`SourceDataError` naming the field and value.
@@ -237,7 +241,9 @@ def split_quarantine(df: pl.DataFrame, table: str, source: str = "source") -> tu
     for rule in (r for r in ROW_RULES[table] if r.fatal):
         bad = df.filter(rule.ok.fill_null(False).not_())
         if bad.height:
-            raise SourceDataError(source, rule.field, f"has {rule.reason} in {bad.height} row(s)", bad[rule.field][0])
+            raise SourceDataError(
+                source, rule.field, f"has {rule.reason} in {bad.height} row(s)", bad[rule.field][0]
+            )
     if df.is_empty():
         return df, df.with_columns(pl.lit(None, pl.Utf8).alias("quarantine_reason")).clear()
     reason = pl.lit(None, pl.Utf8)
@@ -260,4 +266,6 @@ def validate(df: pl.DataFrame, table: str, source: str) -> pl.DataFrame:
         value = None
         if isinstance(failure, pl.DataFrame) and failure.height and "failure_case" in failure.columns:
             value = failure["failure_case"][0]
-        raise SourceDataError(source, f"{table}.{column}", f"failed validation: {str(exc).splitlines()[0]}", value) from None
+        raise SourceDataError(
+            source, f"{table}.{column}", f"failed validation: {str(exc).splitlines()[0]}", value
+        ) from None

@@ -1,6 +1,5 @@
 """The raw layer: what the sources said about each game date, validated, as DuckDB/BigQuery tables."""
 
-
 from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
@@ -23,7 +22,9 @@ class RawConfig(dg.Config):
     as_of_utc: str = ""
 
 
-def _raw_asset(name: str, description: str, checks: list[dg.AssetCheckSpec], ins: dict[str, dg.AssetIn] | None = None) -> Any:
+def _raw_asset(
+    name: str, description: str, checks: list[dg.AssetCheckSpec], ins: dict[str, dg.AssetIn] | None = None
+) -> Any:
     return dg.asset(
         key=["raw", name],
         group_name="raw",
@@ -39,7 +40,9 @@ def _raw_asset(name: str, description: str, checks: list[dg.AssetCheckSpec], ins
 
 
 def _check(asset: str, name: str, description: str, blocking: bool = False) -> dg.AssetCheckSpec:
-    return dg.AssetCheckSpec(name=name, asset=dg.AssetKey(["raw", asset]), description=description, blocking=blocking)
+    return dg.AssetCheckSpec(
+        name=name, asset=dg.AssetKey(["raw", asset]), description=description, blocking=blocking
+    )
 
 
 def _result(asset: str, name: str, outcome: raw.CheckOutcome) -> dg.AssetCheckResult:
@@ -52,7 +55,9 @@ def _result(asset: str, name: str, outcome: raw.CheckOutcome) -> dg.AssetCheckRe
     )
 
 
-def _quarantine(store: ObjectStore, table: str, dates: list[date], run_id: str, validated: raw.Validated) -> str | None:
+def _quarantine(
+    store: ObjectStore, table: str, dates: list[date], run_id: str, validated: raw.Validated
+) -> str | None:
     if validated.quarantined.is_empty():
         return None
     key = f"quarantine/{table}/{min(dates)}_{max(dates)}/{run_id}.parquet"
@@ -89,7 +94,9 @@ def _output(
     }
     if qkey:
         meta["quarantine_object"] = qkey
-        context.log.warning(f"raw/{table}: {validated.quarantined.height} row(s) quarantined: {validated.quarantine_reasons}")
+        context.log.warning(
+            f"raw/{table}: {validated.quarantined.height} row(s) quarantined: {validated.quarantine_reasons}"
+        )
     return dg.Output(df, metadata=meta)
 
 
@@ -101,11 +108,16 @@ def _output(
     "Games on each game date (ET): ids, tip-off (UTC), teams, status and final scores.",
     [
         _check("schedule", "schedule_no_duplicate_games", "Each game id appears once.", blocking=True),
-        _check("schedule", "schedule_game_count_plausible", "At most 16 games a date and no team twice a day."),
+        _check(
+            "schedule", "schedule_game_count_plausible", "At most 16 games a date and no team twice a day."
+        ),
     ],
 )
 def schedule(
-    context: dg.AssetExecutionContext, config: RawConfig, nba_source: NbaSourceResource, object_store: ObjectStoreResource
+    context: dg.AssetExecutionContext,
+    config: RawConfig,
+    nba_source: NbaSourceResource,
+    object_store: ObjectStoreResource,
 ) -> Iterator[Any]:
     dates = dates_of(context)
     store = object_store.get_store()
@@ -113,7 +125,16 @@ def schedule(
     validated = raw.validate_batch(batch.frame, "schedule", batch.source)
     df = validated.good
     extra = {"games": df.height, "final_games": df.filter(pl.col("status") == "final").height}
-    yield _output(context, "schedule", batch, validated, store, dates, extra, ["game_date", "game_id", "away_abbr", "home_abbr", "status", "away_pts", "home_pts"])
+    yield _output(
+        context,
+        "schedule",
+        batch,
+        validated,
+        store,
+        dates,
+        extra,
+        ["game_date", "game_id", "away_abbr", "home_abbr", "status", "away_pts", "home_pts"],
+    )
     yield _result("schedule", "schedule_no_duplicate_games", raw.schedule_duplicates(df))
     yield _result("schedule", "schedule_game_count_plausible", raw.schedule_counts_plausible(df, dates))
 
@@ -125,9 +146,24 @@ def schedule(
     "box_scores",
     "One row per player on the active box score of each final game (minutes as decimals, points ...).",
     [
-        _check("box_scores", "box_scores_complete_for_slate", "Every final game of the date has a box score.", blocking=True),
-        _check("box_scores", "box_scores_points_match_team_scores", "Summed player points equal each team's final score.", blocking=True),
-        _check("box_scores", "box_scores_min_players_with_minutes", "Each team-game has at least 5 players with minutes.", blocking=True),
+        _check(
+            "box_scores",
+            "box_scores_complete_for_slate",
+            "Every final game of the date has a box score.",
+            blocking=True,
+        ),
+        _check(
+            "box_scores",
+            "box_scores_points_match_team_scores",
+            "Summed player points equal each team's final score.",
+            blocking=True,
+        ),
+        _check(
+            "box_scores",
+            "box_scores_min_players_with_minutes",
+            "Each team-game has at least 5 players with minutes.",
+            blocking=True,
+        ),
     ],
     ins={"schedule_rows": dg.AssetIn(key=["raw", "schedule"])},
 )
@@ -150,9 +186,22 @@ def box_scores(
         "players_with_minutes": played.height,
         "points_of_players_with_minutes": int(played["pts"].sum() or 0),
     }
-    yield _output(context, "box_scores", batch, validated, store, dates, extra, ["game_date", "team_abbr", "player_name", "minutes", "pts", "reb", "ast"])
-    yield _result("box_scores", "box_scores_complete_for_slate", raw.box_scores_complete(schedule_rows, df, as_of))
-    yield _result("box_scores", "box_scores_points_match_team_scores", raw.team_points_match(schedule_rows, df))
+    yield _output(
+        context,
+        "box_scores",
+        batch,
+        validated,
+        store,
+        dates,
+        extra,
+        ["game_date", "team_abbr", "player_name", "minutes", "pts", "reb", "ast"],
+    )
+    yield _result(
+        "box_scores", "box_scores_complete_for_slate", raw.box_scores_complete(schedule_rows, df, as_of)
+    )
+    yield _result(
+        "box_scores", "box_scores_points_match_team_scores", raw.team_points_match(schedule_rows, df)
+    )
     yield _result("box_scores", "box_scores_min_players_with_minutes", raw.min_players_with_minutes(df))
 
 
@@ -165,7 +214,10 @@ def box_scores(
     [],
 )
 def injury_report(
-    context: dg.AssetExecutionContext, config: RawConfig, nba_source: NbaSourceResource, object_store: ObjectStoreResource
+    context: dg.AssetExecutionContext,
+    config: RawConfig,
+    nba_source: NbaSourceResource,
+    object_store: ObjectStoreResource,
 ) -> Iterator[Any]:
     dates = dates_of(context)
     store = object_store.get_store()
@@ -175,7 +227,16 @@ def injury_report(
     validated = raw.validate_batch(frame, "injury_report", batch.source)
     df = validated.good
     extra = {"players": df.height, "out": df.filter(pl.col("status") == "Out").height}
-    yield _output(context, "injury_report", batch, validated, store, dates, extra, ["game_date", "team_abbr", "player_name", "status", "reason"])
+    yield _output(
+        context,
+        "injury_report",
+        batch,
+        validated,
+        store,
+        dates,
+        extra,
+        ["game_date", "team_abbr", "player_name", "status", "reason"],
+    )
 
 
 # ---------------------------------------------------------------- raw/player_props
@@ -185,9 +246,22 @@ def injury_report(
     "player_props",
     "Every player-points line seen before tip-off: book, player as named and resolved id, line, prices.",
     [
-        _check("player_props", "player_props_cover_scheduled_games", "Share of scheduled games with lines (where the source has lines)."),
-        _check("player_props", "player_props_no_placeholder_lines", "No default or placeholder lines (e.g. 20.0 fill-ins).", blocking=True),
-        _check("player_props", "player_props_unresolved_name_share", "Share of book names not resolved to an NBA person id."),
+        _check(
+            "player_props",
+            "player_props_cover_scheduled_games",
+            "Share of scheduled games with lines (where the source has lines).",
+        ),
+        _check(
+            "player_props",
+            "player_props_no_placeholder_lines",
+            "No default or placeholder lines (e.g. 20.0 fill-ins).",
+            blocking=True,
+        ),
+        _check(
+            "player_props",
+            "player_props_unresolved_name_share",
+            "Share of book names not resolved to an NBA person id.",
+        ),
     ],
     ins={"schedule_rows": dg.AssetIn(key=["raw", "schedule"])},
 )
@@ -216,7 +290,16 @@ def player_props(
         "unresolved_names": unresolved.metadata["unresolved"],
         "match_methods": dict(df.group_by("match_method").len().sort("match_method").iter_rows()),
     }
-    yield _output(context, "player_props", batch, validated, store, dates, extra, ["game_date", "player_name", "player_id", "bookmaker", "line", "over_price", "under_price"])
+    yield _output(
+        context,
+        "player_props",
+        batch,
+        validated,
+        store,
+        dates,
+        extra,
+        ["game_date", "player_name", "player_id", "bookmaker", "line", "over_price", "under_price"],
+    )
     coverage = raw.props_coverage(schedule_rows, df, source.line_dates(dates))
     yield _result("player_props", "player_props_cover_scheduled_games", coverage)
     yield _result("player_props", "player_props_no_placeholder_lines", raw.placeholder_lines(df))

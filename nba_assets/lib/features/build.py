@@ -51,7 +51,8 @@ def _player_states(player_games: pl.DataFrame, team_games: pl.DataFrame) -> pl.D
         .with_columns(
             season_of().alias("season"),
             (
-                (pl.col("fga") + 0.44 * pl.col("fta") + pl.col("tov")) * (pl.col("team_minutes") / 5)
+                (pl.col("fga") + 0.44 * pl.col("fta") + pl.col("tov"))
+                * (pl.col("team_minutes") / 5)
                 / (pl.col("minutes") * pl.col("team_usage"))
             ).alias("usg"),
         )
@@ -86,11 +87,18 @@ def _player_states(player_games: pl.DataFrame, team_games: pl.DataFrame) -> pl.D
         (roll_sum("fgm", 10) / roll_sum("fga", 10)).alias("fg_pct_l10"),
         season_n.alias("season_games_after"),
         (pl.col("pts").cast(pl.Float64).cum_sum().over(by_p, "season") / season_n).alias("season_pts_avg"),
-        (pl.col("pts").cast(pl.Float64).cum_sum().over(by_p, "season") / pl.col("minutes").cum_sum().over(by_p, "season")).alias("season_ppm"),
+        (
+            pl.col("pts").cast(pl.Float64).cum_sum().over(by_p, "season")
+            / pl.col("minutes").cum_sum().over(by_p, "season")
+        ).alias("season_ppm"),
         # the last four game dates and minutes, for windows counted in days before D
         *[pl.col("game_date").shift(i).over(by_p).alias(f"_d{i}") for i in range(4)],
         *[pl.col("minutes").shift(i).over(by_p).alias(f"_m{i}") for i in range(4)],
-        pl.when(pl.col("position") != "").then(pl.col("position")).forward_fill().over(by_p).alias("last_position"),
+        pl.when(pl.col("position") != "")
+        .then(pl.col("position"))
+        .forward_fill()
+        .over(by_p)
+        .alias("last_position"),
     )
 
 
@@ -135,23 +143,32 @@ def _position_allowed(player_games: pl.DataFrame) -> pl.DataFrame:
         "def_team",
         "position",
         pl.col("game_date").alias("state_date"),
-        pl.col("pts_per_starter").rolling_mean(15, min_samples=1).over("def_team", "position").alias("opp_pts_allowed_pos_l15"),
+        pl.col("pts_per_starter")
+        .rolling_mean(15, min_samples=1)
+        .over("def_team", "position")
+        .alias("opp_pts_allowed_pos_l15"),
     )
 
 
 def _vs_opponent(player_games: pl.DataFrame) -> pl.DataFrame:
-    g = player_games.filter(pl.col("played") & (pl.col("minutes") > 0)).sort("player_id", "opponent_abbr", "game_date")
+    g = player_games.filter(pl.col("played") & (pl.col("minutes") > 0)).sort(
+        "player_id", "opponent_abbr", "game_date"
+    )
     n = pl.int_range(1, pl.len() + 1).over("player_id", "opponent_abbr")
     return g.select(
         "player_id",
         "opponent_abbr",
         pl.col("game_date").alias("state_date"),
-        (pl.col("pts").cast(pl.Float64).cum_sum().over("player_id", "opponent_abbr") / n).alias("vs_opp_pts_avg"),
+        (pl.col("pts").cast(pl.Float64).cum_sum().over("player_id", "opponent_abbr") / n).alias(
+            "vs_opp_pts_avg"
+        ),
         n.cast(pl.Float64).alias("vs_opp_games"),
     )
 
 
-def _asof(left: pl.DataFrame, right: pl.DataFrame, by: list[str] | str, on: str = "state_date") -> pl.DataFrame:
+def _asof(
+    left: pl.DataFrame, right: pl.DataFrame, by: list[str] | str, on: str = "state_date"
+) -> pl.DataFrame:
     """Attach the latest ``right`` state (dated by ``on``) strictly before each left row's game_date.
 
     Both sides are sorted here, so polars' sortedness check (impossible with ``by``) is skipped."""
@@ -177,36 +194,71 @@ def build_features(
     per-feature tags: data | blend | prev_season | report | line | default) + ``quality`` (0-100) +
     ``max_source_date`` (the newest game any feature used; always before game_date)."""
     t = targets.with_columns(season_of().alias("season"))
-    for c, dtype in (("injury_status", pl.Utf8), ("consensus_line", pl.Float64), ("opening_line", pl.Float64), ("books_count", pl.Int64)):
+    for c, dtype in (
+        ("injury_status", pl.Utf8),
+        ("consensus_line", pl.Float64),
+        ("opening_line", pl.Float64),
+        ("books_count", pl.Int64),
+    ):
         if c not in t.columns:
             t = t.with_columns(pl.lit(None, dtype).alias(c))
 
     ps = _player_states(player_games, team_games)
     t = _asof(t, ps.drop("season"), "player_id").rename({"state_date": "player_state_date"})
-    t = t.join(_season_totals(player_games).rename({"season": "_prev"}), left_on=["player_id", prev_season(pl.col("season"))], right_on=["player_id", "_prev"], how="left")
+    t = t.join(
+        _season_totals(player_games).rename({"season": "_prev"}),
+        left_on=["player_id", prev_season(pl.col("season"))],
+        right_on=["player_id", "_prev"],
+        how="left",
+    )
     if "_prev" in t.columns:
         t = t.drop("_prev")
 
     ts = _team_states(team_games)
     t = _asof(t, ts, "team_abbr").rename(
-        {"state_date": "team_state_date", "pace_l15": "team_pace_l15", "off_rating_l15": "team_off_rating_l15", "def_rating_l15": "_team_def", "win_pct": "team_win_pct_raw", "team_games_after": "team_games", "team_season": "_team_season"}
+        {
+            "state_date": "team_state_date",
+            "pace_l15": "team_pace_l15",
+            "off_rating_l15": "team_off_rating_l15",
+            "def_rating_l15": "_team_def",
+            "win_pct": "team_win_pct_raw",
+            "team_games_after": "team_games",
+            "team_season": "_team_season",
+        }
     )
-    opp = ts.rename({"team_abbr": "opponent_abbr", "state_date": "opp_state_date", "pace_l15": "opp_pace_l15", "def_rating_l15": "opp_def_rating_l15"}).select(
-        "opponent_abbr", "opp_state_date", "opp_pace_l15", "opp_def_rating_l15"
-    )
+    opp = ts.rename(
+        {
+            "team_abbr": "opponent_abbr",
+            "state_date": "opp_state_date",
+            "pace_l15": "opp_pace_l15",
+            "def_rating_l15": "opp_def_rating_l15",
+        }
+    ).select("opponent_abbr", "opp_state_date", "opp_pace_l15", "opp_def_rating_l15")
     t = _asof(t, opp, "opponent_abbr", on="opp_state_date")
-    pos = _position_allowed(player_games).rename({"def_team": "opponent_abbr", "position": "last_position", "state_date": "pos_state_date"})
+    pos = _position_allowed(player_games).rename(
+        {"def_team": "opponent_abbr", "position": "last_position", "state_date": "pos_state_date"}
+    )
     t = _asof(t, pos, ["opponent_abbr", "last_position"], on="pos_state_date")
     vs = _vs_opponent(player_games).rename({"state_date": "vs_state_date"})
     t = _asof(t, vs, ["player_id", "opponent_abbr"], on="vs_state_date")
-    t = t.with_columns(pl.when(pl.col("vs_state_date") < pl.col("game_date").dt.offset_by("-3y")).then(None).otherwise(pl.col(c)).alias(c) for c in ("vs_opp_pts_avg", "vs_opp_games"))
+    t = t.with_columns(
+        pl.when(pl.col("vs_state_date") < pl.col("game_date").dt.offset_by("-3y"))
+        .then(None)
+        .otherwise(pl.col(c))
+        .alias(c)
+        for c in ("vs_opp_pts_avg", "vs_opp_games")
+    )
 
     # rest of the opponent, for rest advantage
-    opp_rest = ts.select(pl.col("team_abbr").alias("opponent_abbr"), pl.col("state_date").alias("opp_last_game"))
+    opp_rest = ts.select(
+        pl.col("team_abbr").alias("opponent_abbr"), pl.col("state_date").alias("opp_last_game")
+    )
     t = _asof(t, opp_rest, "opponent_abbr", on="opp_last_game")
 
     same_season = pl.col("_team_season") == pl.col("season")
-    cur_season = pl.col("player_state_date").is_not_null() & (season_of("player_state_date") == pl.col("season"))
+    cur_season = pl.col("player_state_date").is_not_null() & (
+        season_of("player_state_date") == pl.col("season")
+    )
     n_cur = pl.when(cur_season).then(pl.col("season_games_after")).otherwise(0)
     w_cur = pl.min_horizontal(n_cur, pl.lit(BLEND_GAMES)) / BLEND_GAMES
 
@@ -221,10 +273,14 @@ def build_features(
     def blend_tag(cur: str, prev: str) -> pl.Expr:
         c = pl.when(cur_season).then(pl.col(cur))
         return (
-            pl.when(c.is_not_null() & (n_cur >= BLEND_GAMES)).then(pl.lit("data"))
-            .when(c.is_not_null() & pl.col(prev).is_not_null()).then(pl.lit("blend"))
-            .when(c.is_not_null()).then(pl.lit("data"))
-            .when(pl.col(prev).is_not_null()).then(pl.lit("prev_season"))
+            pl.when(c.is_not_null() & (n_cur >= BLEND_GAMES))
+            .then(pl.lit("data"))
+            .when(c.is_not_null() & pl.col(prev).is_not_null())
+            .then(pl.lit("blend"))
+            .when(c.is_not_null())
+            .then(pl.lit("data"))
+            .when(pl.col(prev).is_not_null())
+            .then(pl.lit("prev_season"))
             .otherwise(pl.lit("default"))
         )
 
@@ -233,14 +289,27 @@ def build_features(
     opp_rest_days = (pl.col("game_date") - pl.col("opp_last_game")).dt.total_days()
     recent = [((pl.col("game_date") - pl.col(f"_d{i}")).dt.total_days() <= 7) for i in range(4)]
     games_7d = pl.sum_horizontal([r.fill_null(False).cast(pl.Int32) for r in recent])
-    minutes_7d = pl.sum_horizontal([pl.when(r.fill_null(False)).then(pl.col(f"_m{i}")).otherwise(0.0) for i, r in enumerate(recent)])
+    minutes_7d = pl.sum_horizontal(
+        [pl.when(r.fill_null(False)).then(pl.col(f"_m{i}")).otherwise(0.0) for i, r in enumerate(recent)]
+    )
     has_report = pl.lit(False)
     if injuries is not None and injuries.height:
         report_dates = injuries.select("game_date").unique().with_columns(pl.lit(True).alias("_has_report"))
-        outs = injuries.filter(pl.col("status") == "Out").group_by("game_date", "team_abbr").agg(pl.col("player_id").alias("_out_ids"))
-        t = t.join(report_dates, on="game_date", how="left").join(outs, on=["game_date", "team_abbr"], how="left")
+        outs = (
+            injuries.filter(pl.col("status") == "Out")
+            .group_by("game_date", "team_abbr")
+            .agg(pl.col("player_id").alias("_out_ids"))
+        )
+        t = t.join(report_dates, on="game_date", how="left").join(
+            outs, on=["game_date", "team_abbr"], how="left"
+        )
         has_report = pl.col("_has_report").fill_null(False)
-        teammates_out = pl.col("_out_ids").list.set_difference(pl.concat_list(pl.col("player_id"))).list.len().fill_null(0)
+        teammates_out = (
+            pl.col("_out_ids")
+            .list.set_difference(pl.concat_list(pl.col("player_id")))
+            .list.len()
+            .fill_null(0)
+        )
     else:
         teammates_out = pl.lit(0)
 
@@ -256,10 +325,16 @@ def build_features(
         "ppm_l10": pl.col("ppm_l10"),
         "ppm_season": blend("season_ppm", "prev_ppm"),
         "games_last_7d": pl.when(pl.col("_d0").is_not_null()).then(games_7d.cast(pl.Float64)),
-        "rest_days": pl.when(pl.col("_d0").is_not_null()).then(pl.min_horizontal(days_since, pl.lit(10)).cast(pl.Float64)),
+        "rest_days": pl.when(pl.col("_d0").is_not_null()).then(
+            pl.min_horizontal(days_since, pl.lit(10)).cast(pl.Float64)
+        ),
         "is_back_to_back": pl.when(pl.col("_d0").is_not_null()).then((days_since == 1).cast(pl.Float64)),
-        "rest_advantage": (pl.min_horizontal(team_rest, pl.lit(5)) - pl.min_horizontal(opp_rest_days, pl.lit(5))).cast(pl.Float64),
-        "fatigue": pl.when(pl.col("_d0").is_not_null()).then(minutes_7d / 100 + (days_since == 1).cast(pl.Float64)),
+        "rest_advantage": (
+            pl.min_horizontal(team_rest, pl.lit(5)) - pl.min_horizontal(opp_rest_days, pl.lit(5))
+        ).cast(pl.Float64),
+        "fatigue": pl.when(pl.col("_d0").is_not_null()).then(
+            minutes_7d / 100 + (days_since == 1).cast(pl.Float64)
+        ),
         "starter_share_l10": pl.col("starter_share_l10"),
         "usage_share_l10": pl.col("usage_share_l10"),
         "fga_avg_l10": pl.col("fga_avg_l10"),
@@ -278,7 +353,9 @@ def build_features(
         "is_home": pl.col("is_home").cast(pl.Float64),
         "season_phase": pl.when(same_season).then(pl.col("team_games") / 82.0),
         "season_games": n_cur.cast(pl.Float64),
-        "injury_status_code": pl.when(has_report).then(pl.col("injury_status").replace_strict(INJURY_CODES, default=0, return_dtype=pl.Float64)),
+        "injury_status_code": pl.when(has_report).then(
+            pl.col("injury_status").replace_strict(INJURY_CODES, default=0, return_dtype=pl.Float64)
+        ),
         "teammates_out": pl.when(has_report).then(teammates_out.cast(pl.Float64)),
         "consensus_line": pl.col("consensus_line"),
         "opening_line": pl.col("opening_line"),
@@ -288,20 +365,39 @@ def build_features(
     tags = {}
     for name, expr in raw_values.items():
         if name in ("pts_avg_season", "ppm_season"):
-            cur, prev = ("season_pts_avg", "prev_pts_avg") if name == "pts_avg_season" else ("season_ppm", "prev_ppm")
+            cur, prev = (
+                ("season_pts_avg", "prev_pts_avg") if name == "pts_avg_season" else ("season_ppm", "prev_ppm")
+            )
             tags[name] = blend_tag(cur, prev)
         elif name in ("injury_status_code", "teammates_out"):
             tags[name] = pl.when(has_report).then(pl.lit("report")).otherwise(pl.lit("default"))
         elif name in LINE_FEATURES:
             tags[name] = pl.when(expr.is_not_null()).then(pl.lit("line")).otherwise(pl.lit("default"))
         elif name in ("team_win_pct", "season_phase"):
-            tags[name] = pl.when(expr.is_not_null()).then(pl.lit("data")).when(pl.col("team_state_date").is_not_null()).then(pl.lit("new_season")).otherwise(pl.lit("default"))
+            tags[name] = (
+                pl.when(expr.is_not_null())
+                .then(pl.lit("data"))
+                .when(pl.col("team_state_date").is_not_null())
+                .then(pl.lit("new_season"))
+                .otherwise(pl.lit("default"))
+            )
         elif name == "season_games":
-            tags[name] = pl.when(pl.col("player_state_date").is_not_null()).then(pl.lit("data")).otherwise(pl.lit("default"))
+            tags[name] = (
+                pl.when(pl.col("player_state_date").is_not_null())
+                .then(pl.lit("data"))
+                .otherwise(pl.lit("default"))
+            )
         else:
             tags[name] = pl.when(expr.is_not_null()).then(pl.lit("data")).otherwise(pl.lit("default"))
 
-    source_dates = ["player_state_date", "team_state_date", "opp_state_date", "pos_state_date", "vs_state_date", "opp_last_game"]
+    source_dates = [
+        "player_state_date",
+        "team_state_date",
+        "opp_state_date",
+        "pos_state_date",
+        "vs_state_date",
+        "opp_last_game",
+    ]
     out = t.with_columns(
         *[expr.alias(f"__{name}") for name, expr in raw_values.items()],
         pl.struct([tag.alias(name) for name, tag in tags.items()]).alias("sources"),
@@ -310,15 +406,30 @@ def build_features(
     out = out.with_columns(
         *[pl.col(f"__{name}").fill_nan(None).fill_null(DEFAULTS[name]).alias(name) for name in raw_values],
     )
-    real = pl.sum_horizontal([(pl.col("sources").struct.field(n) != "default").cast(pl.Int32) for n in BASE_FEATURES])
+    real = pl.sum_horizontal(
+        [(pl.col("sources").struct.field(n) != "default").cast(pl.Int32) for n in BASE_FEATURES]
+    )
     out = out.with_columns((100.0 * real / len(BASE_FEATURES)).round(1).alias("quality"))
-    keep = [c for c in targets.columns if c not in raw_values] + list(raw_values) + ["sources", "quality", "max_source_date"]
+    keep = (
+        [c for c in targets.columns if c not in raw_values]
+        + list(raw_values)
+        + ["sources", "quality", "max_source_date"]
+    )
     return out.select(keep).sort(KEY)
 
 
 def training_targets(player_games: pl.DataFrame, dates: list[date]) -> pl.DataFrame:
     """Rows of players who actually played on ``dates``, with the label ``target_pts`` (points)."""
-    return player_games.filter(pl.col("game_date").is_in(dates) & pl.col("played") & (pl.col("minutes") > 0)).select(
-        "game_date", "game_id", "player_id", "player_name", "team_abbr", "opponent_abbr", "is_home",
-        pl.col("pts").cast(pl.Float64).alias("target_pts"), pl.col("minutes").alias("target_minutes"),
+    return player_games.filter(
+        pl.col("game_date").is_in(dates) & pl.col("played") & (pl.col("minutes") > 0)
+    ).select(
+        "game_date",
+        "game_id",
+        "player_id",
+        "player_name",
+        "team_abbr",
+        "opponent_abbr",
+        "is_home",
+        pl.col("pts").cast(pl.Float64).alias("target_pts"),
+        pl.col("minutes").alias("target_minutes"),
     )

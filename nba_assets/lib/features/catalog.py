@@ -20,16 +20,27 @@ class Feature:
 
 FEATURES: tuple[Feature, ...] = (
     # recent scoring
-    Feature("pts_avg_l5", "mean points in the player's last 5 games with minutes", "last 5 games before D", 10.0),
+    Feature(
+        "pts_avg_l5", "mean points in the player's last 5 games with minutes", "last 5 games before D", 10.0
+    ),
     Feature("pts_avg_l10", "mean points in the last 10 games with minutes", "last 10 games before D", 10.0),
-    Feature("pts_avg_season", "mean points this season, blended with last season while fewer than 10 games", "season to D-1", 10.0),
+    Feature(
+        "pts_avg_season",
+        "mean points this season, blended with last season while fewer than 10 games",
+        "season to D-1",
+        10.0,
+    ),
     Feature("pts_std_l10", "standard deviation of points, last 10 games", "last 10 games", 5.0),
     Feature("pts_trend", "pts_avg_l5 minus pts_avg_l10", "last 10 games", 0.0),
-    Feature("pts_ewm", "exponentially weighted mean of points (half-life 5 games)", "all games before D", 10.0),
+    Feature(
+        "pts_ewm", "exponentially weighted mean of points (half-life 5 games)", "all games before D", 10.0
+    ),
     # minutes and efficiency
     Feature("min_avg_l10", "mean minutes, last 10 games with minutes", "last 10 games", 20.0),
     Feature("min_avg_l3", "mean minutes, last 3 games with minutes", "last 3 games", 20.0),
-    Feature("ppm_l10", "points per minute over the last 10 games (sum pts / sum minutes)", "last 10 games", 0.45),
+    Feature(
+        "ppm_l10", "points per minute over the last 10 games (sum pts / sum minutes)", "last 10 games", 0.45
+    ),
     Feature("ppm_season", "points per minute this season (blended early season)", "season to D-1", 0.45),
     # workload and rest
     Feature("games_last_7d", "games with minutes in the 7 days before D", "D-7 .. D-1", 2.0),
@@ -39,7 +50,12 @@ FEATURES: tuple[Feature, ...] = (
     Feature("fatigue", "minutes played in the 7 days before D / 100 + back-to-back", "D-7 .. D-1", 0.5),
     # role
     Feature("starter_share_l10", "share of the last 10 games started", "last 10 games", 0.3),
-    Feature("usage_share_l10", "player (FGA + 0.44 FTA + TOV) / team's, over the last 10 games (minutes-adjusted)", "last 10 games", 0.18),
+    Feature(
+        "usage_share_l10",
+        "player (FGA + 0.44 FTA + TOV) / team's, over the last 10 games (minutes-adjusted)",
+        "last 10 games",
+        0.18,
+    ),
     Feature("fga_avg_l10", "field-goal attempts per game, last 10", "last 10 games", 8.0),
     Feature("fta_avg_l10", "free-throw attempts per game, last 10", "last 10 games", 2.0),
     # shooting mix
@@ -49,11 +65,23 @@ FEATURES: tuple[Feature, ...] = (
     # team context
     Feature("team_pace_l15", "the team's pace, last 15 games", "last 15 team games", 99.0),
     Feature("team_off_rating_l15", "the team's offensive rating, last 15 games", "last 15 team games", 114.0),
-    Feature("team_win_pct", "the team's win share this season (0.5 before its first game)", "season to D-1", 0.5),
+    Feature(
+        "team_win_pct", "the team's win share this season (0.5 before its first game)", "season to D-1", 0.5
+    ),
     # opponent
-    Feature("opp_def_rating_l15", "the opponent's defensive rating, last 15 games", "last 15 opponent games", 114.0),
+    Feature(
+        "opp_def_rating_l15",
+        "the opponent's defensive rating, last 15 games",
+        "last 15 opponent games",
+        114.0,
+    ),
     Feature("opp_pace_l15", "the opponent's pace, last 15 games", "last 15 opponent games", 99.0),
-    Feature("opp_pts_allowed_pos_l15", "points per game the opponent allowed to starters of the player's position (G/F/C)", "last 15 opponent games", 14.0),
+    Feature(
+        "opp_pts_allowed_pos_l15",
+        "points per game the opponent allowed to starters of the player's position (G/F/C)",
+        "last 15 opponent games",
+        14.0,
+    ),
     # history vs this opponent
     Feature("vs_opp_pts_avg", "mean points against this opponent", "previous 2 seasons + this one", 10.0),
     Feature("vs_opp_games", "games against this opponent", "previous 2 seasons + this one", 0.0),
@@ -62,11 +90,24 @@ FEATURES: tuple[Feature, ...] = (
     Feature("season_phase", "team games played this season / 82", "season to D-1", 0.0),
     Feature("season_games", "the player's games with minutes this season", "season to D-1", 0.0),
     # availability (only when an injury report exists for D)
-    Feature("injury_status_code", "0 Available/none listed, 1 Probable, 2 Questionable, 3 Doubtful, 4 Out", "report before tip-off", 0.0),
+    Feature(
+        "injury_status_code",
+        "0 Available/none listed, 1 Probable, 2 Questionable, 3 Doubtful, 4 Out",
+        "report before tip-off",
+        0.0,
+    ),
     Feature("teammates_out", "teammates listed Out on D's report", "report before tip-off", 0.0),
     # lines: line-aware variant only
-    Feature("consensus_line", "median over books of each book's latest main line before tip-off", "D, before tip-off", 0.0, True),
-    Feature("opening_line", "median over books of each book's earliest main line", "D, before tip-off", 0.0, True),
+    Feature(
+        "consensus_line",
+        "median over books of each book's latest main line before tip-off",
+        "D, before tip-off",
+        0.0,
+        True,
+    ),
+    Feature(
+        "opening_line", "median over books of each book's earliest main line", "D, before tip-off", 0.0, True
+    ),
     Feature("line_move", "consensus_line minus opening_line", "D, before tip-off", 0.0, True),
     Feature("books_count", "books posting a main line", "D, before tip-off", 0.0, True),
 )
@@ -79,5 +120,7 @@ DEFAULTS: dict[str, float] = {f.name: f.default for f in FEATURES}
 def markdown() -> str:
     rows = ["| feature | definition | window | default | model |", "|---|---|---|---|---|"]
     for f in FEATURES:
-        rows.append(f"| `{f.name}` | {f.definition} | {f.window} | {f.default:g} | {'line-aware only' if f.line_aware_only else 'all'} |")
+        rows.append(
+            f"| `{f.name}` | {f.definition} | {f.window} | {f.default:g} | {'line-aware only' if f.line_aware_only else 'all'} |"
+        )
     return "\n".join(rows)

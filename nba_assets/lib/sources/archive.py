@@ -67,17 +67,28 @@ class ArchiveSource(NbaSource):
         started = pl.col("tipoff_utc").is_not_null() & (pl.col("tipoff_utc") <= as_of)
         is_final = final_at <= as_of
         frame = games.with_columns(
-            pl.when(is_final).then(pl.lit("final")).when(started).then(pl.lit("live")).otherwise(pl.lit("scheduled")).alias("status"),
+            pl.when(is_final)
+            .then(pl.lit("final"))
+            .when(started)
+            .then(pl.lit("live"))
+            .otherwise(pl.lit("scheduled"))
+            .alias("status"),
             pl.when(is_final).then(pl.col("home_pts")).alias("home_pts"),
             pl.when(is_final).then(pl.col("away_pts")).alias("away_pts"),
             pl.lit(SOURCE).alias("source"),
         )
-        return SourceBatch(schemas.conform(frame, schemas.SCHEDULE_SCHEMA, SOURCE), SOURCE, notes=self._notes())
+        return SourceBatch(
+            schemas.conform(frame, schemas.SCHEDULE_SCHEMA, SOURCE), SOURCE, notes=self._notes()
+        )
 
     def box_scores(self, schedule: pl.DataFrame, as_of: datetime) -> SourceBatch:
         final_ids = schedule.filter(pl.col("status") == "final")["game_id"].to_list()
-        rows = self._box.filter(pl.col("game_id").is_in(final_ids)).with_columns(pl.lit(SOURCE).alias("source"))
-        return SourceBatch(schemas.conform(rows, schemas.BOX_SCORE_SCHEMA, SOURCE), SOURCE, notes=self._notes())
+        rows = self._box.filter(pl.col("game_id").is_in(final_ids)).with_columns(
+            pl.lit(SOURCE).alias("source")
+        )
+        return SourceBatch(
+            schemas.conform(rows, schemas.BOX_SCORE_SCHEMA, SOURCE), SOURCE, notes=self._notes()
+        )
 
     def injury_report(self, dates: list[date], as_of: datetime) -> SourceBatch:
         notes = {**self._notes(), "injury_report": NO_INJURY_NOTE}
@@ -85,7 +96,9 @@ class ArchiveSource(NbaSource):
 
     def player_props(self, dates: list[date], as_of: datetime) -> SourceBatch:
         lines = self._lines.filter(
-            pl.col("game_date").is_in(dates) & (pl.col("snapshot_utc") <= as_of) & (pl.col("snapshot_utc") < pl.col("tipoff_utc"))
+            pl.col("game_date").is_in(dates)
+            & (pl.col("snapshot_utc") <= as_of)
+            & (pl.col("snapshot_utc") < pl.col("tipoff_utc"))
         )
         frame = lines.with_columns(
             pl.lit(None, pl.Utf8).alias("game_id"),
@@ -97,7 +110,9 @@ class ArchiveSource(NbaSource):
         notes = self._notes()
         outside = set(dates) - set(self.line_dates(dates))
         if outside:
-            notes["lines_coverage"] = f"{len(outside)} of {len(dates)} dates are outside the archive's lines window"
+            notes["lines_coverage"] = (
+                f"{len(outside)} of {len(dates)} dates are outside the archive's lines window"
+            )
         return SourceBatch(schemas.conform(frame, schemas.PROPS_SCHEMA, SOURCE), SOURCE, notes=notes)
 
     def line_dates(self, dates: list[date]) -> list[date]:
@@ -105,7 +120,13 @@ class ArchiveSource(NbaSource):
         return [d for d in dates if lo <= d <= hi]
 
     def player_history(self, before: date, since: date) -> pl.DataFrame:
-        return self._box.filter(pl.col("game_date").is_between(since, before, closed="left")).select(HISTORY_COLUMNS)
+        return self._box.filter(pl.col("game_date").is_between(since, before, closed="left")).select(
+            HISTORY_COLUMNS
+        )
 
     def player_directory(self) -> pl.DataFrame:
-        return self._box.select("player_id", "player_name").unique(subset="player_id", keep="last").sort("player_id")
+        return (
+            self._box.select("player_id", "player_name")
+            .unique(subset="player_id", keep="last")
+            .sort("player_id")
+        )

@@ -68,7 +68,11 @@ class LocalObjectStore:
         base = self.root / prefix if prefix else self.root
         if not base.exists():
             return []
-        return sorted(str(p.relative_to(self.root).as_posix()) for p in base.rglob("*") if p.is_file() and not p.name.startswith(".tmp-"))
+        return sorted(
+            str(p.relative_to(self.root).as_posix())
+            for p in base.rglob("*")
+            if p.is_file() and not p.name.startswith(".tmp-")
+        )
 
     def uri(self, key: str) -> str:
         return str(self._path(key))
@@ -114,7 +118,9 @@ def payload_key(source: str, game_date: date | str, body: bytes, ext: str = "jso
     return f"raw_payloads/{source}/{game_date}/{digest}.{ext}"
 
 
-def archive_payload(store: ObjectStore, source: str, game_date: date | str, body: bytes, ext: str = "json") -> str:
+def archive_payload(
+    store: ObjectStore, source: str, game_date: date | str, body: bytes, ext: str = "json"
+) -> str:
     """Store ``body`` before it is parsed; identical bodies map to the same key (idempotent)."""
     key = payload_key(source, game_date, body, ext)
     if not store.exists(key):

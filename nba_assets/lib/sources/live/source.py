@@ -33,7 +33,12 @@ from nba_assets.lib.storage.object_store import ObjectStore
 log = logging.getLogger(__name__)
 ET = ZoneInfo("America/New_York")
 # Per-host minimum spacing between requests (seconds): stats.nba.com throttles cloud IPs hard.
-HOST_INTERVALS = {"stats.nba.com": 2.0, "cdn.nba.com": 0.5, "api.the-odds-api.com": 0.5, "ak-static.cms.nba.com": 1.0}
+HOST_INTERVALS = {
+    "stats.nba.com": 2.0,
+    "cdn.nba.com": 0.5,
+    "api.the-odds-api.com": 0.5,
+    "ak-static.cms.nba.com": 1.0,
+}
 
 
 def _season(day: date) -> str:
@@ -55,13 +60,17 @@ class LiveSource(NbaSource):
         now: Callable[[], datetime] | None = None,
     ) -> None:
         self.http = http or HttpClient(
-            timeout=(10.0, timeout), host_intervals=HOST_INTERVALS, policy=RetryPolicy(max_attempts=max_attempts)
+            timeout=(10.0, timeout),
+            host_intervals=HOST_INTERVALS,
+            policy=RetryPolicy(max_attempts=max_attempts),
         )
         self.store = store
         self.stats = NbaStatsClient(self.http, store)
         self.cdn = NbaCdnClient(self.http, store)
         self.injuries = InjuryReportClient(self.http, store)
-        self.odds = OddsApiClient(self.http, store, odds_api_key, bookmakers=bookmakers, now=now or (lambda: datetime.now(UTC)))
+        self.odds = OddsApiClient(
+            self.http, store, odds_api_key, bookmakers=bookmakers, now=now or (lambda: datetime.now(UTC))
+        )
         self.bettingpros_api_key = bettingpros_api_key
 
     def schedule(self, dates: list[date], as_of: datetime) -> SourceBatch:
@@ -70,7 +79,9 @@ class LiveSource(NbaSource):
             got = self.stats.scoreboard_v3(day)
             frames.append(got.frame)
             keys += got.archive_keys
-        frame = pl.concat(frames, how="vertical_relaxed") if frames else schemas.empty(schemas.SCHEDULE_SCHEMA)
+        frame = (
+            pl.concat(frames, how="vertical_relaxed") if frames else schemas.empty(schemas.SCHEDULE_SCHEMA)
+        )
         return SourceBatch(frame, "stats.nba.com", keys)
 
     def box_scores(self, schedule: pl.DataFrame, as_of: datetime) -> SourceBatch:
@@ -89,14 +100,18 @@ class LiveSource(NbaSource):
             keys += got.archive_keys
         if missing:
             notes["box_scores_not_yet_available"] = ", ".join(missing)
-        frame = pl.concat(frames, how="vertical_relaxed") if frames else schemas.empty(schemas.BOX_SCORE_SCHEMA)
+        frame = (
+            pl.concat(frames, how="vertical_relaxed") if frames else schemas.empty(schemas.BOX_SCORE_SCHEMA)
+        )
         return SourceBatch(frame, "stats.nba.com", keys, notes)
 
     def injury_report(self, dates: list[date], as_of: datetime) -> SourceBatch:
         frames, keys, notes = [], [], {}
         before = as_of.astimezone(ET).replace(tzinfo=None)
         for day in dates:
-            got = self.injuries.fetch_latest(day, min(before, datetime.combine(day + timedelta(days=1), datetime.min.time())))
+            got = self.injuries.fetch_latest(
+                day, min(before, datetime.combine(day + timedelta(days=1), datetime.min.time()))
+            )
             if got is None:
                 notes[f"injury_report_{day}"] = "no edition published before as_of"
                 continue

@@ -1,0 +1,81 @@
+"""features/player_features: the feature vector per player-game, from games before D only."""
+
+from collections.abc import Iterator
+from typing import Any
+
+import dagster as dg
+import polars as pl
+
+from nba_assets.defs.partitions import dates_of, game_date_partitions
+from nba_assets.lib.features import store
+from nba_assets.lib.features.catalog import markdown as features_markdown
+from nba_assets.lib.metadata import markdown_table
+
+KEY = dg.AssetKey(["features", "player_features"])
+_history = dg.TimeWindowPartitionMapping(start_offset=-store.HISTORY_DAYS, end_offset=0, allow_nonexistent_upstream_partitions=True)
+
+
+def _result(name: str, outcome: Any) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        asset_key=KEY, check_name=name, passed=outcome.passed, severity=dg.AssetCheckSeverity(outcome.severity), metadata=outcome.metadata
+    )
+
+
+@dg.asset(
+    key=KEY,
+    group_name="features",
+    description="The feature vector (see docs/FEATURES.md) for every expected player-game on D and, on past dates, "
+    "every player who played (training rows with target_pts). Built only from games before D.",
+    partitions_def=game_date_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    pool="duckdb",
+    kinds={"polars", "duckdb"},
+    metadata={"partition_expr": "game_date", "features": dg.MetadataValue.md(features_markdown())},
+    ins={
+        "player_games": dg.AssetIn(key=["context", "player_game_summary"], partition_mapping=_history),
+        "team_games": dg.AssetIn(key=["context", "team_game_summary"], partition_mapping=_history),
+        "expected": dg.AssetIn(key=["context", "player_game_context"]),
+        "injuries": dg.AssetIn(key=["raw", "injury_report"]),
+    },
+    check_specs=[
+        dg.AssetCheckSpec("player_features_no_look_ahead", asset=KEY, blocking=True, description="Every feature's newest source game is before D."),
+        dg.AssetCheckSpec("player_features_quality_distribution", asset=KEY, description="Share of expected rows below the quality threshold."),
+        dg.AssetCheckSpec("player_features_null_share", asset=KEY, description="No nulls; no feature falls back to its default too often."),
+    ],
+)
+def player_features(
+    context: dg.AssetExecutionContext,
+    player_games: pl.DataFrame,
+    team_games: pl.DataFrame,
+    expected: pl.DataFrame,
+    injuries: pl.DataFrame,
+) -> Iterator[Any]:
+    dates = dates_of(context)
+    rows = store.feature_rows(dates, expected, player_games, team_games, injuries)
+    exp = rows.filter(pl.col("is_expected")) if rows.height else rows
+    yield dg.Output(
+        rows,
+        metadata={
+            "dagster/row_count": rows.height,
+            "expected_rows": exp.height,
+            "training_rows": rows.filter(pl.col("played")).height if rows.height else 0,
+            "quality_mean_expected": round(float(exp["quality"].mean()), 1) if exp.height else 0.0,
+            "history_rows_read": player_games.height,
+            "default_share": store.default_shares(rows) if rows.height else {},
+            "preview": dg.MetadataValue.md(
+                markdown_table(exp.sort("quality", descending=True), 10, ["game_date", "player_name", "team_abbr", "pts_avg_l10", "min_avg_l10", "usage_share_l10", "quality"])
+                if exp.height
+                else "_no expected players_"
+            ),
+        },
+    )
+    if rows.is_empty():
+        for name in ("player_features_no_look_ahead", "player_features_quality_distribution", "player_features_null_share"):
+            yield dg.AssetCheckResult(asset_key=KEY, check_name=name, passed=True, metadata={"note": "no games on these dates"})
+        return
+    yield _result("player_features_no_look_ahead", store.check_no_look_ahead(rows))
+    yield _result("player_features_quality_distribution", store.check_quality(rows))
+    yield _result("player_features_null_share", store.check_null_share(rows))
+
+
+feature_assets = [player_features]

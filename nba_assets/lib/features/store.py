@@ -1,0 +1,88 @@
+"""Rows of the feature store for a range of game dates, and the numbers behind its checks."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import polars as pl
+
+from nba_assets.lib.features.build import build_features, training_targets
+from nba_assets.lib.features.catalog import BASE_FEATURES, FEATURES
+from nba_assets.lib.raw import CheckOutcome
+
+# Days of context history the builder reads before the first date of a run: two seasons, so the
+# previous-season blend and the history against an opponent are complete.
+HISTORY_DAYS = 730
+QUALITY_THRESHOLD = 70.0  # below it a row is filtered before prediction
+MAX_LOW_QUALITY_SHARE = 0.25
+MAX_DEFAULT_SHARE = 0.35  # per base feature, over expected rows
+CONTEXT_COLUMNS = ["game_id", "player_name", "team_abbr", "opponent_abbr", "is_home", "injury_status", "consensus_line", "opening_line", "books_count"]
+
+
+def feature_rows(
+    dates: list[date],
+    expected: pl.DataFrame,
+    player_games: pl.DataFrame,
+    team_games: pl.DataFrame,
+    injuries: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """One row per (game_date, player) that is expected to play (from context, pre-game) and/or
+    played (a training row with ``target_pts``). Features never read games on or after game_date."""
+    exp = expected.filter(pl.col("game_date").is_in(dates)).select(
+        "game_date", "player_id", *[c for c in CONTEXT_COLUMNS if c in expected.columns]
+    ).with_columns(pl.lit(True).alias("is_expected"))
+    played = training_targets(player_games, dates).with_columns(pl.lit(True).alias("played"))
+    merged = exp.join(played, on=["game_date", "player_id"], how="full", coalesce=True, suffix="_played")
+    for c in ("game_id", "player_name", "team_abbr", "opponent_abbr", "is_home"):
+        if f"{c}_played" in merged.columns:
+            merged = merged.with_columns(pl.coalesce(c, f"{c}_played").alias(c)).drop(f"{c}_played")
+    merged = merged.with_columns(pl.col("is_expected").fill_null(False), pl.col("played").fill_null(False))
+    if merged.is_empty():
+        return merged
+    return build_features(merged, player_games, team_games, injuries)
+
+
+def check_no_look_ahead(features: pl.DataFrame) -> CheckOutcome:
+    bad = features.filter(pl.col("max_source_date") >= pl.col("game_date"))
+    return CheckOutcome(
+        bad.is_empty(),
+        {"rows": features.height, "rows_using_same_or_later_games": bad.height, "newest_source_date": str(features["max_source_date"].max())},
+    )
+
+
+def check_quality(features: pl.DataFrame) -> CheckOutcome:
+    exp = features.filter(pl.col("is_expected")) if "is_expected" in features.columns else features
+    if exp.is_empty():
+        return CheckOutcome(True, {"expected_rows": 0, "note": "no expected players on these dates"}, "WARN")
+    low = exp.filter(pl.col("quality") < QUALITY_THRESHOLD).height / exp.height
+    meta = {
+        "expected_rows": exp.height,
+        "quality_mean": round(float(exp["quality"].mean()), 1),
+        "quality_p10": round(float(exp["quality"].quantile(0.1)), 1),
+        "share_below_threshold": round(low, 4),
+        "threshold": QUALITY_THRESHOLD,
+    }
+    return CheckOutcome(low <= MAX_LOW_QUALITY_SHARE, meta, "WARN")
+
+
+def default_shares(features: pl.DataFrame) -> dict[str, float]:
+    exp = features.filter(pl.col("is_expected")) if "is_expected" in features.columns else features
+    if exp.is_empty():
+        return {}
+    return {
+        name: round(float((exp["sources"].struct.field(name) == "default").mean()), 4)
+        for name in BASE_FEATURES
+    }
+
+
+def check_null_share(features: pl.DataFrame) -> CheckOutcome:
+    """No nulls reach the model, and no base feature falls back to its default too often (injury
+    features are exempt while no report exists: the archive has none, which metadata says)."""
+    names = [f.name for f in FEATURES]
+    nulls = {n: features[n].null_count() for n in names if features[n].null_count()}
+    shares = default_shares(features)
+    exempt = {"injury_status_code", "teammates_out"}
+    worst = {k: v for k, v in shares.items() if k not in exempt and v > MAX_DEFAULT_SHARE}
+    meta: dict[str, Any] = {"null_values": nulls, "default_share_over_limit": worst, "limit": MAX_DEFAULT_SHARE}
+    return CheckOutcome(not nulls and not worst, meta, "WARN" if not nulls else "ERROR")
