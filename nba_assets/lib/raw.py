@@ -259,11 +259,30 @@ def unresolved_share(props: pl.DataFrame) -> CheckOutcome:
 
 # ---------------------------------------------------------------- identity
 
+IDENTITY_LOOKBACK = timedelta(days=400)
+
+
+def _registry(source: Any, dates: list[date]) -> Any:
+    from nba_assets.lib.identity import PlayerRegistry
+
+    history = source.player_history(before=max(dates), since=min(dates) - IDENTITY_LOOKBACK)
+    # the registry cuts every lookup at its own date D, so one registry serves the whole range
+    return PlayerRegistry.from_box_scores(history, as_of=max(dates), extra_players=source.player_directory())
+
 
 def resolve_prop_ids(props: pl.DataFrame, source: Any, dates: list[date]) -> pl.DataFrame:
-    """Fill player_id / team_abbr / match_method from players seen before each date."""
-    return props
+    """Fill player_id / team_abbr / match_method from players seen before each line's game date.
+    Unresolved names are kept (player_id null, match_method ``unresolved``), never dropped."""
+    if props.is_empty():
+        return props
+    resolved = _registry(source, dates).resolve(props.drop("player_id", "team_abbr", "match_method"))
+    return resolved.select(props.columns)
 
 
 def resolve_injury_ids(report: pl.DataFrame, source: Any, dates: list[date]) -> pl.DataFrame:
-    return report
+    """Injury rows name "Last, First" with their team: resolve among that team's players."""
+    if report.is_empty():
+        return report
+    query = report.drop("player_id").with_columns(pl.col("team_abbr").alias("home_abbr"), pl.lit(None, pl.Utf8).alias("away_abbr"))
+    resolved = _registry(source, dates).resolve(query.rename({"team_abbr": "_team"}))
+    return resolved.rename({"_team": "team_abbr_report"}).with_columns(pl.col("team_abbr_report").alias("team_abbr")).select(report.columns)
