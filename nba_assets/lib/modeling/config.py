@@ -1,0 +1,40 @@
+"""Decision thresholds and model settings, in one place.
+
+Chosen on data up to 2025-11-20 only (the development window and the seasons before it); the sealed
+lines after 2025-11-20 were never read. See README "Models and decisions" for why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class DecisionConfig:
+    quality_min: float = 70.0  # rows below are PASS with skip reason "low_quality" (pre-flight filter)
+    edge_min: float = 1.5  # |predicted - line| in points needed for a call
+    p_side_min: float = 0.56  # calibrated probability of the called side needed for a call
+    # Confidence tiers by calibrated P(side): name -> lower bound.
+    tiers: tuple[tuple[str, float], ...] = (("high", 0.62), ("medium", 0.58), ("low", 0.0))
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    iterations: int = 600
+    learning_rate: float = 0.05
+    depth: int = 6
+    l2_leaf_reg: float = 5.0
+    loss: str = "RMSE"
+    validation_days: int = 28  # the newest days before the cutoff validate the candidate
+    min_train_rows: int = 2000
+    seed: int = 17
+    threads: int = 2
+    # Line-aware blend: weight of the line-blind prediction vs the consensus line.
+    blend_prior_weight: float = 0.35
+    blend_min_rows: int = 1500  # lined rows before D needed to fit the weight instead of the prior
+    extra: dict[str, float] = field(default_factory=dict)
+
+
+DECISIONS = DecisionConfig()
+MODEL = ModelConfig()
+SYSTEMS = ("baseline_l10", "baseline_blend", "catboost", "catboost_line")

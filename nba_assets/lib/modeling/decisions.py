@@ -1,0 +1,94 @@
+"""From predictions to calls: one row per player x line x system, with the decision rules of DESIGN s7.
+
+* ``NO_LINE``: no real line for the player (never a default line);
+* ``PASS``: quality below the threshold (pre-flight filter, ``skip_reason = low_quality``), or |edge|
+  or P(side) below the configured thresholds (``edge_below_threshold`` / ``probability_below_threshold``);
+* else ``OVER`` / ``UNDER`` on the side of the edge.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from nba_assets.lib.modeling.config import DECISIONS, DecisionConfig
+
+PREDICTION_SCHEMA: dict[str, pl.DataType] = {
+    "game_date": pl.Date(),
+    "game_id": pl.Utf8(),
+    "player_id": pl.Int64(),
+    "player_name": pl.Utf8(),
+    "team_abbr": pl.Utf8(),
+    "bookmaker": pl.Utf8(),
+    "line": pl.Float64(),
+    "over_price": pl.Int64(),
+    "under_price": pl.Int64(),
+    "is_main_line": pl.Boolean(),
+    "system": pl.Utf8(),
+    "model_version": pl.Utf8(),
+    "predicted_points": pl.Float64(),
+    "p_over": pl.Float64(),
+    "edge": pl.Float64(),
+    "recommendation": pl.Utf8(),
+    "confidence": pl.Float64(),
+    "tier": pl.Utf8(),
+    "actionable": pl.Boolean(),
+    "skip_reason": pl.Utf8(),
+    "quality": pl.Float64(),
+}
+
+
+def american_profit(price: pl.Expr) -> pl.Expr:
+    """Profit per 1 unit staked at an American price, when the bet wins."""
+    return pl.when(price > 0).then(price / 100.0).otherwise(100.0 / price.abs())
+
+
+def decide(frame: pl.DataFrame, cfg: DecisionConfig = DECISIONS) -> pl.DataFrame:
+    """Add edge, recommendation, confidence, tier, actionable and skip_reason to rows holding
+    line, predicted_points, p_over and quality (null line = no real line)."""
+    edge = pl.col("predicted_points") - pl.col("line")
+    p_side = pl.when(edge >= 0).then(pl.col("p_over")).otherwise(1 - pl.col("p_over"))
+    side = pl.when(edge >= 0).then(pl.lit("OVER")).otherwise(pl.lit("UNDER"))
+    skip = (
+        pl.when(pl.col("line").is_null()).then(pl.lit("no_line"))
+        .when(pl.col("quality") < cfg.quality_min).then(pl.lit("low_quality"))
+        .when(pl.col("predicted_points").is_null()).then(pl.lit("no_prediction"))
+        .when(edge.abs() < cfg.edge_min).then(pl.lit("edge_below_threshold"))
+        .when(p_side < cfg.p_side_min).then(pl.lit("probability_below_threshold"))
+    )
+    tier = pl.lit(None, pl.Utf8)
+    for name, lo in reversed(cfg.tiers):
+        tier = pl.when(p_side >= lo).then(pl.lit(name)).otherwise(tier)
+    out = frame.with_columns(edge.alias("edge"), p_side.alias("confidence"), skip.alias("skip_reason"))
+    return out.with_columns(
+        pl.when(pl.col("skip_reason") == "no_line").then(pl.lit("NO_LINE"))
+        .when(pl.col("skip_reason").is_not_null()).then(pl.lit("PASS"))
+        .otherwise(side).alias("recommendation"),
+        pl.when(pl.col("skip_reason").is_null()).then(tier).alias("tier"),
+        pl.col("skip_reason").is_null().alias("actionable"),
+    )
+
+
+def book_lines(props: pl.DataFrame) -> pl.DataFrame:
+    """Every (player, book, line) posted for D, at its latest snapshot before tip-off; alternates kept.
+    Rows without a resolved player id cannot be predicted and are returned by :func:`unresolved_lines`."""
+    lines = props.filter(pl.col("player_id").is_not_null() & pl.col("line").is_not_null())
+    return (
+        lines.sort("snapshot_utc")
+        .group_by("game_date", "player_id", "bookmaker", "line")
+        .agg(pl.all().last())
+        .select("game_date", "game_id", "player_id", "player_name", "bookmaker", "line", "over_price", "under_price", "is_main_line")
+    )
+
+
+def consensus(lines: pl.DataFrame) -> pl.DataFrame:
+    """Per player-date: the median of each book's main line (the market's number)."""
+    return lines.filter(pl.col("is_main_line")).group_by("game_date", "player_id").agg(pl.col("line").median().alias("consensus_line"))
+
+
+def empty_predictions() -> pl.DataFrame:
+    return pl.DataFrame(schema=PREDICTION_SCHEMA)
+
+
+def probabilities_are_valid(p: np.ndarray) -> bool:
+    return bool(np.all((p >= 0) & (p <= 1)))

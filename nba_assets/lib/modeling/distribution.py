@@ -1,0 +1,95 @@
+"""Predictive distributions for points and their calibration.
+
+Points are modelled as Normal(mu, sigma(mu)) where sigma grows with the predicted level (residual
+spread by bucket of mu, fitted on validation rows). P(over line) = 1 - Phi((line - mu) / sigma) for
+half-point lines (whole-point lines: P(X > line) with the push mass excluded by a 0.5 shift).
+The raw probability is then mapped through an isotonic calibration fitted on validation rows at
+realistic lines (the player's recent average rounded to the half point, as books post them).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.special import ndtr
+
+
+def normal_sf(z: np.ndarray) -> np.ndarray:
+    """Survival function of the standard normal, vectorized."""
+    return ndtr(-np.asarray(z, dtype=float))
+
+
+@dataclass
+class SigmaModel:
+    """sigma(mu) = a + b * sqrt(max(mu, 0)), least squares on |residual| * sqrt(pi/2)."""
+
+    a: float = 3.0
+    b: float = 1.0
+
+    @classmethod
+    def fit(cls, mu: np.ndarray, actual: np.ndarray) -> SigmaModel:
+        scale = np.abs(actual - mu) * math.sqrt(math.pi / 2)  # E|N(0,s)| = s*sqrt(2/pi)
+        x = np.sqrt(np.clip(mu, 0, None))
+        A = np.vstack([np.ones_like(x), x]).T
+        (a, b), *_ = np.linalg.lstsq(A, scale, rcond=None)
+        return cls(float(max(a, 0.5)), float(max(b, 0.0)))
+
+    def __call__(self, mu: np.ndarray) -> np.ndarray:
+        return np.maximum(self.a + self.b * np.sqrt(np.clip(mu, 0, None)), 1.0)
+
+
+def raw_p_over(mu: np.ndarray, sigma: np.ndarray, line: np.ndarray) -> np.ndarray:
+    # Over wins when actual >= floor(line) + 1; with a continuity correction the threshold is
+    # floor(line) + 0.5, which for a half-point line is the line itself.
+    threshold = np.floor(line) + 0.5
+    return normal_sf((threshold - mu) / sigma)
+
+
+@dataclass
+class Isotonic:
+    """Pool-adjacent-violators isotonic regression of outcomes on raw probabilities."""
+
+    x: list[float] = field(default_factory=lambda: [0.0, 1.0])
+    y: list[float] = field(default_factory=lambda: [0.0, 1.0])
+
+    @classmethod
+    def fit(cls, p: np.ndarray, outcome: np.ndarray, bins: int = 200) -> Isotonic:
+        order = np.argsort(p)
+        p, o = p[order], outcome[order].astype(float)
+        # pre-bin into equal-count bins to keep the step function small and stable
+        chunks = np.array_split(np.arange(len(p)), min(bins, len(p)))
+        xs = [float(p[c].mean()) for c in chunks if len(c)]
+        ys = [float(o[c].mean()) for c in chunks if len(c)]
+        ws = [float(len(c)) for c in chunks if len(c)]
+        # PAV
+        vals, wts, xsl = [], [], []
+        for xv, yv, wv in zip(xs, ys, ws, strict=True):
+            vals.append(yv)
+            wts.append(wv)
+            xsl.append([xv])
+            while len(vals) > 1 and vals[-2] > vals[-1]:
+                v = (vals[-2] * wts[-2] + vals[-1] * wts[-1]) / (wts[-2] + wts[-1])
+                w = wts[-2] + wts[-1]
+                xx = xsl[-2] + xsl[-1]
+                vals[-2:], wts[-2:], xsl[-2:] = [v], [w], [xx]
+        knots_x = [float(np.mean(x)) for x in xsl]
+        return cls([0.0, *knots_x, 1.0], [min(vals[0], 0.5) if vals else 0.0, *vals, max(vals[-1], 0.5) if vals else 1.0])
+
+    def __call__(self, p: np.ndarray) -> np.ndarray:
+        return np.clip(np.interp(p, self.x, self.y), 0.01, 0.99)
+
+
+def brier(p: np.ndarray, outcome: np.ndarray) -> float:
+    return float(np.mean((p - outcome) ** 2))
+
+
+def reliability_table(p: np.ndarray, outcome: np.ndarray, bins: int = 10) -> list[dict[str, float]]:
+    edges = np.linspace(0, 1, bins + 1)
+    rows = []
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        m = (p >= lo) & (p < hi if hi < 1 else p <= hi)
+        if m.sum():
+            rows.append({"bin": f"{lo:.1f}-{hi:.1f}", "n": int(m.sum()), "mean_p": float(p[m].mean()), "hit_rate": float(outcome[m].mean())})
+    return rows
