@@ -25,7 +25,8 @@ class ModelConfig:
     depth: int = 6
     l2_leaf_reg: float = 5.0
     loss: str = "RMSE"
-    validation_days: int = 28  # the newest days before the cutoff validate the candidate
+    validation_days: int = 28  # the newest game dates before the cutoff validate the candidate ...
+    validation_min_rows: int = 6000  # ... extended until they hold this many rows
     min_train_rows: int = 2000
     seed: int = 17
     threads: int = 2

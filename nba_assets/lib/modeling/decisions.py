@@ -50,20 +50,28 @@ def decide(frame: pl.DataFrame, cfg: DecisionConfig = DECISIONS) -> pl.DataFrame
     p_side = pl.when(edge >= 0).then(pl.col("p_over")).otherwise(1 - pl.col("p_over"))
     side = pl.when(edge >= 0).then(pl.lit("OVER")).otherwise(pl.lit("UNDER"))
     skip = (
-        pl.when(pl.col("line").is_null()).then(pl.lit("no_line"))
-        .when(pl.col("quality") < cfg.quality_min).then(pl.lit("low_quality"))
-        .when(pl.col("predicted_points").is_null()).then(pl.lit("no_prediction"))
-        .when(edge.abs() < cfg.edge_min).then(pl.lit("edge_below_threshold"))
-        .when(p_side < cfg.p_side_min).then(pl.lit("probability_below_threshold"))
+        pl.when(pl.col("line").is_null())
+        .then(pl.lit("no_line"))
+        .when(pl.col("quality") < cfg.quality_min)
+        .then(pl.lit("low_quality"))
+        .when(pl.col("predicted_points").is_null())
+        .then(pl.lit("no_prediction"))
+        .when(edge.abs() < cfg.edge_min)
+        .then(pl.lit("edge_below_threshold"))
+        .when(p_side < cfg.p_side_min)
+        .then(pl.lit("probability_below_threshold"))
     )
     tier = pl.lit(None, pl.Utf8)
     for name, lo in reversed(cfg.tiers):
         tier = pl.when(p_side >= lo).then(pl.lit(name)).otherwise(tier)
     out = frame.with_columns(edge.alias("edge"), p_side.alias("confidence"), skip.alias("skip_reason"))
     return out.with_columns(
-        pl.when(pl.col("skip_reason") == "no_line").then(pl.lit("NO_LINE"))
-        .when(pl.col("skip_reason").is_not_null()).then(pl.lit("PASS"))
-        .otherwise(side).alias("recommendation"),
+        pl.when(pl.col("skip_reason") == "no_line")
+        .then(pl.lit("NO_LINE"))
+        .when(pl.col("skip_reason").is_not_null())
+        .then(pl.lit("PASS"))
+        .otherwise(side)
+        .alias("recommendation"),
         pl.when(pl.col("skip_reason").is_null()).then(tier).alias("tier"),
         pl.col("skip_reason").is_null().alias("actionable"),
     )
@@ -77,13 +85,27 @@ def book_lines(props: pl.DataFrame) -> pl.DataFrame:
         lines.sort("snapshot_utc")
         .group_by("game_date", "player_id", "bookmaker", "line")
         .agg(pl.all().last())
-        .select("game_date", "game_id", "player_id", "player_name", "bookmaker", "line", "over_price", "under_price", "is_main_line")
+        .select(
+            "game_date",
+            "game_id",
+            "player_id",
+            "player_name",
+            "bookmaker",
+            "line",
+            "over_price",
+            "under_price",
+            "is_main_line",
+        )
     )
 
 
 def consensus(lines: pl.DataFrame) -> pl.DataFrame:
     """Per player-date: the median of each book's main line (the market's number)."""
-    return lines.filter(pl.col("is_main_line")).group_by("game_date", "player_id").agg(pl.col("line").median().alias("consensus_line"))
+    return (
+        lines.filter(pl.col("is_main_line"))
+        .group_by("game_date", "player_id")
+        .agg(pl.col("line").median().alias("consensus_line"))
+    )
 
 
 def empty_predictions() -> pl.DataFrame:

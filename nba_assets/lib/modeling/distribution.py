@@ -75,7 +75,10 @@ class Isotonic:
                 xx = xsl[-2] + xsl[-1]
                 vals[-2:], wts[-2:], xsl[-2:] = [v], [w], [xx]
         knots_x = [float(np.mean(x)) for x in xsl]
-        return cls([0.0, *knots_x, 1.0], [min(vals[0], 0.5) if vals else 0.0, *vals, max(vals[-1], 0.5) if vals else 1.0])
+        return cls(
+            [0.0, *knots_x, 1.0],
+            [min(vals[0], 0.5) if vals else 0.0, *vals, max(vals[-1], 0.5) if vals else 1.0],
+        )
 
     def __call__(self, p: np.ndarray) -> np.ndarray:
         return np.clip(np.interp(p, self.x, self.y), 0.01, 0.99)
@@ -91,5 +94,12 @@ def reliability_table(p: np.ndarray, outcome: np.ndarray, bins: int = 10) -> lis
     for lo, hi in zip(edges[:-1], edges[1:], strict=True):
         m = (p >= lo) & (p < hi if hi < 1 else p <= hi)
         if m.sum():
-            rows.append({"bin": f"{lo:.1f}-{hi:.1f}", "n": int(m.sum()), "mean_p": float(p[m].mean()), "hit_rate": float(outcome[m].mean())})
+            rows.append(
+                {
+                    "bin": f"{lo:.1f}-{hi:.1f}",
+                    "n": int(m.sum()),
+                    "mean_p": float(p[m].mean()),
+                    "hit_rate": float(outcome[m].mean()),
+                }
+            )
     return rows

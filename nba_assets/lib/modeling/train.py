@@ -30,7 +30,10 @@ TRAIN_MIN_QUALITY = 50.0
 def training_rows(features: pl.DataFrame, cutoff: date) -> pl.DataFrame:
     """Rows a model with this cutoff may learn from: played before the cutoff, with a label."""
     return features.filter(
-        pl.col("played") & pl.col("target_pts").is_not_null() & (pl.col("game_date") < cutoff) & (pl.col("quality") >= TRAIN_MIN_QUALITY)
+        pl.col("played")
+        & pl.col("target_pts").is_not_null()
+        & (pl.col("game_date") < cutoff)
+        & (pl.col("quality") >= TRAIN_MIN_QUALITY)
     )
 
 
@@ -112,7 +115,24 @@ class PointsModel:
         )
 
 
-def _fit(x: np.ndarray, y: np.ndarray, cfg: ModelConfig, iterations: int, eval_set: tuple[np.ndarray, np.ndarray] | None = None) -> CatBoostRegressor:
+def _validation_start(rows: pl.DataFrame, cfg: ModelConfig) -> date:
+    """The first of the newest game dates before the cutoff that hold at least
+    ``validation_days`` dates and ``validation_min_rows`` rows (the off-season makes days a bad unit)."""
+    per_date = rows.group_by("game_date").len().sort("game_date", descending=True)
+    counted = per_date.with_columns(
+        pl.col("len").cum_sum().alias("n"), pl.int_range(1, pl.len() + 1).alias("k")
+    )
+    enough = counted.filter((pl.col("n") >= cfg.validation_min_rows) & (pl.col("k") >= cfg.validation_days))
+    return enough["game_date"][0] if enough.height else counted["game_date"][-1]
+
+
+def _fit(
+    x: np.ndarray,
+    y: np.ndarray,
+    cfg: ModelConfig,
+    iterations: int,
+    eval_set: tuple[np.ndarray, np.ndarray] | None = None,
+) -> CatBoostRegressor:
     model = CatBoostRegressor(
         iterations=iterations,
         learning_rate=cfg.learning_rate,
@@ -124,18 +144,28 @@ def _fit(x: np.ndarray, y: np.ndarray, cfg: ModelConfig, iterations: int, eval_s
         verbose=False,
         allow_writing_files=False,
     )
-    model.fit(x, y, eval_set=eval_set, use_best_model=eval_set is not None, early_stopping_rounds=50 if eval_set is not None else None)
+    model.fit(
+        x,
+        y,
+        eval_set=eval_set,
+        use_best_model=eval_set is not None,
+        early_stopping_rounds=50 if eval_set is not None else None,
+    )
     return model
 
 
-def train_points_model(features: pl.DataFrame, cutoff: date, cfg: ModelConfig = MODEL, feature_names: list[str] | None = None) -> PointsModel:
+def train_points_model(
+    features: pl.DataFrame, cutoff: date, cfg: ModelConfig = MODEL, feature_names: list[str] | None = None
+) -> PointsModel:
     """Train the line-blind model on rows before ``cutoff``; see the module docstring."""
     names = list(feature_names or BASE_FEATURES)
     rows = training_rows(features, cutoff).sort("game_date")
     if rows.height < cfg.min_train_rows:
-        raise ValueError(f"points model: {rows.height} training rows before {cutoff}, need {cfg.min_train_rows}")
+        raise ValueError(
+            f"points model: {rows.height} training rows before {cutoff}, need {cfg.min_train_rows}"
+        )
     dates = rows["game_date"].unique().sort()
-    val_start = dates[max(0, len(dates) - cfg.validation_days)]
+    val_start = _validation_start(rows, cfg)
     train, val = rows.filter(pl.col("game_date") < val_start), rows.filter(pl.col("game_date") >= val_start)
     xt, yt = _matrix(train, names), train["target_pts"].to_numpy()
     xv, yv = _matrix(val, names), val["target_pts"].to_numpy()
@@ -149,6 +179,18 @@ def train_points_model(features: pl.DataFrame, cutoff: date, cfg: ModelConfig = 
     calibration = Isotonic.fit(p_raw, over)
     p_cal = calibration(p_raw)
     base = baseline_predictions(val)
+    lined = (
+        val["consensus_line"].is_not_null().to_numpy()
+        if "consensus_line" in val.columns
+        else np.zeros(val.height, bool)
+    )
+    cons = (
+        val["consensus_line"].fill_null(0.0).to_numpy()
+        if "consensus_line" in val.columns
+        else np.zeros(val.height)
+    )
+    lined &= cons > 0
+    blend_weight = fit_line_blend(mu_v[lined], cons[lined], yv[lined], cfg)
     metrics = {
         "validation_rows": val.height,
         "validation_start": val_start.isoformat(),
@@ -159,10 +201,21 @@ def train_points_model(features: pl.DataFrame, cutoff: date, cfg: ModelConfig = 
         "brier_calibrated": brier(p_cal, over),
         "reliability": reliability_table(p_cal, over),
         "best_iteration": best,
+        "lined_validation_rows": int(lined.sum()),
+        "blend_weight": blend_weight,
+        "mae_line_on_lined_rows": float(np.mean(np.abs(cons[lined] - yv[lined]))) if lined.any() else None,
+        "mae_on_lined_rows": float(np.mean(np.abs(mu_v[lined] - yv[lined]))) if lined.any() else None,
         "train_rows": rows.height,
     }
     final = _fit(_matrix(rows, names), rows["target_pts"].to_numpy(), cfg, best)
-    params = {"iterations": best, "learning_rate": cfg.learning_rate, "depth": cfg.depth, "l2_leaf_reg": cfg.l2_leaf_reg, "loss": cfg.loss, "seed": cfg.seed}
+    params = {
+        "iterations": best,
+        "learning_rate": cfg.learning_rate,
+        "depth": cfg.depth,
+        "l2_leaf_reg": cfg.l2_leaf_reg,
+        "loss": cfg.loss,
+        "seed": cfg.seed,
+    }
     return PointsModel(
         version=f"pm-{cutoff.isoformat()}",
         cutoff=cutoff,
@@ -184,7 +237,9 @@ class GateResult:
     metadata: dict[str, Any]
 
 
-def promotion_gate(candidate: PointsModel, champion: PointsModel | None, features: pl.DataFrame) -> GateResult:
+def promotion_gate(
+    candidate: PointsModel, champion: PointsModel | None, features: pl.DataFrame
+) -> GateResult:
     """Promote when the candidate's validation MAE is no worse than the champion's on the same rows.
 
     Rows: the candidate's validation rows that the champion never trained on (game_date >= the
@@ -223,5 +278,3 @@ def fit_line_blend(mu: np.ndarray, line: np.ndarray, actual: np.ndarray, cfg: Mo
     if denom <= 0:
         return cfg.blend_prior_weight
     return float(np.clip(np.dot(d, actual - line) / denom, 0.0, 1.0))
-
-
