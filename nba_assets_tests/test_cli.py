@@ -11,7 +11,15 @@ from nba_assets.lib.cli import main
 
 
 def test_parse_boxscore_prints_json_lines(fixtures_dir: Path, capsys) -> None:
-    rc = main(["parse", "boxscore-v3", str(fixtures_dir / "stats_boxscoretraditionalv3_0022500165.json"), "--game-date", "2025-11-04"])
+    rc = main(
+        [
+            "parse",
+            "boxscore-v3",
+            str(fixtures_dir / "stats_boxscoretraditionalv3_0022500165.json"),
+            "--game-date",
+            "2025-11-04",
+        ]
+    )
     assert rc == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert len(rows) == 29
@@ -30,7 +38,9 @@ def test_parse_boxscore_prints_json_lines(fixtures_dir: Path, capsys) -> None:
         ("injury-pdf", "nba_injury_report_2024-01-04_12PM.pdf", 14),
     ],
 )
-def test_parse_every_kind_on_real_payloads(fixtures_dir: Path, capsys, kind: str, name: str, rows: int | None) -> None:
+def test_parse_every_kind_on_real_payloads(
+    fixtures_dir: Path, capsys, kind: str, name: str, rows: int | None
+) -> None:
     assert main(["parse", kind, str(fixtures_dir / name)]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out and (rows is None or len(out) == rows)
@@ -39,7 +49,11 @@ def test_parse_every_kind_on_real_payloads(fixtures_dir: Path, capsys, kind: str
 def test_bad_payload_exits_non_zero_with_one_line(tmp_path: Path) -> None:
     bad = tmp_path / "page.json"
     bad.write_text("<html><body>Access Denied</body></html>")
-    out = subprocess.run([sys.executable, "-m", "nba_assets.lib.cli", "parse", "scoreboard-v3", str(bad)], capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "nba_assets.lib.cli", "parse", "scoreboard-v3", str(bad)],
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 1
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and "stats.nba.com" in lines[0] and "<body>" in lines[0]

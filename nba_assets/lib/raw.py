@@ -283,6 +283,12 @@ def resolve_injury_ids(report: pl.DataFrame, source: Any, dates: list[date]) -> 
     """Injury rows name "Last, First" with their team: resolve among that team's players."""
     if report.is_empty():
         return report
-    query = report.drop("player_id").with_columns(pl.col("team_abbr").alias("home_abbr"), pl.lit(None, pl.Utf8).alias("away_abbr"))
+    query = report.drop("player_id").with_columns(
+        pl.col("team_abbr").alias("home_abbr"), pl.lit(None, pl.Utf8).alias("away_abbr")
+    )
     resolved = _registry(source, dates).resolve(query.rename({"team_abbr": "_team"}))
-    return resolved.rename({"_team": "team_abbr_report"}).with_columns(pl.col("team_abbr_report").alias("team_abbr")).select(report.columns)
+    return (
+        resolved.rename({"_team": "team_abbr_report"})
+        .with_columns(pl.col("team_abbr_report").alias("team_abbr"))
+        .select(report.columns)
+    )

@@ -12,12 +12,18 @@ from nba_assets.lib.features.catalog import markdown as features_markdown
 from nba_assets.lib.metadata import markdown_table
 
 KEY = dg.AssetKey(["features", "player_features"])
-_history = dg.TimeWindowPartitionMapping(start_offset=-store.HISTORY_DAYS, end_offset=0, allow_nonexistent_upstream_partitions=True)
+_history = dg.TimeWindowPartitionMapping(
+    start_offset=-store.HISTORY_DAYS, end_offset=0, allow_nonexistent_upstream_partitions=True
+)
 
 
 def _result(name: str, outcome: Any) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
-        asset_key=KEY, check_name=name, passed=outcome.passed, severity=dg.AssetCheckSeverity(outcome.severity), metadata=outcome.metadata
+        asset_key=KEY,
+        check_name=name,
+        passed=outcome.passed,
+        severity=dg.AssetCheckSeverity(outcome.severity),
+        metadata=outcome.metadata,
     )
 
 
@@ -38,9 +44,22 @@ def _result(name: str, outcome: Any) -> dg.AssetCheckResult:
         "injuries": dg.AssetIn(key=["raw", "injury_report"]),
     },
     check_specs=[
-        dg.AssetCheckSpec("player_features_no_look_ahead", asset=KEY, blocking=True, description="Every feature's newest source game is before D."),
-        dg.AssetCheckSpec("player_features_quality_distribution", asset=KEY, description="Share of expected rows below the quality threshold."),
-        dg.AssetCheckSpec("player_features_null_share", asset=KEY, description="No nulls; no feature falls back to its default too often."),
+        dg.AssetCheckSpec(
+            "player_features_no_look_ahead",
+            asset=KEY,
+            blocking=True,
+            description="Every feature's newest source game is before D.",
+        ),
+        dg.AssetCheckSpec(
+            "player_features_quality_distribution",
+            asset=KEY,
+            description="Share of expected rows below the quality threshold.",
+        ),
+        dg.AssetCheckSpec(
+            "player_features_null_share",
+            asset=KEY,
+            description="No nulls; no feature falls back to its default too often.",
+        ),
     ],
 )
 def player_features(
@@ -63,15 +82,33 @@ def player_features(
             "history_rows_read": player_games.height,
             "default_share": store.default_shares(rows) if rows.height else {},
             "preview": dg.MetadataValue.md(
-                markdown_table(exp.sort("quality", descending=True), 10, ["game_date", "player_name", "team_abbr", "pts_avg_l10", "min_avg_l10", "usage_share_l10", "quality"])
+                markdown_table(
+                    exp.sort("quality", descending=True),
+                    10,
+                    [
+                        "game_date",
+                        "player_name",
+                        "team_abbr",
+                        "pts_avg_l10",
+                        "min_avg_l10",
+                        "usage_share_l10",
+                        "quality",
+                    ],
+                )
                 if exp.height
                 else "_no expected players_"
             ),
         },
     )
     if rows.is_empty():
-        for name in ("player_features_no_look_ahead", "player_features_quality_distribution", "player_features_null_share"):
-            yield dg.AssetCheckResult(asset_key=KEY, check_name=name, passed=True, metadata={"note": "no games on these dates"})
+        for name in (
+            "player_features_no_look_ahead",
+            "player_features_quality_distribution",
+            "player_features_null_share",
+        ):
+            yield dg.AssetCheckResult(
+                asset_key=KEY, check_name=name, passed=True, metadata={"note": "no games on these dates"}
+            )
         return
     yield _result("player_features_no_look_ahead", store.check_no_look_ahead(rows))
     yield _result("player_features_quality_distribution", store.check_quality(rows))

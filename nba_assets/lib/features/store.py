@@ -17,7 +17,17 @@ HISTORY_DAYS = 730
 QUALITY_THRESHOLD = 70.0  # below it a row is filtered before prediction
 MAX_LOW_QUALITY_SHARE = 0.25
 MAX_DEFAULT_SHARE = 0.35  # per base feature, over expected rows
-CONTEXT_COLUMNS = ["game_id", "player_name", "team_abbr", "opponent_abbr", "is_home", "injury_status", "consensus_line", "opening_line", "books_count"]
+CONTEXT_COLUMNS = [
+    "game_id",
+    "player_name",
+    "team_abbr",
+    "opponent_abbr",
+    "is_home",
+    "injury_status",
+    "consensus_line",
+    "opening_line",
+    "books_count",
+]
 
 
 def feature_rows(
@@ -29,9 +39,11 @@ def feature_rows(
 ) -> pl.DataFrame:
     """One row per (game_date, player) that is expected to play (from context, pre-game) and/or
     played (a training row with ``target_pts``). Features never read games on or after game_date."""
-    exp = expected.filter(pl.col("game_date").is_in(dates)).select(
-        "game_date", "player_id", *[c for c in CONTEXT_COLUMNS if c in expected.columns]
-    ).with_columns(pl.lit(True).alias("is_expected"))
+    exp = (
+        expected.filter(pl.col("game_date").is_in(dates))
+        .select("game_date", "player_id", *[c for c in CONTEXT_COLUMNS if c in expected.columns])
+        .with_columns(pl.lit(True).alias("is_expected"))
+    )
     played = training_targets(player_games, dates).with_columns(pl.lit(True).alias("played"))
     merged = exp.join(played, on=["game_date", "player_id"], how="full", coalesce=True, suffix="_played")
     for c in ("game_id", "player_name", "team_abbr", "opponent_abbr", "is_home"):
@@ -47,7 +59,11 @@ def check_no_look_ahead(features: pl.DataFrame) -> CheckOutcome:
     bad = features.filter(pl.col("max_source_date") >= pl.col("game_date"))
     return CheckOutcome(
         bad.is_empty(),
-        {"rows": features.height, "rows_using_same_or_later_games": bad.height, "newest_source_date": str(features["max_source_date"].max())},
+        {
+            "rows": features.height,
+            "rows_using_same_or_later_games": bad.height,
+            "newest_source_date": str(features["max_source_date"].max()),
+        },
     )
 
 
@@ -84,5 +100,9 @@ def check_null_share(features: pl.DataFrame) -> CheckOutcome:
     shares = default_shares(features)
     exempt = {"injury_status_code", "teammates_out"}
     worst = {k: v for k, v in shares.items() if k not in exempt and v > MAX_DEFAULT_SHARE}
-    meta: dict[str, Any] = {"null_values": nulls, "default_share_over_limit": worst, "limit": MAX_DEFAULT_SHARE}
+    meta: dict[str, Any] = {
+        "null_values": nulls,
+        "default_share_over_limit": worst,
+        "limit": MAX_DEFAULT_SHARE,
+    }
     return CheckOutcome(not nulls and not worst, meta, "WARN" if not nulls else "ERROR")

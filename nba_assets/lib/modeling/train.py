@@ -164,7 +164,6 @@ def train_points_model(
         raise ValueError(
             f"points model: {rows.height} training rows before {cutoff}, need {cfg.min_train_rows}"
         )
-    dates = rows["game_date"].unique().sort()
     val_start = _validation_start(rows, cfg)
     train, val = rows.filter(pl.col("game_date") < val_start), rows.filter(pl.col("game_date") >= val_start)
     xt, yt = _matrix(train, names), train["target_pts"].to_numpy()
