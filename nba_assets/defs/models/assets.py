@@ -1,0 +1,94 @@
+"""models/points_model: CatBoost trained walk-forward, every version kept, promoted only through the gate."""
+
+from collections.abc import Iterator
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+import polars as pl
+
+from nba_assets.defs.resources import ObjectStoreResource
+from nba_assets.lib.metadata import markdown_table
+from nba_assets.lib.modeling.registry import ModelRegistry
+from nba_assets.lib.modeling.train import promotion_gate, train_points_model
+
+KEY = dg.AssetKey(["models", "points_model"])
+GATE = "points_model_candidate_beats_champion"
+
+
+class TrainConfig(dg.Config):
+    # Train on player-games before this ET date (YYYY-MM-DD); empty means today.
+    cutoff: str = ""
+
+
+def resolve_cutoff(value: str) -> date:
+    if not value:
+        return datetime.now(ZoneInfo("America/New_York")).date()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise dg.Failure(f"models/points_model: cutoff {value!r} is not a YYYY-MM-DD date") from None
+
+
+@dg.asset(
+    key=KEY,
+    group_name="models",
+    description="The line-blind CatBoost points model. Each materialization trains a candidate on every player-game "
+    "before the cutoff, stores it (object store, with window, features, params, validation metrics) and promotes it only "
+    "when its validation MAE is no worse than the champion's on the same rows. The table lists every version.",
+    ins={"features": dg.AssetIn(key=["features", "player_features"])},
+    kinds={"catboost", "polars"},
+    pool="duckdb",
+    check_specs=[
+        dg.AssetCheckSpec(
+            GATE,
+            asset=KEY,
+            blocking=True,
+            description="Candidate's validation MAE <= champion's on the same rows.",
+        )
+    ],
+)
+def points_model(
+    context: dg.AssetExecutionContext,
+    config: TrainConfig,
+    features: pl.DataFrame,
+    object_store: ObjectStoreResource,
+) -> Iterator[Any]:
+    cutoff = resolve_cutoff(config.cutoff)
+    registry = ModelRegistry(object_store.get_store())
+    champion = registry.load_champion()
+    candidate = train_points_model(features, cutoff)
+    gate = promotion_gate(candidate, champion, features)
+    registry.save(candidate, gate.promote, gate.metadata)
+    m = candidate.metrics
+    versions = registry.versions_frame()
+    yield dg.Output(
+        versions,
+        metadata={
+            "candidate": candidate.version,
+            "promoted": gate.promote,
+            "champion": registry.champion_version() or "",
+            "training_window": f"{candidate.train_start} .. {candidate.train_end}",
+            "train_rows": m["train_rows"],
+            "validation_rows": m["validation_rows"],
+            "validation_mae": round(m["mae"], 3),
+            "validation_mae_baseline_l10": round(m["mae_baseline_l10"], 3),
+            "validation_mae_baseline_blend": round(m["mae_baseline_blend"], 3),
+            "brier_calibrated": round(m["brier_calibrated"], 4),
+            "blend_weight": round(m["blend_weight"], 3),
+            "features": len(candidate.features),
+            "reliability": dg.MetadataValue.md(markdown_table(pl.DataFrame(m["reliability"]), 12)),
+            "versions": dg.MetadataValue.md(markdown_table(versions.drop("gate"), 20)),
+        },
+    )
+    yield dg.AssetCheckResult(
+        asset_key=KEY,
+        check_name=GATE,
+        passed=gate.promote,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={k: v for k, v in gate.metadata.items() if v is not None},
+    )
+
+
+model_assets = [points_model]

@@ -1,0 +1,123 @@
+"""predictions/player_points_predictions: every real line x every system, with a call and a reason."""
+
+from collections.abc import Iterator
+from typing import Any
+
+import dagster as dg
+import polars as pl
+
+from nba_assets.defs.partitions import dates_of, game_date_partitions
+from nba_assets.defs.resources import ObjectStoreResource
+from nba_assets.lib.metadata import markdown_table
+from nba_assets.lib.modeling import checks as pchecks
+from nba_assets.lib.modeling.decisions import empty_predictions
+from nba_assets.lib.modeling.predict import predict_lines
+from nba_assets.lib.modeling.registry import ModelRegistry
+
+KEY = dg.AssetKey(["predictions", "player_points_predictions"])
+CHECKS = ("player_points_predictions_every_line_answered", "player_points_predictions_not_all_fallbacks")
+
+
+def _result(name: str, outcome: Any) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        asset_key=KEY,
+        check_name=name,
+        passed=outcome.passed,
+        severity=dg.AssetCheckSeverity(outcome.severity),
+        metadata=outcome.metadata,
+    )
+
+
+@dg.asset(
+    key=KEY,
+    group_name="predictions",
+    description="Per player x posted line (alternates too) x system: predicted points, calibrated P(over), edge, "
+    "OVER/UNDER/PASS/NO_LINE, confidence tier, actionable flag and skip reason. Each date uses the newest model "
+    "whose cutoff is on or before it.",
+    partitions_def=game_date_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    pool="duckdb",
+    kinds={"catboost", "polars", "duckdb"},
+    metadata={"partition_expr": "game_date"},
+    ins={
+        "features": dg.AssetIn(key=["features", "player_features"]),
+        "props": dg.AssetIn(key=["raw", "player_props"]),
+        "model_versions": dg.AssetIn(key=["models", "points_model"]),
+    },
+    check_specs=[
+        dg.AssetCheckSpec(
+            CHECKS[0],
+            asset=KEY,
+            blocking=True,
+            description="Every resolved line has a row per system with a prediction or a skip reason.",
+        ),
+        dg.AssetCheckSpec(
+            CHECKS[1],
+            asset=KEY,
+            description="Not (nearly) every line is a fallback (low quality / no feature row).",
+        ),
+    ],
+)
+def player_points_predictions(
+    context: dg.AssetExecutionContext,
+    features: pl.DataFrame,
+    props: pl.DataFrame,
+    model_versions: pl.DataFrame,
+    object_store: ObjectStoreResource,
+) -> Iterator[Any]:
+    registry = ModelRegistry(object_store.get_store())
+    frames, skipped_total, used = [], {}, {}
+    for day in dates_of(context):
+        day_props = props.filter(pl.col("game_date") == day)
+        if day_props.is_empty():
+            continue
+        version = registry.version_for(day)
+        if version is None:
+            raise dg.Failure(
+                f"predictions: no promoted model with a cutoff on or before {day}; materialize models/points_model first"
+            )
+        if version not in used:
+            used[version] = registry.load(version)
+        model = used[version]
+        batch = predict_lines(
+            day_props, features.filter(pl.col("game_date") == day), model, model.metrics["blend_weight"]
+        )
+        frames.append(batch.predictions)
+        for k, v in batch.skipped.items():
+            skipped_total[k] = skipped_total.get(k, 0) + v
+    preds = pl.concat(frames) if frames else empty_predictions()
+    picks = preds.filter((pl.col("system") == "catboost") & pl.col("actionable") & pl.col("is_main_line"))
+    yield dg.Output(
+        preds,
+        metadata={
+            "dagster/row_count": preds.height,
+            "players": preds["player_id"].n_unique(),
+            "models_used": sorted(used),
+            "skipped_player_dates": skipped_total,
+            "calls_by_system": {
+                s: int(n) for s, n in preds.filter(pl.col("actionable")).group_by("system").len().iter_rows()
+            },
+            "picks_catboost_main_lines": picks.height,
+            "picks": dg.MetadataValue.md(
+                markdown_table(
+                    picks.sort("confidence", descending=True),
+                    15,
+                    [
+                        "game_date",
+                        "player_name",
+                        "bookmaker",
+                        "line",
+                        "predicted_points",
+                        "p_over",
+                        "recommendation",
+                        "tier",
+                    ],
+                )
+            ),
+        },
+    )
+    yield _result(CHECKS[0], pchecks.every_line_answered(props, preds))
+    yield _result(CHECKS[1], pchecks.not_all_fallbacks(preds))
+
+
+prediction_assets = [player_points_predictions]

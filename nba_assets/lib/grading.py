@@ -1,0 +1,212 @@
+"""Grading predictions against box scores, and performance by system and tier.
+
+Results per prediction row:
+* ``VOID``: the player did not play (no minutes, or not on the box score); the reason is the
+  pre-game injury status when a report listed him, else ``did_not_play`` / ``not_on_box_score``;
+* ``PUSH``: actual points equal the line;
+* ``WIN`` / ``LOSS``: on the recommended side (OVER / UNDER rows);
+* ``NO_BET``: PASS / NO_LINE rows, graded for accuracy (errors) but not as bets.
+Profit is per 1 unit at the offered American price of the side taken (not an assumed -110).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import polars as pl
+
+from nba_assets.lib.modeling.decisions import american_profit
+from nba_assets.lib.raw import CheckOutcome
+
+GRADE_COLUMNS = [
+    "actual_points",
+    "actual_minutes",
+    "played",
+    "abs_error",
+    "signed_error",
+    "result",
+    "void_reason",
+    "profit",
+]
+WINDOWS: dict[str, int | None] = {"day": 1, "7d": 7, "30d": 30, "season": None}
+MIN_GRADED_SHARE = 0.98
+
+
+def grade(
+    predictions: pl.DataFrame, box_scores: pl.DataFrame, injuries: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    box = box_scores.select(
+        "game_date",
+        "player_id",
+        pl.col("pts").cast(pl.Float64).alias("actual_points"),
+        pl.col("minutes").alias("actual_minutes"),
+        pl.lit(True).alias("_on_box"),
+    ).unique(subset=["game_date", "player_id"])
+    g = predictions.join(box, on=["game_date", "player_id"], how="left")
+    if injuries is not None and injuries.height:
+        inj = (
+            injuries.filter(pl.col("player_id").is_not_null())
+            .sort("report_time_et")
+            .group_by("game_date", "player_id")
+            .agg(pl.col("status").last().alias("_injury"))
+        )
+        g = g.join(inj, on=["game_date", "player_id"], how="left")
+    else:
+        g = g.with_columns(pl.lit(None, pl.Utf8).alias("_injury"))
+    played = pl.col("actual_minutes").fill_null(0) > 0
+    bet = pl.col("recommendation").is_in(["OVER", "UNDER"])
+    won = (
+        pl.when(pl.col("recommendation") == "OVER")
+        .then(pl.col("actual_points") > pl.col("line"))
+        .otherwise(pl.col("actual_points") < pl.col("line"))
+    )
+    result = (
+        pl.when(~played)
+        .then(pl.lit("VOID"))
+        .when(~bet)
+        .then(pl.lit("NO_BET"))
+        .when(pl.col("actual_points") == pl.col("line"))
+        .then(pl.lit("PUSH"))
+        .when(won)
+        .then(pl.lit("WIN"))
+        .otherwise(pl.lit("LOSS"))
+    )
+    price = (
+        pl.when(pl.col("recommendation") == "OVER")
+        .then(pl.col("over_price"))
+        .otherwise(pl.col("under_price"))
+    )
+    return (
+        g.with_columns(
+            played.alias("played"),
+            pl.when(played)
+            .then((pl.col("predicted_points") - pl.col("actual_points")).abs())
+            .alias("abs_error"),
+            pl.when(played).then(pl.col("predicted_points") - pl.col("actual_points")).alias("signed_error"),
+            result.alias("result"),
+            pl.when(~played)
+            .then(
+                pl.when(pl.col("_injury").is_not_null())
+                .then(pl.concat_str(pl.lit("injury_report:"), pl.col("_injury")))
+                .when(pl.col("_on_box").fill_null(False))
+                .then(pl.lit("did_not_play"))
+                .otherwise(pl.lit("not_on_box_score"))
+            )
+            .alias("void_reason"),
+        )
+        .with_columns(
+            pl.when(pl.col("result") == "WIN")
+            .then(american_profit(price))
+            .when(pl.col("result") == "LOSS")
+            .then(-1.0)
+            .when(pl.col("result").is_in(["PUSH", "VOID"]) & bet)
+            .then(0.0)
+            .alias("profit")
+        )
+        .drop("_on_box", "_injury")
+    )
+
+
+def performance(grades: pl.DataFrame, as_of: date, season_start: date | None = None) -> pl.DataFrame:
+    """Per system x tier (``all`` and each tier) x window (day, 7d, 30d, season) ending on ``as_of``:
+    n, hit rate, MAE, the line's MAE on the same player-dates, bias, bets, ROI at the offered prices."""
+    rows: list[dict[str, Any]] = []
+    if season_start is None:
+        season_start = date(as_of.year if as_of.month >= 8 else as_of.year - 1, 8, 1)
+    for window, days in WINDOWS.items():
+        lo = season_start if days is None else as_of - timedelta(days=days - 1)
+        w = grades.filter(pl.col("game_date").is_between(lo, as_of))
+        if w.is_empty():
+            continue
+        main = w.filter(pl.col("is_main_line"))
+        cons = main.group_by("game_date", "player_id").agg(pl.col("line").median().alias("_cons"))
+        for tier in ("all", "high", "medium", "low"):
+            tw = w if tier == "all" else w.filter(pl.col("tier") == tier)
+            for system in sorted(tw["system"].unique().to_list()):
+                s = tw.filter(pl.col("system") == system)
+                acc = (
+                    s.filter(pl.col("played") & pl.col("predicted_points").is_not_null())
+                    .group_by("game_date", "player_id")
+                    .agg(pl.col("predicted_points").first(), pl.col("actual_points").first())
+                    .join(cons, on=["game_date", "player_id"], how="inner")
+                )
+                bets = s.filter(pl.col("result").is_in(["WIN", "LOSS", "PUSH", "VOID"]))
+                wins = bets.filter(pl.col("result") == "WIN").height
+                losses = bets.filter(pl.col("result") == "LOSS").height
+                staked = bets.filter(pl.col("result").is_in(["WIN", "LOSS"])).height
+                rows.append(
+                    {
+                        "as_of": as_of,
+                        "window": window,
+                        "system": system,
+                        "tier": tier,
+                        "n": acc.height,
+                        "mae": _mean((acc["predicted_points"] - acc["actual_points"]).abs()),
+                        "line_mae": _mean((acc["_cons"] - acc["actual_points"]).abs()),
+                        "bias": _mean(acc["predicted_points"] - acc["actual_points"]),
+                        "bets": bets.height,
+                        "wins": wins,
+                        "losses": losses,
+                        "pushes": bets.filter(pl.col("result") == "PUSH").height,
+                        "hit_rate": wins / (wins + losses) if wins + losses else None,
+                        "profit": float(bets["profit"].sum() or 0.0),
+                        "roi": float(bets["profit"].sum() or 0.0) / staked if staked else None,
+                    }
+                )
+    schema = {
+        "as_of": pl.Date,
+        "window": pl.Utf8,
+        "system": pl.Utf8,
+        "tier": pl.Utf8,
+        "n": pl.Int64,
+        "mae": pl.Float64,
+        "line_mae": pl.Float64,
+        "bias": pl.Float64,
+        "bets": pl.Int64,
+        "wins": pl.Int64,
+        "losses": pl.Int64,
+        "pushes": pl.Int64,
+        "hit_rate": pl.Float64,
+        "profit": pl.Float64,
+        "roi": pl.Float64,
+    }
+    return pl.DataFrame(rows, schema=schema).rename({"as_of": "game_date"})
+
+
+def _mean(s: pl.Series) -> float | None:
+    return float(s.mean()) if s.len() else None  # type: ignore[arg-type]
+
+
+def graded_share(grades: pl.DataFrame) -> CheckOutcome:
+    """Share of gradable predictions (line, prediction, player played) that got a result."""
+    gradable = grades.filter(pl.col("line").is_not_null() & pl.col("predicted_points").is_not_null())
+    done = gradable.filter(
+        pl.col("result").is_not_null()
+        & ((pl.col("result") == "VOID") | pl.col("actual_points").is_not_null())
+    )
+    share = 1.0 if gradable.is_empty() else done.height / gradable.height
+    return CheckOutcome(
+        share >= MIN_GRADED_SHARE,
+        {
+            "gradable": gradable.height,
+            "graded": done.height,
+            "share": round(share, 4),
+            "voids": grades.filter(pl.col("result") == "VOID").height,
+        },
+    )
+
+
+def readiness(schedule: pl.DataFrame, box_scores: pl.DataFrame) -> CheckOutcome:
+    """Grading may run for D only when every game of D is final and has a complete box score."""
+    not_final = schedule.filter(pl.col("status") != "final")
+    have = set(box_scores["game_id"].unique().to_list())
+    missing = schedule.filter(pl.col("status") == "final").filter(~pl.col("game_id").is_in(list(have)))
+    meta = {
+        "games": schedule.height,
+        "not_final": not_final["game_id"].to_list()[:20],
+        "final_without_box_score": missing["game_id"].to_list()[:20],
+    }
+    if schedule.is_empty():
+        meta["note"] = "no games"
+    return CheckOutcome(not_final.is_empty() and missing.is_empty(), meta)

@@ -1,0 +1,163 @@
+"""Decision rules, the promotion gate, the walk-forward boundary, the registry and calibration."""
+
+from datetime import date, timedelta
+
+import numpy as np
+import polars as pl
+import pytest
+
+from nba_assets.lib.features.catalog import BASE_FEATURES
+from nba_assets.lib.modeling.config import DecisionConfig, ModelConfig
+from nba_assets.lib.modeling.decisions import american_profit, decide
+from nba_assets.lib.modeling.distribution import Isotonic, SigmaModel, raw_p_over
+from nba_assets.lib.modeling.registry import ModelRegistry
+from nba_assets.lib.modeling.train import promotion_gate, train_points_model, training_rows
+from nba_assets.lib.storage.object_store import LocalObjectStore
+
+CFG = DecisionConfig(quality_min=70, edge_min=1.5, p_side_min=0.56)
+FAST = ModelConfig(iterations=60, validation_days=5, validation_min_rows=200, min_train_rows=200)
+
+
+def _rows(**cols) -> pl.DataFrame:
+    n = len(next(iter(cols.values())))
+    base = {"line": [22.5] * n, "predicted_points": [25.0] * n, "p_over": [0.65] * n, "quality": [90.0] * n}
+    base.update(cols)
+    return pl.DataFrame(
+        base,
+        schema_overrides={
+            "line": pl.Float64,
+            "predicted_points": pl.Float64,
+            "p_over": pl.Float64,
+            "quality": pl.Float64,
+        },
+    )
+
+
+def test_decision_rules() -> None:
+    out = decide(
+        _rows(
+            line=[22.5, None, 22.5, 22.5, 22.5, 22.5],
+            predicted_points=[25.0, 25.0, 25.0, 23.0, 25.0, 19.0],
+            p_over=[0.65, 0.65, 0.65, 0.60, 0.55, 0.30],
+            quality=[90.0, 90.0, 60.0, 90.0, 90.0, 90.0],
+        ),
+        CFG,
+    )
+    assert out["recommendation"].to_list() == ["OVER", "NO_LINE", "PASS", "PASS", "PASS", "UNDER"]
+    assert out["skip_reason"].to_list() == [
+        None,
+        "no_line",
+        "low_quality",
+        "edge_below_threshold",
+        "probability_below_threshold",
+        None,
+    ]
+    assert out["actionable"].to_list() == [True, False, False, False, False, True]
+    assert out["edge"][5] == pytest.approx(-3.5) and out["confidence"][5] == pytest.approx(0.70)
+    assert out["tier"].to_list()[0] == "high" and out["tier"][1] is None
+
+
+def test_never_a_default_line() -> None:
+    out = decide(_rows(line=[None, None], predicted_points=[20.0, 30.0]), CFG)
+    assert set(out["recommendation"]) == {"NO_LINE"} and out["edge"].null_count() == 2
+
+
+def test_american_profit() -> None:
+    prices = pl.DataFrame({"p": [-110, 120, -200]})
+    got = prices.select(american_profit(pl.col("p"))).to_series().to_list()
+    assert got == pytest.approx([100 / 110, 1.2, 0.5])
+
+
+def test_distribution_and_isotonic_are_monotone() -> None:
+    mu = np.array([10.0, 20.0, 30.0])
+    p = raw_p_over(mu, SigmaModel(3, 1)(mu), np.array([20.5, 20.5, 20.5]))
+    assert p[0] < p[1] < p[2] and 0 < p[0] and p[2] < 1
+    rng = np.random.default_rng(0)
+    raw = rng.uniform(0, 1, 5000)
+    outcome = (rng.uniform(0, 1, 5000) < raw**2).astype(float)  # overconfident raw probabilities
+    iso = Isotonic.fit(raw, outcome)
+    cal = iso(np.linspace(0, 1, 50))
+    assert np.all(np.diff(cal) >= -1e-12)
+    assert abs(iso(np.array([0.5]))[0] - 0.25) < 0.06
+
+
+def synthetic_features(start: date, days: int, seed: int = 0) -> pl.DataFrame:
+    """Players whose points follow their l10 average plus noise; a learnable, look-ahead-free world."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for d in range(days):
+        day = start + timedelta(days=d)
+        for p in range(60):
+            level = 5 + p * 0.4
+            feats = {f: float(rng.normal(0, 1)) for f in BASE_FEATURES}
+            feats.update(
+                pts_avg_l10=level + rng.normal(0, 1),
+                pts_avg_l5=level + rng.normal(0, 1.5),
+                pts_avg_season=level,
+            )
+            rows.append(
+                {
+                    "game_date": day,
+                    "player_id": p,
+                    "played": True,
+                    "is_expected": True,
+                    "quality": 90.0,
+                    "target_pts": max(0.0, level + rng.normal(0, 4)),
+                    "consensus_line": None,
+                    **feats,
+                }
+            )
+    return pl.DataFrame(rows, schema_overrides={"consensus_line": pl.Float64})
+
+
+def test_walk_forward_boundary_model_never_sees_its_cutoff() -> None:
+    feats = synthetic_features(date(2025, 1, 1), 40)
+    cutoff = date(2025, 1, 31)
+    rows = training_rows(feats, cutoff)
+    assert rows["game_date"].max() < cutoff
+    model = train_points_model(feats, cutoff, FAST)
+    assert model.train_end < cutoff and model.cutoff == cutoff
+    # Poisoning every row on/after the cutoff must not change the model at all.
+    poisoned = feats.with_columns(
+        pl.when(pl.col("game_date") >= cutoff).then(999.0).otherwise(pl.col("target_pts")).alias("target_pts")
+    )
+    again = train_points_model(poisoned, cutoff, FAST)
+    probe = feats.filter(pl.col("game_date") == cutoff)
+    assert np.allclose(model.predict(probe), again.predict(probe))
+
+
+def test_promotion_gate_and_registry(tmp_path) -> None:
+    feats = synthetic_features(date(2025, 1, 1), 50)
+    store = LocalObjectStore(tmp_path)
+    reg = ModelRegistry(store)
+    first = train_points_model(feats, date(2025, 1, 30), FAST)
+    gate = promotion_gate(first, None, feats)
+    assert gate.promote
+    reg.save(first, gate.promote, gate.metadata)
+    assert reg.champion_version() == first.version
+    # a candidate that learned nothing (1 tree, near-constant) must not replace the champion
+    bad = train_points_model(
+        feats,
+        date(2025, 2, 10),
+        ModelConfig(
+            iterations=1, learning_rate=0.001, validation_days=5, validation_min_rows=200, min_train_rows=200
+        ),
+    )
+    gate_bad = promotion_gate(bad, reg.load_champion(), feats)
+    assert not gate_bad.promote and gate_bad.metadata["candidate_mae"] > gate_bad.metadata["champion_mae"]
+    reg.save(bad, gate_bad.promote, gate_bad.metadata)
+    assert reg.champion_version() == first.version
+    good = train_points_model(feats, date(2025, 2, 15), FAST)
+    gate_good = promotion_gate(good, reg.load_champion(), feats)
+    reg.save(good, gate_good.promote, gate_good.metadata)
+    versions = reg.versions_frame()
+    assert versions.height == 3 and versions.filter(pl.col("is_champion")).height == 1
+    # walk-forward: each date gets the newest promoted model whose cutoff is on or before it
+    assert reg.version_for(date(2025, 1, 29)) is None
+    assert reg.version_for(date(2025, 2, 12)) == first.version
+    if gate_good.promote:
+        assert reg.version_for(date(2025, 2, 20)) == good.version
+    loaded = reg.load(first.version)
+    probe = feats.filter(pl.col("game_date") == date(2025, 2, 1))
+    assert np.allclose(loaded.predict(probe), first.predict(probe))
+    assert loaded.metrics["mae"] == pytest.approx(first.metrics["mae"])
