@@ -98,33 +98,94 @@ def summarize_raw(warehouse: Path, start: date, end: date) -> list[str]:
     return lines
 
 
-def run_main(start: date, end: date, settings: Settings | None = None) -> int:
-    """The main job on the configured environment: every layer for ``start..end`` as range runs."""
+HISTORY_START = date(2022, 10, 18)  # first game date of the archive
+
+
+def _run(
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    job_name: str,
+    start: date | None,
+    end: date | None,
+    run_config: dict | None = None,
+) -> bool:
+    t = time.perf_counter()
+    span = f" for {start} .. {end} (one run)" if start else ""
+    _print(f"-> {job_name}{span} ...")
+    job = defs.resolve_job_def(job_name)
+    tags = (
+        {
+            "dagster/asset_partition_range_start": start.isoformat(),
+            "dagster/asset_partition_range_end": end.isoformat(),
+        }
+        if start and end
+        else {}
+    )
+    result = job.execute_in_process(instance=instance, tags=tags, run_config=run_config, raise_on_error=False)
+    failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
+    _print(
+        f"   {'ok' if result.success else 'FAILED'} in {time.perf_counter() - t:.1f}s (run {result.run_id[:8]}); {len(failed)} check(s) did not pass"
+    )
+    for e in failed[:10]:
+        _print(f"   check {e.asset_key.to_user_string()}:{e.check_name} did not pass ({e.severity.value})")
+    return result.success
+
+
+def run_main(
+    start: date, end: date, settings: Settings | None = None, history_start: date = HISTORY_START
+) -> int:
+    """The main job on the configured environment: every layer as partition-range runs.
+
+    Raw, context and features cover ``history_start .. end`` (the model learns from the seasons before
+    ``start``); the model is trained with cutoff ``start``; predictions and grading cover ``start .. end``."""
     settings = settings or Settings.from_env()
     home = ensure_dagster_home(settings)
     defs = build_definitions(settings)
     t0 = time.perf_counter()
     _print(f"nba_assets main: {settings.env} environment, data in {settings.data_dir}, DAGSTER_HOME={home}")
+    steps: list[tuple[str, date | None, date | None, dict | None]] = [
+        ("ingest_raw_job", history_start, end, None),
+        ("build_context_job", history_start, end, None),
+        ("build_features_job", history_start, end, None),
+        (
+            "weekly_retrain_job",
+            None,
+            None,
+            {"ops": {"models__points_model": {"config": {"cutoff": start.isoformat()}}}},
+        ),
+        ("predict_job", start, end, None),
+        ("grade_job", start, end, None),
+    ]
     with dg.DagsterInstance.get() as instance:
-        for job_name in ("ingest_raw_job",):
-            t = time.perf_counter()
-            _print(f"-> {job_name} for {start} .. {end} (one run) ...")
-            result = run_job_range(defs, job_name, start, end, instance)
-            failed_checks = [e for e in result.get_asset_check_evaluations() if not e.passed]
-            _print(
-                f"   {'ok' if result.success else 'FAILED'} in {time.perf_counter() - t:.1f}s (run {result.run_id[:8]}); {len(failed_checks)} check(s) did not pass"
-            )
-            for e in failed_checks:
-                _print(
-                    f"   check {e.asset_key.to_user_string()}:{e.check_name} did not pass ({e.severity.value})"
-                )
-            if not result.success:
+        for job_name, lo, hi, cfg in steps:
+            if not _run(defs, instance, job_name, lo, hi, cfg):
+                _print(f"stopped: {job_name} failed (see the run in the Dagster UI)")
                 return 1
     if settings.env == "local":
         for line in summarize_raw(settings.warehouse_path, start, end):
             _print("   " + line)
+        report = summarize_picks(settings.warehouse_path, start, end)
+        _print(report)
     _print(f"done in {time.perf_counter() - t0:.1f}s")
     return 0
+
+
+def summarize_picks(warehouse: Path, start: date, end: date) -> str:
+    """The picks of the last date and the graded record by system over the window (text)."""
+    from nba_assets.lib.reports import picks_table, record_table
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        last = con.execute(
+            "SELECT max(game_date) FROM predictions.player_points_predictions WHERE game_date BETWEEN ? AND ?",
+            [start, end],
+        ).fetchone()[0]
+        preds = con.sql(
+            "SELECT * FROM predictions.player_points_predictions WHERE game_date = ?", params=[last]
+        ).pl()
+        grades = con.sql(
+            "SELECT * FROM grading.prediction_grades WHERE game_date BETWEEN ? AND ?", params=[start, end]
+        ).pl()
+    return f"\nPicks for {last} (catboost, main lines, actionable):\n{picks_table(preds)}\n\nGraded record {start} .. {end}:\n{record_table(grades)}"
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -21,6 +21,8 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 export PATH="$PWD/$VENV/bin:$PATH"
+# dbt manifest for the context layer (dbt parse: offline, no warehouse)
+"$VENV/bin/python" -m nba_assets.lib.dbt_project >/dev/null
 
 case "${1:-run}" in
   run)

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import dagster as dg
 
+from nba_assets.defs.context.assets import context_assets
+from nba_assets.defs.features.assets import feature_assets
+from nba_assets.defs.grading.assets import grading_assets, grading_checks
 from nba_assets.defs.jobs import jobs
+from nba_assets.defs.models.assets import model_assets
+from nba_assets.defs.predictions.assets import prediction_assets
 from nba_assets.defs.raw.assets import raw_assets
 from nba_assets.defs.resources import build_resources
 from nba_assets.lib.env import Settings
@@ -13,4 +18,14 @@ from nba_assets.lib.env import Settings
 def build_definitions(settings: Settings) -> dg.Definitions:
     if settings.env == "local":
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return dg.Definitions(assets=[*raw_assets], jobs=jobs, resources=build_resources(settings))
+    assets = [
+        *raw_assets,
+        *context_assets,
+        *feature_assets,
+        *model_assets,
+        *prediction_assets,
+        *grading_assets,
+    ]
+    return dg.Definitions(
+        assets=assets, asset_checks=grading_checks, jobs=jobs, resources=build_resources(settings)
+    )

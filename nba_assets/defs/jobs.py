@@ -1,4 +1,4 @@
-"""Jobs: named selections of the asset graph."""
+"""Jobs: named selections of the asset graph. Partitioned jobs run a partition range as one run."""
 
 from __future__ import annotations
 
@@ -6,11 +6,82 @@ import dagster as dg
 
 from nba_assets.defs.partitions import game_date_partitions
 
+RAW = dg.AssetSelection.groups("raw")
+CONTEXT = dg.AssetSelection.groups("staging", "context")
+FEATURES = dg.AssetSelection.groups("features")
+PREDICTIONS = dg.AssetSelection.groups("predictions")
+GRADING = dg.AssetSelection.groups("grading")
+MODELS = dg.AssetSelection.groups("models")
+READY = dg.AssetSelection.checks(
+    dg.AssetCheckKey(dg.AssetKey(["raw", "box_scores"]), "box_scores_ready_for_grading")
+)
+PRE_GAME_RAW = dg.AssetSelection.assets(
+    ["raw", "schedule"], ["raw", "injury_report"], ["raw", "player_props"]
+)
+
 ingest_raw_job = dg.define_asset_job(
     "ingest_raw_job",
-    selection=dg.AssetSelection.groups("raw"),
+    selection=RAW,
     partitions_def=game_date_partitions,
     description="Schedule, injury report, box scores and points lines for the selected game dates.",
 )
+build_context_job = dg.define_asset_job(
+    "build_context_job",
+    selection=CONTEXT,
+    partitions_def=game_date_partitions,
+    description="dbt staging and context models.",
+)
+build_features_job = dg.define_asset_job(
+    "build_features_job",
+    selection=FEATURES,
+    partitions_def=game_date_partitions,
+    description="The feature store.",
+)
+predict_job = dg.define_asset_job(
+    "predict_job",
+    selection=PREDICTIONS,
+    partitions_def=game_date_partitions,
+    description="Predictions with the champion model.",
+)
+grade_job = dg.define_asset_job(
+    "grade_job",
+    selection=READY | GRADING,
+    partitions_def=game_date_partitions,
+    description="Grading readiness (blocking), then grades and system performance.",
+)
+morning_slate_job = dg.define_asset_job(
+    "morning_slate_job",
+    selection=PRE_GAME_RAW | CONTEXT | FEATURES | PREDICTIONS,
+    partitions_def=game_date_partitions,
+    description="Today's slate: schedule, injuries, lines, context, features and predictions.",
+)
+refresh_lines_job = dg.define_asset_job(
+    "refresh_lines_job",
+    selection=dg.AssetSelection.assets(["raw", "injury_report"], ["raw", "player_props"])
+    | CONTEXT
+    | FEATURES
+    | PREDICTIONS,
+    partitions_def=game_date_partitions,
+    description="Re-read lines and injuries for today and re-predict (launched only when lines moved).",
+)
+overnight_box_scores_job = dg.define_asset_job(
+    "overnight_box_scores_job",
+    selection=dg.AssetSelection.assets(["raw", "schedule"], ["raw", "box_scores"]) | READY,
+    partitions_def=game_date_partitions,
+    description="Yesterday's final scores and box scores, and the grading readiness check.",
+)
+weekly_retrain_job = dg.define_asset_job(
+    "weekly_retrain_job", selection=MODELS, description="Train a candidate; promote through the gate."
+)
 
-jobs = [ingest_raw_job]
+jobs = [
+    ingest_raw_job,
+    build_context_job,
+    build_features_job,
+    predict_job,
+    grade_job,
+    morning_slate_job,
+    refresh_lines_job,
+    overnight_box_scores_job,
+    weekly_retrain_job,
+]

@@ -7,6 +7,8 @@ from dagster_gcp import GCSResource
 from dagster_polars import PolarsBigQueryIOManager
 from pydantic import PrivateAttr
 
+from nba_assets.defs.context.resources import NbaDbtCliResource
+from nba_assets.lib.dbt_project import dbt_executable, dbt_project
 from nba_assets.lib.env import Settings
 from nba_assets.lib.sources.archive import ArchiveSource
 from nba_assets.lib.sources.base import NbaSource
@@ -100,9 +102,18 @@ def build_resources(settings: Settings) -> dict[str, Any]:
             "nba_source": LiveSourceResource(
                 odds_api_key=dg.EnvVar("ODDS_API_KEY"), bettingpros_api_key=dg.EnvVar("BETTINGPROS_API_KEY")
             ),
+            "dbt": NbaDbtCliResource(
+                project_dir=dbt_project, target="bigquery", dbt_executable=dbt_executable()
+            ),
         }
     return {
         "io_manager": NbaDuckDBIOManager(database=str(settings.warehouse_path)),
         "object_store": LocalObjectStoreResource(root=str(settings.object_store_root)),
         "nba_source": ArchiveSourceResource(),
+        "dbt": NbaDbtCliResource(
+            project_dir=dbt_project,
+            target="duckdb",
+            warehouse_path=str(settings.warehouse_path),
+            dbt_executable=dbt_executable(),
+        ),
     }

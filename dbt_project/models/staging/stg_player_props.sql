@@ -1,0 +1,19 @@
+-- Points lines captured before tip-off (the raw layer enforces it; restated here as the contract).
+select
+    cast(game_date as date) as game_date,
+    game_id,
+    event_id,
+    bookmaker,
+    player_name,
+    cast(player_id as {{ dbt.type_bigint() }}) as player_id,
+    team_abbr,
+    home_abbr,
+    away_abbr,
+    line,
+    over_price,
+    under_price,
+    coalesce(is_main_line, false) as is_main_line,
+    snapshot_utc,
+    tipoff_utc
+from {{ source('raw', 'player_props') }}
+where line is not null and snapshot_utc < tipoff_utc

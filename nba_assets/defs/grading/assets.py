@@ -1,0 +1,142 @@
+"""Grading: every prediction of D against D's box scores, and performance by system and tier."""
+
+from collections.abc import Iterator
+from typing import Any
+
+import dagster as dg
+import polars as pl
+
+from nba_assets.defs.partitions import dates_of, game_date_partitions
+from nba_assets.lib import grading
+from nba_assets.lib.metadata import markdown_table
+
+BOX = dg.AssetKey(["raw", "box_scores"])
+GRADES = dg.AssetKey(["grading", "prediction_grades"])
+PERF = dg.AssetKey(["grading", "system_performance"])
+READY = "box_scores_ready_for_grading"
+
+
+@dg.asset_check(
+    asset=BOX,
+    name=READY,
+    blocking=True,
+    partitions_def=game_date_partitions,
+    description="All of D's games are final and every final game has its box score: grading may run.",
+    additional_ins={"schedule_rows": dg.AssetIn(key=["raw", "schedule"])},
+    pool="duckdb",
+)
+def box_scores_ready_for_grading(
+    box_scores: pl.DataFrame, schedule_rows: pl.DataFrame
+) -> dg.AssetCheckResult:
+    outcome = grading.readiness(schedule_rows, box_scores)
+    return dg.AssetCheckResult(
+        passed=outcome.passed, severity=dg.AssetCheckSeverity.ERROR, metadata=outcome.metadata
+    )
+
+
+@dg.asset(
+    key=GRADES,
+    group_name="grading",
+    description="Each prediction of D graded against D's box scores: actual points and minutes, errors, "
+    "WIN/LOSS/PUSH on the recommended side, VOID (with the pre-game injury status when known), profit at the offered price.",
+    partitions_def=game_date_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    pool="duckdb",
+    kinds={"polars", "duckdb"},
+    metadata={"partition_expr": "game_date"},
+    ins={
+        "predictions": dg.AssetIn(key=["predictions", "player_points_predictions"]),
+        "box_scores": dg.AssetIn(key=BOX),
+        "schedule_rows": dg.AssetIn(key=["raw", "schedule"]),
+        "injuries": dg.AssetIn(key=["raw", "injury_report"]),
+    },
+    check_specs=[
+        dg.AssetCheckSpec(
+            "prediction_grades_graded_share",
+            asset=GRADES,
+            description="Share of gradable predictions that got a result.",
+        )
+    ],
+)
+def prediction_grades(
+    context: dg.AssetExecutionContext,
+    predictions: pl.DataFrame,
+    box_scores: pl.DataFrame,
+    schedule_rows: pl.DataFrame,
+    injuries: pl.DataFrame,
+) -> Iterator[Any]:
+    ready = grading.readiness(schedule_rows, box_scores)
+    if not ready.passed:
+        # The blocking readiness check stops this in a run that includes it; this guards any other run.
+        raise dg.Failure(
+            "grading: the day is not ready (games not final or box scores missing)", metadata=ready.metadata
+        )
+    grades = grading.grade(predictions, box_scores, injuries)
+    bets = grades.filter(pl.col("result").is_in(["WIN", "LOSS"]))
+    record = {
+        s: f"{wins}-{losses}"
+        for s, wins, losses in bets.group_by("system")
+        .agg((pl.col("result") == "WIN").sum().alias("w"), (pl.col("result") == "LOSS").sum().alias("l"))
+        .sort("system")
+        .iter_rows()
+    }
+    yield dg.Output(
+        grades,
+        metadata={
+            "dagster/row_count": grades.height,
+            "dates": len(dates_of(context)),
+            "record_by_system": record,
+            "results": dict(grades.group_by("result").len().sort("result").iter_rows()),
+            "voids": grades.filter(pl.col("result") == "VOID").select("player_id").n_unique(),
+        },
+    )
+    outcome = grading.graded_share(grades)
+    yield dg.AssetCheckResult(
+        asset_key=GRADES,
+        check_name="prediction_grades_graded_share",
+        passed=outcome.passed,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata=outcome.metadata,
+    )
+
+
+@dg.asset(
+    key=PERF,
+    group_name="grading",
+    description="Per system and confidence tier: n, hit rate, MAE, the line's MAE on the same rows, bias, ROI at the "
+    "offered prices, for the day and rolling 7 / 30 days and season to date.",
+    partitions_def=game_date_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    pool="duckdb",
+    kinds={"polars", "duckdb"},
+    metadata={"partition_expr": "game_date"},
+    ins={
+        "grades": dg.AssetIn(
+            key=GRADES,
+            partition_mapping=dg.TimeWindowPartitionMapping(
+                start_offset=-300, end_offset=0, allow_nonexistent_upstream_partitions=True
+            ),
+        )
+    },
+)
+def system_performance(context: dg.AssetExecutionContext, grades: pl.DataFrame) -> dg.Output:
+    frames = [grading.performance(grades, day) for day in dates_of(context)]
+    perf = pl.concat(frames) if frames else grading.performance(grades.clear(), dates_of(context)[0])
+    last = perf.filter(pl.col("game_date") == perf["game_date"].max()) if perf.height else perf
+    return dg.Output(
+        perf,
+        metadata={
+            "dagster/row_count": perf.height,
+            "season_by_system": dg.MetadataValue.md(
+                markdown_table(
+                    last.filter((pl.col("window") == "season") & (pl.col("tier") == "all")),
+                    10,
+                    ["system", "n", "mae", "line_mae", "bets", "hit_rate", "roi"],
+                )
+            ),
+        },
+    )
+
+
+grading_assets = [prediction_grades, system_performance]
+grading_checks = [box_scores_ready_for_grading]

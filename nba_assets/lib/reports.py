@@ -1,0 +1,73 @@
+"""Plain-text and markdown summaries of picks and graded records (CLI, README, metadata)."""
+
+from __future__ import annotations
+
+import polars as pl
+
+
+def picks_table(preds: pl.DataFrame, system: str = "catboost", limit: int = 25) -> str:
+    picks = preds.filter((pl.col("system") == system) & pl.col("actionable") & pl.col("is_main_line"))
+    if picks.is_empty():
+        return "  (no actionable picks)"
+    best = (
+        picks.sort("confidence", descending=True)
+        .unique(subset=["player_id"], keep="first")
+        .sort("confidence", descending=True)
+        .head(limit)
+    )
+    lines = [f"  {'player':<26}{'book':<15}{'line':>6}{'pred':>7}{'P(over)':>9}  call"]
+    for r in best.iter_rows(named=True):
+        lines.append(
+            f"  {r['player_name'][:25]:<26}{r['bookmaker'][:14]:<15}{r['line']:>6.1f}{r['predicted_points']:>7.1f}{r['p_over']:>9.2f}  {r['recommendation']} ({r['tier']})"
+        )
+    return "\n".join(lines)
+
+
+def record_by_system(grades: pl.DataFrame) -> pl.DataFrame:
+    """Per system over all graded rows: bets, wins, losses, pushes, hit rate, ROI at offered prices,
+    and MAE vs the consensus line's MAE on the same player-dates."""
+    bets = grades.filter(pl.col("result").is_in(["WIN", "LOSS", "PUSH"]))
+    rec = bets.group_by("system").agg(
+        pl.len().alias("bets"),
+        (pl.col("result") == "WIN").sum().alias("wins"),
+        (pl.col("result") == "LOSS").sum().alias("losses"),
+        (pl.col("result") == "PUSH").sum().alias("pushes"),
+        pl.col("profit").sum().alias("profit"),
+    )
+    cons = (
+        grades.filter(pl.col("is_main_line"))
+        .group_by("game_date", "player_id")
+        .agg(pl.col("line").median().alias("consensus"))
+    )
+    acc = (
+        grades.filter(pl.col("played") & pl.col("predicted_points").is_not_null())
+        .group_by("system", "game_date", "player_id")
+        .agg(pl.col("predicted_points").first(), pl.col("actual_points").first())
+        .join(cons, on=["game_date", "player_id"])
+        .group_by("system")
+        .agg(
+            pl.len().alias("player_games"),
+            (pl.col("predicted_points") - pl.col("actual_points")).abs().mean().alias("mae"),
+            (pl.col("consensus") - pl.col("actual_points")).abs().mean().alias("line_mae"),
+        )
+    )
+    out = acc.join(rec, on="system", how="left").with_columns(
+        (pl.col("wins") / (pl.col("wins") + pl.col("losses"))).alias("hit_rate"),
+        (pl.col("profit") / (pl.col("wins") + pl.col("losses"))).alias("roi"),
+    )
+    return out.sort("system")
+
+
+def record_table(grades: pl.DataFrame) -> str:
+    rec = record_by_system(grades)
+    lines = [
+        f"  {'system':<16}{'games':>7}{'MAE':>7}{'lineMAE':>9}{'bets':>7}{'W-L-P':>13}{'hit':>7}{'ROI':>8}"
+    ]
+    for r in rec.iter_rows(named=True):
+        wlp = f"{r['wins'] or 0}-{r['losses'] or 0}-{r['pushes'] or 0}"
+        hit = f"{r['hit_rate']:.1%}" if r["hit_rate"] is not None else "-"
+        roi = f"{r['roi']:+.1%}" if r["roi"] is not None else "-"
+        lines.append(
+            f"  {r['system']:<16}{r['player_games']:>7}{r['mae']:>7.2f}{r['line_mae']:>9.2f}{r['bets'] or 0:>7}{wlp:>13}{hit:>7}{roi:>8}"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,322 @@
+"""The dbt context layer end to end: raw/* on the embedded archive into a tmp DuckDB, then the dbt assets
+through Dagster (one ``dbt build`` per run), for 2025-11-05 (11 games) and ranges around it."""
+
+import shutil
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+import duckdb
+import pytest
+
+from nba_assets.defs.context.assets import HISTORY_DAYS, context_assets, partition_vars
+from nba_assets.defs.jobs import build_context_job
+from nba_assets.defs.partitions import game_date_partitions
+from nba_assets.defs.raw.assets import raw_assets
+from nba_assets.defs.resources import build_resources
+from nba_assets.lib.env import Settings
+
+D = "2025-11-05"
+RAW_RANGE = ("2025-10-21", "2025-11-06")
+BOX_SCORE_ONLY = {
+    "minutes", "pts", "fgm", "fga", "fg3m", "fg3a", "ftm", "fta", "oreb", "dreb", "reb", "ast", "stl", "blk",
+    "tov", "pf", "plus_minus", "played", "starter", "position", "usage_events", "status_comment",
+}  # fmt: skip
+ET = ZoneInfo("America/New_York")
+
+
+def _q(db, sql: str, params: list | None = None) -> list[tuple]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(sql, params or []).fetchall()
+
+
+def _range_tags(start: str, end: str) -> dict[str, str]:
+    return {"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end}
+
+
+def _raw_range(settings: Settings, start: str, end: str) -> None:
+    defs = dg.Definitions(
+        assets=raw_assets,
+        jobs=[dg.define_asset_job("raw_job", selection=dg.AssetSelection.groups("raw"))],
+        resources=build_resources(settings),
+    )
+    with dg.instance_for_test() as instance:
+        result = defs.resolve_job_def("raw_job").execute_in_process(
+            instance=instance, tags=_range_tags(start, end)
+        )
+    assert result.success
+
+
+def _build_context(settings: Settings, partition_key: str) -> dg.ExecuteInProcessResult:
+    result = dg.materialize(
+        context_assets, resources=build_resources(settings), partition_key=partition_key, raise_on_error=False
+    )
+    assert result.success, [e.message for e in result.all_events if e.is_failure]
+    return result
+
+
+def _context_rows(db, day: str = D) -> list[tuple]:
+    return _q(db, "select * from context.player_game_context where game_date = ? order by all", [day])
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory):
+    """raw/* for 2025-10-21 .. 2025-11-06 (one run), then the dbt assets for 2025-11-05."""
+    settings = Settings(data_dir=tmp_path_factory.mktemp("nba_dbt"))
+    settings.data_dir.mkdir(exist_ok=True)
+    _raw_range(settings, *RAW_RANGE)
+    result = _build_context(settings, D)
+    return settings, result
+
+
+def _copy(settings: Settings, tmp_path) -> Settings:
+    """A private copy of the module's warehouse, for tests that change it."""
+    copy = Settings(data_dir=tmp_path)
+    shutil.copy(settings.warehouse_path, copy.warehouse_path)
+    return copy
+
+
+# ---------------------------------------------------------------- pure
+
+
+def test_partition_vars_are_inclusive_et_dates() -> None:
+    one = dg.TimeWindow(datetime(2025, 11, 5, tzinfo=ET), datetime(2025, 11, 6, tzinfo=ET))
+    assert partition_vars(one) == {"min_date": D, "max_date": D, "history_days": HISTORY_DAYS}
+    # the window containing the end of daylight saving time (2025-11-02) still ends on the right date
+    dst = dg.TimeWindow(datetime(2025, 11, 1, tzinfo=ET), datetime(2025, 11, 3, tzinfo=ET))
+    assert partition_vars(dst)["max_date"] == "2025-11-02"
+    window = game_date_partitions.time_window_for_partition_key(D)
+    assert partition_vars(window)["min_date"] == partition_vars(window)["max_date"] == D
+    with pytest.raises(ValueError, match="empty"):
+        partition_vars(dg.TimeWindow(one.start, one.start))
+
+
+def test_translator_keys_groups_and_history_mapping(tmp_path) -> None:
+    from nba_assets.defs.build import build_definitions
+
+    graph = build_definitions(Settings(data_dir=tmp_path)).resolve_asset_graph()
+    for layer, table in [("context", "player_game_context"), ("staging", "stg_box_scores")]:
+        node = graph.get(dg.AssetKey([layer, table]))
+        assert node.group_name == layer and node.kinds >= {"dbt", "duckdb"} and node.pools == {"duckdb"}
+        assert node.metadata["partition_expr"] == "game_date"
+        assert node.backfill_policy == dg.BackfillPolicy.single_run()
+    mapping = graph.get_partition_mapping(
+        dg.AssetKey(["staging", "stg_box_scores"]), dg.AssetKey(["raw", "box_scores"])
+    )
+    assert isinstance(mapping, dg.TimeWindowPartitionMapping) and mapping.start_offset == -HISTORY_DAYS
+
+
+# ---------------------------------------------------------------- one partition
+
+
+def test_team_game_summary(warehouse) -> None:
+    settings, _ = warehouse
+    db = settings.warehouse_path
+    rows, games, wins, pts, lo_pace, hi_pace, lo_rtg, hi_rtg = _q(
+        db,
+        """select count(*), count(distinct game_id), count(*) filter (where win), sum(pts),
+                  min(pace), max(pace), min(least(off_rating, def_rating)), max(greatest(off_rating, def_rating))
+           from context.team_game_summary where game_date = ?""",
+        [D],
+    )[0]
+    assert (rows, games, wins, pts) == (22, 11, 11, 2557)
+    assert 85 <= lo_pace <= hi_pace <= 115
+    assert 80 <= lo_rtg <= hi_rtg <= 150
+    # each side's points and possessions are its opponent's opp_pts / opp_possessions
+    assert _q(
+        db,
+        """select count(*) from context.team_game_summary t join context.team_game_summary o
+           on o.game_id = t.game_id and o.team_abbr = t.opponent_abbr
+           where t.opp_pts <> o.pts or t.opp_possessions <> o.possessions or t.win = o.win""",
+    ) == [(0,)]
+    # final scores agree with the schedule
+    assert _q(
+        db,
+        """select count(*) from context.team_game_summary t join raw.schedule s using (game_id)
+           where t.pts <> case when t.is_home then s.home_pts else s.away_pts end""",
+    ) == [(0,)]
+
+
+def test_player_game_summary(warehouse) -> None:
+    settings, _ = warehouse
+    db = settings.warehouse_path
+    assert _q(
+        db,
+        "select count(*) filter (where minutes > 0), sum(pts) filter (where minutes > 0), count(distinct game_id), "
+        "count(*) from context.player_game_summary where game_date = ?",
+        [D],
+    ) == [(246, 2557, 11, _q(db, "select count(*) from raw.box_scores where game_date = ?", [D])[0][0])]
+    assert _q(
+        db, "select distinct season, season_type from context.player_game_summary where game_date = ?", [D]
+    ) == [("2025-26", "Regular Season")]
+    # rest days and the 7-day workload agree with a direct reading of raw box scores before D
+    mismatches = _q(
+        db,
+        """with prev as (
+               select p.player_id,
+                      max(b.game_date) filter (where b.played) as prev_played,
+                      count(*) filter (where b.played and b.game_date >= date '2025-10-29') as g7
+               from context.player_game_summary p
+               left join raw.box_scores b on b.player_id = p.player_id and b.game_date < p.game_date
+               where p.game_date = ? group by p.player_id)
+           select count(*) from context.player_game_summary p join prev using (player_id)
+           where p.game_date = ?
+             and (p.rest_days is distinct from date_diff('day', prev.prev_played, p.game_date)
+                  or p.games_last_7d <> prev.g7
+                  or p.is_back_to_back <> coalesce(p.rest_days = 1, false)
+                  or abs(p.usage_events - (p.fga + 0.44 * p.fta + p.tov)) > 1e-9)""",
+        [D, D],
+    )
+    assert mismatches == [(0,)]
+    assert (
+        _q(
+            db,
+            "select count(*) from context.player_game_summary where game_date = ? and is_back_to_back",
+            [D],
+        )[0][0]
+        > 0
+    )
+
+
+def test_player_game_context_covers_every_game_before_tipoff(warehouse) -> None:
+    settings, _ = warehouse
+    db = settings.warehouse_path
+    columns = {r[0] for r in _q(db, "describe context.player_game_context")}
+    assert not columns & BOX_SCORE_ONLY
+    assert {
+        "consensus_line",
+        "opening_line",
+        "line_move",
+        "books_count",
+        "injury_status",
+        "rest_days",
+    } <= columns
+    games, team_games, lo, hi = _q(
+        db,
+        """select count(distinct game_id), count(*), min(n), max(n) from (
+               select game_id, team_abbr, count(*) as n from context.player_game_context
+               where game_date = ? group by all)""",
+        [D],
+    )[0]
+    assert (games, team_games) == (11, 22)
+    assert 10 <= lo <= hi <= 25
+    # every resolved line of D is there, on its team, with the line's consensus
+    lined = _q(
+        db,
+        "select count(distinct player_id) from raw.player_props where game_date = ? and player_id is not null",
+        [D],
+    )[0][0]
+    assert _q(
+        db,
+        "select count(*) filter (where has_line), count(*) filter (where expected_source in ('line', 'both')) "
+        "from context.player_game_context where game_date = ?",
+        [D],
+    ) == [(lined, lined)]
+    assert _q(
+        db,
+        "select count(*) from context.player_game_context where game_date = ? and has_line "
+        "and not (books_count between 1 and 8 and consensus_line between 0.5 and 60)",
+        [D],
+    ) == [(0,)]
+    # most expected players played on D (the roster rule is a good guess), and most who played were expected
+    expected_and_played, played = _q(
+        db,
+        """select count(c.player_id), count(*) from raw.box_scores b
+           left join context.player_game_context c using (game_date, player_id)
+           where b.game_date = ? and b.played""",
+        [D],
+    )[0]
+    assert expected_and_played / played > 0.85
+    # no player's latest team before D is another team than the one the roster assigns
+    assert _q(
+        db,
+        """select count(*) from context.player_game_context c
+           join (select player_id, arg_max(team_abbr, game_date) as latest_team from raw.box_scores
+                 where game_date < ? group by player_id) l using (player_id)
+           where c.game_date = ? and c.expected_source = 'roster' and c.team_abbr <> l.latest_team""",
+        [D, D],
+    ) == [(0,)]
+
+
+def test_dbt_tests_are_passing_asset_checks(warehouse) -> None:
+    _, result = warehouse
+    evaluations = result.get_asset_check_evaluations()
+    by_asset: dict[str, list[str]] = {}
+    for e in evaluations:
+        by_asset.setdefault(e.asset_key.to_user_string(), []).append(e.check_name)
+    failed = [(e.asset_key.to_user_string(), e.check_name) for e in evaluations if not e.passed]
+    assert not failed
+    assert len(evaluations) >= 30
+    names = by_asset["context/player_game_context"]
+    assert any(n.startswith("unique_combination_of_columns") for n in names)
+    assert any(n.startswith("relationships") for n in names)
+    assert any(n.startswith("accepted_values") for n in names)
+    assert any(n.startswith("covers_scheduled_games") for n in names)
+    assert {"context/player_game_summary", "context/team_game_summary"} <= set(by_asset)
+
+
+def test_no_look_ahead_without_the_days_box_scores(warehouse, tmp_path) -> None:
+    settings, _ = warehouse
+    before = _context_rows(settings.warehouse_path)
+    copy = _copy(settings, tmp_path)
+    with duckdb.connect(str(copy.warehouse_path)) as con:  # the warehouse as it is before D's tip-offs
+        con.execute("delete from raw.box_scores where game_date >= ?", [D])
+        con.execute(
+            "update raw.schedule set status = 'scheduled', home_pts = null, away_pts = null where game_date >= ?",
+            [D],
+        )
+    result = _build_context(copy, D)
+    assert all(e.passed for e in result.get_asset_check_evaluations())
+    assert _q(
+        copy.warehouse_path, "select count(*) from context.player_game_summary where game_date = ?", [D]
+    ) == [(0,)]
+    after = _context_rows(copy.warehouse_path)
+    assert after == before and len(before) > 250
+
+
+def test_rebuilding_a_partition_is_idempotent_and_replaces_the_window(warehouse, tmp_path) -> None:
+    settings, _ = warehouse
+    copy = _copy(settings, tmp_path)
+    counts_sql = """select (select count(*) from context.player_game_summary),
+                           (select count(*) from context.team_game_summary),
+                           (select count(*) from context.player_game_context)"""
+    before = _q(copy.warehouse_path, counts_sql)
+    _build_context(copy, D)
+    assert _q(copy.warehouse_path, counts_sql) == before
+    # a game that vanished from raw disappears from the rebuilt window (not only replaced keys)
+    with duckdb.connect(str(copy.warehouse_path)) as con:
+        con.execute("delete from raw.box_scores where game_date = ?", [D])
+    _build_context(copy, D)
+    assert _q(
+        copy.warehouse_path, "select count(*) from context.team_game_summary where game_date = ?", [D]
+    ) == [(0,)]
+
+
+def test_a_day_without_raw_rows_builds_empty_and_passes(warehouse, tmp_path) -> None:
+    settings, _ = warehouse
+    copy = _copy(settings, tmp_path)
+    result = _build_context(copy, "2025-11-10")  # after the raw range: nothing scheduled in the warehouse
+    assert all(e.passed for e in result.get_asset_check_evaluations())
+    assert _q(
+        copy.warehouse_path, "select count(*) from context.player_game_context where game_date = '2025-11-10'"
+    ) == [(0,)]
+
+
+def test_range_is_one_run_and_matches_single_partitions(warehouse, tmp_path) -> None:
+    settings, _ = warehouse
+    copy = _copy(settings, tmp_path)
+    defs = dg.Definitions(
+        assets=[*raw_assets, *context_assets], jobs=[build_context_job], resources=build_resources(copy)
+    )
+    with dg.instance_for_test() as instance:
+        result = defs.resolve_job_def("build_context_job").execute_in_process(
+            instance=instance, tags=_range_tags("2025-11-03", D)
+        )
+        assert result.success
+        assert len(instance.get_run_records()) == 1
+    assert _q(
+        copy.warehouse_path,
+        "select game_date, count(distinct game_id) from context.team_game_summary group by 1 order by 1",
+    ) == [(date(2025, 11, 3), 9), (date(2025, 11, 4), 6), (date(2025, 11, 5), 11)]
+    # the same rows for D whether D is built alone or inside a range
+    assert _context_rows(copy.warehouse_path) == _context_rows(settings.warehouse_path)
