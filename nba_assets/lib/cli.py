@@ -65,6 +65,51 @@ def cmd_main(args: argparse.Namespace) -> int:
     return run_main(_date(args.start), _date(args.end))
 
 
+def cmd_backtest(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from nba_assets.lib import backtest
+    from nba_assets.lib.env import Settings
+    from nba_assets.lib.errors import SourceDataError
+    from nba_assets.lib.sources.lines_csv import read_lines_csv
+    from nba_assets.runner import ensure_history
+
+    start, end = _date(args.start), _date(args.end)
+    if end < start:
+        raise SystemExit(f"nba-assets backtest: --end {end} is before --start {start}")
+    settings = Settings.from_env()
+    lines = None
+    if args.lines:
+        try:
+            lines = read_lines_csv(args.lines)
+        except SourceDataError as exc:
+            raise SystemExit(f"nba-assets backtest: {exc}") from None
+    if not ensure_history(settings, end):
+        return 1
+    inputs = backtest.read_inputs(settings.warehouse_path, start, end, lines)
+    label = (
+        f"{args.lines} ({inputs.props.height:,} resolved lines)"
+        if args.lines
+        else "the warehouse (raw.player_props)"
+    )
+    print(
+        f"backtest {start} .. {end}: {inputs.props.height:,} lines, retrain every {args.retrain_days} days",
+        flush=True,
+    )
+    result = backtest.run_backtest(
+        inputs, start, end, args.retrain_days, progress=lambda m: print("  " + m, flush=True)
+    )
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    result.rows.write_csv(out)
+    report = backtest.write_report(
+        result, start, end, Path(args.report_dir) if args.report_dir else out.parent, label
+    )
+    print(f"wrote {result.rows.height:,} rows to {out} and the report to {report} ({result.seconds:.0f}s)")
+    print(backtest.accuracy(result.rows))
+    return 0
+
+
 def _date(value: str) -> date:
     try:
         return date.fromisoformat(value)
@@ -88,6 +133,21 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--start", default="2025-10-21", help="first game date (ET), default 2025-10-21")
     m.add_argument("--end", default="2025-11-20", help="last game date (ET), default 2025-11-20")
     m.set_defaults(func=cmd_main)
+    b = sub.add_parser(
+        "backtest",
+        help="walk-forward backtest: each date predicted only from data before it, weekly retrains",
+    )
+    b.add_argument("--start", required=True, help="first game date (ET)")
+    b.add_argument("--end", required=True, help="last game date (ET)")
+    b.add_argument(
+        "--lines", help="lines CSV (columns of props_points_2025-26_dev_oddsapi.csv); default: the archive's"
+    )
+    b.add_argument("--out", required=True, help="output CSV: one row per player x line x system")
+    b.add_argument(
+        "--report-dir", help="where backtest_report.md and the PNG plots go (default: beside --out)"
+    )
+    b.add_argument("--retrain-days", type=int, default=7, help="days between retrains (1..7, default 7)")
+    b.set_defaults(func=cmd_backtest)
     return ap
 
 

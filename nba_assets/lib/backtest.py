@@ -1,0 +1,438 @@
+"""Walk-forward backtest: the production code (features store, CatBoost training, predict_lines,
+decisions, grading) replayed over real dates.
+
+For each block of ``retrain_days`` dates starting at ``start`` a model is trained on every
+player-game before the block's first date (its cutoff), then predicts each date of the block; so a
+date is only ever predicted from data before it, and models are retrained at least weekly. Lines
+come from the warehouse (``raw.player_props``) or a lines CSV (:mod:`nba_assets.lib.sources.lines_csv`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import polars as pl
+
+from nba_assets.lib import grading, raw
+from nba_assets.lib.modeling.config import DECISIONS, MODEL, SYSTEMS, DecisionConfig, ModelConfig
+from nba_assets.lib.modeling.distribution import reliability_table
+from nba_assets.lib.modeling.predict import predict_lines
+from nba_assets.lib.modeling.train import PointsModel, train_points_model
+from nba_assets.lib.sources.base import HISTORY_COLUMNS
+
+OUTPUT_COLUMNS = [
+    "game_date",
+    "game_id",
+    "player_id",
+    "player_name",
+    "team_abbr",
+    "bookmaker",
+    "line",
+    "over_price",
+    "under_price",
+    "is_main_line",
+    "system",
+    "model_version",
+    "predicted_points",
+    "p_over",
+    "edge",
+    "recommendation",
+    "confidence",
+    "tier",
+    "actionable",
+    "skip_reason",
+    "quality",
+    "actual_points",
+    "actual_minutes",
+    "result",
+    "profit",
+]
+EDGE_TIERS: tuple[tuple[str, float, float], ...] = (
+    ("1.5-2.5", 1.5, 2.5),
+    ("2.5-4", 2.5, 4.0),
+    ("4+", 4.0, 1e9),
+)
+
+
+class WarehouseHistory:
+    """Who played for whom before a date, from ``raw.box_scores`` (the identity resolver's input)."""
+
+    def __init__(self, box_scores: pl.DataFrame) -> None:
+        self.box = box_scores.filter(pl.col("player_id").is_not_null()).select(HISTORY_COLUMNS)
+
+    def player_history(self, before: date, since: date) -> pl.DataFrame:
+        return self.box.filter(pl.col("game_date").is_between(since, before, closed="left"))
+
+    def player_directory(self) -> pl.DataFrame:
+        return (
+            self.box.sort("game_date")
+            .unique(subset="player_id", keep="last")
+            .select("player_id", "player_name")
+        )
+
+
+@dataclass
+class BacktestInputs:
+    features: pl.DataFrame  # features.player_features, every date up to the end
+    props: pl.DataFrame  # raw lines of the window (resolved player ids)
+    box_scores: pl.DataFrame  # outcomes of the window (grading only)
+    injuries: pl.DataFrame
+
+
+def read_inputs(warehouse: Path, start: date, end: date, lines: pl.DataFrame | None = None) -> BacktestInputs:
+    """The tables a backtest reads, from the DuckDB warehouse the pipeline wrote (read-only)."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+
+        def q(sql: str, params: list[Any]) -> pl.DataFrame:
+            return con.execute(sql, params).pl()
+
+        features = q("SELECT * FROM features.player_features WHERE game_date <= ?", [end])
+        box = q("SELECT * FROM raw.box_scores WHERE game_date <= ?", [end])
+        schedule = q("SELECT * FROM raw.schedule WHERE game_date BETWEEN ? AND ?", [start, end])
+        injuries = q("SELECT * FROM raw.injury_report WHERE game_date BETWEEN ? AND ?", [start, end])
+        if lines is None:
+            props = q("SELECT * FROM raw.player_props WHERE game_date BETWEEN ? AND ?", [start, end])
+        else:
+            props = resolve_lines(lines, schedule, box, start, end)
+    return BacktestInputs(
+        features=features,
+        props=props,
+        box_scores=box.filter(pl.col("game_date").is_between(start, end)),
+        injuries=injuries,
+    )
+
+
+def resolve_lines(
+    lines: pl.DataFrame, schedule: pl.DataFrame, box_scores: pl.DataFrame, start: date, end: date
+) -> pl.DataFrame:
+    """Lines from a file through the same steps as ``raw/player_props``: game ids from the schedule,
+    player ids from players seen before each date, then the raw contract's validation (bad rows are
+    quarantined, i.e. dropped here and counted by the caller)."""
+    window = lines.filter(pl.col("game_date").is_between(start, end))
+    if window.is_empty():
+        return window
+    dates = sorted(window["game_date"].unique().to_list())
+    frame = raw.attach_game_ids(window, schedule)
+    frame = raw.resolve_prop_ids(frame, WarehouseHistory(box_scores), dates)
+    return raw.validate_batch(frame, "player_props", "lines_csv").good
+
+
+@dataclass
+class BacktestResult:
+    rows: pl.DataFrame  # one row per player x line x system, graded
+    models: list[dict[str, Any]] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def cutoffs(start: date, end: date, retrain_days: int) -> list[tuple[date, date]]:
+    """Blocks ``[cutoff, last]`` covering start..end; each block is predicted by a model trained
+    on games before its cutoff."""
+    if retrain_days < 1 or retrain_days > 7:
+        raise ValueError(f"retrain_days must be 1..7 (models retrain at least weekly), got {retrain_days}")
+    blocks, d = [], start
+    while d <= end:
+        last = min(end, d + timedelta(days=retrain_days - 1))
+        blocks.append((d, last))
+        d = last + timedelta(days=1)
+    return blocks
+
+
+def run_backtest(
+    inputs: BacktestInputs,
+    start: date,
+    end: date,
+    retrain_days: int = 7,
+    model_cfg: ModelConfig = MODEL,
+    decisions: DecisionConfig = DECISIONS,
+    progress: Callable[[str], None] = lambda _msg: None,
+) -> BacktestResult:
+    t0 = time.perf_counter()
+    frames, models, skipped = [], [], {}
+    for cutoff, last in cutoffs(start, end, retrain_days):
+        block_props = inputs.props.filter(pl.col("game_date").is_between(cutoff, last))
+        if block_props.is_empty():
+            continue
+        t = time.perf_counter()
+        # only rows before the cutoff can reach training (training_rows filters game_date < cutoff)
+        model: PointsModel = train_points_model(
+            inputs.features.filter(pl.col("game_date") < cutoff), cutoff, model_cfg
+        )
+        models.append(
+            {
+                "version": model.version,
+                "cutoff": cutoff.isoformat(),
+                "predicts": f"{cutoff} .. {last}",
+                "train_rows": model.metrics["train_rows"],
+                "validation_mae": round(model.metrics["mae"], 3),
+                "blend_weight": round(model.metrics["blend_weight"], 3),
+                "seconds": round(time.perf_counter() - t, 1),
+            }
+        )
+        progress(
+            f"model {model.version}: {model.metrics['train_rows']:,} rows, validation MAE "
+            f"{model.metrics['mae']:.3f}; predicting {cutoff} .. {last}"
+        )
+        day = cutoff
+        while day <= last:
+            day_props = block_props.filter(pl.col("game_date") == day)
+            if day_props.height:
+                batch = predict_lines(
+                    day_props,
+                    inputs.features.filter(pl.col("game_date") == day),
+                    model,
+                    model.metrics["blend_weight"],
+                    decisions,
+                )
+                frames.append(batch.predictions)
+                for k, v in batch.skipped.items():
+                    skipped[k] = skipped.get(k, 0) + v
+            day += timedelta(days=1)
+    if not frames:
+        raise ValueError(f"backtest: no lines with resolved players between {start} and {end}")
+    preds = pl.concat(frames)
+    graded = grading.grade(preds, inputs.box_scores, inputs.injuries)
+    rows = graded.select([c for c in OUTPUT_COLUMNS if c in graded.columns]).sort(
+        "game_date", "player_name", "bookmaker", "line", "system"
+    )
+    return BacktestResult(rows=rows, models=models, skipped=skipped, seconds=time.perf_counter() - t0)
+
+
+# ---------------------------------------------------------------- report
+
+
+def accuracy(rows: pl.DataFrame) -> pl.DataFrame:
+    """Per system: MAE over player-dates that played (one prediction per player-date), with the
+    consensus line's MAE (median of the books' main lines) on exactly the same player-dates."""
+    cons = (
+        rows.filter(pl.col("is_main_line"))
+        .group_by("game_date", "player_id")
+        .agg(pl.col("line").median().alias("consensus_line"))
+    )
+    pd_rows = (
+        rows.filter((pl.col("result") != "VOID") & pl.col("predicted_points").is_not_null())
+        .group_by("game_date", "player_id", "system")
+        .agg(pl.col("predicted_points").first(), pl.col("actual_points").first())
+        .join(cons, on=["game_date", "player_id"], how="inner")
+    )
+    return (
+        pd_rows.group_by("system")
+        .agg(
+            pl.len().alias("player_dates"),
+            (pl.col("predicted_points") - pl.col("actual_points")).abs().mean().alias("mae"),
+            (pl.col("consensus_line") - pl.col("actual_points")).abs().mean().alias("line_mae"),
+            (pl.col("predicted_points") - pl.col("actual_points")).mean().alias("bias"),
+        )
+        .with_columns((pl.col("mae") - pl.col("line_mae")).alias("mae_minus_line"))
+        .sort("system")
+    )
+
+
+def _bets(rows: pl.DataFrame) -> pl.DataFrame:
+    return rows.filter(pl.col("result").is_in(["WIN", "LOSS", "PUSH"]))
+
+
+def _record(frame: pl.DataFrame, by: list[str]) -> pl.DataFrame:
+    return (
+        frame.group_by(by)
+        .agg(
+            pl.len().alias("bets"),
+            (pl.col("result") == "WIN").sum().alias("wins"),
+            (pl.col("result") == "LOSS").sum().alias("losses"),
+            (pl.col("result") == "PUSH").sum().alias("pushes"),
+            pl.col("profit").sum().alias("profit"),
+        )
+        .with_columns(
+            (pl.col("wins") / (pl.col("wins") + pl.col("losses"))).alias("hit_rate"),
+            (pl.col("profit") / (pl.col("wins") + pl.col("losses"))).alias("roi"),
+        )
+        .sort(by)
+    )
+
+
+def by_confidence_tier(rows: pl.DataFrame, main_lines_only: bool = True) -> pl.DataFrame:
+    bets = _bets(rows)
+    if main_lines_only:
+        bets = bets.filter(pl.col("is_main_line"))
+    return _record(bets, ["system", "tier"])
+
+
+def by_edge_tier(rows: pl.DataFrame, main_lines_only: bool = True) -> pl.DataFrame:
+    bets = _bets(rows)
+    if main_lines_only:
+        bets = bets.filter(pl.col("is_main_line"))
+    tier = pl.lit(None, pl.Utf8)
+    for name, lo, hi in reversed(EDGE_TIERS):
+        tier = (
+            pl.when((pl.col("edge").abs() >= lo) & (pl.col("edge").abs() < hi))
+            .then(pl.lit(name))
+            .otherwise(tier)
+        )
+    return _record(bets.with_columns(tier.alias("edge_tier")), ["system", "edge_tier"])
+
+
+def calibration(rows: pl.DataFrame, system: str) -> list[dict[str, float]]:
+    """Reliability of P(over) on main lines where the player played and the result was not a push."""
+    r = rows.filter(
+        (pl.col("system") == system)
+        & pl.col("is_main_line")
+        & pl.col("p_over").is_not_null()
+        & pl.col("actual_points").is_not_null()
+        & (pl.col("actual_points") != pl.col("line"))
+        & (pl.col("result") != "VOID")
+    )
+    if r.is_empty():
+        return []
+    outcome = (r["actual_points"] > r["line"]).to_numpy().astype(float)
+    return reliability_table(r["p_over"].to_numpy(), outcome)
+
+
+def best_tier(tiers: pl.DataFrame, system: str, min_bets: int = 150) -> dict[str, Any] | None:
+    """The highest-confidence tier of ``system`` holding at least ``min_bets`` decided bets."""
+    order = [name for name, _ in DECISIONS.tiers]
+    for name in order:
+        t = tiers.filter((pl.col("system") == system) & (pl.col("tier") == name))
+        if t.height and int(t["wins"][0] + t["losses"][0]) >= min_bets:
+            return t.row(0, named=True)
+    return None
+
+
+def _md(frame: pl.DataFrame, digits: int = 3) -> str:
+    cols = frame.columns
+    out = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for row in frame.iter_rows():
+        cells = []
+        for v in row:
+            if isinstance(v, float):
+                cells.append("" if np.isnan(v) else f"{v:.{digits}f}")
+            else:
+                cells.append("" if v is None else str(v))
+        out.append("| " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
+def write_report(result: BacktestResult, start: date, end: date, out_dir: Path, lines_label: str) -> Path:
+    """``backtest_report.md`` and PNG plots (calibration, hit rate by tier) in ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows = result.rows
+    acc = accuracy(rows)
+    conf = by_confidence_tier(rows)
+    edge = by_edge_tier(rows)
+    conf_all = by_confidence_tier(rows, main_lines_only=False)
+    plots = _plots(rows, conf, out_dir)
+    cb = acc.filter(pl.col("system") == "catboost")
+    base = acc.filter(pl.col("system").str.starts_with("baseline"))
+    cbl = acc.filter(pl.col("system") == "catboost_line")
+    lines = [
+        f"# Backtest {start} .. {end}",
+        "",
+        f"Walk-forward: {len(result.models)} models, each trained only on games before the first date it "
+        f"predicts. Lines: {lines_label}. {rows.height:,} rows (player x line x system), "
+        f"{rows.select('game_date', 'player_id').n_unique():,} player-dates, {result.seconds:.0f} s.",
+        "",
+        "## Accuracy (one prediction per player-date that played; the line = median of the books' main lines)",
+        "",
+        _md(acc),
+        "",
+    ]
+    if cb.height and base.height:
+        better = float(base["mae"].min())
+        lines.append(
+            f"- catboost MAE {float(cb['mae'][0]):.3f} vs best baseline {better:.3f}: "
+            f"{better - float(cb['mae'][0]):+.3f} points (target: at least +0.150)."
+        )
+    if cbl.height:
+        lines.append(
+            f"- catboost_line MAE {float(cbl['mae'][0]):.3f} vs the line's {float(cbl['line_mae'][0]):.3f} on the same rows "
+            f"(target: at or below)."
+        )
+    for system in ("catboost", "catboost_line"):
+        bt = best_tier(conf, system)
+        if bt:
+            lines.append(
+                f"- {system}: highest-confidence tier with >= 150 bets: `{bt['tier']}` {bt['wins']}-{bt['losses']}"
+                f" ({bt['hit_rate']:.1%}), ROI {bt['roi']:+.1%} at the offered prices."
+            )
+        else:
+            lines.append(f"- {system}: no confidence tier holds 150 bets on main lines.")
+    lines += [
+        "",
+        "## Bets by confidence tier (main lines, offered prices)",
+        "",
+        _md(conf),
+        "",
+        "## Bets by edge tier (main lines)",
+        "",
+        _md(edge),
+        "",
+        "## Bets by confidence tier, alternates included",
+        "",
+        _md(conf_all),
+        "",
+        "## Calibration of P(over) (main lines)",
+        "",
+    ]
+    for system in SYSTEMS:
+        table = calibration(rows, system)
+        if table:
+            lines += [f"### {system}", "", _md(pl.DataFrame(table)), ""]
+    lines += ["## Models", "", _md(pl.DataFrame(result.models)), ""]
+    if result.skipped:
+        lines += ["## Lines not predicted", "", _md(pl.DataFrame([result.skipped])), ""]
+    lines += ["## Plots", ""] + [f"![{p.stem}]({p.name})" for p in plots]
+    path = out_dir / "backtest_report.md"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _plots(rows: pl.DataFrame, conf: pl.DataFrame, out_dir: Path) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    paths = []
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.plot([0, 1], [0, 1], "k--", lw=1, label="perfect")
+    for system in SYSTEMS:
+        table = calibration(rows, system)
+        if table:
+            ax.plot([t["mean_p"] for t in table], [t["hit_rate"] for t in table], marker="o", label=system)
+    ax.set_xlabel("predicted P(over)")
+    ax.set_ylabel("observed over rate")
+    ax.set_title("Calibration (main lines)")
+    ax.legend(fontsize=8)
+    p = out_dir / "calibration.png"
+    fig.tight_layout()
+    fig.savefig(p, dpi=90)
+    plt.close(fig)
+    paths.append(p)
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    tiers = [name for name, _ in DECISIONS.tiers]
+    width = 0.8 / max(1, len(SYSTEMS))
+    for i, system in enumerate(SYSTEMS):
+        vals = []
+        for tier in tiers:
+            t = conf.filter((pl.col("system") == system) & (pl.col("tier") == tier))
+            vals.append(float(t["hit_rate"][0]) if t.height and t["hit_rate"][0] is not None else 0.0)
+        ax.bar([j + i * width for j in range(len(tiers))], vals, width, label=system)
+    ax.axhline(0.524, color="k", ls="--", lw=1, label="break-even at -110")
+    ax.set_xticks([j + 0.4 - width / 2 for j in range(len(tiers))], tiers)
+    ax.set_ylim(0.3, 0.75)
+    ax.set_ylabel("hit rate")
+    ax.set_title("Hit rate by confidence tier (main lines)")
+    ax.legend(fontsize=7)
+    p = out_dir / "hit_rate_by_tier.png"
+    fig.tight_layout()
+    fig.savefig(p, dpi=90)
+    plt.close(fig)
+    paths.append(p)
+    return paths

@@ -1,0 +1,124 @@
+"""Points lines from a CSV in the layout of ``props_points_2025-26_dev_oddsapi.csv``.
+
+Only the columns that layout guarantees are read (:data:`GUARANTEED_COLUMNS`); outcome and join
+columns (``actual_pts``, ``player_id``, ``game_id`` ...) may be present and are never read, so a
+lines file can't leak results into a backtest. Rows are returned in the raw ``player_props``
+contract, unresolved (player ids are resolved point-in-time by the identity resolver).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from nba_assets.lib import schemas
+from nba_assets.lib.errors import SourceDataError
+
+GUARANTEED_COLUMNS = (
+    "game_date",
+    "game_time_utc",
+    "snapshot_utc",
+    "event_id",
+    "home_abbr",
+    "away_abbr",
+    "player_name",
+    "bookmaker",
+    "line",
+    "over_odds",
+    "under_odds",
+    "is_main_line",
+)
+UTC = pl.Datetime("us", "UTC")
+
+
+def lines_from_frame(frame: pl.DataFrame, source: str = "lines_csv") -> pl.DataFrame:
+    """The guaranteed columns of ``frame`` (all read as text) as rows of the raw props contract."""
+    missing = [c for c in GUARANTEED_COLUMNS if c not in frame.columns]
+    if missing:
+        raise SourceDataError(source, missing[0], "is missing from the header", ",".join(frame.columns[:12]))
+    f = frame.select([pl.col(c).cast(pl.Utf8) for c in GUARANTEED_COLUMNS])
+    casts: dict[str, pl.Expr] = {
+        "game_date": pl.col("game_date").str.strip_chars().str.to_date("%Y-%m-%d", strict=True),
+        "tipoff_utc": pl.col("game_time_utc").str.strip_chars().str.to_datetime(time_zone="UTC", strict=True),
+        "snapshot_utc": pl.col("snapshot_utc")
+        .str.strip_chars()
+        .str.to_datetime(time_zone="UTC", strict=True),
+        "line": pl.col("line").str.strip_chars().cast(pl.Float64, strict=True),
+        "over_price": pl.col("over_odds").str.strip_chars().cast(pl.Float64, strict=True),
+        "under_price": pl.col("under_odds").str.strip_chars().cast(pl.Float64, strict=True),
+        "is_main_line": pl.col("is_main_line").str.strip_chars().cast(pl.Float64, strict=True),
+    }
+    origin = {
+        "tipoff_utc": "game_time_utc",
+        "over_price": "over_odds",
+        "under_price": "under_odds",
+    }
+    parsed: dict[str, pl.Series] = {}
+    for name, expr in casts.items():
+        column = origin.get(name, name)
+        try:
+            parsed[name] = f.select(expr.alias(name)).to_series()
+        except (pl.exceptions.InvalidOperationError, pl.exceptions.ComputeError):
+            bad = _first_bad(f[column], expr, column)
+            raise SourceDataError(source, column, "does not parse", bad) from None
+        # a value that is present but parsed to null is as bad as one that raised
+        nulls = parsed[name].is_null() & f[column].is_not_null() & (f[column].str.strip_chars() != "")
+        if nulls.any():
+            raise SourceDataError(source, column, "does not parse", f[column].filter(nulls)[0])
+    for name in ("over_price", "under_price"):
+        s = parsed[name]
+        bad = s.is_not_null() & ((s.abs() < 100) | (s.abs() > 100_000) | (s != s.round(0)))
+        if bad.any():
+            raise SourceDataError(source, origin[name], "is not an American price", s.filter(bad)[0])
+    main = parsed["is_main_line"]
+    if (main.is_not_null() & ~main.is_in([0.0, 1.0])).any():
+        raise SourceDataError(
+            source, "is_main_line", "is not 0 or 1", main.filter(~main.is_in([0.0, 1.0]))[0]
+        )
+    out = pl.DataFrame(
+        {
+            "game_date": parsed["game_date"],
+            "game_id": pl.Series([None] * f.height, dtype=pl.Utf8),
+            "event_id": f["event_id"].str.strip_chars(),
+            "tipoff_utc": parsed["tipoff_utc"].cast(UTC),
+            "snapshot_utc": parsed["snapshot_utc"].cast(UTC),
+            "home_abbr": f["home_abbr"].str.strip_chars().str.to_uppercase(),
+            "away_abbr": f["away_abbr"].str.strip_chars().str.to_uppercase(),
+            "bookmaker": f["bookmaker"].str.strip_chars(),
+            "player_name": f["player_name"].str.strip_chars(),
+            "player_id": pl.Series([None] * f.height, dtype=pl.Int64),
+            "team_abbr": pl.Series([None] * f.height, dtype=pl.Utf8),
+            "match_method": pl.Series(["unresolved"] * f.height, dtype=pl.Utf8),
+            "line": parsed["line"],
+            "over_price": parsed["over_price"].cast(pl.Int64),
+            "under_price": parsed["under_price"].cast(pl.Int64),
+            "is_main_line": parsed["is_main_line"] == 1.0,
+            "source": pl.Series([source] * f.height, dtype=pl.Utf8),
+        }
+    )
+    return schemas.conform(out, schemas.PROPS_SCHEMA, source)
+
+
+def _first_bad(values: pl.Series, expr: pl.Expr, column: str) -> object:
+    for value in values:
+        try:
+            pl.DataFrame({column: [value]}, schema={column: pl.Utf8}).select(expr)
+        except Exception:
+            return value
+    return None
+
+
+def read_lines_csv(path: str | Path) -> pl.DataFrame:
+    """Read a lines CSV (every column as text) and return its lines; errors name the file and field."""
+    p = Path(path)
+    source = f"lines_csv:{p.name}"
+    if not p.exists():
+        raise SourceDataError(source, "path", "does not exist", str(p))
+    try:
+        frame = pl.read_csv(p, infer_schema=False)
+    except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as exc:
+        raise SourceDataError(
+            source, "file", f"is not a readable CSV ({type(exc).__name__})", p.name
+        ) from None
+    return lines_from_frame(frame, source)

@@ -1,0 +1,158 @@
+"""The backtest: lines CSV loader, walk-forward blocks, no look-ahead, report."""
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from nba_assets.lib import backtest
+from nba_assets.lib.errors import SourceDataError
+from nba_assets.lib.modeling.config import ModelConfig
+from nba_assets.lib.sources.lines_csv import GUARANTEED_COLUMNS, read_lines_csv
+from nba_assets_tests.conftest import shared_dir
+from nba_assets_tests.test_lib_modeling import synthetic_features
+
+FAST = ModelConfig(iterations=60, validation_days=5, validation_min_rows=200, min_train_rows=200)
+DEV_LINES = "props_points_2025-26_dev_oddsapi.csv"
+
+
+@pytest.fixture(scope="module")
+def dev_lines_path() -> Path:
+    path = shared_dir() / "data" / "real" / DEV_LINES
+    if not path.exists():
+        pytest.fail(f"{path} not found; set NBA_ASSETS_SHARED_DIR", pytrace=False)
+    return path
+
+
+def test_lines_csv_reads_the_real_dev_file_like_the_archive(dev_lines_path: Path) -> None:
+    lines = read_lines_csv(dev_lines_path)
+    archive = pl.read_parquet(Path(backtest.__file__).parents[1] / "data" / "props_points.parquet")
+    window = lines.filter(pl.col("game_date").is_between(date(2025, 10, 21), date(2025, 11, 20)))
+    cols = archive.columns
+    key = ["game_date", "event_id", "bookmaker", "player_name", "line", "snapshot_utc"]
+    assert window.select(cols).sort(key).equals(archive.select(cols).sort(key))
+    assert window["player_id"].null_count() == window.height  # resolved later, never read from the file
+
+
+def test_lines_csv_never_reads_outcome_columns(dev_lines_path: Path, tmp_path: Path) -> None:
+    full = pl.read_csv(dev_lines_path, infer_schema=False, n_rows=500)
+    only = tmp_path / "only.csv"
+    full.select(GUARANTEED_COLUMNS).write_csv(only)
+    poisoned = tmp_path / "poisoned.csv"
+    full.with_columns(
+        pl.lit("999").alias("actual_pts"), pl.lit("1").alias("player_id"), pl.lit("x").alias("game_id")
+    ).write_csv(poisoned)
+    assert read_lines_csv(only).drop("source").equals(read_lines_csv(poisoned).drop("source"))
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "field"),
+    [
+        ("line", "twenty", "line"),
+        ("over_odds", "-5", "over_odds"),
+        ("game_date", "2025-13-45", "game_date"),
+        ("is_main_line", "7", "is_main_line"),
+    ],
+)
+def test_lines_csv_bad_values_name_source_field_and_value(
+    dev_lines_path: Path, tmp_path: Path, column: str, value: str, field: str
+) -> None:
+    frame = pl.read_csv(dev_lines_path, infer_schema=False, n_rows=50)
+    frame = frame.with_columns(
+        pl.when(pl.int_range(pl.len()) == 7).then(pl.lit(value)).otherwise(pl.col(column)).alias(column)
+    )
+    path = tmp_path / "bad.csv"
+    frame.write_csv(path)
+    with pytest.raises(SourceDataError) as err:
+        read_lines_csv(path)
+    msg = str(err.value)
+    assert "bad.csv" in msg and field in msg and value in msg
+
+
+def test_lines_csv_missing_column(tmp_path: Path, dev_lines_path: Path) -> None:
+    path = tmp_path / "short.csv"
+    pl.read_csv(dev_lines_path, infer_schema=False, n_rows=5).drop("bookmaker").write_csv(path)
+    with pytest.raises(SourceDataError, match="bookmaker"):
+        read_lines_csv(path)
+
+
+def test_cutoffs_retrain_at_least_weekly() -> None:
+    blocks = backtest.cutoffs(date(2025, 10, 21), date(2025, 11, 20), 7)
+    assert blocks[0] == (date(2025, 10, 21), date(2025, 10, 27))
+    assert blocks[-1][1] == date(2025, 11, 20)
+    days = sum((b - a).days + 1 for a, b in blocks)
+    assert days == 31 and all((b - a).days < 7 for a, b in blocks)
+    with pytest.raises(ValueError, match="weekly"):
+        backtest.cutoffs(date(2025, 10, 21), date(2025, 11, 20), 8)
+
+
+def _world(start: date, days: int) -> backtest.BacktestInputs:
+    feats = synthetic_features(start - timedelta(days=40), days + 40).with_columns(
+        pl.lit("BOS").alias("team_abbr"), pl.lit("x").alias("player_name")
+    )
+    window = feats.filter(pl.col("game_date") >= start)
+    snap = datetime(2025, 1, 1, tzinfo=UTC)
+    props = window.select(
+        "game_date",
+        pl.format("g{}", pl.col("game_date")).alias("game_id"),
+        "player_id",
+        pl.format("Player {}", pl.col("player_id")).alias("player_name"),
+        pl.lit("book").alias("bookmaker"),
+        (pl.col("pts_avg_season").round(0) + 0.5).alias("line"),
+        pl.lit(-110).cast(pl.Int64).alias("over_price"),
+        pl.lit(-110).cast(pl.Int64).alias("under_price"),
+        pl.lit(True).alias("is_main_line"),
+        pl.lit(snap).alias("snapshot_utc"),
+    )
+    box = window.select(
+        "game_date", "player_id", pl.col("target_pts").round(0).alias("pts"), pl.lit(30.0).alias("minutes")
+    )
+    return backtest.BacktestInputs(features=feats, props=props, box_scores=box, injuries=pl.DataFrame())
+
+
+def test_walk_forward_uses_only_games_before_each_block() -> None:
+    start = date(2025, 2, 1)
+    world = _world(start, 14)
+    first = backtest.run_backtest(world, start, start + timedelta(days=13), 7, FAST)
+    assert [m["cutoff"] for m in first.models] == ["2025-02-01", "2025-02-08"]
+    # scramble every outcome on or after the second cutoff: the first block's predictions can't move,
+    # and a model can't have seen any of them
+    second = date(2025, 2, 8)
+    scrambled = world.features.with_columns(
+        pl.when(pl.col("game_date") >= second)
+        .then(pl.lit(500.0))
+        .otherwise(pl.col("target_pts"))
+        .alias("target_pts")
+    )
+    again = backtest.run_backtest(
+        backtest.BacktestInputs(scrambled, world.props, world.box_scores, world.injuries),
+        start,
+        start + timedelta(days=13),
+        7,
+        FAST,
+    )
+    cols = ["game_date", "player_id", "system", "predicted_points", "p_over"]
+    a = first.rows.filter(pl.col("game_date") < second).select(cols).sort(cols[:3])
+    b = again.rows.filter(pl.col("game_date") < second).select(cols).sort(cols[:3])
+    assert a.equals(b)
+    assert again.rows.filter(pl.col("game_date") >= second)["predicted_points"].max() < 100
+    # every row is graded and one row per player x line x system
+    assert first.rows["result"].null_count() == 0
+    assert (
+        first.rows.select("game_date", "player_id", "bookmaker", "line", "system").is_duplicated().sum() == 0
+    )
+
+
+def test_report_figures(tmp_path: Path) -> None:
+    start = date(2025, 2, 1)
+    result = backtest.run_backtest(_world(start, 7), start, start + timedelta(days=6), 7, FAST)
+    acc = backtest.accuracy(result.rows)
+    assert set(acc["system"]) == {"baseline_l10", "baseline_blend", "catboost", "catboost_line"}
+    # the line's MAE is computed on the same player-dates for every system
+    assert acc["line_mae"].n_unique() == 1 and acc["player_dates"].n_unique() == 1
+    path = backtest.write_report(result, start, start + timedelta(days=6), tmp_path, "synthetic")
+    text = path.read_text()
+    assert "catboost MAE" in text and "Calibration" in text
+    assert (tmp_path / "calibration.png").stat().st_size > 1000
+    assert (tmp_path / "hit_rate_by_tier.png").stat().st_size > 1000
