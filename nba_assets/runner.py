@@ -83,17 +83,17 @@ def summarize_raw(warehouse: Path, start: date, end: date) -> list[str]:
             "raw/player_props": "SELECT count(*), count(DISTINCT game_id), count(DISTINCT bookmaker), count(DISTINCT player_name) FILTER (WHERE player_id IS NULL) FROM raw.player_props WHERE game_date BETWEEN ? AND ?",
             "raw/injury_report": "SELECT count(*) FROM raw.injury_report WHERE game_date BETWEEN ? AND ?",
         }
-        s = con.execute(q["raw/schedule"], params).fetchone()
+        s = con.execute(q["raw/schedule"], params).fetchall()[0]
         lines.append(f"raw/schedule       {s[0]:>6,} games on {s[1]} dates, {s[2]:,} final")
-        b = con.execute(q["raw/box_scores"], params).fetchone()
+        b = con.execute(q["raw/box_scores"], params).fetchall()[0]
         lines.append(
             f"raw/box_scores     {b[0]:>6,} player rows in {b[1]:,} games, {b[2]:,} with minutes scoring {int(b[3] or 0):,} points"
         )
-        p = con.execute(q["raw/player_props"], params).fetchone()
+        p = con.execute(q["raw/player_props"], params).fetchall()[0]
         lines.append(
             f"raw/player_props   {p[0]:>6,} lines for {p[1]:,} games from {p[2]} books; {p[3]} unresolved names"
         )
-        i = con.execute(q["raw/injury_report"], params).fetchone()
+        i = con.execute(q["raw/injury_report"], params).fetchall()[0]
         lines.append(f"raw/injury_report  {i[0]:>6,} rows (the archive has no injury reports)")
     return lines
 
@@ -185,7 +185,7 @@ def features_cover(warehouse: Path, first: date, last: date) -> bool:
         with duckdb.connect(str(warehouse), read_only=True) as con:
             lo, hi = con.execute(
                 "SELECT min(game_date), max(game_date) FROM features.player_features"
-            ).fetchone()
+            ).fetchall()[0]
     except duckdb.Error:
         return False
     return lo is not None and lo <= first and hi >= last
@@ -218,14 +218,14 @@ def summarize_picks(warehouse: Path, start: date, end: date) -> str:
         last = con.execute(
             "SELECT max(game_date) FROM predictions.player_points_predictions WHERE game_date BETWEEN ? AND ?",
             [start, end],
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         preds = con.sql(
             "SELECT * FROM predictions.player_points_predictions WHERE game_date = ?", params=[last]
         ).pl()
         grades = con.sql(
             "SELECT * FROM grading.prediction_grades WHERE game_date BETWEEN ? AND ?", params=[start, end]
         ).pl()
-    return f"\nPicks for {last} (catboost, main lines, actionable):\n{picks_table(preds)}\n\nGraded record {start} .. {end}:\n{record_table(grades)}"
+    return f"\nPicks for {last} (catboost, main lines, actionable):\n{picks_table(preds)}\n\nGraded record {start} .. {end} (bets on main lines, offered prices):\n{record_table(grades)}"
 
 
 if __name__ == "__main__":  # pragma: no cover

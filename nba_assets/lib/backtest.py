@@ -91,7 +91,7 @@ def read_inputs(warehouse: Path, start: date, end: date, lines: pl.DataFrame | N
     with duckdb.connect(str(warehouse), read_only=True) as con:
 
         def q(sql: str, params: list[Any]) -> pl.DataFrame:
-            return con.execute(sql, params).pl()
+            return con.sql(sql, params=params).pl()
 
         features = q("SELECT * FROM features.player_features WHERE game_date <= ?", [end])
         box = q("SELECT * FROM raw.box_scores WHERE game_date <= ?", [end])

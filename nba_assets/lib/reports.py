@@ -24,9 +24,10 @@ def picks_table(preds: pl.DataFrame, system: str = "catboost", limit: int = 25) 
 
 
 def record_by_system(grades: pl.DataFrame) -> pl.DataFrame:
-    """Per system over all graded rows: bets, wins, losses, pushes, hit rate, ROI at offered prices,
+    """Per system: bets on the books' main lines (alternate ladders are priced far from even and are
+    reported by the backtest separately), wins, losses, pushes, hit rate, ROI at the offered prices,
     and MAE vs the consensus line's MAE on the same player-dates."""
-    bets = grades.filter(pl.col("result").is_in(["WIN", "LOSS", "PUSH"]))
+    bets = grades.filter(pl.col("result").is_in(["WIN", "LOSS", "PUSH"]) & pl.col("is_main_line"))
     rec = bets.group_by("system").agg(
         pl.len().alias("bets"),
         (pl.col("result") == "WIN").sum().alias("wins"),
@@ -61,13 +62,13 @@ def record_by_system(grades: pl.DataFrame) -> pl.DataFrame:
 def record_table(grades: pl.DataFrame) -> str:
     rec = record_by_system(grades)
     lines = [
-        f"  {'system':<16}{'games':>7}{'MAE':>7}{'lineMAE':>9}{'bets':>7}{'W-L-P':>13}{'hit':>7}{'ROI':>8}"
+        f"  {'system':<16}{'games':>7}{'MAE':>7}{'lineMAE':>9}{'bets':>8}{'W-L-P':>17}{'hit':>7}{'ROI':>8}"
     ]
     for r in rec.iter_rows(named=True):
         wlp = f"{r['wins'] or 0}-{r['losses'] or 0}-{r['pushes'] or 0}"
         hit = f"{r['hit_rate']:.1%}" if r["hit_rate"] is not None else "-"
         roi = f"{r['roi']:+.1%}" if r["roi"] is not None else "-"
         lines.append(
-            f"  {r['system']:<16}{r['player_games']:>7}{r['mae']:>7.2f}{r['line_mae']:>9.2f}{r['bets'] or 0:>7}{wlp:>13}{hit:>7}{roi:>8}"
+            f"  {r['system']:<16}{r['player_games']:>7}{r['mae']:>7.2f}{r['line_mae']:>9.2f}{r['bets'] or 0:>8}{wlp:>17}{hit:>7}{roi:>8}"
         )
     return "\n".join(lines)
