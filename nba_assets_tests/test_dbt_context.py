@@ -98,12 +98,17 @@ def test_translator_keys_groups_and_history_mapping(tmp_path) -> None:
     for layer, table in [("context", "player_game_context"), ("staging", "stg_box_scores")]:
         node = graph.get(dg.AssetKey([layer, table]))
         assert node.group_name == layer and node.kinds >= {"dbt", "duckdb"} and node.pools == {"duckdb"}
+    for table in ("player_game_context", "player_game_summary", "team_game_summary"):
+        node = graph.get(dg.AssetKey(["context", table]))
         assert node.metadata["partition_expr"] == "game_date"
         assert node.backfill_policy == dg.BackfillPolicy.single_run()
-    mapping = graph.get_partition_mapping(
-        dg.AssetKey(["staging", "stg_box_scores"]), dg.AssetKey(["raw", "box_scores"])
-    )
-    assert isinstance(mapping, dg.TimeWindowPartitionMapping) and mapping.start_offset == -HISTORY_DAYS
+        assert node.partitions_def == game_date_partitions
+    # staging views hold no rows: one materialization per build, not one per game date
+    stg = graph.get(dg.AssetKey(["staging", "stg_box_scores"]))
+    assert stg.partitions_def is None and "partition_expr" not in stg.metadata
+    assert graph.get(dg.AssetKey(["context", "player_game_context"])).parent_keys >= {
+        dg.AssetKey(["staging", "stg_schedule"])
+    }
 
 
 # ---------------------------------------------------------------- one partition

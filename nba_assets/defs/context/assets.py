@@ -20,9 +20,6 @@ from nba_assets.lib.dbt_project import dbt_project, manifest_path
 # season and an off-season, so a season opener still knows each player's previous game.
 HISTORY_DAYS = 400
 
-# Raw tables whose earlier partitions the models of date D read.
-HISTORY_SOURCES = frozenset({"box_scores"})
-
 
 def partition_vars(window: dg.TimeWindow) -> dict[str, Any]:
     """dbt vars for a partition window: ``min_date``/``max_date`` are inclusive ET game dates
@@ -46,21 +43,11 @@ class NbaDbtTranslator(DagsterDbtTranslator):
         if props["resource_type"] != "model":
             return spec
         layer = props["config"].get("schema") or props["schema"]
-        return spec.replace_attributes(
+        spec = spec.replace_attributes(
             key=dg.AssetKey([layer, props["name"]]), group_name=layer, kinds={"dbt", "duckdb"}
-        ).merge_attributes(metadata={"partition_expr": "game_date"})
-
-    def get_partition_mapping(
-        self, dbt_resource_props: Mapping[str, Any], dbt_parent_resource_props: Mapping[str, Any]
-    ) -> dg.PartitionMapping | None:
-        # Date D reads HISTORY_DAYS of earlier box-score partitions (rest days, rosters); other raw
-        # tables are read for D only (identity).
-        parent = dbt_parent_resource_props
-        if parent.get("resource_type") == "source" and parent.get("name") in HISTORY_SOURCES:
-            return dg.TimeWindowPartitionMapping(
-                start_offset=-HISTORY_DAYS, end_offset=0, allow_nonexistent_upstream_partitions=True
-            )
-        return None
+        )
+        # context tables are partitioned by game date; staging views are not partitioned
+        return spec.merge_attributes(metadata={"partition_expr": "game_date"}) if layer == "context" else spec
 
 
 translator = NbaDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
@@ -70,15 +57,33 @@ translator = NbaDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset
     manifest=manifest_path(),
     project=dbt_project,
     dagster_dbt_translator=translator,
+    select="path:models/staging",
+    pool="duckdb",
+    name="staging_dbt_models",
+)
+def staging_dbt_models(context: dg.AssetExecutionContext, dbt: NbaDbtCliResource) -> Iterator[Any]:
+    """The staging views: typed, renamed projections of the raw tables. A view holds no rows of its
+    own, so these are not partitioned (one materialization per build, not one per game date)."""
+    # "cautious": only tests whose every parent is a staging view (context tests run with context)
+    yield from dbt.cli(["build", "--indirect-selection", "cautious"], context=context).stream()
+
+
+@dbt_assets(
+    manifest=manifest_path(),
+    project=dbt_project,
+    dagster_dbt_translator=translator,
+    select="path:models/context",
     partitions_def=game_date_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     pool="duckdb",
     name="context_dbt_models",
 )
 def context_dbt_models(context: dg.AssetExecutionContext, dbt: NbaDbtCliResource) -> Iterator[Any]:
+    """The context tables for the run's partition window (vars min_date / max_date); their schema
+    tests run in the same ``dbt build`` and surface as asset checks."""
     dbt_vars = partition_vars(context.partition_time_window)
     context.log.info(f"dbt build for {dbt_vars['min_date']} .. {dbt_vars['max_date']}")
     yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()
 
 
-context_assets = [context_dbt_models]
+context_assets = [staging_dbt_models, context_dbt_models]
