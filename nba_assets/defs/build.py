@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dagster as dg
 
+from nba_assets.defs.automation.schedules import schedules
+from nba_assets.defs.automation.sensors import sensors
 from nba_assets.defs.context.assets import context_assets
 from nba_assets.defs.features.assets import feature_assets
 from nba_assets.defs.grading.assets import grading_assets, grading_checks
@@ -27,5 +29,10 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         *grading_assets,
     ]
     return dg.Definitions(
-        assets=assets, asset_checks=grading_checks, jobs=jobs, resources=build_resources(settings)
+        assets=assets,
+        asset_checks=grading_checks,
+        jobs=jobs,
+        schedules=schedules,
+        sensors=sensors,
+        resources=build_resources(settings),
     )

@@ -7,6 +7,7 @@ from dagster_gcp import GCSResource
 from dagster_polars import PolarsBigQueryIOManager
 from pydantic import PrivateAttr
 
+from nba_assets.defs.automation.resources import alerts_resource
 from nba_assets.defs.context.resources import NbaDbtCliResource
 from nba_assets.lib.dbt_project import dbt_executable, dbt_project
 from nba_assets.lib.env import Settings
@@ -105,6 +106,7 @@ def build_resources(settings: Settings) -> dict[str, Any]:
             "dbt": NbaDbtCliResource(
                 project_dir=dbt_project, target="bigquery", dbt_executable=dbt_executable()
             ),
+            "alerts": alerts_resource(settings),
         }
     return {
         "io_manager": NbaDuckDBIOManager(database=str(settings.warehouse_path)),
@@ -116,4 +118,5 @@ def build_resources(settings: Settings) -> dict[str, Any]:
             warehouse_path=str(settings.warehouse_path),
             dbt_executable=dbt_executable(),
         ),
+        "alerts": alerts_resource(settings),
     }

@@ -1,0 +1,412 @@
+"""What the schedules and sensors decide, as pure functions of plain values (no Dagster, no I/O).
+
+All clock times are ET (``America/New_York``); instants passed in are timezone-aware. Partition keys
+are ET game dates as ``YYYY-MM-DD``. Cursors are small JSON documents so a sensor's state is readable
+in the UI and bounded in size.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import polars as pl
+
+from nba_assets.lib.alerts import Alert
+
+ET = ZoneInfo("America/New_York")
+
+SLATE_TIME = time(10, 0)  # morning slate; the lines sensor starts watching then
+OVERNIGHT_TIME = time(4, 0)  # yesterday's box scores
+RETRAIN_TIME = time(6, 0)  # Mondays
+
+# Catch-up and grading look at this many ET days before today (yesterday first in line).
+RECENT_DAYS = 3
+# Yesterday belongs to the 04:00 overnight run until this long after it.
+CATCH_UP_GRACE = timedelta(hours=1)
+MAX_CATCH_UP_ATTEMPTS = 6
+# Summaries remembered (once per game date) and runs looked back on when a sensor has no cursor yet.
+SUMMARY_MEMORY = 60
+FIRST_TICK_LOOKBACK = timedelta(hours=24)
+
+# Readiness statuses as Dagster stores them (AssetCheckExecutionRecordStatus values).
+SUCCEEDED, FAILED, PLANNED = "SUCCEEDED", "FAILED", "PLANNED"
+
+
+# ---------------------------------------------------------------- time and partitions
+
+
+def et_date(moment: datetime) -> date:
+    """The ET calendar date of an aware instant (a schedule tick, now)."""
+    if moment.tzinfo is None:
+        raise ValueError(f"{moment!r} is naive; pass an aware datetime")
+    return moment.astimezone(ET).date()
+
+
+def slate_partition(tick: datetime) -> str:
+    """The morning slate plays the tick's own ET date."""
+    return et_date(tick).isoformat()
+
+
+def overnight_partition(tick: datetime) -> str:
+    """The overnight run collects the ET date before the tick (games that ended last night)."""
+    return (et_date(tick) - timedelta(days=1)).isoformat()
+
+
+def retrain_cutoff(tick: datetime) -> str:
+    """The weekly model trains on every game before the tick's ET date."""
+    return et_date(tick).isoformat()
+
+
+def recent_game_dates(now: datetime, days: int = RECENT_DAYS) -> list[str]:
+    """The ``days`` ET dates before today, oldest first."""
+    today = et_date(now)
+    return [(today - timedelta(days=n)).isoformat() for n in range(days, 0, -1)]
+
+
+def overnight_run_time(day: str) -> datetime:
+    """When the scheduled overnight run for game date ``day`` fires (04:00 ET the next day)."""
+    return datetime.combine(date.fromisoformat(day) + timedelta(days=1), OVERNIGHT_TIME, ET)
+
+
+# ---------------------------------------------------------------- lines
+
+
+LINE_COLUMNS = ["player_name", "bookmaker", "line", "over_price", "under_price"]
+
+
+@dataclass(frozen=True)
+class GameLines:
+    """The current lines of one game: a short hash of (player, book, line, prices) and its tip-off."""
+
+    digest: str
+    tipoff_utc: datetime | None
+
+
+def current_lines(props: pl.DataFrame) -> pl.DataFrame:
+    """Each book's latest snapshot per game: a source that returns history (the archive does)
+    and one that returns only now (the live feed) give the same current state."""
+    if props.is_empty():
+        return props
+    latest = pl.col("snapshot_utc").max().over("home_abbr", "away_abbr", "bookmaker")
+    return props.filter(pl.col("snapshot_utc") == latest)
+
+
+def line_fingerprints(props: pl.DataFrame) -> dict[str, GameLines]:
+    """Per game (``AWY@HOM``), a fingerprint of its current lines. Snapshot times are left out:
+    a re-poll that finds the same lines must not look like a move."""
+    games: dict[str, GameLines] = {}
+    cur = current_lines(props)
+    if cur.is_empty():
+        return games
+    for (away, home), rows in cur.group_by(["away_abbr", "home_abbr"]):
+        ordered = rows.select(LINE_COLUMNS).sort(LINE_COLUMNS, nulls_last=True)
+        blob = json.dumps(ordered.rows(), default=str).encode()
+        games[f"{away}@{home}"] = GameLines(
+            hashlib.sha256(blob).hexdigest()[:16], rows["tipoff_utc"].drop_nulls().min()
+        )
+    return games
+
+
+def last_tipoff(schedule: pl.DataFrame, day: str) -> datetime | None:
+    """The last tip-off of ``day`` (UTC) among games not postponed; midnight ET when games exist but
+    the schedule gives no tip-off; None when there are no games."""
+    games = schedule.filter(pl.col("status") != "postponed")
+    times = [t for t in games["tipoff_utc"].to_list() if t is not None]
+    if times:
+        return max(times)
+    if games.is_empty():
+        return None
+    return datetime.combine(date.fromisoformat(day) + timedelta(days=1), time(0), ET)
+
+
+@dataclass(frozen=True)
+class LinesDecision:
+    changed_games: tuple[str, ...]
+    baseline: bool  # first look of the day: remember, don't refresh
+    cursor: str
+    run_key: str
+
+
+def lines_decision(cursor: str | None, day: str, games: dict[str, GameLines], now: datetime) -> LinesDecision:
+    """Which games' lines moved since the last tick.
+
+    The cursor holds ``{"day": D, "games": {game: [digest, tipoff]}}``. The first look of a day is a
+    baseline (the morning slate just read these lines). A game counts as moved when it has not tipped
+    off and its digest differs, it is new, or its lines vanished (books pulled them); a game whose
+    lines vanished because it started (the live feed drops started games) is not a move.
+    """
+    prev = _load(cursor)
+    current = {
+        g: [gl.digest, gl.tipoff_utc.isoformat() if gl.tipoff_utc else None] for g, gl in games.items()
+    }
+    state = json.dumps({"day": day, "games": current}, sort_keys=True)
+    run_key = f"refresh_lines:{day}:" + hashlib.sha256(state.encode()).hexdigest()[:16]
+    if prev.get("day") != day:
+        return LinesDecision((), True, state, run_key)
+    before: dict[str, list] = prev.get("games", {})
+
+    def started(tipoff: Any) -> bool:
+        if tipoff is None:
+            return False
+        moment = tipoff if isinstance(tipoff, datetime) else datetime.fromisoformat(tipoff)
+        return moment <= now
+
+    changed = [
+        g for g, gl in games.items() if not started(gl.tipoff_utc) and before.get(g, [None])[0] != gl.digest
+    ]
+    changed += [g for g, (_, tip) in before.items() if g not in games and not started(tip)]
+    return LinesDecision(tuple(sorted(changed)), False, state, run_key)
+
+
+# ---------------------------------------------------------------- readiness: catch-up and grading
+
+
+@dataclass(frozen=True)
+class ReadinessState:
+    """Where ``box_scores_ready_for_grading`` stands for one game date.
+
+    ``status``: SUCCEEDED / FAILED, PLANNED (a run meant to evaluate it), or None (never planned).
+    ``run_in_progress``: a run that will (re-)evaluate it has not finished yet.
+    """
+
+    status: str | None = None
+    run_in_progress: bool = False
+    check_storage_id: int | None = None
+    box_scores_storage_id: int | None = None  # the box-scores materialization the check judged
+    latest_box_scores_storage_id: int | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.status == SUCCEEDED
+
+    @property
+    def current(self) -> bool:
+        """The evaluation judged the latest box scores of the date."""
+        return self.latest_box_scores_storage_id in (None, self.box_scores_storage_id)
+
+
+@dataclass
+class CatchUpCursor:
+    attempts: dict[str, int] = field(default_factory=dict)
+    exhausted: list[str] = field(default_factory=list)
+
+    @classmethod
+    def parse(cls, raw: str | None) -> CatchUpCursor:
+        doc = _load(raw)
+        return cls(dict(doc.get("attempts", {})), list(doc.get("exhausted", [])))
+
+    def dump(self) -> str:
+        return json.dumps({"attempts": self.attempts, "exhausted": self.exhausted}, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class CatchUpDecision:
+    requests: tuple[tuple[str, int], ...]  # (game date, attempt number)
+    exhausted: tuple[str, ...]  # dates that just ran out of attempts (alert once)
+    cursor: str
+
+
+def catch_up_decision(
+    states: dict[str, ReadinessState],
+    cursor: str | None,
+    now: datetime,
+    max_attempts: int = MAX_CATCH_UP_ATTEMPTS,
+) -> CatchUpDecision:
+    """Re-run the overnight box scores for recent dates whose readiness failed or never ran.
+
+    Yesterday waits for its 04:00 run (plus a grace period); a date with a run in flight waits for it;
+    each date gets ``max_attempts`` catch-up runs, then is reported once as exhausted. Dates that
+    leave the recent window are forgotten, which keeps the cursor bounded.
+    """
+    cur = CatchUpCursor.parse(cursor)
+    window = recent_game_dates(now)
+    cur.attempts = {d: n for d, n in cur.attempts.items() if d in window}
+    cur.exhausted = [d for d in cur.exhausted if d in window]
+    requests, exhausted = [], []
+    for day in window:
+        state = states.get(day, ReadinessState())
+        if state.passed or state.run_in_progress or now < overnight_run_time(day) + CATCH_UP_GRACE:
+            continue
+        done = cur.attempts.get(day, 0)
+        if done < max_attempts:
+            cur.attempts[day] = done + 1
+            requests.append((day, done + 1))
+        elif day not in cur.exhausted:
+            cur.exhausted.append(day)
+            exhausted.append(day)
+    return CatchUpDecision(tuple(requests), tuple(exhausted), cur.dump())
+
+
+@dataclass(frozen=True)
+class GradingDecision:
+    requests: tuple[tuple[str, str], ...]  # (game date, run key)
+    cursor: str
+
+
+def grading_decision(
+    states: dict[str, ReadinessState], grades_storage_ids: dict[str, int | None], cursor: str | None
+) -> GradingDecision:
+    """Grade date D once its readiness passed on its latest box scores and no grades of D were
+    written after that evaluation.
+
+    The run key names the box-scores materialization that readiness judged, so D is graded once per
+    version of its box scores: a failed grade run is not relaunched in a loop (the alert reports it),
+    and a catch-up that brings corrected box scores leads to a regrade. The cursor keeps the run key
+    last requested per recent date (``{"requested": {D: key}}``) so a tick does not repeat itself.
+    """
+    requested: dict[str, str] = dict(_load(cursor).get("requested", {}))
+    requested = {d: k for d, k in requested.items() if d in states}
+    out = []
+    for day, state in sorted(states.items()):
+        if not state.passed or state.run_in_progress or not state.current:
+            continue
+        graded = grades_storage_ids.get(day)
+        if graded is not None and state.check_storage_id is not None and graded > state.check_storage_id:
+            continue
+        version = state.box_scores_storage_id or state.latest_box_scores_storage_id or state.check_storage_id
+        key = f"grade_job:{day}:box_scores@{version}"
+        if requested.get(day) != key:
+            requested[day] = key
+            out.append((day, key))
+    return GradingDecision(tuple(out), json.dumps({"requested": requested}, sort_keys=True))
+
+
+# ---------------------------------------------------------------- run-event cursors
+
+
+@dataclass
+class RunEventsCursor:
+    """The last storage id processed per run-status event type (``RUN_FAILURE`` ...), plus the game
+    dates already summarized (for the once-per-date summary)."""
+
+    after: dict[str, int] = field(default_factory=dict)
+    done: list[str] = field(default_factory=list)
+
+    @classmethod
+    def parse(cls, raw: str | None) -> RunEventsCursor:
+        doc = _load(raw)
+        return cls({k: int(v) for k, v in doc.get("after", {}).items()}, list(doc.get("done", [])))
+
+    def dump(self) -> str:
+        return json.dumps({"after": self.after, "done": self.done[-SUMMARY_MEMORY:]}, sort_keys=True)
+
+
+# ---------------------------------------------------------------- alert content
+
+
+@dataclass(frozen=True)
+class RunFacts:
+    """What an alert may say about a finished run: ids, names, partitions, check metadata (never an
+    error message: an HTTP error can carry a URL with an API key in it)."""
+
+    run_id: str
+    job: str
+    status: str  # SUCCESS | FAILURE | CANCELED
+    partition: str
+    failed_checks: tuple[dict[str, Any], ...] = ()
+    failed_steps: tuple[tuple[str, str], ...] = ()  # (step key, error class name)
+    failure_reason: str = ""
+
+
+def run_alerts(facts: RunFacts) -> list[Alert]:
+    """One alert for a failed run (listing the checks that failed in it); one per failed check of a
+    run that did not fail. So every failed check is reported exactly once, with its run."""
+    if facts.status == "FAILURE":
+        steps = ", ".join(f"{s} ({cls})" if cls else s for s, cls in facts.failed_steps)
+        text = "; ".join(
+            t
+            for t in (
+                f"failed steps: {steps}" if steps else "",
+                f"reason: {facts.failure_reason}" if facts.failure_reason else "",
+                f"{len(facts.failed_checks)} failed check(s)" if facts.failed_checks else "",
+            )
+            if t
+        )
+        return [
+            Alert(
+                kind="run_failure",
+                title=f"Run failed: {facts.job}" + (f" [{facts.partition}]" if facts.partition else ""),
+                run_id=facts.run_id,
+                job=facts.job,
+                partition=facts.partition,
+                checks=facts.failed_checks,
+                text=text,
+            )
+        ]
+    return [
+        Alert(
+            kind="check_failure",
+            title=f"Check failed: {c['asset']}:{c['check']} ({c['severity']})"
+            + (f" [{c['partition']}]" if c["partition"] else ""),
+            run_id=facts.run_id,
+            job=facts.job,
+            partition=c["partition"],
+            checks=(c,),
+        )
+        for c in facts.failed_checks
+    ]
+
+
+def catch_up_exhausted_alert(day: str, attempts: int, last_check: dict[str, Any] | None) -> Alert:
+    return Alert(
+        kind="catch_up_exhausted",
+        title=f"Box scores for {day} still not ready after {attempts} catch-up runs",
+        job="overnight_box_scores_job",
+        partition=day,
+        checks=(last_check,) if last_check else (),
+        text=f"Grading of {day} waits. The catch-up sensor has stopped retrying; once the feed has the "
+        f"games, run overnight_box_scores_job for {day} by hand and grading follows.",
+    )
+
+
+def daily_summary(day: str, grades_meta: dict[str, Any], perf_meta: dict[str, Any]) -> Alert:
+    """D's record and hit rate by system (from ``grading/prediction_grades`` metadata) and the season
+    table by system (from ``grading/system_performance``)."""
+    lines = []
+    for system, rec in sorted((grades_meta.get("record_by_system") or {}).items()):
+        try:
+            wins, losses = (int(x) for x in str(rec).split("-"))
+        except ValueError:
+            lines.append(f"- `{system}`: {rec}")
+            continue
+        rate = f"{wins / (wins + losses):.1%}" if wins + losses else "-"
+        lines.append(f"- `{system}`: {wins}-{losses} ({rate})")
+    results = grades_meta.get("results") or {}
+    parts = [f"Record on {day} by system (WIN-LOSS):", *(lines or ["- no graded bets"])]
+    if results:
+        parts.append("Results: " + ", ".join(f"{k} {v}" for k, v in sorted(results.items())))
+    if grades_meta.get("dagster/row_count") is not None:
+        parts.append(f"Predictions graded: {grades_meta['dagster/row_count']}")
+    season = perf_meta.get("season_by_system")
+    if season:
+        parts += ["Season to date by system:", str(season)]
+    return Alert(
+        kind="daily_summary", title=f"Daily summary {day}", partition=day, text=redact("\n".join(parts))
+    )
+
+
+_SECRETISH = re.compile(r"(?i)\b(api[_-]?key|apikey|token|secret|password|key)=([^&\s,;]+)")
+_SLACK_TOKEN = re.compile(r"\bxox[abposr]-[A-Za-z0-9-]+")
+
+
+def redact(value: Any) -> Any:
+    """Strings with ``key=...``/``token=...`` pairs or Slack tokens masked; other values as they are."""
+    if not isinstance(value, str):
+        return value
+    return _SLACK_TOKEN.sub("xox?-***", _SECRETISH.sub(r"\1=***", value))
+
+
+def _load(raw: str | None) -> dict[str, Any]:
+    if not raw:
+        return {}
+    try:
+        doc = json.loads(raw)
+    except ValueError:
+        return {}
+    return doc if isinstance(doc, dict) else {}

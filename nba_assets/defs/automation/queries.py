@@ -1,0 +1,180 @@
+"""Reads of the Dagster instance the sensors need, turned into the plain values ``policy`` decides on."""
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import dagster as dg
+
+from nba_assets.defs.automation.policy import PLANNED, ReadinessState, RunFacts, redact
+from nba_assets.defs.grading.assets import BOX, READY
+from nba_assets.lib.alerts import check_dict
+
+READY_CHECK = dg.AssetCheckKey(BOX, READY)
+UNFINISHED = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
+]
+FINISHED_EVENTS = {
+    "RUN_SUCCESS": dg.DagsterEventType.RUN_SUCCESS,
+    "RUN_FAILURE": dg.DagsterEventType.RUN_FAILURE,
+    "RUN_CANCELED": dg.DagsterEventType.RUN_CANCELED,
+}
+PARTITION_TAG = "dagster/partition"
+RANGE_TAGS = ("dagster/asset_partition_range_start", "dagster/asset_partition_range_end")
+
+
+def _unfinished(instance: dg.DagsterInstance, run_id: str) -> bool:
+    run = instance.get_run_by_id(run_id) if run_id else None
+    return run is not None and run.status in UNFINISHED
+
+
+def unfinished_run_exists(instance: dg.DagsterInstance, job_name: str, partition: str) -> bool:
+    records = instance.get_run_records(
+        dg.RunsFilter(job_name=job_name, tags={PARTITION_TAG: partition}, statuses=UNFINISHED), limit=1
+    )
+    return bool(records)
+
+
+def readiness_states(
+    instance: dg.DagsterInstance, days: list[str], overnight_job: str
+) -> dict[str, ReadinessState]:
+    """The latest ``box_scores_ready_for_grading`` evaluation of each date, per partition.
+
+    ``get_asset_check_partition_info`` is the event-log storage's per-partition view of a check (the
+    status, the run that planned it, the evaluation's storage id, the box-scores materialization it
+    judged). A PLANNED row whose run has finished means the check never ran (an upstream step failed).
+    """
+    infos = {
+        i.partition_key: i
+        for i in instance.event_log_storage.get_asset_check_partition_info([READY_CHECK], partition_keys=days)
+    }
+    states = {}
+    for day in days:
+        info = infos.get(day)
+        in_flight = unfinished_run_exists(instance, overnight_job, day)
+        if info is None:
+            states[day] = ReadinessState(run_in_progress=in_flight)
+            continue
+        status = info.latest_execution_status.value
+        states[day] = ReadinessState(
+            status=status,
+            run_in_progress=in_flight
+            or (status == PLANNED and _unfinished(instance, info.latest_planned_run_id)),
+            check_storage_id=info.latest_check_event_storage_id,
+            box_scores_storage_id=info.latest_target_materialization_storage_id,
+            latest_box_scores_storage_id=info.latest_materialization_storage_id,
+        )
+    return states
+
+
+def latest_run_of_check(instance: dg.DagsterInstance, day: str) -> str:
+    infos = instance.event_log_storage.get_asset_check_partition_info([READY_CHECK], partition_keys=[day])
+    return infos[0].latest_planned_run_id if infos else ""
+
+
+def latest_materialization(
+    instance: dg.DagsterInstance, key: dg.AssetKey, partition: str
+) -> dg.EventLogRecord | None:
+    result = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=key, asset_partitions=[partition]), limit=1
+    )
+    return result.records[0] if result.records else None
+
+
+def latest_materialization_ids(
+    instance: dg.DagsterInstance, key: dg.AssetKey, days: Iterable[str]
+) -> dict[str, int | None]:
+    out: dict[str, int | None] = {}
+    for day in days:
+        record = latest_materialization(instance, key, day)
+        out[day] = record.storage_id if record else None
+    return out
+
+
+def materialization_metadata(
+    instance: dg.DagsterInstance, key: dg.AssetKey, partition: str, run_id: str
+) -> dict[str, Any] | None:
+    """Plain metadata values of ``key``'s materialization of ``partition`` in run ``run_id``."""
+    record = latest_materialization(instance, key, partition)
+    if record is None or record.run_id != run_id or record.asset_materialization is None:
+        return None
+    return {k: getattr(v, "value", v) for k, v in record.asset_materialization.metadata.items()}
+
+
+def finished_runs(
+    instance: dg.DagsterInstance,
+    after: dict[str, int],
+    since: datetime,
+    event_names: Iterable[str] = tuple(FINISHED_EVENTS),
+    limit: int = 50,
+) -> list[tuple[str, dg.EventLogRecord]]:
+    """Run-finished events after each type's cursor (or, with no cursor yet, since ``since``), in
+    storage order. Each type keeps its own cursor, so a page limit never skips events of another."""
+    out = []
+    for name in event_names:
+        flt = (
+            dg.RunStatusChangeRecordsFilter(FINISHED_EVENTS[name], after_storage_id=after[name])
+            if name in after
+            else dg.RunStatusChangeRecordsFilter(FINISHED_EVENTS[name], after_timestamp=since.timestamp())
+        )
+        result = instance.fetch_run_status_changes(flt, limit=limit, ascending=True)
+        out += [(name, r) for r in result.records]
+    return sorted(out, key=lambda pair: pair[1].storage_id)
+
+
+def partition_label(tags: dict[str, str]) -> str:
+    if tags.get(PARTITION_TAG):
+        return tags[PARTITION_TAG]
+    start, end = (tags.get(t) for t in RANGE_TAGS)
+    return f"{start}..{end}" if start and end else ""
+
+
+def run_facts(instance: dg.DagsterInstance, run_id: str) -> RunFacts | None:
+    """A finished run's status, job, partition(s), failed checks (with metadata) and failed steps."""
+    run = instance.get_run_by_id(run_id)
+    if run is None:
+        return None
+    partition = partition_label(dict(run.tags))
+    checks = []
+    for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION):
+        evaluation = entry.dagster_event.event_specific_data if entry.dagster_event else None
+        if evaluation is None or evaluation.passed:
+            continue
+        entry_dict = check_dict(
+            evaluation.asset_key.to_user_string(),
+            evaluation.check_name,
+            evaluation.severity.value,
+            evaluation.partition or partition,
+            dict(evaluation.metadata),
+        )
+        entry_dict["metadata"] = {k: redact(v) for k, v in entry_dict["metadata"].items()}
+        checks.append(entry_dict)
+    steps = []
+    for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_FAILURE):
+        event = entry.dagster_event
+        if event is None:
+            continue
+        error = event.step_failure_data.error if event.step_failure_data else None
+        steps.append((event.step_key or "", error.cls_name if error else ""))
+    return RunFacts(
+        run_id=run_id,
+        job=run.job_name,
+        status=run.status.value,
+        partition=partition,
+        failed_checks=tuple(checks),
+        failed_steps=tuple(steps),
+        failure_reason=run.tags.get("dagster/failure_reason", ""),
+    )
+
+
+def failed_readiness(instance: dg.DagsterInstance, day: str) -> dict[str, Any] | None:
+    """The latest failed readiness evaluation of ``day`` as an alert check entry, if any."""
+    run_id = latest_run_of_check(instance, day)
+    facts = run_facts(instance, run_id) if run_id else None
+    if facts is None:
+        return None
+    return next((c for c in facts.failed_checks if c["check"] == READY and c["partition"] == day), None)

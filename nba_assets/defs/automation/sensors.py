@@ -1,0 +1,215 @@
+"""Sensors: thin bodies that read the instance or the source, let ``policy`` decide, and act.
+
+* ``refresh_lines_sensor``: from the morning slate to the last tip-off, polls today's lines through the
+  ``nba_source`` resource and re-runs lines + predictions when a game's lines moved.
+* ``box_scores_catch_up_sensor``: re-runs the overnight box scores for recent dates whose grading
+  readiness failed or never ran, a bounded number of times, then alerts once.
+* ``grading_sensor``: grades a date once its readiness passed and no grades were written since.
+* ``alerts_sensor``: every failed run and every failed check, once, to the alert sink.
+* ``daily_summary_sensor``: after a date's grading succeeds, its record and performance, once.
+"""
+
+import logging
+from datetime import UTC, datetime
+
+import dagster as dg
+
+from nba_assets.defs.automation import policy, queries
+from nba_assets.defs.automation.resources import AlertsResource
+from nba_assets.defs.grading.assets import GRADES, PERF
+from nba_assets.defs.jobs import grade_job, overnight_box_scores_job, refresh_lines_job
+from nba_assets.defs.resources import NbaSourceResource, ObjectStoreResource
+from nba_assets.lib.alerts import Alert
+
+TRIGGER_TAG = "nba_assets/trigger"
+RUNNING = dg.DefaultSensorStatus.RUNNING
+
+
+def utc_now() -> datetime:
+    """The sensors' clock (tests replace it to stand at a chosen ET moment)."""
+    return datetime.now(UTC)
+
+
+def _deliver(log: logging.Logger | logging.LoggerAdapter, alerts: AlertsResource, batch: list[Alert]) -> bool:
+    """Send ``batch``; on a delivery error log its class (never its text) and report failure so the
+    caller keeps its cursor before this batch and the next tick tries again."""
+    try:
+        for alert in batch:
+            alerts.send(alert)
+    except Exception as exc:  # a Slack outage must not lose alerts: retried next tick
+        log.error(f"alert delivery failed ({type(exc).__name__}); retrying next tick")
+        return False
+    return True
+
+
+@dg.sensor(
+    name="refresh_lines_sensor",
+    job=refresh_lines_job,
+    minimum_interval_seconds=15 * 60,
+    default_status=RUNNING,
+    description="10:00 ET to today's last tip-off: polls today's lines (nba_source) and re-runs lines, "
+    "context, features and predictions for today when a game's lines moved (player, book, line, prices).",
+)
+def refresh_lines_sensor(
+    context: dg.SensorEvaluationContext, nba_source: NbaSourceResource, object_store: ObjectStoreResource
+) -> dg.SensorResult:
+    now = utc_now()
+    day = policy.et_date(now)
+    opens = datetime.combine(day, policy.SLATE_TIME, policy.ET)
+    if now < opens:
+        return dg.SensorResult(
+            skip_reason=f"before the morning slate ({opens:%H:%M} ET)", cursor=context.cursor
+        )
+    # The source's schedule, not raw/schedule: tip-offs can move after the slate ran, and the raw
+    # asset's metadata does not carry them.
+    source = nba_source.get_source(object_store.get_store())
+    last = policy.last_tipoff(source.schedule([day], now).frame, day.isoformat())
+    if last is None:
+        return dg.SensorResult(skip_reason=f"no games on {day}", cursor=context.cursor)
+    if now >= last:
+        return dg.SensorResult(
+            skip_reason=f"every game of {day} has tipped off (last at {last.astimezone(policy.ET):%H:%M} ET)",
+            cursor=context.cursor,
+        )
+    games = policy.line_fingerprints(source.player_props([day], now).frame)
+    decision = policy.lines_decision(context.cursor, day.isoformat(), games, now)
+    if decision.baseline:
+        return dg.SensorResult(
+            skip_reason=f"first look at {day}: lines of {len(games)} game(s) remembered",
+            cursor=decision.cursor,
+        )
+    if not decision.changed_games:
+        return dg.SensorResult(skip_reason=f"no line moved ({len(games)} game(s))", cursor=decision.cursor)
+    request = dg.RunRequest(
+        run_key=decision.run_key,
+        partition_key=day.isoformat(),
+        tags={
+            TRIGGER_TAG: "refresh_lines_sensor",
+            "nba_assets/lines_moved": ",".join(decision.changed_games),
+        },
+    )
+    return dg.SensorResult(run_requests=[request], cursor=decision.cursor)
+
+
+@dg.sensor(
+    name="box_scores_catch_up_sensor",
+    job=overnight_box_scores_job,
+    minimum_interval_seconds=30 * 60,
+    default_status=RUNNING,
+    description=f"Re-runs overnight_box_scores_job for the last {policy.RECENT_DAYS} ET dates whose grading "
+    f"readiness failed or never ran (yesterday after 05:00 ET), at most {policy.MAX_CATCH_UP_ATTEMPTS} times "
+    "per date, then alerts once.",
+)
+def box_scores_catch_up_sensor(
+    context: dg.SensorEvaluationContext, alerts: AlertsResource
+) -> dg.SensorResult:
+    now = utc_now()
+    days = policy.recent_game_dates(now)
+    states = queries.readiness_states(context.instance, days, overnight_box_scores_job.name)
+    decision = policy.catch_up_decision(states, context.cursor, now)
+    gave_up = [
+        policy.catch_up_exhausted_alert(
+            day, policy.MAX_CATCH_UP_ATTEMPTS, queries.failed_readiness(context.instance, day)
+        )
+        for day in decision.exhausted
+    ]
+    if not _deliver(context.log, alerts, gave_up):
+        return dg.SensorResult(skip_reason="alert delivery failed; retrying next tick", cursor=context.cursor)
+    requests = [
+        dg.RunRequest(
+            run_key=f"box_scores_catch_up:{day}:{attempt}",
+            partition_key=day,
+            tags={TRIGGER_TAG: "box_scores_catch_up_sensor", "nba_assets/attempt": str(attempt)},
+        )
+        for day, attempt in decision.requests
+    ]
+    if requests:
+        return dg.SensorResult(run_requests=requests, cursor=decision.cursor)
+    return dg.SensorResult(
+        skip_reason=f"nothing to catch up in {days[0]}..{days[-1]}", cursor=decision.cursor
+    )
+
+
+@dg.sensor(
+    name="grading_sensor",
+    job=grade_job,
+    minimum_interval_seconds=5 * 60,
+    default_status=RUNNING,
+    description=f"Grades each of the last {policy.RECENT_DAYS} ET dates once box_scores_ready_for_grading "
+    "passed on its latest box scores and no grades were written after that evaluation.",
+)
+def grading_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+    days = policy.recent_game_dates(utc_now())
+    states = queries.readiness_states(context.instance, days, overnight_box_scores_job.name)
+    graded = queries.latest_materialization_ids(context.instance, GRADES, days)
+    decision = policy.grading_decision(states, graded, context.cursor)
+    requests = [
+        dg.RunRequest(run_key=key, partition_key=day, tags={TRIGGER_TAG: "grading_sensor"})
+        for day, key in decision.requests
+    ]
+    if requests:
+        return dg.SensorResult(run_requests=requests, cursor=decision.cursor)
+    return dg.SensorResult(skip_reason="no date newly ready for grading", cursor=decision.cursor)
+
+
+@dg.sensor(
+    name="alerts_sensor",
+    minimum_interval_seconds=60,
+    default_status=RUNNING,
+    description="One alert per failed run (with the checks that failed in it) and one per failed check of "
+    "any other finished run, exactly once (cursor: last run-finished event id per type).",
+)
+def alerts_sensor(context: dg.SensorEvaluationContext, alerts: AlertsResource) -> dg.SensorResult:
+    cursor = policy.RunEventsCursor.parse(context.cursor)
+    since = utc_now() - policy.FIRST_TICK_LOOKBACK
+    sent = 0
+    for name, record in queries.finished_runs(context.instance, cursor.after, since):
+        facts = queries.run_facts(context.instance, record.run_id)
+        batch = policy.run_alerts(facts) if facts else []
+        if not _deliver(context.log, alerts, batch):
+            return dg.SensorResult(
+                skip_reason="alert delivery failed; retrying next tick", cursor=cursor.dump()
+            )
+        sent += len(batch)
+        cursor.after[name] = record.storage_id
+    return dg.SensorResult(skip_reason=None if sent else "no new failures", cursor=cursor.dump())
+
+
+@dg.sensor(
+    name="daily_summary_sensor",
+    minimum_interval_seconds=5 * 60,
+    default_status=RUNNING,
+    description="After a run grades a date successfully: the date's record and performance by system, "
+    "once per date.",
+)
+def daily_summary_sensor(context: dg.SensorEvaluationContext, alerts: AlertsResource) -> dg.SensorResult:
+    cursor = policy.RunEventsCursor.parse(context.cursor)
+    since = utc_now() - policy.FIRST_TICK_LOOKBACK
+    sent = 0
+    for name, record in queries.finished_runs(
+        context.instance, cursor.after, since, event_names=("RUN_SUCCESS",)
+    ):
+        run = context.instance.get_run_by_id(record.run_id)
+        day = run.tags.get(queries.PARTITION_TAG) if run else None
+        grades = (
+            queries.materialization_metadata(context.instance, GRADES, day, record.run_id) if day else None
+        )
+        if day and grades is not None and day not in cursor.done:
+            perf = queries.materialization_metadata(context.instance, PERF, day, record.run_id) or {}
+            if not _deliver(context.log, alerts, [policy.daily_summary(day, grades, perf)]):
+                return dg.SensorResult(
+                    skip_reason="alert delivery failed; retrying next tick", cursor=cursor.dump()
+                )
+            cursor.done.append(day)
+            sent += 1
+        cursor.after[name] = record.storage_id
+    return dg.SensorResult(skip_reason=None if sent else "no newly graded date", cursor=cursor.dump())
+
+
+sensors = [
+    refresh_lines_sensor,
+    box_scores_catch_up_sensor,
+    grading_sensor,
+    alerts_sensor,
+    daily_summary_sensor,
+]

@@ -1,0 +1,542 @@
+"""Schedules and sensors: partitions at ET ticks across DST, lines moves, catch-up, grading, alerts
+and the daily summary, driven through Dagster's own evaluation against a temporary instance."""
+
+import json
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+import polars as pl
+import pytest
+from dagster._utils.schedules import cron_string_iterator  # test-only: the daemon's tick generator
+from dagster_slack import SlackResource
+
+from nba_assets.defs.automation import policy, sensors
+from nba_assets.defs.automation.resources import (
+    LocalAlertsResource,
+    SlackAlertsResource,
+    alerts_resource,
+)
+from nba_assets.defs.automation.schedules import (
+    morning_slate_job_schedule,
+    overnight_box_scores_job_schedule,
+    weekly_retrain_job_schedule,
+)
+from nba_assets.defs.build import build_definitions
+from nba_assets.defs.grading.assets import GRADES, PERF, box_scores_ready_for_grading
+from nba_assets.defs.raw.assets import raw_assets
+from nba_assets.defs.resources import ArchiveSourceResource, LocalObjectStoreResource, build_resources
+from nba_assets.lib.alerts import LocalAlertLog
+from nba_assets.lib.env import Settings
+
+ET = ZoneInfo("America/New_York")
+SCHEDULE_AND_BOX = dg.AssetSelection.assets(
+    ["raw", "schedule"], ["raw", "box_scores"]
+) | dg.AssetSelection.checks(box_scores_ready_for_grading)
+
+
+def et(y: int, m: int, d: int, hh: int, mm: int = 0) -> datetime:
+    return datetime(y, m, d, hh, mm, tzinfo=ET)
+
+
+def at(monkeypatch: pytest.MonkeyPatch, moment: datetime) -> None:
+    """Stand the sensors' clock at ``moment``."""
+    monkeypatch.setattr(sensors, "utc_now", lambda: moment.astimezone(UTC))
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory) -> dg.RepositoryDefinition:
+    """The real code location (its jobs resolve the partitions the requests name)."""
+    return build_definitions(Settings(data_dir=tmp_path_factory.mktemp("defs"))).get_repository_def()
+
+
+def tick(
+    sensor: dg.SensorDefinition,
+    repo: dg.RepositoryDefinition,
+    instance: dg.DagsterInstance,
+    cursor: str | None = None,
+    **resources,
+):
+    """One evaluation as the daemon runs it; ``resources`` replace the code location's."""
+    with dg.build_sensor_context(
+        instance=instance, cursor=cursor, resources=resources, repository_def=repo
+    ) as ctx:
+        return sensor.evaluate_tick(ctx)
+
+
+def requests_at(schedule: dg.ScheduleDefinition, repo: dg.RepositoryDefinition, moment: datetime) -> list:
+    """The run requests of the tick at ``moment``, resolved the way the daemon resolves them."""
+    ctx = dg.build_schedule_context(scheduled_execution_time=moment, repository_def=repo)
+    return list(schedule.evaluate_tick(ctx).run_requests or [])
+
+
+# ---------------------------------------------------------------- schedules
+
+
+def test_partition_rules_use_the_et_date() -> None:
+    # 03:30 UTC on Nov 3 is still Nov 2 in New York: a UTC-date bug shows here
+    assert policy.et_date(datetime(2025, 11, 3, 3, 30, tzinfo=UTC)) == date(2025, 11, 2)
+    assert policy.overnight_partition(datetime(2025, 11, 3, 9, 0, tzinfo=UTC)) == "2025-11-02"
+    assert policy.slate_partition(et(2026, 3, 9, 10)) == "2026-03-09"
+    assert policy.recent_game_dates(et(2025, 11, 3, 0, 30)) == ["2025-10-31", "2025-11-01", "2025-11-02"]
+    with pytest.raises(ValueError, match="naive"):
+        policy.et_date(datetime(2025, 11, 3, 4))
+
+
+@pytest.mark.parametrize(
+    ("schedule", "hour", "expected"),
+    [
+        (overnight_box_scores_job_schedule, 4, lambda d: (d - timedelta(days=1)).isoformat()),
+        (morning_slate_job_schedule, 10, lambda d: d.isoformat()),
+    ],
+)
+def test_daily_schedules_tick_at_et_hours_and_request_the_right_partition_across_dst(
+    repo, schedule, hour, expected
+) -> None:
+    for start in (et(2025, 10, 31, 0), et(2026, 3, 6, 0)):  # DST ended 2025-11-02, began 2026-03-08
+        ticks = cron_string_iterator(start.timestamp(), schedule.cron_schedule, schedule.execution_timezone)
+        for moment in [next(ticks) for _ in range(5)]:
+            local = moment.astimezone(ET)
+            assert (local.hour, local.minute) == (hour, 0), moment
+            (request,) = requests_at(schedule, repo, moment)
+            assert request.partition_key == expected(local.date())
+            # the tag the instance's per-partition concurrency limit keys on
+            assert request.tags["dagster/partition"] == request.partition_key
+
+
+def test_overnight_tick_after_dst_end_requests_yesterday(repo) -> None:
+    (request,) = requests_at(overnight_box_scores_job_schedule, repo, et(2025, 11, 3, 4))
+    assert request.partition_key == "2025-11-02"
+    # 08:00 UTC is 04:00 EDT the day after DST began
+    (request,) = requests_at(overnight_box_scores_job_schedule, repo, datetime(2026, 3, 9, 8, 0, tzinfo=UTC))
+    assert request.partition_key == "2026-03-08"
+    (request,) = requests_at(morning_slate_job_schedule, repo, et(2025, 11, 3, 10))
+    assert request.partition_key == "2025-11-03"
+
+
+def test_weekly_retrain_runs_mondays_at_six_with_a_valid_cutoff_config(repo) -> None:
+    ticks = cron_string_iterator(
+        et(2025, 10, 29, 0).timestamp(), weekly_retrain_job_schedule.cron_schedule, "America/New_York"
+    )
+    mondays = [next(ticks).astimezone(ET) for _ in range(2)]
+    assert [(m.date(), m.hour, m.weekday()) for m in mondays] == [
+        (date(2025, 11, 3), 6, 0),
+        (date(2025, 11, 10), 6, 0),
+    ]
+    job = repo.get_job("weekly_retrain_job")
+    for moment, cutoff in ((mondays[0], "2025-11-03"), (et(2026, 3, 9, 6), "2026-03-09")):
+        (request,) = requests_at(weekly_retrain_job_schedule, repo, moment)
+        assert request.run_config == {"ops": {"models__points_model": {"config": {"cutoff": cutoff}}}}
+        assert dg.validate_run_config(job, request.run_config)  # the op name and field exist
+
+
+def test_schedules_and_sensors_start_with_the_daemon(repo) -> None:
+    assert {s.name for s in repo.schedule_defs} == {
+        "morning_slate_job_schedule",
+        "overnight_box_scores_job_schedule",
+        "weekly_retrain_job_schedule",
+    }
+    assert all(s.default_status == dg.DefaultScheduleStatus.RUNNING for s in repo.schedule_defs)
+    assert all(s.execution_timezone == "America/New_York" for s in repo.schedule_defs)
+    assert {s.name for s in repo.sensor_defs} == {
+        "refresh_lines_sensor",
+        "box_scores_catch_up_sensor",
+        "grading_sensor",
+        "alerts_sensor",
+        "daily_summary_sensor",
+    }
+    assert all(s.default_status == dg.DefaultSensorStatus.RUNNING for s in repo.sensor_defs)
+
+
+# ---------------------------------------------------------------- lines
+
+
+def _props(rows: list[tuple], snapshot: str = "2025-11-05T17:00:00+00:00") -> pl.DataFrame:
+    return pl.DataFrame(
+        [
+            {
+                "away_abbr": away,
+                "home_abbr": home,
+                "player_name": player,
+                "bookmaker": book,
+                "line": line,
+                "over_price": over,
+                "under_price": under,
+                "snapshot_utc": datetime.fromisoformat(snapshot),
+                "tipoff_utc": datetime.fromisoformat(tip),
+            }
+            for away, home, player, book, line, over, under, tip in rows
+        ]
+    )
+
+
+BOS_NYK = ("BOS", "NYK", "Jalen Brunson", "fanduel", 27.5, -110, -110, "2025-11-06T00:00:00+00:00")
+LAL_GSW = ("LAL", "GSW", "Stephen Curry", "draftkings", 28.5, -115, -105, "2025-11-06T03:00:00+00:00")
+
+
+def test_line_fingerprints_ignore_snapshot_times_and_see_line_and_price_moves() -> None:
+    base = policy.line_fingerprints(_props([BOS_NYK, LAL_GSW]))
+    assert set(base) == {"BOS@NYK", "LAL@GSW"}
+    later = policy.line_fingerprints(_props([LAL_GSW, BOS_NYK], snapshot="2025-11-05T18:00:00+00:00"))
+    assert later == base  # same lines polled again, in another order
+    priced = policy.line_fingerprints(_props([BOS_NYK[:6] + (-120,) + BOS_NYK[7:], LAL_GSW]))
+    assert priced["BOS@NYK"].digest != base["BOS@NYK"].digest and priced["LAL@GSW"] == base["LAL@GSW"]
+    # history from the archive: only each book's latest snapshot counts
+    history = pl.concat(
+        [
+            _props([BOS_NYK[:4] + (26.5,) + BOS_NYK[5:]], snapshot="2025-11-05T15:00:00+00:00"),
+            _props([BOS_NYK]),
+        ]
+    )
+    assert policy.line_fingerprints(history)["BOS@NYK"] == base["BOS@NYK"]
+
+
+def test_lines_decision_baseline_moves_vanishing_and_a_new_day() -> None:
+    noon = et(2025, 11, 5, 12)
+    games = policy.line_fingerprints(_props([BOS_NYK, LAL_GSW]))
+    first = policy.lines_decision(None, "2025-11-05", games, noon)
+    assert first.baseline and first.changed_games == ()
+    same = policy.lines_decision(first.cursor, "2025-11-05", games, noon)
+    assert not same.baseline and same.changed_games == ()
+    moved = policy.line_fingerprints(_props([BOS_NYK[:4] + (28.5,) + BOS_NYK[5:], LAL_GSW]))
+    decision = policy.lines_decision(same.cursor, "2025-11-05", moved, noon)
+    assert decision.changed_games == ("BOS@NYK",) and decision.run_key != same.run_key
+    # 19:30 ET: BOS@NYK tipped off and the live feed drops it; not a move. LAL@GSW pulled: a move.
+    evening = et(2025, 11, 5, 19, 30)
+    assert (
+        policy.lines_decision(
+            decision.cursor, "2025-11-05", {"LAL@GSW": moved["LAL@GSW"]}, evening
+        ).changed_games
+        == ()
+    )
+    assert policy.lines_decision(decision.cursor, "2025-11-05", {}, evening).changed_games == ("LAL@GSW",)
+    assert policy.lines_decision(decision.cursor, "2025-11-06", moved, noon + timedelta(days=1)).baseline
+
+
+def test_refresh_lines_sensor_over_a_real_archive_day(repo, tmp_path, monkeypatch) -> None:
+    """2025-11-05 in the archive: lines appear at 12:00 ET, the last game tips at 22:10 ET."""
+    res = {
+        "nba_source": ArchiveSourceResource(),
+        "object_store": LocalObjectStoreResource(root=str(tmp_path)),
+    }
+    with dg.instance_for_test() as instance:
+        at(monkeypatch, et(2025, 11, 5, 9, 30))
+        assert (
+            "before the morning slate"
+            in tick(sensors.refresh_lines_sensor, repo, instance, **res).skip_message
+        )
+        at(monkeypatch, et(2025, 11, 5, 10, 30))
+        first = tick(sensors.refresh_lines_sensor, repo, instance, **res)
+        assert not first.run_requests and "first look" in first.skip_message
+        at(monkeypatch, et(2025, 11, 5, 12, 30))
+        moved = tick(sensors.refresh_lines_sensor, repo, instance, first.cursor, **res)
+        (request,) = moved.run_requests
+        assert request.partition_key == "2025-11-05" and request.tags["dagster/partition"] == "2025-11-05"
+        assert request.tags["nba_assets/lines_moved"].count("@") == len(json.loads(moved.cursor)["games"])
+        assert len(json.loads(moved.cursor)["games"]) >= 8
+        at(monkeypatch, et(2025, 11, 5, 12, 45))
+        assert not tick(sensors.refresh_lines_sensor, repo, instance, moved.cursor, **res).run_requests
+        at(monkeypatch, et(2025, 11, 5, 22, 0))  # most games started, one to go: still watching
+        late = tick(sensors.refresh_lines_sensor, repo, instance, moved.cursor, **res)
+        assert not late.run_requests and late.skip_message.startswith("no line moved")
+        at(monkeypatch, et(2025, 11, 5, 22, 15))
+        assert (
+            "tipped off"
+            in tick(sensors.refresh_lines_sensor, repo, instance, moved.cursor, **res).skip_message
+        )
+
+
+# ---------------------------------------------------------------- catch-up and grading (real raw runs)
+
+
+@pytest.fixture(scope="module")
+def overnight(tmp_path_factory):
+    """An instance with real overnight runs: 2025-11-04 ready, 2025-11-05 read at 22:30 ET while games
+    were still on (readiness fails, the blocking check fails the run), 2025-11-03 never run."""
+    settings = Settings(data_dir=tmp_path_factory.mktemp("nba"))
+    settings.data_dir.mkdir(exist_ok=True)
+    assets = [*raw_assets, box_scores_ready_for_grading]
+    with dg.instance_for_test() as instance:
+        ok = dg.materialize(
+            assets,
+            selection=SCHEDULE_AND_BOX,
+            resources=build_resources(settings),
+            instance=instance,
+            partition_key="2025-11-04",
+        )
+        assert ok.success
+        during = dg.RunConfig(
+            ops={
+                k: {"config": {"as_of_utc": "2025-11-06T03:30:00"}}
+                for k in ("raw__schedule", "raw__box_scores")
+            }
+        )
+        late = dg.materialize(
+            assets,
+            selection=SCHEDULE_AND_BOX,
+            resources=build_resources(settings),
+            instance=instance,
+            partition_key="2025-11-05",
+            run_config=during,
+            raise_on_error=False,
+        )
+        assert not late.success
+        yield instance, settings, late.run_id
+
+
+def test_catch_up_requests_failed_and_missing_dates_then_gives_up_once(
+    repo, overnight, tmp_path, monkeypatch
+) -> None:
+    instance, _, _ = overnight
+    alerts = LocalAlertsResource(path=str(tmp_path / "alerts.log"))
+    at(monkeypatch, et(2025, 11, 6, 6))
+    result = tick(sensors.box_scores_catch_up_sensor, repo, instance, alerts=alerts)
+    assert sorted(r.partition_key for r in result.run_requests) == ["2025-11-03", "2025-11-05"]
+    assert {r.run_key for r in result.run_requests} == {
+        "box_scores_catch_up:2025-11-03:1",
+        "box_scores_catch_up:2025-11-05:1",
+    }
+    assert json.loads(result.cursor)["attempts"] == {"2025-11-03": 1, "2025-11-05": 1}
+    # five more ticks use up the attempts; the seventh gives up and says so, once per date
+    cursor = result.cursor
+    for _ in range(5):
+        cursor = tick(sensors.box_scores_catch_up_sensor, repo, instance, cursor, alerts=alerts).cursor
+    assert json.loads(cursor)["attempts"] == {"2025-11-03": 6, "2025-11-05": 6}
+    done = tick(sensors.box_scores_catch_up_sensor, repo, instance, cursor, alerts=alerts)
+    assert not done.run_requests
+    again = tick(sensors.box_scores_catch_up_sensor, repo, instance, done.cursor, alerts=alerts)
+    assert not again.run_requests
+    sent = LocalAlertLog(tmp_path / "alerts.log").read()
+    assert sorted(a["partition"] for a in sent) == ["2025-11-03", "2025-11-05"]
+    assert {a["kind"] for a in sent} == {"catch_up_exhausted"}
+    (nov5,) = [a for a in sent if a["partition"] == "2025-11-05"]
+    assert (
+        nov5["checks"][0]["check"] == "box_scores_ready_for_grading"
+        and nov5["checks"][0]["metadata"]["not_final"]
+    )
+
+
+def test_catch_up_leaves_yesterday_to_the_overnight_run(repo, overnight, tmp_path, monkeypatch) -> None:
+    instance, _, _ = overnight
+    alerts = LocalAlertsResource(path=str(tmp_path / "alerts.log"))
+    at(monkeypatch, et(2025, 11, 6, 4, 30))  # 2025-11-05 is yesterday; its 04:00 run has the first hour
+    result = tick(sensors.box_scores_catch_up_sensor, repo, instance, alerts=alerts)
+    assert [r.partition_key for r in result.run_requests] == ["2025-11-03"]
+    busy = {
+        "2025-11-03": policy.ReadinessState(status="FAILED", run_in_progress=True),
+        "2025-11-04": policy.ReadinessState(status="SUCCEEDED"),
+    }
+    assert policy.catch_up_decision(busy, None, et(2025, 11, 6, 6)).requests == (("2025-11-05", 1),)
+
+
+def test_grading_sensor_grades_a_ready_date_once(repo, overnight, monkeypatch) -> None:
+    instance, _, _ = overnight
+    at(monkeypatch, et(2025, 11, 6, 6))
+    first = tick(sensors.grading_sensor, repo, instance)
+    (request,) = first.run_requests
+    assert request.partition_key == "2025-11-04" and request.run_key.startswith(
+        "grade_job:2025-11-04:box_scores@"
+    )
+    assert not tick(sensors.grading_sensor, repo, instance, first.cursor).run_requests
+    # grades written after the readiness evaluation: nothing to do even without a cursor
+    instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=GRADES, partition="2025-11-04"))
+    assert not tick(sensors.grading_sensor, repo, instance).run_requests
+
+
+# ---------------------------------------------------------------- alerts
+
+
+def test_alerts_sensor_reports_the_real_failed_overnight_run_once(repo, overnight, tmp_path) -> None:
+    instance, _, failed_run = overnight
+    alerts = LocalAlertsResource(path=str(tmp_path / "alerts.log"))
+    first = tick(sensors.alerts_sensor, repo, instance, alerts=alerts)
+    second = tick(sensors.alerts_sensor, repo, instance, first.cursor, alerts=alerts)
+    assert second.skip_message == "no new failures"
+    (alert,) = LocalAlertLog(tmp_path / "alerts.log").read()
+    assert (
+        alert["kind"] == "run_failure"
+        and alert["run_id"] == failed_run
+        and alert["partition"] == "2025-11-05"
+    )
+    (check,) = alert["checks"]
+    assert (check["asset"], check["check"], check["severity"]) == (
+        "raw/box_scores",
+        "box_scores_ready_for_grading",
+        "ERROR",
+    )
+    assert check["partition"] == "2025-11-05" and check["metadata"]["games"] == 11
+    assert "raw__box_scores_box_scores_ready_for_grading" in alert["text"]
+
+
+class FakeSlackClient:
+    def __init__(self, fail: bool = False) -> None:
+        self.calls: list[dict] = []
+        self.fail = fail
+
+    def chat_postMessage(self, **kwargs) -> None:
+        if self.fail:
+            raise ConnectionError("slack is down")
+        self.calls.append(kwargs)
+
+
+CLIENTS: dict[str, FakeSlackClient] = {}
+
+
+class FakeSlack(SlackResource):
+    def get_client(self):  # type: ignore[override]
+        return CLIENTS[self.token]
+
+
+DAILY = dg.DailyPartitionsDefinition(start_date="2025-11-01", timezone="America/New_York")
+
+
+class DemoConfig(dg.Config):
+    priced: bool = True
+
+
+@dg.asset(
+    key=["demo", "lines"],
+    partitions_def=DAILY,
+    check_specs=[
+        dg.AssetCheckSpec("lines_fresh", asset=["demo", "lines"]),
+        dg.AssetCheckSpec("lines_priced", asset=["demo", "lines"], blocking=True),
+    ],
+)
+def demo_lines(config: DemoConfig):
+    yield dg.MaterializeResult()
+    yield dg.AssetCheckResult(
+        check_name="lines_fresh",
+        passed=False,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"age_minutes": 95, "source_url": "https://api.example/odds?apiKey=s3cr3t&market=pts"},
+    )
+    yield dg.AssetCheckResult(
+        check_name="lines_priced", passed=config.priced, metadata={"unpriced": 0 if config.priced else 4}
+    )
+
+
+def test_alerts_sensor_end_to_end_to_slack_exactly_once(repo, monkeypatch) -> None:
+    client = CLIENTS["xoxb-test-token"] = FakeSlackClient()
+    alerts = SlackAlertsResource(slack=FakeSlack(token="xoxb-test-token"), channel="#nba-alerts")
+    with dg.instance_for_test() as instance:
+        ok = dg.materialize([demo_lines], instance=instance, partition_key="2025-11-05")
+        assert ok.success  # the failed check is a WARN: the run goes on
+        first = tick(sensors.alerts_sensor, repo, instance, alerts=alerts)
+        assert len(client.calls) == 1
+        text = client.calls[0]["text"]
+        assert client.calls[0]["channel"] == "#nba-alerts"
+        assert (
+            "demo/lines:lines_fresh" in text
+            and "WARN" in text
+            and "2025-11-05" in text
+            and "age_minutes=95" in text
+        )
+        assert "s3cr3t" not in text and "xoxb-test-token" not in text
+        second = tick(sensors.alerts_sensor, repo, instance, first.cursor, alerts=alerts)
+        assert len(client.calls) == 1 and second.skip_message == "no new failures"
+
+        bad = dg.materialize(
+            [demo_lines],
+            instance=instance,
+            partition_key="2025-11-06",
+            raise_on_error=False,
+            run_config=dg.RunConfig(ops={"demo__lines": DemoConfig(priced=False)}),
+        )
+        assert not bad.success  # blocking ERROR check
+        third = tick(sensors.alerts_sensor, repo, instance, second.cursor, alerts=alerts)
+        assert len(client.calls) == 2  # one message for the failed run, with both failed checks in it
+        run_text = client.calls[1]["text"]
+        assert "Run failed" in run_text and bad.run_id[:8] in run_text
+        assert "demo/lines:lines_priced" in run_text and "demo/lines:lines_fresh" in run_text
+        tick(sensors.alerts_sensor, repo, instance, third.cursor, alerts=alerts)
+        assert len(client.calls) == 2
+
+
+def test_alert_delivery_failure_keeps_the_cursor_and_retries(repo, tmp_path) -> None:
+    down = CLIENTS["xoxb-down"] = FakeSlackClient(fail=True)
+    up = CLIENTS["xoxb-up"] = FakeSlackClient()
+    with dg.instance_for_test() as instance:
+        assert dg.materialize([demo_lines], instance=instance, partition_key="2025-11-05").success
+        failed = tick(
+            sensors.alerts_sensor,
+            repo,
+            instance,
+            alerts=SlackAlertsResource(slack=FakeSlack(token="xoxb-down"), channel="#c"),
+        )
+        assert "delivery failed" in failed.skip_message and not down.calls
+        tick(
+            sensors.alerts_sensor,
+            repo,
+            instance,
+            failed.cursor,
+            alerts=SlackAlertsResource(slack=FakeSlack(token="xoxb-up"), channel="#c"),
+        )
+        assert len(up.calls) == 1
+
+
+def test_alerts_resource_is_slack_only_in_prod_with_a_channel(tmp_path) -> None:
+    local = alerts_resource(Settings(data_dir=tmp_path))
+    assert isinstance(local, LocalAlertsResource) and local.path == str(tmp_path / "alerts.log")
+    assert isinstance(alerts_resource(Settings(env="prod", data_dir=tmp_path)), LocalAlertsResource)
+    prod = alerts_resource(Settings(env="prod", data_dir=tmp_path, slack_channel="#nba"))
+    assert isinstance(prod, SlackAlertsResource) and prod.channel == "#nba"
+    assert isinstance(prod.slack.token, dg.EnvVar) and prod.slack.token.env_var_name == "SLACK_BOT_TOKEN"
+    assert isinstance(build_resources(Settings(data_dir=tmp_path))["alerts"], LocalAlertsResource)
+
+
+def test_redact_masks_keys_and_tokens() -> None:
+    assert policy.redact("GET /odds?apiKey=abc123&x=1") == "GET /odds?apiKey=***&x=1"
+    assert policy.redact("token xoxb-1234-abcd used") == "token xox?-*** used"
+    assert policy.redact(42) == 42
+
+
+# ---------------------------------------------------------------- daily summary
+
+
+class GradeConfig(dg.Config):
+    record: dict = {}
+
+
+@dg.asset(key=GRADES, partitions_def=DAILY)
+def fake_grades(config: GradeConfig) -> dg.MaterializeResult:
+    """The metadata contract of grading/prediction_grades, without the graph behind it."""
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": 120,
+            "record_by_system": config.record,
+            "results": {"LOSS": 9, "PASS": 80, "VOID": 2, "WIN": 14},
+        }
+    )
+
+
+@dg.asset(key=PERF, partitions_def=DAILY, deps=[GRADES])
+def fake_performance() -> dg.MaterializeResult:
+    return dg.MaterializeResult(
+        metadata={
+            "season_by_system": dg.MetadataValue.md("| system | hit_rate |\n|---|---|\n| catboost | 0.56 |")
+        }
+    )
+
+
+def test_daily_summary_once_per_graded_date(repo, tmp_path) -> None:
+    alerts = LocalAlertsResource(path=str(tmp_path / "alerts.log"))
+    record = dg.RunConfig(
+        ops={"grading__prediction_grades": GradeConfig(record={"catboost": "14-9", "baseline_l10": "10-12"})}
+    )
+    with dg.instance_for_test() as instance:
+        assert dg.materialize(
+            [fake_grades, fake_performance], instance=instance, partition_key="2025-11-04", run_config=record
+        ).success
+        first = tick(sensors.daily_summary_sensor, repo, instance, alerts=alerts)
+        # a regrade of the same date, and a run that grades nothing: no second summary
+        assert dg.materialize(
+            [fake_grades, fake_performance], instance=instance, partition_key="2025-11-04", run_config=record
+        ).success
+        assert dg.materialize([demo_lines], instance=instance, partition_key="2025-11-04").success
+        tick(sensors.daily_summary_sensor, repo, instance, first.cursor, alerts=alerts)
+    (summary,) = LocalAlertLog(tmp_path / "alerts.log").read()
+    assert summary["kind"] == "daily_summary" and summary["partition"] == "2025-11-04"
+    assert (
+        "`catboost`: 14-9 (60.9%)" in summary["text"] and "`baseline_l10`: 10-12 (45.5%)" in summary["text"]
+    )
+    assert "catboost | 0.56" in summary["text"] and "WIN 14" in summary["text"]
