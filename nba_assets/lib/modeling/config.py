@@ -33,6 +33,11 @@ class ModelConfig:
     # Line-aware blend: weight of the line-blind prediction vs the consensus line.
     blend_prior_weight: float = 0.35
     blend_min_rows: int = 1500  # lined rows before D needed to fit the weight instead of the prior
+    # P(over) calibration: on real lines once the validation window holds this many lined rows ...
+    calibration_min_lined_rows: int = 1000
+    # ... else on synthetic lines (the recent average), pulled this far toward 0.5: real lines are
+    # sharper than the synthetic ones, so a synthetic-line calibration is overconfident against them.
+    synthetic_shrink: float = 0.5
     extra: dict[str, float] = field(default_factory=dict)
 
 

@@ -83,6 +83,10 @@ class Isotonic:
     def __call__(self, p: np.ndarray) -> np.ndarray:
         return np.clip(np.interp(p, self.x, self.y), 0.01, 0.99)
 
+    def shrunk(self, factor: float) -> Isotonic:
+        """The same map pulled toward 0.5: y' = 0.5 + factor * (y - 0.5)."""
+        return Isotonic(list(self.x), [0.5 + factor * (v - 0.5) for v in self.y])
+
 
 def brier(p: np.ndarray, outcome: np.ndarray) -> float:
     return float(np.mean((p - outcome) ** 2))

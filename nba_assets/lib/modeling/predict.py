@@ -99,9 +99,15 @@ def predict_lines(
     )
     mu = rows["predicted_points"].fill_null(np.nan).to_numpy()
     line = rows["line"].to_numpy()
-    calibrated = rows["system"].is_in(["catboost", "catboost_line"]).to_numpy()
-    raw = raw_p_over(mu, model.sigma(np.nan_to_num(mu)), line)
-    p = np.where(calibrated, model.calibration(np.nan_to_num(raw)), raw)
+    system = rows["system"].to_numpy()
+    raw = np.nan_to_num(raw_p_over(mu, model.sigma(np.nan_to_num(mu)), line))
+    line_cal = model.calibration_line or model.calibration
+    # the CatBoost systems carry calibrated probabilities; the baselines their raw normal ones
+    p = np.where(
+        system == "catboost",
+        model.calibration(raw),
+        np.where(system == "catboost_line", line_cal(raw), raw),
+    )
     rows = rows.with_columns(
         pl.Series("p_over", np.where(np.isnan(mu), np.nan, p)).fill_nan(None),
         pl.lit(model.version).alias("model_version"),

@@ -60,6 +60,7 @@ class PointsModel:
     sigma: SigmaModel
     calibration: Isotonic
     metrics: dict[str, Any] = field(default_factory=dict)
+    calibration_line: Isotonic | None = None  # for the line-aware system; None = ``calibration``
     holdout_booster: CatBoostRegressor | None = None  # trained without the validation rows
 
     def predict(self, frame: pl.DataFrame) -> np.ndarray:
@@ -82,6 +83,9 @@ class PointsModel:
             "params": self.params,
             "sigma": {"a": self.sigma.a, "b": self.sigma.b},
             "calibration": {"x": self.calibration.x, "y": self.calibration.y},
+            "calibration_line": (
+                {"x": self.calibration_line.x, "y": self.calibration_line.y} if self.calibration_line else None
+            ),
             "metrics": self.metrics,
         }
 
@@ -112,6 +116,7 @@ class PointsModel:
             sigma=SigmaModel(**meta["sigma"]),
             calibration=Isotonic(**meta["calibration"]),
             metrics=dict(meta["metrics"]),
+            calibration_line=Isotonic(**meta["calibration_line"]) if meta.get("calibration_line") else None,
         )
 
 
@@ -172,11 +177,6 @@ def train_points_model(
     best = max(50, int(holdout.get_best_iteration() or cfg.iterations) + 1)
     mu_v = np.clip(holdout.predict(xv), 0, None)
     sigma = SigmaModel.fit(mu_v, yv)
-    lines = synthetic_lines(val)
-    over = (yv > lines).astype(float)
-    p_raw = raw_p_over(mu_v, sigma(mu_v), lines)
-    calibration = Isotonic.fit(p_raw, over)
-    p_cal = calibration(p_raw)
     base = baseline_predictions(val)
     lined = (
         val["consensus_line"].is_not_null().to_numpy()
@@ -190,12 +190,31 @@ def train_points_model(
     )
     lined &= cons > 0
     blend_weight = fit_line_blend(mu_v[lined], cons[lined], yv[lined], cfg)
+    # P(over) calibration: against the real consensus lines of the validation window when it holds
+    # enough of them (pushes left out), else against synthetic lines, shrunk toward 0.5
+    decided = lined & (yv != cons)
+    if decided.sum() >= cfg.calibration_min_lined_rows:
+        lines, over_real = cons[decided], (yv[decided] > cons[decided]).astype(float)
+        p_raw = raw_p_over(mu_v[decided], sigma(mu_v[decided]), lines)
+        calibration = Isotonic.fit(p_raw, over_real)
+        blend_v = blend_weight * mu_v[decided] + (1 - blend_weight) * lines
+        calibration_line: Isotonic | None = Isotonic.fit(raw_p_over(blend_v, sigma(blend_v), lines), over_real)
+        over, calibrated_on = over_real, "real_lines"
+    else:
+        lines = synthetic_lines(val)
+        over = (yv > lines).astype(float)
+        p_raw = raw_p_over(mu_v, sigma(mu_v), lines)
+        calibration = Isotonic.fit(p_raw, over).shrunk(cfg.synthetic_shrink)
+        calibration_line, calibrated_on = None, f"synthetic_lines_shrunk_{cfg.synthetic_shrink}"
+    p_cal = calibration(p_raw)
     metrics = {
         "validation_rows": val.height,
         "validation_start": val_start.isoformat(),
         "mae": float(np.mean(np.abs(mu_v - yv))),
         "bias": float(np.mean(mu_v - yv)),
         **{f"mae_{k}": float(np.mean(np.abs(v - yv))) for k, v in base.items()},
+        "calibrated_on": calibrated_on,
+        "calibration_rows": int(len(over)),
         "brier_raw": brier(p_raw, over),
         "brier_calibrated": brier(p_cal, over),
         "reliability": reliability_table(p_cal, over),
@@ -225,6 +244,7 @@ def train_points_model(
         booster=final,
         sigma=sigma,
         calibration=calibration,
+        calibration_line=calibration_line,
         metrics=metrics,
         holdout_booster=holdout,
     )
