@@ -114,3 +114,10 @@ def test_newest_source_game_is_before_d(worlds) -> None:
             "SELECT count(*), count(DISTINCT game_date) FROM features.player_features"
         ).fetchall()[0]
     assert bad == 0 and rows[0] > 3000 and rows[1] >= 14
+
+
+def test_feature_documentation_matches_the_catalog() -> None:
+    from nba_assets.lib.features.catalog import markdown
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "FEATURES.md").read_text()
+    assert markdown() in doc, "docs/FEATURES.md is stale: regenerate it from the catalog"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import dagster as dg
 
 from nba_assets.defs.automation.schedules import schedules
@@ -17,7 +20,8 @@ from nba_assets.defs.resources import build_resources
 from nba_assets.lib.env import Settings
 
 
-def build_definitions(settings: Settings) -> dg.Definitions:
+def build_definitions(settings: Settings, resources: Mapping[str, Any] | None = None) -> dg.Definitions:
+    """``resources`` replace the environment's by key (tests point the archive source elsewhere)."""
     if settings.env == "local":
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     assets = [
@@ -34,5 +38,5 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         jobs=jobs,
         schedules=schedules,
         sensors=sensors,
-        resources=build_resources(settings),
+        resources={**build_resources(settings), **(resources or {})},
     )

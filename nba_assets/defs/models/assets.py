@@ -1,6 +1,7 @@
 """models/points_model: CatBoost trained walk-forward, every version kept, promoted only through the gate."""
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -10,6 +11,7 @@ import polars as pl
 
 from nba_assets.defs.resources import ObjectStoreResource
 from nba_assets.lib.metadata import markdown_table
+from nba_assets.lib.modeling.config import MODEL, ModelConfig
 from nba_assets.lib.modeling.registry import ModelRegistry
 from nba_assets.lib.modeling.train import promotion_gate, train_points_model
 
@@ -20,6 +22,17 @@ GATE = "points_model_candidate_beats_champion"
 class TrainConfig(dg.Config):
     # Train on player-games before this ET date (YYYY-MM-DD); empty means today.
     cutoff: str = ""
+    # Optional overrides of nba_assets.lib.modeling.config.MODEL (0 = the configured value).
+    iterations: int = 0
+    validation_min_rows: int = 0
+
+    def training_config(self) -> ModelConfig:
+        changes = {
+            k: v
+            for k, v in (("iterations", self.iterations), ("validation_min_rows", self.validation_min_rows))
+            if v
+        }
+        return replace(MODEL, **changes)
 
 
 def resolve_cutoff(value: str) -> date:
@@ -58,7 +71,7 @@ def points_model(
     cutoff = resolve_cutoff(config.cutoff)
     registry = ModelRegistry(object_store.get_store())
     champion = registry.load_champion()
-    candidate = train_points_model(features, cutoff)
+    candidate = train_points_model(features, cutoff, config.training_config())
     gate = promotion_gate(candidate, champion, features)
     registry.save(candidate, gate.promote, gate.metadata)
     m = candidate.metrics
