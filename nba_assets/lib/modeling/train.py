@@ -84,7 +84,9 @@ class PointsModel:
             "sigma": {"a": self.sigma.a, "b": self.sigma.b},
             "calibration": {"x": self.calibration.x, "y": self.calibration.y},
             "calibration_line": (
-                {"x": self.calibration_line.x, "y": self.calibration_line.y} if self.calibration_line else None
+                {"x": self.calibration_line.x, "y": self.calibration_line.y}
+                if self.calibration_line
+                else None
             ),
             "metrics": self.metrics,
         }
@@ -198,7 +200,9 @@ def train_points_model(
         p_raw = raw_p_over(mu_v[decided], sigma(mu_v[decided]), lines)
         calibration = Isotonic.fit(p_raw, over_real)
         blend_v = blend_weight * mu_v[decided] + (1 - blend_weight) * lines
-        calibration_line: Isotonic | None = Isotonic.fit(raw_p_over(blend_v, sigma(blend_v), lines), over_real)
+        calibration_line: Isotonic | None = Isotonic.fit(
+            raw_p_over(blend_v, sigma(blend_v), lines), over_real
+        )
         over, calibrated_on = over_real, "real_lines"
     else:
         lines = synthetic_lines(val)
