@@ -70,7 +70,7 @@ def history(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("chain") / "history"
     settings = Settings(data_dir=root)
     defs = build_definitions(settings)
-    with dg.instance_for_test(temp_dir=str(root / "home")) as instance:
+    with dg.instance_for_test() as instance:
         for job in ("ingest_raw_job", "build_context_job", "build_features_job"):
             assert _run(defs, instance, job, HISTORY).success, job
         model = _run(
