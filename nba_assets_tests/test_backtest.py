@@ -156,3 +156,33 @@ def test_report_figures(tmp_path: Path) -> None:
     assert "catboost MAE" in text and "Calibration" in text
     assert (tmp_path / "calibration.png").stat().st_size > 1000
     assert (tmp_path / "hit_rate_by_tier.png").stat().st_size > 1000
+
+
+def test_lines_file_without_outcome_columns_resolves_like_the_pipeline(
+    dev_lines_path: Path, tmp_path: Path
+) -> None:
+    """A --lines file with only the guaranteed columns: game ids from the schedule, NBA ids from
+    players seen before the date; checked against the dev file's own ground-truth ids."""
+    from nba_assets.lib.sources.archive import ArchiveSource
+
+    day = date(2025, 11, 5)
+    full = pl.read_csv(dev_lines_path, infer_schema=False).filter(pl.col("game_date") == day.isoformat())
+    only = tmp_path / "lines.csv"
+    full.select(GUARANTEED_COLUMNS).write_csv(only)
+    lines = read_lines_csv(only)
+    archive = ArchiveSource()
+    schedule = archive.schedule([day], datetime(2025, 11, 7, tzinfo=UTC)).frame
+    box = pl.read_parquet(Path(backtest.__file__).parents[1] / "data" / "box_scores.parquet")
+    resolved = backtest.resolve_lines(lines, schedule, box.filter(pl.col("game_date") < day), day, day)
+    assert resolved.height == lines.height and resolved["game_id"].null_count() == 0
+    truth = full.select(
+        "player_name",
+        "bookmaker",
+        pl.col("line").cast(pl.Float64),
+        pl.col("player_id").cast(pl.Int64).alias("truth"),
+    ).unique(subset=["player_name", "bookmaker", "line"])
+    joined = resolved.join(truth, on=["player_name", "bookmaker", "line"], how="inner").filter(
+        pl.col("truth").is_not_null()
+    )
+    correct = (joined["player_id"] == joined["truth"]).sum()
+    assert joined.height > 1000 and correct / joined.height >= 0.99
