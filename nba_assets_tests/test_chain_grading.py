@@ -1,6 +1,6 @@
 """The whole chain for 2025-11-05 through the real code location, then its grading, and the alerts.
 
-History (raw, context, features for 2025-04-01 .. 2025-11-04, and a model with cutoff 2025-11-05) is
+History (raw, context, features for 2024-10-22 .. 2025-11-04, and a model with cutoff 2025-11-05) is
 built once; then the chain for D runs as the schedules run it (one partition per job) twice: on the
 archive, where every prediction with a real line is graded and no alert is written, and on a copy of
 the archive without one of D's box scores, where grading readiness fails and exactly one alert is
@@ -8,7 +8,7 @@ written. Slow (a few minutes): run with ``scripts/dev.sh slow`` or ``pytest -m s
 """
 
 import shutil
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -27,8 +27,10 @@ from nba_assets.lib.sources.archive import DEFAULT_ARCHIVE_DIR
 pytestmark = pytest.mark.slow
 
 D = "2025-11-05"
-HISTORY = ("2025-04-01", "2025-11-04")
-REMOVED_GAME = "0022500165"  # one of D's 11 games
+HISTORY = ("2024-10-22", "2025-11-04")  # a season back: vs-opponent and position features need it
+PRE_GAME_RAW = ("schedule", "injury_report", "player_props")
+AS_OF_PRE_GAME = "2025-11-05T20:00:00+00:00"  # lines were captured 17:00 UTC, first tip-off 00:00 UTC
+REMOVED_GAME = "0022500171"  # one of D's 11 games
 
 
 def _run(defs: dg.Definitions, instance: dg.DagsterInstance, job: str, partition: str | None = None, **kw):
@@ -59,7 +61,8 @@ def _archive_without_game(dest: Path, game_id: str) -> Path:
     for f in ("games.parquet", "props_points.parquet", "PROVENANCE.json"):
         shutil.copy(DEFAULT_ARCHIVE_DIR / f, dest / f)
     box = pl.read_parquet(DEFAULT_ARCHIVE_DIR / "box_scores.parquet")
-    assert box.filter(pl.col("game_id") == game_id).height > 20
+    game = box.filter(pl.col("game_id") == game_id)
+    assert game.height > 20 and game["game_date"].unique().to_list() == [date.fromisoformat(D)]
     box.filter(pl.col("game_id") != game_id).write_parquet(dest / "box_scores.parquet")
     return dest
 
@@ -104,9 +107,12 @@ def _chain(
     instance = dg.DagsterInstance.ephemeral()
     # the sensor's cursor starts now: only the chain's runs can raise alerts
     cursor = _tick(repo, instance, None, log).cursor
+    # 10:00 ET slate (sources asked at 15:00 ET: after the day's lines, before the first tip-off), then
+    # the 04:00 ET overnight job for D (sources asked now: the games are final)
+    pre_game = {f"raw__{a}": {"config": {"as_of_utc": AS_OF_PRE_GAME}} for a in PRE_GAME_RAW}
     results = [
-        _run(defs, instance, job, D)
-        for job in ("ingest_raw_job", "build_context_job", "build_features_job", "predict_job")
+        _run(defs, instance, "morning_slate_job", D, run_config={"ops": pre_game}),
+        _run(defs, instance, "overnight_box_scores_job", D),
     ]
     monkeypatch.setattr(sensors, "utc_now", lambda: datetime(2025, 11, 6, 11, 0, tzinfo=UTC))
     with dg.build_sensor_context(instance=instance, repository_def=repo) as ctx:
@@ -141,17 +147,23 @@ def test_chain_grades_every_prediction_with_a_real_line_and_alerts_nothing(
 def test_chain_without_one_box_score_fails_readiness_and_alerts_once(history, tmp_path, monkeypatch) -> None:
     archive = _archive_without_game(tmp_path / "archive", REMOVED_GAME)
     settings, results, requests, log = _chain(history, tmp_path / "broken", archive, monkeypatch)
-    raw = results[0]
-    assert not raw.success  # the blocking completeness check stops the day
-    evaluations = {e.check_name: e.passed for r in results for e in r.get_asset_check_evaluations()}
-    assert evaluations["box_scores_ready_for_grading"] is False
+    slate, overnight = results
+    assert slate.success and not overnight.success  # the blocking completeness check stops the night
+    evaluations = {e.check_name: e.passed for e in overnight.get_asset_check_evaluations()}
+    assert evaluations["box_scores_complete_for_slate"] is False
     assert requests == []  # grading does not run on an incomplete day
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
-        graded = con.sql(
-            "SELECT count(*) FROM grading.prediction_grades WHERE game_date = ?", params=[D]
-        ).fetchall()
-    assert graded[0][0] == 0  # no grades on an incomplete day
+        tables = con.sql("SELECT table_schema || '.' || table_name FROM information_schema.tables").fetchall()
+        graded = (
+            con.sql(
+                "SELECT count(*) FROM grading.prediction_grades WHERE game_date = ?", params=[D]
+            ).fetchall()[0][0]
+            if ("grading.prediction_grades",) in tables
+            else 0
+        )
+    assert graded == 0  # no grades on an incomplete day
     alerts = LocalAlertLog(log).read()
     assert len(alerts) == 1, [a["title"] for a in alerts]
     checks = {c["check"] for c in alerts[0]["checks"]}
-    assert "box_scores_ready_for_grading" in checks and alerts[0]["partition"] == D
+    assert alerts[0]["kind"] == "run_failure" and alerts[0]["job"] == "overnight_box_scores_job"
+    assert "box_scores_complete_for_slate" in checks and alerts[0]["partition"] == D
