@@ -16,6 +16,7 @@ from nba_assets.defs.jobs import jobs
 from nba_assets.defs.models.assets import model_assets
 from nba_assets.defs.predictions.assets import prediction_assets
 from nba_assets.defs.raw.assets import raw_assets
+from nba_assets.defs.reports.assets import report_assets
 from nba_assets.defs.resources import build_resources
 from nba_assets.lib.env import Settings
 
@@ -31,6 +32,7 @@ def build_definitions(settings: Settings, resources: Mapping[str, Any] | None = 
         *model_assets,
         *prediction_assets,
         *grading_assets,
+        *report_assets,
     ]
     return dg.Definitions(
         assets=assets,

@@ -12,6 +12,7 @@ FEATURES = dg.AssetSelection.groups("features")
 PREDICTIONS = dg.AssetSelection.groups("predictions")
 GRADING = dg.AssetSelection.groups("grading")
 MODELS = dg.AssetSelection.groups("models")
+REPORTS = dg.AssetSelection.groups("reports")
 READY = dg.AssetSelection.checks(
     dg.AssetCheckKey(dg.AssetKey(["raw", "box_scores"]), "box_scores_ready_for_grading")
 )
@@ -66,9 +67,19 @@ refresh_lines_job = dg.define_asset_job(
 )
 overnight_box_scores_job = dg.define_asset_job(
     "overnight_box_scores_job",
-    selection=dg.AssetSelection.assets(["raw", "schedule"], ["raw", "box_scores"]) | READY,
+    # context is rebuilt with the final box scores (the morning slate built D's context before tip-off),
+    # so the features of the next dates see D's games; a failed box-score check stops it
+    selection=dg.AssetSelection.assets(["raw", "schedule"], ["raw", "box_scores"]) | READY | CONTEXT,
     partitions_def=game_date_partitions,
-    description="Yesterday's final scores and box scores, and the grading readiness check.",
+    description="Yesterday's final scores and box scores, the grading readiness check, and the context "
+    "tables rebuilt with the finals.",
+)
+report_job = dg.define_asset_job(
+    "report_job",
+    selection=REPORTS,
+    partitions_def=game_date_partitions,
+    description="The day's picks (CSV, JSON) and HTML report from D's predictions and the grades before D, "
+    "in the object store under reports/<D>/ (run it after predict_job and the grading of D-1).",
 )
 weekly_retrain_job = dg.define_asset_job(
     "weekly_retrain_job", selection=MODELS, description="Train a candidate; promote through the gate."
@@ -83,5 +94,6 @@ jobs = [
     morning_slate_job,
     refresh_lines_job,
     overnight_box_scores_job,
+    report_job,
     weekly_retrain_job,
 ]

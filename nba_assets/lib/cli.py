@@ -3,6 +3,7 @@
 nba-assets parse KIND FILE     parse one saved payload with the pipeline's own parser, print JSON lines
 nba-assets kinds               list the payload kinds ``parse`` knows
 nba-assets main [--start D] [--end D]   run the pipeline for a range of game dates
+nba-assets report --date D [--out DIR]  the day's picks (CSV, JSON) and HTML report from the warehouse
 """
 
 from __future__ import annotations
@@ -110,6 +111,50 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from nba_assets.lib import exports
+    from nba_assets.lib.env import Settings
+
+    day = _date(args.date)
+    settings = Settings.from_env()
+    if settings.env != "local":
+        raise SystemExit(
+            f"nba-assets report: reads the local DuckDB warehouse; in {settings.env} the reports/daily_report "
+            "asset writes the report to the object store"
+        )
+    warehouse = settings.warehouse_path
+    if not warehouse.exists():
+        raise SystemExit(f"nba-assets report: no warehouse at {warehouse}; run `nba-assets main` first")
+    import duckdb
+
+    try:
+        preds, grades = exports.read_report_inputs(warehouse, day)
+    except duckdb.Error as exc:
+        raise SystemExit(f"nba-assets report: cannot read {warehouse}: {exc}") from None
+    if preds.is_empty():
+        lo, hi = exports.prediction_dates(warehouse)
+        held = f"predictions exist for {lo} .. {hi}" if lo else "the warehouse holds no predictions"
+        raise SystemExit(
+            f"nba-assets report: no predictions for {day} in {warehouse} ({held}); "
+            f"materialize predictions/player_points_predictions for {day} first"
+        )
+    report = exports.build_daily_report(preds, grades, day)
+    out = Path(args.out) if args.out else settings.data_dir / "reports" / day.isoformat()
+    out.mkdir(parents=True, exist_ok=True)
+    for name, (data, _) in report.files().items():
+        path = out / name
+        path.write_bytes(data)
+        print(path)
+    s = report.summary
+    print(
+        f"{day}: {s['lines']:,} lines for {s['players']} players; picks "
+        + ", ".join(f"{k} {v}" for k, v in s["picks"].items())
+        + f"; graded through {s['last_graded_day'] or '-'}",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def _date(value: str) -> date:
     try:
         return date.fromisoformat(value)
@@ -148,6 +193,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     b.add_argument("--retrain-days", type=int, default=7, help="days between retrains (1..7, default 7)")
     b.set_defaults(func=cmd_backtest)
+    r = sub.add_parser(
+        "report", help="write the day's picks (CSV, JSON) and HTML report from the configured warehouse"
+    )
+    r.add_argument("--date", required=True, help="game date (ET), YYYY-MM-DD")
+    r.add_argument("--out", help="output folder (default: <data dir>/reports/<date>/)")
+    r.set_defaults(func=cmd_report)
     return ap
 
 

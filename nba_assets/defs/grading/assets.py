@@ -7,7 +7,7 @@ import dagster as dg
 import polars as pl
 
 from nba_assets.defs.partitions import dates_of, game_date_partitions
-from nba_assets.lib import grading
+from nba_assets.lib import exports, grading
 from nba_assets.lib.metadata import markdown_table
 
 BOX = dg.AssetKey(["raw", "box_scores"])
@@ -123,6 +123,7 @@ def system_performance(context: dg.AssetExecutionContext, grades: pl.DataFrame) 
     frames = [grading.performance(grades, day) for day in dates_of(context)]
     perf = pl.concat(frames) if frames else grading.performance(grades.clear(), dates_of(context)[0])
     last = perf.filter(pl.col("game_date") == perf["game_date"].max()) if perf.height else perf
+    plots = exports.performance_plots(grades, dates_of(context)[-1])
     return dg.Output(
         perf,
         metadata={
@@ -134,6 +135,8 @@ def system_performance(context: dg.AssetExecutionContext, grades: pl.DataFrame) 
                     ["system", "n", "mae", "line_mae", "bets", "hit_rate", "roi"],
                 )
             ),
+            # season to date through the run's last date, bets on main lines
+            **{name: dg.MetadataValue.md(md) for name, md in plots.items()},
         },
     )
 

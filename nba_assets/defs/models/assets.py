@@ -25,11 +25,19 @@ class TrainConfig(dg.Config):
     # Optional overrides of nba_assets.lib.modeling.config.MODEL (0 = the configured value).
     iterations: int = 0
     validation_min_rows: int = 0
+    # (small, fast models for tests on a few weeks of history)
+    validation_days: int = 0
+    min_train_rows: int = 0
 
     def training_config(self) -> ModelConfig:
         changes = {
             k: v
-            for k, v in (("iterations", self.iterations), ("validation_min_rows", self.validation_min_rows))
+            for k, v in (
+                ("iterations", self.iterations),
+                ("validation_min_rows", self.validation_min_rows),
+                ("validation_days", self.validation_days),
+                ("min_train_rows", self.min_train_rows),
+            )
             if v
         }
         return replace(MODEL, **changes)

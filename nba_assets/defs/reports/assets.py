@@ -1,0 +1,86 @@
+"""reports/daily_report: the day's picks (CSV, JSON) and a self-contained HTML report in the object store."""
+
+import dagster as dg
+import polars as pl
+
+from nba_assets.defs.partitions import dates_of, game_date_partitions
+from nba_assets.defs.resources import ObjectStoreResource
+from nba_assets.lib import exports
+
+KEY = dg.AssetKey(["reports", "daily_report"])
+PREDICTIONS = dg.AssetKey(["predictions", "player_points_predictions"])
+GRADES = dg.AssetKey(["grading", "prediction_grades"])
+
+
+def report_key(day: str, name: str) -> str:
+    """``reports/<D>/<file>`` in the object store."""
+    return f"reports/{day}/{name}"
+
+
+@dg.asset(
+    key=KEY,
+    group_name="reports",
+    description="The report of game date D: every line with its call or skip reason (picks.csv, picks.json) and "
+    "report.html (no external resource): D's picks (catboost, catboost_line; main lines), the last graded day's "
+    "record, rolling 7 / 30 days / season performance, calibration and hit rate by tier, coverage. Written to the "
+    "object store under reports/<D>/.",
+    partitions_def=game_date_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    pool="duckdb",
+    kinds={"polars", "html"},
+    ins={
+        "predictions": dg.AssetIn(key=PREDICTIONS),
+        # the grades before D: D's own games are not graded when its report is written
+        "grades": dg.AssetIn(
+            key=GRADES,
+            partition_mapping=dg.TimeWindowPartitionMapping(
+                start_offset=-exports.GRADES_WINDOW_DAYS,
+                end_offset=-1,
+                allow_nonexistent_upstream_partitions=True,
+            ),
+        ),
+    },
+)
+def daily_report(
+    context: dg.AssetExecutionContext,
+    predictions: pl.DataFrame,
+    grades: pl.DataFrame,
+    object_store: ObjectStoreResource,
+) -> dg.MaterializeResult:
+    store = object_store.get_store()
+    written: dict[str, dict[str, str]] = {}
+    last: exports.DailyReport | None = None
+    without = []
+    for day in dates_of(context):
+        if predictions.is_empty() or predictions.filter(pl.col("game_date") == day).is_empty():
+            without.append(day.isoformat())
+            continue
+        last = exports.build_daily_report(predictions, grades, day)
+        written[day.isoformat()] = {
+            name: store.put_bytes(report_key(day.isoformat(), name), data, content_type)
+            for name, (data, content_type) in last.files().items()
+        }
+    if without:
+        context.log.warning(f"no predictions (no games or lines) for {len(without)} date(s): {without[:10]}")
+    metadata: dict[str, object] = {"reports_written": len(written), "dates_without_predictions": without}
+    if last is not None:
+        paths = written[last.day.isoformat()]
+        metadata.update(
+            {
+                "report_date": last.day.isoformat(),
+                "html": dg.MetadataValue.path(paths["report.html"]),
+                "csv": dg.MetadataValue.path(paths["picks.csv"]),
+                "json": dg.MetadataValue.path(paths["picks.json"]),
+                "lines": last.summary["lines"],
+                "players": last.summary["players"],
+                "picks_catboost": last.summary["picks"]["catboost"],
+                "picks_catboost_line": last.summary["picks"]["catboost_line"],
+                "last_graded_day": last.summary["last_graded_day"] or "",
+                "graded_days": last.summary["graded_days"],
+                "picks": dg.MetadataValue.md(last.picks_md),
+            }
+        )
+    return dg.MaterializeResult(metadata=metadata)
+
+
+report_assets = [daily_report]

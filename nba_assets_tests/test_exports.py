@@ -1,0 +1,340 @@
+"""Exports: the day's picks (CSV, JSON), the self-contained HTML report and the plots; the
+reports/daily_report asset; the system_performance plots; ``nba-assets report``.
+
+Synthetic predictions (built with the pipeline's own decision rules) and grades (the pipeline's own
+grading of synthetic box scores) for 2025-11-16 .. 2025-11-20: no archive, no model, no dbt run.
+"""
+
+import base64
+import html
+import io
+import json
+import math
+import re
+from datetime import date, timedelta
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import numpy as np
+import polars as pl
+import pytest
+
+from nba_assets.defs.build import build_definitions
+from nba_assets.defs.grading.assets import prediction_grades, system_performance
+from nba_assets.defs.partitions import game_date_partitions
+from nba_assets.defs.resources import build_resources
+from nba_assets.lib import exports, grading
+from nba_assets.lib.cli import main
+from nba_assets.lib.env import Settings
+from nba_assets.lib.modeling.config import SYSTEMS
+from nba_assets.lib.modeling.decisions import PREDICTION_SCHEMA, decide
+from nba_assets.lib.reports import record_by_system
+
+D = date(2025, 11, 20)
+DAYS = [D - timedelta(days=k) for k in range(4, -1, -1)]  # 11-16 .. 11-20
+SCRIPT = '<script>alert("x")</script> & Sons'
+TEAMS = ("BOS", "NYK", "LAL")
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def synthetic_predictions(day: date, n_players: int = 14) -> pl.DataFrame:
+    """Per player: two books, a main line and an alternate each, four systems; the last player is below
+    the quality threshold (PASS, ``low_quality``, no prediction), as predict_lines leaves him."""
+    rng = np.random.default_rng(day.toordinal())
+    rows = []
+    for i in range(n_players):
+        low = i == n_players - 1
+        main_line = 8.5 + 1.5 * i
+        true = main_line + rng.normal(0, 4)
+        mus = {s: None if low else true + rng.normal(0, 1.5) for s in SYSTEMS}
+        for book, shift, over_price in (("draftkings", 0.0, -115), ("fanduel", 1.0, 105)):
+            for line, is_main in ((main_line + shift, True), (main_line + shift + 4.0, False)):
+                for system in SYSTEMS:
+                    mu = mus[system]
+                    p_over = None if mu is None else 0.5 * math.erfc((line - mu) / (5.0 * math.sqrt(2)))
+                    rows.append(
+                        {
+                            "game_date": day,
+                            "game_id": f"00225{day:%m%d}{i % 3}",
+                            "player_id": 1000 + i,
+                            "player_name": SCRIPT if i == 0 else f"Player {i:02d}",
+                            "team_abbr": TEAMS[i % 3],
+                            "bookmaker": book,
+                            "line": line,
+                            "over_price": over_price,
+                            "under_price": -110 - (5 if over_price > 0 else 0),
+                            "is_main_line": is_main,
+                            "system": system,
+                            "model_version": "pm-test",
+                            "predicted_points": mu,
+                            "p_over": p_over,
+                            "quality": 50.0 if low else 90.0,
+                        }
+                    )
+    frame = pl.DataFrame(rows, infer_schema_length=None)
+    return decide(frame).select([pl.col(c).cast(t) for c, t in PREDICTION_SCHEMA.items()])
+
+
+def synthetic_box_scores(preds: pl.DataFrame) -> pl.DataFrame:
+    """Actual points around each player's catboost prediction; player 1001 did not play (VOIDs)."""
+    rng = np.random.default_rng(7)
+    players = preds.filter(pl.col("system") == "catboost").unique(["game_date", "player_id"])
+    return players.select(
+        "game_date",
+        "game_id",
+        "player_id",
+        pl.Series(
+            "pts",
+            np.maximum(
+                0, np.round(players["predicted_points"].fill_null(10.0) + rng.normal(0, 5, players.height))
+            ),
+        ).cast(pl.Int64),
+        pl.when(pl.col("player_id") == 1001).then(0.0).otherwise(30.0).alias("minutes"),
+    )
+
+
+@pytest.fixture(scope="module")
+def preds_all() -> pl.DataFrame:
+    return pl.concat([synthetic_predictions(d) for d in DAYS])
+
+
+@pytest.fixture(scope="module")
+def preds(preds_all) -> pl.DataFrame:
+    return preds_all.filter(pl.col("game_date") == D)
+
+
+@pytest.fixture(scope="module")
+def grades(preds_all) -> pl.DataFrame:
+    before = preds_all.filter(pl.col("game_date") < D)
+    return grading.grade(before, synthetic_box_scores(before))
+
+
+def write_warehouse(path: Path, preds: pl.DataFrame, grades: pl.DataFrame | None) -> None:
+    """The two tables the report reads, as the IO manager stores them (schema = layer, table = asset)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tables = [("predictions", "player_points_predictions", preds)]
+    if grades is not None:
+        tables.append(("grading", "prediction_grades", grades))
+    with duckdb.connect(str(path)) as con:
+        for schema, table, frame in tables:
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+            con.register("_frame", frame.to_arrow())
+            con.execute(f"CREATE OR REPLACE TABLE {schema}.{table} AS SELECT * FROM _frame")
+            con.unregister("_frame")
+
+
+# ---------------------------------------------------------------- pure functions
+
+
+def test_csv_and_json_hold_every_line_with_its_call_or_skip_reason(preds) -> None:
+    csv = pl.read_csv(
+        io.BytesIO(exports.picks_csv(preds)), try_parse_dates=True, schema_overrides={"game_id": pl.Utf8}
+    )
+    assert csv.columns == exports.EXPORT_COLUMNS
+    assert csv.height == preds.height
+    key = ["player_id", "bookmaker", "line", "system"]
+    assert csv.select(key).sort(key).equals(preds.select(key).sort(key))
+    # data, not markup: the name is written as the source spelled it
+    assert SCRIPT in csv["player_name"].to_list()
+    low = csv.filter(pl.col("player_id") == 1013)
+    assert set(low["skip_reason"]) == {"low_quality"} and set(low["recommendation"]) == {"PASS"}
+    assert low["predicted_points"].null_count() == low.height
+    # picks first within a system, main lines first, by confidence
+    cb = csv.filter(pl.col("system") == "catboost")
+    assert cb["actionable"][0] and cb["is_main_line"][0]
+    n_picks = cb["actionable"].sum()
+    assert cb["actionable"].head(n_picks).all() and not cb["actionable"].tail(cb.height - n_picks).any()
+    assert set(csv["recommendation"]) <= {"OVER", "UNDER", "PASS", "NO_LINE"}
+
+    doc = json.loads(exports.picks_json(preds, D))
+    assert doc["game_date"] == "2025-11-20" and doc["columns"] == exports.EXPORT_COLUMNS
+    assert len(doc["rows"]) == preds.height
+    assert doc["rows"][0] == {
+        k: (v.isoformat() if isinstance(v, date) else v) for k, v in csv.row(0, named=True).items()
+    }
+    expected_picks = preds.filter(
+        pl.col("actionable") & pl.col("is_main_line") & pl.col("system").is_in(exports.REPORT_SYSTEMS)
+    )
+    assert len(doc["picks"]) == expected_picks.height > 0
+    assert all(p["actionable"] and p["is_main_line"] for p in doc["picks"])
+    cov = doc["coverage"]
+    assert cov["players"] == 14 and cov["lines"] == 14 * 4 and cov["main_lines"] == 28 and cov["books"] == 2
+    assert cov["skipped"]["low_quality"]["catboost"] == {"lines": 4, "players": 1}
+    assert (
+        cov["calls_by_system"]["catboost"]["lines"]
+        == preds.filter((pl.col("system") == "catboost") & pl.col("actionable")).height
+    )
+
+
+def test_best_picks_one_row_per_player_with_the_books_that_agree(preds) -> None:
+    best = exports.best_picks(preds, "catboost")
+    picks = preds.filter((pl.col("system") == "catboost") & pl.col("actionable") & pl.col("is_main_line"))
+    assert best.height == picks["player_id"].n_unique() == best["player_id"].n_unique()
+    assert best["confidence"].is_sorted(descending=True)
+    for r in best.iter_rows(named=True):
+        same = picks.filter(
+            (pl.col("player_id") == r["player_id"]) & (pl.col("recommendation") == r["recommendation"])
+        )
+        assert r["books"] == same["bookmaker"].n_unique()
+        assert r["confidence"] == same["confidence"].max()
+    md = exports.picks_markdown(preds)
+    assert md.startswith("| system | player_name |") and "catboost" in md
+    assert exports.picks_markdown(preds.clear()) == "_no actionable picks on main lines_"
+
+
+def test_html_escapes_data_and_needs_nothing_from_the_network(preds, grades) -> None:
+    page = exports.render_html(preds, grades, D)
+    assert "<script" not in page.lower()
+    assert html.escape(SCRIPT) in page
+    assert "http://" not in page and "https://" not in page
+    assert "<link" not in page and "@import" not in page and "url(" not in page
+    refs = re.findall(r"""(?:src|href)\s*=\s*["']([^"']*)["']""", page)
+    assert len(refs) == 2, refs  # the two plots, nothing else
+    for ref in refs:
+        prefix = "data:image/png;base64,"
+        assert ref.startswith(prefix) and base64.b64decode(ref[len(prefix) :]).startswith(PNG)
+    for heading in (
+        "Today's picks",
+        "Last graded day",
+        "Rolling performance",
+        "Season to date",
+        "Coverage",
+    ):
+        assert f"<h2>{heading}</h2>" in page
+    # the last graded day's record, as record_by_system counts it
+    rec = record_by_system(grades.filter(pl.col("game_date") == D - timedelta(days=1))).filter(
+        pl.col("system") == "catboost"
+    )
+    wlp = f"{rec['wins'][0]}-{rec['losses'][0]}-{rec['pushes'][0]}"
+    assert f"<td>{wlp}</td>" in page and "2025-11-19 (yesterday)" in page
+    for window in ("7d", "30d", "season"):
+        assert f'<td class="t">{window}</td>' in page
+
+
+def test_rolling_performance_counts_main_line_bets_up_to_the_day_before(grades) -> None:
+    perf = exports.rolling_performance(grades, D - timedelta(days=1))
+    assert set(perf["window"]) == {"7d", "30d", "season"} and set(perf["system"]) == set(SYSTEMS)
+    main = grades.filter(pl.col("is_main_line") & (pl.col("system") == "catboost"))
+    season = perf.filter((pl.col("system") == "catboost") & (pl.col("window") == "season"))
+    assert season["wins"][0] == main.filter(pl.col("result") == "WIN").height
+    assert season["losses"][0] == main.filter(pl.col("result") == "LOSS").height
+
+
+def test_plots_are_pngs_and_markdown_images(grades) -> None:
+    for png in (exports.hit_rate_by_tier_png(grades), exports.calibration_png(grades, min_n=1)):
+        assert png is not None and png.startswith(PNG)
+    table = exports.calibration_table(grades, "catboost")
+    eligible = grades.filter(
+        (pl.col("system") == "catboost")
+        & pl.col("is_main_line")
+        & pl.col("played")
+        & pl.col("p_over").is_not_null()
+        & (pl.col("actual_points") != pl.col("line"))
+    )
+    assert int(table["n"].sum()) == eligible.height
+    assert table["over_rate"].is_between(0, 1).all() and table["mean_p"].is_sorted()
+    plots = exports.performance_plots(grades, D - timedelta(days=1))
+    assert plots["hit_rate_by_tier"].startswith("![hit rate by tier](data:image/png;base64,")
+    assert plots["calibration"].startswith("![calibration](data:image/png;base64,")
+    empty = exports.performance_plots(pl.DataFrame(), D)
+    assert empty == {"hit_rate_by_tier": "_no graded bets yet_", "calibration": "_no graded bets yet_"}
+
+
+def test_report_without_grades_says_so(preds) -> None:
+    report = exports.build_daily_report(preds, pl.DataFrame(), D)
+    page = report.html.decode()
+    assert "No graded game before this date." in page and "<img" not in page
+    assert report.summary["last_graded_day"] is None and report.summary["graded_days"] == 0
+    assert set(report.files()) == {"picks.csv", "picks.json", "report.html"}
+
+
+# ---------------------------------------------------------------- the asset, the CLI
+
+
+def test_daily_report_asset_writes_the_files_to_the_object_store(tmp_path, preds_all, grades) -> None:
+    settings = Settings(data_dir=tmp_path)
+    write_warehouse(settings.warehouse_path, preds_all, grades)
+    job = build_definitions(settings).resolve_job_def("report_job")
+    with dg.instance_for_test() as instance:
+        result = job.execute_in_process(instance=instance, partition_key=D.isoformat())
+        assert result.success
+        meta = result.asset_materializations_for_node("reports__daily_report")[0].metadata
+        folder = settings.object_store_root / "reports" / D.isoformat()
+        assert sorted(p.name for p in folder.iterdir()) == ["picks.csv", "picks.json", "report.html"]
+        assert meta["html"].value == str(folder / "report.html")
+        assert meta["reports_written"].value == 1 and meta["last_graded_day"].value == "2025-11-19"
+        assert meta["lines"].value == 56 and meta["players"].value == 14
+        assert meta["graded_days"].value == 4
+        assert meta["picks"].value.startswith("| system | player_name |")
+        expected = exports.build_daily_report(preds_all, grades, D)
+        assert (folder / "picks.csv").read_bytes() == expected.csv
+        assert (folder / "report.html").read_bytes() == expected.html
+
+        # a range in one run; a date without predictions writes nothing and is named
+        tags = {
+            "dagster/asset_partition_range_start": "2025-11-19",
+            "dagster/asset_partition_range_end": "2025-11-21",
+        }
+        ranged = job.execute_in_process(instance=instance, tags=tags)
+        assert ranged.success
+        meta = ranged.asset_materializations_for_node("reports__daily_report")[0].metadata
+        assert meta["reports_written"].value == 2 and meta["dates_without_predictions"].value == [
+            "2025-11-21"
+        ]
+        assert (settings.object_store_root / "reports" / "2025-11-19" / "report.html").exists()
+        assert not (settings.object_store_root / "reports" / "2025-11-21").exists()
+
+
+def test_system_performance_shows_tier_and_calibration_plots(tmp_path, preds_all, grades) -> None:
+    settings = Settings(data_dir=tmp_path)
+    write_warehouse(settings.warehouse_path, preds_all, grades)
+    # the grades table stands in for its asset (loaded through the IO manager like in a run)
+    grades_spec = dg.AssetSpec(
+        prediction_grades.key, partitions_def=game_date_partitions, metadata={"partition_expr": "game_date"}
+    )
+    result = dg.materialize(
+        [grades_spec, system_performance],
+        selection=[system_performance.key],
+        partition_key="2025-11-19",
+        resources=build_resources(settings),
+    )
+    meta = result.asset_materializations_for_node("grading__system_performance")[0].metadata
+    assert meta["calibration"].value.startswith("![calibration](data:image/png;base64,")
+    assert meta["hit_rate_by_tier"].value.startswith("![hit rate by tier](data:image/png;base64,")
+
+
+def test_cli_report_writes_the_three_files_and_names_a_missing_date(
+    tmp_path, monkeypatch, capsys, preds_all, grades
+) -> None:
+    monkeypatch.setenv("NBA_ASSETS_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("NBA_ASSETS_ENV", raising=False)
+    with pytest.raises(SystemExit, match="no warehouse at"):
+        main(["report", "--date", D.isoformat()])
+    write_warehouse(tmp_path / "warehouse.duckdb", preds_all, grades)
+
+    assert main(["report", "--date", D.isoformat()]) == 0
+    printed = capsys.readouterr().out.split()
+    folder = tmp_path / "reports" / D.isoformat()
+    assert printed == [str(folder / n) for n in ("picks.csv", "picks.json", "report.html")]
+    expected = exports.build_daily_report(preds_all, grades, D)
+    assert (folder / "picks.json").read_bytes() == expected.json
+    assert (folder / "report.html").read_bytes() == expected.html
+
+    out = tmp_path / "elsewhere"
+    assert main(["report", "--date", D.isoformat(), "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["picks.csv", "picks.json", "report.html"]
+
+    with pytest.raises(SystemExit, match=r"no predictions for 2025-12-01 .*2025-11-16 \.\. 2025-11-20"):
+        main(["report", "--date", "2025-12-01"])
+    assert not (tmp_path / "reports" / "2025-12-01").exists()
+    with pytest.raises(SystemExit, match="not a YYYY-MM-DD date"):
+        main(["report", "--date", "11/20/2025"])
+
+
+def test_cli_report_without_a_grades_table(tmp_path, monkeypatch, preds) -> None:
+    monkeypatch.setenv("NBA_ASSETS_DATA_DIR", str(tmp_path))
+    write_warehouse(tmp_path / "warehouse.duckdb", preds, None)
+    assert main(["report", "--date", D.isoformat()]) == 0
+    page = (tmp_path / "reports" / D.isoformat() / "report.html").read_text()
+    assert "No graded game before this date." in page
