@@ -162,6 +162,7 @@ def run_main(
         ),
         ("predict_job", start, end, None),
         ("grade_job", start, end, None),
+        ("report_job", end, end, None),  # picks CSV/JSON + HTML report of the last date
     ]
     with dg.DagsterInstance.get() as instance:
         for job_name, lo, hi, cfg in steps:

@@ -136,9 +136,9 @@ def box_scores_complete(schedule: pl.DataFrame, box: pl.DataFrame, as_of: dateti
         meta["note"] = "no games"
     if missing.is_empty():
         return CheckOutcome(True, meta)
-    ended = missing.select(
-        pl.coalesce(pl.col("tipoff_utc") + timedelta(hours=3), pl.lit(None, schemas.UTC_DT))
-    ).to_series()
+    # no typed literal here: a schedule loaded from DuckDB carries its session time zone (e.g. Etc/UTC),
+    # and coalescing it with a "UTC" literal has no polars supertype (the check crashed the step)
+    ended = missing.select(pl.col("tipoff_utc") + timedelta(hours=3)).to_series()
     recent = all(t is not None and as_of - t < BOX_SCORE_GRACE for t in ended.to_list())
     return CheckOutcome(False, meta, "WARN" if recent else "ERROR")
 

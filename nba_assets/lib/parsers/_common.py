@@ -67,6 +67,8 @@ def decode_json(body: bytes | str, source: str) -> Any:
         raise SourceDataError(
             source, "<body>", f"is not valid JSON ({exc})", body[-40:].decode("utf-8", "replace")
         ) from None
+    except RecursionError:
+        raise SourceDataError(source, "<body>", "is nested too deeply to decode") from None
 
 
 # ---------------------------------------------------------------- typed field access
@@ -361,6 +363,27 @@ def flag_main_lines(rows: list[dict[str, Any]], keys: Iterable[str]) -> None:
 
 
 def frame(rows: list[dict[str, Any]], schema: Mapping[str, pl.DataType], source: str) -> pl.DataFrame:
-    """Rows (dicts) -> a frame conformed to ``schema`` (column order and dtypes of the contract)."""
-    df = pl.from_dicts(rows, schema=dict(schema)) if rows else pl.DataFrame(schema=dict(schema))
+    """Rows (dicts) -> a frame conformed to ``schema`` (column order and dtypes of the contract).
+
+    A value that does not fit its column (an integer beyond Int64, say) raises
+    :class:`SourceDataError` naming the column and the value, not polars' builder error."""
+    if not rows:
+        return conform(pl.DataFrame(schema=dict(schema)), dict(schema), source)
+    try:
+        df = pl.from_dicts(rows, schema=dict(schema))
+    except (pl.exceptions.PolarsError, OverflowError, TypeError, ValueError):
+        raise _unfit_value(rows, schema, source) from None
     return conform(df, dict(schema), source)
+
+
+def _unfit_value(
+    rows: list[dict[str, Any]], schema: Mapping[str, pl.DataType], source: str
+) -> SourceDataError:
+    """The first column value that does not fit the contract dtype, as an error naming both."""
+    for name, dtype in schema.items():
+        for row in rows:
+            try:
+                pl.Series(name, [row.get(name)], dtype=dtype, strict=True)
+            except Exception:
+                return SourceDataError(source, name, f"does not fit the contract type {dtype}", row.get(name))
+    return SourceDataError(source, "<rows>", "could not be built into the contract table")

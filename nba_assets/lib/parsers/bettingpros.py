@@ -131,6 +131,8 @@ def parse_bp_offers(
                 bookmaker = BOOKS.get(book_id, f"bettingpros_book_{book_id}")  # type: ignore[arg-type]
                 for n, line in enumerate(get_list(book, "lines", source, bpath)):
                     lpath = f"{bpath}.lines[{n}]"
+                    if not isinstance(line, dict):
+                        raise SourceDataError(source, lpath, "is not an object", type(line).__name__)
                     if line.get("active") is False:
                         continue
                     point = to_float(require(line, "line", source, lpath), source, f"{lpath}.line")

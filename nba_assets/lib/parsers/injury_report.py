@@ -174,12 +174,15 @@ def parse_injury_pdf(pdf_bytes: bytes, report_time_et: datetime | None = None) -
         raise SourceDataError(source, "<body>", f"is not a readable PDF ({type(exc).__name__})") from None
     lines: list[_Line] = []
     title = ""
-    with pdf:
-        edges: tuple[float, ...] | None = None
-        for page in pdf.pages:
-            page_lines, edges, page_title = _page_lines(page, edges)
-            lines.extend(_merge_fragments(page_lines))  # per page: ``top`` restarts on every page
-            title = title or page_title
+    try:
+        with pdf:
+            edges: tuple[float, ...] | None = None
+            for page in pdf.pages:  # pages are parsed lazily: a corrupt object surfaces here
+                page_lines, edges, page_title = _page_lines(page, edges)
+                lines.extend(_merge_fragments(page_lines))  # per page: ``top`` restarts on every page
+                title = title or page_title
+    except Exception as exc:  # pdfminer's errors again (PdfminerException, PSSyntaxError ...)
+        raise SourceDataError(source, "<body>", f"is not a readable PDF ({type(exc).__name__})") from None
     when = report_time_et or _report_time(title)
     if when is None:
         raise SourceDataError(source, "report_time_et", "is neither given nor printed in the report title")

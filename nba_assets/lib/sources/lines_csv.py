@@ -37,6 +37,9 @@ def lines_from_frame(frame: pl.DataFrame, source: str = "lines_csv") -> pl.DataF
     missing = [c for c in GUARANTEED_COLUMNS if c not in frame.columns]
     if missing:
         raise SourceDataError(source, missing[0], "is missing from the header", ",".join(frame.columns[:12]))
+    for c in GUARANTEED_COLUMNS:  # a nested column (list ...) has no text form to parse
+        if frame.schema[c].is_nested():
+            raise SourceDataError(source, c, "is not a text column", str(frame.schema[c]))
     f = frame.select([pl.col(c).cast(pl.Utf8) for c in GUARANTEED_COLUMNS])
     casts: dict[str, pl.Expr] = {
         "game_date": pl.col("game_date").str.strip_chars().str.to_date("%Y-%m-%d", strict=True),

@@ -9,7 +9,8 @@
 - **Archiving:** every successful non-empty body is written to the object store with
   :func:`archive_payload` *before* anyone parses it; 204 returns ``body=None``.
 - **Secrets:** ``apiKey`` query values and ``X-Api-Key`` header values are redacted from every log line
-  and exception message; archive keys are content hashes and never contain a URL.
+  (urllib3's DEBUG request lines included) and exception message; archive keys are content hashes and
+  never contain a URL; a redirect to another host does not carry the ``X-Api-Key`` header along.
 
 The retry loop is a small explicit loop rather than tenacity: Retry-After, the fake clock and the
 redacted error all need the response in hand, which is simpler here than in tenacity callbacks.
@@ -49,6 +50,24 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
         if secret:
             out = out.replace(secret, "***")
     return out
+
+
+class _RedactingFilter(logging.Filter):
+    """urllib3 logs each request line at DEBUG, query string (``apiKey=...``) included: redact it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = redact(record.getMessage()), ()
+        return True
+
+
+class KeySafeSession(requests.Session):
+    """requests drops only ``Authorization`` when a redirect leaves the host; drop ``X-Api-Key`` too."""
+
+    def rebuild_auth(self, prepared_request: requests.PreparedRequest, response: requests.Response) -> None:
+        super().rebuild_auth(prepared_request, response)
+        if self.should_strip_auth(response.request.url, prepared_request.url):
+            for name in [h for h in prepared_request.headers if h.lower() in SECRET_HEADERS]:
+                del prepared_request.headers[name]
 
 
 @dataclass(frozen=True)
@@ -99,7 +118,10 @@ class HttpClient:
         sleep: Callable[[float], None] = time.sleep,
         rng: Callable[[], float] = random.random,
     ) -> None:
-        self.session = session or requests.Session()
+        self.session = session or KeySafeSession()
+        urllib3_log = logging.getLogger("urllib3.connectionpool")
+        if not any(isinstance(f, _RedactingFilter) for f in urllib3_log.filters):
+            urllib3_log.addFilter(_RedactingFilter())
         self.timeout = timeout
         self.min_interval = min_interval
         self.host_intervals = dict(host_intervals or {})
@@ -181,8 +203,15 @@ class HttpClient:
                 requests.ConnectionError,
                 requests.Timeout,
                 requests.exceptions.ChunkedEncodingError,
+                requests.exceptions.ContentDecodingError,  # a corrupt gzip/deflate body in transit
             ) as exc:
                 last = f"{type(exc).__name__}: {redact(str(exc), secrets)}"
+            except requests.RequestException as exc:
+                # anything else requests raises (a redirect loop, an invalid header ...) is not retried,
+                # but still names host and path and never chains the original (its URL may hold a key)
+                raise SourceUnavailableError(
+                    f"{host}{path}: {type(exc).__name__}: {redact(str(exc), secrets)} (not retried)"
+                ) from None
             else:
                 status = response.status_code
                 if status in accepted:
