@@ -93,6 +93,13 @@ class LiveSource(NbaSource):
             except (SourceUnavailableError, SourceDataError) as exc:
                 log.warning("boxscoretraditionalv3 %s failed (%s); trying cdn.nba.com", row["game_id"], exc)
                 got = self.cdn.boxscore(row["game_id"], row["game_date"])
+                if got is None:
+                    # the schedule says final, the primary failed and the fallback has no file: the batch
+                    # fails (stored rows stay) instead of storing the game as empty; the catch-up retries
+                    raise SourceUnavailableError(
+                        f"box score of final game {row['game_id']}: stats.nba.com failed ({exc}) and "
+                        "cdn.nba.com has no file for it"
+                    ) from None
             if got is None:
                 missing.append(row["game_id"])
                 continue
