@@ -27,6 +27,8 @@ from pathlib import Path
 
 import polars as pl
 
+from nba_assets.lib.sources.lines_csv import GUARANTEED_COLUMNS
+
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_SHARED = REPO.parent / "shared"
 FIRST_SEASON = "2022-23"
@@ -42,20 +44,7 @@ LOG_FILES = [
 GAMES_FILE = "games_2014-15_to_2025-26.csv"
 LINES_FILE = "props_points_2025-26_dev_oddsapi.csv"
 # Columns a sportsbook feed publishes before tip-off (the `--lines` contract of the backtest).
-PUBLISHED_LINE_COLUMNS = [
-    "game_date",
-    "game_time_utc",
-    "snapshot_utc",
-    "event_id",
-    "home_abbr",
-    "away_abbr",
-    "player_name",
-    "bookmaker",
-    "line",
-    "over_odds",
-    "under_odds",
-    "is_main_line",
-]
+PUBLISHED_LINE_COLUMNS = list(GUARANTEED_COLUMNS)
 STAT_COLS = [
     "pts",
     "fgm",

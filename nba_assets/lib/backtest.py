@@ -22,38 +22,14 @@ import polars as pl
 
 from nba_assets.lib import grading, raw
 from nba_assets.lib.modeling.config import DECISIONS, MODEL, SYSTEMS, DecisionConfig, ModelConfig
+from nba_assets.lib.modeling.decisions import PREDICTION_SCHEMA
 from nba_assets.lib.modeling.distribution import reliability_table
 from nba_assets.lib.modeling.predict import predict_lines
 from nba_assets.lib.modeling.train import PointsModel, train_points_model
 from nba_assets.lib.sources.base import HISTORY_COLUMNS
 
-OUTPUT_COLUMNS = [
-    "game_date",
-    "game_id",
-    "player_id",
-    "player_name",
-    "team_abbr",
-    "bookmaker",
-    "line",
-    "over_price",
-    "under_price",
-    "is_main_line",
-    "system",
-    "model_version",
-    "predicted_points",
-    "p_over",
-    "edge",
-    "recommendation",
-    "confidence",
-    "tier",
-    "actionable",
-    "skip_reason",
-    "quality",
-    "actual_points",
-    "actual_minutes",
-    "result",
-    "profit",
-]
+# the prediction contract, then the outcome
+OUTPUT_COLUMNS = [*PREDICTION_SCHEMA, "actual_points", "actual_minutes", "result", "profit"]
 EDGE_TIERS: tuple[tuple[str, float, float], ...] = (
     ("1.5-2.5", 1.5, 2.5),
     ("2.5-4", 2.5, 4.0),

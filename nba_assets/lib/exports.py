@@ -34,6 +34,7 @@ import polars as pl
 from nba_assets.lib import grading
 from nba_assets.lib.metadata import markdown_table
 from nba_assets.lib.modeling.config import DECISIONS, SYSTEMS
+from nba_assets.lib.modeling.decisions import PREDICTION_SCHEMA
 from nba_assets.lib.reports import record_by_system
 
 REPORT_SYSTEMS = ("catboost", "catboost_line")
@@ -41,29 +42,7 @@ REPORT_SYSTEMS = ("catboost", "catboost_line")
 GRADES_WINDOW_DAYS = 300
 BREAK_EVEN_110 = 110 / 210  # hit rate needed at -110 on both sides
 
-EXPORT_COLUMNS = [
-    "game_date",
-    "game_id",
-    "player_id",
-    "player_name",
-    "team_abbr",
-    "bookmaker",
-    "line",
-    "over_price",
-    "under_price",
-    "is_main_line",
-    "system",
-    "model_version",
-    "predicted_points",
-    "p_over",
-    "edge",
-    "recommendation",
-    "confidence",
-    "tier",
-    "actionable",
-    "skip_reason",
-    "quality",
-]
+EXPORT_COLUMNS = list(PREDICTION_SCHEMA)  # every column of a prediction row, in contract order
 _ROUND = {"predicted_points": 2, "edge": 2, "p_over": 4, "confidence": 4, "quality": 1}
 _TIERS = tuple(name for name, _ in DECISIONS.tiers)
 
