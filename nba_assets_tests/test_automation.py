@@ -144,6 +144,7 @@ def test_schedules_and_sensors_start_with_the_daemon(repo) -> None:
         "grading_sensor",
         "alerts_sensor",
         "daily_summary_sensor",
+        "predictions_freshness_sensor",
     }
     assert all(s.default_status == dg.DefaultSensorStatus.RUNNING for s in repo.sensor_defs)
 
@@ -540,3 +541,25 @@ def test_daily_summary_once_per_graded_date(repo, tmp_path) -> None:
         "`catboost`: 14-9 (60.9%)" in summary["text"] and "`baseline_l10`: 10-12 (45.5%)" in summary["text"]
     )
     assert "catboost | 0.56" in summary["text"] and "WIN 14" in summary["text"]
+
+
+def test_predictions_freshness_check_before_first_tipoff(repo) -> None:
+    """Today's predictions must exist before the first tip-off: a freshness check with an 18:30 ET
+    deadline on the predictions, evaluated by a sensor that starts with the daemon."""
+    from nba_assets.defs.automation.freshness import DEADLINE_CRON, PREDICTIONS
+
+    graph = repo.asset_graph
+    keys = {k for k in graph.asset_check_keys if k.asset_key == PREDICTIONS}
+    assert any("freshness" in k.name for k in keys)
+    sensor = repo.get_sensor_def("predictions_freshness_sensor")
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    assert DEADLINE_CRON == "30 18 * * *"
+    # evaluated on an instance where the predictions were never written: the check fails
+    from nba_assets.defs.automation.freshness import freshness_checks
+
+    defs = dg.Definitions(assets=[dg.AssetSpec(PREDICTIONS)], asset_checks=freshness_checks)
+    job = defs.resolve_implicit_global_asset_job_def()
+    with dg.instance_for_test() as instance:
+        result = job.execute_in_process(instance=instance, raise_on_error=False)
+    (evaluation,) = result.get_asset_check_evaluations()
+    assert evaluation.asset_key == PREDICTIONS and not evaluation.passed

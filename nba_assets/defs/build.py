@@ -7,6 +7,7 @@ from typing import Any
 
 import dagster as dg
 
+from nba_assets.defs.automation.freshness import freshness_checks, freshness_sensor
 from nba_assets.defs.automation.schedules import schedules
 from nba_assets.defs.automation.sensors import sensors
 from nba_assets.defs.context.assets import context_assets
@@ -36,9 +37,9 @@ def build_definitions(settings: Settings, resources: Mapping[str, Any] | None = 
     ]
     return dg.Definitions(
         assets=assets,
-        asset_checks=grading_checks,
+        asset_checks=[*grading_checks, *freshness_checks],
         jobs=jobs,
         schedules=schedules,
-        sensors=sensors,
+        sensors=[*sensors, freshness_sensor],
         resources={**build_resources(settings), **(resources or {})},
     )
