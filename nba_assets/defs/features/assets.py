@@ -6,6 +6,7 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
+from nba_assets.defs.check_results import check_result
 from nba_assets.defs.partitions import dates_of, game_date_partitions
 from nba_assets.lib.features import store
 from nba_assets.lib.features.catalog import markdown as features_markdown
@@ -18,13 +19,7 @@ _history = dg.TimeWindowPartitionMapping(
 
 
 def _result(name: str, outcome: Any) -> dg.AssetCheckResult:
-    return dg.AssetCheckResult(
-        asset_key=KEY,
-        check_name=name,
-        passed=outcome.passed,
-        severity=dg.AssetCheckSeverity(outcome.severity),
-        metadata=outcome.metadata,
-    )
+    return check_result(KEY, name, outcome)
 
 
 @dg.asset(

@@ -7,6 +7,7 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
+from nba_assets.defs.check_results import check_result
 from nba_assets.defs.partitions import dates_of, game_date_partitions
 from nba_assets.defs.resources import NbaSourceResource, ObjectStoreResource
 from nba_assets.lib import raw
@@ -46,13 +47,7 @@ def _check(asset: str, name: str, description: str, blocking: bool = False) -> d
 
 
 def _result(asset: str, name: str, outcome: raw.CheckOutcome) -> dg.AssetCheckResult:
-    return dg.AssetCheckResult(
-        asset_key=dg.AssetKey(["raw", asset]),
-        check_name=name,
-        passed=outcome.passed,
-        severity=dg.AssetCheckSeverity(outcome.severity),
-        metadata=outcome.metadata,
-    )
+    return check_result(dg.AssetKey(["raw", asset]), name, outcome)
 
 
 def _quarantine(
