@@ -21,6 +21,15 @@ import polars as pl
 from nba_assets.lib.features.catalog import BASE_FEATURES, DEFAULTS, LINE_FEATURES
 
 BLEND_GAMES = 10
+PREV_SEASON_FEATURES = (
+    "prev_season_games",
+    "prev_pts_avg",
+    "prev_min_avg",
+    "prev_starter_share",
+    "prev_pts_l20",
+    "prev_min_l20",
+    "new_team_since_last_season",
+)
 INJURY_CODES = {"Available": 0, "Probable": 1, "Questionable": 2, "Doubtful": 3, "Out": 4}
 KEY = ["game_date", "player_id"]
 
@@ -87,6 +96,13 @@ def _player_states(player_games: pl.DataFrame, team_games: pl.DataFrame) -> pl.D
         (roll_sum("fgm", 10) / roll_sum("fga", 10)).alias("fg_pct_l10"),
         season_n.alias("season_games_after"),
         (pl.col("pts").cast(pl.Float64).cum_sum().over(by_p, "season") / season_n).alias("season_pts_avg"),
+        (pl.col("minutes").cum_sum().over(by_p, "season") / season_n).alias("season_min_avg"),
+        # the last game itself, and the team it was played for
+        pl.col("pts").cast(pl.Float64).alias("last_pts"),
+        pl.col("minutes").cast(pl.Float64).alias("last_min"),
+        pl.col("starter").cast(pl.Float64).alias("last_starter"),
+        pl.col("team_abbr").alias("last_team"),
+        pl.int_range(1, pl.len() + 1).over(by_p, "season", "team_abbr").alias("team_games_with"),
         (
             pl.col("pts").cast(pl.Float64).cum_sum().over(by_p, "season")
             / pl.col("minutes").cum_sum().over(by_p, "season")
@@ -103,15 +119,22 @@ def _player_states(player_games: pl.DataFrame, team_games: pl.DataFrame) -> pl.D
 
 
 def _season_totals(player_games: pl.DataFrame) -> pl.DataFrame:
-    """Each player's full-season averages, to blend into the next season's early games."""
+    """Each player's full-season profile, to describe the next season (its early games above all:
+    an off-season changes roles, and the rolling windows still hold last season's final games)."""
     return (
         player_games.filter(pl.col("played") & (pl.col("minutes") > 0))
         .with_columns(season_of().alias("season"))
+        .sort("player_id", "game_date")
         .group_by("player_id", "season")
         .agg(
             pl.col("pts").mean().alias("prev_pts_avg"),
             (pl.col("pts").sum() / pl.col("minutes").sum()).alias("prev_ppm"),
             pl.len().alias("prev_games"),
+            pl.col("minutes").mean().alias("prev_min_avg"),
+            pl.col("starter").cast(pl.Float64).mean().alias("prev_starter_share"),
+            pl.col("pts").tail(20).cast(pl.Float64).mean().alias("prev_pts_l20"),
+            pl.col("minutes").tail(20).mean().alias("prev_min_l20"),
+            pl.col("team_abbr").last().alias("prev_team"),
         )
     )
 
@@ -260,6 +283,10 @@ def build_features(
         season_of("player_state_date") == pl.col("season")
     )
     n_cur = pl.when(cur_season).then(pl.col("season_games_after")).otherwise(0)
+    # whether the history holds the previous season at all (else last-season features are unknown,
+    # tagged "no_history"; a player absent from a season the history holds is tagged "default")
+    seasons_held = player_games.select(season_of().alias("s")).unique()["s"].to_list()
+    has_prev_archive = prev_season(pl.col("season")).is_in(seasons_held)
     w_cur = pl.min_horizontal(n_cur, pl.lit(BLEND_GAMES)) / BLEND_GAMES
 
     def blend(cur: str, prev: str) -> pl.Expr:
@@ -324,6 +351,7 @@ def build_features(
         "min_avg_l3": pl.col("min_avg_l3"),
         "ppm_l10": pl.col("ppm_l10"),
         "ppm_season": blend("season_ppm", "prev_ppm"),
+        "min_avg_season": blend("season_min_avg", "prev_min_avg"),
         "games_last_7d": pl.when(pl.col("_d0").is_not_null()).then(games_7d.cast(pl.Float64)),
         "rest_days": pl.when(pl.col("_d0").is_not_null()).then(
             pl.min_horizontal(days_since, pl.lit(10)).cast(pl.Float64)
@@ -353,6 +381,27 @@ def build_features(
         "is_home": pl.col("is_home").cast(pl.Float64),
         "season_phase": pl.when(same_season).then(pl.col("team_games") / 82.0),
         "season_games": n_cur.cast(pl.Float64),
+        "pts_last_game": pl.col("last_pts"),
+        "min_last_game": pl.col("last_min"),
+        "started_last_game": pl.col("last_starter"),
+        "prev_season_games": pl.when(has_prev_archive).then(
+            pl.col("prev_games").fill_null(0).cast(pl.Float64)
+        ),
+        "prev_pts_avg": pl.col("prev_pts_avg"),
+        "prev_min_avg": pl.col("prev_min_avg"),
+        "prev_starter_share": pl.col("prev_starter_share"),
+        "prev_pts_l20": pl.col("prev_pts_l20"),
+        "prev_min_l20": pl.col("prev_min_l20"),
+        "team_changed": pl.when(pl.col("last_team").is_not_null()).then(
+            (pl.col("last_team") != pl.col("team_abbr")).cast(pl.Float64)
+        ),
+        "new_team_since_last_season": pl.when(pl.col("prev_team").is_not_null()).then(
+            (pl.col("prev_team") != pl.col("team_abbr")).cast(pl.Float64)
+        ),
+        "games_with_team": pl.when(cur_season & (pl.col("last_team") == pl.col("team_abbr")))
+        .then(pl.col("team_games_with").cast(pl.Float64))
+        .when(pl.col("player_state_date").is_not_null())
+        .then(0.0),
         "injury_status_code": pl.when(has_report).then(
             pl.col("injury_status").replace_strict(INJURY_CODES, default=0, return_dtype=pl.Float64)
         ),
@@ -381,6 +430,14 @@ def build_features(
                 .then(pl.lit("new_season"))
                 .otherwise(pl.lit("default"))
             )
+        elif name in PREV_SEASON_FEATURES:
+            tags[name] = (
+                pl.when(expr.is_not_null())
+                .then(pl.lit("prev_season"))
+                .when(has_prev_archive)
+                .then(pl.lit("default"))
+                .otherwise(pl.lit("no_history"))
+            )
         elif name == "season_games":
             tags[name] = (
                 pl.when(pl.col("player_state_date").is_not_null())
@@ -407,7 +464,10 @@ def build_features(
         *[pl.col(f"__{name}").fill_nan(None).fill_null(DEFAULTS[name]).alias(name) for name in raw_values],
     )
     real = pl.sum_horizontal(
-        [(pl.col("sources").struct.field(n) != "default").cast(pl.Int32) for n in BASE_FEATURES]
+        [
+            (~pl.col("sources").struct.field(n).is_in(["default", "no_history"])).cast(pl.Int32)
+            for n in BASE_FEATURES
+        ]
     )
     out = out.with_columns((100.0 * real / len(BASE_FEATURES)).round(1).alias("quality"))
     keep = (

@@ -42,6 +42,12 @@ FEATURES: tuple[Feature, ...] = (
         "ppm_l10", "points per minute over the last 10 games (sum pts / sum minutes)", "last 10 games", 0.45
     ),
     Feature("ppm_season", "points per minute this season (blended early season)", "season to D-1", 0.45),
+    Feature(
+        "min_avg_season",
+        "mean minutes this season, blended with last season while fewer than 10 games",
+        "season to D-1",
+        20.0,
+    ),
     # workload and rest
     Feature("games_last_7d", "games with minutes in the 7 days before D", "D-7 .. D-1", 2.0),
     Feature("rest_days", "days since the player's last game with minutes (capped at 10)", "before D", 2.0),
@@ -89,6 +95,43 @@ FEATURES: tuple[Feature, ...] = (
     Feature("is_home", "1 at home", "D", 0.0),
     Feature("season_phase", "team games played this season / 82", "season to D-1", 0.0),
     Feature("season_games", "the player's games with minutes this season", "season to D-1", 0.0),
+    # the last game
+    Feature("pts_last_game", "points in the player's last game with minutes", "last game before D", 10.0),
+    Feature("min_last_game", "minutes in the last game with minutes", "last game before D", 20.0),
+    Feature("started_last_game", "1 when the player started his last game", "last game before D", 0.0),
+    # last season (an off-season changes roles; early in a season the windows still hold last
+    # season's final games). The player had no games last season: default; the history does not
+    # hold last season: tagged no_history. Both count as not real in the quality score.
+    Feature(
+        "prev_season_games",
+        "the player's games with minutes last season (0 when absent from it)",
+        "last season",
+        0.0,
+    ),
+    Feature("prev_pts_avg", "mean points last season", "last season", 10.0),
+    Feature("prev_min_avg", "mean minutes last season", "last season", 20.0),
+    Feature("prev_starter_share", "share of last season's games started", "last season", 0.3),
+    Feature("prev_pts_l20", "mean points in last season's final 20 games", "last season", 10.0),
+    Feature("prev_min_l20", "mean minutes in last season's final 20 games", "last season", 20.0),
+    # team moves
+    Feature(
+        "team_changed",
+        "1 when the player's last game was for another team than D's (a trade or signing)",
+        "last game before D",
+        0.0,
+    ),
+    Feature(
+        "new_team_since_last_season",
+        "1 when the player ended last season with another team",
+        "last season",
+        0.0,
+    ),
+    Feature(
+        "games_with_team",
+        "the player's games with minutes for D's team this season",
+        "season to D-1",
+        0.0,
+    ),
     # availability (only when an injury report exists for D)
     Feature(
         "injury_status_code",

@@ -1,0 +1,134 @@
+"""The feature builder on a small hand-made history: last-season, last-game and team-move features,
+their source tags, and that nothing on or after D reaches a feature of D."""
+
+from datetime import date, timedelta
+
+import polars as pl
+import pytest
+
+from nba_assets.lib.features.build import build_features
+from nba_assets.lib.features.catalog import BASE_FEATURES, DEFAULTS
+
+S1 = date(2023, 10, 24)  # 2023-24: the first season the history holds
+S2 = date(2024, 10, 22)  # 2024-25
+
+
+def _game(d: date, pid: int, team: str, opp: str, pts: int, minutes: float, starter: bool, n: int) -> dict:
+    return {
+        "game_id": f"g{d.isoformat()}{team}",
+        "game_date": d,
+        "player_id": pid,
+        "team_abbr": team,
+        "opponent_abbr": opp,
+        "played": True,
+        "minutes": minutes,
+        "pts": pts,
+        "fga": 10 + n % 3,
+        "fta": 3,
+        "tov": 2,
+        "fgm": 5,
+        "fg3a": 4,
+        "ftm": 2,
+        "starter": starter,
+        "position": "G",
+    }
+
+
+def _history() -> tuple[pl.DataFrame, pl.DataFrame]:
+    games = []
+    # player 1: 2023-24 with BOS (4 games), 2024-25 with NYK (2 games so far)
+    for i, pts in enumerate([10, 20, 30, 40]):
+        games.append(_game(S1 + timedelta(days=2 * i), 1, "BOS", "MIA", pts, 30.0, i % 2 == 0, i))
+    for i, pts in enumerate([12, 14]):
+        games.append(_game(S2 + timedelta(days=2 * i), 1, "NYK", "MIA", pts, 24.0, False, i))
+    # player 2: a rookie in 2024-25 (no 2023-24 games)
+    for i, pts in enumerate([8, 9]):
+        games.append(_game(S2 + timedelta(days=2 * i), 2, "NYK", "MIA", pts, 18.0, True, i))
+    pg = pl.DataFrame(games)
+    teams = (
+        pg.group_by("game_id", "game_date", "team_abbr")
+        .agg(pl.col("fga").sum(), pl.col("fta").sum(), pl.col("tov").sum())
+        .with_columns(
+            pl.lit(240.0).alias("team_minutes"),
+            pl.lit(100.0).alias("pace"),
+            pl.lit(112.0).alias("off_rating"),
+            pl.lit(110.0).alias("def_rating"),
+            pl.lit(True).alias("win"),
+        )
+    )
+    return pg, teams
+
+
+def _targets(d: date, pids: list[int], team: str = "NYK") -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "game_date": [d] * len(pids),
+            "player_id": pids,
+            "team_abbr": [team] * len(pids),
+            "opponent_abbr": ["MIA"] * len(pids),
+            "is_home": [True] * len(pids),
+        }
+    )
+
+
+def _row(frame: pl.DataFrame, pid: int) -> dict:
+    return frame.filter(pl.col("player_id") == pid).to_dicts()[0]
+
+
+def test_last_season_last_game_and_team_move_features() -> None:
+    pg, tg = _history()
+    d = S2 + timedelta(days=4)  # player 1's third game with NYK
+    out = build_features(_targets(d, [1, 2]), pg, tg)
+    p1, p2 = _row(out, 1), _row(out, 2)
+    assert p1["prev_season_games"] == 4
+    assert p1["prev_pts_avg"] == pytest.approx(25.0)
+    assert p1["prev_min_avg"] == pytest.approx(30.0)
+    assert p1["prev_starter_share"] == pytest.approx(0.5)
+    assert p1["prev_pts_l20"] == pytest.approx(25.0)  # fewer than 20 games: all of them
+    assert p1["new_team_since_last_season"] == 1.0
+    assert p1["team_changed"] == 0.0  # his last game was already for NYK
+    assert p1["games_with_team"] == 2.0
+    assert p1["pts_last_game"] == 14.0 and p1["min_last_game"] == 24.0 and p1["started_last_game"] == 0.0
+    # two games this season: the season minutes blend 20% this season (24) with 80% last season (30)
+    assert p1["min_avg_season"] == pytest.approx(0.2 * 24 + 0.8 * 30)
+    assert p1["sources"]["prev_pts_avg"] == "prev_season"
+    # the rookie: zero games last season is a fact; his last-season averages are unknown (defaults)
+    assert p2["prev_season_games"] == 0.0
+    assert p2["sources"]["prev_season_games"] == "prev_season"
+    assert p2["prev_pts_avg"] == DEFAULTS["prev_pts_avg"]
+    assert p2["sources"]["prev_pts_avg"] == "default"
+    assert p2["sources"]["new_team_since_last_season"] == "default"
+
+
+def test_first_game_for_a_new_team_and_history_without_last_season() -> None:
+    pg, tg = _history()
+    # player 1 traded to PHI: D's team differs from his last game's team
+    out = build_features(_targets(S2 + timedelta(days=4), [1], team="PHI"), pg, tg)
+    p1 = _row(out, 1)
+    assert p1["team_changed"] == 1.0 and p1["games_with_team"] == 0.0
+    # in 2023-24 the history holds no previous season: tagged no_history, which the quality score
+    # counts as not real (and the null-share check does not count as a default)
+    early = build_features(_targets(S1 + timedelta(days=4), [1], team="BOS"), pg, tg)
+    e1 = _row(early, 1)
+    assert e1["sources"]["prev_pts_avg"] == "no_history"
+    assert e1["sources"]["prev_season_games"] == "no_history"
+    not_real = sum(e1["sources"][n] in ("default", "no_history") for n in BASE_FEATURES)
+    assert e1["quality"] == pytest.approx(
+        round(100 * (len(BASE_FEATURES) - not_real) / len(BASE_FEATURES), 1)
+    )
+    assert e1["quality"] < 100
+
+
+def test_no_feature_of_d_reads_games_on_or_after_d() -> None:
+    pg, tg = _history()
+    d = S2 + timedelta(days=2)  # player 1 and 2 played on D
+    before = build_features(_targets(d, [1, 2]), pg, tg)
+    # change every stat on and after D: nothing of D may move
+    later = pg.filter(pl.col("game_date") >= d).with_columns(
+        pl.lit(99, pl.Int64).alias("pts"), pl.lit(48.0).alias("minutes"), pl.lit("LAL").alias("team_abbr")
+    )
+    poisoned = pl.concat([pg.filter(pl.col("game_date") < d), later])
+    after = build_features(_targets(d, [1, 2]), poisoned, tg)
+    names = list(BASE_FEATURES)
+    assert before.select(names).equals(after.select(names))
+    assert (before["max_source_date"] < d).all()
