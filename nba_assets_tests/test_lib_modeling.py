@@ -98,6 +98,7 @@ def synthetic_features(start: date, days: int, seed: int = 0) -> pl.DataFrame:
             rows.append(
                 {
                     "game_date": day,
+                    "game_id": f"0022400{d:03d}",
                     "player_id": p,
                     "played": True,
                     "is_expected": True,
@@ -124,6 +125,17 @@ def test_walk_forward_boundary_model_never_sees_its_cutoff() -> None:
     again = train_points_model(poisoned, cutoff, FAST)
     probe = feats.filter(pl.col("game_date") == cutoff)
     assert np.allclose(model.predict(probe), again.predict(probe))
+
+
+def test_training_uses_regular_season_games_only() -> None:
+    feats = synthetic_features(date(2025, 1, 1), 10)
+    postseason = feats.filter(pl.col("game_date") == date(2025, 1, 3)).with_columns(
+        pl.col("game_id").str.replace("^002", "004")
+    )
+    mixed = pl.concat([feats.filter(pl.col("game_date") != date(2025, 1, 3)), postseason])
+    rows = training_rows(mixed, date(2025, 1, 11))
+    assert rows.height == feats.height - postseason.height
+    assert rows["game_id"].str.starts_with("002").all()
 
 
 def test_promotion_gate_and_registry(tmp_path) -> None:

@@ -25,15 +25,21 @@ from nba_assets.lib.modeling.config import MODEL, ModelConfig
 from nba_assets.lib.modeling.distribution import Isotonic, SigmaModel, brier, raw_p_over, reliability_table
 
 TRAIN_MIN_QUALITY = 50.0
+# NBA game ids: 002... regular season; 004 playoffs, 005 play-in, 006 the NBA Cup final. Lines are
+# predicted for regular-season games, and the postseason's rotations differ: training and validation
+# use regular-season games only (on the development window: MAE 5.014 against 5.020 with them).
+REGULAR_SEASON_ID_PREFIX = "002"
 
 
 def training_rows(features: pl.DataFrame, cutoff: date) -> pl.DataFrame:
-    """Rows a model with this cutoff may learn from: played before the cutoff, with a label."""
+    """Rows a model with this cutoff may learn from: regular-season games played before the cutoff,
+    with a label."""
     return features.filter(
         pl.col("played")
         & pl.col("target_pts").is_not_null()
         & (pl.col("game_date") < cutoff)
         & (pl.col("quality") >= TRAIN_MIN_QUALITY)
+        & pl.col("game_id").str.starts_with(REGULAR_SEASON_ID_PREFIX)
     )
 
 
