@@ -1,12 +1,24 @@
 """context/*: the dbt models (staging views, context tables), partitioned by game date like the raw layer.
 
-One ``dbt build`` per run covers the run's whole partition range (vars ``min_date``/``max_date``); the dbt
-schema tests run in the same invocation and surface as asset checks.
+One ``dbt build`` per run covers the run's whole partition range; the dbt schema tests run in the same
+invocation and surface as asset checks.
+
+Two things keep a per-date run to one dbt process with a partial parse (bench/README.md):
+
+* the window reaches dbt as environment variables (``NBA_ASSETS_DBT_MIN_DATE`` / ``_MAX_DATE`` /
+  ``_HISTORY_DAYS``) that the macros read only at execution time, not as ``--vars``: dbt re-parses the
+  whole project whenever ``--vars`` change, and env vars read at parse time would re-parse the models;
+* the staging views hold no rows and change only with the project, so the context run builds them only
+  when the warehouse lacks them or they were built from another version of the project (a fingerprint of
+  the dbt project kept as the views' comment). Materializing ``staging/*`` explicitly always rebuilds.
 """
 
+import hashlib
 import json
 from collections.abc import Iterator, Mapping
 from datetime import timedelta
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -14,11 +26,13 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_
 
 from nba_assets.defs.context.resources import NbaDbtCliResource
 from nba_assets.defs.partitions import game_date_partitions, validate_partition_key
-from nba_assets.lib.dbt_project import dbt_project, manifest_path
+from nba_assets.lib.dbt_project import DBT_PROJECT_DIR, dbt_project, manifest_path
 
 # Days of raw box scores before a date that rest days and rosters read (dbt var history_days): about a
 # season and an off-season, so a season opener still knows each player's previous game.
 HISTORY_DAYS = 400
+STAGING_SCHEMA = "staging"
+_FINGERPRINT_PREFIX = "nba_assets dbt project "
 
 
 def partition_vars(window: dg.TimeWindow) -> dict[str, Any]:
@@ -31,6 +45,11 @@ def partition_vars(window: dg.TimeWindow) -> dict[str, Any]:
     for day in (first, last):
         validate_partition_key(day.isoformat())
     return {"min_date": first.isoformat(), "max_date": last.isoformat(), "history_days": HISTORY_DAYS}
+
+
+def window_env(dbt_vars: Mapping[str, Any]) -> dict[str, str]:
+    """The window as the environment the dbt macros read (macros/window.sql: ``window_value``)."""
+    return {f"NBA_ASSETS_DBT_{name.upper()}": str(value) for name, value in dbt_vars.items()}
 
 
 class NbaDbtTranslator(DagsterDbtTranslator):
@@ -53,6 +72,83 @@ class NbaDbtTranslator(DagsterDbtTranslator):
 translator = NbaDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 
+# ---------------------------------------------------------------- staging views: built when needed
+
+
+@cache
+def staging_views() -> tuple[str, ...]:
+    """The staging models' relation names (schema ``staging``), from the prepared manifest."""
+    nodes = json.loads(manifest_path().read_text())["nodes"].values()
+    return tuple(
+        sorted(
+            n["alias"]
+            for n in nodes
+            if n["resource_type"] == "model" and n["original_file_path"].startswith("models/staging/")
+        )
+    )
+
+
+def project_fingerprint(project_dir: Path = DBT_PROJECT_DIR) -> str:
+    """A digest of every file of the dbt project that shapes what dbt builds (models, macros, tests,
+    project and profiles) and of the dbt version: another value means the views may differ."""
+    from dbt.version import __version__ as dbt_version
+
+    h = hashlib.sha256(dbt_version.encode())
+    files = [project_dir / "dbt_project.yml", project_dir / "profiles.yml"]
+    for sub in ("models", "macros", "tests"):
+        files += sorted(p for p in (project_dir / sub).rglob("*") if p.suffix in (".sql", ".yml", ".yaml"))
+    for path in files:
+        if path.exists():
+            h.update(str(path.relative_to(project_dir)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()[:24]
+
+
+def staging_is_current(warehouse: str, fingerprint: str) -> bool:
+    """Whether every staging view exists in the DuckDB warehouse with this project fingerprint."""
+    import duckdb
+
+    if not Path(warehouse).exists():
+        return False
+    with duckdb.connect(warehouse) as con:
+        rows = con.sql(
+            "SELECT view_name, comment FROM duckdb_views() WHERE schema_name = ? AND NOT internal",
+            params=[STAGING_SCHEMA],
+        ).fetchall()
+    comments = dict(rows)
+    return all(comments.get(v) == _FINGERPRINT_PREFIX + fingerprint for v in staging_views())
+
+
+def mark_staging_current(warehouse: str, fingerprint: str) -> None:
+    """Record on each staging view the fingerprint of the project that built it (dbt's next
+    ``create or replace view`` drops the comment, so a failed rebuild never looks current)."""
+    import duckdb
+
+    with duckdb.connect(warehouse) as con:
+        for view in staging_views():
+            # identifiers come from the manifest; the comment is a literal made of hex digits
+            con.execute(f"COMMENT ON VIEW {STAGING_SCHEMA}.{view} IS '{_FINGERPRINT_PREFIX}{fingerprint}'")
+
+
+def _build_staging(context: dg.AssetExecutionContext | None, dbt: NbaDbtCliResource) -> Iterator[Any]:
+    fingerprint = project_fingerprint()
+    if context is not None:  # dagster-dbt selects the context's staging models
+        invocation = dbt.cli(["build", "--indirect-selection", "cautious"], context=context)
+    else:
+        invocation = dbt.cli(
+            ["build", "--select", "path:models/staging", "--indirect-selection", "cautious"],
+            manifest=manifest_path(),
+            dagster_dbt_translator=translator,
+            raise_on_error=True,
+        )
+    if context is not None:
+        yield from invocation.stream()
+    else:
+        invocation.wait()
+    dbt.keep_partial_parse(invocation)
+    if dbt.warehouse_path:
+        mark_staging_current(dbt.warehouse_path, fingerprint)
+
+
 @dbt_assets(
     manifest=manifest_path(),
     project=dbt_project,
@@ -63,9 +159,30 @@ translator = NbaDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset
 )
 def staging_dbt_models(context: dg.AssetExecutionContext, dbt: NbaDbtCliResource) -> Iterator[Any]:
     """The staging views: typed, renamed projections of the raw tables. A view holds no rows of its
-    own, so these are not partitioned (one materialization per build, not one per game date)."""
+    own, so these are not partitioned (one materialization per build, not one per game date). The
+    per-date jobs leave them out: the context run builds them when they are missing or stale."""
     # "cautious": only tests whose every parent is a staging view (context tests run with context)
-    yield from dbt.cli(["build", "--indirect-selection", "cautious"], context=context).stream()
+    yield from _build_staging(context, dbt)
+
+
+def ensure_staging(context: dg.AssetExecutionContext, dbt: NbaDbtCliResource) -> bool:
+    """Build the staging views unless the DuckDB warehouse holds them from this project version; a
+    build is recorded as a materialization of each view. True when they were built."""
+    if dbt.warehouse_path and staging_is_current(dbt.warehouse_path, project_fingerprint()):
+        context.log.info("staging views are current (built from this dbt project); not rebuilt")
+        return False
+    context.log.info("building the staging views (missing, or built from another dbt project version)")
+    for _ in _build_staging(None, dbt):
+        pass
+    for view in staging_views():
+        context.log_event(
+            dg.AssetMaterialization(
+                asset_key=dg.AssetKey([STAGING_SCHEMA, view]),
+                description="built by the context run: the view was missing or stale",
+                metadata={"fingerprint": project_fingerprint()},
+            )
+        )
+    return True
 
 
 @dbt_assets(
@@ -79,11 +196,14 @@ def staging_dbt_models(context: dg.AssetExecutionContext, dbt: NbaDbtCliResource
     name="context_dbt_models",
 )
 def context_dbt_models(context: dg.AssetExecutionContext, dbt: NbaDbtCliResource) -> Iterator[Any]:
-    """The context tables for the run's partition window (vars min_date / max_date); their schema
-    tests run in the same ``dbt build`` and surface as asset checks."""
+    """The context tables for the run's partition window (NBA_ASSETS_DBT_MIN_DATE / _MAX_DATE); their
+    schema tests run in the same ``dbt build`` and surface as asset checks."""
+    ensure_staging(context, dbt)
     dbt_vars = partition_vars(context.partition_time_window)
     context.log.info(f"dbt build for {dbt_vars['min_date']} .. {dbt_vars['max_date']}")
-    yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()
+    invocation = dbt.cli(["build"], context=context, env=window_env(dbt_vars))
+    yield from invocation.stream()
+    dbt.keep_partial_parse(invocation)
 
 
 context_assets = [staging_dbt_models, context_dbt_models]
