@@ -2,7 +2,7 @@
 
 import subprocess
 import sys
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -120,3 +120,168 @@ def test_context_run_builds_staging_only_when_missing_or_stale_and_reuses_the_pa
                 "SELECT count(*) FROM context.player_game_context WHERE game_date = ?", params=[D]
             ).fetchall()[0][0]
         assert n > 100
+
+
+# ---------------------------------------------------------------- predict_lines: same rows, cheaper
+
+
+def _reference_predict_lines(props, features, model, blend_weight, cfg):
+    """predict_lines as it was before issue 7 (cross join of lines x systems, joins on the 4x frame,
+    then a sort of the output): the rows the optimized version must reproduce exactly."""
+    import numpy as np
+    import polars as pl
+
+    from nba_assets.lib.modeling.baselines import baseline_predictions
+    from nba_assets.lib.modeling.decisions import PREDICTION_SCHEMA, book_lines, consensus, decide
+    from nba_assets.lib.modeling.distribution import raw_p_over
+
+    lines = book_lines(props)
+    cons = consensus(lines)
+    feats = features.filter(pl.col("is_expected")) if "is_expected" in features.columns else features
+    feats = feats.unique(subset=["game_date", "player_id"], keep="first")
+    players = (
+        lines.select("game_date", "player_id").unique().join(cons, on=["game_date", "player_id"], how="left")
+    )
+    players = players.join(
+        feats.drop([c for c in ("consensus_line",) if c in feats.columns]),
+        on=["game_date", "player_id"],
+        how="left",
+    )
+    have = players.filter(pl.col("quality").is_not_null() & (pl.col("quality") >= cfg.quality_min))
+    mus = {}
+    if have.height:
+        base = baseline_predictions(have)
+        cb = model.predict(have)
+        cons_line = have["consensus_line"].to_numpy()
+        with_line = np.where(
+            np.isnan(cons_line.astype(float)), cb, blend_weight * cb + (1 - blend_weight) * cons_line
+        )
+        mus = {**base, "catboost": cb, "catboost_line": with_line}
+    per_system = [
+        have.select("game_date", "player_id").with_columns(
+            pl.lit(s).alias("system"), pl.Series("predicted_points", mu, pl.Float64)
+        )
+        for s, mu in mus.items()
+    ]
+    mu_frame = (
+        pl.concat(per_system)
+        if per_system
+        else pl.DataFrame(
+            schema={
+                "game_date": pl.Date,
+                "player_id": pl.Int64,
+                "system": pl.Utf8,
+                "predicted_points": pl.Float64,
+            }
+        )
+    )
+    systems = pl.DataFrame({"system": ["baseline_l10", "baseline_blend", "catboost", "catboost_line"]})
+    rows = (
+        lines.join(systems, how="cross")
+        .join(
+            players.select("game_date", "player_id", "team_abbr", "quality"),
+            on=["game_date", "player_id"],
+            how="left",
+        )
+        .join(mu_frame, on=["game_date", "player_id", "system"], how="left")
+    )
+    mu = rows["predicted_points"].fill_null(np.nan).to_numpy()
+    line = rows["line"].to_numpy()
+    system = rows["system"].to_numpy()
+    raw = np.nan_to_num(raw_p_over(mu, model.sigma(np.nan_to_num(mu)), line))
+    line_cal = model.calibration_line or model.calibration
+    p = np.where(
+        system == "catboost", model.calibration(raw), np.where(system == "catboost_line", line_cal(raw), raw)
+    )
+    rows = rows.with_columns(
+        pl.Series("p_over", np.where(np.isnan(mu), np.nan, p)).fill_nan(None),
+        pl.lit(model.version).alias("model_version"),
+        pl.col("quality").fill_null(0.0),
+    )
+    rows = decide(rows, cfg).with_columns(
+        pl.when(pl.col("predicted_points").is_null() & pl.col("skip_reason").is_null())
+        .then(pl.lit("no_feature_row"))
+        .otherwise(pl.col("skip_reason"))
+        .alias("skip_reason")
+    )
+    rows = rows.with_columns(
+        pl.when(pl.col("quality") == 0)
+        .then(pl.lit("no_feature_row"))
+        .otherwise(pl.col("skip_reason"))
+        .alias("skip_reason")
+    )
+    return rows.select([pl.col(c).cast(t) for c, t in PREDICTION_SCHEMA.items()]).sort(
+        "game_date", "player_id", "bookmaker", "line", "system"
+    )
+
+
+def _synthetic_props(features, seed: int = 7):
+    """Several books per player with alternates, repeated snapshots, unresolved names, players
+    without a feature row, a book name that sorts between others and a null book."""
+    from datetime import UTC
+    from datetime import datetime as dt
+
+    import numpy as np
+    import polars as pl
+
+    rng = np.random.default_rng(seed)
+    rows = []
+    books = ["fanduel", "draftkings", "betmgm", "caesars", "bet365", "espnbet"]
+    pairs = features.select("game_date", "player_id").unique().sort("game_date", "player_id").rows()
+    pairs += [(d, 990_000 + i) for i, (d, _) in enumerate(pairs[:25])]  # no feature row
+    for day, pid in pairs:
+        main = float(np.round(rng.uniform(6, 30)) + 0.5)
+        for book in rng.choice(books, size=rng.integers(1, 5), replace=False).tolist() + (
+            [None] if pid % 17 == 0 else []
+        ):
+            for line, is_main in [(main, True), (main - 2.0, False), (main + 3.0, False)][
+                : rng.integers(1, 4)
+            ]:
+                for snap in range(rng.integers(1, 3)):
+                    rows.append(
+                        {
+                            "game_date": day,
+                            "game_id": f"00225{pid % 1000:05d}",
+                            "player_id": pid if pid % 23 else None,
+                            "player_name": f"Player {pid}",
+                            "bookmaker": book,
+                            "line": line,
+                            "over_price": int(rng.integers(-130, 110)),
+                            "under_price": int(rng.integers(-130, 110)),
+                            "is_main_line": is_main,
+                            "snapshot_utc": dt(2025, 1, 1, 12, snap, tzinfo=UTC),
+                        }
+                    )
+    return pl.DataFrame(rows, schema_overrides={"player_id": pl.Int64, "bookmaker": pl.Utf8})
+
+
+def test_predict_lines_equals_the_reference_rows_and_order() -> None:
+    import polars as pl
+
+    from nba_assets.lib.modeling.config import DecisionConfig
+    from nba_assets.lib.modeling.predict import predict_lines
+    from nba_assets.lib.modeling.train import train_points_model
+    from nba_assets_tests.test_lib_modeling import FAST, synthetic_features
+
+    feats = synthetic_features(date(2025, 1, 1), 40).with_columns(
+        pl.lit("BOS").alias("team_abbr"),
+        # a few players under the quality threshold
+        pl.when(pl.col("player_id") % 5 == 0).then(40.0).otherwise(pl.col("quality")).alias("quality"),
+    )
+    model = train_points_model(feats, date(2025, 1, 31), FAST)
+    cfg = DecisionConfig(quality_min=70, edge_min=1.5, p_side_min=0.56)
+    window = feats.filter(pl.col("game_date") >= date(2025, 1, 31))
+    props = _synthetic_props(window)
+    for bw in (0.0, 0.6):
+        got = predict_lines(props, window, model, bw, cfg).predictions
+        want = _reference_predict_lines(props, window, model, bw, cfg)
+        assert got.height == want.height > 1000
+        assert got.equals(want), "rows or their order differ from the reference"
+    # one date, and lines of players who have no feature row at all
+    one = props.filter(pl.col("game_date") == props["game_date"].max())
+    assert predict_lines(one, window, model, 0.6, cfg).predictions.equals(
+        _reference_predict_lines(one, window, model, 0.6, cfg)
+    )
+    assert predict_lines(props, window.head(0), model, 0.6, cfg).predictions.equals(
+        _reference_predict_lines(props, window.head(0), model, 0.6, cfg)
+    )
