@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from collections import Counter
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -285,3 +286,86 @@ def test_predict_lines_equals_the_reference_rows_and_order() -> None:
     assert predict_lines(props, window.head(0), model, 0.6, cfg).predictions.equals(
         _reference_predict_lines(props, window.head(0), model, 0.6, cfg)
     )
+
+
+# ---------------------------------------------------------------- event log: range runs in batches
+
+
+def _range_run_on(home: Path, yaml: str, monkeypatch) -> dict:
+    import sqlite3
+
+    from nba_assets.lib.storage.event_log import enable_event_batches
+
+    home.mkdir()
+    (home / "dagster.yaml").write_text(yaml)
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    monkeypatch.delenv("DAGSTER_EVENT_BATCH_SIZE", raising=False)
+    enable_event_batches()
+    parts = dg.DailyPartitionsDefinition(start_date="2025-01-01", end_date="2025-03-02")
+
+    @dg.asset(partitions_def=parts, backfill_policy=dg.BackfillPolicy.single_run(), io_manager_key="nop")
+    def ranged() -> None:
+        return None
+
+    class Nop(dg.IOManager):
+        def handle_output(self, context, obj) -> None:
+            pass
+
+        def load_input(self, context) -> None:
+            return None
+
+    defs = dg.Definitions(
+        assets=[ranged],
+        jobs=[dg.define_asset_job("j", selection=[ranged], partitions_def=parts)],
+        resources={"nop": Nop()},
+    )
+    calls = {"store_event": 0}
+    with dg.DagsterInstance.get() as instance:
+        storage = instance.event_log_storage
+        original = storage.store_event
+
+        def counting(event):
+            calls["store_event"] += 1
+            return original(event)
+
+        monkeypatch.setattr(storage, "store_event", counting)
+        result = defs.resolve_job_def("j").execute_in_process(
+            instance=instance,
+            tags={
+                "dagster/asset_partition_range_start": "2025-01-01",
+                "dagster/asset_partition_range_end": "2025-03-01",
+            },
+        )
+        key = dg.AssetKey("ranged")
+        out = {
+            "storage": type(storage).__name__,
+            "types": sorted(
+                Counter(
+                    e.dagster_event.event_type_value
+                    for e in instance.all_logs(result.run_id)
+                    if e.dagster_event
+                ).items()
+            ),
+            "partitions": sorted(instance.get_materialized_partitions(key)),
+            "latest": instance.get_latest_materialization_event(key).dagster_event.partition,
+            "store_event_calls": calls["store_event"],
+        }
+    with sqlite3.connect(home / "history" / "runs" / "index.db") as con:
+        out["index_rows"] = {
+            t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+            for t in ("event_logs", "asset_keys", "asset_event_tags")
+        }
+    return out
+
+
+def test_range_run_events_are_written_in_batches_with_the_same_records(tmp_path, monkeypatch) -> None:
+    from nba_assets.runner import INSTANCE_YAML, instance_yaml
+
+    stock = _range_run_on(tmp_path / "stock", INSTANCE_YAML, monkeypatch)
+    ours = _range_run_on(tmp_path / "ours", instance_yaml(tmp_path / "ours"), monkeypatch)
+    assert (stock["storage"], ours["storage"]) == ("SqliteEventLogStorage", "BatchingSqliteEventLogStorage")
+    for field in ("types", "partitions", "latest", "index_rows"):
+        assert ours[field] == stock[field], field
+    assert len(ours["partitions"]) == 60 and ours["latest"] == "2025-03-01"
+    # the 60 materializations went in one batch, not through store_event one by one
+    assert stock["store_event_calls"] - ours["store_event_calls"] >= 59
