@@ -403,6 +403,17 @@ def stage_copy(base: Path, dest: Path) -> Path:
     return dest
 
 
+def warm_up(work: Path, day: date) -> StageResult:
+    """Yesterday's context run in this data dir, untimed (``--warm``): what a data dir that ran the
+    pipeline the day before holds, i.e. staging views built from this dbt project and dbt's
+    partial-parse state for this warehouse path. It rebuilds ``day``'s context rows (same content)."""
+    d = day.isoformat()
+    log(f"-> warm-up: the context of {d} in {work} (not counted) ...")
+    r = run_child("warmup", REPO / "bench" / "bench_direct.py", ["context_direct", str(work), d, d])
+    log(f"   {r.wall_s:.1f}s, ok={r.ok}")
+    return r
+
+
 def parse_date(value: str) -> date:
     return date.fromisoformat(value)
 

@@ -13,12 +13,8 @@ Two things keep a per-date run to one dbt process with a partial parse (bench/RE
   the dbt project kept as the views' comment). Materializing ``staging/*`` explicitly always rebuilds.
 """
 
-import hashlib
-import json
 from collections.abc import Iterator, Mapping
 from datetime import timedelta
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -26,13 +22,13 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_
 
 from nba_assets.defs.context.resources import NbaDbtCliResource
 from nba_assets.defs.partitions import game_date_partitions, validate_partition_key
+from nba_assets.lib import dbt_state
 from nba_assets.lib.dbt_project import DBT_PROJECT_DIR, dbt_project, manifest_path
 
 # Days of raw box scores before a date that rest days and rosters read (dbt var history_days): about a
 # season and an off-season, so a season opener still knows each player's previous game.
 HISTORY_DAYS = 400
-STAGING_SCHEMA = "staging"
-_FINGERPRINT_PREFIX = "nba_assets dbt project "
+STAGING_SCHEMA = dbt_state.STAGING_SCHEMA
 
 
 def partition_vars(window: dg.TimeWindow) -> dict[str, Any]:
@@ -75,58 +71,21 @@ translator = NbaDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset
 # ---------------------------------------------------------------- staging views: built when needed
 
 
-@cache
 def staging_views() -> tuple[str, ...]:
     """The staging models' relation names (schema ``staging``), from the prepared manifest."""
-    nodes = json.loads(manifest_path().read_text())["nodes"].values()
-    return tuple(
-        sorted(
-            n["alias"]
-            for n in nodes
-            if n["resource_type"] == "model" and n["original_file_path"].startswith("models/staging/")
-        )
-    )
+    return dbt_state.staging_views(manifest_path())
 
 
-def project_fingerprint(project_dir: Path = DBT_PROJECT_DIR) -> str:
-    """A digest of every file of the dbt project that shapes what dbt builds (models, macros, tests,
-    project and profiles) and of the dbt version: another value means the views may differ."""
-    from dbt.version import __version__ as dbt_version
-
-    h = hashlib.sha256(dbt_version.encode())
-    files = [project_dir / "dbt_project.yml", project_dir / "profiles.yml"]
-    for sub in ("models", "macros", "tests"):
-        files += sorted(p for p in (project_dir / sub).rglob("*") if p.suffix in (".sql", ".yml", ".yaml"))
-    for path in files:
-        if path.exists():
-            h.update(str(path.relative_to(project_dir)).encode() + b"\0" + path.read_bytes() + b"\0")
-    return h.hexdigest()[:24]
+def project_fingerprint() -> str:
+    return dbt_state.project_fingerprint(DBT_PROJECT_DIR)
 
 
 def staging_is_current(warehouse: str, fingerprint: str) -> bool:
-    """Whether every staging view exists in the DuckDB warehouse with this project fingerprint."""
-    import duckdb
-
-    if not Path(warehouse).exists():
-        return False
-    with duckdb.connect(warehouse) as con:
-        rows = con.sql(
-            "SELECT view_name, comment FROM duckdb_views() WHERE schema_name = ? AND NOT internal",
-            params=[STAGING_SCHEMA],
-        ).fetchall()
-    comments = dict(rows)
-    return all(comments.get(v) == _FINGERPRINT_PREFIX + fingerprint for v in staging_views())
+    return dbt_state.staging_is_current(warehouse, fingerprint, manifest_path())
 
 
 def mark_staging_current(warehouse: str, fingerprint: str) -> None:
-    """Record on each staging view the fingerprint of the project that built it (dbt's next
-    ``create or replace view`` drops the comment, so a failed rebuild never looks current)."""
-    import duckdb
-
-    with duckdb.connect(warehouse) as con:
-        for view in staging_views():
-            # identifiers come from the manifest; the comment is a literal made of hex digits
-            con.execute(f"COMMENT ON VIEW {STAGING_SCHEMA}.{view} IS '{_FINGERPRINT_PREFIX}{fingerprint}'")
+    dbt_state.mark_staging_current(warehouse, fingerprint, manifest_path())
 
 
 def _build_staging(context: dg.AssetExecutionContext | None, dbt: NbaDbtCliResource) -> Iterator[Any]:

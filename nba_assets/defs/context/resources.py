@@ -1,8 +1,6 @@
 """The dbt CLI resource of the context layer."""
 
-import hashlib
 import os
-import shutil
 import sys
 import threading
 from collections.abc import Mapping
@@ -12,12 +10,13 @@ from typing import Any
 
 from dagster_dbt import DbtCliResource
 
+from nba_assets.lib.dbt_state import keep_partial_parse, partial_parse_cache, seed_partial_parse
+
 # dbt reads the DuckDB path from its environment (profiles.yml: env_var('NBA_ASSETS_WAREHOUSE')), and
 # DbtCliResource builds the subprocess environment from os.environ; the variables are set only around the
 # call that starts dbt, under a lock, so concurrent invocations in one process never see another value.
 _ENV_LOCK = threading.Lock()
 WAREHOUSE_ENV = "NBA_ASSETS_WAREHOUSE"
-PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 
 
 class NbaDbtCliResource(DbtCliResource):
@@ -57,8 +56,7 @@ class NbaDbtCliResource(DbtCliResource):
         """Where the partial-parse state for this resource's profile is kept (None: not kept)."""
         if not self.warehouse_path:
             return None
-        key = hashlib.sha256(f"{self.target}\0{self.warehouse_path}".encode()).hexdigest()[:16]
-        return Path(self.project_dir) / "target" / "partial_parse" / f"{key}.msgpack"
+        return partial_parse_cache(self.project_dir, self.target or "", self.warehouse_path)
 
     def cli(self, args: list[str], *, env: Mapping[str, str] | None = None, **kwargs: Any) -> Any:  # type: ignore[override]
         """``DbtCliResource.cli`` with ``env`` added to the dbt subprocess's environment (and the
@@ -69,7 +67,7 @@ class NbaDbtCliResource(DbtCliResource):
         cache = self.partial_parse_cache()
         if cache is not None and kwargs.get("target_path") is None:
             target_path = self._get_unique_target_path(context=kwargs.get("context"))
-            _seed_partial_parse(cache, Path(self.project_dir) / target_path)
+            seed_partial_parse(cache, Path(self.project_dir) / target_path)
             kwargs["target_path"] = target_path
         if not overrides:
             return super().cli(args, **kwargs)
@@ -89,41 +87,11 @@ class NbaDbtCliResource(DbtCliResource):
     def keep_partial_parse(self, invocation: Any) -> None:
         """After a finished invocation: keep the partial-parse state dbt wrote, for the next one."""
         cache = self.partial_parse_cache()
-        if cache is None:
-            return
-        written = Path(invocation.target_path) / PARTIAL_PARSE_FILE
-        if not written.exists():
-            return
-        try:
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cache.with_name(f"{cache.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-            shutil.copyfile(written, tmp)
-            os.replace(tmp, cache)  # atomic: a concurrent reader sees the old or the new file
-            _prune(cache.parent)
-        except OSError:
-            pass  # a read-only install only loses the speed-up
+        if cache is not None:
+            keep_partial_parse(Path(invocation.target_path), cache)
 
 
 def _beside_interpreter(executable: str) -> bool:
     """Whether ``executable`` is the dbt script of this interpreter's environment."""
     path = Path(executable)
     return path.is_absolute() and path.parent == Path(sys.executable).parent and path.exists()
-
-
-KEEP_PARTIAL_PARSE_FILES = 16  # one per warehouse path (tests make many); the newest are kept
-
-
-def _prune(folder: Path) -> None:
-    files = sorted(folder.glob("*.msgpack"), key=lambda p: p.stat().st_mtime, reverse=True)
-    for stale in files[KEEP_PARTIAL_PARSE_FILES:]:
-        stale.unlink(missing_ok=True)
-
-
-def _seed_partial_parse(cache: Path, target_dir: Path) -> None:
-    if not cache.exists():
-        return  # dagster-dbt then seeds from the project's target/ (as the stock resource does)
-    try:
-        target_dir.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(cache, target_dir / PARTIAL_PARSE_FILE)
-    except OSError:
-        pass
