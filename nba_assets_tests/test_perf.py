@@ -369,3 +369,26 @@ def test_range_run_events_are_written_in_batches_with_the_same_records(tmp_path,
     assert len(ours["partitions"]) == 60 and ours["latest"] == "2025-03-01"
     # the 60 materializations went in one batch, not through store_event one by one
     assert stock["store_event_calls"] - ours["store_event_calls"] >= 59
+
+
+def test_jobs_with_raw_and_context_run_context_after_raw(tmp_path) -> None:
+    """The per-date jobs leave the staging views out; the context tables depend on the raw tables
+    directly, so a run holding both (morning slate, line refresh, overnight) orders them."""
+    from dagster._core.execution.api import create_execution_plan
+
+    defs = build_definitions(Settings(data_dir=tmp_path))
+    expected = {
+        "morning_slate_job": {"raw__schedule", "raw__injury_report", "raw__player_props"},
+        "refresh_lines_job": {"raw__injury_report", "raw__player_props"},
+        "overnight_box_scores_job": {"raw__schedule", "raw__box_scores"},
+    }
+    for job, raw_steps in expected.items():
+        plan = create_execution_plan(defs.resolve_job_def(job))
+        assert raw_steps <= set(plan.get_step_by_key("context_dbt_models").get_execution_dependency_keys()), (
+            job
+        )
+    graph = defs.resolve_asset_graph()
+    box = graph.get_partition_mapping(
+        dg.AssetKey(["context", "player_game_context"]), dg.AssetKey(["raw", "box_scores"])
+    )
+    assert box.start_offset == -ctx.HISTORY_DAYS and box.end_offset == 0

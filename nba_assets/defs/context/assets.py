@@ -62,7 +62,40 @@ class NbaDbtTranslator(DagsterDbtTranslator):
             key=dg.AssetKey([layer, props["name"]]), group_name=layer, kinds={"dbt", "duckdb"}
         )
         # context tables are partitioned by game date; staging views are not partitioned
-        return spec.merge_attributes(metadata={"partition_expr": "game_date"}) if layer == "context" else spec
+        if layer != "context":
+            return spec
+        return spec.merge_attributes(
+            metadata={"partition_expr": "game_date"}, deps=raw_deps(manifest, unique_id)
+        )
+
+
+def raw_deps(manifest: Mapping[str, Any], unique_id: str) -> list[dg.AssetDep]:
+    """The raw tables a context model reads through the staging views, as direct dependencies.
+
+    The per-date jobs leave the staging views out, so without these a run holding raw and context
+    (morning slate, line refresh, overnight) would have no edge from the raw steps to the context step.
+    Raw date D feeds context date D; box scores feed the HISTORY_DAYS before it as well."""
+    nodes, sources = manifest["nodes"], manifest["sources"]
+    seen, stack, keys = set(), [unique_id], set()
+    while stack:
+        for parent in manifest["parent_map"].get(stack.pop(), []):
+            if parent in seen:
+                continue
+            seen.add(parent)
+            if parent in sources:
+                meta = sources[parent].get("config", {}).get("meta", {}) or sources[parent].get("meta", {})
+                key = (meta.get("dagster") or {}).get("asset_key")
+                if key:
+                    keys.add(tuple(key))
+            elif parent in nodes and nodes[parent]["resource_type"] == "model":
+                stack.append(parent)
+    history = dg.TimeWindowPartitionMapping(
+        start_offset=-HISTORY_DAYS, end_offset=0, allow_nonexistent_upstream_partitions=True
+    )
+    return [
+        dg.AssetDep(dg.AssetKey(list(k)), partition_mapping=history if k == ("raw", "box_scores") else None)
+        for k in sorted(keys)
+    ]
 
 
 translator = NbaDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
