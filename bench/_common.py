@@ -328,18 +328,24 @@ def dagster_args(
 
 
 def write_instance_home(home: Path) -> Path:
-    """A fresh Dagster home with the project's dagster.yaml (``nba_assets.runner.INSTANCE_YAML``, default
-    SQLite storage, as ``nba-assets main`` writes it). Read from the source so the parent process does not
-    import the code location (imports are the children's cost, measured there)."""
+    """A fresh Dagster home with the project's dagster.yaml (``nba_assets.runner.instance_yaml``: SQLite
+    storage with the batching event log, as ``nba-assets main`` writes it). Read from the source so the
+    parent process does not import the code location (imports are the children's cost, measured there)."""
     import ast
 
     tree = ast.parse((REPO / "nba_assets" / "runner.py").read_text())
-    yaml = next(
-        ast.literal_eval(n.value)
+    literals = {
+        t.id: ast.literal_eval(n.value)
         for n in tree.body
-        if isinstance(n, ast.Assign) and any(getattr(t, "id", "") == "INSTANCE_YAML" for t in n.targets)
-    )
+        if isinstance(n, ast.Assign)
+        for t in n.targets
+        if getattr(t, "id", "") in ("INSTANCE_YAML", "EVENT_LOG_YAML")
+    }
     fresh_dir(home)
+    # as nba_assets.runner.instance_yaml writes it (the event log section, when the runner has one)
+    yaml = literals["INSTANCE_YAML"] + literals.get("EVENT_LOG_YAML", "").format(
+        home=json.dumps(str(home.resolve()))
+    )
     (home / "dagster.yaml").write_text(yaml)
     return home
 
@@ -395,6 +401,17 @@ def stage_copy(base: Path, dest: Path) -> Path:
     if (base / "objects").exists():
         shutil.copytree(base / "objects", dest / "objects")
     return dest
+
+
+def warm_up(work: Path, day: date) -> StageResult:
+    """Yesterday's context run in this data dir, untimed (``--warm``): what a data dir that ran the
+    pipeline the day before holds, i.e. staging views built from this dbt project and dbt's
+    partial-parse state for this warehouse path. It rebuilds ``day``'s context rows (same content)."""
+    d = day.isoformat()
+    log(f"-> warm-up: the context of {d} in {work} (not counted) ...")
+    r = run_child("warmup", REPO / "bench" / "bench_direct.py", ["context_direct", str(work), d, d])
+    log(f"   {r.wall_s:.1f}s, ok={r.ok}")
+    return r
 
 
 def parse_date(value: str) -> date:

@@ -9,7 +9,6 @@ a direct run and a Dagster run can be compared.
 from __future__ import annotations
 
 import io
-import json
 import os
 import shutil
 import subprocess
@@ -135,7 +134,9 @@ def raw_direct(data_dir: Path, start: date, end: date) -> None:
 # ---------------------------------------------------------------- context (dbt)
 
 
-def dbt_build(warehouse: Path, args: list[str], target_path: Path) -> None:
+def dbt_build(
+    warehouse: Path, args: list[str], target_path: Path, extra_env: dict[str, str] | None = None
+) -> None:
     """One ``dbt build`` as dagster-dbt starts it: project dir as cwd, a fresh target path seeded with
     the project's partial_parse.msgpack, the warehouse in NBA_ASSETS_WAREHOUSE."""
     project = REPO / "dbt_project"
@@ -151,6 +152,7 @@ def dbt_build(warehouse: Path, args: list[str], target_path: Path) -> None:
         "DBT_LOG_PATH": str(target_path),
         "DBT_PROFILES_DIR": str(project),
         "DBT_PROJECT_DIR": str(project),
+        **(extra_env or {}),
     }
     # the dbt beside this Python, as nba_assets.lib.dbt_project.dbt_executable() finds it (that module
     # imports dagster_dbt, ~5 s, which is not part of running dbt)
@@ -165,26 +167,38 @@ def dbt_build(warehouse: Path, args: list[str], target_path: Path) -> None:
 
 
 def context_direct(data_dir: Path, start: date, end: date) -> None:
-    """The two dbt invocations of build_context_job: staging views (indirect selection cautious), then
-    the context tables for the window (vars min_date / max_date / history_days)."""
+    """What build_context_job's dbt does: the staging views only when the warehouse lacks them or holds
+    another project version's (nba_assets.lib.dbt_state), then the context tables for the window (env
+    NBA_ASSETS_DBT_MIN_DATE / _MAX_DATE / _HISTORY_DAYS), both seeded with the partial-parse state kept
+    for this warehouse path and keeping what dbt wrote."""
+    from nba_assets.lib import dbt_state
+
     warehouse = data_dir / "warehouse.duckdb"
+    project = REPO / "dbt_project"
+    manifest = project / "target" / "manifest.json"
+    cache_file = dbt_state.partial_parse_cache(project, "duckdb", str(warehouse))
+
+    def build(args: list[str], target: Path, env: dict[str, str] | None = None) -> None:
+        dbt_state.seed_partial_parse(cache_file, target)
+        dbt_build(warehouse, args, target, env)
+        dbt_state.keep_partial_parse(target, cache_file)
+
     with ChildTimer() as t, tempfile.TemporaryDirectory(prefix="dbt_direct_") as tmp:
-        dbt_build(
-            warehouse,
-            ["--indirect-selection", "cautious", "--select", "path:models/staging"],
-            Path(tmp) / "staging",
-        )
-        dbt_vars = {
-            "min_date": start.isoformat(),
-            "max_date": end.isoformat(),
-            "history_days": CONTEXT_HISTORY_DAYS,
+        fingerprint = dbt_state.project_fingerprint(project)
+        built_staging = not dbt_state.staging_is_current(warehouse, fingerprint, manifest)
+        if built_staging:
+            build(
+                ["--indirect-selection", "cautious", "--select", "path:models/staging"],
+                Path(tmp) / "staging",
+            )
+            dbt_state.mark_staging_current(warehouse, fingerprint, manifest)
+        window = {
+            "NBA_ASSETS_DBT_MIN_DATE": start.isoformat(),
+            "NBA_ASSETS_DBT_MAX_DATE": end.isoformat(),
+            "NBA_ASSETS_DBT_HISTORY_DAYS": str(CONTEXT_HISTORY_DAYS),
         }
-        dbt_build(
-            warehouse,
-            ["--vars", json.dumps(dbt_vars), "--select", "path:models/context"],
-            Path(tmp) / "context",
-        )
-    child_report(run_wall_s=t.wall, run_cpu_s=t.cpu)
+        build(["--select", "path:models/context"], Path(tmp) / "context", window)
+    child_report(run_wall_s=t.wall, run_cpu_s=t.cpu, built_staging=built_staging)
 
 
 # ---------------------------------------------------------------- features

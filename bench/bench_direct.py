@@ -47,6 +47,7 @@ from _common import (
     run_child,
     save_results,
     stage_copy,
+    warm_up,
 )
 from _direct import child_stages
 
@@ -63,15 +64,21 @@ def _run(name: str, work: Path, args: list[str], rows: tuple[list[str], date, da
     return r
 
 
-def slate(day: date) -> list[StageResult]:
+def slate(day: date, warm: bool = False) -> list[StageResult]:
     base = prepare_slate_base(day - timedelta(days=1))
     work = stage_copy(base, BENCH_DIR / "direct_slate")
+    if warm:
+        warm_up(work, day - timedelta(days=1))
     d = day.isoformat()
     stages = []
     for name in ("raw", "context", "features", "predictions"):
         stages.append(_run(name, work, [f"{name}_direct", str(work), d, d], (STAGE_TABLES[name], day, day)))
     print_table(f"Daily slate {day}, direct library calls (each stage in a child process)", stages)
-    save_results("direct_slate", stages, {"date": d, "starting_point": str(base), "data_dir": str(work)})
+    save_results(
+        f"direct_slate{'_warm' if warm else ''}",
+        stages,
+        {"date": d, "starting_point": str(base), "data_dir": str(work), "warm": warm},
+    )
     return stages
 
 
@@ -137,13 +144,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--which", choices=["slate", "season", "both"], default="both")
     ap.add_argument("--with-dagster", action="store_true", help="run the Dagster benchmark(s) first")
+    ap.add_argument("--warm", action="store_true", help="slate: previous day's context first (untimed)")
     args = ap.parse_args()
+    warm = ["--warm"] if args.warm else []
     log(f"machine: {machine()}")
     if args.which in ("slate", "both"):
         if args.with_dagster:
-            subprocess.run([sys.executable, str(HERE / "bench_daily_slate.py")], check=True)
-        st = slate(SLATE_DATE)
-        ratios("daily_slate", st, "Daily slate (a)/(c)", TARGET_RATIO)
+            subprocess.run([sys.executable, str(HERE / "bench_daily_slate.py"), *warm], check=True)
+        st = slate(SLATE_DATE, args.warm)
+        ratios(f"daily_slate{'_warm' if args.warm else ''}", st, "Daily slate (a)/(c)", TARGET_RATIO)
     if args.which in ("season", "both"):
         if args.with_dagster:
             subprocess.run([sys.executable, str(HERE / "bench_season_backfill.py")], check=True)

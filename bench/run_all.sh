@@ -12,8 +12,13 @@ LOG="$OUT/run_all.$(date +%Y%m%dT%H%M%S).log"
 {
   echo "== $(date -Is) $(git rev-parse --short HEAD) (dirty files: $(git status --porcelain | wc -l)); nproc $(nproc); $(grep MemTotal /proc/meminfo); load $(cut -d' ' -f1-3 /proc/loadavg)"
   "$PY" -c "import sys, dagster, duckdb, catboost, polars; print('python', sys.version.split()[0], 'dagster', dagster.__version__, 'duckdb', duckdb.__version__, 'catboost', catboost.__version__, 'polars', polars.__version__)"
+  # cold: no dbt partial-parse state kept from earlier runs (the slate base's staging views carry no
+  # project fingerprint either), as on the first run after a deploy
+  rm -rf dbt_project/target/partial_parse
   "$PY" bench/bench_daily_slate.py --one-run
   "$PY" bench/bench_direct.py --which slate
+  "$PY" bench/bench_daily_slate.py --one-run --warm
+  "$PY" bench/bench_direct.py --which slate --warm
   "$PY" bench/bench_season_backfill.py
   "$PY" bench/bench_direct.py --which season
   "$PY" bench/bench_catboost_scoring.py

@@ -6,6 +6,7 @@ is what ``dagster dev`` shows afterwards, so every run, materialization and chec
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -36,6 +37,21 @@ concurrency:
 telemetry:
   enabled: false
 """
+# Appended with the home's absolute path (instance_yaml): Dagster's SQLite event log, its files where the
+# default puts them (history/runs/), writing the per-partition events of a range run in one transaction
+# per database (nba_assets/lib/storage/event_log.py).
+EVENT_LOG_YAML = """\
+event_log_storage:
+  module: nba_assets.lib.storage.event_log
+  class: BatchingSqliteEventLogStorage
+  config:
+    base_dir: {home}
+"""
+
+
+def instance_yaml(home: Path) -> str:
+    """The project's dagster.yaml for the instance directory ``home``."""
+    return INSTANCE_YAML + EVENT_LOG_YAML.format(home=json.dumps(str(Path(home).resolve())))
 
 
 def ensure_dagster_home(settings: Settings) -> Path:
@@ -44,7 +60,7 @@ def ensure_dagster_home(settings: Settings) -> Path:
     home.mkdir(parents=True, exist_ok=True)
     cfg = home / "dagster.yaml"
     if not cfg.exists():
-        cfg.write_text(INSTANCE_YAML)
+        cfg.write_text(instance_yaml(home))
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 

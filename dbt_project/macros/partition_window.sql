@@ -7,8 +7,8 @@
    done by one atomic MERGE); a window wider than the partition limit falls back to dynamic partitions. #}
 {% macro partition_config() -%}
     {%- if target.type == 'bigquery' -%}
-        {%- set start = modules.datetime.date.fromisoformat(var('min_date')) -%}
-        {%- set stop = modules.datetime.date.fromisoformat(var('max_date')) -%}
+        {%- set start = modules.datetime.date.fromisoformat(window_value('min_date')) -%}
+        {%- set stop = modules.datetime.date.fromisoformat(window_value('max_date')) -%}
         {%- set n_days = (stop - start).days + 1 -%}
         {%- set config = {
             'materialized': 'incremental',

@@ -1,11 +1,27 @@
 {# The run's partition window (ET game dates, inclusive) and the history read before it.
-   Dagster passes min_date / max_date from validated partition keys (YYYY-MM-DD); history_days is the
-   look-back of rest days and rosters and matches the raw box-score partition mapping in Dagster. #}
-{% macro window_start() -%} cast('{{ var("min_date") }}' as date) {%- endmacro %}
-{% macro window_end() -%} cast('{{ var("max_date") }}' as date) {%- endmacro %}
-{% macro history_days() -%} {{ var('history_days') | int }} {%- endmacro %}
+   Dagster passes min_date / max_date (validated partition keys, YYYY-MM-DD) and history_days as the
+   environment variables NBA_ASSETS_DBT_MIN_DATE / _MAX_DATE / _HISTORY_DAYS; without them (a plain
+   `dbt build`, or --vars) the vars of dbt_project.yml / --vars apply. history_days is the look-back of
+   rest days and rosters and matches the raw box-score partition mapping in Dagster.
+
+   The values are read only when dbt executes (`execute`), never while it parses: dbt re-parses the whole
+   project when --vars change, and the files whose parse read a changed env var, so a window read at
+   parse time would defeat partial parsing in every run. At parse time the macros render placeholders
+   (parsing only collects refs, sources and configs). #}
+{% macro window_value(name) -%}
+    {{- return(env_var('NBA_ASSETS_DBT_' ~ (name | upper), var(name))) -}}
+{%- endmacro %}
+{% macro window_start() -%}
+    {%- if execute -%} cast('{{ window_value("min_date") }}' as date) {%- else -%} cast(null as date) {%- endif -%}
+{%- endmacro %}
+{% macro window_end() -%}
+    {%- if execute -%} cast('{{ window_value("max_date") }}' as date) {%- else -%} cast(null as date) {%- endif -%}
+{%- endmacro %}
+{% macro history_days() -%}
+    {%- if execute -%} {{ window_value('history_days') | int }} {%- else -%} 0 {%- endif -%}
+{%- endmacro %}
 {% macro history_start() -%}
-    cast({{ dbt.dateadd('day', -1 * (var('history_days') | int), window_start()) }} as date)
+    cast({{ dbt.dateadd('day', -1 * (history_days() | int), window_start()) }} as date)
 {%- endmacro %}
 {% macro days_before(col, n) -%} cast({{ dbt.dateadd('day', -1 * n, col) }} as date) {%- endmacro %}
 

@@ -20,12 +20,15 @@ from nba_assets.defs.raw.assets import raw_assets
 from nba_assets.defs.reports.assets import report_assets
 from nba_assets.defs.resources import build_resources
 from nba_assets.lib.env import Settings
+from nba_assets.lib.storage.event_log import enable_event_batches
 
 
 def build_definitions(settings: Settings, resources: Mapping[str, Any] | None = None) -> dg.Definitions:
     """``resources`` replace the environment's by key (tests point the archive source elsewhere)."""
     if settings.env == "local":
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # a partitioned output's per-partition events reach the instance's storage as one batch
+    enable_event_batches()
     assets = [
         *raw_assets,
         *context_assets,

@@ -7,7 +7,9 @@ import dagster as dg
 from nba_assets.defs.partitions import game_date_partitions
 
 RAW = dg.AssetSelection.groups("raw")
-CONTEXT = dg.AssetSelection.groups("staging", "context")
+# The per-date jobs select the context tables only: the staging views (no rows, changing only with the dbt
+# project) are built by the context run when the warehouse lacks them or holds another project version's.
+CONTEXT = dg.AssetSelection.groups("context")
 FEATURES = dg.AssetSelection.groups("features")
 PREDICTIONS = dg.AssetSelection.groups("predictions")
 GRADING = dg.AssetSelection.groups("grading")
@@ -30,7 +32,7 @@ build_context_job = dg.define_asset_job(
     "build_context_job",
     selection=CONTEXT,
     partitions_def=game_date_partitions,
-    description="dbt staging and context models.",
+    description="dbt context models (and the staging views when they are missing or stale).",
 )
 build_features_job = dg.define_asset_job(
     "build_features_job",

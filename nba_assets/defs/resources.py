@@ -3,8 +3,6 @@
 from typing import Any
 
 import dagster as dg
-from dagster_gcp import GCSResource
-from dagster_polars import PolarsBigQueryIOManager
 from pydantic import PrivateAttr
 
 from nba_assets.defs.automation.resources import alerts_resource
@@ -14,7 +12,7 @@ from nba_assets.lib.env import Settings
 from nba_assets.lib.sources.archive import ArchiveSource
 from nba_assets.lib.sources.base import NbaSource
 from nba_assets.lib.storage.duckdb_io import NbaDuckDBIOManager
-from nba_assets.lib.storage.object_store import GCSObjectStore, LocalObjectStore, ObjectStore
+from nba_assets.lib.storage.object_store import LocalObjectStore, ObjectStore
 
 # ---------------------------------------------------------------- object stores
 
@@ -31,15 +29,6 @@ class LocalObjectStoreResource(ObjectStoreResource):
 
     def get_store(self) -> ObjectStore:
         return LocalObjectStore(self.root)
-
-
-class GCSObjectStoreResource(ObjectStoreResource):
-    gcs: GCSResource
-    bucket: str
-    prefix: str = "nba_assets"
-
-    def get_store(self) -> ObjectStore:
-        return GCSObjectStore(self.gcs.get_client(), self.bucket, self.prefix)
 
 
 # ---------------------------------------------------------------- sources
@@ -92,22 +81,10 @@ class LiveSourceResource(NbaSourceResource):
 def build_resources(settings: Settings) -> dict[str, Any]:
     """Every resource the definitions need, for ``settings.env``."""
     if settings.env == "prod":
-        gcs = GCSResource(project=dg.EnvVar("NBA_ASSETS_GCP_PROJECT"))
-        return {
-            "io_manager": PolarsBigQueryIOManager(
-                project=dg.EnvVar("NBA_ASSETS_GCP_PROJECT"), location=settings.bigquery_location
-            ),
-            "object_store": GCSObjectStoreResource(
-                gcs=gcs, bucket=dg.EnvVar("NBA_ASSETS_GCS_BUCKET"), prefix=settings.gcs_prefix
-            ),
-            "nba_source": LiveSourceResource(
-                odds_api_key=dg.EnvVar("ODDS_API_KEY"), bettingpros_api_key=dg.EnvVar("BETTINGPROS_API_KEY")
-            ),
-            "dbt": NbaDbtCliResource(
-                project_dir=dbt_project, target="bigquery", dbt_executable=dbt_executable()
-            ),
-            "alerts": alerts_resource(settings),
-        }
+        # BigQuery, GCS and their clients (dagster_gcp: ~1.3 s of imports) only where they are used
+        from nba_assets.defs.resources_prod import build_prod_resources
+
+        return build_prod_resources(settings)
     return {
         "io_manager": NbaDuckDBIOManager(database=str(settings.warehouse_path)),
         "object_store": LocalObjectStoreResource(root=str(settings.object_store_root)),
@@ -120,3 +97,12 @@ def build_resources(settings: Settings) -> dict[str, Any]:
         ),
         "alerts": alerts_resource(settings),
     }
+
+
+def __getattr__(name: str) -> Any:
+    # the prod-only resource class lives in resources_prod (imported on first use)
+    if name == "GCSObjectStoreResource":
+        from nba_assets.defs.resources_prod import GCSObjectStoreResource
+
+        return GCSObjectStoreResource
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -8,8 +8,9 @@ Parsers return frames with exactly these columns, in this order (see :func:`conf
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
+from typing import Any
 
-import pandera.polars as pa
 import polars as pl
 
 from nba_assets.lib.errors import SourceDataError
@@ -124,60 +125,68 @@ def conform(df: pl.DataFrame, schema: dict[str, pl.DataType], source: str) -> pl
 # ---------------------------------------------------------------- pandera frame contracts
 
 
-class ScheduleModel(pa.DataFrameModel):
-    game_date: pl.Date
-    game_id: str = pa.Field(str_matches=r"^\d{10}$")
-    home_abbr: str = pa.Field(isin=TEAM_CODES)
-    away_abbr: str = pa.Field(isin=TEAM_CODES)
-    status: str = pa.Field(isin=SCHEDULE_STATUSES)
-    home_pts: int = pa.Field(nullable=True, ge=0, le=250)
-    away_pts: int = pa.Field(nullable=True, ge=0, le=250)
+@cache
+def pandera_models() -> dict[str, Any]:
+    """The pandera models per table. pandera (and the pandas it imports, ~1.5 s) is imported on the
+    first validation, not with the package: most processes of the code location never validate."""
+    import pandera.polars as pa
 
-    class Config:
-        strict = False
+    class ScheduleModel(pa.DataFrameModel):
+        game_date: pl.Date
+        game_id: str = pa.Field(str_matches=r"^\d{10}$")
+        home_abbr: str = pa.Field(isin=TEAM_CODES)
+        away_abbr: str = pa.Field(isin=TEAM_CODES)
+        status: str = pa.Field(isin=SCHEDULE_STATUSES)
+        home_pts: int = pa.Field(nullable=True, ge=0, le=250)
+        away_pts: int = pa.Field(nullable=True, ge=0, le=250)
+
+        class Config:
+            strict = False
+
+    class BoxScoreModel(pa.DataFrameModel):
+        game_date: pl.Date
+        game_id: str = pa.Field(str_matches=r"^\d{10}$")
+        team_abbr: str = pa.Field(isin=TEAM_CODES)
+        opponent_abbr: str = pa.Field(isin=TEAM_CODES)
+        player_id: int = pa.Field(gt=0)
+        minutes: float = pa.Field(ge=0, le=75)
+        pts: int = pa.Field(ge=0, le=120)
+
+        class Config:
+            strict = False
+            unique = ["game_id", "player_id"]
+
+    class InjuryModel(pa.DataFrameModel):
+        game_date: pl.Date
+        team_abbr: str = pa.Field(isin=TEAM_CODES)
+        status: str = pa.Field(isin=INJURY_STATUSES)
+
+        class Config:
+            strict = False
+
+    class PropsModel(pa.DataFrameModel):
+        game_date: pl.Date
+        bookmaker: str
+        player_name: str
+        line: float = pa.Field(gt=0, lt=100)
+        home_abbr: str = pa.Field(isin=TEAM_CODES)
+        away_abbr: str = pa.Field(isin=TEAM_CODES)
+
+        class Config:
+            strict = False
+
+    return {
+        "schedule": ScheduleModel,
+        "box_scores": BoxScoreModel,
+        "injury_report": InjuryModel,
+        "player_props": PropsModel,
+    }
 
 
-class BoxScoreModel(pa.DataFrameModel):
-    game_date: pl.Date
-    game_id: str = pa.Field(str_matches=r"^\d{10}$")
-    team_abbr: str = pa.Field(isin=TEAM_CODES)
-    opponent_abbr: str = pa.Field(isin=TEAM_CODES)
-    player_id: int = pa.Field(gt=0)
-    minutes: float = pa.Field(ge=0, le=75)
-    pts: int = pa.Field(ge=0, le=120)
-
-    class Config:
-        strict = False
-        unique = ["game_id", "player_id"]
-
-
-class InjuryModel(pa.DataFrameModel):
-    game_date: pl.Date
-    team_abbr: str = pa.Field(isin=TEAM_CODES)
-    status: str = pa.Field(isin=INJURY_STATUSES)
-
-    class Config:
-        strict = False
-
-
-class PropsModel(pa.DataFrameModel):
-    game_date: pl.Date
-    bookmaker: str
-    player_name: str
-    line: float = pa.Field(gt=0, lt=100)
-    home_abbr: str = pa.Field(isin=TEAM_CODES)
-    away_abbr: str = pa.Field(isin=TEAM_CODES)
-
-    class Config:
-        strict = False
-
-
-PANDERA_MODELS: dict[str, type[pa.DataFrameModel]] = {
-    "schedule": ScheduleModel,
-    "box_scores": BoxScoreModel,
-    "injury_report": InjuryModel,
-    "player_props": PropsModel,
-}
+def __getattr__(name: str) -> Any:
+    if name == "PANDERA_MODELS":
+        return pandera_models()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # ---------------------------------------------------------------- row-level rules (quarantine)
@@ -257,7 +266,9 @@ def split_quarantine(
 
 def validate(df: pl.DataFrame, table: str, source: str) -> pl.DataFrame:
     """Frame-level pandera validation; the first failure names the source, column and value."""
-    model = PANDERA_MODELS[table]
+    import pandera.polars as pa
+
+    model = pandera_models()[table]
     try:
         return model.validate(df, lazy=False)
     except (pa.errors.SchemaError, pa.errors.SchemaErrors) as exc:

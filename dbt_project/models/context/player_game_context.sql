@@ -39,7 +39,7 @@ side_history as (
     join team_games tg
         on tg.team_abbr = s.team_abbr
         and tg.game_date < s.game_date
-        and tg.game_date >= {{ days_before('s.game_date', var('history_days') | int) }}
+        and tg.game_date >= {{ days_before('s.game_date', history_days() | int) }}
     group by s.game_date, s.team_abbr
 ),
 
@@ -50,7 +50,7 @@ roster_candidates as (
         on tg.team_abbr = sh.team_abbr
         and tg.team_game_seq > sh.last_seq - 10
         and tg.team_game_seq <= sh.last_seq
-        and tg.game_date >= {{ days_before('sh.game_date', var('history_days') | int) }}
+        and tg.game_date >= {{ days_before('sh.game_date', history_days() | int) }}
     join hist h on h.team_abbr = tg.team_abbr and h.game_date = tg.game_date and h.played
 ),
 
@@ -104,14 +104,14 @@ latest as (
         h.team_abbr as latest_team,
         h.player_name as latest_name,
         case
-            when a.prev_played_date >= {{ days_before('a.game_date', var('history_days') | int) }}
+            when a.prev_played_date >= {{ days_before('a.game_date', history_days() | int) }}
                 then a.prev_played_date
         end as last_played_date
     from as_of a
     left join hist h
         on h.player_id = a.player_id
         and h.game_date = a.prev_game_date
-        and a.prev_game_date >= {{ days_before('a.game_date', var('history_days') | int) }}
+        and a.prev_game_date >= {{ days_before('a.game_date', history_days() | int) }}
 ),
 
 roster as (

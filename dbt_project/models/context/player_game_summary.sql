@@ -24,7 +24,7 @@ windowed as (
         with_history.*,
         -- a previous game older than the look-back is unknown (same answer whatever the run's range)
         case
-            when prev_played_date >= {{ days_before('game_date', var('history_days') | int) }}
+            when prev_played_date >= {{ days_before('game_date', history_days() | int) }}
                 then {{ dbt.datediff('prev_played_date', 'game_date', 'day') }}
         end as rest_days
     from with_history

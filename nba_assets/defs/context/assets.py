@@ -1,10 +1,18 @@
 """context/*: the dbt models (staging views, context tables), partitioned by game date like the raw layer.
 
-One ``dbt build`` per run covers the run's whole partition range (vars ``min_date``/``max_date``); the dbt
-schema tests run in the same invocation and surface as asset checks.
+One ``dbt build`` per run covers the run's whole partition range; the dbt schema tests run in the same
+invocation and surface as asset checks.
+
+Two things keep a per-date run to one dbt process with a partial parse (bench/README.md):
+
+* the window reaches dbt as environment variables (``NBA_ASSETS_DBT_MIN_DATE`` / ``_MAX_DATE`` /
+  ``_HISTORY_DAYS``) that the macros read only at execution time, not as ``--vars``: dbt re-parses the
+  whole project whenever ``--vars`` change, and env vars read at parse time would re-parse the models;
+* the staging views hold no rows and change only with the project, so the context run builds them only
+  when the warehouse lacks them or they were built from another version of the project (a fingerprint of
+  the dbt project kept as the views' comment). Materializing ``staging/*`` explicitly always rebuilds.
 """
 
-import json
 from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from typing import Any
@@ -14,11 +22,13 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_
 
 from nba_assets.defs.context.resources import NbaDbtCliResource
 from nba_assets.defs.partitions import game_date_partitions, validate_partition_key
-from nba_assets.lib.dbt_project import dbt_project, manifest_path
+from nba_assets.lib import dbt_state
+from nba_assets.lib.dbt_project import DBT_PROJECT_DIR, dbt_project, manifest_path
 
 # Days of raw box scores before a date that rest days and rosters read (dbt var history_days): about a
 # season and an off-season, so a season opener still knows each player's previous game.
 HISTORY_DAYS = 400
+STAGING_SCHEMA = dbt_state.STAGING_SCHEMA
 
 
 def partition_vars(window: dg.TimeWindow) -> dict[str, Any]:
@@ -31,6 +41,11 @@ def partition_vars(window: dg.TimeWindow) -> dict[str, Any]:
     for day in (first, last):
         validate_partition_key(day.isoformat())
     return {"min_date": first.isoformat(), "max_date": last.isoformat(), "history_days": HISTORY_DAYS}
+
+
+def window_env(dbt_vars: Mapping[str, Any]) -> dict[str, str]:
+    """The window as the environment the dbt macros read (macros/window.sql: ``window_value``)."""
+    return {f"NBA_ASSETS_DBT_{name.upper()}": str(value) for name, value in dbt_vars.items()}
 
 
 class NbaDbtTranslator(DagsterDbtTranslator):
@@ -47,10 +62,83 @@ class NbaDbtTranslator(DagsterDbtTranslator):
             key=dg.AssetKey([layer, props["name"]]), group_name=layer, kinds={"dbt", "duckdb"}
         )
         # context tables are partitioned by game date; staging views are not partitioned
-        return spec.merge_attributes(metadata={"partition_expr": "game_date"}) if layer == "context" else spec
+        if layer != "context":
+            return spec
+        return spec.merge_attributes(
+            metadata={"partition_expr": "game_date"}, deps=raw_deps(manifest, unique_id)
+        )
+
+
+def raw_deps(manifest: Mapping[str, Any], unique_id: str) -> list[dg.AssetDep]:
+    """The raw tables a context model reads through the staging views, as direct dependencies.
+
+    The per-date jobs leave the staging views out, so without these a run holding raw and context
+    (morning slate, line refresh, overnight) would have no edge from the raw steps to the context step.
+    Raw date D feeds context date D; box scores feed the HISTORY_DAYS before it as well."""
+    nodes, sources = manifest["nodes"], manifest["sources"]
+    seen, stack, keys = set(), [unique_id], set()
+    while stack:
+        for parent in manifest["parent_map"].get(stack.pop(), []):
+            if parent in seen:
+                continue
+            seen.add(parent)
+            if parent in sources:
+                meta = sources[parent].get("config", {}).get("meta", {}) or sources[parent].get("meta", {})
+                key = (meta.get("dagster") or {}).get("asset_key")
+                if key:
+                    keys.add(tuple(key))
+            elif parent in nodes and nodes[parent]["resource_type"] == "model":
+                stack.append(parent)
+    history = dg.TimeWindowPartitionMapping(
+        start_offset=-HISTORY_DAYS, end_offset=0, allow_nonexistent_upstream_partitions=True
+    )
+    return [
+        dg.AssetDep(dg.AssetKey(list(k)), partition_mapping=history if k == ("raw", "box_scores") else None)
+        for k in sorted(keys)
+    ]
 
 
 translator = NbaDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+
+
+# ---------------------------------------------------------------- staging views: built when needed
+
+
+def staging_views() -> tuple[str, ...]:
+    """The staging models' relation names (schema ``staging``), from the prepared manifest."""
+    return dbt_state.staging_views(manifest_path())
+
+
+def project_fingerprint() -> str:
+    return dbt_state.project_fingerprint(DBT_PROJECT_DIR)
+
+
+def staging_is_current(warehouse: str, fingerprint: str) -> bool:
+    return dbt_state.staging_is_current(warehouse, fingerprint, manifest_path())
+
+
+def mark_staging_current(warehouse: str, fingerprint: str) -> None:
+    dbt_state.mark_staging_current(warehouse, fingerprint, manifest_path())
+
+
+def _build_staging(context: dg.AssetExecutionContext | None, dbt: NbaDbtCliResource) -> Iterator[Any]:
+    fingerprint = project_fingerprint()
+    if context is not None:  # dagster-dbt selects the context's staging models
+        invocation = dbt.cli(["build", "--indirect-selection", "cautious"], context=context)
+    else:
+        invocation = dbt.cli(
+            ["build", "--select", "path:models/staging", "--indirect-selection", "cautious"],
+            manifest=manifest_path(),
+            dagster_dbt_translator=translator,
+            raise_on_error=True,
+        )
+    if context is not None:
+        yield from invocation.stream()
+    else:
+        invocation.wait()
+    dbt.keep_partial_parse(invocation)
+    if dbt.warehouse_path:
+        mark_staging_current(dbt.warehouse_path, fingerprint)
 
 
 @dbt_assets(
@@ -63,9 +151,30 @@ translator = NbaDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset
 )
 def staging_dbt_models(context: dg.AssetExecutionContext, dbt: NbaDbtCliResource) -> Iterator[Any]:
     """The staging views: typed, renamed projections of the raw tables. A view holds no rows of its
-    own, so these are not partitioned (one materialization per build, not one per game date)."""
+    own, so these are not partitioned (one materialization per build, not one per game date). The
+    per-date jobs leave them out: the context run builds them when they are missing or stale."""
     # "cautious": only tests whose every parent is a staging view (context tests run with context)
-    yield from dbt.cli(["build", "--indirect-selection", "cautious"], context=context).stream()
+    yield from _build_staging(context, dbt)
+
+
+def ensure_staging(context: dg.AssetExecutionContext, dbt: NbaDbtCliResource) -> bool:
+    """Build the staging views unless the DuckDB warehouse holds them from this project version; a
+    build is recorded as a materialization of each view. True when they were built."""
+    if dbt.warehouse_path and staging_is_current(dbt.warehouse_path, project_fingerprint()):
+        context.log.info("staging views are current (built from this dbt project); not rebuilt")
+        return False
+    context.log.info("building the staging views (missing, or built from another dbt project version)")
+    for _ in _build_staging(None, dbt):
+        pass
+    for view in staging_views():
+        context.log_event(
+            dg.AssetMaterialization(
+                asset_key=dg.AssetKey([STAGING_SCHEMA, view]),
+                description="built by the context run: the view was missing or stale",
+                metadata={"fingerprint": project_fingerprint()},
+            )
+        )
+    return True
 
 
 @dbt_assets(
@@ -79,11 +188,14 @@ def staging_dbt_models(context: dg.AssetExecutionContext, dbt: NbaDbtCliResource
     name="context_dbt_models",
 )
 def context_dbt_models(context: dg.AssetExecutionContext, dbt: NbaDbtCliResource) -> Iterator[Any]:
-    """The context tables for the run's partition window (vars min_date / max_date); their schema
-    tests run in the same ``dbt build`` and surface as asset checks."""
+    """The context tables for the run's partition window (NBA_ASSETS_DBT_MIN_DATE / _MAX_DATE); their
+    schema tests run in the same ``dbt build`` and surface as asset checks."""
+    ensure_staging(context, dbt)
     dbt_vars = partition_vars(context.partition_time_window)
     context.log.info(f"dbt build for {dbt_vars['min_date']} .. {dbt_vars['max_date']}")
-    yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()
+    invocation = dbt.cli(["build"], context=context, env=window_env(dbt_vars))
+    yield from invocation.stream()
+    dbt.keep_partial_parse(invocation)
 
 
 context_assets = [staging_dbt_models, context_dbt_models]

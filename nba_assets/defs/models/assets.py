@@ -12,8 +12,6 @@ import polars as pl
 from nba_assets.defs.resources import ObjectStoreResource
 from nba_assets.lib.metadata import markdown_table
 from nba_assets.lib.modeling.config import MODEL, ModelConfig
-from nba_assets.lib.modeling.registry import ModelRegistry
-from nba_assets.lib.modeling.train import promotion_gate, train_points_model
 
 KEY = dg.AssetKey(["models", "points_model"])
 GATE = "points_model_candidate_beats_champion"
@@ -77,6 +75,10 @@ def points_model(
     object_store: ObjectStoreResource,
 ) -> Iterator[Any]:
     cutoff = resolve_cutoff(config.cutoff)
+    # CatBoost (and the pandas it imports, ~1 s) only in the process that trains
+    from nba_assets.lib.modeling.registry import ModelRegistry
+    from nba_assets.lib.modeling.train import promotion_gate, train_points_model
+
     registry = ModelRegistry(object_store.get_store())
     champion = registry.load_champion()
     candidate = train_points_model(features, cutoff, config.training_config())

@@ -12,8 +12,6 @@ from nba_assets.defs.resources import ObjectStoreResource
 from nba_assets.lib.metadata import markdown_table
 from nba_assets.lib.modeling import checks as pchecks
 from nba_assets.lib.modeling.decisions import empty_predictions
-from nba_assets.lib.modeling.predict import predict_lines
-from nba_assets.lib.modeling.registry import ModelRegistry
 
 KEY = dg.AssetKey(["predictions", "player_points_predictions"])
 CHECKS = ("player_points_predictions_every_line_answered", "player_points_predictions_not_all_fallbacks")
@@ -60,6 +58,10 @@ def player_points_predictions(
     model_versions: pl.DataFrame,
     object_store: ObjectStoreResource,
 ) -> Iterator[Any]:
+    # CatBoost (and the pandas it imports, ~1 s) only in the process that predicts
+    from nba_assets.lib.modeling.predict import predict_lines
+    from nba_assets.lib.modeling.registry import ModelRegistry
+
     registry = ModelRegistry(object_store.get_store())
     frames, skipped_total, used = [], {}, {}
     for day in dates_of(context):

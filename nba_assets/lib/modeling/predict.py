@@ -19,6 +19,9 @@ from nba_assets.lib.modeling.decisions import (
 from nba_assets.lib.modeling.distribution import raw_p_over
 from nba_assets.lib.modeling.train import PointsModel
 
+# Every line is answered by each system; in the output a line's rows follow this (name) order.
+SYSTEMS = ("baseline_blend", "baseline_l10", "catboost", "catboost_line")
+
 
 @dataclass
 class PredictionBatch:
@@ -68,50 +71,52 @@ def predict_lines(
             np.isnan(cons_line.astype(float)), cb, blend_weight * cb + (1 - blend_weight) * cons_line
         )
         mus = {**base, "catboost": cb, "catboost_line": with_line}
-    per_system = []
-    for system, mu in mus.items():
-        per_system.append(
-            have.select("game_date", "player_id").with_columns(
-                pl.lit(system).alias("system"), pl.Series("predicted_points", mu, pl.Float64)
-            )
-        )
-    mu_frame = (
-        pl.concat(per_system)
-        if per_system
-        else pl.DataFrame(
-            schema={
-                "game_date": pl.Date,
-                "player_id": pl.Int64,
-                "system": pl.Utf8,
-                "predicted_points": pl.Float64,
-            }
-        )
+    # Rows come out ordered by (game_date, player_id, bookmaker, line, system) without sorting the
+    # output: the lines are sorted (their key is unique) and each line is expanded to the systems in
+    # name order. Per-player values are joined on the lines, not on the 4x frame.
+    keys = ["game_date", "player_id"]
+    # a handful of books: sorting on each book's rank among them orders the rows as the names would
+    books = lines["bookmaker"].drop_nulls().unique().sort()
+    book_rank = pl.col("bookmaker").replace_strict(books, pl.int_range(books.len(), eager=True))
+    per_line = lines.sort(pl.col("game_date"), pl.col("player_id"), book_rank, pl.col("line")).join(
+        players.select("game_date", "player_id", "team_abbr", "quality"),
+        on=keys,
+        how="left",
+        maintain_order="left",
     )
-    systems = pl.DataFrame({"system": ["baseline_l10", "baseline_blend", "catboost", "catboost_line"]})
-    rows = (
-        lines.join(systems, how="cross")
-        .join(
-            players.select("game_date", "player_id", "team_abbr", "quality"),
-            on=["game_date", "player_id"],
-            how="left",
-        )
-        .join(mu_frame, on=["game_date", "player_id", "system"], how="left")
+    mu_cols = [f"_mu_{i}" for i in range(len(SYSTEMS))]
+    mu_frame = have.select(keys).with_columns(
+        pl.Series(name, mus[system], pl.Float64) if system in mus else pl.lit(None, pl.Float64).alias(name)
+        for name, system in zip(mu_cols, SYSTEMS, strict=True)
     )
-    mu = rows["predicted_points"].fill_null(np.nan).to_numpy()
-    line = rows["line"].to_numpy()
-    system = rows["system"].to_numpy()
+    per_line = per_line.join(mu_frame, on=keys, how="left", maintain_order="left")
+    n, k = per_line.height, len(SYSTEMS)
+    # (n, k) -> n * k in line-major order: row i * k + j is line i under system j
+    mu_null = np.column_stack([per_line[c].is_null().to_numpy() for c in mu_cols]).ravel()
+    mu = np.column_stack([per_line[c].fill_null(np.nan).to_numpy() for c in mu_cols]).ravel()
+    line = np.repeat(per_line["line"].to_numpy(), k)
+    code = np.tile(np.arange(k), n)
     raw = np.nan_to_num(raw_p_over(mu, model.sigma(np.nan_to_num(mu)), line))
     line_cal = model.calibration_line or model.calibration
     # the CatBoost systems carry calibrated probabilities; the baselines their raw normal ones
     p = np.where(
-        system == "catboost",
+        code == SYSTEMS.index("catboost"),
         model.calibration(raw),
-        np.where(system == "catboost_line", line_cal(raw), raw),
+        np.where(code == SYSTEMS.index("catboost_line"), line_cal(raw), raw),
     )
-    rows = rows.with_columns(
-        pl.Series("p_over", np.where(np.isnan(mu), np.nan, p)).fill_nan(None),
-        pl.lit(model.version).alias("model_version"),
-        pl.col("quality").fill_null(0.0),
+    predicted = pl.Series("predicted_points", mu, pl.Float64)
+    if mu_null.any():  # no prediction for the player: null, as a missing join leaves it
+        predicted = predicted.scatter(np.flatnonzero(mu_null), None)
+    rows = (
+        per_line.drop(mu_cols)
+        .gather(np.repeat(np.arange(n), k))
+        .with_columns(
+            pl.Series("system", SYSTEMS, pl.Utf8).gather(code),
+            predicted,
+            pl.Series("p_over", np.where(np.isnan(mu), np.nan, p)).fill_nan(None),
+            pl.lit(model.version).alias("model_version"),
+            pl.col("quality").fill_null(0.0),
+        )
     )
     rows = decide(rows, cfg).with_columns(
         pl.when(pl.col("predicted_points").is_null() & pl.col("skip_reason").is_null())
@@ -125,9 +130,4 @@ def predict_lines(
         .otherwise(pl.col("skip_reason"))
         .alias("skip_reason")
     )
-    return PredictionBatch(
-        rows.select([pl.col(c).cast(t) for c, t in PREDICTION_SCHEMA.items()]).sort(
-            "game_date", "player_id", "bookmaker", "line", "system"
-        ),
-        skipped,
-    )
+    return PredictionBatch(rows.select([pl.col(c).cast(t) for c, t in PREDICTION_SCHEMA.items()]), skipped)

@@ -1,0 +1,42 @@
+"""The prod environment's resources (BigQuery, GCS, the live sources): imported only when prod is selected,
+so the local code location never imports dagster_gcp or the BigQuery clients."""
+
+from typing import Any
+
+import dagster as dg
+from dagster_gcp import GCSResource
+from dagster_polars import PolarsBigQueryIOManager
+
+from nba_assets.defs.automation.resources import alerts_resource
+from nba_assets.defs.context.resources import NbaDbtCliResource
+from nba_assets.defs.resources import LiveSourceResource, ObjectStoreResource
+from nba_assets.lib.dbt_project import dbt_executable, dbt_project
+from nba_assets.lib.env import Settings
+from nba_assets.lib.storage.object_store import GCSObjectStore, ObjectStore
+
+
+class GCSObjectStoreResource(ObjectStoreResource):
+    gcs: GCSResource
+    bucket: str
+    prefix: str = "nba_assets"
+
+    def get_store(self) -> ObjectStore:
+        return GCSObjectStore(self.gcs.get_client(), self.bucket, self.prefix)
+
+
+def build_prod_resources(settings: Settings) -> dict[str, Any]:
+    """Every resource of the prod environment."""
+    gcs = GCSResource(project=dg.EnvVar("NBA_ASSETS_GCP_PROJECT"))
+    return {
+        "io_manager": PolarsBigQueryIOManager(
+            project=dg.EnvVar("NBA_ASSETS_GCP_PROJECT"), location=settings.bigquery_location
+        ),
+        "object_store": GCSObjectStoreResource(
+            gcs=gcs, bucket=dg.EnvVar("NBA_ASSETS_GCS_BUCKET"), prefix=settings.gcs_prefix
+        ),
+        "nba_source": LiveSourceResource(
+            odds_api_key=dg.EnvVar("ODDS_API_KEY"), bettingpros_api_key=dg.EnvVar("BETTINGPROS_API_KEY")
+        ),
+        "dbt": NbaDbtCliResource(project_dir=dbt_project, target="bigquery", dbt_executable=dbt_executable()),
+        "alerts": alerts_resource(settings),
+    }

@@ -1,0 +1,112 @@
+"""What a dbt invocation can reuse from earlier ones (leaf module: no dagster_dbt, no dbt imports).
+
+* the staging views: they hold no rows and change only with the dbt project, so they are rebuilt only
+  when the warehouse lacks them or they were built from another version of the project (a fingerprint of
+  the project's files and the dbt version, kept as each view's comment in DuckDB);
+* dbt's ``partial_parse.msgpack``, kept per profile (target and warehouse path) under
+  ``dbt_project/target/partial_parse/``; dbt itself checks it against the project files, the profile,
+  ``--vars`` and its version, and re-parses what changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import threading
+from functools import cache
+from importlib.metadata import version
+from pathlib import Path
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
+STAGING_SCHEMA = "staging"
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"
+KEEP_PARTIAL_PARSE_FILES = 16  # one per warehouse path (tests make many); the newest are kept
+_FINGERPRINT_PREFIX = "nba_assets dbt project "
+
+
+@cache
+def staging_views(manifest: Path) -> tuple[str, ...]:
+    """The staging models' relation names (schema ``staging``), from a prepared manifest."""
+    nodes = json.loads(Path(manifest).read_text())["nodes"].values()
+    return tuple(
+        sorted(
+            n["alias"]
+            for n in nodes
+            if n["resource_type"] == "model" and n["original_file_path"].startswith("models/staging/")
+        )
+    )
+
+
+def project_fingerprint(project_dir: Path = DBT_PROJECT_DIR) -> str:
+    """A digest of every file of the dbt project that shapes what dbt builds (models, macros, tests,
+    project and profiles) and of the dbt-core version: another value means the views may differ."""
+    h = hashlib.sha256(version("dbt-core").encode())
+    files = [project_dir / "dbt_project.yml", project_dir / "profiles.yml"]
+    for sub in ("models", "macros", "tests"):
+        files += sorted(p for p in (project_dir / sub).rglob("*") if p.suffix in (".sql", ".yml", ".yaml"))
+    for path in files:
+        if path.exists():
+            h.update(str(path.relative_to(project_dir)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()[:24]
+
+
+def staging_is_current(warehouse: str | Path, fingerprint: str, manifest: Path) -> bool:
+    """Whether every staging view exists in the DuckDB warehouse with this project fingerprint."""
+    import duckdb
+
+    if not Path(warehouse).exists():
+        return False
+    with duckdb.connect(str(warehouse)) as con:
+        rows = con.sql(
+            "SELECT view_name, comment FROM duckdb_views() WHERE schema_name = ? AND NOT internal",
+            params=[STAGING_SCHEMA],
+        ).fetchall()
+    comments = dict(rows)
+    return all(comments.get(v) == _FINGERPRINT_PREFIX + fingerprint for v in staging_views(manifest))
+
+
+def mark_staging_current(warehouse: str | Path, fingerprint: str, manifest: Path) -> None:
+    """Record on each staging view the fingerprint of the project that built it (dbt's next
+    ``create or replace view`` drops the comment, so a failed rebuild never looks current)."""
+    import duckdb
+
+    with duckdb.connect(str(warehouse)) as con:
+        for view in staging_views(manifest):
+            # identifiers come from the manifest; the comment is a literal made of hex digits
+            con.execute(f"COMMENT ON VIEW {STAGING_SCHEMA}.{view} IS '{_FINGERPRINT_PREFIX}{fingerprint}'")
+
+
+def partial_parse_cache(project_dir: str | Path, target: str, warehouse: str) -> Path:
+    """Where dbt's partial-parse state for this profile (target, warehouse path) is kept."""
+    key = hashlib.sha256(f"{target}\0{warehouse}".encode()).hexdigest()[:16]
+    return Path(project_dir) / "target" / "partial_parse" / f"{key}.msgpack"
+
+
+def seed_partial_parse(cache_file: Path, target_dir: Path) -> None:
+    """Put the kept state into an invocation's (fresh) target directory, if there is one."""
+    if not cache_file.exists():
+        return
+    try:
+        target_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(cache_file, target_dir / PARTIAL_PARSE_FILE)
+    except OSError:
+        pass
+
+
+def keep_partial_parse(target_dir: Path, cache_file: Path) -> None:
+    """After an invocation: keep the state dbt wrote into its target directory, for the next one."""
+    written = Path(target_dir) / PARTIAL_PARSE_FILE
+    if not written.exists():
+        return
+    try:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache_file.with_name(f"{cache_file.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        shutil.copyfile(written, tmp)
+        os.replace(tmp, cache_file)  # atomic: a concurrent reader sees the old or the new file
+        files = sorted(cache_file.parent.glob("*.msgpack"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for stale in files[KEEP_PARTIAL_PARSE_FILES:]:
+            stale.unlink(missing_ok=True)
+    except OSError:
+        pass  # a read-only install only loses the speed-up
