@@ -261,24 +261,19 @@ def dagster_stage(
 
     from nba_assets.defs.build import build_definitions
     from nba_assets.lib.env import Settings
+    from nba_assets.runner import console_run_config, range_tags
 
     t_defs = time.perf_counter()
     defs = build_definitions(Settings(data_dir=data_dir))
     job = defs.resolve_job_def(job_name)
     defs_s = time.perf_counter() - t_defs
-    tags = (
-        {
-            "dagster/asset_partition_range_start": start.isoformat(),
-            "dagster/asset_partition_range_end": end.isoformat(),
-        }
-        if start and end
-        else {}
-    )
-    config = {**(run_config or {}), "loggers": {"console": {"config": {"log_level": "INFO"}}}}
     with dg.DagsterInstance.get() as instance:
         with ChildTimer() as t:
             result = job.execute_in_process(
-                instance=instance, tags=tags, run_config=config, raise_on_error=False
+                instance=instance,
+                tags=range_tags(start, end),
+                run_config=console_run_config(run_config),
+                raise_on_error=False,
             )
         logs = instance.all_logs(result.run_id)
         by_type: dict[str, int] = {}

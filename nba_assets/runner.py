@@ -19,6 +19,7 @@ import duckdb
 
 from nba_assets.defs.build import build_definitions
 from nba_assets.lib.env import Settings
+from nba_assets.lib.exports import game_date_span
 
 INSTANCE_YAML = """\
 # Written by nba-assets for the local environment.
@@ -75,14 +76,23 @@ def run_job_range(
     defs: dg.Definitions, job_name: str, start: date, end: date, instance: dg.DagsterInstance
 ) -> dg.ExecuteInProcessResult:
     job = defs.resolve_job_def(job_name)
-    return job.execute_in_process(
-        instance=instance,
-        tags={
-            "dagster/asset_partition_range_start": start.isoformat(),
-            "dagster/asset_partition_range_end": end.isoformat(),
-        },
-        raise_on_error=False,
-    )
+    return job.execute_in_process(instance=instance, tags=range_tags(start, end), raise_on_error=False)
+
+
+def range_tags(start: date | None, end: date | None) -> dict[str, str]:
+    """The tags that make one run cover the partitions ``start .. end`` (none without a range)."""
+    if not (start and end):
+        return {}
+    return {
+        "dagster/asset_partition_range_start": start.isoformat(),
+        "dagster/asset_partition_range_end": end.isoformat(),
+    }
+
+
+def console_run_config(run_config: dict | None = None) -> dict:
+    """``run_config`` with the console logger at INFO: Dagster's own events are DEBUG, so the console
+    shows the assets' INFO lines and warnings only (every event is still in the instance, for the UI)."""
+    return {**(run_config or {}), "loggers": {"console": {"config": {"log_level": "INFO"}}}}
 
 
 def _print(msg: str) -> None:
@@ -129,18 +139,12 @@ def _run(
     span = f" for {start} .. {end} (one run)" if start else ""
     _print(f"-> {job_name}{span} ...")
     job = defs.resolve_job_def(job_name)
-    tags = (
-        {
-            "dagster/asset_partition_range_start": start.isoformat(),
-            "dagster/asset_partition_range_end": end.isoformat(),
-        }
-        if start and end
-        else {}
+    result = job.execute_in_process(
+        instance=instance,
+        tags=range_tags(start, end),
+        run_config=console_run_config(run_config),
+        raise_on_error=False,
     )
-    # Dagster's own events are DEBUG; the console shows the assets' INFO lines and warnings only
-    # (every event is still in the instance, for the UI).
-    config = {**(run_config or {}), "loggers": {"console": {"config": {"log_level": "INFO"}}}}
-    result = job.execute_in_process(instance=instance, tags=tags, run_config=config, raise_on_error=False)
     failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
     _print(
         f"   {'ok' if result.success else 'FAILED'} in {time.perf_counter() - t:.1f}s (run {result.run_id[:8]}); {len(failed)} check(s) did not pass"
@@ -196,16 +200,8 @@ def run_main(
 
 def features_cover(warehouse: Path, first: date, last: date) -> bool:
     """Whether the warehouse holds feature rows for both ends of ``first .. last``."""
-    if not warehouse.exists():
-        return False
-    try:
-        with duckdb.connect(str(warehouse), read_only=True) as con:
-            lo, hi = con.execute(
-                "SELECT min(game_date), max(game_date) FROM features.player_features"
-            ).fetchall()[0]
-    except duckdb.Error:
-        return False
-    return lo is not None and lo <= first and hi >= last
+    lo, hi = game_date_span(warehouse, "features.player_features")
+    return lo is not None and hi is not None and lo <= first and hi >= last
 
 
 def ensure_history(settings: Settings, end: date, history_start: date = HISTORY_START) -> bool:

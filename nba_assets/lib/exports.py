@@ -750,13 +750,30 @@ def read_report_inputs(warehouse: Path, day: date) -> tuple[pl.DataFrame, pl.Dat
     return preds, grades
 
 
-def prediction_dates(warehouse: Path) -> tuple[date | None, date | None]:
-    """First and last date with predictions in the warehouse (for error messages)."""
+SPAN_TABLES = ("predictions.player_points_predictions", "features.player_features")
+
+
+def game_date_span(warehouse: Path, table: str) -> tuple[date | None, date | None]:
+    """First and last game_date of one of ``SPAN_TABLES``; (None, None) when the warehouse or the
+    table does not exist. Each table has its own literal query: identifiers never come from data."""
+    if table not in SPAN_TABLES:
+        raise ValueError(f"game_date_span: {table!r} is not one of {SPAN_TABLES}")
+    if not warehouse.exists():
+        return None, None
     try:
         with duckdb.connect(str(warehouse), read_only=True) as con:
-            lo, hi = con.sql(
-                "SELECT min(game_date), max(game_date) FROM predictions.player_points_predictions"
-            ).fetchall()[0]
+            if table == "features.player_features":
+                rel = con.sql("SELECT min(game_date), max(game_date) FROM features.player_features")
+            else:
+                rel = con.sql(
+                    "SELECT min(game_date), max(game_date) FROM predictions.player_points_predictions"
+                )
+            lo, hi = rel.fetchall()[0]
     except duckdb.Error:
         return None, None
     return lo, hi
+
+
+def prediction_dates(warehouse: Path) -> tuple[date | None, date | None]:
+    """First and last date with predictions in the warehouse (for error messages)."""
+    return game_date_span(warehouse, "predictions.player_points_predictions")
