@@ -154,6 +154,8 @@ def test_report_figures(tmp_path: Path) -> None:
     path = backtest.write_report(result, start, start + timedelta(days=6), tmp_path, "synthetic")
     text = path.read_text()
     assert "catboost MAE" in text and "Calibration" in text
+    assert "## Accuracy by week" in text and "paired bootstrap over the 7 game dates" in text
+    assert "hit_low90" in text
     assert (tmp_path / "calibration.png").stat().st_size > 1000
     assert (tmp_path / "hit_rate_by_tier.png").stat().st_size > 1000
 
@@ -186,3 +188,65 @@ def test_lines_file_without_outcome_columns_resolves_like_the_pipeline(
     )
     correct = (joined["player_id"] == joined["truth"]).sum()
     assert joined.height > 1000 and correct / joined.height >= 0.99
+
+
+def _scored_rows(errors: dict[str, list[float]], dates: list[date]) -> pl.DataFrame:
+    """Main-line rows of one player per date: line 20, actual 20, each system off by its error."""
+    out = []
+    for system, errs in errors.items():
+        for day, err in zip(dates, errs, strict=True):
+            out.append(
+                {
+                    "game_date": day,
+                    "player_id": 1,
+                    "system": system,
+                    "is_main_line": True,
+                    "line": 20.0,
+                    "predicted_points": 20.0 + err,
+                    "actual_points": 20.0,
+                    "result": "WIN",
+                }
+            )
+    return pl.DataFrame(out)
+
+
+def test_accuracy_by_week_splits_the_window_at_mondays() -> None:
+    # 2025-10-26 is a Sunday, 2025-10-27 a Monday
+    dates = [date(2025, 10, 25), date(2025, 10, 26), date(2025, 10, 27)]
+    rows = _scored_rows({"catboost": [1.0, 3.0, -4.0], "baseline_l10": [2.0, 2.0, 2.0]}, dates)
+    weekly = backtest.accuracy_by_week(rows)
+    assert weekly["week"].to_list() == [date(2025, 10, 20), date(2025, 10, 27)]
+    assert weekly["player_dates"].to_list() == [2, 1]
+    assert weekly["catboost"].to_list() == [2.0, 4.0]
+    assert weekly["baseline_l10"].to_list() == [2.0, 2.0]
+    assert weekly["line"].to_list() == [0.0, 0.0]
+
+
+def test_mae_gain_interval_is_paired_and_resamples_dates() -> None:
+    dates = [date(2025, 11, 1) + timedelta(days=i) for i in range(20)]
+    # a constant gain of 1 point on every date: no spread to resample
+    flat = _scored_rows({"catboost": [1.0] * 20, "baseline_blend": [2.0] * 20}, dates)
+    g = backtest.mae_gain_interval(flat, "catboost", "baseline_blend", draws=200)
+    assert (
+        g["gain"] == pytest.approx(1.0) and g["low"] == pytest.approx(1.0) and g["high"] == pytest.approx(1.0)
+    )
+    assert g["dates"] == 20 and g["player_dates"] == 20
+    # a gain that varies by date: the interval holds the point estimate and has width
+    varied = _scored_rows(
+        {"catboost": [float(i % 4) for i in range(20)], "baseline_blend": [2.0] * 20}, dates
+    )
+    v = backtest.mae_gain_interval(varied, "catboost", "baseline_blend", draws=500)
+    assert v["gain"] == pytest.approx(2.0 - 1.5)
+    assert v["low"] < v["gain"] < v["high"]
+    with pytest.raises(ValueError, match="catboost_line"):
+        backtest.mae_gain_interval(flat, "catboost_line", "baseline_blend")
+
+
+def test_tier_records_carry_a_wilson_interval() -> None:
+    frame = pl.DataFrame({"wins": [55, 0], "n": [100, 10]})
+    lo, hi = backtest.wilson_bounds(pl.col("wins"), pl.col("n"))
+    got = frame.select(lo.alias("lo"), hi.alias("hi"))
+    # by hand: p = .55, z = 1.645 -> centre .54869, half-width .08076
+    assert got["lo"][0] == pytest.approx(0.46793, abs=1e-4)
+    assert got["hi"][0] == pytest.approx(0.62945, abs=1e-4)
+    assert got["lo"][1] == pytest.approx(0.0, abs=1e-12) and 0.15 < got["hi"][1] < 0.25

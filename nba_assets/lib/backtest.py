@@ -187,19 +187,9 @@ def run_backtest(
 def accuracy(rows: pl.DataFrame) -> pl.DataFrame:
     """Per system: MAE over player-dates that played (one prediction per player-date), with the
     consensus line's MAE (median of the books' main lines) on exactly the same player-dates."""
-    cons = (
-        rows.filter(pl.col("is_main_line"))
-        .group_by("game_date", "player_id")
-        .agg(pl.col("line").median().alias("consensus_line"))
-    )
-    pd_rows = (
-        rows.filter((pl.col("result") != "VOID") & pl.col("predicted_points").is_not_null())
-        .group_by("game_date", "player_id", "system")
-        .agg(pl.col("predicted_points").first(), pl.col("actual_points").first())
-        .join(cons, on=["game_date", "player_id"], how="inner")
-    )
     return (
-        pd_rows.group_by("system")
+        _player_dates(rows)
+        .group_by("system")
         .agg(
             pl.len().alias("player_dates"),
             (pl.col("predicted_points") - pl.col("actual_points")).abs().mean().alias("mae"),
@@ -209,6 +199,92 @@ def accuracy(rows: pl.DataFrame) -> pl.DataFrame:
         .with_columns((pl.col("mae") - pl.col("line_mae")).alias("mae_minus_line"))
         .sort("system")
     )
+
+
+def _player_dates(rows: pl.DataFrame) -> pl.DataFrame:
+    """One row per (game_date, player_id, system) that played and has a consensus line, with the
+    prediction, the outcome and that line (the rows :func:`accuracy` scores)."""
+    cons = (
+        rows.filter(pl.col("is_main_line"))
+        .group_by("game_date", "player_id")
+        .agg(pl.col("line").median().alias("consensus_line"))
+    )
+    return (
+        rows.filter((pl.col("result") != "VOID") & pl.col("predicted_points").is_not_null())
+        .group_by("game_date", "player_id", "system")
+        .agg(pl.col("predicted_points").first(), pl.col("actual_points").first())
+        .join(cons, on=["game_date", "player_id"], how="inner")
+    )
+
+
+def accuracy_by_week(rows: pl.DataFrame) -> pl.DataFrame:
+    """:func:`accuracy` per system and week (weeks start on Monday): where in the window a gain or
+    a miss comes from (the season's opening week behaves unlike the rest)."""
+    pd_rows = _player_dates(rows).with_columns(pl.col("game_date").dt.truncate("1w").alias("week"))
+    err = (pl.col("predicted_points") - pl.col("actual_points")).abs().mean()
+    wide = (
+        pd_rows.group_by("week", "system")
+        .agg(err.alias("mae"))
+        .pivot(on="system", index=["week"], values="mae")
+    )
+    line = (
+        pd_rows.unique(subset=["game_date", "player_id"])
+        .group_by("week")
+        .agg(
+            pl.len().alias("player_dates"),
+            (pl.col("consensus_line") - pl.col("actual_points")).abs().mean().alias("line"),
+        )
+    )
+    systems = [s for s in SYSTEMS if s in wide.columns]
+    return line.join(wide, on="week").select("week", "player_dates", *systems, "line").sort("week")
+
+
+def mae_gain_interval(
+    rows: pl.DataFrame,
+    system: str,
+    baseline: str,
+    draws: int = 2000,
+    level: float = 0.90,
+    seed: int = 0,
+) -> dict[str, float]:
+    """MAE(baseline) - MAE(system) on the same player-dates, with a paired bootstrap interval that
+    resamples whole game dates (a date's errors move together: one slate, one scoring night)."""
+    pd_rows = _player_dates(rows).filter(pl.col("system").is_in([system, baseline]))
+    err = (pl.col("predicted_points") - pl.col("actual_points")).abs()
+    wide = pd_rows.with_columns(err.alias("err")).pivot(
+        on="system", index=["game_date", "player_id"], values="err"
+    )
+    if system not in wide.columns or baseline not in wide.columns:
+        raise ValueError(f"mae_gain_interval: rows lack system {system!r} or {baseline!r}")
+    per_date = (
+        wide.drop_nulls([system, baseline])
+        .group_by("game_date")
+        .agg(pl.len().alias("n"), (pl.col(baseline) - pl.col(system)).sum().alias("gain_sum"))
+        .sort("game_date")
+    )
+    n, g = per_date["n"].to_numpy().astype(float), per_date["gain_sum"].to_numpy()
+    if n.sum() == 0:
+        raise ValueError("mae_gain_interval: no player-date has both systems")
+    rng = np.random.default_rng(seed)
+    pick = rng.integers(0, len(n), size=(draws, len(n)))
+    boot = g[pick].sum(axis=1) / n[pick].sum(axis=1)
+    lo, hi = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2])
+    return {
+        "gain": float(g.sum() / n.sum()),
+        "low": float(lo),
+        "high": float(hi),
+        "level": level,
+        "dates": len(n),
+        "player_dates": int(n.sum()),
+    }
+
+
+def wilson_bounds(wins: pl.Expr, decided: pl.Expr, z: float = 1.645) -> tuple[pl.Expr, pl.Expr]:
+    """Lower and upper Wilson score bounds of a hit rate (z = 1.645: a 90% interval)."""
+    p = wins / decided
+    centre = (p + z * z / (2 * decided)) / (1 + z * z / decided)
+    half = z * (p * (1 - p) / decided + z * z / (4 * decided * decided)).sqrt() / (1 + z * z / decided)
+    return centre - half, centre + half
 
 
 def _bets(rows: pl.DataFrame) -> pl.DataFrame:
@@ -227,6 +303,14 @@ def _record(frame: pl.DataFrame, by: list[str]) -> pl.DataFrame:
         )
         .with_columns(
             (pl.col("wins") / (pl.col("wins") + pl.col("losses"))).alias("hit_rate"),
+            *(
+                bound.alias(name)
+                for name, bound in zip(
+                    ("hit_low90", "hit_high90"),
+                    wilson_bounds(pl.col("wins"), pl.col("wins") + pl.col("losses")),
+                    strict=True,
+                )
+            ),
             (pl.col("profit") / (pl.col("wins") + pl.col("losses"))).alias("roi"),
         )
         .sort(by)
@@ -318,11 +402,15 @@ def write_report(result: BacktestResult, start: date, end: date, out_dir: Path, 
         _md(acc),
         "",
     ]
+    weekly = accuracy_by_week(rows)
     if cb.height and base.height:
-        better = float(base["mae"].min())
+        best_base = base.sort("mae").row(0, named=True)
+        gain = mae_gain_interval(rows, "catboost", best_base["system"])
         lines.append(
-            f"- catboost MAE {float(cb['mae'][0]):.3f} vs best baseline {better:.3f}: "
-            f"{better - float(cb['mae'][0]):+.3f} points (target: at least +0.150)."
+            f"- catboost MAE {float(cb['mae'][0]):.3f} vs best baseline ({best_base['system']}) "
+            f"{best_base['mae']:.3f}: {gain['gain']:+.3f} points (target: at least +0.150); "
+            f"{gain['level']:.0%} interval {gain['low']:+.3f} .. {gain['high']:+.3f} "
+            f"(paired bootstrap over the {gain['dates']} game dates)."
         )
     if cbl.height:
         lines.append(
@@ -334,11 +422,16 @@ def write_report(result: BacktestResult, start: date, end: date, out_dir: Path, 
         if bt:
             lines.append(
                 f"- {system}: highest-confidence tier with >= 150 bets: `{bt['tier']}` {bt['wins']}-{bt['losses']}"
-                f" ({bt['hit_rate']:.1%}), ROI {bt['roi']:+.1%} at the offered prices."
+                f" ({bt['hit_rate']:.1%}, 90% interval {bt['hit_low90']:.1%} .. {bt['hit_high90']:.1%}),"
+                f" ROI {bt['roi']:+.1%} at the offered prices."
             )
         else:
             lines.append(f"- {system}: no confidence tier holds 150 bets on main lines.")
     lines += [
+        "",
+        "## Accuracy by week (MAE; weeks start on Monday)",
+        "",
+        _md(weekly.with_columns(pl.col("week").cast(pl.Utf8))),
         "",
         "## Bets by confidence tier (main lines, offered prices)",
         "",
