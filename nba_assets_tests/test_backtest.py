@@ -250,3 +250,30 @@ def test_tier_records_carry_a_wilson_interval() -> None:
     assert got["lo"][0] == pytest.approx(0.46793, abs=1e-4)
     assert got["hi"][0] == pytest.approx(0.62945, abs=1e-4)
     assert got["lo"][1] == pytest.approx(0.0, abs=1e-12) and 0.15 < got["hi"][1] < 0.25
+
+
+def test_walk_forward_mae_script_scores_a_window_without_lines() -> None:
+    """scripts/walk_forward_mae.py: the second-window check (no lines) scores every system on the
+    same player-dates with weekly models, and its gain is the paired difference of the MAEs."""
+    import importlib.util
+
+    path = Path(backtest.__file__).parents[2] / "scripts" / "walk_forward_mae.py"
+    spec = importlib.util.spec_from_file_location("walk_forward_mae", path)
+    assert spec and spec.loader
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    feats = synthetic_features(date(2025, 1, 1), 50)
+    start, end = date(2025, 2, 6), date(2025, 2, 19)
+    rows = script.scored_rows(feats, None, start, end, rotation_minutes=-1e9, cfg=FAST)
+    assert set(rows["system"]) == {"catboost", "baseline_l10", "baseline_blend"}
+    assert rows["line"].null_count() == rows.height  # no line is invented
+    per_system = rows.group_by("system").len()
+    assert per_system["len"].n_unique() == 1 and per_system["len"][0] == 14 * 60
+    gain = backtest.mae_gain_interval(rows, "catboost", "baseline_l10", draws=200)
+    mae = rows.group_by("system").agg(
+        (pl.col("predicted_points") - pl.col("actual_points")).abs().mean().alias("mae")
+    )
+    by = dict(zip(mae["system"], mae["mae"], strict=True))
+    assert gain["player_dates"] == 14 * 60
+    assert gain["gain"] == pytest.approx(by["baseline_l10"] - by["catboost"])
+    assert gain["low"] <= gain["gain"] <= gain["high"]
