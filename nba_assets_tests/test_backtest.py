@@ -155,7 +155,7 @@ def test_report_figures(tmp_path: Path) -> None:
     text = path.read_text()
     assert "catboost MAE" in text and "Calibration" in text
     assert "## Accuracy by week" in text and "paired bootstrap over the 7 game dates" in text
-    assert "hit_low90" in text
+    assert "hit_low90" in text and "player_dates" in text
     assert (tmp_path / "calibration.png").stat().st_size > 1000
     assert (tmp_path / "hit_rate_by_tier.png").stat().st_size > 1000
 
@@ -277,3 +277,31 @@ def test_walk_forward_mae_script_scores_a_window_without_lines() -> None:
     assert gain["player_dates"] == 14 * 60
     assert gain["gain"] == pytest.approx(by["baseline_l10"] - by["catboost"])
     assert gain["low"] <= gain["gain"] <= gain["high"]
+
+
+def test_tier_interval_counts_each_player_date_once() -> None:
+    """Five books' lines on one player-date win or lose together: the tier's bounds use the
+    player-dates, not the bet count."""
+    rows = []
+    for p in range(20):
+        for book in ("a", "b", "c", "d", "e"):
+            rows.append(
+                {
+                    "game_date": date(2025, 11, 1),
+                    "player_id": p,
+                    "system": "catboost",
+                    "tier": "high",
+                    "is_main_line": True,
+                    "bookmaker": book,
+                    "result": "WIN" if p < 11 else "LOSS",
+                    "profit": 0.9 if p < 11 else -1.0,
+                }
+            )
+    rec = backtest.by_confidence_tier(pl.DataFrame(rows)).row(0, named=True)
+    assert rec["bets"] == 100 and rec["player_dates"] == 20 and rec["hit_rate"] == pytest.approx(0.55)
+    lo, hi = backtest.wilson_bounds(pl.lit(11.0), pl.lit(20.0))
+    expected = pl.select(lo.alias("lo"), hi.alias("hi")).row(0, named=True)
+    assert rec["hit_low90"] == pytest.approx(expected["lo"]) and rec["hit_high90"] == pytest.approx(
+        expected["hi"]
+    )
+    assert rec["hit_high90"] - rec["hit_low90"] > 0.3  # 100 independent bets would give about 0.16

@@ -292,26 +292,28 @@ def _bets(rows: pl.DataFrame) -> pl.DataFrame:
 
 
 def _record(frame: pl.DataFrame, by: list[str]) -> pl.DataFrame:
+    """Bets, W-L-P, profit, hit rate and ROI per group, with 90% Wilson bounds on the hit rate.
+
+    The bounds count each player-date once (``player_dates``): the same call at several books
+    wins or loses together, so counting every book's line as an independent bet would make the
+    interval too narrow."""
+    decided = pl.col("wins") + pl.col("losses")
+    low, high = wilson_bounds(pl.col("hit_rate") * pl.col("player_dates"), pl.col("player_dates"))
     return (
         frame.group_by(by)
         .agg(
             pl.len().alias("bets"),
+            pl.struct("game_date", "player_id").n_unique().alias("player_dates"),
             (pl.col("result") == "WIN").sum().alias("wins"),
             (pl.col("result") == "LOSS").sum().alias("losses"),
             (pl.col("result") == "PUSH").sum().alias("pushes"),
             pl.col("profit").sum().alias("profit"),
         )
+        .with_columns((pl.col("wins") / decided).alias("hit_rate"))
         .with_columns(
-            (pl.col("wins") / (pl.col("wins") + pl.col("losses"))).alias("hit_rate"),
-            *(
-                bound.alias(name)
-                for name, bound in zip(
-                    ("hit_low90", "hit_high90"),
-                    wilson_bounds(pl.col("wins"), pl.col("wins") + pl.col("losses")),
-                    strict=True,
-                )
-            ),
-            (pl.col("profit") / (pl.col("wins") + pl.col("losses"))).alias("roi"),
+            low.alias("hit_low90"),
+            high.alias("hit_high90"),
+            (pl.col("profit") / decided).alias("roi"),
         )
         .sort(by)
     )
@@ -422,7 +424,8 @@ def write_report(result: BacktestResult, start: date, end: date, out_dir: Path, 
         if bt:
             lines.append(
                 f"- {system}: highest-confidence tier with >= 150 bets: `{bt['tier']}` {bt['wins']}-{bt['losses']}"
-                f" ({bt['hit_rate']:.1%}, 90% interval {bt['hit_low90']:.1%} .. {bt['hit_high90']:.1%}),"
+                f" ({bt['hit_rate']:.1%}; 90% interval {bt['hit_low90']:.1%} .. {bt['hit_high90']:.1%}"
+                f" counting its {bt['player_dates']} player-dates once each),"
                 f" ROI {bt['roi']:+.1%} at the offered prices."
             )
         else:
