@@ -27,9 +27,10 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from nba_assets.lib.backtest import cutoffs, mae_gain_interval
+from nba_assets.lib.backtest import accuracy, cutoffs, mae_gain_interval
 from nba_assets.lib.modeling.baselines import baseline_predictions
 from nba_assets.lib.modeling.config import MODEL, ModelConfig
+from nba_assets.lib.modeling.decisions import book_lines, consensus
 from nba_assets.lib.modeling.train import REGULAR_SEASON_ID_PREFIX, train_points_model
 
 
@@ -88,17 +89,16 @@ def main() -> None:
         ).pl()
         lined = None
         if args.rows == "lined":
-            lined = con.sql(
-                "select game_date, player_id, median(line) as cons from raw.player_props "
-                "where is_main_line and player_id is not null and game_date between ? and ? "
-                "group by all",
+            props = con.sql(
+                "select * from raw.player_props where game_date between ? and ?",
                 params=[args.start, args.end],
             ).pl()
+            # the pipeline's consensus: each book's latest main line, then their median
+            lined = consensus(book_lines(props)).rename({"consensus_line": "cons"})
     finally:
         con.close()
     rows = scored_rows(features, lined, args.start, args.end, args.min_minutes)
-    err = (pl.col("predicted_points") - pl.col("actual_points")).abs().mean()
-    table = rows.group_by("system").agg(pl.len().alias("player_dates"), err.alias("mae")).sort("mae")
+    table = accuracy(rows).sort("mae")
     print(table)
     baselines = table.filter(pl.col("system").str.starts_with("baseline")).sort("mae")
     best = baselines["system"][0]

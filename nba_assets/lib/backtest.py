@@ -385,6 +385,7 @@ def write_report(result: BacktestResult, start: date, end: date, out_dir: Path, 
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = result.rows
     acc = accuracy(rows)
+    weekly = accuracy_by_week(rows)
     conf = by_confidence_tier(rows)
     edge = by_edge_tier(rows)
     conf_all = by_confidence_tier(rows, main_lines_only=False)
@@ -404,7 +405,6 @@ def write_report(result: BacktestResult, start: date, end: date, out_dir: Path, 
         _md(acc),
         "",
     ]
-    weekly = accuracy_by_week(rows)
     if cb.height and base.height:
         best_base = base.sort("mae").row(0, named=True)
         gain = mae_gain_interval(rows, "catboost", best_base["system"])
