@@ -75,6 +75,7 @@ def test_prod_wiring_constructs_without_network_or_secrets(monkeypatch) -> None:
     from dagster_polars import PolarsBigQueryIOManager
 
     assert isinstance(res["io_manager"], PolarsBigQueryIOManager)
+    assert type(res["io_manager"]).__name__ == "NbaPolarsBigQueryIOManager"
     assert isinstance(res["nba_source"], LiveSourceResource)
     assert isinstance(res["object_store"], GCSObjectStoreResource)
     # Secrets stay environment-variable references until a run starts.

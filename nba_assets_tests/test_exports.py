@@ -338,3 +338,19 @@ def test_cli_report_without_a_grades_table(tmp_path, monkeypatch, preds) -> None
     assert main(["report", "--date", D.isoformat()]) == 0
     page = (tmp_path / "reports" / D.isoformat() / "report.html").read_text()
     assert "No graded game before this date." in page
+
+
+def test_daily_report_asset_runs_before_anything_was_ever_graded(tmp_path, preds_all) -> None:
+    """The first report of a deployment: the grades table does not exist yet. The report is written
+    and says so instead of failing on the missing table."""
+    settings = Settings(data_dir=tmp_path)
+    write_warehouse(settings.warehouse_path, preds_all, None)
+    job = build_definitions(settings).resolve_job_def("report_job")
+    with dg.instance_for_test() as instance:
+        result = job.execute_in_process(instance=instance, partition_key=D.isoformat())
+        assert result.success
+        meta = result.asset_materializations_for_node("reports__daily_report")[0].metadata
+        assert meta["reports_written"].value == 1 and meta["graded_days"].value == 0
+        assert meta["last_graded_day"].value == ""
+        html_text = (settings.object_store_root / "reports" / D.isoformat() / "report.html").read_text()
+        assert "No graded game before this date." in html_text

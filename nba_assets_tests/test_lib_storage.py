@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 from dagster_duckdb_polars import DuckDBPolarsIOManager
 
-from nba_assets.lib.storage.duckdb_io import NbaDuckDBIOManager
+from nba_assets.lib.storage.duckdb_io import MISSING_TABLE_IS_EMPTY, NbaDuckDBIOManager
 from nba_assets.lib.storage.object_store import LocalObjectStore, archive_payload, payload_key
 
 parts = dg.DailyPartitionsDefinition(start_date="2025-11-01", timezone="America/New_York", end_offset=1)
@@ -203,3 +203,67 @@ def test_gcs_object_store_talks_to_the_bucket_api() -> None:
     assert list(client.b.blobs) == [f"prod/{key}"]
     assert store.list_keys("raw_payloads") == [key]
     assert store.get_bytes(key) == b"{}"
+
+
+@pytest.mark.parametrize("opt_in", [False, True])
+def test_a_never_created_table_fails_the_input_unless_the_input_opts_in(tmp_path, opt_in) -> None:
+    """A missing upstream table is an error (no silent computing from nothing), except for an input
+    that declares emptiness legitimate (the report's graded history before the first grading)."""
+    db = str(tmp_path / "w.duckdb")
+
+    @dg.asset(key=["raw", "t"], partitions_def=parts, metadata={"partition_expr": "game_date"})
+    def t() -> pl.DataFrame:
+        raise AssertionError("never materialized in this test")
+
+    @dg.asset(
+        key=["mart", "u"],
+        partitions_def=parts,
+        metadata={"partition_expr": "game_date"},
+        ins={"t": dg.AssetIn(key=["raw", "t"], metadata={MISSING_TABLE_IS_EMPTY: opt_in})},
+    )
+    def u(t: pl.DataFrame) -> pl.DataFrame:
+        return pl.DataFrame({"game_date": [date(2025, 11, 3)], "n": [t.height]})
+
+    result = dg.materialize(
+        [t, u],
+        selection=[u],
+        resources={"io_manager": NbaDuckDBIOManager(database=db)},
+        partition_key="2025-11-03",
+        raise_on_error=False,
+    )
+    assert result.success is opt_in
+    if opt_in:
+        assert _rows(db, "select n from mart.u") == [(0,)]
+    else:
+        failure = result.failure_data_for_node("mart__u")
+        assert failure is not None and (
+            "warehouse table raw.t does not exist: asset raw/t was never materialized"
+            in failure.error.to_string()
+        )
+
+
+@pytest.mark.parametrize("opt_in", [False, True])
+def test_bigquery_manager_applies_the_same_missing_table_rule(opt_in) -> None:
+    """Prod: BigQuery answers 404 for a never-created table. A real client (anonymous credentials, no
+    request leaves the machine: ``query`` is replaced by BigQuery's NotFound)."""
+    from dagster._core.storage.db_io_manager import TableSlice
+    from google.api_core.exceptions import NotFound
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import bigquery
+
+    from nba_assets.lib.storage.bigquery_io import NbaPolarsBigQueryTypeHandler
+
+    client = bigquery.Client(project="p", credentials=AnonymousCredentials())
+    client.query = lambda *a, **k: (_ for _ in ()).throw(NotFound("Not found: Table p:grading.g"))  # type: ignore[method-assign]
+    context = dg.build_input_context(
+        asset_key=dg.AssetKey(["grading", "g"]), definition_metadata={MISSING_TABLE_IS_EMPTY: opt_in}
+    )
+    table = TableSlice(table="g", schema="grading", database="p")
+    handler = NbaPolarsBigQueryTypeHandler()
+    if opt_in:
+        assert handler.load_input(context, table, client).is_empty()
+    else:
+        with pytest.raises(
+            dg.Failure, match=r"warehouse table p\.grading\.g does not exist: asset grading/g"
+        ):
+            handler.load_input(context, table, client)

@@ -5,13 +5,13 @@ from typing import Any
 
 import dagster as dg
 from dagster_gcp import GCSResource
-from dagster_polars import PolarsBigQueryIOManager
 
 from nba_assets.defs.automation.resources import alerts_resource
 from nba_assets.defs.context.resources import NbaDbtCliResource
 from nba_assets.defs.resources import LiveSourceResource, ObjectStoreResource
 from nba_assets.lib.dbt_project import dbt_executable, dbt_project
 from nba_assets.lib.env import Settings
+from nba_assets.lib.storage.bigquery_io import NbaPolarsBigQueryIOManager
 from nba_assets.lib.storage.object_store import GCSObjectStore, ObjectStore
 
 
@@ -28,7 +28,7 @@ def build_prod_resources(settings: Settings) -> dict[str, Any]:
     """Every resource of the prod environment."""
     gcs = GCSResource(project=dg.EnvVar("NBA_ASSETS_GCP_PROJECT"))
     return {
-        "io_manager": PolarsBigQueryIOManager(
+        "io_manager": NbaPolarsBigQueryIOManager(
             project=dg.EnvVar("NBA_ASSETS_GCP_PROJECT"), location=settings.bigquery_location
         ),
         "object_store": GCSObjectStoreResource(

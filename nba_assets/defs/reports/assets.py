@@ -6,6 +6,7 @@ import polars as pl
 from nba_assets.defs.partitions import dates_of, game_date_partitions
 from nba_assets.defs.resources import ObjectStoreResource
 from nba_assets.lib import exports
+from nba_assets.lib.storage.duckdb_io import MISSING_TABLE_IS_EMPTY
 
 KEY = dg.AssetKey(["reports", "daily_report"])
 PREDICTIONS = dg.AssetKey(["predictions", "player_points_predictions"])
@@ -33,6 +34,8 @@ def report_key(day: str, name: str) -> str:
         # the grades before D: D's own games are not graded when its report is written
         "grades": dg.AssetIn(
             key=GRADES,
+            # before the first grading run the table does not exist: the report says "no graded bets yet"
+            metadata={MISSING_TABLE_IS_EMPTY: True},
             partition_mapping=dg.TimeWindowPartitionMapping(
                 start_offset=-exports.GRADES_WINDOW_DAYS,
                 end_offset=-1,

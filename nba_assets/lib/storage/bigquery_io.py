@@ -1,0 +1,43 @@
+"""The prod warehouse IO manager: dagster-polars' BigQuery manager, with the local manager's rule for a
+table that was never created (see :func:`nba_assets.lib.storage.duckdb_io.missing_table_is_empty`):
+an error naming the table and the asset, unless the input declared emptiness legitimate."""
+
+from collections.abc import Sequence
+from typing import Any
+
+import dagster as dg
+import polars as pl
+from dagster._core.storage.db_io_manager import DbTypeHandler, TableSlice
+from dagster_polars import PolarsBigQueryIOManager
+from dagster_polars.io_managers.bigquery import PolarsBigQueryTypeHandler
+from google.api_core.exceptions import NotFound
+
+from nba_assets.lib.storage.duckdb_io import missing_table_is_empty
+
+
+class NbaPolarsBigQueryTypeHandler(PolarsBigQueryTypeHandler):
+    def load_input(  # type: ignore[override]
+        self, context: dg.InputContext, table_slice: TableSlice, connection: Any
+    ) -> pl.DataFrame:
+        try:
+            return super().load_input(context, table_slice, connection)
+        except NotFound:
+            name = f"{table_slice.database}.{table_slice.schema}.{table_slice.table}"
+            if missing_table_is_empty(context):
+                context.log.warning(
+                    f"{name} does not exist yet (never materialized): loaded as an empty frame, as this "
+                    "input allows"
+                )
+                return pl.DataFrame()
+            raise dg.Failure(
+                f"warehouse table {name} does not exist: asset {context.asset_key.to_user_string()} "
+                "was never materialized here; materialize it (or backfill its partitions) first"
+            ) from None
+
+
+class NbaPolarsBigQueryIOManager(PolarsBigQueryIOManager):
+    """BigQuery warehouse for polars frames; dataset = asset key prefix (the layer)."""
+
+    @staticmethod
+    def type_handlers() -> Sequence[DbTypeHandler]:
+        return [NbaPolarsBigQueryTypeHandler()]
