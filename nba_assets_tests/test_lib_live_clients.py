@@ -518,3 +518,55 @@ def test_retries_also_respect_rate_limit(clock: FakeClock) -> None:
     responses.get("https://a.test/x", body=b"{}")
     http.get("https://a.test/x")
     assert clock.sleeps == [1.0, 4.0]  # backoff 1 s, then the rest of the 5 s host interval
+
+
+@responses.activate
+def test_the_time_budget_stops_retries_and_later_calls(store: LocalObjectStore, clock: FakeClock) -> None:
+    """503 forever, 10 attempts allowed, but a 20 s budget: attempts at t = 0, 4 and 12 s; the next
+    retry would start at 28 s, past the budget, so the call fails saying so, without sleeping; a
+    later call on the same client (the same step) does not start at all."""
+    http = HttpClient(
+        min_interval=0.0,
+        policy=RetryPolicy(
+            max_attempts=10, backoff_base=4.0, backoff_cap=60.0, jitter=0.0, budget_seconds=20
+        ),
+        clock=clock,
+        sleep=clock.sleep,
+        rng=lambda: 0.0,
+    )
+    responses.get(f"{ODDS}/events", status=503)
+    with pytest.raises(
+        SourceUnavailableError, match=r"time budget of 20s .* spent \(12s so far\) \(last: HTTP 503\)"
+    ):
+        OddsApiClient(http, store, API_KEY).events(date(2025, 3, 10))
+    assert len(responses.calls) == 3 and clock.sleeps == [4.0, 8.0]
+    clock.now += 10
+    with pytest.raises(SourceUnavailableError, match="time budget of 20s"):
+        OddsApiClient(http, store, API_KEY).events(date(2025, 3, 11))
+    assert len(responses.calls) == 3
+
+
+@responses.activate
+def test_live_resource_passes_its_timeouts_deadline_and_budget_to_the_clients(
+    tmp_path: Path, fixtures_dir: Path
+) -> None:
+    from nba_assets.defs.resources import LiveSourceResource
+
+    resource = LiveSourceResource(
+        odds_api_key="k",
+        timeout_seconds=12.0,
+        stats_timeout_seconds=45.0,
+        request_deadline_seconds=90.0,
+        budget_seconds=600.0,
+        max_attempts=3,
+    )
+    source = resource.get_source(LocalObjectStore(tmp_path))
+    assert source.http.timeout == (10.0, 12.0)
+    assert source.stats.timeout == (10.0, 45.0)
+    policy = source.http.policy
+    assert (policy.request_deadline, policy.budget_seconds, policy.max_attempts) == (90.0, 600.0, 3)
+    # the stats.nba.com request really carries the configured read timeout
+    source.http.min_interval, source.http.host_intervals = 0.0, {}
+    responses.get(f"{STATS}/scoreboardv2", body=body_of(fixtures_dir, "stats_scoreboardV2_2024-01-15.json"))
+    assert source.stats.scoreboard_v2("2024-01-15").frame.height == 11
+    assert responses.calls[0].request.req_kwargs["timeout"] == (10.0, 45.0)

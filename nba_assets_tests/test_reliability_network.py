@@ -9,6 +9,7 @@ faulty server).
 
 import gzip
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -317,16 +318,38 @@ def test_transient_faults_then_success_give_the_right_rows(
 def test_slow_body_within_read_timeout_completes(
     fresh: FaultServer, tmp_path: Path, fixtures_dir: Path, target: Target, monkeypatch
 ) -> None:
-    """A body trickling in 5 pieces 0.12 s apart (0.6 s in all) with a 0.3 s read timeout arrives whole.
-
-    Documents a limit: the read timeout bounds each socket read, not the whole body; there is no
-    overall deadline per request (a server trickling forever would hold the run)."""
+    """A body trickling in 5 pieces 0.12 s apart (0.6 s in all) with a 0.3 s read timeout arrives whole:
+    the read timeout bounds each socket read, not the whole body (the request deadline does that, below)."""
     monkeypatch.setattr(stats_module, "TIMEOUT", (1.0, 0.3))
     fresh.script("*", trickle(target.good(fixtures_dir), 5, 0.12))
     out = _run(target, fast_http(loopback_session(fresh.port), read_timeout=0.3), LocalObjectStore(tmp_path))
     add("faults_tried")
     assert out.error is None, out.error
     assert target.check_good(out.result)
+
+
+@pytest.mark.parametrize("target", SLOW_TARGETS, ids=[t.name for t in SLOW_TARGETS])
+def test_a_body_trickling_past_the_request_deadline_is_abandoned(
+    fresh: FaultServer, tmp_path: Path, fixtures_dir: Path, target: Target, monkeypatch
+) -> None:
+    """Every piece arrives well within the read timeout, but the whole body would take 3 s: with a
+    0.4 s request deadline each attempt is abandoned, retried, and the call ends in a clear error
+    within about MAX_ATTEMPTS x 0.4 s instead of holding the run while the server trickles."""
+    monkeypatch.setattr(stats_module, "TIMEOUT", (1.0, 0.5))
+    fresh.script("*", trickle(target.good(fixtures_dir), 30, 0.1))
+    http = fast_http(loopback_session(fresh.port), read_timeout=0.5)
+    http.policy = RetryPolicy(
+        max_attempts=MAX_ATTEMPTS, backoff_base=0.05, backoff_cap=0.2, jitter=0.0, request_deadline=0.4
+    )
+    store = LocalObjectStore(tmp_path)
+    started = time.monotonic()
+    out = _run(target, http, store)
+    add("faults_tried")
+    assert isinstance(out.error, SourceUnavailableError), out
+    assert "body not complete after 0.4s (request deadline)" in str(out.error)
+    assert target.host in str(out.error)
+    assert time.monotonic() - started < MAX_ATTEMPTS * 0.4 + 2.0
+    assert store.list_keys("raw_payloads") == []  # nothing half-read is archived
 
 
 @pytest.mark.parametrize("target", [t for t in TARGETS if t.empty_slate], ids=lambda t: t.name)

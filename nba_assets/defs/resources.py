@@ -58,7 +58,10 @@ class LiveSourceResource(NbaSourceResource):
 
     odds_api_key: str
     bettingpros_api_key: str = ""
-    timeout_seconds: float = 30.0
+    timeout_seconds: float = 30.0  # read timeout of every host but stats.nba.com
+    stats_timeout_seconds: float = 120.0  # stats.nba.com answers datacenter IPs slowly
+    request_deadline_seconds: float = 300.0  # one whole request, body included
+    budget_seconds: float = 1800.0  # all requests of one step, retries included
     max_attempts: int = 5
     odds_api_bookmakers: str = ""  # comma-separated; empty = every US book
 
@@ -70,6 +73,9 @@ class LiveSourceResource(NbaSourceResource):
             odds_api_key=self.odds_api_key,
             bettingpros_api_key=self.bettingpros_api_key,
             timeout=self.timeout_seconds,
+            stats_timeout=self.stats_timeout_seconds,
+            request_deadline=self.request_deadline_seconds,
+            budget_seconds=self.budget_seconds,
             max_attempts=self.max_attempts,
             bookmakers=[b for b in self.odds_api_bookmakers.split(",") if b],
         )

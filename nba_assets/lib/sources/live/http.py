@@ -2,7 +2,12 @@
 
 - **Per-host rate limit:** at least ``min_interval`` seconds between request starts to one host
   (monotonic clock; ``clock``/``sleep`` are injectable so tests never really sleep).
-- **Timeouts:** ``(connect, read)`` seconds on every request.
+- **Timeouts:** ``(connect, read)`` seconds on every request; the body is streamed and a request whose
+  whole body has not arrived within ``RetryPolicy.request_deadline`` seconds is abandoned (a server
+  trickling bytes forever never holds a run), and retried like any timeout.
+- **Time budget:** ``RetryPolicy.budget_seconds`` bounds the time one client spends on all its requests
+  (a live source builds one client per step): once spent, no new attempt or retry starts and the call
+  fails with :class:`SourceUnavailableError` saying so.
 - **Retries:** 429/500/502/503/504, connection errors and timeouts are retried with exponential
   backoff plus jitter, honouring ``Retry-After`` (capped), up to ``max_attempts``; then
   :class:`SourceUnavailableError` naming host and path, never the query string (it may hold a key).
@@ -22,7 +27,7 @@ import logging
 import random
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from email.utils import parsedate_to_datetime
@@ -31,6 +36,7 @@ from urllib.parse import urlsplit
 
 import polars as pl
 import requests
+from urllib3.exceptions import DecodeError, ProtocolError, ReadTimeoutError
 
 from nba_assets.lib.errors import SourceUnavailableError
 from nba_assets.lib.storage.object_store import ObjectStore, archive_payload
@@ -70,6 +76,25 @@ class KeySafeSession(requests.Session):
                 del prepared_request.headers[name]
 
 
+def _body_chunks(response: requests.Response, size: int = 65536) -> Iterator[bytes]:
+    """The decoded body as it arrives: ``read1`` returns after one socket read (``iter_content`` would
+    wait to fill each chunk, so a trickled body would pass the deadline unnoticed). urllib3's errors
+    become the requests errors ``iter_content`` raises, so the retry rules see the same exceptions."""
+    read1 = getattr(response.raw, "read1", None)
+    if read1 is None:  # not a urllib3 2 response (a custom adapter): chunk-filling reads
+        yield from response.iter_content(chunk_size=size)
+        return
+    try:
+        while data := read1(size, decode_content=True):
+            yield data
+    except ProtocolError as exc:
+        raise requests.exceptions.ChunkedEncodingError(exc) from exc
+    except DecodeError as exc:
+        raise requests.exceptions.ContentDecodingError(exc) from exc
+    except ReadTimeoutError as exc:
+        raise requests.ConnectionError(exc) from exc
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """Bounded retries: delay_n = min(cap, base * 2**(n-1)) * (1 + jitter * U[0,1))."""
@@ -79,6 +104,8 @@ class RetryPolicy:
     backoff_cap: float = 60.0  # seconds
     jitter: float = 0.25
     retry_after_cap: float = 120.0  # seconds; a longer Retry-After is cut to this
+    request_deadline: float = 300.0  # seconds for one whole request, body included
+    budget_seconds: float | None = None  # seconds for everything this client does; None = unbounded
 
 
 @dataclass
@@ -130,6 +157,7 @@ class HttpClient:
         self.sleep = sleep
         self.rng = rng
         self._next_slot: dict[str, float] = {}
+        self._started: float | None = None  # clock at the first request (the budget runs from there)
 
     # ------------------------------------------------------------ rate limit
 
@@ -192,13 +220,17 @@ class HttpClient:
         secrets += [str(v) for k, v in (headers or {}).items() if k.lower() in SECRET_HEADERS and v]
         accepted = set(accept)
         last = ""
+        if self._started is None:
+            self._started = self.clock()
         for attempt in range(1, self.policy.max_attempts + 1):
+            self._check_budget(host, path, last)
             self._wait_for_slot(host)
             delay: float | None = None
             try:
                 response = self.session.get(
-                    url, params=params, headers=headers, timeout=timeout or self.timeout
+                    url, params=params, headers=headers, timeout=timeout or self.timeout, stream=True
                 )
+                body = self._read_body(response)
             except (
                 requests.ConnectionError,
                 requests.Timeout,
@@ -215,7 +247,7 @@ class HttpClient:
             else:
                 status = response.status_code
                 if status in accepted:
-                    return self._finish(response, host, path, store, source, game_date, ext)
+                    return self._finish(response, body, host, path, store, source, game_date, ext)
                 if status not in RETRY_STATUSES:
                     raise SourceUnavailableError(f"{host}{path}: HTTP {status} (not retried)")
                 last = f"HTTP {status}"
@@ -223,6 +255,7 @@ class HttpClient:
             if attempt == self.policy.max_attempts:
                 break
             delay = self._backoff(attempt) if delay is None else delay
+            self._check_budget(host, path, last, delay)
             log.warning(
                 "%s%s: %s; retry %d/%d in %.1fs",
                 host,
@@ -237,9 +270,38 @@ class HttpClient:
             f"{host}{path}: gave up after {self.policy.max_attempts} attempts (last: {last})"
         )
 
+    def _read_body(self, response: requests.Response) -> bytes:
+        """The whole body, or ``requests.Timeout`` once ``request_deadline`` has passed (checked per chunk;
+        each chunk's wait is bounded by the read timeout)."""
+        deadline = self.clock() + self.policy.request_deadline
+        chunks: list[bytes] = []
+        try:
+            for chunk in _body_chunks(response):
+                chunks.append(chunk)
+                if self.clock() > deadline:
+                    raise requests.Timeout(
+                        f"body not complete after {self.policy.request_deadline:g}s (request deadline)"
+                    )
+        finally:
+            response.close()
+        return b"".join(chunks)
+
+    def _check_budget(self, host: str, path: str, last: str, delay: float = 0.0) -> None:
+        budget = self.policy.budget_seconds
+        if budget is None or self._started is None:
+            return
+        spent = self.clock() - self._started
+        if spent + delay > budget:
+            after = f" (last: {last})" if last else ""
+            raise SourceUnavailableError(
+                f"{host}{path}: time budget of {budget:g}s for this step's requests spent "
+                f"({spent:.0f}s so far){after}; not retried"
+            )
+
     def _finish(
         self,
         response: requests.Response,
+        raw: bytes,
         host: str,
         path: str,
         store: ObjectStore | None,
@@ -248,7 +310,7 @@ class HttpClient:
         ext: str,
     ) -> HttpResponse:
         status = response.status_code
-        body: bytes | None = None if status == 204 else response.content
+        body: bytes | None = None if status == 204 else raw
         key = None
         if store is not None and body and 200 <= status < 300:
             if source is None or game_date is None:

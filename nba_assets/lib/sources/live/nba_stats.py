@@ -30,9 +30,12 @@ TIMEOUT = (10.0, 120.0)
 class NbaStatsClient:
     """Each method fetches, archives (kind = registry kind, date = ET game date) and parses."""
 
-    def __init__(self, http: HttpClient, store: ObjectStore) -> None:
+    def __init__(
+        self, http: HttpClient, store: ObjectStore, timeout: tuple[float, float] | None = None
+    ) -> None:
         self.http = http
         self.store = store
+        self.timeout = timeout  # None = TIMEOUT (stats.nba.com is slow from datacenter IPs)
 
     def _get(
         self, endpoint: str, params: dict[str, Any], kind: str, game_date: date | str
@@ -45,7 +48,7 @@ class NbaStatsClient:
             source=kind,
             game_date=game_date,
             accept=(200,),
-            timeout=TIMEOUT,
+            timeout=self.timeout or TIMEOUT,
         )
         return decode_json(resp.body or b"", STATS_NBA), resp.archive_key
 

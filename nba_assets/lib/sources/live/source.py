@@ -58,14 +58,22 @@ class LiveSource(NbaSource):
         bookmakers: list[str] | None = None,
         http: HttpClient | None = None,
         now: Callable[[], datetime] | None = None,
+        stats_timeout: float = 120.0,
+        request_deadline: float = 300.0,
+        budget_seconds: float | None = 1800.0,
     ) -> None:
+        """``timeout``: read timeout (s) of every host but stats.nba.com, which gets ``stats_timeout``;
+        ``request_deadline``: seconds for one whole request, body included; ``budget_seconds``: for all
+        requests of this source (one per step), retries included."""
         self.http = http or HttpClient(
             timeout=(10.0, timeout),
             host_intervals=HOST_INTERVALS,
-            policy=RetryPolicy(max_attempts=max_attempts),
+            policy=RetryPolicy(
+                max_attempts=max_attempts, request_deadline=request_deadline, budget_seconds=budget_seconds
+            ),
         )
         self.store = store
-        self.stats = NbaStatsClient(self.http, store)
+        self.stats = NbaStatsClient(self.http, store, timeout=(10.0, stats_timeout))
         self.cdn = NbaCdnClient(self.http, store)
         self.injuries = InjuryReportClient(self.http, store)
         self.odds = OddsApiClient(
