@@ -1,8 +1,9 @@
 """Grading predictions against box scores, and performance by system and tier.
 
 Results per prediction row:
-* ``VOID``: the player did not play (no minutes, or not on the box score); the reason is the
-  pre-game injury status when a report listed him, else ``did_not_play`` / ``not_on_box_score``;
+* ``VOID``: the player did not play (no minutes, or not on the box score); the reason is
+  ``game_postponed`` when his game was postponed, the pre-game injury status when a report listed
+  him, else ``did_not_play`` / ``not_on_box_score``;
 * ``PUSH``: actual points equal the line;
 * ``WIN`` / ``LOSS``: on the recommended side (OVER / UNDER rows);
 * ``NO_BET``: PASS / NO_LINE rows, graded for accuracy (errors) but not as bets.
@@ -34,8 +35,13 @@ MIN_GRADED_SHARE = 0.98
 
 
 def grade(
-    predictions: pl.DataFrame, box_scores: pl.DataFrame, injuries: pl.DataFrame | None = None
+    predictions: pl.DataFrame,
+    box_scores: pl.DataFrame,
+    injuries: pl.DataFrame | None = None,
+    schedule: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
+    """Grade each prediction row against D's box scores (see the module docstring); with ``schedule``,
+    rows of a postponed game are VOID with reason ``game_postponed``."""
     box = box_scores.select(
         "game_date",
         "player_id",
@@ -54,6 +60,9 @@ def grade(
         g = g.join(inj, on=["game_date", "player_id"], how="left")
     else:
         g = g.with_columns(pl.lit(None, pl.Utf8).alias("_injury"))
+    postponed: list[str] = []
+    if schedule is not None and schedule.height:
+        postponed = schedule.filter(pl.col("status") == "postponed")["game_id"].to_list()
     played = pl.col("actual_minutes").fill_null(0) > 0
     bet = pl.col("recommendation").is_in(["OVER", "UNDER"])
     won = (
@@ -87,7 +96,9 @@ def grade(
             result.alias("result"),
             pl.when(~played)
             .then(
-                pl.when(pl.col("_injury").is_not_null())
+                pl.when(pl.col("game_id").is_in(postponed))
+                .then(pl.lit("game_postponed"))
+                .when(pl.col("_injury").is_not_null())
                 .then(pl.concat_str(pl.lit("injury_report:"), pl.col("_injury")))
                 .when(pl.col("_on_box").fill_null(False))
                 .then(pl.lit("did_not_play"))
@@ -198,14 +209,19 @@ def graded_share(grades: pl.DataFrame) -> CheckOutcome:
 
 
 def readiness(schedule: pl.DataFrame, box_scores: pl.DataFrame) -> CheckOutcome:
-    """Grading may run for D only when every game of D is final and has a complete box score."""
-    not_final = schedule.filter(pl.col("status") != "final")
+    """Grading may run for D only when every game of D is final with a box score, or postponed.
+
+    A postponed game is settled for D: it is not played that day, so its lines are void (books void
+    them too; :func:`grade` names the reason). Waiting for it would keep D's other games ungraded
+    until the catch-up gives up."""
+    not_final = schedule.filter(~pl.col("status").is_in(["final", "postponed"]))
     have = set(box_scores["game_id"].unique().to_list())
     missing = schedule.filter(pl.col("status") == "final").filter(~pl.col("game_id").is_in(list(have)))
     meta = {
         "games": schedule.height,
         "not_final": not_final["game_id"].to_list()[:20],
         "final_without_box_score": missing["game_id"].to_list()[:20],
+        "postponed": schedule.filter(pl.col("status") == "postponed")["game_id"].to_list()[:20],
     }
     if schedule.is_empty():
         meta["note"] = "no games"

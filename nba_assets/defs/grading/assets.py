@@ -21,7 +21,8 @@ READY = "box_scores_ready_for_grading"
     name=READY,
     blocking=True,
     partitions_def=game_date_partitions,
-    description="All of D's games are final and every final game has its box score: grading may run.",
+    description="All of D's games are final (or postponed: their lines are void) and every final game has its "
+    "box score: grading may run.",
     additional_ins={"schedule_rows": dg.AssetIn(key=["raw", "schedule"])},
     pool="duckdb",
 )
@@ -71,7 +72,7 @@ def prediction_grades(
         raise dg.Failure(
             "grading: the day is not ready (games not final or box scores missing)", metadata=ready.metadata
         )
-    grades = grading.grade(predictions, box_scores, injuries)
+    grades = grading.grade(predictions, box_scores, injuries, schedule_rows)
     bets = grades.filter(pl.col("result").is_in(["WIN", "LOSS"]))
     record = {
         s: f"{wins}-{losses}"

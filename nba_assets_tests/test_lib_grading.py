@@ -1,0 +1,65 @@
+"""Grading readiness and results around a postponed game (pure functions on hand-made rows)."""
+
+from datetime import date
+
+import polars as pl
+
+from nba_assets.lib import grading
+
+D = date(2025, 11, 5)
+
+
+def _schedule(statuses: dict[str, str]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {"game_id": list(statuses), "game_date": [D] * len(statuses), "status": list(statuses.values())}
+    )
+
+
+def _box(game_ids: list[str]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "game_id": game_ids,
+            "game_date": [D] * len(game_ids),
+            "player_id": list(range(1, len(game_ids) + 1)),
+            "pts": [20] * len(game_ids),
+            "minutes": [30.0] * len(game_ids),
+        }
+    )
+
+
+def test_a_postponed_game_does_not_hold_back_the_days_grading() -> None:
+    ready = grading.readiness(_schedule({"g1": "final", "g2": "postponed"}), _box(["g1"]))
+    assert ready.passed
+    assert ready.metadata["postponed"] == ["g2"] and ready.metadata["not_final"] == []
+
+
+def test_a_game_still_scheduled_or_live_or_without_box_score_blocks() -> None:
+    assert not grading.readiness(_schedule({"g1": "final", "g2": "live"}), _box(["g1"])).passed
+    assert not grading.readiness(_schedule({"g1": "final", "g2": "scheduled"}), _box(["g1"])).passed
+    missing = grading.readiness(_schedule({"g1": "final", "g2": "final"}), _box(["g1"]))
+    assert not missing.passed and missing.metadata["final_without_box_score"] == ["g2"]
+
+
+def test_lines_of_a_postponed_game_are_void_with_the_reason() -> None:
+    preds = pl.DataFrame(
+        {
+            "game_date": [D, D],
+            "game_id": ["g1", "g2"],
+            "player_id": [1, 99],
+            "line": [18.5, 22.5],
+            "predicted_points": [21.0, 25.0],
+            "recommendation": ["OVER", "OVER"],
+            "over_price": [-110, -110],
+            "under_price": [-110, -110],
+        }
+    )
+    schedule = _schedule({"g1": "final", "g2": "postponed"})
+    graded = grading.grade(preds, _box(["g1"]), schedule=schedule).sort("game_id")
+    assert graded["result"].to_list() == ["WIN", "VOID"]
+    assert graded["void_reason"].to_list() == [None, "game_postponed"]
+    assert graded["profit"].to_list()[1] == 0.0
+    # without the schedule the same row is void for lack of a box score row
+    assert grading.grade(preds, _box(["g1"])).sort("game_id")["void_reason"].to_list() == [
+        None,
+        "not_on_box_score",
+    ]
