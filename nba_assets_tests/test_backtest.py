@@ -6,7 +6,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from nba_assets.lib import backtest
+from nba_assets.lib import backtest, grading
 from nba_assets.lib.errors import SourceDataError
 from nba_assets.lib.modeling.config import ModelConfig
 from nba_assets.lib.sources.lines_csv import GUARANTEED_COLUMNS, read_lines_csv
@@ -244,7 +244,7 @@ def test_mae_gain_interval_is_paired_and_resamples_dates() -> None:
 
 def test_tier_records_carry_a_wilson_interval() -> None:
     frame = pl.DataFrame({"wins": [55, 0], "n": [100, 10]})
-    lo, hi = backtest.wilson_bounds(pl.col("wins"), pl.col("n"))
+    lo, hi = grading.wilson_bounds(pl.col("wins"), pl.col("n"))
     got = frame.select(lo.alias("lo"), hi.alias("hi"))
     # by hand: p = .55, z = 1.645 -> centre .54869, half-width .08076
     assert got["lo"][0] == pytest.approx(0.46793, abs=1e-4)
@@ -299,7 +299,7 @@ def test_tier_interval_counts_each_player_date_once() -> None:
             )
     rec = backtest.by_confidence_tier(pl.DataFrame(rows)).row(0, named=True)
     assert rec["bets"] == 100 and rec["player_dates"] == 20 and rec["hit_rate"] == pytest.approx(0.55)
-    lo, hi = backtest.wilson_bounds(pl.lit(11.0), pl.lit(20.0))
+    lo, hi = grading.wilson_bounds(pl.lit(11.0), pl.lit(20.0))
     expected = pl.select(lo.alias("lo"), hi.alias("hi")).row(0, named=True)
     assert rec["hit_low90"] == pytest.approx(expected["lo"]) and rec["hit_high90"] == pytest.approx(
         expected["hi"]

@@ -354,3 +354,26 @@ def test_daily_report_asset_runs_before_anything_was_ever_graded(tmp_path, preds
         assert meta["last_graded_day"].value == ""
         html_text = (settings.object_store_root / "reports" / D.isoformat() / "report.html").read_text()
         assert "No graded game before this date." in html_text
+
+
+def test_every_record_counts_bets_the_same_way(grades) -> None:
+    """grading.performance, the report's record and tier tables and the backtest's tiers all use
+    grading.bet_record: on the same main-line rows they agree (a VOID bet is never a bet)."""
+    from nba_assets.lib import backtest
+
+    main = grades.filter(pl.col("is_main_line"))
+    assert main.filter(pl.col("result") == "VOID").height  # the fixture has voids to leave out
+    hand = main.filter(pl.col("result").is_in(["WIN", "LOSS", "PUSH"])).group_by("system", "tier").len()
+    tiers = exports.tier_record(grades).join(hand, on=["system", "tier"])
+    assert tiers.height == hand.height and (tiers["bets"] == tiers["len"]).all()
+    assert backtest.by_confidence_tier(grades).equals(exports.tier_record(grades))
+    last = grades["game_date"].max()
+    season = grading.performance(main, last).filter(
+        (pl.col("window") == "season") & (pl.col("tier") == "all")
+    )
+    rec = record_by_system(grades)
+    joined = season.join(rec, on="system", suffix="_rec")
+    assert joined.height == len(SYSTEMS)
+    for col in ("bets", "wins", "losses", "pushes"):
+        assert (joined[col] == joined[f"{col}_rec"]).all(), col
+    assert (joined["roi"] - joined["roi_rec"]).abs().max() < 1e-12

@@ -20,10 +20,9 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from nba_assets.lib import grading, raw
+from nba_assets.lib import exports, grading, raw
 from nba_assets.lib.modeling.config import DECISIONS, MODEL, SYSTEMS, DecisionConfig, ModelConfig
 from nba_assets.lib.modeling.decisions import PREDICTION_SCHEMA
-from nba_assets.lib.modeling.distribution import reliability_table
 from nba_assets.lib.modeling.predict import predict_lines
 from nba_assets.lib.modeling.train import PointsModel, train_points_model
 from nba_assets.lib.sources.base import HISTORY_COLUMNS
@@ -279,57 +278,13 @@ def mae_gain_interval(
     }
 
 
-def wilson_bounds(wins: pl.Expr, decided: pl.Expr, z: float = 1.645) -> tuple[pl.Expr, pl.Expr]:
-    """Lower and upper Wilson score bounds of a hit rate (z = 1.645: a 90% interval)."""
-    p = wins / decided
-    centre = (p + z * z / (2 * decided)) / (1 + z * z / decided)
-    half = z * (p * (1 - p) / decided + z * z / (4 * decided * decided)).sqrt() / (1 + z * z / decided)
-    return centre - half, centre + half
-
-
-def _bets(rows: pl.DataFrame) -> pl.DataFrame:
-    return rows.filter(pl.col("result").is_in(["WIN", "LOSS", "PUSH"]))
-
-
-def _record(frame: pl.DataFrame, by: list[str]) -> pl.DataFrame:
-    """Bets, W-L-P, profit, hit rate and ROI per group, with 90% Wilson bounds on the hit rate.
-
-    The bounds count each player-date once (``player_dates``): the same call at several books
-    wins or loses together, so counting every book's line as an independent bet would make the
-    interval too narrow."""
-    decided = pl.col("wins") + pl.col("losses")
-    low, high = wilson_bounds(pl.col("hit_rate") * pl.col("player_dates"), pl.col("player_dates"))
-    return (
-        frame.group_by(by)
-        .agg(
-            pl.len().alias("bets"),
-            pl.struct("game_date", "player_id").n_unique().alias("player_dates"),
-            (pl.col("result") == "WIN").sum().alias("wins"),
-            (pl.col("result") == "LOSS").sum().alias("losses"),
-            (pl.col("result") == "PUSH").sum().alias("pushes"),
-            pl.col("profit").sum().alias("profit"),
-        )
-        .with_columns((pl.col("wins") / decided).alias("hit_rate"))
-        .with_columns(
-            low.alias("hit_low90"),
-            high.alias("hit_high90"),
-            (pl.col("profit") / decided).alias("roi"),
-        )
-        .sort(by)
-    )
-
-
 def by_confidence_tier(rows: pl.DataFrame, main_lines_only: bool = True) -> pl.DataFrame:
-    bets = _bets(rows)
-    if main_lines_only:
-        bets = bets.filter(pl.col("is_main_line"))
-    return _record(bets, ["system", "tier"])
+    bets = rows.filter(pl.col("is_main_line")) if main_lines_only else rows
+    return grading.bet_record(bets, ["system", "tier"])
 
 
 def by_edge_tier(rows: pl.DataFrame, main_lines_only: bool = True) -> pl.DataFrame:
-    bets = _bets(rows)
-    if main_lines_only:
-        bets = bets.filter(pl.col("is_main_line"))
+    bets = rows.filter(pl.col("is_main_line")) if main_lines_only else rows
     tier = pl.lit(None, pl.Utf8)
     for name, lo, hi in reversed(EDGE_TIERS):
         tier = (
@@ -337,23 +292,7 @@ def by_edge_tier(rows: pl.DataFrame, main_lines_only: bool = True) -> pl.DataFra
             .then(pl.lit(name))
             .otherwise(tier)
         )
-    return _record(bets.with_columns(tier.alias("edge_tier")), ["system", "edge_tier"])
-
-
-def calibration(rows: pl.DataFrame, system: str) -> list[dict[str, float]]:
-    """Reliability of P(over) on main lines where the player played and the result was not a push."""
-    r = rows.filter(
-        (pl.col("system") == system)
-        & pl.col("is_main_line")
-        & pl.col("p_over").is_not_null()
-        & pl.col("actual_points").is_not_null()
-        & (pl.col("actual_points") != pl.col("line"))
-        & (pl.col("result") != "VOID")
-    )
-    if r.is_empty():
-        return []
-    outcome = (r["actual_points"] > r["line"]).to_numpy().astype(float)
-    return reliability_table(r["p_over"].to_numpy(), outcome)
+    return grading.bet_record(bets.with_columns(tier.alias("edge_tier")), ["system", "edge_tier"])
 
 
 def best_tier(tiers: pl.DataFrame, system: str, min_bets: int = 150) -> dict[str, Any] | None:
@@ -389,7 +328,7 @@ def write_report(result: BacktestResult, start: date, end: date, out_dir: Path, 
     conf = by_confidence_tier(rows)
     edge = by_edge_tier(rows)
     conf_all = by_confidence_tier(rows, main_lines_only=False)
-    plots = _plots(rows, conf, out_dir)
+    plots = _plots(rows, out_dir)
     cb = acc.filter(pl.col("system") == "catboost")
     base = acc.filter(pl.col("system").str.starts_with("baseline"))
     cbl = acc.filter(pl.col("system") == "catboost_line")
@@ -448,13 +387,13 @@ def write_report(result: BacktestResult, start: date, end: date, out_dir: Path, 
         "",
         _md(conf_all),
         "",
-        "## Calibration of P(over) (main lines)",
+        "## Calibration of P(over) (main lines; over_rate = the observed share of overs)",
         "",
     ]
     for system in SYSTEMS:
-        table = calibration(rows, system)
-        if table:
-            lines += [f"### {system}", "", _md(pl.DataFrame(table)), ""]
+        table = exports.calibration_table(rows, system)
+        if table.height:
+            lines += [f"### {system}", "", _md(table), ""]
     lines += ["## Models", "", _md(pl.DataFrame(result.models)), ""]
     if result.skipped:
         lines += ["## Lines not predicted", "", _md(pl.DataFrame([result.skipped])), ""]
@@ -464,47 +403,14 @@ def write_report(result: BacktestResult, start: date, end: date, out_dir: Path, 
     return path
 
 
-def _plots(rows: pl.DataFrame, conf: pl.DataFrame, out_dir: Path) -> list[Path]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+def _plots(rows: pl.DataFrame, out_dir: Path) -> list[Path]:
+    """The daily report's two plots (the same code), on the backtest's rows."""
     paths = []
-    fig, ax = plt.subplots(figsize=(5, 5))
-    ax.plot([0, 1], [0, 1], "k--", lw=1, label="perfect")
-    for system in SYSTEMS:
-        table = calibration(rows, system)
-        if table:
-            ax.plot([t["mean_p"] for t in table], [t["hit_rate"] for t in table], marker="o", label=system)
-    ax.set_xlabel("predicted P(over)")
-    ax.set_ylabel("observed over rate")
-    ax.set_title("Calibration (main lines)")
-    ax.legend(fontsize=8)
-    p = out_dir / "calibration.png"
-    fig.tight_layout()
-    fig.savefig(p, dpi=90)
-    plt.close(fig)
-    paths.append(p)
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    tiers = [name for name, _ in DECISIONS.tiers]
-    width = 0.8 / max(1, len(SYSTEMS))
-    for i, system in enumerate(SYSTEMS):
-        vals = []
-        for tier in tiers:
-            t = conf.filter((pl.col("system") == system) & (pl.col("tier") == tier))
-            vals.append(float(t["hit_rate"][0]) if t.height and t["hit_rate"][0] is not None else 0.0)
-        ax.bar([j + i * width for j in range(len(tiers))], vals, width, label=system)
-    ax.axhline(0.524, color="k", ls="--", lw=1, label="break-even at -110")
-    ax.set_xticks([j + 0.4 - width / 2 for j in range(len(tiers))], tiers)
-    ax.set_ylim(0.3, 0.75)
-    ax.set_ylabel("hit rate")
-    ax.set_title("Hit rate by confidence tier (main lines)")
-    ax.legend(fontsize=7)
-    p = out_dir / "hit_rate_by_tier.png"
-    fig.tight_layout()
-    fig.savefig(p, dpi=90)
-    plt.close(fig)
-    paths.append(p)
+    for name, png in (
+        ("calibration.png", exports.calibration_png(rows)),
+        ("hit_rate_by_tier.png", exports.hit_rate_by_tier_png(rows)),
+    ):
+        if png is not None:
+            (out_dir / name).write_bytes(png)
+            paths.append(out_dir / name)
     return paths

@@ -232,32 +232,22 @@ def rolling_performance(grades: pl.DataFrame, as_of: date) -> pl.DataFrame:
 
 
 def tier_record(grades: pl.DataFrame) -> pl.DataFrame:
-    """Per system x confidence tier: decided bets on main lines, wins, losses, hit rate, ROI."""
-    schema = {
-        "system": pl.Utf8,
-        "tier": pl.Utf8,
-        "wins": pl.Int64,
-        "losses": pl.Int64,
-        "hit_rate": pl.Float64,
-        "roi": pl.Float64,
-    }
+    """Per system x confidence tier: :func:`nba_assets.lib.grading.bet_record` of the main lines."""
     if not _has_grades(grades):
-        return pl.DataFrame(schema=schema)
-    bets = grades.filter(pl.col("is_main_line") & pl.col("result").is_in(["WIN", "LOSS"]))
-    return (
-        bets.group_by("system", "tier")
-        .agg(
-            (pl.col("result") == "WIN").sum().cast(pl.Int64).alias("wins"),
-            (pl.col("result") == "LOSS").sum().cast(pl.Int64).alias("losses"),
-            pl.col("profit").sum().alias("_profit"),
+        return grading.bet_record(
+            pl.DataFrame(
+                schema={
+                    "system": pl.Utf8,
+                    "tier": pl.Utf8,
+                    "game_date": pl.Date,
+                    "player_id": pl.Int64,
+                    "result": pl.Utf8,
+                    "profit": pl.Float64,
+                }
+            ),
+            ["system", "tier"],
         )
-        .with_columns(
-            (pl.col("wins") / (pl.col("wins") + pl.col("losses"))).alias("hit_rate"),
-            (pl.col("_profit") / (pl.col("wins") + pl.col("losses"))).alias("roi"),
-        )
-        .select(list(schema))
-        .sort("system", "tier")
-    )
+    return grading.bet_record(grades.filter(pl.col("is_main_line")), ["system", "tier"])
 
 
 def calibration_table(grades: pl.DataFrame, system: str, bins: int = 10) -> pl.DataFrame:
@@ -271,7 +261,7 @@ def calibration_table(grades: pl.DataFrame, system: str, bins: int = 10) -> pl.D
         & pl.col("is_main_line")
         & pl.col("p_over").is_not_null()
         & pl.col("actual_points").is_not_null()
-        & pl.col("played")
+        & (pl.col("result") != "VOID")  # the player played
         & (pl.col("actual_points") != pl.col("line"))
     )
     if r.is_empty():

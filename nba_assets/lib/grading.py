@@ -119,9 +119,53 @@ def grade(
     )
 
 
+BET_RESULTS = ("WIN", "LOSS", "PUSH")  # a VOID bet is refunded: not a bet in any record
+
+
+def wilson_bounds(wins: pl.Expr, decided: pl.Expr, z: float = 1.645) -> tuple[pl.Expr, pl.Expr]:
+    """Lower and upper Wilson score bounds of a hit rate (z = 1.645: a 90% interval)."""
+    p = wins / decided
+    centre = (p + z * z / (2 * decided)) / (1 + z * z / decided)
+    half = z * (p * (1 - p) / decided + z * z / (4 * decided * decided)).sqrt() / (1 + z * z / decided)
+    return centre - half, centre + half
+
+
+def bet_record(rows: pl.DataFrame, by: list[str]) -> pl.DataFrame:
+    """The one definition of a betting record, used by grading, the reports and the backtest: per
+    group of ``by``, over the rows whose result is WIN, LOSS or PUSH, ``bets``, ``player_dates``,
+    ``wins``, ``losses``, ``pushes``, ``profit`` (units at the offered prices), ``hit_rate`` and
+    ``roi`` (both over decided bets) and 90% Wilson bounds ``hit_low90``/``hit_high90``.
+
+    The bounds count each player-date once (``player_dates``): the same call at several books wins or
+    loses together, so counting every book's line as an independent bet would make the interval too
+    narrow."""
+    decided = pl.col("wins") + pl.col("losses")
+    low, high = wilson_bounds(pl.col("hit_rate") * pl.col("player_dates"), pl.col("player_dates"))
+    return (
+        rows.filter(pl.col("result").is_in(BET_RESULTS))
+        .group_by(by)
+        .agg(
+            pl.len().cast(pl.Int64).alias("bets"),
+            pl.struct("game_date", "player_id").n_unique().cast(pl.Int64).alias("player_dates"),
+            (pl.col("result") == "WIN").sum().cast(pl.Int64).alias("wins"),
+            (pl.col("result") == "LOSS").sum().cast(pl.Int64).alias("losses"),
+            (pl.col("result") == "PUSH").sum().cast(pl.Int64).alias("pushes"),
+            pl.col("profit").sum().cast(pl.Float64).alias("profit"),
+        )
+        .with_columns((pl.col("wins") / decided).alias("hit_rate"))
+        .with_columns(
+            low.alias("hit_low90"),
+            high.alias("hit_high90"),
+            (pl.col("profit") / decided).alias("roi"),
+        )
+        .sort(by)
+    )
+
+
 def performance(grades: pl.DataFrame, as_of: date, season_start: date | None = None) -> pl.DataFrame:
     """Per system x tier (``all`` and each tier) x window (day, 7d, 30d, season) ending on ``as_of``:
-    n, hit rate, MAE, the line's MAE on the same player-dates, bias, bets, ROI at the offered prices."""
+    n, MAE, the line's MAE on the same player-dates, bias, and the :func:`bet_record` of the rows
+    given (bets, W-L-P, hit rate, ROI at the offered prices)."""
     rows: list[dict[str, Any]] = []
     if season_start is None:
         season_start = date(as_of.year if as_of.month >= 8 else as_of.year - 1, 8, 1)
@@ -142,10 +186,8 @@ def performance(grades: pl.DataFrame, as_of: date, season_start: date | None = N
                     .agg(pl.col("predicted_points").first(), pl.col("actual_points").first())
                     .join(cons, on=["game_date", "player_id"], how="inner")
                 )
-                bets = s.filter(pl.col("result").is_in(["WIN", "LOSS", "PUSH", "VOID"]))
-                wins = bets.filter(pl.col("result") == "WIN").height
-                losses = bets.filter(pl.col("result") == "LOSS").height
-                staked = bets.filter(pl.col("result").is_in(["WIN", "LOSS"])).height
+                rec = bet_record(s, ["system"])
+                bet = rec.row(0, named=True) if rec.height else {}
                 rows.append(
                     {
                         "as_of": as_of,
@@ -156,13 +198,13 @@ def performance(grades: pl.DataFrame, as_of: date, season_start: date | None = N
                         "mae": _mean((acc["predicted_points"] - acc["actual_points"]).abs()),
                         "line_mae": _mean((acc["_cons"] - acc["actual_points"]).abs()),
                         "bias": _mean(acc["predicted_points"] - acc["actual_points"]),
-                        "bets": bets.height,
-                        "wins": wins,
-                        "losses": losses,
-                        "pushes": bets.filter(pl.col("result") == "PUSH").height,
-                        "hit_rate": wins / (wins + losses) if wins + losses else None,
-                        "profit": float(bets["profit"].sum() or 0.0),
-                        "roi": float(bets["profit"].sum() or 0.0) / staked if staked else None,
+                        "bets": bet.get("bets", 0),
+                        "wins": bet.get("wins", 0),
+                        "losses": bet.get("losses", 0),
+                        "pushes": bet.get("pushes", 0),
+                        "hit_rate": bet.get("hit_rate"),
+                        "profit": bet.get("profit", 0.0),
+                        "roi": bet.get("roi"),
                     }
                 )
     schema = {

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from nba_assets.lib import grading
+
 
 def picks_table(preds: pl.DataFrame, system: str = "catboost", limit: int = 25) -> str:
     picks = preds.filter((pl.col("system") == system) & pl.col("actionable") & pl.col("is_main_line"))
@@ -27,13 +29,8 @@ def record_by_system(grades: pl.DataFrame) -> pl.DataFrame:
     """Per system: bets on the books' main lines (alternate ladders are priced far from even and are
     reported by the backtest separately), wins, losses, pushes, hit rate, ROI at the offered prices,
     and MAE vs the consensus line's MAE on the same player-dates."""
-    bets = grades.filter(pl.col("result").is_in(["WIN", "LOSS", "PUSH"]) & pl.col("is_main_line"))
-    rec = bets.group_by("system").agg(
-        pl.len().alias("bets"),
-        (pl.col("result") == "WIN").sum().alias("wins"),
-        (pl.col("result") == "LOSS").sum().alias("losses"),
-        (pl.col("result") == "PUSH").sum().alias("pushes"),
-        pl.col("profit").sum().alias("profit"),
+    rec = grading.bet_record(grades.filter(pl.col("is_main_line")), ["system"]).select(
+        "system", "bets", "wins", "losses", "pushes", "profit", "hit_rate", "roi"
     )
     cons = (
         grades.filter(pl.col("is_main_line"))
@@ -52,11 +49,7 @@ def record_by_system(grades: pl.DataFrame) -> pl.DataFrame:
             (pl.col("consensus") - pl.col("actual_points")).abs().mean().alias("line_mae"),
         )
     )
-    out = acc.join(rec, on="system", how="left").with_columns(
-        (pl.col("wins") / (pl.col("wins") + pl.col("losses"))).alias("hit_rate"),
-        (pl.col("profit") / (pl.col("wins") + pl.col("losses"))).alias("roi"),
-    )
-    return out.sort("system")
+    return acc.join(rec, on="system", how="left").sort("system")
 
 
 def record_table(grades: pl.DataFrame) -> str:
