@@ -73,13 +73,10 @@ def prediction_grades(
             "grading: the day is not ready (games not final or box scores missing)", metadata=ready.metadata
         )
     grades = grading.grade(predictions, box_scores, injuries, schedule_rows)
-    bets = grades.filter(pl.col("result").is_in(["WIN", "LOSS"]))
+    # main lines, as every other record counts them (alternates are priced far from even)
     record = {
-        s: f"{wins}-{losses}"
-        for s, wins, losses in bets.group_by("system")
-        .agg((pl.col("result") == "WIN").sum().alias("w"), (pl.col("result") == "LOSS").sum().alias("l"))
-        .sort("system")
-        .iter_rows()
+        r["system"]: f"{r['wins']}-{r['losses']}"
+        for r in grading.bet_record(grades.filter(pl.col("is_main_line")), ["system"]).iter_rows(named=True)
     }
     yield dg.Output(
         grades,
