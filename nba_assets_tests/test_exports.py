@@ -252,14 +252,20 @@ def test_report_without_grades_says_so(preds) -> None:
 # ---------------------------------------------------------------- the asset, the CLI
 
 
+def _report_run(settings: Settings, instance: dg.DagsterInstance, **kw) -> dict:
+    """report_job through the real code location; the report's materialization metadata."""
+    result = (
+        build_definitions(settings).resolve_job_def("report_job").execute_in_process(instance=instance, **kw)
+    )
+    assert result.success
+    return result.asset_materializations_for_node("reports__daily_report")[0].metadata
+
+
 def test_daily_report_asset_writes_the_files_to_the_object_store(tmp_path, preds_all, grades) -> None:
     settings = Settings(data_dir=tmp_path)
     write_warehouse(settings.warehouse_path, preds_all, grades)
-    job = build_definitions(settings).resolve_job_def("report_job")
     with dg.instance_for_test() as instance:
-        result = job.execute_in_process(instance=instance, partition_key=D.isoformat())
-        assert result.success
-        meta = result.asset_materializations_for_node("reports__daily_report")[0].metadata
+        meta = _report_run(settings, instance, partition_key=D.isoformat())
         folder = settings.object_store_root / "reports" / D.isoformat()
         assert sorted(p.name for p in folder.iterdir()) == ["picks.csv", "picks.json", "report.html"]
         assert meta["html"].value == str(folder / "report.html")
@@ -276,9 +282,7 @@ def test_daily_report_asset_writes_the_files_to_the_object_store(tmp_path, preds
             "dagster/asset_partition_range_start": "2025-11-19",
             "dagster/asset_partition_range_end": "2025-11-21",
         }
-        ranged = job.execute_in_process(instance=instance, tags=tags)
-        assert ranged.success
-        meta = ranged.asset_materializations_for_node("reports__daily_report")[0].metadata
+        meta = _report_run(settings, instance, tags=tags)
         assert meta["reports_written"].value == 2 and meta["dates_without_predictions"].value == [
             "2025-11-21"
         ]
@@ -345,11 +349,8 @@ def test_daily_report_asset_runs_before_anything_was_ever_graded(tmp_path, preds
     and says so instead of failing on the missing table."""
     settings = Settings(data_dir=tmp_path)
     write_warehouse(settings.warehouse_path, preds_all, None)
-    job = build_definitions(settings).resolve_job_def("report_job")
     with dg.instance_for_test() as instance:
-        result = job.execute_in_process(instance=instance, partition_key=D.isoformat())
-        assert result.success
-        meta = result.asset_materializations_for_node("reports__daily_report")[0].metadata
+        meta = _report_run(settings, instance, partition_key=D.isoformat())
         assert meta["reports_written"].value == 1 and meta["graded_days"].value == 0
         assert meta["last_graded_day"].value == ""
         html_text = (settings.object_store_root / "reports" / D.isoformat() / "report.html").read_text()

@@ -12,7 +12,7 @@ from dagster_polars import PolarsBigQueryIOManager
 from dagster_polars.io_managers.bigquery import PolarsBigQueryTypeHandler
 from google.api_core.exceptions import NotFound
 
-from nba_assets.lib.storage.duckdb_io import missing_table_is_empty
+from nba_assets.lib.storage.duckdb_io import missing_table
 
 
 class NbaPolarsBigQueryTypeHandler(PolarsBigQueryTypeHandler):
@@ -22,17 +22,7 @@ class NbaPolarsBigQueryTypeHandler(PolarsBigQueryTypeHandler):
         try:
             return super().load_input(context, table_slice, connection)
         except NotFound:
-            name = f"{table_slice.database}.{table_slice.schema}.{table_slice.table}"
-            if missing_table_is_empty(context):
-                context.log.warning(
-                    f"{name} does not exist yet (never materialized): loaded as an empty frame, as this "
-                    "input allows"
-                )
-                return pl.DataFrame()
-            raise dg.Failure(
-                f"warehouse table {name} does not exist: asset {context.asset_key.to_user_string()} "
-                "was never materialized here; materialize it (or backfill its partitions) first"
-            ) from None
+            return missing_table(context, f"{table_slice.database}.{table_slice.schema}.{table_slice.table}")
 
 
 class NbaPolarsBigQueryIOManager(PolarsBigQueryIOManager):

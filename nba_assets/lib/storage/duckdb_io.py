@@ -75,6 +75,20 @@ def missing_table_is_empty(context: dg.InputContext) -> bool:
     return bool((context.definition_metadata or {}).get(MISSING_TABLE_IS_EMPTY))
 
 
+def missing_table(context: dg.InputContext, name: str) -> pl.DataFrame:
+    """What an input whose warehouse table ``name`` was never created loads: an empty frame (with a
+    warning) if it opted in, else a failure naming the table and the asset to materialize."""
+    if missing_table_is_empty(context):
+        context.log.warning(
+            f"{name} does not exist yet (never materialized): loaded as an empty frame, as this input allows"
+        )
+        return pl.DataFrame()
+    raise dg.Failure(
+        f"warehouse table {name} does not exist: asset {context.asset_key.to_user_string()} "
+        "was never materialized here; materialize it (or backfill its partitions) first"
+    )
+
+
 def table_exists(connection: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
     rows = connection.execute(
         "SELECT 1 FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
@@ -133,17 +147,7 @@ class PolarsDuckDBTypeHandler(DuckDBPolarsTypeHandler):
         if table_slice.partition_dimensions and len(context.asset_partition_keys) == 0:
             return pl.DataFrame()
         if not table_exists(connection, table_slice.schema, table_slice.table):
-            name = f"{table_slice.schema}.{table_slice.table}"
-            if missing_table_is_empty(context):
-                context.log.warning(
-                    f"{name} does not exist yet (never materialized): loaded as an empty frame, as this "
-                    "input allows"
-                )
-                return pl.DataFrame()
-            raise dg.Failure(
-                f"warehouse table {name} does not exist: asset {context.asset_key.to_user_string()} "
-                "was never materialized here; materialize it (or backfill its partitions) first"
-            )
+            return missing_table(context, f"{table_slice.schema}.{table_slice.table}")
         return load_table_slice(connection, table_slice)
 
 
