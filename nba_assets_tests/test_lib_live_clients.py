@@ -6,6 +6,7 @@ import json
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import polars as pl
 import pytest
 import requests
 import responses
@@ -570,3 +571,54 @@ def test_live_resource_passes_its_timeouts_deadline_and_budget_to_the_clients(
     responses.get(f"{STATS}/scoreboardv2", body=body_of(fixtures_dir, "stats_scoreboardV2_2024-01-15.json"))
     assert source.stats.scoreboard_v2("2024-01-15").frame.height == 11
     assert responses.calls[0].request.req_kwargs["timeout"] == (10.0, 45.0)
+
+
+@responses.activate
+def test_the_budget_runs_per_unit_of_work(store: LocalObjectStore, clock: FakeClock) -> None:
+    """A range run's time grows with its units: each unit (a date, a game) gets the whole budget."""
+    http = HttpClient(
+        min_interval=0.0,
+        policy=RetryPolicy(max_attempts=10, backoff_base=4.0, jitter=0.0, budget_seconds=20),
+        clock=clock,
+        sleep=clock.sleep,
+        rng=lambda: 0.0,
+    )
+    responses.get("https://example.test/x", body=b"{}")
+    for _ in range(5):
+        http.start_unit()
+        assert http.get("https://example.test/x").status == 200
+        clock.now += 15  # each unit spends 15 s of its own 20 s budget
+    clock.now += 10
+    with pytest.raises(SourceUnavailableError, match="time budget of 20s"):
+        http.get("https://example.test/x")  # still the fifth unit, now 25 s in
+
+
+@responses.activate
+def test_live_source_gives_each_game_the_whole_budget(tmp_path: Path, clock: FakeClock, monkeypatch) -> None:
+    """Box scores for three games, each fetch taking 15 s of a 20 s budget: all three arrive (the
+    budget is per game); one budget for the whole step would have stopped the third at 30 s."""
+    from nba_assets.lib import schemas
+    from nba_assets.lib.sources.live.http import Fetched
+    from nba_assets.lib.sources.live.source import LiveSource
+
+    http = HttpClient(
+        min_interval=0.0,
+        policy=RetryPolicy(budget_seconds=20),
+        clock=clock,
+        sleep=clock.sleep,
+        rng=lambda: 0.0,
+    )
+    source = LiveSource(LocalObjectStore(tmp_path), odds_api_key="k", http=http)
+    responses.get("https://example.test/box", body=b"{}")
+
+    def fetch(game_id: str, game_date: date) -> Fetched:
+        http.get("https://example.test/box")
+        clock.now += 15
+        return Fetched(schemas.empty(schemas.BOX_SCORE_SCHEMA))
+
+    monkeypatch.setattr(source.stats, "boxscore_traditional_v3", fetch)
+    games = pl.DataFrame(
+        {"game_id": ["g1", "g2", "g3"], "game_date": [date(2025, 11, 5)] * 3, "status": ["final"] * 3}
+    )
+    source.box_scores(games, datetime.now(UTC))
+    assert len(responses.calls) == 3

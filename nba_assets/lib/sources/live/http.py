@@ -5,9 +5,10 @@
 - **Timeouts:** ``(connect, read)`` seconds on every request; the body is streamed and a request whose
   whole body has not arrived within ``RetryPolicy.request_deadline`` seconds is abandoned (a server
   trickling bytes forever never holds a run), and retried like any timeout.
-- **Time budget:** ``RetryPolicy.budget_seconds`` bounds the time one client spends on all its requests
-  (a live source builds one client per step): once spent, no new attempt or retry starts and the call
-  fails with :class:`SourceUnavailableError` saying so.
+- **Time budget:** ``RetryPolicy.budget_seconds`` bounds the time spent on all requests of one unit of
+  work, from its first request (the caller marks units with :meth:`HttpClient.start_unit`; the live
+  source's unit is a date, or a game for box scores; without marks, the client's lifetime): once
+  spent, no new attempt or retry starts and the call fails with :class:`SourceUnavailableError`.
 - **Retries:** 429/500/502/503/504, connection errors and timeouts are retried with exponential
   backoff plus jitter, honouring ``Retry-After`` (capped), up to ``max_attempts``; then
   :class:`SourceUnavailableError` naming host and path, never the query string (it may hold a key).
@@ -105,7 +106,7 @@ class RetryPolicy:
     jitter: float = 0.25
     retry_after_cap: float = 120.0  # seconds; a longer Retry-After is cut to this
     request_deadline: float = 300.0  # seconds for one whole request, body included
-    budget_seconds: float | None = None  # seconds for everything this client does; None = unbounded
+    budget_seconds: float | None = None  # seconds for one unit of work (see start_unit); None = unbounded
 
 
 @dataclass
@@ -157,7 +158,11 @@ class HttpClient:
         self.sleep = sleep
         self.rng = rng
         self._next_slot: dict[str, float] = {}
-        self._started: float | None = None  # clock at the first request (the budget runs from there)
+        self._started: float | None = None  # clock at the unit's first request (the budget runs from there)
+
+    def start_unit(self) -> None:
+        """Start a new unit of work: the time budget runs afresh from its first request."""
+        self._started = None
 
     # ------------------------------------------------------------ rate limit
 
@@ -294,7 +299,7 @@ class HttpClient:
         if spent + delay > budget:
             after = f" (last: {last})" if last else ""
             raise SourceUnavailableError(
-                f"{host}{path}: time budget of {budget:g}s for this step's requests spent "
+                f"{host}{path}: time budget of {budget:g}s for this unit of work (a date, a game) spent "
                 f"({spent:.0f}s so far){after}; not retried"
             )
 

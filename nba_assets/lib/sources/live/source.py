@@ -60,11 +60,13 @@ class LiveSource(NbaSource):
         now: Callable[[], datetime] | None = None,
         stats_timeout: float = 120.0,
         request_deadline: float = 300.0,
-        budget_seconds: float | None = 1800.0,
+        budget_seconds: float | None = 600.0,
     ) -> None:
         """``timeout``: read timeout (s) of every host but stats.nba.com, which gets ``stats_timeout``;
         ``request_deadline``: seconds for one whole request, body included; ``budget_seconds``: for all
-        requests of this source (one per step), retries included."""
+        requests of one unit of work, retries and fallbacks included: one date (schedule, injury
+        report, lines) or one game (box scores), so a range run's time grows with its dates and games
+        but no single one can hold it."""
         self.http = http or HttpClient(
             timeout=(10.0, timeout),
             host_intervals=HOST_INTERVALS,
@@ -84,6 +86,7 @@ class LiveSource(NbaSource):
     def schedule(self, dates: list[date], as_of: datetime) -> SourceBatch:
         frames, keys = [], []
         for day in dates:
+            self.http.start_unit()  # the time budget is per date
             got = self.stats.scoreboard_v3(day)
             frames.append(got.frame)
             keys += got.archive_keys
@@ -96,6 +99,7 @@ class LiveSource(NbaSource):
         frames, keys, notes = [], [], {}
         missing = []
         for row in schedule.filter(pl.col("status") == "final").iter_rows(named=True):
+            self.http.start_unit()  # the time budget is per game
             try:
                 got = self.stats.boxscore_traditional_v3(row["game_id"], row["game_date"])
             except (SourceUnavailableError, SourceDataError) as exc:
@@ -124,6 +128,7 @@ class LiveSource(NbaSource):
         frames, keys, notes = [], [], {}
         before = as_of.astimezone(ET).replace(tzinfo=None)
         for day in dates:
+            self.http.start_unit()  # the time budget is per date
             got = self.injuries.fetch_latest(
                 day, min(before, datetime.combine(day + timedelta(days=1), datetime.min.time()))
             )
@@ -138,6 +143,7 @@ class LiveSource(NbaSource):
     def player_props(self, dates: list[date], as_of: datetime) -> SourceBatch:
         frames, keys, notes = [], [], {}
         for day in dates:
+            self.http.start_unit()  # the time budget is per date
             events = self.odds.events(day)
             keys += events.archive_keys
             for ev in events.frame.iter_rows(named=True):
@@ -157,6 +163,7 @@ class LiveSource(NbaSource):
         last = before - timedelta(days=1)
         frames = []
         for season in sorted({_season(since), _season(last)}):
+            self.http.start_unit()  # the time budget is per season's game log
             got = self.stats.league_game_log(since, last, season)
             frames.append(got.frame)
         if not frames:
