@@ -63,3 +63,41 @@ def test_lines_of_a_postponed_game_are_void_with_the_reason() -> None:
         None,
         "not_on_box_score",
     ]
+
+
+def test_a_game_postponed_on_one_date_and_played_on_another_is_only_void_on_the_first() -> None:
+    """A range run grades both dates at once; the game keeps its id when it is replayed."""
+    d2 = date(2025, 11, 20)
+    preds = pl.DataFrame(
+        {
+            "game_date": [D, d2],
+            "game_id": ["g2", "g2"],
+            "player_id": [7, 7],
+            "line": [18.5, 18.5],
+            "predicted_points": [21.0, 21.0],
+            "recommendation": ["OVER", "OVER"],
+            "over_price": [-110, -110],
+            "under_price": [-110, -110],
+        }
+    )
+    schedule = pl.DataFrame({"game_id": ["g2", "g2"], "game_date": [D, d2], "status": ["postponed", "final"]})
+    box = pl.DataFrame({"game_id": ["g2"], "game_date": [d2], "player_id": [7], "pts": [0], "minutes": [0.0]})
+    graded = grading.grade(preds, box, schedule=schedule).sort("game_date")
+    assert graded["void_reason"].to_list() == ["game_postponed", "did_not_play"]
+
+
+def test_a_record_of_pushes_only_has_no_hit_rate_rather_than_nan() -> None:
+    rows = pl.DataFrame(
+        {
+            "system": ["catboost", "catboost", "catboost_line"],
+            "game_date": [D, D, D],
+            "player_id": [1, 2, 1],
+            "result": ["PUSH", "PUSH", "WIN"],
+            "profit": [0.0, 0.0, 0.9],
+        }
+    )
+    rec = {r["system"]: r for r in grading.bet_record(rows, ["system"]).iter_rows(named=True)}
+    assert rec["catboost"]["bets"] == 2 and rec["catboost"]["pushes"] == 2
+    assert rec["catboost"]["hit_rate"] is None and rec["catboost"]["roi"] is None
+    assert rec["catboost"]["hit_low90"] is None
+    assert rec["catboost_line"]["hit_rate"] == 1.0 and rec["catboost_line"]["roi"] == 0.9

@@ -19,6 +19,7 @@ from nba_assets.lib.sources.live.injury_report import InjuryReportClient, report
 from nba_assets.lib.sources.live.nba_cdn import NbaCdnClient
 from nba_assets.lib.sources.live.nba_stats import NbaStatsClient
 from nba_assets.lib.sources.live.odds_api import OddsApiClient
+from nba_assets.lib.sources.live.source import LiveSource
 from nba_assets.lib.storage.object_store import LocalObjectStore
 
 API_KEY = "sekrit-0123456789abcdef"
@@ -622,3 +623,90 @@ def test_live_source_gives_each_game_the_whole_budget(tmp_path: Path, clock: Fak
     )
     source.box_scores(games, datetime.now(UTC))
     assert len(responses.calls) == 3
+
+
+def _hanging_stats_source(tmp_path: Path, clock: FakeClock, endpoint: str) -> LiveSource:
+    """A live source whose stats.nba.com ``endpoint`` black-holes: every attempt hits the 120 s read
+    timeout, so the primary spends the whole 600 s budget of its unit (5 attempts + backoff)."""
+
+    def hang(request: requests.PreparedRequest) -> tuple[int, dict, bytes]:
+        clock.now += 120
+        raise requests.ReadTimeout("read timed out (read timeout=120)")
+
+    responses.add_callback(responses.GET, f"{STATS}/{endpoint}", callback=hang)
+    http = HttpClient(
+        timeout=(10.0, 30.0),
+        min_interval=0.0,
+        policy=RetryPolicy(max_attempts=5, budget_seconds=600.0),
+        clock=clock,
+        sleep=clock.sleep,
+        rng=lambda: 0.0,
+    )
+    return LiveSource(LocalObjectStore(tmp_path), odds_api_key="k", http=http)
+
+
+@responses.activate
+def test_a_fallback_gets_its_own_budget_when_the_primary_hangs(
+    tmp_path: Path, clock: FakeClock, fixtures_dir: Path
+) -> None:
+    """scoreboardv3 hangs until the date's budget is spent; scoreboardV2 still runs and gives the games."""
+    source = _hanging_stats_source(tmp_path, clock, "scoreboardv3")
+    v2 = responses.get(
+        f"{STATS}/scoreboardv2", body=body_of(fixtures_dir, "stats_scoreboardV2_2024-01-15.json")
+    )
+    assert source.schedule([date(2024, 1, 15)], datetime.now(UTC)).frame.height == 11
+    assert v2.call_count == 1
+
+
+@responses.activate
+def test_the_cdn_box_score_fallback_runs_after_stats_spent_the_games_budget(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    source = _hanging_stats_source(tmp_path, clock, "boxscoretraditionalv3")
+    cdn = responses.get(
+        "https://cdn.nba.com/static/json/liveData/boxscore/boxscore_0022400001.json", status=404
+    )
+    games = pl.DataFrame({"game_id": ["0022400001"], "game_date": [date(2025, 1, 5)], "status": ["final"]})
+    with pytest.raises(SourceUnavailableError, match="cdn.nba.com has no file for it"):
+        source.box_scores(games, datetime.now(UTC))
+    assert cdn.call_count == 1  # asked, not skipped for lack of budget
+
+
+def test_a_tls_error_while_reading_the_body_is_retried_then_a_source_error() -> None:
+    """urllib3 raises its own SSLError for a TLS record broken mid-body; it is retried like requests'
+    SSLError (a ConnectionError) and ends as SourceUnavailableError, never a raw urllib3 exception."""
+    import io
+    import ssl
+
+    from urllib3.response import HTTPResponse
+
+    class BrokenTls(io.RawIOBase):
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, b: object) -> int:
+            raise ssl.SSLError("DECRYPTION_FAILED_OR_BAD_RECORD_MAC")
+
+        read1 = readinto
+
+    class Session(requests.Session):
+        calls = 0
+
+        def get(self, url: str, **kw: object) -> requests.Response:  # type: ignore[override]
+            Session.calls += 1
+            r = requests.Response()
+            r.status_code, r.url = 200, url
+            r.raw = HTTPResponse(
+                body=BrokenTls(), headers={"Content-Length": "100"}, status=200, preload_content=False
+            )
+            return r
+
+    http = HttpClient(
+        session=Session(),
+        min_interval=0.0,
+        policy=RetryPolicy(max_attempts=3, jitter=0.0),
+        sleep=lambda s: None,
+    )
+    with pytest.raises(SourceUnavailableError, match="x.test/a: gave up after 3 attempts .*SSLError"):
+        http.get("https://x.test/a")
+    assert Session.calls == 3

@@ -61,7 +61,9 @@ class LiveSourceResource(NbaSourceResource):
     timeout_seconds: float = 30.0  # read timeout of every host but stats.nba.com
     stats_timeout_seconds: float = 120.0  # stats.nba.com answers datacenter IPs slowly
     request_deadline_seconds: float = 300.0  # one whole request, body included
-    budget_seconds: float = 600.0  # all requests for one date (one game for box scores), retries included
+    # all requests for one date (one game for box scores), retries included; a fallback endpoint gets its own;
+    # null = unbounded
+    budget_seconds: float | None = 600.0
     max_attempts: int = 5
     odds_api_bookmakers: str = ""  # comma-separated; empty = every US book
 

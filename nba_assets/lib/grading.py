@@ -60,9 +60,13 @@ def grade(
         g = g.join(inj, on=["game_date", "player_id"], how="left")
     else:
         g = g.with_columns(pl.lit(None, pl.Utf8).alias("_injury"))
-    postponed: list[str] = []
+    postponed = pl.DataFrame(schema={"game_date": pl.Date, "game_id": pl.Utf8})
     if schedule is not None and schedule.height:
-        postponed = schedule.filter(pl.col("status") == "postponed")["game_id"].to_list()
+        # (date, game): a game postponed on D1 and played on D2 keeps its id
+        postponed = schedule.filter(pl.col("status") == "postponed").select("game_date", "game_id").unique()
+    g = g.join(
+        postponed.with_columns(pl.lit(True).alias("_postponed")), on=["game_date", "game_id"], how="left"
+    )
     played = pl.col("actual_minutes").fill_null(0) > 0
     bet = pl.col("recommendation").is_in(["OVER", "UNDER"])
     won = (
@@ -96,7 +100,7 @@ def grade(
             result.alias("result"),
             pl.when(~played)
             .then(
-                pl.when(pl.col("game_id").is_in(postponed))
+                pl.when(pl.col("_postponed").fill_null(False))
                 .then(pl.lit("game_postponed"))
                 .when(pl.col("_injury").is_not_null())
                 .then(pl.concat_str(pl.lit("injury_report:"), pl.col("_injury")))
@@ -115,7 +119,7 @@ def grade(
             .then(0.0)
             .alias("profit")
         )
-        .drop("_on_box", "_injury")
+        .drop("_on_box", "_injury", "_postponed")
     )
 
 
@@ -152,11 +156,12 @@ def bet_record(rows: pl.DataFrame, by: list[str]) -> pl.DataFrame:
             (pl.col("result") == "PUSH").sum().cast(pl.Int64).alias("pushes"),
             pl.col("profit").sum().cast(pl.Float64).alias("profit"),
         )
-        .with_columns((pl.col("wins") / decided).alias("hit_rate"))
+        # null, not NaN, when every bet of a group pushed
+        .with_columns(pl.when(decided > 0).then(pl.col("wins") / decided).alias("hit_rate"))
         .with_columns(
             low.alias("hit_low90"),
             high.alias("hit_high90"),
-            (pl.col("profit") / decided).alias("roi"),
+            pl.when(decided > 0).then(pl.col("profit") / decided).alias("roi"),
         )
         .sort(by)
     )

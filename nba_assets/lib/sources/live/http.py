@@ -37,7 +37,7 @@ from urllib.parse import urlsplit
 
 import polars as pl
 import requests
-from urllib3.exceptions import DecodeError, ProtocolError, ReadTimeoutError
+from urllib3.exceptions import DecodeError, ProtocolError, ReadTimeoutError, SSLError
 
 from nba_assets.lib.errors import SourceUnavailableError
 from nba_assets.lib.storage.object_store import ObjectStore, archive_payload
@@ -94,6 +94,8 @@ def _body_chunks(response: requests.Response, size: int = 65536) -> Iterator[byt
         raise requests.exceptions.ContentDecodingError(exc) from exc
     except ReadTimeoutError as exc:
         raise requests.ConnectionError(exc) from exc
+    except SSLError as exc:  # a TLS record broken mid-body; requests' iter_content maps it the same way
+        raise requests.exceptions.SSLError(exc) from exc
 
 
 @dataclass(frozen=True)

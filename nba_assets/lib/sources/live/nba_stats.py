@@ -65,6 +65,7 @@ class NbaStatsClient:
             return Fetched(nba_stats.parse_scoreboard_v3(payload), keys, {"endpoint": "scoreboardv3"})
         except (SourceUnavailableError, SourceDataError) as exc:
             log.warning("scoreboardv3 for %s failed (%s); falling back to scoreboardV2", day, exc)
+            self.http.start_unit()  # the fallback gets its own time budget: v3 may have spent it all
             fallback = self.scoreboard_v2(day)
             fallback.archive_keys[:0] = keys
             fallback.meta["v3_error"] = str(exc)

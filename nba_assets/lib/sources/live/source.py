@@ -104,6 +104,7 @@ class LiveSource(NbaSource):
                 got = self.stats.boxscore_traditional_v3(row["game_id"], row["game_date"])
             except (SourceUnavailableError, SourceDataError) as exc:
                 log.warning("boxscoretraditionalv3 %s failed (%s); trying cdn.nba.com", row["game_id"], exc)
+                self.http.start_unit()  # the fallback gets its own time budget: the primary may have spent it
                 got = self.cdn.boxscore(row["game_id"], row["game_date"])
                 if got is None:
                     # the schedule says final, the primary failed and the fallback has no file: the batch
