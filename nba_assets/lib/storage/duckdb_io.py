@@ -80,12 +80,13 @@ def missing_table(context: dg.InputContext, name: str) -> pl.DataFrame:
     warning) if it opted in, else a failure naming the table and the asset to materialize."""
     if missing_table_is_empty(context):
         context.log.warning(
-            f"{name} does not exist yet (never materialized): loaded as an empty frame, as this input allows"
+            f"{name} does not exist yet (nothing stored): loaded as an empty frame, as this input allows"
         )
         return pl.DataFrame()
     raise dg.Failure(
         f"warehouse table {name} does not exist: asset {context.asset_key.to_user_string()} "
-        "was never materialized here; materialize it (or backfill its partitions) first"
+        "was never materialized here (or, on BigQuery, only with empty output, which creates no table); "
+        "materialize it (or backfill its partitions) first"
     )
 
 
