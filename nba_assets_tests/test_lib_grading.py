@@ -27,6 +27,23 @@ def _box(game_ids: list[str]) -> pl.DataFrame:
     )
 
 
+def _preds(game_dates: list[date], game_ids: list[str], player_ids: list[int]) -> pl.DataFrame:
+    """OVER calls at -110 on an 18.5 line, predicted 21."""
+    n = len(game_ids)
+    return pl.DataFrame(
+        {
+            "game_date": game_dates,
+            "game_id": game_ids,
+            "player_id": player_ids,
+            "line": [18.5] * n,
+            "predicted_points": [21.0] * n,
+            "recommendation": ["OVER"] * n,
+            "over_price": [-110] * n,
+            "under_price": [-110] * n,
+        }
+    )
+
+
 def test_a_postponed_game_does_not_hold_back_the_days_grading() -> None:
     ready = grading.readiness(_schedule({"g1": "final", "g2": "postponed"}), _box(["g1"]))
     assert ready.passed
@@ -41,18 +58,7 @@ def test_a_game_still_scheduled_or_live_or_without_box_score_blocks() -> None:
 
 
 def test_lines_of_a_postponed_game_are_void_with_the_reason() -> None:
-    preds = pl.DataFrame(
-        {
-            "game_date": [D, D],
-            "game_id": ["g1", "g2"],
-            "player_id": [1, 99],
-            "line": [18.5, 22.5],
-            "predicted_points": [21.0, 25.0],
-            "recommendation": ["OVER", "OVER"],
-            "over_price": [-110, -110],
-            "under_price": [-110, -110],
-        }
-    )
+    preds = _preds([D, D], ["g1", "g2"], [1, 99])
     schedule = _schedule({"g1": "final", "g2": "postponed"})
     graded = grading.grade(preds, _box(["g1"]), schedule=schedule).sort("game_id")
     assert graded["result"].to_list() == ["WIN", "VOID"]
@@ -68,18 +74,7 @@ def test_lines_of_a_postponed_game_are_void_with_the_reason() -> None:
 def test_a_game_postponed_on_one_date_and_played_on_another_is_only_void_on_the_first() -> None:
     """A range run grades both dates at once; the game keeps its id when it is replayed."""
     d2 = date(2025, 11, 20)
-    preds = pl.DataFrame(
-        {
-            "game_date": [D, d2],
-            "game_id": ["g2", "g2"],
-            "player_id": [7, 7],
-            "line": [18.5, 18.5],
-            "predicted_points": [21.0, 21.0],
-            "recommendation": ["OVER", "OVER"],
-            "over_price": [-110, -110],
-            "under_price": [-110, -110],
-        }
-    )
+    preds = _preds([D, d2], ["g2", "g2"], [7, 7])
     schedule = pl.DataFrame({"game_id": ["g2", "g2"], "game_date": [D, d2], "status": ["postponed", "final"]})
     box = pl.DataFrame({"game_id": ["g2"], "game_date": [d2], "player_id": [7], "pts": [0], "minutes": [0.0]})
     graded = grading.grade(preds, box, schedule=schedule).sort("game_date")

@@ -47,15 +47,14 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
+def clocked_http(clock: FakeClock, policy: RetryPolicy, **kw: object) -> HttpClient:
+    """An HttpClient on the fake clock: no rate-limit spacing, no jitter draw, no real sleeping."""
+    return HttpClient(min_interval=0.0, policy=policy, clock=clock, sleep=clock.sleep, rng=lambda: 0.0, **kw)  # type: ignore[arg-type]
+
+
 @pytest.fixture
 def http(clock: FakeClock) -> HttpClient:
-    return HttpClient(
-        min_interval=0.0,
-        policy=RetryPolicy(max_attempts=4, backoff_base=1.0, jitter=0.5),
-        clock=clock,
-        sleep=clock.sleep,
-        rng=lambda: 0.0,
-    )
+    return clocked_http(clock, RetryPolicy(max_attempts=4, backoff_base=1.0, jitter=0.5))
 
 
 @pytest.fixture
@@ -382,13 +381,7 @@ def test_429_retry_after_then_success(
 
 @responses.activate
 def test_retry_after_is_capped(store: LocalObjectStore, clock: FakeClock) -> None:
-    http = HttpClient(
-        min_interval=0.0,
-        policy=RetryPolicy(retry_after_cap=30.0),
-        clock=clock,
-        sleep=clock.sleep,
-        rng=lambda: 0.0,
-    )
+    http = clocked_http(clock, RetryPolicy(retry_after_cap=30.0))
     responses.get("https://example.test/x", status=429, headers={"Retry-After": "3600"})
     responses.get("https://example.test/x", body=b"{}")
     assert http.get("https://example.test/x").status == 200
@@ -577,13 +570,7 @@ def test_live_resource_passes_its_timeouts_deadline_and_budget_to_the_clients(
 @responses.activate
 def test_the_budget_runs_per_unit_of_work(store: LocalObjectStore, clock: FakeClock) -> None:
     """A range run's time grows with its units: each unit (a date, a game) gets the whole budget."""
-    http = HttpClient(
-        min_interval=0.0,
-        policy=RetryPolicy(max_attempts=10, backoff_base=4.0, jitter=0.0, budget_seconds=20),
-        clock=clock,
-        sleep=clock.sleep,
-        rng=lambda: 0.0,
-    )
+    http = clocked_http(clock, RetryPolicy(max_attempts=10, backoff_base=4.0, jitter=0.0, budget_seconds=20))
     responses.get("https://example.test/x", body=b"{}")
     for _ in range(5):
         http.start_unit()
@@ -602,13 +589,7 @@ def test_live_source_gives_each_game_the_whole_budget(tmp_path: Path, clock: Fak
     from nba_assets.lib.sources.live.http import Fetched
     from nba_assets.lib.sources.live.source import LiveSource
 
-    http = HttpClient(
-        min_interval=0.0,
-        policy=RetryPolicy(budget_seconds=20),
-        clock=clock,
-        sleep=clock.sleep,
-        rng=lambda: 0.0,
-    )
+    http = clocked_http(clock, RetryPolicy(budget_seconds=20))
     source = LiveSource(LocalObjectStore(tmp_path), odds_api_key="k", http=http)
     responses.get("https://example.test/box", body=b"{}")
 
@@ -634,14 +615,7 @@ def _hanging_stats_source(tmp_path: Path, clock: FakeClock, endpoint: str) -> Li
         raise requests.ReadTimeout("read timed out (read timeout=120)")
 
     responses.add_callback(responses.GET, f"{STATS}/{endpoint}", callback=hang)
-    http = HttpClient(
-        timeout=(10.0, 30.0),
-        min_interval=0.0,
-        policy=RetryPolicy(max_attempts=5, budget_seconds=600.0),
-        clock=clock,
-        sleep=clock.sleep,
-        rng=lambda: 0.0,
-    )
+    http = clocked_http(clock, RetryPolicy(max_attempts=5, budget_seconds=600.0), timeout=(10.0, 30.0))
     return LiveSource(LocalObjectStore(tmp_path), odds_api_key="k", http=http)
 
 
