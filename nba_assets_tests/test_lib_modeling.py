@@ -173,3 +173,25 @@ def test_promotion_gate_and_registry(tmp_path) -> None:
     probe = feats.filter(pl.col("game_date") == date(2025, 2, 1))
     assert np.allclose(loaded.predict(probe), first.predict(probe))
     assert loaded.metrics["mae"] == pytest.approx(first.metrics["mae"])
+
+
+def test_prediction_only_rises_with_the_monotone_features() -> None:
+    """A world where minutes over the last 10 games *lower* the points (a sparse-corner artefact):
+    unconstrained, the model learns it; with ``min_avg_l10`` in ``monotone_increasing`` (the shipped
+    setting) the prediction never falls as minutes rise, all else fixed, and the model records it."""
+    import dataclasses
+
+    feats = synthetic_features(date(2025, 1, 1), 30).with_columns(
+        (pl.col("target_pts") - 3.0 * pl.col("min_avg_l10")).clip(0).alias("target_pts")
+    )
+    cutoff = date(2025, 1, 31)
+    probe = pl.concat([feats.filter(pl.col("game_date") == date(2025, 1, 30)).head(1)] * 21).with_columns(
+        pl.Series("min_avg_l10", np.linspace(-2.0, 2.0, 21))
+    )
+    free = train_points_model(feats, cutoff, dataclasses.replace(FAST, monotone_increasing=()))
+    assert np.diff(free.predict(probe)).min() < -0.1  # it follows the data downhill
+    shipped = ModelConfig().monotone_increasing
+    assert "min_avg_l10" in shipped and "pts_avg_l10" in shipped
+    model = train_points_model(feats, cutoff, dataclasses.replace(FAST, monotone_increasing=shipped))
+    assert np.diff(model.predict(probe)).min() >= -1e-9
+    assert "min_avg_l10" in model.params["monotone_increasing"]

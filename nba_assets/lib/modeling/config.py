@@ -30,6 +30,22 @@ class ModelConfig:
     min_train_rows: int = 2000
     seed: int = 17
     threads: int = 2
+    # Features the prediction may only rise with (CatBoost monotone constraints), other inputs fixed:
+    # a player's recent and season scoring, scoring rate and minutes. It keeps sparse corners of the
+    # data (openers, new roles) from learning that more points or minutes mean fewer points.
+    monotone_increasing: tuple[str, ...] = (
+        "pts_avg_l5",
+        "pts_avg_l10",
+        "pts_avg_season",
+        "pts_ewm",
+        "min_avg_l10",
+        "min_avg_l3",
+        "min_avg_season",
+        "prev_pts_avg",
+        "prev_pts_l20",
+        "ppm_l10",
+        "ppm_season",
+    )
     # Line-aware blend: weight of the line-blind prediction vs the consensus line.
     blend_prior_weight: float = 0.35
     blend_min_rows: int = 1500  # lined rows before D needed to fit the weight instead of the prior

@@ -139,11 +139,18 @@ def _validation_start(rows: pl.DataFrame, cfg: ModelConfig) -> date:
     return enough["game_date"][0] if enough.height else counted["game_date"][-1]
 
 
+def monotone_constraints(names: list[str], cfg: ModelConfig) -> list[int] | None:
+    """CatBoost's per-feature constraints for ``names`` (1 = non-decreasing), None when none apply."""
+    cons = [1 if n in cfg.monotone_increasing else 0 for n in names]
+    return cons if any(cons) else None
+
+
 def _fit(
     x: np.ndarray,
     y: np.ndarray,
     cfg: ModelConfig,
     iterations: int,
+    names: list[str],
     eval_set: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> CatBoostRegressor:
     model = CatBoostRegressor(
@@ -154,6 +161,7 @@ def _fit(
         loss_function=cfg.loss,
         random_seed=cfg.seed,
         thread_count=cfg.threads,
+        monotone_constraints=monotone_constraints(names, cfg),
         verbose=False,
         allow_writing_files=False,
     )
@@ -181,7 +189,7 @@ def train_points_model(
     train, val = rows.filter(pl.col("game_date") < val_start), rows.filter(pl.col("game_date") >= val_start)
     xt, yt = _matrix(train, names), train["target_pts"].to_numpy()
     xv, yv = _matrix(val, names), val["target_pts"].to_numpy()
-    holdout = _fit(xt, yt, cfg, cfg.iterations, (xv, yv))
+    holdout = _fit(xt, yt, cfg, cfg.iterations, names, (xv, yv))
     best = max(50, int(holdout.get_best_iteration() or cfg.iterations) + 1)
     mu_v = np.clip(holdout.predict(xv), 0, None)
     sigma = SigmaModel.fit(mu_v, yv)
@@ -235,7 +243,7 @@ def train_points_model(
         "mae_on_lined_rows": float(np.mean(np.abs(mu_v[lined] - yv[lined]))) if lined.any() else None,
         "train_rows": rows.height,
     }
-    final = _fit(_matrix(rows, names), rows["target_pts"].to_numpy(), cfg, best)
+    final = _fit(_matrix(rows, names), rows["target_pts"].to_numpy(), cfg, best, names)
     params = {
         "iterations": best,
         "learning_rate": cfg.learning_rate,
@@ -243,6 +251,7 @@ def train_points_model(
         "l2_leaf_reg": cfg.l2_leaf_reg,
         "loss": cfg.loss,
         "seed": cfg.seed,
+        "monotone_increasing": [n for n in names if n in cfg.monotone_increasing],
     }
     return PointsModel(
         version=f"pm-{cutoff.isoformat()}",
