@@ -183,6 +183,7 @@ def performance(grades: pl.DataFrame, as_of: date, season_start: date | None = N
         cons = main.group_by("game_date", "player_id").agg(pl.col("line").median().alias("_cons"))
         for tier in ("all", "high", "medium", "low"):
             tw = w if tier == "all" else w.filter(pl.col("tier") == tier)
+            records = {r["system"]: r for r in bet_record(tw, ["system"]).iter_rows(named=True)}
             for system in sorted(tw["system"].unique().to_list()):
                 s = tw.filter(pl.col("system") == system)
                 acc = (
@@ -191,8 +192,7 @@ def performance(grades: pl.DataFrame, as_of: date, season_start: date | None = N
                     .agg(pl.col("predicted_points").first(), pl.col("actual_points").first())
                     .join(cons, on=["game_date", "player_id"], how="inner")
                 )
-                rec = bet_record(s, ["system"])
-                bet = rec.row(0, named=True) if rec.height else {}
+                bet = records.get(system, {})
                 rows.append(
                     {
                         "as_of": as_of,

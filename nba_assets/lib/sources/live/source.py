@@ -26,6 +26,7 @@ from nba_assets.lib.sources.base import HISTORY_COLUMNS, NbaSource, SourceBatch
 from nba_assets.lib.sources.live.http import HttpClient, RetryPolicy
 from nba_assets.lib.sources.live.injury_report import InjuryReportClient
 from nba_assets.lib.sources.live.nba_cdn import NbaCdnClient
+from nba_assets.lib.sources.live.nba_stats import TIMEOUT as STATS_TIMEOUT
 from nba_assets.lib.sources.live.nba_stats import NbaStatsClient
 from nba_assets.lib.sources.live.odds_api import OddsApiClient
 from nba_assets.lib.storage.object_store import ObjectStore
@@ -58,8 +59,8 @@ class LiveSource(NbaSource):
         bookmakers: list[str] | None = None,
         http: HttpClient | None = None,
         now: Callable[[], datetime] | None = None,
-        stats_timeout: float = 120.0,
-        request_deadline: float = 300.0,
+        stats_timeout: float = STATS_TIMEOUT[1],
+        request_deadline: float = RetryPolicy.request_deadline,
         budget_seconds: float | None = 600.0,
     ) -> None:
         """``timeout``: read timeout (s) of every host but stats.nba.com, which gets ``stats_timeout``;
