@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every benchmark once, in an order that puts each direct run right after its Dagster counterpart (so
 # both see similar load on a shared machine). Output: stdout and $NBA_BENCH_DIR/run_all.<time>.log;
-# per-benchmark JSON in $NBA_BENCH_DIR/results/. About 15 minutes on 2 cores.
+# per-benchmark JSON in $NBA_BENCH_DIR/results/. 12-15 minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-/work/venv/bin/python}

@@ -120,3 +120,16 @@ def test_duckdb_steps_share_one_pool(tmp_path) -> None:
     for key in graph.get_all_asset_keys():
         if "duckdb" in graph.get(key).kinds:
             assert graph.get(key).pools == {"duckdb"}, key
+
+
+def test_morning_slate_and_line_refresh_rewrite_the_days_report_after_its_predictions(tmp_path) -> None:
+    """The day's picks file is part of the automated day: the 10:00 slate writes it and a line refresh
+    rewrites it, each after the predictions it reads (report_job alone is for reruns and backfills)."""
+    from dagster._core.execution.api import create_execution_plan
+
+    defs = build_definitions(Settings(data_dir=tmp_path))
+    for job in ("morning_slate_job", "refresh_lines_job"):
+        plan = create_execution_plan(defs.resolve_job_def(job))
+        report = plan.get_step_by_key("reports__daily_report")
+        assert report is not None, job
+        assert "predictions__player_points_predictions" in report.get_execution_dependency_keys(), job

@@ -54,18 +54,21 @@ grade_job = dg.define_asset_job(
 )
 morning_slate_job = dg.define_asset_job(
     "morning_slate_job",
-    selection=PRE_GAME_RAW | CONTEXT | FEATURES | PREDICTIONS,
+    selection=PRE_GAME_RAW | CONTEXT | FEATURES | PREDICTIONS | REPORTS,
     partitions_def=game_date_partitions,
-    description="Today's slate: schedule, injuries, lines, context, features and predictions.",
+    description="Today's slate: schedule, injuries, lines, context, features, predictions and the day's "
+    "report (picks CSV/JSON + HTML, with the record graded so far).",
 )
 refresh_lines_job = dg.define_asset_job(
     "refresh_lines_job",
     selection=dg.AssetSelection.assets(["raw", "injury_report"], ["raw", "player_props"])
     | CONTEXT
     | FEATURES
-    | PREDICTIONS,
+    | PREDICTIONS
+    | REPORTS,
     partitions_def=game_date_partitions,
-    description="Re-read lines and injuries for today and re-predict (launched only when lines moved).",
+    description="Re-read lines and injuries for today, re-predict and rewrite today's report (launched only "
+    "when lines moved).",
 )
 overnight_box_scores_job = dg.define_asset_job(
     "overnight_box_scores_job",
