@@ -134,6 +134,7 @@ def test_chain_grades_every_prediction_with_a_real_line_and_alerts_nothing(
             "SELECT * FROM predictions.player_points_predictions WHERE game_date = ?", params=[D]
         ).pl()
         grades = con.sql("SELECT * FROM grading.prediction_grades WHERE game_date = ?", params=[D]).pl()
+        features = con.sql("SELECT * FROM features.player_features WHERE game_date = ?", params=[D]).pl()
     lined = preds.filter(pl.col("line").is_not_null())
     assert lined.height > 1000 and lined["player_id"].n_unique() > 100
     key = ["player_id", "bookmaker", "line", "system"]
@@ -142,6 +143,11 @@ def test_chain_grades_every_prediction_with_a_real_line_and_alerts_nothing(
     assert set(grades["result"]) <= {"WIN", "LOSS", "PUSH", "VOID", "NO_BET"}
     assert grades.filter(pl.col("result") != "VOID")["actual_points"].null_count() == 0
     assert LocalAlertLog(log).read() == []
+    # the overnight job rebuilt D's features with the finals: D's games are training rows for the retrain
+    assert features.filter(pl.col("played") & pl.col("target_pts").is_not_null()).height > 200
+    # the morning slate wrote the day's picks file: one row per prediction of D
+    picks = pl.read_csv(settings.object_store_root / "reports" / D / "picks.csv")
+    assert picks.height == preds.height
 
 
 def test_chain_without_one_box_score_fails_readiness_and_alerts_once(history, tmp_path, monkeypatch) -> None:

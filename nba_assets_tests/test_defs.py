@@ -133,3 +133,15 @@ def test_morning_slate_and_line_refresh_rewrite_the_days_report_after_its_predic
         report = plan.get_step_by_key("reports__daily_report")
         assert report is not None, job
         assert "predictions__player_points_predictions" in report.get_execution_dependency_keys(), job
+
+
+def test_overnight_job_rebuilds_the_features_with_the_finals_for_the_weekly_retrain(tmp_path) -> None:
+    """D's features are first built at the morning slate, before D's games: without target_pts. The
+    overnight job rebuilds them after the finals and the context, so the retrain can learn from D."""
+    from dagster._core.execution.api import create_execution_plan
+
+    defs = build_definitions(Settings(data_dir=tmp_path))
+    plan = create_execution_plan(defs.resolve_job_def("overnight_box_scores_job"))
+    features = plan.get_step_by_key("features__player_features")
+    assert features is not None
+    assert "context_dbt_models" in features.get_execution_dependency_keys()

@@ -195,3 +195,35 @@ def test_prediction_only_rises_with_the_monotone_features() -> None:
     model = train_points_model(feats, cutoff, dataclasses.replace(FAST, monotone_increasing=shipped))
     assert np.diff(model.predict(probe)).min() >= -1e-9
     assert "min_avg_l10" in model.params["monotone_increasing"]
+
+
+def test_training_history_check_names_dates_whose_finals_never_reached_the_features() -> None:
+    from nba_assets.lib.modeling.checks import training_history_current
+
+    def day(d: date, labeled: bool) -> pl.DataFrame:
+        # three players expected before tip-off; after the finals, the same rows played with points
+        return pl.DataFrame(
+            {
+                "game_date": [d] * 3,
+                "is_expected": [True] * 3,
+                "played": [labeled] * 3,
+                "target_pts": [12, 7, 20] if labeled else [None] * 3,
+            },
+            schema_overrides={"target_pts": pl.Int64},
+        )
+
+    start = date(2025, 11, 1)
+    cutoff = date(2025, 11, 10)
+    # every date rebuilt with its finals, but yesterday's (still in the grace day): current
+    ok = pl.concat([day(start + timedelta(days=i), i < 8) for i in range(9)])
+    got = training_history_current(ok, cutoff)
+    assert got.passed and got.metadata["newest_labeled_date"] == "2025-11-08"
+    # the deployment before the fix: features built at the morning slate, never rebuilt after the games
+    stale = pl.concat([day(start + timedelta(days=i), i < 3) for i in range(9)])
+    got = training_history_current(stale, cutoff)
+    assert not got.passed and got.severity == "ERROR"
+    assert got.metadata["dates_without_training_rows"] == 5
+    assert got.metadata["first_dates_without_training_rows"][0] == "2025-11-04"
+    assert got.metadata["newest_labeled_date"] == "2025-11-03"
+    # rows on or after the cutoff never count
+    assert training_history_current(stale, date(2025, 11, 4)).passed

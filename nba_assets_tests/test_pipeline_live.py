@@ -88,12 +88,107 @@ def test_live_props_are_pre_game_and_keys_never_leak(tmp_path, fixtures_dir) -> 
     assert (frame["snapshot_utc"] < frame["tipoff_utc"]).all()
     mains = frame.filter(pl.col("is_main_line")).group_by("bookmaker", "player_name").len()
     assert (mains["len"] == 1).all()
-    # after tip-off the event is skipped: no post-tip lines
-    assert src.player_props([date(2024, 2, 22)], datetime(2024, 2, 23, 1, 0, tzinfo=UTC)).frame.is_empty()
+    # after tip-off the event is not asked again (no post-tip lines); what was seen before it is kept
+    odds_calls = sum("/odds" in c.request.url for c in responses.calls)
+    after = src.player_props([date(2024, 2, 22)], datetime(2024, 2, 23, 1, 0, tzinfo=UTC)).frame
+    assert sum("/odds" in c.request.url for c in responses.calls) == odds_calls
+    assert after.sort(after.columns).equals(frame.sort(frame.columns))
+    # a fresh deployment (empty ledger) asked after tip-off has no lines for the event at all
+    late = LiveSource(LocalObjectStore(tmp_path / "fresh"), KEY, http=_fast_http(), now=lambda: before_tip)
+    assert late.player_props([date(2024, 2, 22)], datetime(2024, 2, 23, 1, 0, tzinfo=UTC)).frame.is_empty()
     # the key is sent as a parameter but appears in no archive key, note or stored file name
     assert all(c.request.params.get("apiKey") == KEY for c in responses.calls if "/odds" in c.request.url)
     assert KEY not in json.dumps(batch.notes) and all(KEY not in k for k in batch.payload_keys)
     assert not any(KEY in p.name for p in Path(tmp_path).rglob("*"))
+
+
+def _two_events(fixtures_dir: Path) -> tuple[dict, dict, list[dict]]:
+    """The recorded ORL-at-CLE odds (tip-off 00:00 UTC) and a copy as a second event tipping off 3 h
+    later."""
+    early = _odds_fixture(fixtures_dir)
+    late = {**early, "id": "late0000000000000000000000000000", "commence_time": "2024-02-23T03:00:00Z"}
+    fields = ("id", "sport_key", "sport_title", "commence_time", "home_team", "away_team")
+    return early, late, [{k: ev[k] for k in fields} for ev in (early, late)]
+
+
+@responses.activate
+def test_live_lines_refresh_after_a_tip_off_keeps_every_line_seen_before(tmp_path, fixtures_dir) -> None:
+    """The API answers only for events not yet started: a refresh between two tip-offs must still
+    return the started game's pre-game lines (they are graded tonight) and every earlier snapshot
+    (the opening lines)."""
+    early, late, events = _two_events(fixtures_dir)
+    responses.get(f"{ODDS}/events", json=events)
+    responses.get(f"{ODDS}/events/{early['id']}/odds", json=early)
+    responses.get(f"{ODDS}/events/{late['id']}/odds", json=late)
+    store = LocalObjectStore(tmp_path)
+    clock = {"now": datetime(2024, 2, 22, 20, 0, tzinfo=UTC)}
+    src = LiveSource(store, KEY, http=_fast_http(), now=lambda: clock["now"])
+    day = date(2024, 2, 22)
+    first = src.player_props([day], clock["now"]).frame
+    clock["now"] = datetime(2024, 2, 23, 1, 0, tzinfo=UTC)  # the early game has started
+    second = src.player_props([day], clock["now"]).frame
+    asked = [
+        c.request.url.split("/events/")[1].split("/")[0] for c in responses.calls if "/odds" in c.request.url
+    ]
+    assert asked == [early["id"], late["id"], late["id"]]  # the started event is not asked again
+    per_event = second.group_by("event_id").agg(pl.col("snapshot_utc").n_unique().alias("snapshots"))
+    assert dict(per_event.iter_rows()) == {early["id"]: 1, late["id"]: 2}
+    early_rows = lambda f: f.filter(pl.col("event_id") == early["id"]).sort(f.columns)  # noqa: E731
+    assert early_rows(second).equals(early_rows(first))
+    assert (second["snapshot_utc"] < second["tipoff_utc"]).all()
+    # the same call again replaces its snapshot instead of adding one (re-runs are idempotent)
+    again = src.player_props([day], clock["now"]).frame
+    assert again.sort(again.columns).equals(second.sort(second.columns))
+    # asked as of the first snapshot, the ledger returns only what was seen by then
+    replay = LiveSource(store, KEY, http=_fast_http(), now=lambda: datetime(2024, 2, 23, 5, 0, tzinfo=UTC))
+    responses.replace(responses.GET, f"{ODDS}/events", json=[])
+    assert replay.player_props([day], datetime(2024, 2, 22, 20, 0, tzinfo=UTC)).frame.height == first.height
+
+
+def test_live_lines_ledger_names_a_damaged_object(tmp_path) -> None:
+    from nba_assets.lib.errors import SourceDataError
+    from nba_assets.lib.sources.live.source import lines_ledger_read
+
+    store = LocalObjectStore(tmp_path)
+    store.put_bytes("lines_ledger/2024-02-22/20240222T200000000000Z.parquet", b"not parquet")
+    with pytest.raises(SourceDataError, match="lines ledger: field 'lines_ledger/2024-02-22/"):
+        lines_ledger_read(store, date(2024, 2, 22), datetime(2024, 2, 23, tzinfo=UTC))
+
+
+@responses.activate
+def test_live_injury_statuses_of_a_started_game_come_from_before_its_tip_off(tmp_path, fixtures_dir) -> None:
+    """Asked at 21:00 ET, the latest edition (9PM) was issued after MIL@SAS tipped off (19:30 ET):
+    SAS's rows come from the 7PM edition instead; DEN@GSW (22:00 ET) keeps the 9PM rows."""
+    from nba_assets.lib.sources.live.injury_report import report_url
+
+    pdf = (fixtures_dir / "nba_injury_report_2024-01-04_12PM.pdf").read_bytes()
+    for hour in (21, 19):
+        responses.get(report_url(datetime(2024, 1, 4, hour, 0)), body=pdf)
+    day = date(2024, 1, 4)
+    schedule = pl.DataFrame(
+        {
+            "game_date": [day, day],
+            "tipoff_utc": [datetime(2024, 1, 5, 0, 30, tzinfo=UTC), datetime(2024, 1, 5, 3, 0, tzinfo=UTC)],
+            "home_abbr": ["SAS", "GSW"],
+            "away_abbr": ["MIL", "DEN"],
+        }
+    )
+    as_of = datetime(2024, 1, 5, 2, 0, tzinfo=UTC)  # 21:00 ET
+    src = LiveSource(LocalObjectStore(tmp_path), KEY, http=_fast_http(), now=lambda: as_of)
+    got = src.injury_report([day], as_of, schedule)
+    editions = dict(got.frame.group_by("team_abbr").agg(pl.col("report_time_et").max()).iter_rows())
+    assert editions == {
+        "SAS": datetime(2024, 1, 4, 19, 0),
+        "DEN": datetime(2024, 1, 4, 21, 0),
+        "GSW": datetime(2024, 1, 4, 21, 0),
+    }
+    assert got.frame.height == 14 and len(got.payload_keys) == 2  # both editions archived
+    assert got.notes["injury_report_2024-01-04_before_tip_off"] == (
+        "2 team(s) had tipped off by the 21:00 ET edition"  # MIL and SAS
+    )
+    # without the schedule every team gets the 9PM statuses, issued after SAS's game began
+    plain = src.injury_report([day], as_of).frame
+    assert plain["report_time_et"].unique().to_list() == [datetime(2024, 1, 4, 21, 0)]
 
 
 def test_live_resource_reads_keys_only_at_run_time(monkeypatch) -> None:

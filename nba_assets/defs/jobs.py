@@ -73,11 +73,16 @@ refresh_lines_job = dg.define_asset_job(
 overnight_box_scores_job = dg.define_asset_job(
     "overnight_box_scores_job",
     # context is rebuilt with the final box scores (the morning slate built D's context before tip-off),
-    # so the features of the next dates see D's games; a failed box-score check stops it
-    selection=dg.AssetSelection.assets(["raw", "schedule"], ["raw", "box_scores"]) | READY | CONTEXT,
+    # so the features of the next dates see D's games, and D's features are rebuilt with the finals so
+    # they hold D's training rows (target_pts): without them the weekly retrain never learns from a game
+    # played after deployment. A failed box-score check stops it.
+    selection=dg.AssetSelection.assets(["raw", "schedule"], ["raw", "box_scores"])
+    | READY
+    | CONTEXT
+    | FEATURES,
     partitions_def=game_date_partitions,
     description="Yesterday's final scores and box scores, the grading readiness check, and the context "
-    "tables rebuilt with the finals.",
+    "tables and features rebuilt with the finals (the training rows of the weekly retrain).",
 )
 report_job = dg.define_asset_job(
     "report_job",

@@ -9,12 +9,15 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import polars as pl
 
+from nba_assets.defs.check_results import check_result
 from nba_assets.defs.resources import ObjectStoreResource
 from nba_assets.lib.metadata import markdown_table
+from nba_assets.lib.modeling.checks import training_history_current
 from nba_assets.lib.modeling.config import MODEL, ModelConfig
 
 KEY = dg.AssetKey(["models", "points_model"])
 GATE = "points_model_candidate_beats_champion"
+HISTORY = "points_model_training_history_current"
 
 
 class TrainConfig(dg.Config):
@@ -65,7 +68,13 @@ def resolve_cutoff(value: str) -> date:
             asset=KEY,
             blocking=True,
             description="Candidate's validation MAE <= champion's on the same rows.",
-        )
+        ),
+        dg.AssetCheckSpec(
+            HISTORY,
+            asset=KEY,
+            description="Every game date before the cutoff (but the last) holds training rows: the finals "
+            "reached the feature store, so the candidate learned from the newest games.",
+        ),
     ],
 )
 def points_model(
@@ -112,6 +121,7 @@ def points_model(
         severity=dg.AssetCheckSeverity.ERROR,
         metadata={k: v for k, v in gate.metadata.items() if v is not None},
     )
+    yield check_result(KEY, HISTORY, training_history_current(features, cutoff))
 
 
 model_assets = [points_model]

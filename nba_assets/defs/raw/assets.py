@@ -205,19 +205,22 @@ def box_scores(
 
 @_raw_asset(
     "injury_report",
-    "The latest official injury report before tip-off for each game date (player, team, status, reason).",
+    "The latest official injury report for each game date (player, team, status, reason); each game's "
+    "rows from the latest edition issued before its tip-off.",
     [],
+    ins={"schedule_rows": dg.AssetIn(key=["raw", "schedule"])},
 )
 def injury_report(
     context: dg.AssetExecutionContext,
     config: RawConfig,
     nba_source: NbaSourceResource,
     object_store: ObjectStoreResource,
+    schedule_rows: pl.DataFrame,
 ) -> Iterator[Any]:
     dates = dates_of(context)
     store = object_store.get_store()
     source = nba_source.get_source(store)
-    batch = source.injury_report(dates, raw.parse_as_of(config.as_of_utc))
+    batch = source.injury_report(dates, raw.parse_as_of(config.as_of_utc), schedule_rows)
     frame = raw.resolve_injury_ids(batch.frame, source, dates)
     validated = raw.validate_batch(frame, "injury_report", batch.source)
     df = validated.good

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import polars as pl
 
 from nba_assets.lib.modeling.config import SYSTEMS
@@ -45,4 +47,40 @@ def not_all_fallbacks(preds: pl.DataFrame) -> CheckOutcome:
         fallback <= MAX_FALLBACK_SHARE,
         {"fallback_share": round(fallback, 4), "limit": MAX_FALLBACK_SHARE},
         "WARN",
+    )
+
+
+def training_history_current(features: pl.DataFrame, cutoff: date, grace_days: int = 1) -> CheckOutcome:
+    """Every game date before the cutoff (but the last ``grace_days``, whose finals may still be on their
+    way) holds training rows: a date whose features were built before tip-off and never rebuilt with
+    the finals has players expected but no ``target_pts``, and a model trained then silently learns
+    nothing from it."""
+    per_date = (
+        features.filter(pl.col("game_date") < cutoff)
+        .group_by("game_date")
+        .agg(
+            pl.col("is_expected").any().alias("expected"),
+            (pl.col("played") & pl.col("target_pts").is_not_null()).sum().alias("labeled"),
+        )
+    )
+    unlabeled = per_date.filter(
+        pl.col("expected")
+        & (pl.col("labeled") == 0)
+        & (pl.col("game_date") < cutoff - timedelta(days=grace_days))
+    ).sort("game_date")
+    labeled = per_date.filter(pl.col("labeled") > 0)
+    newest = labeled["game_date"].max() if labeled.height else None
+    days = [d.isoformat() for d in unlabeled["game_date"]]
+    return CheckOutcome(
+        unlabeled.is_empty(),
+        {
+            "cutoff": cutoff.isoformat(),
+            "newest_labeled_date": newest.isoformat() if newest else "",
+            "dates_without_training_rows": len(days),
+            "first_dates_without_training_rows": days[:10],
+            "fix": ""
+            if not days
+            else "run overnight_box_scores_job for these dates (it rebuilds their "
+            "features with the finals), then retrain",
+        },
     )

@@ -90,7 +90,9 @@ class ArchiveSource(NbaSource):
             schemas.conform(rows, schemas.BOX_SCORE_SCHEMA, SOURCE), SOURCE, notes=self._notes()
         )
 
-    def injury_report(self, dates: list[date], as_of: datetime) -> SourceBatch:
+    def injury_report(
+        self, dates: list[date], as_of: datetime, schedule: pl.DataFrame | None = None
+    ) -> SourceBatch:
         notes = {**self._notes(), "injury_report": NO_INJURY_NOTE}
         return SourceBatch(schemas.empty(schemas.INJURY_SCHEMA), SOURCE, notes=notes)
 

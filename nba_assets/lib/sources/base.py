@@ -36,7 +36,11 @@ class NbaSource(ABC):
         """Player rows of the games in ``schedule`` that are final by ``as_of``."""
 
     @abstractmethod
-    def injury_report(self, dates: list[date], as_of: datetime) -> SourceBatch: ...
+    def injury_report(
+        self, dates: list[date], as_of: datetime, schedule: pl.DataFrame | None = None
+    ) -> SourceBatch:
+        """The latest report before ``as_of``; with ``schedule`` (the dates' games and tip-offs), each
+        game's rows come from the latest edition issued before that game's tip-off."""
 
     @abstractmethod
     def player_props(self, dates: list[date], as_of: datetime) -> SourceBatch:

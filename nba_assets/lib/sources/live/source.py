@@ -2,9 +2,11 @@
 
 * schedule: stats.nba.com ``scoreboardv3`` per date (``scoreboardV2`` fallback);
 * box scores: ``boxscoretraditionalv3`` per final game, cdn.nba.com liveData as the fallback;
-* injury report: the latest official PDF edition issued before ``as_of``;
+* injury report: the latest official PDF edition issued before ``as_of``, and for a game that had
+  tipped off by then, the latest edition issued before its tip-off;
 * lines: The Odds API v4 events of the date, then ``player_points`` odds per event (alternates too),
-  only for events that have not tipped off (a line after tip-off is not a pre-game line);
+  only for events that have not tipped off (a line after tip-off is not a pre-game line), plus every
+  earlier snapshot of the date, kept in the object store's lines ledger;
 * player history: ``leaguegamelog`` for the season, for name resolution.
 
 Every HTTP body is archived before it is parsed (``HttpClient``).
@@ -12,6 +14,7 @@ Every HTTP body is archived before it is parsed (``HttpClient``).
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -40,6 +43,57 @@ HOST_INTERVALS = {
     "api.the-odds-api.com": 0.5,
     "ak-static.cms.nba.com": 1.0,
 }
+
+
+def pre_tip_off_editions(games: pl.DataFrame, edition_et: datetime) -> pl.DataFrame:
+    """Teams whose game had tipped off by the naive ET time ``edition_et``, each with the naive ET time
+    before which its injury statuses must have been issued (one minute before the tip-off)."""
+    started = games.filter(pl.col("tipoff_utc").is_not_null()).with_columns(
+        pl.col("tipoff_utc")
+        .dt.convert_time_zone("America/New_York")
+        .dt.replace_time_zone(None)
+        .alias("tip_et")
+    )
+    started = started.filter(pl.col("tip_et") <= edition_et)
+    return pl.concat(
+        [
+            started.select(
+                pl.col(side).alias("team_abbr"), (pl.col("tip_et") - timedelta(minutes=1)).alias("before_et")
+            )
+            for side in ("home_abbr", "away_abbr")
+        ]
+    )
+
+
+LEDGER_PREFIX = "lines_ledger"
+
+
+def lines_ledger_write(store: ObjectStore, day: date, snapshot: pl.DataFrame) -> str:
+    """Keep one call's snapshot of ``day``'s lines in the object store, keyed by its first
+    ``snapshot_utc``: writing the same snapshot again replaces it (idempotent)."""
+    stamp = snapshot["snapshot_utc"].min().astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    buf = io.BytesIO()
+    snapshot.write_parquet(buf)
+    return store.put_bytes(f"{LEDGER_PREFIX}/{day.isoformat()}/{stamp}.parquet", buf.getvalue())
+
+
+def lines_ledger_read(store: ObjectStore, day: date, as_of: datetime) -> pl.DataFrame:
+    """The snapshots of ``day`` kept so far, taken at or before ``as_of``, pre-game rows only."""
+    frames = []
+    for key in store.list_keys(f"{LEDGER_PREFIX}/{day.isoformat()}/"):
+        try:
+            frames.append(pl.read_parquet(io.BytesIO(store.get_bytes(key))))
+        except Exception as exc:  # a damaged ledger object must not pass silently
+            raise SourceDataError(
+                "lines ledger", key, "is not a readable snapshot", type(exc).__name__
+            ) from None
+    if not frames:
+        return schemas.empty(schemas.PROPS_SCHEMA)
+    seen = schemas.conform(pl.concat(frames, how="vertical_relaxed"), schemas.PROPS_SCHEMA, "the-odds-api")
+    return seen.filter(
+        (pl.col("snapshot_utc") <= as_of)
+        & (pl.col("tipoff_utc").is_null() | (pl.col("snapshot_utc") < pl.col("tipoff_utc")))
+    )
 
 
 def _season(day: date) -> str:
@@ -126,7 +180,9 @@ class LiveSource(NbaSource):
         )
         return SourceBatch(frame, "stats.nba.com", keys, notes)
 
-    def injury_report(self, dates: list[date], as_of: datetime) -> SourceBatch:
+    def injury_report(
+        self, dates: list[date], as_of: datetime, schedule: pl.DataFrame | None = None
+    ) -> SourceBatch:
         frames, keys, notes = [], [], {}
         before = as_of.astimezone(ET).replace(tzinfo=None)
         for day in dates:
@@ -137,17 +193,60 @@ class LiveSource(NbaSource):
             if got is None:
                 notes[f"injury_report_{day}"] = "no edition published before as_of"
                 continue
-            frames.append(got.frame.filter(pl.col("game_date") == day))
+            frame = got.frame.filter(pl.col("game_date") == day)
             keys += got.archive_keys
+            if schedule is not None:
+                frame, more, replaced = self._before_tip_offs(day, frame, schedule)
+                keys += more
+                if replaced:
+                    notes[f"injury_report_{day}_before_tip_off"] = replaced
+            frames.append(frame)
         frame = pl.concat(frames, how="vertical_relaxed") if frames else schemas.empty(schemas.INJURY_SCHEMA)
         return SourceBatch(frame, "nba.com injury report", keys, notes)
 
+    def _before_tip_offs(
+        self, day: date, frame: pl.DataFrame, schedule: pl.DataFrame
+    ) -> tuple[pl.DataFrame, list[str], str]:
+        """Keep the edition's rows for games that had not tipped off when it was issued; for each game
+        that had, take its teams' rows from the latest edition issued before its tip-off (editions are
+        labelled by the hour they are issued), so no status reported after a game started reaches that
+        game. Returns the rows, the extra archive keys and a note."""
+        if frame.is_empty():
+            return frame, [], ""
+        edition = frame["report_time_et"].max()
+        games = pre_tip_off_editions(schedule.filter(pl.col("game_date") == day), edition)
+        if games.is_empty():
+            return frame, [], ""
+        keep = frame.filter(~pl.col("team_abbr").is_in(games["team_abbr"].implode()))
+        parts, keys, found = [keep], [], {}
+        for cap in games["before_et"].unique().sort():
+            teams = games.filter(pl.col("before_et") == cap)["team_abbr"]
+            if cap not in found:
+                found[cap] = self.injuries.fetch_latest(day, cap)
+            earlier = found[cap]
+            if earlier is None:
+                continue  # no edition before that tip-off: no statuses for those teams
+            keys += [k for k in earlier.archive_keys if k not in keys]
+            parts.append(
+                earlier.frame.filter(
+                    (pl.col("game_date") == day) & pl.col("team_abbr").is_in(teams.implode())
+                )
+            )
+        out = pl.concat(parts, how="vertical_relaxed")
+        note = f"{games['team_abbr'].n_unique()} team(s) had tipped off by the {edition:%H:%M} ET edition"
+        return out, keys, note
+
     def player_props(self, dates: list[date], as_of: datetime) -> SourceBatch:
+        """Every line seen for each date: this call's snapshot of the events that have not tipped off,
+        plus the earlier snapshots of the date kept in the lines ledger (the live API answers only for
+        events not yet started, so without the ledger a refresh after the first tip-off would drop the
+        started games' lines, and every refresh the opening lines)."""
         frames, keys, notes = [], [], {}
         for day in dates:
             self.http.start_unit()  # the time budget is per date
             events = self.odds.events(day)
             keys += events.archive_keys
+            fresh = []
             for ev in events.frame.iter_rows(named=True):
                 if ev["tipoff_utc"] is not None and ev["tipoff_utc"] <= as_of:
                     continue  # started: its lines are no longer pre-game lines
@@ -155,7 +254,16 @@ class LiveSource(NbaSource):
                 if got is None:
                     continue
                 keys += got.archive_keys
-                frames.append(got.frame)
+                fresh.append(got.frame)
+            seen = lines_ledger_read(self.store, day, as_of)
+            if fresh:
+                now = pl.concat(fresh, how="vertical_relaxed")
+                if not now.is_empty():
+                    lines_ledger_write(self.store, day, now)
+                    seen = seen.filter(~pl.col("snapshot_utc").is_in(now["snapshot_utc"].unique().implode()))
+                seen = pl.concat([seen, now], how="vertical_relaxed")
+            frames.append(seen)
+            notes[f"lines_snapshots_{day}"] = str(seen["snapshot_utc"].n_unique())
             if self.odds.quota:
                 notes["odds_api_quota"] = ", ".join(f"{k}={v}" for k, v in sorted(self.odds.quota.items()))
         frame = pl.concat(frames, how="vertical_relaxed") if frames else schemas.empty(schemas.PROPS_SCHEMA)
