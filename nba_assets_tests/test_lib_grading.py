@@ -96,3 +96,31 @@ def test_a_record_of_pushes_only_has_no_hit_rate_rather_than_nan() -> None:
     assert rec["catboost"]["hit_rate"] is None and rec["catboost"]["roi"] is None
     assert rec["catboost"]["hit_low90"] is None
     assert rec["catboost_line"]["hit_rate"] == 1.0 and rec["catboost_line"]["roi"] == 0.9
+
+
+def test_model_worse_than_the_baselines_is_flagged() -> None:
+    from nba_assets.lib.grading import model_not_worse_than_baselines
+
+    def perf(catboost_mae: float, n: int) -> pl.DataFrame:
+        systems = {"baseline_l10": 5.2, "baseline_blend": 5.1, "catboost": catboost_mae}
+        rows = [
+            {"game_date": d, "window": w, "tier": "all", "system": s, "n": n, "mae": m}
+            for d in (date(2025, 11, 19), date(2025, 11, 20))
+            for w in ("7d", "30d")
+            for s, m in systems.items()
+        ]
+        # an older date and other windows where catboost was fine must not decide
+        return pl.DataFrame(rows).with_columns(
+            pl.when((pl.col("game_date") == date(2025, 11, 20)) & (pl.col("window") == "30d"))
+            .then(pl.col("mae"))
+            .otherwise(pl.lit(4.0))
+            .alias("mae")
+        )
+
+    good = model_not_worse_than_baselines(perf(5.0, 900))
+    assert good.passed and good.metadata["best_baseline"] == "baseline_blend" and good.metadata["gain"] == 0.1
+    bad = model_not_worse_than_baselines(perf(5.3, 900))
+    assert not bad.passed and bad.severity == "WARN" and bad.metadata["gain"] == -0.2
+    few = model_not_worse_than_baselines(perf(5.3, 120))
+    assert few.passed and "fewer than 300" in few.metadata["note"]
+    assert model_not_worse_than_baselines(pl.DataFrame()).passed

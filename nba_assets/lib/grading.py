@@ -232,6 +232,41 @@ def performance(grades: pl.DataFrame, as_of: date, season_start: date | None = N
     return pl.DataFrame(rows, schema=schema).rename({"as_of": "game_date"})
 
 
+MODEL_WINDOW = "30d"
+MODEL_MIN_PLAYER_DATES = 300
+
+
+def model_not_worse_than_baselines(
+    perf: pl.DataFrame, model: str = "catboost", min_n: int = MODEL_MIN_PLAYER_DATES
+) -> CheckOutcome:
+    """On the newest date's rolling 30 days (all tiers), the model's MAE is no worse than the better
+    baseline's on the same player-dates: a model that drifted below what a careful person would
+    predict is flagged (WARN) instead of going on making calls unnoticed. Passes, saying so, while the
+    window holds fewer than ``min_n`` player-dates."""
+    if perf.is_empty():
+        return CheckOutcome(True, {"note": "nothing graded yet"}, "WARN")
+    last = perf.filter(
+        (pl.col("game_date") == pl.col("game_date").max())
+        & (pl.col("window") == MODEL_WINDOW)
+        & (pl.col("tier") == "all")
+        & pl.col("mae").is_not_null()
+    )
+    maes = dict(last.select("system", "mae").iter_rows())
+    n = dict(last.select("system", "n").iter_rows()).get(model, 0)
+    baselines = {k: v for k, v in maes.items() if k.startswith("baseline")}
+    meta: dict[str, Any] = {
+        "window": MODEL_WINDOW,
+        "as_of": last["game_date"].max().isoformat() if last.height else "",
+        "player_dates": n,
+        **{f"mae_{k}": round(v, 3) for k, v in sorted(maes.items())},
+    }
+    if model not in maes or not baselines or n < min_n:
+        return CheckOutcome(True, {**meta, "note": f"fewer than {min_n} graded player-dates"}, "WARN")
+    best = min(baselines, key=baselines.__getitem__)
+    meta.update({"best_baseline": best, "gain": round(baselines[best] - maes[model], 3)})
+    return CheckOutcome(maes[model] <= baselines[best], meta, "WARN")
+
+
 def _mean(s: pl.Series) -> float | None:
     return float(s.mean()) if s.len() else None  # type: ignore[arg-type]
 

@@ -6,6 +6,7 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
+from nba_assets.defs.check_results import check_result
 from nba_assets.defs.partitions import dates_of, game_date_partitions
 from nba_assets.lib import exports, grading
 from nba_assets.lib.metadata import markdown_table
@@ -14,6 +15,7 @@ BOX = dg.AssetKey(["raw", "box_scores"])
 GRADES = dg.AssetKey(["grading", "prediction_grades"])
 PERF = dg.AssetKey(["grading", "system_performance"])
 READY = "box_scores_ready_for_grading"
+MODEL_CHECK = "system_performance_model_not_worse_than_baselines"
 
 
 @dg.asset_check(
@@ -116,13 +118,21 @@ def prediction_grades(
             ),
         )
     },
+    check_specs=[
+        dg.AssetCheckSpec(
+            MODEL_CHECK,
+            asset=PERF,
+            description="On the rolling 30 days, catboost's MAE is no worse than the better baseline's on the "
+            "same player-dates (the model has not drifted below the baselines).",
+        )
+    ],
 )
-def system_performance(context: dg.AssetExecutionContext, grades: pl.DataFrame) -> dg.Output:
+def system_performance(context: dg.AssetExecutionContext, grades: pl.DataFrame) -> Iterator[Any]:
     frames = [grading.performance(grades, day) for day in dates_of(context)]
     perf = pl.concat(frames) if frames else grading.performance(grades.clear(), dates_of(context)[0])
     last = perf.filter(pl.col("game_date") == perf["game_date"].max()) if perf.height else perf
     plots = exports.performance_plots(grades, dates_of(context)[-1])
-    return dg.Output(
+    yield dg.Output(
         perf,
         metadata={
             "dagster/row_count": perf.height,
@@ -137,6 +147,7 @@ def system_performance(context: dg.AssetExecutionContext, grades: pl.DataFrame) 
             **{name: dg.MetadataValue.md(md) for name, md in plots.items()},
         },
     )
+    yield check_result(PERF, MODEL_CHECK, grading.model_not_worse_than_baselines(perf))
 
 
 grading_assets = [prediction_grades, system_performance]
