@@ -247,6 +247,29 @@ def test_refresh_lines_sensor_over_a_real_archive_day(repo, tmp_path, monkeypatc
         )
 
 
+def test_refresh_lines_sensor_probes_the_current_offer_not_the_ledger(repo, tmp_path, monkeypatch) -> None:
+    """A source's lines ledger keeps every snapshot (a pulled line included): the sensor must compare
+    the current offer, and its 15-minute probes must not record snapshots."""
+    from nba_assets.lib.sources.archive import ArchiveSource
+
+    asked: list[bool] = []
+
+    class Recording(ArchiveSource):
+        def player_props(self, dates, as_of, *, ledger=True):  # type: ignore[override]
+            asked.append(ledger)
+            return super().player_props(dates, as_of, ledger=ledger)
+
+    class RecordingResource(ArchiveSourceResource):
+        def get_source(self, store):  # type: ignore[override]
+            return Recording()
+
+    res = {"nba_source": RecordingResource(), "object_store": LocalObjectStoreResource(root=str(tmp_path))}
+    with dg.instance_for_test() as instance:
+        at(monkeypatch, et(2025, 11, 5, 12, 30))
+        tick(sensors.refresh_lines_sensor, repo, instance, **res)
+    assert asked == [False]
+
+
 # ---------------------------------------------------------------- catch-up and grading (real raw runs)
 
 

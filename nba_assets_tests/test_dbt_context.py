@@ -243,6 +243,61 @@ def test_player_game_context_covers_every_game_before_tipoff(warehouse) -> None:
     ) == [(0,)]
 
 
+def test_a_later_snapshot_moves_and_pulls_lines_in_the_context(warehouse, tmp_path) -> None:
+    """A book's later snapshot of a game (the live lines ledger keeps every one): a moved main line
+    moves the consensus, a line missing from it (player ruled out) no longer counts, and the opening
+    line stays the earliest."""
+    from statistics import median
+
+    settings, _ = warehouse
+    copy = _copy(settings, tmp_path)
+    db = copy.warehouse_path
+    game, book, moved, pulled = _q(
+        db,
+        """select game_id, bookmaker, min(player_id), max(player_id) from raw.player_props
+           where game_date = ? and is_main_line and player_id is not null
+           group by all having count(distinct player_id) >= 2 order by all limit 1""",
+        [D],
+    )[0]
+
+    def lines(player: int) -> dict[str, float]:
+        return dict(
+            _q(
+                db,
+                "select bookmaker, line from raw.player_props where game_date = ? and player_id = ? "
+                "and is_main_line",
+                [D, player],
+            )
+        )
+
+    def context(player: int) -> tuple:
+        return _q(
+            db,
+            "select consensus_line, opening_line, books_count from context.player_game_context "
+            "where game_date = ? and player_id = ?",
+            [D, player],
+        )[0]
+
+    moved_lines, pulled_lines = lines(moved), lines(pulled)
+    assert context(moved) == (median(moved_lines.values()), median(moved_lines.values()), len(moved_lines))
+    with duckdb.connect(str(db)) as con:
+        con.execute(
+            """insert into raw.player_props
+               select * replace (
+                   snapshot_utc + interval 1 second as snapshot_utc,
+                   case when player_id = ? and is_main_line then line + 2 else line end as line)
+               from raw.player_props
+               where game_date = ? and game_id = ? and bookmaker = ? and player_id is distinct from ?""",
+            [moved, D, game, book, pulled],
+        )
+    _build_context(copy, D)
+    now = {**moved_lines, book: moved_lines[book] + 2}
+    assert context(moved) == (median(now.values()), median(moved_lines.values()), len(moved_lines))
+    rest = {b: v for b, v in pulled_lines.items() if b != book}
+    assert context(pulled)[2] == len(rest)
+    assert context(pulled)[0] == (median(rest.values()) if rest else None)
+
+
 def test_dbt_tests_are_passing_asset_checks(warehouse) -> None:
     _, result = warehouse
     evaluations = result.get_asset_check_evaluations()

@@ -227,3 +227,44 @@ def test_training_history_check_names_dates_whose_finals_never_reached_the_featu
     assert got.metadata["newest_labeled_date"] == "2025-11-03"
     # rows on or after the cutoff never count
     assert training_history_current(stale, date(2025, 11, 4)).passed
+
+
+def test_book_lines_are_each_books_current_offer() -> None:
+    """The raw table keeps every snapshot; a line the book moved away from, or pulled when the player
+    was ruled out, is not predicted, picked or graded."""
+    from datetime import datetime
+
+    from nba_assets.lib.modeling.decisions import book_lines, consensus
+
+    def row(book: str, player: int, line: float, hour: int) -> dict:
+        return {
+            "game_date": date(2025, 11, 5),
+            "game_id": "0022500150",
+            "home_abbr": "NYK",
+            "away_abbr": "BOS",
+            "player_id": player,
+            "player_name": f"p{player}",
+            "bookmaker": book,
+            "line": line,
+            "over_price": -110,
+            "under_price": -110,
+            "is_main_line": True,
+            "snapshot_utc": datetime(2025, 11, 5, hour),
+        }
+
+    props = pl.DataFrame(
+        [
+            row("draftkings", 1, 22.5, 15),  # moved to 24.5 at 22:00
+            row("draftkings", 2, 10.5, 15),  # pulled at 22:00
+            row("draftkings", 1, 24.5, 22),
+            row("fanduel", 1, 23.5, 15),  # fanduel's only snapshot: still its offer
+            row("fanduel", 2, 11.5, 15),
+        ]
+    )
+    got = book_lines(props).sort("bookmaker", "player_id")
+    assert got.select("bookmaker", "player_id", "line").rows() == [
+        ("draftkings", 1, 24.5),
+        ("fanduel", 1, 23.5),
+        ("fanduel", 2, 11.5),
+    ]
+    assert dict(consensus(got).select("player_id", "consensus_line").iter_rows()) == {1: 24.0, 2: 11.5}

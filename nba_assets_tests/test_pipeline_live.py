@@ -145,6 +145,25 @@ def test_live_lines_refresh_after_a_tip_off_keeps_every_line_seen_before(tmp_pat
     assert replay.player_props([day], datetime(2024, 2, 22, 20, 0, tzinfo=UTC)).frame.height == first.height
 
 
+@responses.activate
+def test_live_lines_probe_without_the_ledger_sees_only_the_current_offer(tmp_path, fixtures_dir) -> None:
+    early, late, events = _two_events(fixtures_dir)
+    responses.get(f"{ODDS}/events", json=events)
+    responses.get(f"{ODDS}/events/{early['id']}/odds", json=early)
+    responses.get(f"{ODDS}/events/{late['id']}/odds", json=late)
+    store = LocalObjectStore(tmp_path)
+    clock = {"now": datetime(2024, 2, 22, 20, 0, tzinfo=UTC)}
+    src = LiveSource(store, KEY, http=_fast_http(), now=lambda: clock["now"])
+    day = date(2024, 2, 22)
+    src.player_props([day], clock["now"])  # a run: recorded
+    kept = store.list_keys("lines_ledger")
+    clock["now"] = datetime(2024, 2, 23, 1, 0, tzinfo=UTC)
+    probe = src.player_props([day], clock["now"], ledger=False).frame
+    assert store.list_keys("lines_ledger") == kept  # nothing recorded
+    assert probe["event_id"].unique().to_list() == [late["id"]]  # the started game is not offered now
+    assert probe["snapshot_utc"].unique().to_list() == [clock["now"]]
+
+
 def test_live_lines_ledger_names_a_damaged_object(tmp_path) -> None:
     from nba_assets.lib.errors import SourceDataError
     from nba_assets.lib.sources.live.source import lines_ledger_read
@@ -182,7 +201,8 @@ def test_live_injury_statuses_of_a_started_game_come_from_before_its_tip_off(tmp
         "DEN": datetime(2024, 1, 4, 21, 0),
         "GSW": datetime(2024, 1, 4, 21, 0),
     }
-    assert got.frame.height == 14 and len(got.payload_keys) == 2  # both editions archived
+    # both editions were fetched; the fixture serves the same bytes, so one content-addressed object
+    assert got.frame.height == 14 and len(got.payload_keys) == 2 and len(set(got.payload_keys)) == 1
     assert got.notes["injury_report_2024-01-04_before_tip_off"] == (
         "2 team(s) had tipped off by the 21:00 ET edition"  # MIL and SAS
     )

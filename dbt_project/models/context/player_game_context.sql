@@ -136,20 +136,27 @@ expected as (
     full outer join roster r on r.game_date = lp.game_date and r.player_id = lp.player_id
 ),
 
--- each book's latest and earliest main line (snapshots are all before tip-off)
+-- each book's latest and earliest main line (snapshots are all before tip-off). The latest counts only
+-- when it is in the book's latest snapshot of the game: a line the book pulled (a player ruled out) is
+-- not a current line, as in the predictions' book_lines.
 book_lines as (
     select
         game_date,
         player_id,
         bookmaker,
-        max(case when latest_rn = 1 then line end) as latest_line,
+        max(case when latest_rn = 1 and snapshot_utc = book_latest then line end) as latest_line,
         max(case when first_rn = 1 then line end) as first_line
     from (
         select
-            game_date, player_id, bookmaker, line,
+            game_date, player_id, bookmaker, line, snapshot_utc, book_latest,
             row_number() over (partition by game_date, player_id, bookmaker order by snapshot_utc desc, line) as latest_rn,
             row_number() over (partition by game_date, player_id, bookmaker order by snapshot_utc, line) as first_rn
-        from props
+        from (
+            select
+                *,
+                max(snapshot_utc) over (partition by game_date, home_abbr, away_abbr, bookmaker) as book_latest
+            from props
+        ) all_lines
         where is_main_line
     ) b
     group by game_date, player_id, bookmaker
@@ -161,11 +168,12 @@ lines as (
         player_id,
         max(consensus_line) as consensus_line,
         max(opening_line) as opening_line,
-        count(*) as books_count
+        count(latest_line) as books_count
     from (
         select
             game_date,
             player_id,
+            latest_line,
             {{ median_over('latest_line', 'game_date, player_id') }} as consensus_line,
             {{ median_over('first_line', 'game_date, player_id') }} as opening_line
         from book_lines

@@ -37,7 +37,7 @@ def _daily(at: time) -> str:
     cron_schedule=_daily(SLATE_TIME),
     execution_timezone=GAME_TZ,
     default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="10:00 ET: today's slate (schedule, injuries, lines, context, features, predictions).",
+    description="10:00 ET: today's slate (schedule, injuries, lines, context, features, predictions, report).",
 )
 def morning_slate_job_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     day = slate_partition(context.scheduled_execution_time)
@@ -54,7 +54,8 @@ def morning_slate_job_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunR
     cron_schedule=_daily(OVERNIGHT_TIME),
     execution_timezone=GAME_TZ,
     default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="04:00 ET: yesterday's final scores, box scores and grading readiness.",
+    description="04:00 ET: yesterday's final scores, box scores and grading readiness; context and features rebuilt "
+    "with the finals (the retrain's training rows).",
 )
 def overnight_box_scores_job_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     day = overnight_partition(context.scheduled_execution_time)

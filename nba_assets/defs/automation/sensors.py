@@ -1,7 +1,8 @@
 """Sensors: thin bodies that read the instance or the source, let ``policy`` decide, and act.
 
 * ``refresh_lines_sensor``: from the morning slate to the last tip-off, polls today's lines through the
-  ``nba_source`` resource and re-runs lines + predictions when a game's lines moved.
+  ``nba_source`` resource (the current offer, not the lines ledger) and re-runs injuries, lines, context,
+  features, predictions and the report when a game's lines moved or were pulled.
 * ``box_scores_catch_up_sensor``: re-runs the overnight box scores for recent dates whose grading
   readiness failed or never ran, a bounded number of times, then alerts once.
 * ``grading_sensor``: grades a date once its readiness passed and no grades were written since.
@@ -47,8 +48,9 @@ def _deliver(log: logging.Logger | logging.LoggerAdapter, alerts: AlertsResource
     job=refresh_lines_job,
     minimum_interval_seconds=15 * 60,
     default_status=RUNNING,
-    description="10:00 ET to today's last tip-off: polls today's lines (nba_source) and re-runs lines, "
-    "context, features and predictions for today when a game's lines moved (player, book, line, prices).",
+    description="10:00 ET to today's last tip-off: polls today's lines (nba_source) and re-runs injuries, "
+    "lines, context, features, predictions and the report for today when a game's lines moved (player, book, "
+    "line, prices) or were pulled.",
 )
 def refresh_lines_sensor(
     context: dg.SensorEvaluationContext, nba_source: NbaSourceResource, object_store: ObjectStoreResource
@@ -71,7 +73,8 @@ def refresh_lines_sensor(
             skip_reason=f"every game of {day} has tipped off (last at {last.astimezone(policy.ET):%H:%M} ET)",
             cursor=context.cursor,
         )
-    games = policy.line_fingerprints(source.player_props([day], now).frame)
+    # the current offer only: the ledger would keep a pulled line alive, and a probe records nothing
+    games = policy.line_fingerprints(source.player_props([day], now, ledger=False).frame)
     decision = policy.lines_decision(context.cursor, day.isoformat(), games, now)
     if decision.baseline:
         return dg.SensorResult(

@@ -72,8 +72,8 @@ def resolve_cutoff(value: str) -> date:
         dg.AssetCheckSpec(
             HISTORY,
             asset=KEY,
-            description="Every game date before the cutoff (but the last) holds training rows: the finals "
-            "reached the feature store, so the candidate learned from the newest games.",
+            description="Every game date of the feature store before the cutoff (but the last) holds training "
+            "rows: the finals reached the feature store, so the candidate learned from the newest games.",
         ),
     ],
 )

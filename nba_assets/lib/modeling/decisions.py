@@ -78,9 +78,14 @@ def decide(frame: pl.DataFrame, cfg: DecisionConfig = DECISIONS) -> pl.DataFrame
 
 
 def book_lines(props: pl.DataFrame) -> pl.DataFrame:
-    """Every (player, book, line) posted for D, at its latest snapshot before tip-off; alternates kept.
-    Rows without a resolved player id cannot be predicted and are returned by :func:`unresolved_lines`."""
-    lines = props.filter(pl.col("player_id").is_not_null() & pl.col("line").is_not_null())
+    """Every (player, book, line) a book offers in its latest snapshot of the game before tip-off;
+    alternates kept. A line the book moved away from or pulled (a player ruled out) is not in its
+    latest snapshot and is gone: the raw table keeps every snapshot seen (the opening line), but only
+    the current offer is predicted, picked and graded. Rows without a resolved player id cannot be
+    predicted (they are counted as ``unresolved_lines``)."""
+    book_latest = pl.col("snapshot_utc").max().over("game_date", "home_abbr", "away_abbr", "bookmaker")
+    current = props.filter(pl.col("snapshot_utc") == book_latest)
+    lines = current.filter(pl.col("player_id").is_not_null() & pl.col("line").is_not_null())
     return (
         lines.sort("snapshot_utc")
         .group_by("game_date", "player_id", "bookmaker", "line")

@@ -96,7 +96,7 @@ class ArchiveSource(NbaSource):
         notes = {**self._notes(), "injury_report": NO_INJURY_NOTE}
         return SourceBatch(schemas.empty(schemas.INJURY_SCHEMA), SOURCE, notes=notes)
 
-    def player_props(self, dates: list[date], as_of: datetime) -> SourceBatch:
+    def player_props(self, dates: list[date], as_of: datetime, *, ledger: bool = True) -> SourceBatch:
         lines = self._lines.filter(
             pl.col("game_date").is_in(dates)
             & (pl.col("snapshot_utc") <= as_of)

@@ -43,8 +43,10 @@ class NbaSource(ABC):
         game's rows come from the latest edition issued before that game's tip-off."""
 
     @abstractmethod
-    def player_props(self, dates: list[date], as_of: datetime) -> SourceBatch:
-        """Points lines captured before ``as_of`` and before tip-off; names unresolved."""
+    def player_props(self, dates: list[date], as_of: datetime, *, ledger: bool = True) -> SourceBatch:
+        """Points lines captured before ``as_of`` and before tip-off; names unresolved. A source that
+        keeps a ledger of the snapshots it saw reads and extends it unless ``ledger`` is False (a
+        probe of the current offer only, such as the line-refresh sensor's)."""
 
     def line_dates(self, dates: list[date]) -> list[date]:
         """The dates among ``dates`` for which this source can have lines at all."""

@@ -221,9 +221,10 @@ class LiveSource(NbaSource):
         parts, keys, found = [keep], [], {}
         for cap in games["before_et"].unique().sort():
             teams = games.filter(pl.col("before_et") == cap)["team_abbr"]
-            if cap not in found:
-                found[cap] = self.injuries.fetch_latest(day, cap)
-            earlier = found[cap]
+            hour = cap.replace(minute=0, second=0, microsecond=0)  # the edition fetch_latest starts from
+            if hour not in found:
+                found[hour] = self.injuries.fetch_latest(day, cap)
+            earlier = found[hour]
             if earlier is None:
                 continue  # no edition before that tip-off: no statuses for those teams
             keys += [k for k in earlier.archive_keys if k not in keys]
@@ -236,11 +237,12 @@ class LiveSource(NbaSource):
         note = f"{games['team_abbr'].n_unique()} team(s) had tipped off by the {edition:%H:%M} ET edition"
         return out, keys, note
 
-    def player_props(self, dates: list[date], as_of: datetime) -> SourceBatch:
+    def player_props(self, dates: list[date], as_of: datetime, *, ledger: bool = True) -> SourceBatch:
         """Every line seen for each date: this call's snapshot of the events that have not tipped off,
         plus the earlier snapshots of the date kept in the lines ledger (the live API answers only for
         events not yet started, so without the ledger a refresh after the first tip-off would drop the
-        started games' lines, and every refresh the opening lines)."""
+        started games' lines, and every refresh the opening lines). ``ledger=False``: this call's
+        snapshot only, nothing recorded."""
         frames, keys, notes = [], [], {}
         for day in dates:
             self.http.start_unit()  # the time budget is per date
@@ -255,10 +257,12 @@ class LiveSource(NbaSource):
                     continue
                 keys += got.archive_keys
                 fresh.append(got.frame)
-            seen = lines_ledger_read(self.store, day, as_of)
+            seen = (
+                lines_ledger_read(self.store, day, as_of) if ledger else schemas.empty(schemas.PROPS_SCHEMA)
+            )
             if fresh:
                 now = pl.concat(fresh, how="vertical_relaxed")
-                if not now.is_empty():
+                if ledger and not now.is_empty():
                     lines_ledger_write(self.store, day, now)
                     seen = seen.filter(~pl.col("snapshot_utc").is_in(now["snapshot_utc"].unique().implode()))
                 seen = pl.concat([seen, now], how="vertical_relaxed")
