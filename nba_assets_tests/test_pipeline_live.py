@@ -164,6 +164,26 @@ def test_live_lines_probe_without_the_ledger_sees_only_the_current_offer(tmp_pat
     assert probe["snapshot_utc"].unique().to_list() == [clock["now"]]
 
 
+@responses.activate
+def test_live_lines_ledger_keeps_only_rows_that_pass_the_raw_contract(tmp_path, fixtures_dir) -> None:
+    odds = _odds_fixture(fixtures_dir)
+    odds["bookmakers"][0]["markets"][0]["outcomes"][0]["point"] = 150.0  # a line out of range
+    fields = ("id", "sport_key", "sport_title", "commence_time", "home_team", "away_team")
+    responses.get(f"{ODDS}/events", json=[{k: odds[k] for k in fields}])
+    responses.get(f"{ODDS}/events/{EVENT}/odds", json=odds)
+    store = LocalObjectStore(tmp_path)
+    when = datetime(2024, 2, 22, 20, 0, tzinfo=UTC)
+    frame = (
+        LiveSource(store, KEY, http=_fast_http(), now=lambda: when)
+        .player_props([date(2024, 2, 22)], when)
+        .frame
+    )
+    assert frame.filter(pl.col("line") == 150.0).height == 1  # this run's batch: the asset quarantines it
+    (key,) = store.list_keys("lines_ledger")
+    kept = pl.read_parquet(store.uri(key))
+    assert kept.height == frame.height - 1 and kept.filter(pl.col("line") == 150.0).is_empty()
+
+
 def test_live_lines_ledger_names_a_damaged_object(tmp_path) -> None:
     from nba_assets.lib.errors import SourceDataError
     from nba_assets.lib.sources.live.source import lines_ledger_read

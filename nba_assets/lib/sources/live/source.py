@@ -25,6 +25,7 @@ import polars as pl
 from nba_assets.lib import schemas
 from nba_assets.lib.errors import SourceDataError, SourceUnavailableError
 from nba_assets.lib.features.build import season_of
+from nba_assets.lib.raw import validate_batch
 from nba_assets.lib.sources.base import HISTORY_COLUMNS, NbaSource, SourceBatch
 from nba_assets.lib.sources.live.http import HttpClient, RetryPolicy
 from nba_assets.lib.sources.live.injury_report import InjuryReportClient
@@ -263,7 +264,11 @@ class LiveSource(NbaSource):
             if fresh:
                 now = pl.concat(fresh, how="vertical_relaxed")
                 if ledger and not now.is_empty():
-                    lines_ledger_write(self.store, day, now)
+                    # only what passes the raw contract is kept: a corrupt snapshot fails this run (as
+                    # before) and quarantined rows are reported by it, but neither reaches later runs
+                    kept = validate_batch(now, "player_props", "the-odds-api").good
+                    if not kept.is_empty():
+                        lines_ledger_write(self.store, day, kept)
                     seen = seen.filter(~pl.col("snapshot_utc").is_in(now["snapshot_utc"].unique().implode()))
                 seen = pl.concat([seen, now], how="vertical_relaxed")
             frames.append(seen)
