@@ -154,7 +154,9 @@ book_lines as (
         from (
             select
                 *,
-                max(snapshot_utc) over (partition by game_date, home_abbr, away_abbr, bookmaker) as book_latest
+                max(snapshot_utc) over (
+                    partition by game_date, coalesce(game_id, event_id), bookmaker
+                ) as book_latest
             from props
         ) all_lines
         where is_main_line

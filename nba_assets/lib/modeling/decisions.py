@@ -83,7 +83,9 @@ def book_lines(props: pl.DataFrame) -> pl.DataFrame:
     latest snapshot and is gone: the raw table keeps every snapshot seen (the opening line), but only
     the current offer is predicted, picked and graded. Rows without a resolved player id cannot be
     predicted (they are counted as ``unresolved_lines``)."""
-    book_latest = pl.col("snapshot_utc").max().over("game_date", "home_abbr", "away_abbr", "bookmaker")
+    # the game: its NBA id, else the book feed's event id (a game the schedule did not match)
+    game = pl.coalesce("game_id", "event_id") if "event_id" in props.columns else pl.col("game_id")
+    book_latest = pl.col("snapshot_utc").max().over("game_date", game, "bookmaker")
     current = props.filter(pl.col("snapshot_utc") == book_latest)
     lines = current.filter(pl.col("player_id").is_not_null() & pl.col("line").is_not_null())
     return (
