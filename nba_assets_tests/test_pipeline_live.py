@@ -102,13 +102,19 @@ def test_live_props_are_pre_game_and_keys_never_leak(tmp_path, fixtures_dir) -> 
     assert not any(KEY in p.name for p in Path(tmp_path).rglob("*"))
 
 
-def _two_events(fixtures_dir: Path) -> tuple[dict, dict, list[dict]]:
+def _two_events(tmp_path: Path, fixtures_dir: Path) -> tuple[dict, dict, LocalObjectStore, dict, LiveSource]:
     """The recorded ORL-at-CLE odds (tip-off 00:00 UTC) and a copy as a second event tipping off 3 h
-    later."""
+    later, served by ``responses``; a LiveSource on a fresh store whose clock (``clock["now"]``,
+    16:00 ET) the test moves."""
     early = _odds_fixture(fixtures_dir)
     late = {**early, "id": "late0000000000000000000000000000", "commence_time": "2024-02-23T03:00:00Z"}
     fields = ("id", "sport_key", "sport_title", "commence_time", "home_team", "away_team")
-    return early, late, [{k: ev[k] for k in fields} for ev in (early, late)]
+    responses.get(f"{ODDS}/events", json=[{k: ev[k] for k in fields} for ev in (early, late)])
+    for ev in (early, late):
+        responses.get(f"{ODDS}/events/{ev['id']}/odds", json=ev)
+    store = LocalObjectStore(tmp_path)
+    clock = {"now": datetime(2024, 2, 22, 20, 0, tzinfo=UTC)}
+    return early, late, store, clock, LiveSource(store, KEY, http=_fast_http(), now=lambda: clock["now"])
 
 
 @responses.activate
@@ -116,13 +122,7 @@ def test_live_lines_refresh_after_a_tip_off_keeps_every_line_seen_before(tmp_pat
     """The API answers only for events not yet started: a refresh between two tip-offs must still
     return the started game's pre-game lines (they are graded tonight) and every earlier snapshot
     (the opening lines)."""
-    early, late, events = _two_events(fixtures_dir)
-    responses.get(f"{ODDS}/events", json=events)
-    responses.get(f"{ODDS}/events/{early['id']}/odds", json=early)
-    responses.get(f"{ODDS}/events/{late['id']}/odds", json=late)
-    store = LocalObjectStore(tmp_path)
-    clock = {"now": datetime(2024, 2, 22, 20, 0, tzinfo=UTC)}
-    src = LiveSource(store, KEY, http=_fast_http(), now=lambda: clock["now"])
+    early, late, store, clock, src = _two_events(tmp_path, fixtures_dir)
     day = date(2024, 2, 22)
     first = src.player_props([day], clock["now"]).frame
     clock["now"] = datetime(2024, 2, 23, 1, 0, tzinfo=UTC)  # the early game has started
@@ -147,13 +147,7 @@ def test_live_lines_refresh_after_a_tip_off_keeps_every_line_seen_before(tmp_pat
 
 @responses.activate
 def test_live_lines_probe_without_the_ledger_sees_only_the_current_offer(tmp_path, fixtures_dir) -> None:
-    early, late, events = _two_events(fixtures_dir)
-    responses.get(f"{ODDS}/events", json=events)
-    responses.get(f"{ODDS}/events/{early['id']}/odds", json=early)
-    responses.get(f"{ODDS}/events/{late['id']}/odds", json=late)
-    store = LocalObjectStore(tmp_path)
-    clock = {"now": datetime(2024, 2, 22, 20, 0, tzinfo=UTC)}
-    src = LiveSource(store, KEY, http=_fast_http(), now=lambda: clock["now"])
+    early, late, store, clock, src = _two_events(tmp_path, fixtures_dir)
     day = date(2024, 2, 22)
     src.player_props([day], clock["now"])  # a run: recorded
     kept = store.list_keys("lines_ledger")
