@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from nba_assets.lib.alerts import Alert
+from nba_assets.lib.modeling.decisions import latest_snapshot
 
 ET = ZoneInfo("America/New_York")
 
@@ -93,8 +94,7 @@ def current_lines(props: pl.DataFrame) -> pl.DataFrame:
     and one that returns only now (the live feed) give the same current state."""
     if props.is_empty():
         return props
-    latest = pl.col("snapshot_utc").max().over("home_abbr", "away_abbr", "bookmaker")
-    return props.filter(pl.col("snapshot_utc") == latest)
+    return latest_snapshot(props, ["home_abbr", "away_abbr", "bookmaker"])
 
 
 def line_fingerprints(props: pl.DataFrame) -> dict[str, GameLines]:

@@ -77,6 +77,12 @@ def decide(frame: pl.DataFrame, cfg: DecisionConfig = DECISIONS) -> pl.DataFrame
     )
 
 
+def latest_snapshot(props: pl.DataFrame, by: list[str | pl.Expr]) -> pl.DataFrame:
+    """The rows of each group's latest ``snapshot_utc`` (``by``: a book's game): what the book offers
+    now, whatever history the frame carries (the archive's and the live lines ledger's snapshots)."""
+    return props.filter(pl.col("snapshot_utc") == pl.col("snapshot_utc").max().over(by))
+
+
 def book_lines(props: pl.DataFrame) -> pl.DataFrame:
     """Every (player, book, line) a book offers in its latest snapshot of the game before tip-off;
     alternates kept. A line the book moved away from or pulled (a player ruled out) is not in its
@@ -85,9 +91,9 @@ def book_lines(props: pl.DataFrame) -> pl.DataFrame:
     predicted (they are counted as ``unresolved_lines``)."""
     # the game: its NBA id, else the book feed's event id (a game the schedule did not match)
     game = pl.coalesce("game_id", "event_id") if "event_id" in props.columns else pl.col("game_id")
-    book_latest = pl.col("snapshot_utc").max().over("game_date", game, "bookmaker")
-    current = props.filter(pl.col("snapshot_utc") == book_latest)
-    lines = current.filter(pl.col("player_id").is_not_null() & pl.col("line").is_not_null())
+    lines = latest_snapshot(props, ["game_date", game, "bookmaker"]).filter(
+        pl.col("player_id").is_not_null() & pl.col("line").is_not_null()
+    )
     return (
         lines.sort("snapshot_utc")
         .group_by("game_date", "player_id", "bookmaker", "line")

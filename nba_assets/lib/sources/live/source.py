@@ -79,7 +79,8 @@ def lines_ledger_write(store: ObjectStore, day: date, snapshot: pl.DataFrame) ->
 
 
 def lines_ledger_read(store: ObjectStore, day: date, as_of: datetime) -> pl.DataFrame:
-    """The snapshots of ``day`` kept so far, taken at or before ``as_of``, pre-game rows only."""
+    """The snapshots of ``day`` kept so far, taken at or before ``as_of`` (their rows passed the raw
+    contract when written, so every one is a pre-game line)."""
     frames = []
     for key in store.list_keys(f"{LEDGER_PREFIX}/{day.isoformat()}/"):
         try:
@@ -91,10 +92,7 @@ def lines_ledger_read(store: ObjectStore, day: date, as_of: datetime) -> pl.Data
     if not frames:
         return schemas.empty(schemas.PROPS_SCHEMA)
     seen = schemas.conform(pl.concat(frames, how="vertical_relaxed"), schemas.PROPS_SCHEMA, "the-odds-api")
-    return seen.filter(
-        (pl.col("snapshot_utc") <= as_of)
-        & (pl.col("tipoff_utc").is_null() | (pl.col("snapshot_utc") < pl.col("tipoff_utc")))
-    )
+    return seen.filter(pl.col("snapshot_utc") <= as_of)
 
 
 def _season(day: date) -> str:
