@@ -386,6 +386,7 @@ class _LoopbackLive(NbaSourceResource):
 
 
 def _resources(tmp: Path, port: int, read_timeout: float = GOOD_TIMEOUT, **live: Any) -> dict[str, Any]:
+    live.setdefault("step_retries", 0)  # these tests judge one attempt; the step retry has its own test
     return {
         "io_manager": NbaDuckDBIOManager(database=str(tmp / "w.duckdb")),
         "object_store": LocalObjectStoreResource(root=str(tmp / "objects")),
@@ -445,6 +446,36 @@ def _schedule_survives(
     print(
         f"\nraw/schedule kept its 11 rows through {len(faults)} faults: {', '.join(f.name for f in faults)}"
     )
+
+
+def test_a_source_still_down_is_retried_by_dagster_and_a_refusal_is_not(
+    fresh: FaultServer, tmp_path: Path, fixtures_dir: Path, monkeypatch
+) -> None:
+    """An outage that outlasts the HTTP retries (both scoreboard endpoints answer 503 every attempt)
+    fails the step's first attempt; Dagster retries the step and the second attempt stores the 11
+    games. A 404 (waiting will not fix it) fails at once, with no step retry."""
+    good = _body(fixtures_dir, "stats_scoreboardv3_2025-11-05.json")
+    monkeypatch.setattr(stats_module, "TIMEOUT", (1.0, GOOD_TIMEOUT))
+    fresh.script("*", *[reply(503)] * (2 * MAX_ATTEMPTS), reply(200, good))
+    with dg.DagsterInstance.ephemeral() as instance:
+        res = _resources(tmp_path, fresh.port, step_retries=2, step_retry_wait_seconds=0)
+        result = dg.materialize([raw_assets[0]], resources=res, partition_key=DAY, instance=instance)
+        events = [e.event_type_value for e in result.all_events]
+        assert result.success
+        assert events.count("STEP_UP_FOR_RETRY") == 1, events
+        assert len(_rows(tmp_path / "w.duckdb", "schedule")) == 11
+        assert sum(fresh.count(p) for p in STATS_PATHS) == 2 * MAX_ATTEMPTS + 1
+
+        fresh.reset_calls()
+        fresh.script("*", reply(404, b"not here"))
+        result = dg.materialize(
+            [raw_assets[0]], resources=res, partition_key=DAY, instance=instance, raise_on_error=False
+        )
+        events = [e.event_type_value for e in result.all_events]
+        assert not result.success
+        assert "STEP_UP_FOR_RETRY" not in events, events
+        assert "HTTP 404 (not retried)" in _failure_message(result)
+        assert sum(fresh.count(p) for p in STATS_PATHS) == 2  # v3 once, its v2 fallback once
 
 
 ASSET_FAULTS = (

@@ -424,6 +424,7 @@ def test_canary_keys_never_leak_from_the_live_pipeline(
             port=server.port,
             odds_api_key=dg.EnvVar("ODDS_API_KEY"),
             bettingpros_api_key=dg.EnvVar("BETTINGPROS_API_KEY"),
+            step_retry_wait_seconds=0,  # transient faults go through Dagster's step retries, scanned too
         ),
     }
     config = {"ops": {"raw__player_props": {"config": {"as_of_utc": "2024-02-22T20:00:00"}}}}

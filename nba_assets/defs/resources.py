@@ -37,6 +37,12 @@ class LocalObjectStoreResource(ObjectStoreResource):
 class NbaSourceResource(dg.ConfigurableResource):
     """Schedule, box scores, injury report and points lines for game dates."""
 
+    # A source still down after its own bounded HTTP retries fails the raw asset's step; Dagster then
+    # retries the step this many times, this many seconds apart. A refusal waiting cannot fix (HTTP
+    # 401, 404 ...) and a payload that breaks its contract fail at once.
+    step_retries: int = 2
+    step_retry_wait_seconds: int = 600
+
     def get_source(self, store: ObjectStore) -> NbaSource:
         raise NotImplementedError
 

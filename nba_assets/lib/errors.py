@@ -28,7 +28,15 @@ class SourceDataError(ValueError):
 
 
 class SourceUnavailableError(RuntimeError):
-    """The source could not be reached or kept failing after bounded retries."""
+    """The source could not be reached or kept failing after bounded retries.
+
+    ``transient`` is False when the source refused in a way waiting will not change (an HTTP status
+    outside the retried ones, such as 401 or 404, or a malformed request); the raw assets ask Dagster to
+    retry the step later only for transient failures."""
+
+    def __init__(self, message: str, *, transient: bool = True) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 def require(obj: Any, key: str, source: str, path: str | None = None) -> Any:

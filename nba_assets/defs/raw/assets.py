@@ -1,6 +1,7 @@
 """The raw layer: what the sources said about each game date, validated, as DuckDB/BigQuery tables."""
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import Any
 
@@ -11,6 +12,7 @@ from nba_assets.defs.check_results import check_result
 from nba_assets.defs.partitions import dates_of, game_date_partitions
 from nba_assets.defs.resources import NbaSourceResource, ObjectStoreResource
 from nba_assets.lib import raw
+from nba_assets.lib.errors import SourceUnavailableError
 from nba_assets.lib.metadata import markdown_table
 from nba_assets.lib.sources.base import SourceBatch
 from nba_assets.lib.storage.object_store import ObjectStore
@@ -21,6 +23,20 @@ IDENTITY_LOOKBACK = timedelta(days=400)
 class RawConfig(dg.Config):
     # Ask the sources as of this moment (ISO-8601, UTC); empty means now.
     as_of_utc: str = ""
+
+
+@contextmanager
+def _retry_when_source_down(nba_source: NbaSourceResource) -> Iterator[None]:
+    """Turn a transient :class:`SourceUnavailableError` into a Dagster step retry: the run stays alive,
+    and the run-failure alert fires only when the last attempt fails."""
+    try:
+        yield
+    except SourceUnavailableError as exc:
+        if not exc.transient or nba_source.step_retries < 1:
+            raise
+        raise dg.RetryRequested(
+            max_retries=nba_source.step_retries, seconds_to_wait=nba_source.step_retry_wait_seconds
+        ) from exc
 
 
 def _raw_asset(
@@ -116,7 +132,8 @@ def schedule(
 ) -> Iterator[Any]:
     dates = dates_of(context)
     store = object_store.get_store()
-    batch = nba_source.get_source(store).schedule(dates, raw.parse_as_of(config.as_of_utc))
+    with _retry_when_source_down(nba_source):
+        batch = nba_source.get_source(store).schedule(dates, raw.parse_as_of(config.as_of_utc))
     validated = raw.validate_batch(batch.frame, "schedule", batch.source)
     df = validated.good
     extra = {"games": df.height, "final_games": df.filter(pl.col("status") == "final").height}
@@ -172,7 +189,8 @@ def box_scores(
     dates = dates_of(context)
     as_of = raw.parse_as_of(config.as_of_utc)
     store = object_store.get_store()
-    batch = nba_source.get_source(store).box_scores(schedule_rows, as_of)
+    with _retry_when_source_down(nba_source):
+        batch = nba_source.get_source(store).box_scores(schedule_rows, as_of)
     validated = raw.validate_batch(batch.frame, "box_scores", batch.source)
     df = validated.good
     played = df.filter(pl.col("played"))
@@ -220,8 +238,9 @@ def injury_report(
     dates = dates_of(context)
     store = object_store.get_store()
     source = nba_source.get_source(store)
-    batch = source.injury_report(dates, raw.parse_as_of(config.as_of_utc), schedule_rows)
-    frame = raw.resolve_injury_ids(batch.frame, source, dates)
+    with _retry_when_source_down(nba_source):
+        batch = source.injury_report(dates, raw.parse_as_of(config.as_of_utc), schedule_rows)
+        frame = raw.resolve_injury_ids(batch.frame, source, dates)
     validated = raw.validate_batch(frame, "injury_report", batch.source)
     df = validated.good
     extra = {"players": df.height, "out": df.filter(pl.col("status") == "Out").height}
@@ -273,9 +292,10 @@ def player_props(
     dates = dates_of(context)
     store = object_store.get_store()
     source = nba_source.get_source(store)
-    batch = source.player_props(dates, raw.parse_as_of(config.as_of_utc))
-    frame = raw.attach_game_ids(batch.frame, schedule_rows)
-    frame = raw.resolve_prop_ids(frame, source, dates)
+    with _retry_when_source_down(nba_source):
+        batch = source.player_props(dates, raw.parse_as_of(config.as_of_utc))
+        frame = raw.attach_game_ids(batch.frame, schedule_rows)
+        frame = raw.resolve_prop_ids(frame, source, dates)
     validated = raw.validate_batch(frame, "player_props", batch.source)
     df = validated.good
     unresolved = raw.unresolved_share(df)

@@ -249,14 +249,17 @@ class HttpClient:
                 # anything else requests raises (a redirect loop, an invalid header ...) is not retried,
                 # but still names host and path and never chains the original (its URL may hold a key)
                 raise SourceUnavailableError(
-                    f"{host}{path}: {type(exc).__name__}: {redact(str(exc), secrets)} (not retried)"
+                    f"{host}{path}: {type(exc).__name__}: {redact(str(exc), secrets)} (not retried)",
+                    transient=False,
                 ) from None
             else:
                 status = response.status_code
                 if status in accepted:
                     return self._finish(response, body, host, path, store, source, game_date, ext)
                 if status not in RETRY_STATUSES:
-                    raise SourceUnavailableError(f"{host}{path}: HTTP {status} (not retried)")
+                    raise SourceUnavailableError(
+                        f"{host}{path}: HTTP {status} (not retried)", transient=False
+                    )
                 last = f"HTTP {status}"
                 delay = self._retry_after(response)
             if attempt == self.policy.max_attempts:
@@ -302,7 +305,7 @@ class HttpClient:
             after = f" (last: {last})" if last else ""
             raise SourceUnavailableError(
                 f"{host}{path}: time budget of {budget:g}s for this unit of work (a date, a game) spent "
-                f"({spent:.0f}s so far){after}; not retried"
+                f"({spent:.0f}s so far){after}; no further attempt in this step"
             )
 
     def _finish(

@@ -52,16 +52,19 @@ class NbaCdnClient:
         """The current season's schedule (primary file, then the backup). Archived under ``as_of``
         (default: today's ET date), the day the file was read."""
         day = as_of or datetime.now(ET).date()
-        failures = []
+        failures: list[SourceUnavailableError] = []
         for url in SCHEDULE_URLS:
             try:
                 resp = self.http.get(
                     url, headers=HEADERS, store=self.store, source="schedule-v2", game_date=day, accept=(200,)
                 )
             except SourceUnavailableError as exc:
-                failures.append(str(exc))
+                failures.append(exc)
                 continue
             payload = decode_json(resp.body or b"", CDN_NBA)
             frame = nba_stats.parse_schedule_v2(payload, source=CDN_NBA)
             return Fetched(frame, [resp.archive_key] if resp.archive_key else [], {"url": url})
-        raise SourceUnavailableError("cdn.nba.com schedule: " + "; ".join(failures))
+        raise SourceUnavailableError(
+            "cdn.nba.com schedule: " + "; ".join(map(str, failures)),
+            transient=any(f.transient for f in failures),
+        )
