@@ -35,6 +35,13 @@ concurrency:
   pools:
     # Every DuckDB-touching step is in pool "duckdb": one writer at a time.
     default_limit: 1
+run_retries:
+  # A run whose process died (killed, out of memory, a restart) is relaunched once by the daemon. A run
+  # that failed in an asset is not: raw steps retry a source that is down themselves, and a failed
+  # blocking check or a bad batch needs a look, not a repeat.
+  enabled: true
+  max_retries: 1
+  retry_on_asset_or_op_failure: false
 telemetry:
   enabled: false
 """

@@ -230,6 +230,14 @@ def test_two_processes_on_one_duckdb_file_the_second_waits_for_the_lock(tmp_path
     )
 
 
+def test_the_projects_instance_relaunches_a_crashed_run_once_and_not_a_failed_asset(tmp_path: Path) -> None:
+    (tmp_path / "dagster.yaml").write_text(INSTANCE_YAML)
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        assert instance.run_retries_enabled
+        assert instance.run_retries_max_retries == 1
+        assert not instance.run_retries_retry_on_asset_or_op_failure
+
+
 @pytest.mark.slow
 def test_two_runs_on_the_projects_instance_queue_on_the_duckdb_pool(tmp_path: Path) -> None:
     home = tmp_path / "dagster_home"
