@@ -255,13 +255,7 @@ def test_tier_records_carry_a_wilson_interval() -> None:
 def test_walk_forward_mae_script_scores_a_window_without_lines() -> None:
     """scripts/walk_forward_mae.py: the second-window check (no lines) scores every system on the
     same player-dates with weekly models, and its gain is the paired difference of the MAEs."""
-    import importlib.util
-
-    path = Path(backtest.__file__).parents[2] / "scripts" / "walk_forward_mae.py"
-    spec = importlib.util.spec_from_file_location("walk_forward_mae", path)
-    assert spec and spec.loader
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = _script("walk_forward_mae")
     feats = synthetic_features(date(2025, 1, 1), 50)
     start, end = date(2025, 2, 6), date(2025, 2, 19)
     rows = script.scored_rows(feats, None, start, end, rotation_minutes=-1e9, cfg=FAST)
@@ -277,6 +271,40 @@ def test_walk_forward_mae_script_scores_a_window_without_lines() -> None:
     assert gain["player_dates"] == 14 * 60
     assert gain["gain"] == pytest.approx(by["baseline_l10"] - by["catboost"])
     assert gain["low"] <= gain["gain"] <= gain["high"]
+
+
+def _script(name: str):
+    import importlib.util
+
+    path = Path(backtest.__file__).parents[2] / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_line_shopping_bets_each_call_once_at_the_best_offer() -> None:
+    """scripts/line_shopping.py: an OVER call at three books is bet once, at the lowest line and, among
+    equal lines, the better price; a player-date called on both sides keeps the more confident call."""
+    base = {"game_date": date(2025, 11, 1), "system": "catboost", "is_main_line": True, "tier": "high"}
+    offers = [  # player 1: OVER at three books
+        {"player_id": 1, "bookmaker": "a", "line": 20.5, "over_price": -110, "confidence": 0.63},
+        {"player_id": 1, "bookmaker": "b", "line": 19.5, "over_price": -125, "confidence": 0.66},
+        {"player_id": 1, "bookmaker": "c", "line": 19.5, "over_price": -105, "confidence": 0.66},
+    ]
+    rows = [{**base, **o, "recommendation": "OVER", "under_price": -110, "result": "WIN"} for o in offers]
+    rows += [  # player 2: UNDER at one book (higher confidence), OVER at another, a PASS ignored
+        {**base, "player_id": 2, "bookmaker": "a", "line": 8.5, "recommendation": "UNDER",
+         "over_price": -110, "under_price": -110, "confidence": 0.64, "result": "LOSS"},
+        {**base, "player_id": 2, "bookmaker": "b", "line": 6.5, "recommendation": "OVER",
+         "over_price": -110, "under_price": -110, "confidence": 0.62, "result": "WIN"},
+        {**base, "player_id": 2, "bookmaker": "c", "line": 7.5, "recommendation": "PASS",
+         "over_price": -110, "under_price": -110, "confidence": 0.5, "result": None},
+    ]  # fmt: skip
+    best = _script("line_shopping").best_offers(pl.DataFrame(rows)).sort("player_id")
+    assert best["bookmaker"].to_list() == ["c", "a"]
+    assert best["recommendation"].to_list() == ["OVER", "UNDER"]
 
 
 def test_tier_interval_counts_each_player_date_once() -> None:
