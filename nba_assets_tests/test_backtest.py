@@ -252,6 +252,17 @@ def test_tier_records_carry_a_wilson_interval() -> None:
     assert got["lo"][1] == pytest.approx(0.0, abs=1e-12) and 0.15 < got["hi"][1] < 0.25
 
 
+def _script(name: str):
+    import importlib.util
+
+    path = Path(backtest.__file__).parents[2] / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def test_walk_forward_mae_script_scores_a_window_without_lines() -> None:
     """scripts/walk_forward_mae.py: the second-window check (no lines) scores every system on the
     same player-dates with weekly models, and its gain is the paired difference of the MAEs."""
@@ -271,17 +282,6 @@ def test_walk_forward_mae_script_scores_a_window_without_lines() -> None:
     assert gain["player_dates"] == 14 * 60
     assert gain["gain"] == pytest.approx(by["baseline_l10"] - by["catboost"])
     assert gain["low"] <= gain["gain"] <= gain["high"]
-
-
-def _script(name: str):
-    import importlib.util
-
-    path = Path(backtest.__file__).parents[2] / "scripts" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_line_shopping_bets_each_call_once_at_the_best_offer() -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 import polars as pl
 
 from nba_assets.lib import grading
+from nba_assets.lib.modeling.decisions import american_profit
 
 
 def best_offers(rows: pl.DataFrame) -> pl.DataFrame:
@@ -27,7 +28,7 @@ def best_offers(rows: pl.DataFrame) -> pl.DataFrame:
     )
     over = pl.col("recommendation") == "OVER"
     price = pl.when(over).then(pl.col("over_price")).otherwise(pl.col("under_price"))
-    payout = pl.when(price > 0).then(price / 100.0).otherwise(100.0 / price.abs())
+    payout = american_profit(price)
     side_line = pl.when(over).then(-pl.col("line")).otherwise(pl.col("line"))  # higher is better
     return (
         bets.with_columns(side_line.alias("_side_line"), payout.alias("_payout"))
