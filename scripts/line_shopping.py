@@ -16,7 +16,7 @@ from pathlib import Path
 import polars as pl
 
 from nba_assets.lib import grading
-from nba_assets.lib.modeling.decisions import american_profit
+from nba_assets.lib.modeling.decisions import american_profit, called_price
 
 
 def best_offers(rows: pl.DataFrame) -> pl.DataFrame:
@@ -26,9 +26,8 @@ def best_offers(rows: pl.DataFrame) -> pl.DataFrame:
         & pl.col("recommendation").is_in(["OVER", "UNDER"])
         & pl.col("result").is_in(grading.BET_RESULTS)
     )
+    payout = american_profit(called_price())
     over = pl.col("recommendation") == "OVER"
-    price = pl.when(over).then(pl.col("over_price")).otherwise(pl.col("under_price"))
-    payout = american_profit(price)
     side_line = pl.when(over).then(-pl.col("line")).otherwise(pl.col("line"))  # higher is better
     return (
         bets.with_columns(side_line.alias("_side_line"), payout.alias("_payout"))

@@ -34,7 +34,7 @@ import polars as pl
 from nba_assets.lib import grading
 from nba_assets.lib.metadata import markdown_table
 from nba_assets.lib.modeling.config import DECISIONS, SYSTEMS
-from nba_assets.lib.modeling.decisions import PREDICTION_SCHEMA
+from nba_assets.lib.modeling.decisions import PREDICTION_SCHEMA, called_price
 from nba_assets.lib.reports import record_by_system
 
 REPORT_SYSTEMS = ("catboost", "catboost_line")
@@ -115,11 +115,7 @@ def best_picks(preds: pl.DataFrame, system: str) -> pl.DataFrame:
         return picks.with_columns(
             pl.lit(None, pl.Int64).alias("price"), pl.lit(None, pl.UInt32).alias("books")
         )
-    price = (
-        pl.when(pl.col("recommendation") == "OVER")
-        .then(pl.col("over_price"))
-        .otherwise(pl.col("under_price"))
-    )
+    price = called_price()
     books = picks.group_by("player_id", "recommendation").agg(pl.col("bookmaker").n_unique().alias("books"))
     return (
         picks.with_columns(price.alias("price"))

@@ -17,7 +17,7 @@ from typing import Any
 
 import polars as pl
 
-from nba_assets.lib.modeling.decisions import american_profit
+from nba_assets.lib.modeling.decisions import american_profit, called_price
 from nba_assets.lib.raw import CheckOutcome
 
 GRADE_COLUMNS = [
@@ -85,11 +85,7 @@ def grade(
         .then(pl.lit("WIN"))
         .otherwise(pl.lit("LOSS"))
     )
-    price = (
-        pl.when(pl.col("recommendation") == "OVER")
-        .then(pl.col("over_price"))
-        .otherwise(pl.col("under_price"))
-    )
+    price = called_price()
     return (
         g.with_columns(
             played.alias("played"),

@@ -38,6 +38,15 @@ PREDICTION_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
+def called_price() -> pl.Expr:
+    """The American price of the recommended side: the over price for OVER, else the under price."""
+    return (
+        pl.when(pl.col("recommendation") == "OVER")
+        .then(pl.col("over_price"))
+        .otherwise(pl.col("under_price"))
+    )
+
+
 def american_profit(price: pl.Expr) -> pl.Expr:
     """Profit per 1 unit staked at an American price, when the bet wins."""
     return pl.when(price > 0).then(price / 100.0).otherwise(100.0 / price.abs())
