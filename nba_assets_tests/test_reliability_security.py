@@ -60,19 +60,38 @@ SQL_TEXT = re.compile(
 SQL_CALLS = {"execute", "executemany", "sql", "query", "raw_sql"}
 
 # (file, function, interpolated expression) -> why it is safe. Exactly what duckdb_io.py interpolates:
-# identifiers from asset keys / asset metadata defined in code, each passed through _ident (a strict
+# identifiers from asset keys / asset metadata defined in code, each passed through ident (a strict
 # identifier regex that raises otherwise), and ``?`` placeholders whose values are bound.
 DUCKDB_IO = "nba_assets/lib/storage/duckdb_io.py"
+BIGQUERY_IO = "nba_assets/lib/storage/bigquery_io.py"
 ALLOWED: dict[tuple[str, str, str], str] = {
-    (DUCKDB_IO, "_where", "expr"): "partition column = asset metadata partition_expr, through _ident",
-    (DUCKDB_IO, "_where", "', '.join(('?' for _ in keys))"): "only ? placeholders; the keys are bound",
-    (DUCKDB_IO, "_where", "' AND '.join(clauses)"): "the clauses built above: _ident columns and ?",
-    (DUCKDB_IO, "delete_table_slice", "_qualified(table_slice)"): "schema.table of the asset key, _ident",
-    (DUCKDB_IO, "delete_table_slice", "where"): "_where(): _ident columns, ? placeholders, bound values",
-    (DUCKDB_IO, "handle_output", "target"): "= _qualified(table_slice): asset key through _ident",
-    (DUCKDB_IO, "load_table_slice", "cols"): "column names of the input, each through _ident",
-    (DUCKDB_IO, "load_table_slice", "_qualified(table_slice)"): "schema.table of the asset key, _ident",
-    (DUCKDB_IO, "load_table_slice", "where"): "_where(): _ident columns, ? placeholders, bound values",
+    (DUCKDB_IO, "_where", "expr"): "partition column = asset metadata partition_expr, through ident",
+    (DUCKDB_IO, "_where", "', '.join(('?' for _ in values))"): "only ? placeholders; the keys are bound",
+    (DUCKDB_IO, "_where", "' AND '.join(clauses)"): "the clauses built above: ident columns and ?",
+    (DUCKDB_IO, "delete_table_slice", "_qualified(table_slice)"): "schema.table of the asset key, ident",
+    (DUCKDB_IO, "delete_table_slice", "where"): "_where(): ident columns, ? placeholders, bound values",
+    (DUCKDB_IO, "handle_output", "target"): "= _qualified(table_slice): asset key through ident",
+    (DUCKDB_IO, "load_table_slice", "cols"): "column names of the input, each through ident",
+    (DUCKDB_IO, "load_table_slice", "_qualified(table_slice)"): "schema.table of the asset key, ident",
+    (DUCKDB_IO, "load_table_slice", "where"): "_where(): ident columns, ? placeholders, bound values",
+    # bigquery_io.py: the same rule in GoogleSQL; project.dataset.table by table_id() (project from
+    # configuration, checked by _project; dataset and table through ident), ``@`` named parameters.
+    (
+        BIGQUERY_IO,
+        "bigquery_where",
+        "column",
+    ): "partition column = asset metadata partition_expr, through ident",
+    (BIGQUERY_IO, "bigquery_where", "i"): "the dimension's index: part of a parameter name, an int",
+    (BIGQUERY_IO, "replace_slice_script", "target"): "table_id(table_slice): checked project, ident names",
+    (BIGQUERY_IO, "replace_slice_script", "staging"): "table_id() of the staging name: ident + uuid hex",
+    (BIGQUERY_IO, "replace_slice_script", "where"): "bigquery_where(): ident columns, @ parameters",
+    (BIGQUERY_IO, "replace_slice_script", "cols"): "the frame's column names, each through ident",
+    (BIGQUERY_IO, "handle_output", "replace_slice_script(target, staging, obj.columns, where)"): (
+        "the script above; its values travel as query parameters"
+    ),
+    (BIGQUERY_IO, "load_input", "cols"): "column names of the input, each through ident",
+    (BIGQUERY_IO, "load_input", "target"): "table_id(table_slice): checked project, ident names",
+    (BIGQUERY_IO, "load_input", "where"): "bigquery_where(): ident columns, @ parameters",
     ("nba_assets/lib/storage/event_log.py", "store_event_batch", "statement"): (
         "a SQLAlchemy insert construct from Dagster's prepare_insert_event: values are bound, no SQL text"
     ),

@@ -1,28 +1,252 @@
-"""The prod warehouse IO manager: dagster-polars' BigQuery manager, with the local manager's rule for a
-table that was never created (see :func:`nba_assets.lib.storage.duckdb_io.missing_table_is_empty`):
-an error naming the table and the asset, unless the input declared emptiness legitimate."""
+"""The prod warehouse: BigQuery storing polars frames, one transaction per partition write.
 
+Why a subclass of dagster-polars' ``PolarsBigQueryIOManager`` rather than the stock manager (the
+same reasons as :mod:`nba_assets.lib.storage.duckdb_io`, plus two of BigQuery's own):
+
+* the stock manager deletes the partition (one query) and then loads the new rows (a load job): a
+  load that fails after the delete leaves the partition empty. Here the rows are first loaded into a
+  staging table; only then does one multi-statement query replace the slice inside a transaction
+  (``BEGIN TRANSACTION; DELETE ...; INSERT ...; COMMIT``). BigQuery rolls the transaction back if any
+  statement fails, so the table holds the old rows or the new ones, never neither. A transaction that
+  BigQuery cancels for a concurrent update of the same table (parallel partition runs) is run again
+  with a randomized backoff. The staging table is dropped afterwards, whatever happened.
+* the stock manager converts the frame to pandas before loading, which turns a polars ``Date`` into
+  ``datetime64`` and the ``game_date`` column into a BigQuery DATETIME (dagster-io/community-integrations
+  #253); its partition filter compares with ``'YYYY-MM-DD HH:MM:SS'`` literals, which BigQuery cannot
+  cast to DATE (dagster-io/dagster#13147). Here the frame is written as Parquet by polars with an
+  explicit BigQuery schema from its polars types (Date -> DATE, ...), and partition bounds are DATE
+  query parameters, never formatted into SQL.
+* the stock manager skips empty frames (no table is created, downstream loads fail); here an empty
+  frame still creates the table with its schema and clears the slice.
+* a table that was never created follows the local rule (:func:`missing_table`).
+
+Identifiers (dataset = asset layer, table = asset name, columns of frames built in code) pass
+:func:`ident`; the project comes from configuration and passes :func:`_project`.
+"""
+
+import io
+import re
+import time
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
 import dagster as dg
 import polars as pl
-from dagster._core.storage.db_io_manager import DbTypeHandler, TableSlice
+import pyarrow as pa
+from dagster._core.storage.db_io_manager import DbIOManager, DbTypeHandler, TableSlice
+from dagster_gcp.bigquery.io_manager import BigQueryClient
 from dagster_polars import PolarsBigQueryIOManager
 from dagster_polars.io_managers.bigquery import PolarsBigQueryTypeHandler
-from google.api_core.exceptions import NotFound
+from google.api_core.exceptions import GoogleAPIError, NotFound
+from google.cloud import bigquery
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
-from nba_assets.lib.storage.duckdb_io import missing_table
+from nba_assets.lib.storage.duckdb_io import frame_metadata, ident, missing_table, partition_filters
+
+_PROJECT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.:_-]*$")
+STAGING_PREFIX = "_staging_"
+
+
+def _project(name: str | None) -> str:
+    if not name or not _PROJECT.match(name):
+        raise ValueError(f"warehouse: {name!r} is not a BigQuery project id")
+    return name
+
+
+def table_id(table_slice: TableSlice, table: str | None = None) -> str:
+    """``project.dataset.table`` of the slice (or of ``table`` in the same dataset), checked."""
+    return f"{_project(table_slice.database)}.{ident(table_slice.schema)}.{ident(table or table_slice.table)}"
+
+
+def bigquery_where(table_slice: TableSlice) -> tuple[str, list[Any]]:
+    """The slice's partition filter with named parameters (DATE bounds, STRING keys): (SQL, params)."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    for i, (column, values) in enumerate(partition_filters(table_slice)):
+        if isinstance(values, tuple):
+            clauses.append(f"`{column}` >= @slice{i}_start AND `{column}` < @slice{i}_end")
+            params += [
+                bigquery.ScalarQueryParameter(f"slice{i}_start", "DATE", values[0]),
+                bigquery.ScalarQueryParameter(f"slice{i}_end", "DATE", values[1]),
+            ]
+        else:
+            clauses.append(f"`{column}` IN UNNEST(@slice{i}_keys)")
+            params.append(bigquery.ArrayQueryParameter(f"slice{i}_keys", "STRING", values))
+    return (" AND ".join(clauses) or "TRUE"), params
+
+
+_SCALAR_TYPES: dict[type[pl.DataType], str] = {
+    pl.Boolean: "BOOL",
+    pl.Int8: "INT64",
+    pl.Int16: "INT64",
+    pl.Int32: "INT64",
+    pl.Int64: "INT64",
+    pl.UInt8: "INT64",
+    pl.UInt16: "INT64",
+    pl.UInt32: "INT64",
+    pl.Float32: "FLOAT64",
+    pl.Float64: "FLOAT64",
+    pl.String: "STRING",
+    pl.Categorical: "STRING",
+    pl.Enum: "STRING",
+    pl.Date: "DATE",
+    pl.Time: "TIME",
+    pl.Binary: "BYTES",
+}
+
+
+def bigquery_field(name: str, dtype: pl.DataType, where: str) -> bigquery.SchemaField:
+    """The BigQuery column for a polars column; ``where`` names the table in the error for a type
+    BigQuery cannot hold (the frame is refused before anything is written)."""
+    ident(name)
+    if isinstance(dtype, pl.List | pl.Array):
+        inner = bigquery_field(name, dtype.inner, where)  # type: ignore[arg-type]
+        if inner.mode == "REPEATED":
+            raise ValueError(
+                f"warehouse: {where}.{name} is a list of lists ({dtype}), which BigQuery cannot hold"
+            )
+        return bigquery.SchemaField(name, inner.field_type, mode="REPEATED", fields=inner.fields)
+    if isinstance(dtype, pl.Struct):
+        fields = [bigquery_field(f.name, f.dtype, f"{where}.{name}") for f in dtype.fields]  # type: ignore[arg-type]
+        return bigquery.SchemaField(name, "RECORD", fields=fields)
+    if isinstance(dtype, pl.Datetime):
+        return bigquery.SchemaField(name, "TIMESTAMP" if dtype.time_zone else "DATETIME")
+    if isinstance(dtype, pl.Decimal):
+        return bigquery.SchemaField(name, "NUMERIC" if (dtype.precision or 38) <= 29 else "BIGNUMERIC")
+    field_type = _SCALAR_TYPES.get(dtype.base_type())
+    if field_type is None:
+        raise ValueError(f"warehouse: {where}.{name} has type {dtype}, which has no BigQuery column type")
+    return bigquery.SchemaField(name, field_type)
+
+
+def bigquery_schema(frame: pl.DataFrame, where: str) -> list[bigquery.SchemaField]:
+    return [bigquery_field(name, dtype, where) for name, dtype in frame.schema.items()]
+
+
+def replace_slice_script(target: str, staging: str, columns: Sequence[str], where: str) -> str:
+    """One query: create the table like the staging table if it is new, then, in one transaction,
+    delete the slice and insert the staged rows. Any failing statement rolls the transaction back."""
+    cols = ", ".join(f"`{ident(c)}`" for c in columns)
+    # identifiers checked by table_id / ident; values bound as parameters
+    create = f"CREATE TABLE IF NOT EXISTS `{target}` LIKE `{staging}`"
+    delete = f"DELETE FROM `{target}` WHERE {where}"  # noqa: S608
+    insert = f"INSERT INTO `{target}` ({cols}) SELECT {cols} FROM `{staging}`"  # noqa: S608
+    return f"{create};\nBEGIN TRANSACTION;\n{delete};\n{insert};\nCOMMIT TRANSACTION;"
+
+
+def plain_arrow(table: pa.Table) -> pa.Table:
+    """The client tags DATETIME columns as the Arrow extension ``google:sqlType:datetime`` (field
+    metadata), which polars keeps as an extension type instead of ``Datetime``: drop the tags."""
+    schema = pa.schema([f.remove_metadata() for f in table.schema])
+    return pa.Table.from_arrays(table.columns, schema=schema)
+
+
+# BigQuery cancels a transaction that mutates a table another transaction is mutating ("Transaction is
+# aborted due to concurrent update"), e.g. two partitions of one asset written by parallel runs. The
+# staged rows are intact, so the replace is simply run again after a randomized backoff.
+SWAP_ATTEMPTS = 6
+
+
+def is_concurrent_update(exc: BaseException) -> bool:
+    return isinstance(exc, GoogleAPIError) and "concurrent update" in str(exc).lower()
+
+
+def _pause(seconds: float) -> None:
+    time.sleep(seconds)
+
+
+class StagedBigQueryClient(BigQueryClient):
+    """Deletes nothing before the write: the type handler replaces the slice in one transaction."""
+
+    @staticmethod
+    def delete_table_slice(context: dg.OutputContext, table_slice: TableSlice, connection: Any) -> None:
+        return None
+
+
+def _job_options(context: dg.OutputContext | dg.InputContext) -> tuple[str | None, float | None]:
+    config = context.resource_config or {}
+    return config.get("location"), config.get("timeout")
 
 
 class NbaPolarsBigQueryTypeHandler(PolarsBigQueryTypeHandler):
+    def handle_output(  # type: ignore[override]
+        self, context: dg.OutputContext, table_slice: TableSlice, obj: pl.DataFrame, connection: Any
+    ) -> dict[str, Any]:
+        target = table_id(table_slice)
+        schema = bigquery_schema(obj, target)  # refuses an unstorable frame before any write
+        staging = table_id(table_slice, f"{STAGING_PREFIX}{table_slice.table}_{uuid.uuid4().hex[:12]}")
+        location, timeout = _job_options(context)
+        data = io.BytesIO()
+        obj.write_parquet(data)
+        size = data.tell()
+        data.seek(0)
+        load = bigquery.LoadJobConfig(
+            source_format=bigquery.SourceFormat.PARQUET,
+            write_disposition=bigquery.WriteDisposition.WRITE_TRUNCATE,
+            schema=schema,
+        )
+        parquet = bigquery.ParquetOptions()
+        parquet.enable_list_inference = True
+        load.parquet_options = parquet
+        try:
+            try:
+                connection.load_table_from_file(
+                    data, staging, size=size, job_config=load, location=location, timeout=timeout
+                ).result(timeout=timeout)
+            except GoogleAPIError as exc:
+                raise dg.Failure(
+                    f"warehouse: staging {obj.height} rows for {target} failed, so {target} was not "
+                    f"touched: {exc}"
+                ) from exc
+            where, params = bigquery_where(table_slice)
+            try:
+                for attempt in Retrying(
+                    retry=retry_if_exception(is_concurrent_update),
+                    stop=stop_after_attempt(SWAP_ATTEMPTS),
+                    wait=wait_random_exponential(multiplier=2, max=60),
+                    sleep=_pause,
+                    reraise=True,
+                ):
+                    with attempt:
+                        connection.query(
+                            replace_slice_script(target, staging, obj.columns, where),
+                            job_config=bigquery.QueryJobConfig(query_parameters=params),
+                            location=location,
+                            timeout=timeout,
+                        ).result(timeout=timeout)
+            except GoogleAPIError as exc:
+                raise dg.Failure(
+                    f"warehouse: replacing the slice of {target} failed; it runs as one transaction, "
+                    f"so {target} keeps its previous rows: {exc}"
+                ) from exc
+        finally:
+            try:
+                connection.delete_table(staging, not_found_ok=True, timeout=timeout)
+            except GoogleAPIError as exc:  # the write's outcome stands; the leftover is named
+                context.log.warning(f"warehouse: could not drop staging table {staging}: {exc}")
+        return frame_metadata(obj)
+
     def load_input(  # type: ignore[override]
         self, context: dg.InputContext, table_slice: TableSlice, connection: Any
     ) -> pl.DataFrame:
+        if table_slice.partition_dimensions and len(context.asset_partition_keys) == 0:
+            return pl.DataFrame()
+        target = table_id(table_slice)
+        cols = ", ".join(f"`{ident(c)}`" for c in table_slice.columns) if table_slice.columns else "*"
+        where, params = bigquery_where(table_slice)
+        location, timeout = _job_options(context)
         try:
-            return super().load_input(context, table_slice, connection)
+            job = connection.query(
+                f"SELECT {cols} FROM `{target}` WHERE {where}",  # noqa: S608 (identifiers checked, values bound)
+                job_config=bigquery.QueryJobConfig(query_parameters=params),
+                location=location,
+                timeout=timeout,
+            )
+            table = job.result(timeout=timeout).to_arrow(create_bqstorage_client=False)
         except NotFound:
-            return missing_table(context, f"{table_slice.database}.{table_slice.schema}.{table_slice.table}")
+            return missing_table(context, target)
+        return pl.from_arrow(plain_arrow(table))  # type: ignore[return-value]
 
 
 class NbaPolarsBigQueryIOManager(PolarsBigQueryIOManager):
@@ -31,3 +255,17 @@ class NbaPolarsBigQueryIOManager(PolarsBigQueryIOManager):
     @staticmethod
     def type_handlers() -> Sequence[DbTypeHandler]:
         return [NbaPolarsBigQueryTypeHandler()]
+
+    @staticmethod
+    def default_load_type() -> type | None:
+        return pl.DataFrame
+
+    def create_io_manager(self, context: Any) -> DbIOManager:
+        return DbIOManager(
+            db_client=StagedBigQueryClient(write_mode=self.write_mode, gcp_credentials=self.gcp_credentials),
+            io_manager_name="BigQueryIOManager",
+            database=self.project,
+            schema=self.dataset,
+            type_handlers=self.type_handlers(),
+            default_load_type=self.default_load_type(),
+        )

@@ -31,30 +31,40 @@ from dagster_duckdb_polars import DuckDBPolarsIOManager, DuckDBPolarsTypeHandler
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-def _ident(name: str) -> str:
+def ident(name: str) -> str:
     if not _IDENT.match(name):
         raise ValueError(f"warehouse: {name!r} is not a safe SQL identifier")
     return name
 
 
 def _qualified(table_slice: TableSlice) -> str:
-    return f"{_ident(table_slice.schema)}.{_ident(table_slice.table)}"
+    return f"{ident(table_slice.schema)}.{ident(table_slice.table)}"
+
+
+def partition_filters(table_slice: TableSlice) -> list[tuple[str, tuple[date, date] | list[str]]]:
+    """The slice's partition filters, one per dimension: (checked column name, [start, end) game dates of
+    a time window, or the static partition keys). Both warehouses render these with bound values."""
+    filters: list[tuple[str, tuple[date, date] | list[str]]] = []
+    for dim in table_slice.partition_dimensions or ():
+        window = dim.partitions
+        if isinstance(window, dg.TimeWindow):
+            filters.append((ident(dim.partition_expr), (_as_date(window.start), _as_date(window.end))))
+        else:
+            filters.append((ident(dim.partition_expr), [str(k) for k in window]))
+    return filters
 
 
 def _where(table_slice: TableSlice) -> tuple[str, list[Any]]:
     """A parameterized WHERE clause for the slice's partition window(s)."""
     clauses: list[str] = []
     params: list[Any] = []
-    for dim in table_slice.partition_dimensions or ():
-        expr = _ident(dim.partition_expr)
-        window = dim.partitions
-        if isinstance(window, dg.TimeWindow):
+    for expr, values in partition_filters(table_slice):
+        if isinstance(values, tuple):
             clauses.append(f"{expr} >= ? AND {expr} < ?")
-            params += [_as_date(window.start), _as_date(window.end)]
+            params += list(values)
         else:
-            keys = list(window)
-            clauses.append(f"{expr} IN ({', '.join('?' for _ in keys)})")
-            params += keys
+            clauses.append(f"{expr} IN ({', '.join('?' for _ in values)})")
+            params += values
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
@@ -85,7 +95,7 @@ def missing_table(context: dg.InputContext, name: str) -> pl.DataFrame:
         return pl.DataFrame()
     raise dg.Failure(
         f"warehouse table {name} does not exist: asset {context.asset_key.to_user_string()} "
-        "was never materialized here (or, on BigQuery, only with empty output, which creates no table); "
+        "was never materialized here; "
         "materialize it (or backfill its partitions) first"
     )
 
@@ -106,7 +116,7 @@ class TransactionalDuckDbClient(DuckDbClient):
         if not table_exists(connection, table_slice.schema, table_slice.table):
             return
         where, params = _where(table_slice)
-        connection.execute(f"DELETE FROM {_qualified(table_slice)}{where}", params)  # noqa: S608 (identifiers checked by _ident, values bound)
+        connection.execute(f"DELETE FROM {_qualified(table_slice)}{where}", params)  # noqa: S608 (identifiers checked by ident, values bound)
 
     @staticmethod
     @contextmanager
@@ -131,16 +141,11 @@ class PolarsDuckDBTypeHandler(DuckDBPolarsTypeHandler):
         target = _qualified(table_slice)
         # A failure here aborts the transaction; the client's connect() rolls it back.
         connection.register("_nba_assets_out", obj.to_arrow())
-        connection.execute(f"CREATE TABLE IF NOT EXISTS {target} AS SELECT * FROM _nba_assets_out LIMIT 0")  # noqa: S608 (identifiers checked by _ident)
+        connection.execute(f"CREATE TABLE IF NOT EXISTS {target} AS SELECT * FROM _nba_assets_out LIMIT 0")  # noqa: S608 (identifiers checked by ident)
         if obj.height:
-            connection.execute(f"INSERT INTO {target} BY NAME SELECT * FROM _nba_assets_out")  # noqa: S608 (identifiers checked by _ident)
+            connection.execute(f"INSERT INTO {target} BY NAME SELECT * FROM _nba_assets_out")  # noqa: S608 (identifiers checked by ident)
         connection.unregister("_nba_assets_out")
-        return {
-            "row_count": obj.height,
-            "dataframe_columns": dg.MetadataValue.table_schema(
-                dg.TableSchema(columns=[dg.TableColumn(name=n, type=str(t)) for n, t in obj.schema.items()])
-            ),
-        }
+        return frame_metadata(obj)
 
     def load_input(  # type: ignore[override]
         self, context: dg.InputContext, table_slice: TableSlice, connection: Any
@@ -152,8 +157,18 @@ class PolarsDuckDBTypeHandler(DuckDBPolarsTypeHandler):
         return load_table_slice(connection, table_slice)
 
 
+def frame_metadata(obj: pl.DataFrame) -> dict[str, Any]:
+    """What both warehouses record on a stored output: its row count and column types."""
+    return {
+        "row_count": obj.height,
+        "dataframe_columns": dg.MetadataValue.table_schema(
+            dg.TableSchema(columns=[dg.TableColumn(name=n, type=str(t)) for n, t in obj.schema.items()])
+        ),
+    }
+
+
 def load_table_slice(connection: Any, table_slice: TableSlice) -> pl.DataFrame:
-    cols = ", ".join(_ident(c) for c in table_slice.columns) if table_slice.columns else "*"
+    cols = ", ".join(ident(c) for c in table_slice.columns) if table_slice.columns else "*"
     where, params = _where(table_slice)
     return connection.sql(f"SELECT {cols} FROM {_qualified(table_slice)}{where}", params=params).pl()  # noqa: S608 (identifiers checked, values bound)
 

@@ -1,0 +1,310 @@
+"""BigQuery's REST API, as far as the prod warehouse IO manager uses it, answered in-process.
+
+The real ``google-cloud-bigquery`` client (anonymous credentials) talks HTTP; ``responses`` hands its
+requests to this double instead of the network. What it does with them follows BigQuery's documented
+behaviour, backed by an in-memory DuckDB:
+
+* a load job (multipart upload) must declare a schema that matches the Parquet it uploads, type for
+  type; it replaces its destination table (``WRITE_TRUNCATE``) or appends to it (the default);
+* a query job runs GoogleSQL statements separated by ``;``: named ``@parameters``, backquoted
+  identifiers, ``IN UNNEST(@array)``, ``CREATE TABLE IF NOT EXISTS a LIKE b``,
+  ``BEGIN TRANSACTION`` / ``COMMIT TRANSACTION``. A statement that fails ends the query with an
+  error and rolls back an open transaction, as BigQuery does without an exception handler;
+* a query of a missing table fails with ``notFound``; rows come back JSON-encoded per column type,
+  the way ``jobs.getQueryResults`` returns them.
+
+Faults: ``fail_load`` (load jobs fail), ``fail_statement`` (a statement containing this text fails)
+and ``conflicts`` (that many transactions are cancelled for a concurrent update, as BigQuery cancels
+a transaction that mutates a table another transaction is mutating). Every request is kept in ``requests`` for the tests to read.
+"""
+
+import io
+import json
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import duckdb
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+import responses
+
+BASE = "https://bigquery.googleapis.com"
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    body: dict[str, Any] | None
+
+
+@dataclass
+class FakeBigQuery:
+    project: str = "p"
+    fail_load: str | None = None
+    fail_statement: str | None = None
+    conflicts: int = 0
+    requests: list[Request] = field(default_factory=list)
+    schemas: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # "dataset.table" -> fields
+    jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.db = duckdb.connect()
+
+    # ------------------------------------------------------------------ wiring
+
+    def install(self, mock: responses.RequestsMock) -> None:
+        any_path = re.compile(re.escape(BASE) + r"/.*")
+        for method in (responses.GET, responses.POST, responses.DELETE):
+            mock.add_callback(method, any_path, callback=self._dispatch)
+
+    def _dispatch(self, request: Any) -> tuple[int, dict[str, str], str]:
+        path = request.path_url.split("?")[0]
+        if path.startswith("/upload/bigquery/v2/projects/") and path.endswith("/jobs"):
+            config, data = self._multipart(request)
+            self.requests.append(Request("LOAD", path, config))
+            return self._reply(self._load(config, data))
+        body = json.loads(request.body) if request.body else None
+        self.requests.append(Request(request.method, path, body))
+        if request.method == "POST" and path.endswith("/jobs"):
+            return self._reply(self._query(body))
+        if m := re.fullmatch(r"/bigquery/v2/projects/[^/]+/queries/([^/]+)", path):
+            return self._reply(self._results(self.jobs[m.group(1)]))
+        if m := re.fullmatch(r"/bigquery/v2/projects/[^/]+/jobs/([^/]+)", path):
+            return self._reply(self.jobs[m.group(1)]["resource"])
+        if m := re.fullmatch(r"/bigquery/v2/projects/[^/]+/datasets/([^/]+)/tables/([^/]+)", path):
+            if request.method == "DELETE":
+                return self._drop(m.group(1), m.group(2))
+            return self._get_table(m.group(1), m.group(2))
+        raise AssertionError(f"fake BigQuery: unexpected request {request.method} {path}")
+
+    @staticmethod
+    def _reply(payload: dict[str, Any]) -> tuple[int, dict[str, str], str]:
+        return 200, {"Content-Type": "application/json"}, json.dumps(payload)
+
+    @staticmethod
+    def _multipart(request: Any) -> tuple[dict[str, Any], bytes]:
+        """(job resource, uploaded bytes) of a ``multipart/related`` upload."""
+        content_type = request.headers["Content-Type"]
+        if isinstance(content_type, bytes):
+            content_type = content_type.decode()
+        boundary = re.search(r'boundary="?([^";]+)"?', content_type).group(1)  # type: ignore[union-attr]
+        parts = request.body.split(b"--" + boundary.encode())
+        config_part, data_part = (p.split(b"\r\n\r\n", 1)[1] for p in parts[1:3])
+        return json.loads(config_part.rstrip(b"\r\n")), data_part[: -len(b"\r\n")]
+
+    # ------------------------------------------------------------------ tables
+
+    def table(self, name: str) -> pl.DataFrame:
+        """The stored rows of ``dataset.table`` (for assertions)."""
+        dataset, table = name.split(".")
+        return self.db.sql(f'SELECT * FROM "{dataset}"."{table}"').pl()
+
+    def tables(self) -> list[str]:
+        rows = self.db.execute(
+            "SELECT table_schema || '.' || table_name FROM information_schema.tables"
+        ).fetchall()
+        return sorted(r[0] for r in rows)
+
+    def _get_table(self, dataset: str, table: str) -> tuple[int, dict[str, str], str]:
+        name = f"{dataset}.{table}"
+        if name not in self.tables():
+            return 404, {}, json.dumps({"error": {"code": 404, "message": f"Not found: Table {table}"}})
+        reference = {"projectId": self.project, "datasetId": dataset, "tableId": table}
+        return self._reply({"tableReference": reference, "schema": {"fields": self.schemas[name]}})
+
+    def _drop(self, dataset: str, table: str) -> tuple[int, dict[str, str], str]:
+        if f"{dataset}.{table}" not in self.tables():
+            return 404, {}, json.dumps({"error": {"code": 404, "message": f"Not found: Table {table}"}})
+        self.db.execute(f'DROP TABLE "{dataset}"."{table}"')
+        self.schemas.pop(f"{dataset}.{table}", None)
+        return 204, {}, ""
+
+    # ------------------------------------------------------------------ jobs
+
+    def _job(self, kind: str, error: str | None = None, reason: str = "invalidQuery") -> dict[str, Any]:
+        job_id = uuid.uuid4().hex
+        resource: dict[str, Any] = {
+            "jobReference": {"projectId": self.project, "jobId": job_id, "location": "US"},
+            "configuration": {kind: {}},
+            "status": {"state": "DONE"},
+            "statistics": {"query": {"statementType": "SCRIPT"}} if kind == "query" else {},
+        }
+        if error:
+            resource["status"]["errorResult"] = {"reason": reason, "message": error}
+            resource["status"]["errors"] = [{"reason": reason, "message": error}]
+        self.jobs[job_id] = {"resource": resource, "rows": [], "schema": []}
+        return resource
+
+    def _load(self, config: dict[str, Any], data: bytes) -> dict[str, Any]:
+        load = config["configuration"]["load"]
+        dest = load["destinationTable"]
+        assert dest["projectId"] == self.project
+        assert load["sourceFormat"] == "PARQUET"
+        if self.fail_load:
+            return self._job("load", self.fail_load, "invalid")
+        # The client's own Parquet (load_table_from_dataframe) tags columns with BigQuery type names in
+        # the field metadata; BigQuery reads the physical types, so the fake drops the tags.
+        arrow = pq.read_table(io.BytesIO(data))
+        frame = pl.from_arrow(arrow.cast(pa.schema([f.remove_metadata() for f in arrow.schema])))
+        assert isinstance(frame, pl.DataFrame)
+        fields = load["schema"]["fields"]
+        for f in fields:
+            problem = _incompatible(f, frame.schema.get(f["name"]))
+            if problem:
+                return self._job("load", f"Provided Schema does not match Table: {problem}", "invalid")
+        self.db.execute(f'CREATE SCHEMA IF NOT EXISTS "{dest["datasetId"]}"')
+        name = f"{dest['datasetId']}.{dest['tableId']}"
+        self.db.register("_incoming", frame.select(f["name"] for f in fields).to_arrow())
+        if load.get("writeDisposition") == "WRITE_TRUNCATE" or name not in self.tables():
+            self.db.execute(f"CREATE OR REPLACE TABLE {_quoted(name)} AS SELECT * FROM _incoming")
+            self.schemas[name] = fields
+        else:  # WRITE_APPEND, BigQuery's default for load jobs
+            self.db.execute(f"INSERT INTO {_quoted(name)} BY NAME SELECT * FROM _incoming")
+        self.db.unregister("_incoming")
+        return self._job("load")
+
+    def _query(self, body: dict[str, Any]) -> dict[str, Any]:
+        query = body["configuration"]["query"]
+        params = {p["name"]: _param(p) for p in query.get("queryParameters", [])}
+        if self.conflicts and "BEGIN TRANSACTION" in query["query"]:
+            self.conflicts -= 1
+            return self._job("query", "Transaction is aborted due to concurrent update against table t")
+        in_transaction = False
+        last: tuple[list[dict[str, Any]], list[tuple]] = ([], [])
+        for statement in (s.strip() for s in query["query"].split(";")):
+            if not statement:
+                continue
+            try:
+                if self.fail_statement and self.fail_statement in statement:
+                    raise duckdb.Error(f"injected failure: {statement[:40]}")
+                if statement == "BEGIN TRANSACTION":
+                    self.db.execute("BEGIN TRANSACTION")
+                    in_transaction = True
+                elif statement == "COMMIT TRANSACTION":
+                    self.db.execute("COMMIT")
+                    in_transaction = False
+                else:
+                    last = self._statement(statement, params)
+            except duckdb.Error as exc:
+                if in_transaction:
+                    self.db.execute("ROLLBACK")
+                missing = isinstance(exc, duckdb.CatalogException)
+                return self._job("query", str(exc), "notFound" if missing else "invalidQuery")
+        resource = self._job("query")
+        self.jobs[resource["jobReference"]["jobId"]].update(schema=last[0], rows=last[1])
+        return resource
+
+    def _statement(self, sql: str, params: dict[str, Any]) -> tuple[list[dict[str, Any]], list[tuple]]:
+        like = re.fullmatch(r"CREATE TABLE IF NOT EXISTS `([^`]+)` LIKE `([^`]+)`", sql)
+        if like:
+            target, source = (self._name(n) for n in like.groups())
+            if target not in self.tables():
+                self.db.execute(f"CREATE TABLE {_quoted(target)} AS SELECT * FROM {_quoted(source)} LIMIT 0")
+                self.schemas[target] = self.schemas[source]
+            return [], []
+        translated = re.sub(r"IN UNNEST\(@(\w+)\)", r"IN (SELECT UNNEST($\1))", sql)
+        translated = re.sub(r"@(\w+)", r"$\1", translated)
+        translated = re.sub(r"`([^`]+)`", lambda m: _quoted(self._name(m.group(1))), translated)
+        used = {k: v for k, v in params.items() if f"${k}" in translated}
+        result = self.db.execute(translated, used)
+        if not sql.startswith("SELECT"):
+            return [], []
+        source = self._name(re.search(r"FROM `([^`]+)`", sql).group(1))  # type: ignore[union-attr]
+        columns = [d[0] for d in result.description]
+        by_name = {f["name"]: f for f in self.schemas[source]}
+        return [by_name[c] for c in columns], result.fetchall()
+
+    def _name(self, name: str) -> str:
+        """`project.dataset.table` -> dataset.table; a bare `column` stays as it is."""
+        parts = name.split(".")
+        if len(parts) == 3:
+            assert parts[0] == self.project, name
+            return f"{parts[1]}.{parts[2]}"
+        return name
+
+    def _results(self, job: dict[str, Any]) -> dict[str, Any]:
+        schema, rows = job["schema"], job["rows"]
+        return {
+            "jobReference": job["resource"]["jobReference"],
+            "jobComplete": True,
+            "schema": {"fields": schema},
+            "totalRows": str(len(rows)),
+            "rows": [{"f": [{"v": _cell(v, f)} for v, f in zip(row, schema, strict=True)]} for row in rows],
+        }
+
+
+def _quoted(name: str) -> str:
+    return ".".join(f'"{p}"' for p in name.split("."))
+
+
+def _param(p: dict[str, Any]) -> Any:
+    kind = p["parameterType"]["type"]
+    if kind == "ARRAY":
+        return [v["value"] for v in p["parameterValue"]["arrayValues"]]
+    value = p["parameterValue"]["value"]
+    return date.fromisoformat(value) if kind == "DATE" else value
+
+
+_STANDARD = {"INTEGER": "INT64", "FLOAT": "FLOAT64", "BOOLEAN": "BOOL", "STRUCT": "RECORD"}  # legacy names
+_COMPATIBLE: dict[str, tuple[type[pl.DataType], ...]] = {
+    "DATE": (pl.Date,),
+    "INT64": (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32),
+    "FLOAT64": (pl.Float32, pl.Float64),
+    "BOOL": (pl.Boolean,),
+    "STRING": (pl.String, pl.Categorical, pl.Enum),
+    "TIME": (pl.Time,),
+    "BYTES": (pl.Binary,),
+    "NUMERIC": (pl.Decimal,),
+    "BIGNUMERIC": (pl.Decimal,),
+}
+
+
+def _incompatible(f: dict[str, Any], dtype: pl.DataType | None) -> str | None:
+    """Why a Parquet column of polars type ``dtype`` cannot load into BigQuery field ``f`` (None: it can)."""
+    if dtype is None:
+        return f"{f['name']} is not in the file"
+    if f.get("mode") == "REPEATED":
+        if not isinstance(dtype, pl.List):
+            return f"{f['name']} is REPEATED but the file has {dtype}"
+        return _incompatible({**f, "mode": "NULLABLE"}, dtype.inner)  # type: ignore[arg-type]
+    kind = _STANDARD.get(f["type"], f["type"])
+    if kind == "RECORD":
+        if not isinstance(dtype, pl.Struct):
+            return f"{f['name']} is RECORD but the file has {dtype}"
+        inner = {x.name: x.dtype for x in dtype.fields}
+        for sub in f["fields"]:
+            problem = _incompatible(sub, inner.get(sub["name"]))  # type: ignore[arg-type]
+            if problem:
+                return f"{f['name']}.{problem}"
+        return None
+    if kind in ("TIMESTAMP", "DATETIME"):
+        ok = isinstance(dtype, pl.Datetime) and bool(dtype.time_zone) == (kind == "TIMESTAMP")
+    else:
+        ok = dtype.base_type() in _COMPATIBLE.get(kind, ())
+    return None if ok else f"{f['name']} is {kind} but the file has {dtype}"
+
+
+def _cell(value: Any, f: dict[str, Any]) -> Any:
+    """A value as ``jobs.getQueryResults`` encodes it for field ``f``."""
+    if value is None:
+        return None
+    if f.get("mode") == "REPEATED":
+        return [{"v": _cell(v, {**f, "mode": "NULLABLE"})} for v in value]
+    kind = _STANDARD.get(f["type"], f["type"])
+    if kind == "RECORD":
+        return {"f": [{"v": _cell(value[sub["name"]], sub)} for sub in f["fields"]]}
+    if kind == "TIMESTAMP":
+        return str(int(value.astimezone(UTC).timestamp() * 1_000_000))
+    if kind == "BOOL":
+        return "true" if value else "false"
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return str(value)
