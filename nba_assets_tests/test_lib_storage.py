@@ -162,47 +162,88 @@ def test_local_object_store_is_content_addressed_and_atomic(tmp_path) -> None:
         store.put_bytes("../escape", b"x")
 
 
+class _Blob:
+    """google.cloud.storage's Blob, as far as GCSObjectStore uses it (in memory)."""
+
+    def __init__(self, bucket: "_Bucket", name: str) -> None:
+        self.bucket, self.name = bucket, name
+
+    def upload_from_string(self, data: bytes, content_type: str) -> None:
+        self.bucket.blobs[self.name] = data
+
+    def download_as_bytes(self) -> bytes:
+        return self.bucket.blobs[self.name]
+
+    def exists(self) -> bool:
+        return self.name in self.bucket.blobs
+
+
+class _Bucket:
+    def __init__(self) -> None:
+        self.blobs: dict[str, bytes] = {}
+
+    def blob(self, name: str) -> _Blob:
+        return _Blob(self, name)
+
+
+class _GCSClient:
+    """``list_blobs`` matches ``prefix`` as a plain string, as GCS does."""
+
+    def __init__(self) -> None:
+        self.b = _Bucket()
+
+    def bucket(self, name: str) -> _Bucket:
+        assert name == "nba-bucket"
+        return self.b
+
+    def list_blobs(self, bucket: str, prefix: str | None = None) -> list[_Blob]:
+        return [_Blob(self.b, n) for n in self.b.blobs if n.startswith(prefix or "")]
+
+
 def test_gcs_object_store_talks_to_the_bucket_api() -> None:
     from nba_assets.lib.storage.object_store import GCSObjectStore
 
-    class Blob:
-        def __init__(self, bucket, name: str) -> None:
-            self.bucket, self.name = bucket, name
-
-        def upload_from_string(self, data: bytes, content_type: str) -> None:
-            self.bucket.blobs[self.name] = data
-
-        def download_as_bytes(self) -> bytes:
-            return self.bucket.blobs[self.name]
-
-        def exists(self) -> bool:
-            return self.name in self.bucket.blobs
-
-    class Bucket:
-        def __init__(self) -> None:
-            self.blobs: dict[str, bytes] = {}
-
-        def blob(self, name: str) -> Blob:
-            return Blob(self, name)
-
-    class Client:
-        def __init__(self) -> None:
-            self.b = Bucket()
-
-        def bucket(self, name: str) -> Bucket:
-            assert name == "nba-bucket"
-            return self.b
-
-        def list_blobs(self, bucket: str, prefix: str) -> list[Blob]:
-            return [Blob(self.b, n) for n in self.b.blobs if n.startswith(prefix)]
-
-    client = Client()
+    client = _GCSClient()
     store = GCSObjectStore(client, "nba-bucket", "prod")
     key = archive_payload(store, "nba-cdn", "2025-11-05", b"{}")
     assert store.uri(key) == f"gs://nba-bucket/prod/{key}"
     assert list(client.b.blobs) == [f"prod/{key}"]
     assert store.list_keys("raw_payloads") == [key]
     assert store.get_bytes(key) == b"{}"
+
+
+@pytest.mark.parametrize("kind", ["local", "gcs"])
+def test_listing_is_by_folder_and_the_lines_ledger_reads_back(tmp_path, kind) -> None:
+    """The lines ledger lists ``lines_ledger/<D>/`` (a trailing slash): on GCS this raised before any
+    request. A listing stops at folder boundaries (GCS matches plain string prefixes: ``prod`` also
+    matches ``prod_old/``) and skips console folder placeholders."""
+    from datetime import UTC, datetime
+
+    from nba_assets.lib import schemas
+    from nba_assets.lib.sources.live.source import lines_ledger_read, lines_ledger_write
+    from nba_assets.lib.storage.object_store import GCSObjectStore
+
+    if kind == "gcs":
+        client = _GCSClient()
+        client.b.blobs.update({"prod_old/lines_ledger/x.parquet": b"", "prod/lines_ledger/": b""})
+        store = GCSObjectStore(client, "nba-bucket", "prod")
+    else:
+        store = LocalObjectStore(tmp_path)
+    day = date(2025, 11, 5)
+    snap = datetime(2025, 11, 5, 17, 0, tzinfo=UTC)
+    row = {c: None for c in schemas.PROPS_SCHEMA}
+    row.update(game_date=day, snapshot_utc=snap, player_name="A Player", bookmaker="fanduel", line=20.5)
+    snapshot = schemas.conform(pl.DataFrame([row]), schemas.PROPS_SCHEMA, "test")
+    key = lines_ledger_write(store, day, snapshot)
+    assert key.endswith(".parquet")
+    assert lines_ledger_read(store, day, snap)["line"].to_list() == [20.5]
+    ledger = store.list_keys("lines_ledger/")
+    assert ledger == store.list_keys("lines_ledger") and len(ledger) == 1
+    assert ledger[0].startswith("lines_ledger/2025-11-05/")
+    assert store.list_keys("lines") == []
+    assert store.list_keys("") == ledger
+    with pytest.raises(ValueError, match="not a safe relative path"):
+        store.list_keys("../outside/")
 
 
 @pytest.mark.parametrize("opt_in", [False, True])

@@ -24,6 +24,13 @@ def _check_key(key: str) -> str:
     return key
 
 
+def _folder(prefix: str) -> str:
+    """A listing prefix is a folder: ``"a/b"`` and ``"a/b/"`` both mean the keys under ``a/b``; ``""``
+    means every key. Checked like a key, so no listing reaches outside the store."""
+    folder = prefix.rstrip("/")
+    return _check_key(folder) if folder else ""
+
+
 class ObjectStore(Protocol):
     def put_bytes(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> str: ...
 
@@ -65,7 +72,8 @@ class LocalObjectStore:
         return self._path(key).exists()
 
     def list_keys(self, prefix: str) -> list[str]:
-        base = self.root / prefix if prefix else self.root
+        folder = _folder(prefix)
+        base = self.root / folder if folder else self.root
         if not base.exists():
             return []
         return sorted(
@@ -104,9 +112,13 @@ class GCSObjectStore:
         return bool(self._bucket().blob(self._name(key)).exists())
 
     def list_keys(self, prefix: str) -> list[str]:
-        full = self._name(prefix) if prefix else self.prefix
+        # GCS matches prefixes as strings: "prod" would also match "prod_old/...", so the query always
+        # ends at a folder boundary; names ending in "/" are console folder placeholders, not keys.
+        folder = _folder(prefix)
+        query = f"{self._name(folder)}/" if folder else (f"{self.prefix}/" if self.prefix else "")
         strip = len(self.prefix) + 1 if self.prefix else 0
-        return sorted(b.name[strip:] for b in self.client.list_blobs(self.bucket_name, prefix=full))
+        blobs = self.client.list_blobs(self.bucket_name, prefix=query or None)
+        return sorted(b.name[strip:] for b in blobs if not b.name.endswith("/"))
 
     def uri(self, key: str) -> str:
         return f"gs://{self.bucket_name}/{self._name(key)}"
