@@ -3,6 +3,7 @@ and the daily summary, driven through Dagster's own evaluation against a tempora
 
 import json
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import dagster as dg
@@ -26,8 +27,9 @@ from nba_assets.defs.build import build_definitions
 from nba_assets.defs.grading.assets import GRADES, PERF, box_scores_ready_for_grading
 from nba_assets.defs.raw.assets import raw_assets
 from nba_assets.defs.resources import ArchiveSourceResource, LocalObjectStoreResource, build_resources
-from nba_assets.lib.alerts import LocalAlertLog
+from nba_assets.lib.alerts import SLACK_TIMEOUT_SECONDS, Alert, LocalAlertLog, SlackAlerts, slack_client
 from nba_assets.lib.env import Settings
+from nba_assets_tests.test_reliability_support import FaultServer, reply, reset
 
 ET = ZoneInfo("America/New_York")
 SCHEDULE_AND_BOX = dg.AssetSelection.assets(
@@ -392,23 +394,41 @@ def test_alerts_sensor_reports_the_real_failed_overnight_run_once(repo, overnigh
     assert "raw__box_scores_box_scores_ready_for_grading" in alert["text"]
 
 
-class FakeSlackClient:
-    def __init__(self, fail: bool = False) -> None:
-        self.calls: list[dict] = []
-        self.fail = fail
-
-    def chat_postMessage(self, **kwargs) -> None:
-        if self.fail:
-            raise ConnectionError("slack is down")
-        self.calls.append(kwargs)
+SLACK_SERVERS: dict[str, FaultServer] = {}
+POST_MESSAGE = "/api/chat.postMessage"
 
 
-CLIENTS: dict[str, FakeSlackClient] = {}
+def slack_reply(code: str | None = None, status: int = 200, headers: dict[str, str] | None = None) -> Any:
+    """A Slack Web API answer: ``{"ok": true}``, or ``{"ok": false, "error": code}``."""
+    body = {"ok": True, "channel": "C1", "ts": "1.0"} if code is None else {"ok": False, "error": code}
+    return reply(status, json.dumps(body).encode(), {"Content-Type": "application/json", **(headers or {})})
 
 
 class FakeSlack(SlackResource):
+    """dagster-slack's resource and its real ``WebClient``, pointed at a loopback Slack API."""
+
     def get_client(self):  # type: ignore[override]
-        return CLIENTS[self.token]
+        client = super().get_client()
+        client.base_url = f"{SLACK_SERVERS[self.token].base}/api/"
+        return client
+
+
+@pytest.fixture
+def slack():
+    def serve(token: str, *answers: Any) -> FaultServer:
+        server = SLACK_SERVERS[token] = FaultServer()
+        server.script(POST_MESSAGE, *answers)
+        return server
+
+    yield serve
+    for server in SLACK_SERVERS.values():
+        server.close()
+    SLACK_SERVERS.clear()
+
+
+def posted(server: FaultServer) -> list[dict]:
+    """The messages the server accepted or refused, in order (chat.postMessage sends JSON)."""
+    return [json.loads(c.body) for c in server.calls if c.path == POST_MESSAGE]
 
 
 DAILY = dg.DailyPartitionsDefinition(start_date="2025-11-01", timezone="America/New_York")
@@ -439,16 +459,17 @@ def demo_lines(config: DemoConfig):
     )
 
 
-def test_alerts_sensor_end_to_end_to_slack_exactly_once(repo, monkeypatch) -> None:
-    client = CLIENTS["xoxb-test-token"] = FakeSlackClient()
+def test_alerts_sensor_end_to_end_to_slack_exactly_once(repo, slack) -> None:
+    server = slack("xoxb-test-token", slack_reply())
     alerts = SlackAlertsResource(slack=FakeSlack(token="xoxb-test-token"), channel="#nba-alerts")
     with dg.instance_for_test() as instance:
         ok = dg.materialize([demo_lines], instance=instance, partition_key="2025-11-05")
         assert ok.success  # the failed check is a WARN: the run goes on
         first = tick(sensors.alerts_sensor, repo, instance, alerts=alerts)
-        assert len(client.calls) == 1
-        text = client.calls[0]["text"]
-        assert client.calls[0]["channel"] == "#nba-alerts"
+        assert len(posted(server)) == 1
+        text = posted(server)[0]["text"]
+        assert posted(server)[0]["channel"] == "#nba-alerts"
+        assert server.calls[0].headers["Authorization"] == "Bearer xoxb-test-token"  # the real client
         assert (
             "demo/lines:lines_fresh" in text
             and "WARN" in text
@@ -457,7 +478,7 @@ def test_alerts_sensor_end_to_end_to_slack_exactly_once(repo, monkeypatch) -> No
         )
         assert "s3cr3t" not in text and "xoxb-test-token" not in text
         second = tick(sensors.alerts_sensor, repo, instance, first.cursor, alerts=alerts)
-        assert len(client.calls) == 1 and second.skip_message == "no new failures"
+        assert len(posted(server)) == 1 and second.skip_message == "no new failures"
 
         bad = dg.materialize(
             [demo_lines],
@@ -468,17 +489,19 @@ def test_alerts_sensor_end_to_end_to_slack_exactly_once(repo, monkeypatch) -> No
         )
         assert not bad.success  # blocking ERROR check
         third = tick(sensors.alerts_sensor, repo, instance, second.cursor, alerts=alerts)
-        assert len(client.calls) == 2  # one message for the failed run, with both failed checks in it
-        run_text = client.calls[1]["text"]
+        assert len(posted(server)) == 2  # one message for the failed run, with both failed checks in it
+        run_text = posted(server)[1]["text"]
         assert "Run failed" in run_text and bad.run_id[:8] in run_text
         assert "demo/lines:lines_priced" in run_text and "demo/lines:lines_fresh" in run_text
         tick(sensors.alerts_sensor, repo, instance, third.cursor, alerts=alerts)
-        assert len(client.calls) == 2
+        assert len(posted(server)) == 2
 
 
-def test_alert_delivery_failure_keeps_the_cursor_and_retries(repo, tmp_path) -> None:
-    down = CLIENTS["xoxb-down"] = FakeSlackClient(fail=True)
-    up = CLIENTS["xoxb-up"] = FakeSlackClient()
+def test_alert_delivery_failure_keeps_the_cursor_and_retries(repo, slack) -> None:
+    """Slack unreachable (connections reset; slack_sdk retries a connection error once): the tick is
+    skipped with the cursor held, and the next tick delivers."""
+    down = slack("xoxb-down", reset())
+    up = slack("xoxb-up", slack_reply())
     with dg.instance_for_test() as instance:
         assert dg.materialize([demo_lines], instance=instance, partition_key="2025-11-05").success
         failed = tick(
@@ -487,7 +510,7 @@ def test_alert_delivery_failure_keeps_the_cursor_and_retries(repo, tmp_path) -> 
             instance,
             alerts=SlackAlertsResource(slack=FakeSlack(token="xoxb-down"), channel="#c"),
         )
-        assert "delivery failed" in failed.skip_message and not down.calls
+        assert "delivery failed" in failed.skip_message and down.count(POST_MESSAGE) == 2
         tick(
             sensors.alerts_sensor,
             repo,
@@ -495,7 +518,70 @@ def test_alert_delivery_failure_keeps_the_cursor_and_retries(repo, tmp_path) -> 
             failed.cursor,
             alerts=SlackAlertsResource(slack=FakeSlack(token="xoxb-up"), channel="#c"),
         )
-        assert len(up.calls) == 1
+        assert len(posted(up)) == 1
+
+
+def test_a_rate_limited_post_waits_once_and_is_delivered_in_the_same_tick(repo, slack) -> None:
+    """HTTP 429 with Retry-After: by default slack_sdk does not retry it (the delivery failed and the
+    next tick posted the whole batch again); the client now waits it out once."""
+    server = slack("xoxb-busy", slack_reply("ratelimited", 429, {"Retry-After": "0"}), slack_reply())
+    with dg.instance_for_test() as instance:
+        assert dg.materialize([demo_lines], instance=instance, partition_key="2025-11-05").success
+        result = tick(
+            sensors.alerts_sensor,
+            repo,
+            instance,
+            alerts=SlackAlertsResource(slack=FakeSlack(token="xoxb-busy"), channel="#c"),
+        )
+        assert "failed" not in (result.skip_message or "") and len(posted(server)) == 2  # refused, then taken
+
+
+@pytest.mark.parametrize("code", ["channel_not_found", "invalid_auth", "not_in_channel"])
+def test_a_refusal_that_needs_a_person_fails_the_tick_and_holds_the_alerts(repo, slack, code) -> None:
+    """A wrong channel or a revoked token is not an outage: retrying every minute in silence would
+    look like a quiet day. The tick fails (red in the UI) naming Slack's error code and what to fix,
+    the cursor stays put, and once Slack accepts, the held alerts go out exactly once."""
+    refused = slack("xoxb-refused", slack_reply(code))
+    fixed = slack("xoxb-fixed", slack_reply())
+    with dg.instance_for_test() as instance:
+        assert dg.materialize([demo_lines], instance=instance, partition_key="2025-11-05").success
+        with pytest.raises(Exception, match=rf"Slack refused the alert: {code}\. Alerts are held") as err:
+            tick(
+                sensors.alerts_sensor,
+                repo,
+                instance,
+                alerts=SlackAlertsResource(slack=FakeSlack(token="xoxb-refused"), channel="#c"),
+            )
+        assert "xoxb" not in str(err.value) and len(posted(refused)) == 1
+        delivered = tick(
+            sensors.alerts_sensor,
+            repo,
+            instance,
+            None,  # the failed tick stored no cursor
+            alerts=SlackAlertsResource(slack=FakeSlack(token="xoxb-fixed"), channel="#c"),
+        )
+        assert len(posted(fixed)) == 1 and "demo/lines:lines_fresh" in posted(fixed)[0]["text"]
+        tick(
+            sensors.alerts_sensor,
+            repo,
+            instance,
+            delivered.cursor,
+            alerts=SlackAlertsResource(slack=FakeSlack(token="xoxb-fixed"), channel="#c"),
+        )
+        assert len(posted(fixed)) == 1
+
+
+def test_one_events_alerts_are_one_slack_message(slack) -> None:
+    """A run's failed checks go out together: a failure part-way can never repeat half a batch."""
+    server = slack("xoxb-batch", slack_reply())
+    client = slack_client(FakeSlack(token="xoxb-batch").get_client())
+    assert client.timeout == SLACK_TIMEOUT_SECONDS
+    alerts = [
+        Alert(kind="check_failure", title=f"Check failed: a:c{i} (WARN)", run_id="r1") for i in range(3)
+    ]
+    SlackAlerts(client, "#c").send_all(alerts)
+    (message,) = posted(server)
+    assert all(f"a:c{i}" in message["text"] for i in range(3))
 
 
 def test_alerts_resource_is_slack_only_in_prod_with_a_channel(tmp_path) -> None:

@@ -177,10 +177,10 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     aborted = False
 
-    def do_GET(self) -> None:
+    def do_GET(self, body: bytes = b"") -> None:
         server: FaultServer = self.server.owner  # type: ignore[attr-defined]
         parts = urlsplit(self.path)
-        server.record(parts.path, parts.query, dict(self.headers))
+        server.record(parts.path, parts.query, dict(self.headers), body)
         action = server.next_action(parts.path)
         try:
             action(self)
@@ -191,9 +191,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
-        self.do_GET()
+        self.do_GET(self.rfile.read(length) if length else b"")
 
     def finish(self) -> None:
         try:
@@ -218,6 +216,7 @@ class Call:
     path: str
     query: str
     headers: dict[str, str]
+    body: bytes = b""
 
 
 @dataclass
@@ -251,9 +250,9 @@ class FaultServer:
             queue = self.scripts.get(path) or self.scripts.get("*") or [reply(404, b"no script")]
             return queue.pop(0) if len(queue) > 1 else queue[0]
 
-    def record(self, path: str, query: str, headers: dict[str, str]) -> None:
+    def record(self, path: str, query: str, headers: dict[str, str], body: bytes = b"") -> None:
         with self._lock:
-            self.calls.append(Call(path, query, headers))
+            self.calls.append(Call(path, query, headers, body))
 
     def count(self, path: str) -> int:
         return sum(1 for c in self.calls if c.path == path)

@@ -15,6 +15,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+
 log = logging.getLogger("nba_assets.alerts")
 
 
@@ -60,8 +64,22 @@ class Alert:
         )
 
 
+class AlertDeliveryError(Exception):
+    """A sink could not take an alert. ``transient``: trying again later can work (an outage, a rate
+    limit); otherwise a person must fix the sink (a revoked token, a wrong channel). The message names
+    the sink's error code only, never a token or the alert's text."""
+
+    def __init__(self, message: str, transient: bool) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
 class AlertSink(Protocol):
     def send(self, alert: Alert) -> None: ...
+
+    def send_all(self, alerts: list[Alert]) -> None:
+        """The alerts of one event (a run and its failed checks), delivered together."""
+        ...
 
 
 class LocalAlertLog:
@@ -71,6 +89,10 @@ class LocalAlertLog:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+
+    def send_all(self, alerts: list[Alert]) -> None:
+        for alert in alerts:
+            self.send(alert)
 
     def send(self, alert: Alert) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -84,15 +106,48 @@ class LocalAlertLog:
         return [json.loads(line) for line in self.path.read_text().splitlines() if line.strip()]
 
 
-class SlackAlerts:
-    """Posts to a Slack channel through a ``slack_sdk.WebClient`` (from dagster-slack's SlackResource)."""
+# Slack Web API error codes that a later attempt can get past; every other code (invalid_auth,
+# token_revoked, channel_not_found, not_in_channel, missing_scope, ...) needs a person.
+SLACK_TRANSIENT_ERRORS = frozenset(
+    {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+)
+SLACK_TIMEOUT_SECONDS = 10  # per call: a sensor tick must finish well inside Dagster's 60 s
+SLACK_MAX_TEXT = 39_000  # chat.postMessage truncates past 40,000 characters
 
-    def __init__(self, client: Any, channel: str) -> None:
+
+def slack_client(client: WebClient) -> WebClient:
+    """dagster-slack's client, bounded: 10 s per call, and one wait on HTTP 429 (``Retry-After``); by
+    default slack_sdk retries only connection errors, so a rate limit failed the delivery at once."""
+    client.timeout = SLACK_TIMEOUT_SECONDS
+    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=1))
+    return client
+
+
+class SlackAlerts:
+    """Posts to a Slack channel through a ``slack_sdk.WebClient`` (from dagster-slack's SlackResource).
+    One event's alerts go out as one message, so a failure part-way can never repeat half a batch."""
+
+    def __init__(self, client: WebClient, channel: str) -> None:
         self.client = client
         self.channel = channel
 
     def send(self, alert: Alert) -> None:
-        self.client.chat_postMessage(channel=self.channel, text=alert.render())
+        self.send_all([alert])
+
+    def send_all(self, alerts: list[Alert]) -> None:
+        if not alerts:
+            return
+        text = "\n\n".join(a.render() for a in alerts)
+        if len(text) > SLACK_MAX_TEXT:
+            text = text[: SLACK_MAX_TEXT - 40] + "\n... (cut: see the run in Dagster)"
+        try:
+            self.client.chat_postMessage(channel=self.channel, text=text)
+        except SlackApiError as exc:
+            code = str(exc.response.get("error") or f"HTTP {exc.response.status_code}")
+            transient = code in SLACK_TRANSIENT_ERRORS or exc.response.status_code >= 500
+            raise AlertDeliveryError(f"Slack refused the alert: {code}", transient) from None
+        except OSError as exc:  # URLError, timeouts, refused or reset connections
+            raise AlertDeliveryError(f"Slack unreachable: {type(exc).__name__}", transient=True) from None
 
 
 def check_dict(

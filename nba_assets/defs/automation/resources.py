@@ -3,7 +3,7 @@
 import dagster as dg
 from dagster_slack import SlackResource
 
-from nba_assets.lib.alerts import Alert, AlertSink, LocalAlertLog, SlackAlerts
+from nba_assets.lib.alerts import Alert, AlertSink, LocalAlertLog, SlackAlerts, slack_client
 from nba_assets.lib.env import Settings
 
 
@@ -15,6 +15,9 @@ class AlertsResource(dg.ConfigurableResource):
 
     def send(self, alert: Alert) -> None:
         self.get_sink().send(alert)
+
+    def send_all(self, alerts: list[Alert]) -> None:
+        self.get_sink().send_all(alerts)
 
 
 class LocalAlertsResource(AlertsResource):
@@ -33,7 +36,7 @@ class SlackAlertsResource(AlertsResource):
     channel: str
 
     def get_sink(self) -> AlertSink:
-        return SlackAlerts(self.slack.get_client(), self.channel)
+        return SlackAlerts(slack_client(self.slack.get_client()), self.channel)
 
 
 def alerts_resource(settings: Settings) -> AlertsResource:

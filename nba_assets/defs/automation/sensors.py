@@ -20,7 +20,7 @@ from nba_assets.defs.automation.resources import AlertsResource
 from nba_assets.defs.grading.assets import GRADES, PERF
 from nba_assets.defs.jobs import grade_job, overnight_box_scores_job, refresh_lines_job
 from nba_assets.defs.resources import NbaSourceResource, ObjectStoreResource
-from nba_assets.lib.alerts import Alert
+from nba_assets.lib.alerts import Alert, AlertDeliveryError
 
 TRIGGER_TAG = "nba_assets/trigger"
 RUNNING = dg.DefaultSensorStatus.RUNNING
@@ -32,12 +32,23 @@ def utc_now() -> datetime:
 
 
 def _deliver(log: logging.Logger | logging.LoggerAdapter, alerts: AlertsResource, batch: list[Alert]) -> bool:
-    """Send ``batch``; on a delivery error log its class (never its text) and report failure so the
-    caller keeps its cursor before this batch and the next tick tries again."""
+    """Send ``batch`` (one event's alerts, together). On a transient delivery error (an outage, a rate
+    limit) log its code or class (never its text) and report failure, so the caller keeps its cursor
+    before this batch and the next tick tries again. A refusal that needs a person (a revoked token, a
+    wrong channel) fails the tick, red in the UI, with the cursor still held: the alerts go out once the
+    sink is fixed, and nobody mistakes the silence for a quiet day."""
     try:
-        for alert in batch:
-            alerts.send(alert)
-    except Exception as exc:  # a Slack outage must not lose alerts: retried next tick
+        alerts.send_all(batch)
+    except AlertDeliveryError as exc:
+        if not exc.transient:
+            raise AlertDeliveryError(
+                f"{exc}. Alerts are held until the sink accepts them: check SLACK_BOT_TOKEN, "
+                "NBA_ASSETS_SLACK_CHANNEL and that the bot is in that channel",
+                transient=False,
+            ) from None
+        log.error(f"alert delivery failed ({exc}); retrying next tick")
+        return False
+    except Exception as exc:  # anything else unexpected: retried next tick
         log.error(f"alert delivery failed ({type(exc).__name__}); retrying next tick")
         return False
     return True
