@@ -10,6 +10,7 @@ from dagster_duckdb_polars import DuckDBPolarsIOManager
 
 from nba_assets.lib.storage.duckdb_io import MISSING_TABLE_IS_EMPTY, NbaDuckDBIOManager
 from nba_assets.lib.storage.object_store import LocalObjectStore, archive_payload, payload_key
+from nba_assets_tests.fake_gcs import FakeGCSClient
 
 parts = dg.DailyPartitionsDefinition(start_date="2025-11-01", timezone="America/New_York", end_offset=1)
 
@@ -162,48 +163,10 @@ def test_local_object_store_is_content_addressed_and_atomic(tmp_path) -> None:
         store.put_bytes("../escape", b"x")
 
 
-class _Blob:
-    """google.cloud.storage's Blob, as far as GCSObjectStore uses it (in memory)."""
-
-    def __init__(self, bucket: "_Bucket", name: str) -> None:
-        self.bucket, self.name = bucket, name
-
-    def upload_from_string(self, data: bytes, content_type: str) -> None:
-        self.bucket.blobs[self.name] = data
-
-    def download_as_bytes(self) -> bytes:
-        return self.bucket.blobs[self.name]
-
-    def exists(self) -> bool:
-        return self.name in self.bucket.blobs
-
-
-class _Bucket:
-    def __init__(self) -> None:
-        self.blobs: dict[str, bytes] = {}
-
-    def blob(self, name: str) -> _Blob:
-        return _Blob(self, name)
-
-
-class _GCSClient:
-    """``list_blobs`` matches ``prefix`` as a plain string, as GCS does."""
-
-    def __init__(self) -> None:
-        self.b = _Bucket()
-
-    def bucket(self, name: str) -> _Bucket:
-        assert name == "nba-bucket"
-        return self.b
-
-    def list_blobs(self, bucket: str, prefix: str | None = None) -> list[_Blob]:
-        return [_Blob(self.b, n) for n in self.b.blobs if n.startswith(prefix or "")]
-
-
 def test_gcs_object_store_talks_to_the_bucket_api() -> None:
     from nba_assets.lib.storage.object_store import GCSObjectStore
 
-    client = _GCSClient()
+    client = FakeGCSClient()
     store = GCSObjectStore(client, "nba-bucket", "prod")
     key = archive_payload(store, "nba-cdn", "2025-11-05", b"{}")
     assert store.uri(key) == f"gs://nba-bucket/prod/{key}"
@@ -224,7 +187,7 @@ def test_listing_is_by_folder_and_the_lines_ledger_reads_back(tmp_path, kind) ->
     from nba_assets.lib.storage.object_store import GCSObjectStore
 
     if kind == "gcs":
-        client = _GCSClient()
+        client = FakeGCSClient()
         client.b.blobs.update({"prod_old/lines_ledger/x.parquet": b"", "prod/lines_ledger/": b""})
         store = GCSObjectStore(client, "nba-bucket", "prod")
     else:

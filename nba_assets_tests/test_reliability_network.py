@@ -22,7 +22,7 @@ import polars as pl
 import pytest
 
 from nba_assets.defs.raw.assets import raw_assets
-from nba_assets.defs.resources import LocalObjectStoreResource, NbaSourceResource
+from nba_assets.defs.resources import LocalObjectStoreResource, NbaSourceResource, ObjectStoreResource
 from nba_assets.lib.errors import SourceDataError, SourceUnavailableError
 from nba_assets.lib.sources.live import nba_stats as stats_module
 from nba_assets.lib.sources.live.bettingpros import BettingProsClient
@@ -33,7 +33,8 @@ from nba_assets.lib.sources.live.nba_stats import NbaStatsClient
 from nba_assets.lib.sources.live.odds_api import OddsApiClient
 from nba_assets.lib.sources.live.source import LiveSource
 from nba_assets.lib.storage.duckdb_io import NbaDuckDBIOManager
-from nba_assets.lib.storage.object_store import LocalObjectStore
+from nba_assets.lib.storage.object_store import GCSObjectStore, LocalObjectStore, ObjectStore
+from nba_assets_tests.fake_gcs import FakeGCSClient
 from nba_assets_tests.test_reliability_support import (
     MAX_ATTEMPTS,
     Action,
@@ -476,6 +477,39 @@ def test_a_source_still_down_is_retried_by_dagster_and_a_refusal_is_not(
         assert "STEP_UP_FOR_RETRY" not in events, events
         assert "HTTP 404 (not retried)" in _failure_message(result)
         assert sum(fresh.count(p) for p in STATS_PATHS) == 2  # v3 once, its v2 fallback once
+
+
+class _FlakyGCSStore(ObjectStoreResource):
+    """The prod object store (GCSObjectStore) over an in-memory bucket whose first uploads fail the
+    way google-cloud-storage fails once its own retries are spent."""
+
+    def get_store(self) -> ObjectStore:
+        return GCSObjectStore(FLAKY_GCS[0], "nba-bucket", "prod")
+
+
+FLAKY_GCS: list[FakeGCSClient] = []
+
+
+def test_an_object_store_outage_is_retried_by_dagster_and_archives_before_parsing(
+    fresh: FaultServer, tmp_path: Path, fixtures_dir: Path
+) -> None:
+    """The payload is archived before it is parsed; GCS still failing after its client's retries
+    (503) fails the step's first attempt, Dagster retries the step, and the second attempt archives
+    and stores the 11 games. Before, the store's error was not an outage to the raw assets: the run
+    failed at once."""
+    fresh.script("*", reply(200, _body(fixtures_dir, "stats_scoreboardv3_2025-11-05.json")))
+    FLAKY_GCS[:] = [FakeGCSClient(fail_uploads=1)]
+    with dg.DagsterInstance.ephemeral() as instance:
+        res = {
+            **_resources(tmp_path, fresh.port, step_retries=2, step_retry_wait_seconds=0),
+            "object_store": _FlakyGCSStore(),
+        }
+        result = dg.materialize([raw_assets[0]], resources=res, partition_key=DAY, instance=instance)
+        events = [e.event_type_value for e in result.all_events]
+        assert result.success and events.count("STEP_UP_FOR_RETRY") == 1, events
+    assert len(_rows(tmp_path / "w.duckdb", "schedule")) == 11
+    archived = [k for k in FLAKY_GCS[0].b.blobs if k.startswith("prod/raw_payloads/")]
+    assert archived and FLAKY_GCS[0].b.fail_uploads == 0
 
 
 ASSET_FAULTS = (

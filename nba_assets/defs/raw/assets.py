@@ -12,7 +12,7 @@ from nba_assets.defs.check_results import check_result
 from nba_assets.defs.partitions import dates_of, game_date_partitions
 from nba_assets.defs.resources import NbaSourceResource, ObjectStoreResource
 from nba_assets.lib import raw
-from nba_assets.lib.errors import SourceUnavailableError
+from nba_assets.lib.errors import SourceUnavailableError, StoreUnavailableError
 from nba_assets.lib.metadata import markdown_table
 from nba_assets.lib.sources.base import SourceBatch
 from nba_assets.lib.storage.object_store import ObjectStore
@@ -26,13 +26,15 @@ class RawConfig(dg.Config):
 
 
 @contextmanager
-def _retry_when_source_down(nba_source: NbaSourceResource) -> Iterator[None]:
-    """Turn a transient :class:`SourceUnavailableError` into a Dagster step retry: the run stays alive,
-    and the run-failure alert fires only when the last attempt fails."""
+def _retry_when_unavailable(nba_source: NbaSourceResource) -> Iterator[None]:
+    """Turn an outage (a transient :class:`SourceUnavailableError`, or the object store that archives
+    the payloads still failing after its client's retries) into a Dagster step retry: the run stays
+    alive, and the run-failure alert fires only when the last attempt fails."""
     try:
         yield
-    except SourceUnavailableError as exc:
-        if not exc.transient or nba_source.step_retries < 1:
+    except (SourceUnavailableError, StoreUnavailableError) as exc:
+        transient = getattr(exc, "transient", True)
+        if not transient or nba_source.step_retries < 1:
             raise
         raise dg.RetryRequested(
             max_retries=nba_source.step_retries, seconds_to_wait=nba_source.step_retry_wait_seconds
@@ -132,7 +134,7 @@ def schedule(
 ) -> Iterator[Any]:
     dates = dates_of(context)
     store = object_store.get_store()
-    with _retry_when_source_down(nba_source):
+    with _retry_when_unavailable(nba_source):
         batch = nba_source.get_source(store).schedule(dates, raw.parse_as_of(config.as_of_utc))
     validated = raw.validate_batch(batch.frame, "schedule", batch.source)
     df = validated.good
@@ -189,7 +191,7 @@ def box_scores(
     dates = dates_of(context)
     as_of = raw.parse_as_of(config.as_of_utc)
     store = object_store.get_store()
-    with _retry_when_source_down(nba_source):
+    with _retry_when_unavailable(nba_source):
         batch = nba_source.get_source(store).box_scores(schedule_rows, as_of)
     validated = raw.validate_batch(batch.frame, "box_scores", batch.source)
     df = validated.good
@@ -238,7 +240,7 @@ def injury_report(
     dates = dates_of(context)
     store = object_store.get_store()
     source = nba_source.get_source(store)
-    with _retry_when_source_down(nba_source):
+    with _retry_when_unavailable(nba_source):
         batch = source.injury_report(dates, raw.parse_as_of(config.as_of_utc), schedule_rows)
         frame = raw.resolve_injury_ids(batch.frame, source, dates)
     validated = raw.validate_batch(frame, "injury_report", batch.source)
@@ -292,7 +294,7 @@ def player_props(
     dates = dates_of(context)
     store = object_store.get_store()
     source = nba_source.get_source(store)
-    with _retry_when_source_down(nba_source):
+    with _retry_when_unavailable(nba_source):
         batch = source.player_props(dates, raw.parse_as_of(config.as_of_utc))
         frame = raw.attach_game_ids(batch.frame, schedule_rows)
         frame = raw.resolve_prop_ids(frame, source, dates)

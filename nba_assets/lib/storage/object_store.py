@@ -10,9 +10,13 @@ import hashlib
 import os
 import re
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any, Protocol
+
+from nba_assets.lib.errors import StoreUnavailableError
 
 _SAFE_PART = re.compile(r"^[A-Za-z0-9._=\-]+$")
 
@@ -86,6 +90,27 @@ class LocalObjectStore:
         return str(self._path(key))
 
 
+@contextmanager
+def _outage_is_transient(action: str) -> Iterator[None]:
+    """google-cloud-storage retries 429, 5xx and connection errors itself (for 120 s); what is still
+    failing after that is an outage: :class:`StoreUnavailableError`. Refusals (403, 404) pass as they are."""
+    import requests
+    from google.api_core import exceptions as google_errors
+
+    try:
+        yield
+    except (
+        google_errors.TooManyRequests,
+        google_errors.ServerError,
+        google_errors.RetryError,
+        requests.ConnectionError,
+        requests.Timeout,
+    ) as exc:
+        raise StoreUnavailableError(
+            f"object store: {action} failed after retries ({type(exc).__name__})"
+        ) from exc
+
+
 class GCSObjectStore:
     """A GCS bucket (``google.cloud.storage``); ``client`` comes from dagster-gcp's ``GCSResource``."""
 
@@ -102,14 +127,17 @@ class GCSObjectStore:
         return self.client.bucket(self.bucket_name)
 
     def put_bytes(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> str:
-        self._bucket().blob(self._name(key)).upload_from_string(data, content_type=content_type)
+        with _outage_is_transient(f"writing {key}"):
+            self._bucket().blob(self._name(key)).upload_from_string(data, content_type=content_type)
         return self.uri(key)
 
     def get_bytes(self, key: str) -> bytes:
-        return self._bucket().blob(self._name(key)).download_as_bytes()
+        with _outage_is_transient(f"reading {key}"):
+            return self._bucket().blob(self._name(key)).download_as_bytes()
 
     def exists(self, key: str) -> bool:
-        return bool(self._bucket().blob(self._name(key)).exists())
+        with _outage_is_transient(f"looking up {key}"):
+            return bool(self._bucket().blob(self._name(key)).exists())
 
     def list_keys(self, prefix: str) -> list[str]:
         # GCS matches prefixes as strings: "prod" would also match "prod_old/...", so the query always
@@ -117,7 +145,8 @@ class GCSObjectStore:
         folder = _folder(prefix)
         query = f"{self._name(folder)}/" if folder else (f"{self.prefix}/" if self.prefix else "")
         strip = len(self.prefix) + 1 if self.prefix else 0
-        blobs = self.client.list_blobs(self.bucket_name, prefix=query or None)
+        with _outage_is_transient(f"listing {prefix or '/'}"):
+            blobs = list(self.client.list_blobs(self.bucket_name, prefix=query or None))
         return sorted(b.name[strip:] for b in blobs if not b.name.endswith("/"))
 
     def uri(self, key: str) -> str:
