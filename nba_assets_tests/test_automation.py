@@ -26,9 +26,16 @@ from nba_assets.defs.automation.schedules import (
 from nba_assets.defs.build import build_definitions
 from nba_assets.defs.grading.assets import GRADES, PERF, box_scores_ready_for_grading
 from nba_assets.defs.raw.assets import raw_assets
-from nba_assets.defs.resources import ArchiveSourceResource, LocalObjectStoreResource, build_resources
+from nba_assets.defs.resources import (
+    PROBE_UNIT_SECONDS,
+    ArchiveSourceResource,
+    LiveSourceResource,
+    LocalObjectStoreResource,
+    build_resources,
+)
 from nba_assets.lib.alerts import SLACK_TIMEOUT_SECONDS, Alert, LocalAlertLog, SlackAlerts, slack_client
 from nba_assets.lib.env import Settings
+from nba_assets.lib.storage.object_store import LocalObjectStore
 from nba_assets_tests.test_reliability_support import FaultServer, reply, reset
 
 ET = ZoneInfo("America/New_York")
@@ -247,6 +254,37 @@ def test_refresh_lines_sensor_over_a_real_archive_day(repo, tmp_path, monkeypatc
             "tipped off"
             in tick(sensors.refresh_lines_sensor, repo, instance, moved.cursor, **res).skip_message
         )
+
+
+def test_the_refresh_sensor_asks_the_source_within_the_sensor_deadline(repo, tmp_path, monkeypatch) -> None:
+    """Dagster abandons a sensor tick after 60 s. With the run limits (stats.nba.com read timeout 120 s,
+    600 s per date, five attempts) one slow answer timed the tick out; the sensor now asks a probe
+    source whose worst case (schedule v3, its v2 fallback, the lines: three units, each at most twice
+    its budget) fits, while the runs keep the full limits."""
+
+    class ProbeOnly(ArchiveSourceResource):
+        def get_source(self, store):  # type: ignore[override]
+            raise AssertionError("the sensor must ask the probe source")
+
+        def get_probe_source(self, store):  # type: ignore[override]
+            return super().get_source(store)
+
+    res = {"nba_source": ProbeOnly(), "object_store": LocalObjectStoreResource(root=str(tmp_path))}
+    with dg.instance_for_test() as instance:
+        at(monkeypatch, et(2025, 11, 5, 10, 30))
+        assert "first look" in tick(sensors.refresh_lines_sensor, repo, instance, **res).skip_message
+
+    live = LiveSourceResource(odds_api_key="k")
+    store = LocalObjectStore(tmp_path)
+    full, probe = live.get_source(store), live.get_probe_source(store)
+    assert (full.http.policy.budget_seconds, full.http.policy.max_attempts) == (600.0, 5)
+    assert full.stats.timeout == (10.0, 120.0)
+    limits = probe.http.policy
+    assert (limits.budget_seconds, limits.request_deadline, limits.max_attempts) == (
+        PROBE_UNIT_SECONDS,
+    ) * 2 + (2,)
+    assert probe.stats.timeout == probe.http.timeout == (10.0, PROBE_UNIT_SECONDS)
+    assert 3 * 2 * PROBE_UNIT_SECONDS <= 50
 
 
 def test_refresh_lines_sensor_probes_the_current_offer_not_the_ledger(repo, tmp_path, monkeypatch) -> None:

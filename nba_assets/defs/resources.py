@@ -46,6 +46,11 @@ class NbaSourceResource(dg.ConfigurableResource):
     def get_source(self, store: ObjectStore) -> NbaSource:
         raise NotImplementedError
 
+    def get_probe_source(self, store: ObjectStore) -> NbaSource:
+        """The source as a sensor should ask it: a tick must finish inside Dagster's sensor deadline
+        (60 s by default), so a slow source fails the tick fast instead of timing it out."""
+        return self.get_source(store)
+
 
 class ArchiveSourceResource(NbaSourceResource):
     """The embedded archive (real data shipped as parquet); no network, no keys."""
@@ -57,6 +62,11 @@ class ArchiveSourceResource(NbaSourceResource):
         if self._source is None:
             self._source = ArchiveSource(self.archive_dir or None)
         return self._source
+
+
+# A sensor's unit of work (a date; a fallback endpoint gets its own): one request may start just before
+# the budget runs out and take its full deadline, so a unit can take up to twice this.
+PROBE_UNIT_SECONDS = 8.0
 
 
 class LiveSourceResource(NbaSourceResource):
@@ -74,18 +84,38 @@ class LiveSourceResource(NbaSourceResource):
     odds_api_bookmakers: str = ""  # comma-separated; empty = every US book
 
     def get_source(self, store: ObjectStore) -> NbaSource:
+        return self._live(
+            store,
+            timeout=self.timeout_seconds,
+            stats_timeout=self.stats_timeout_seconds,
+            request_deadline=self.request_deadline_seconds,
+            budget_seconds=self.budget_seconds,
+            max_attempts=self.max_attempts,
+        )
+
+    def get_probe_source(self, store: ObjectStore) -> NbaSource:
+        """``PROBE_UNIT_SECONDS`` per unit of work and per request, two attempts: the refresh sensor's
+        schedule (stats.nba.com scoreboardv3, then its v2 fallback) and lines (one unit) take at most
+        3 x 2 x 8 = 48 s, inside Dagster's 60 s. The run it requests uses the full limits."""
+        unit = PROBE_UNIT_SECONDS
+        return self._live(
+            store,
+            timeout=min(self.timeout_seconds, unit),
+            stats_timeout=min(self.stats_timeout_seconds, unit),
+            request_deadline=min(self.request_deadline_seconds, unit),
+            budget_seconds=min(self.budget_seconds or unit, unit),
+            max_attempts=min(self.max_attempts, 2),
+        )
+
+    def _live(self, store: ObjectStore, **limits: Any) -> NbaSource:
         from nba_assets.lib.sources.live.source import LiveSource
 
         return LiveSource(
             store=store,
             odds_api_key=self.odds_api_key,
             bettingpros_api_key=self.bettingpros_api_key,
-            timeout=self.timeout_seconds,
-            stats_timeout=self.stats_timeout_seconds,
-            request_deadline=self.request_deadline_seconds,
-            budget_seconds=self.budget_seconds,
-            max_attempts=self.max_attempts,
             bookmakers=[b for b in self.odds_api_bookmakers.split(",") if b],
+            **limits,
         )
 
 

@@ -75,7 +75,7 @@ def refresh_lines_sensor(
         )
     # The source's schedule, not raw/schedule: tip-offs can move after the slate ran, and the raw
     # asset's metadata does not carry them.
-    source = nba_source.get_source(object_store.get_store())
+    source = nba_source.get_probe_source(object_store.get_store())
     last = policy.last_tipoff(source.schedule([day], now).frame, day.isoformat())
     if last is None:
         return dg.SensorResult(skip_reason=f"no games on {day}", cursor=context.cursor)
