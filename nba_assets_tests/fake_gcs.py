@@ -14,6 +14,7 @@ class FakeBlob:
             self.bucket.fail_uploads -= 1
             raise ServiceUnavailable(f"503 POST upload {self.name}: backend unavailable")
         self.bucket.blobs[self.name] = data
+        self.bucket.content_types[self.name] = content_type
 
     def download_as_bytes(self) -> bytes:
         return self.bucket.blobs[self.name]
@@ -25,6 +26,7 @@ class FakeBlob:
 class FakeBucket:
     def __init__(self, fail_uploads: int = 0) -> None:
         self.blobs: dict[str, bytes] = {}
+        self.content_types: dict[str, str] = {}
         self.fail_uploads = fail_uploads
 
     def blob(self, name: str) -> FakeBlob:

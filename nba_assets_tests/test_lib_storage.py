@@ -171,6 +171,7 @@ def test_gcs_object_store_talks_to_the_bucket_api() -> None:
     key = archive_payload(store, "nba-cdn", "2025-11-05", b"{}")
     assert store.uri(key) == f"gs://nba-bucket/prod/{key}"
     assert list(client.b.blobs) == [f"prod/{key}"]
+    assert client.b.content_types[f"prod/{key}"] == "application/json"
     assert store.list_keys("raw_payloads") == [key]
     assert store.get_bytes(key) == b"{}"
 

@@ -153,6 +153,9 @@ class GCSObjectStore:
         return f"gs://{self.bucket_name}/{self._name(key)}"
 
 
+CONTENT_TYPES = {"json": "application/json", "pdf": "application/pdf", "html": "text/html"}
+
+
 def payload_key(source: str, game_date: date | str, body: bytes, ext: str = "json") -> str:
     """``raw_payloads/<source>/<date>/<sha256>.<ext>``: content-addressed, never a URL or a key."""
     digest = hashlib.sha256(body).hexdigest()
@@ -165,5 +168,5 @@ def archive_payload(
     """Store ``body`` before it is parsed; identical bodies map to the same key (idempotent)."""
     key = payload_key(source, game_date, body, ext)
     if not store.exists(key):
-        store.put_bytes(key, body)
+        store.put_bytes(key, body, CONTENT_TYPES.get(ext, "application/octet-stream"))
     return key
