@@ -1,7 +1,9 @@
 """The dbt context layer end to end: raw/* on the embedded archive into a tmp DuckDB, then the dbt assets
 through Dagster (one ``dbt build`` per run), for 2025-11-05 (11 games) and ranges around it."""
 
+import os
 import shutil
+import subprocess
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -9,12 +11,13 @@ import dagster as dg
 import duckdb
 import pytest
 
-from nba_assets.defs.context.assets import HISTORY_DAYS, context_assets, partition_vars
+from nba_assets.defs.context.assets import HISTORY_DAYS, context_assets, partition_vars, window_env
 from nba_assets.defs.jobs import build_context_job
 from nba_assets.defs.partitions import game_date_partitions
 from nba_assets.defs.raw.assets import raw_assets
 from nba_assets.defs.resources import build_resources
 from nba_assets.lib.env import Settings
+from nba_assets_tests.conftest import REPO_ROOT
 
 D = "2025-11-05"
 RAW_RANGE = ("2025-10-21", "2025-11-06")
@@ -380,3 +383,49 @@ def test_range_is_one_run_and_matches_single_partitions(warehouse, tmp_path) -> 
     ) == [(date(2025, 11, 3), 9), (date(2025, 11, 4), 6), (date(2025, 11, 5), 11)]
     # the same rows for D whether D is built alone or inside a range
     assert _context_rows(copy.warehouse_path) == _context_rows(settings.warehouse_path)
+
+
+def _dbt(args: list[str], env: dict[str, str], tmp_path) -> subprocess.CompletedProcess:
+    from nba_assets.lib.dbt_project import dbt_executable
+
+    project = REPO_ROOT / "dbt_project"
+    return subprocess.run(
+        [dbt_executable(), *args, "--project-dir", str(project), "--profiles-dir", str(project)]
+        + ["--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_the_bigquery_target_parses_with_dates_given_as_yaml_vars(tmp_path) -> None:
+    """`--vars '{min_date: 2025-01-10}'` passes a YAML date, not a string; the bigquery target's
+    partition config called date.fromisoformat on it ("argument must be str"). dbt parse opens no
+    connection, so the prod target is checked here offline."""
+    got = _dbt(
+        ["parse", "--target", "bigquery", "--vars", "{min_date: 2025-01-10, max_date: 2025-01-12}"],
+        {"NBA_ASSETS_GCP_PROJECT": "p"},
+        tmp_path,
+    )
+    assert got.returncode == 0, got.stdout[-2000:]
+
+
+def test_the_coverage_test_names_a_scheduled_game_the_model_lost(warehouse, tmp_path) -> None:
+    """covers_scheduled_games (with require_history: a join on each team's first box-score date, which
+    BigQuery can plan, instead of a correlated EXISTS) fails for a game of the window that lost its
+    rows, and passes otherwise."""
+    settings, _ = warehouse
+    copy = _copy(settings, tmp_path)
+    env = {"NBA_ASSETS_WAREHOUSE": str(copy.warehouse_path), **window_env({"min_date": D, "max_date": D})}
+    select = ["--select", "player_game_context,test_name:covers_scheduled_games"]
+    passed = _dbt(["test", *select], env, tmp_path)
+    assert passed.returncode == 0 and "PASS=1 WARN=0" in passed.stdout, passed.stdout[-2000:]
+    with duckdb.connect(str(copy.warehouse_path)) as con:
+        (game,) = con.execute(
+            "select min(game_id) from context.player_game_context where game_date = ?", [D]
+        ).fetchone()
+        con.execute("delete from context.player_game_context where game_id = ?", [game])
+    failed = _dbt(["test", *select], env, tmp_path)  # severity warn: dbt exits 0, the check fails
+    assert "PASS=0 WARN=1" in failed.stdout and "Got 1 result" in failed.stdout, failed.stdout[-2000:]

@@ -9,7 +9,8 @@
    parse time would defeat partial parsing in every run. At parse time the macros render placeholders
    (parsing only collects refs, sources and configs). #}
 {% macro window_value(name) -%}
-    {{- return(env_var('NBA_ASSETS_DBT_' ~ (name | upper), var(name))) -}}
+    {#- a string either way: `--vars '{min_date: 2025-01-10}'` arrives as a YAML date -#}
+    {{- return(env_var('NBA_ASSETS_DBT_' ~ (name | upper), var(name)) | string) -}}
 {%- endmacro %}
 {% macro window_start() -%}
     {%- if execute -%} cast('{{ window_value("min_date") }}' as date) {%- else -%} cast(null as date) {%- endif -%}
