@@ -204,6 +204,13 @@ def test_a_never_created_table_follows_the_local_missing_table_rule(bq, opt_in) 
         assert "warehouse table p.grading.g does not exist: asset grading/g was never materialized" in error
 
 
+def test_decimal_columns_get_a_bigquery_type_that_holds_them() -> None:
+    frame = pl.DataFrame(
+        schema={"usage": pl.Decimal(24, 2), "possessions": pl.Decimal(38, 2), "rate": pl.Decimal(20, 12)}
+    )
+    assert [f.field_type for f in bigquery_schema(frame, "p.t.t")] == ["NUMERIC", "BIGNUMERIC", "BIGNUMERIC"]
+
+
 def test_a_frame_bigquery_cannot_hold_is_refused_before_any_request() -> None:
     frame = pl.DataFrame(
         {"game_date": [date(2025, 11, 3)], "blob": [object()]},

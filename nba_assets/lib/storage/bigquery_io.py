@@ -112,8 +112,11 @@ def bigquery_field(name: str, dtype: pl.DataType, where: str) -> bigquery.Schema
         return bigquery.SchemaField(name, "RECORD", fields=fields)
     if isinstance(dtype, pl.Datetime):
         return bigquery.SchemaField(name, "TIMESTAMP" if dtype.time_zone else "DATETIME")
-    if isinstance(dtype, pl.Decimal):
-        return bigquery.SchemaField(name, "NUMERIC" if (dtype.precision or 38) <= 29 else "BIGNUMERIC")
+    if isinstance(dtype, pl.Decimal):  # NUMERIC holds 29 integer digits and 9 decimals
+        scale, precision = dtype.scale or 0, dtype.precision or 38
+        return bigquery.SchemaField(
+            name, "NUMERIC" if scale <= 9 and precision - scale <= 29 else "BIGNUMERIC"
+        )
     field_type = _SCALAR_TYPES.get(dtype.base_type())
     if field_type is None:
         raise ValueError(f"warehouse: {where}.{name} has type {dtype}, which has no BigQuery column type")
