@@ -464,6 +464,10 @@ def slack():
     SLACK_SERVERS.clear()
 
 
+def _slack_alerts(token: str, channel: str = "#c") -> SlackAlertsResource:
+    return SlackAlertsResource(slack=FakeSlack(token=token), channel=channel)
+
+
 def posted(server: FaultServer) -> list[dict]:
     """The messages the server accepted or refused, in order (chat.postMessage sends JSON)."""
     return [json.loads(c.body) for c in server.calls if c.path == POST_MESSAGE]
@@ -499,7 +503,7 @@ def demo_lines(config: DemoConfig):
 
 def test_alerts_sensor_end_to_end_to_slack_exactly_once(repo, slack) -> None:
     server = slack("xoxb-test-token", slack_reply())
-    alerts = SlackAlertsResource(slack=FakeSlack(token="xoxb-test-token"), channel="#nba-alerts")
+    alerts = _slack_alerts("xoxb-test-token", "#nba-alerts")
     with dg.instance_for_test() as instance:
         ok = dg.materialize([demo_lines], instance=instance, partition_key="2025-11-05")
         assert ok.success  # the failed check is a WARN: the run goes on
@@ -542,20 +546,9 @@ def test_alert_delivery_failure_keeps_the_cursor_and_retries(repo, slack) -> Non
     up = slack("xoxb-up", slack_reply())
     with dg.instance_for_test() as instance:
         assert dg.materialize([demo_lines], instance=instance, partition_key="2025-11-05").success
-        failed = tick(
-            sensors.alerts_sensor,
-            repo,
-            instance,
-            alerts=SlackAlertsResource(slack=FakeSlack(token="xoxb-down"), channel="#c"),
-        )
+        failed = tick(sensors.alerts_sensor, repo, instance, alerts=_slack_alerts("xoxb-down"))
         assert "delivery failed" in failed.skip_message and down.count(POST_MESSAGE) == 2
-        tick(
-            sensors.alerts_sensor,
-            repo,
-            instance,
-            failed.cursor,
-            alerts=SlackAlertsResource(slack=FakeSlack(token="xoxb-up"), channel="#c"),
-        )
+        tick(sensors.alerts_sensor, repo, instance, failed.cursor, alerts=_slack_alerts("xoxb-up"))
         assert len(posted(up)) == 1
 
 
@@ -565,12 +558,7 @@ def test_a_rate_limited_post_waits_once_and_is_delivered_in_the_same_tick(repo, 
     server = slack("xoxb-busy", slack_reply("ratelimited", 429, {"Retry-After": "0"}), slack_reply())
     with dg.instance_for_test() as instance:
         assert dg.materialize([demo_lines], instance=instance, partition_key="2025-11-05").success
-        result = tick(
-            sensors.alerts_sensor,
-            repo,
-            instance,
-            alerts=SlackAlertsResource(slack=FakeSlack(token="xoxb-busy"), channel="#c"),
-        )
+        result = tick(sensors.alerts_sensor, repo, instance, alerts=_slack_alerts("xoxb-busy"))
         assert "failed" not in (result.skip_message or "") and len(posted(server)) == 2  # refused, then taken
 
 
@@ -584,28 +572,17 @@ def test_a_refusal_that_needs_a_person_fails_the_tick_and_holds_the_alerts(repo,
     with dg.instance_for_test() as instance:
         assert dg.materialize([demo_lines], instance=instance, partition_key="2025-11-05").success
         with pytest.raises(Exception, match=rf"Slack refused the alert: {code}\. Alerts are held") as err:
-            tick(
-                sensors.alerts_sensor,
-                repo,
-                instance,
-                alerts=SlackAlertsResource(slack=FakeSlack(token="xoxb-refused"), channel="#c"),
-            )
+            tick(sensors.alerts_sensor, repo, instance, alerts=_slack_alerts("xoxb-refused"))
         assert "xoxb" not in str(err.value) and len(posted(refused)) == 1
         delivered = tick(
             sensors.alerts_sensor,
             repo,
             instance,
             None,  # the failed tick stored no cursor
-            alerts=SlackAlertsResource(slack=FakeSlack(token="xoxb-fixed"), channel="#c"),
+            alerts=_slack_alerts("xoxb-fixed"),
         )
         assert len(posted(fixed)) == 1 and "demo/lines:lines_fresh" in posted(fixed)[0]["text"]
-        tick(
-            sensors.alerts_sensor,
-            repo,
-            instance,
-            delivered.cursor,
-            alerts=SlackAlertsResource(slack=FakeSlack(token="xoxb-fixed"), channel="#c"),
-        )
+        tick(sensors.alerts_sensor, repo, instance, delivered.cursor, alerts=_slack_alerts("xoxb-fixed"))
         assert len(posted(fixed)) == 1
 
 

@@ -210,11 +210,9 @@ def test_listing_is_by_folder_and_the_lines_ledger_reads_back(tmp_path, kind) ->
         store.list_keys("../outside/")
 
 
-@pytest.mark.parametrize("opt_in", [False, True])
-def test_a_never_created_table_fails_the_input_unless_the_input_opts_in(tmp_path, opt_in) -> None:
-    """A missing upstream table is an error (no silent computing from nothing), except for an input
-    that declares emptiness legitimate (the report's graded history before the first grading)."""
-    db = str(tmp_path / "w.duckdb")
+def missing_table_assets(opt_in: bool) -> tuple[dg.AssetsDefinition, dg.AssetsDefinition]:
+    """``raw/t`` (never materialized) and ``mart/u``, which reads it and counts its rows; ``opt_in``:
+    the input declares a missing table legitimate. Shared by the DuckDB and BigQuery tests."""
 
     @dg.asset(key=["raw", "t"], partitions_def=parts, metadata={"partition_expr": "game_date"})
     def t() -> pl.DataFrame:
@@ -229,6 +227,15 @@ def test_a_never_created_table_fails_the_input_unless_the_input_opts_in(tmp_path
     def u(t: pl.DataFrame) -> pl.DataFrame:
         return pl.DataFrame({"game_date": [date(2025, 11, 3)], "n": [t.height]})
 
+    return t, u
+
+
+@pytest.mark.parametrize("opt_in", [False, True])
+def test_a_never_created_table_fails_the_input_unless_the_input_opts_in(tmp_path, opt_in) -> None:
+    """A missing upstream table is an error (no silent computing from nothing), except for an input
+    that declares emptiness legitimate (the report's graded history before the first grading)."""
+    db = str(tmp_path / "w.duckdb")
+    t, u = missing_table_assets(opt_in)
     result = dg.materialize(
         [t, u],
         selection=[u],

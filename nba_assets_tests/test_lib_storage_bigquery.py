@@ -12,10 +12,18 @@ import responses
 from google.auth.credentials import AnonymousCredentials
 
 from nba_assets.lib.storage.bigquery_io import SWAP_ATTEMPTS, NbaPolarsBigQueryIOManager, bigquery_schema
-from nba_assets.lib.storage.duckdb_io import MISSING_TABLE_IS_EMPTY
 from nba_assets_tests.fake_bigquery import FakeBigQuery
+from nba_assets_tests.test_lib_storage import missing_table_assets
 
 parts = dg.DailyPartitionsDefinition(start_date="2025-11-01", timezone="America/New_York", end_offset=1)
+SCHEMA = {  # every kind of column the assets store: DATE, INT64, DATETIME, TIMESTAMP, RECORD, REPEATED
+    "game_date": pl.Date,
+    "v": pl.Int64,
+    "report_time_et": pl.Datetime("us"),
+    "snapshot_utc": pl.Datetime("us", "UTC"),
+    "sources": pl.Struct({"pts_avg_l10": pl.String}),
+    "books": pl.List(pl.String),
+}
 DATE_LITERAL = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -48,14 +56,7 @@ def _assets(state: dict) -> list[dg.AssetsDefinition]:
                 "sources": [{"pts_avg_l10": "box_scores"}] * len(values),
                 "books": [["fanduel", "draftkings"]] * len(values),
             },
-            schema={
-                "game_date": pl.Date,
-                "v": pl.Int64,
-                "report_time_et": pl.Datetime("us"),
-                "snapshot_utc": pl.Datetime("us", "UTC"),
-                "sources": pl.Struct({"pts_avg_l10": pl.String}),
-                "books": pl.List(pl.String),
-            },
+            schema=SCHEMA,
         )
 
     @dg.asset(
@@ -99,14 +100,7 @@ def test_partitions_round_trip_with_their_types_and_rewrites_are_idempotent(bq) 
     }
     # the downstream asset read its partition back with the types it was written with
     seen: pl.DataFrame = state["seen"]
-    assert seen.schema == {
-        "game_date": pl.Date,
-        "v": pl.Int64,
-        "report_time_et": pl.Datetime("us"),
-        "snapshot_utc": pl.Datetime("us", "UTC"),
-        "sources": pl.Struct({"pts_avg_l10": pl.String}),
-        "books": pl.List(pl.String),
-    }
+    assert seen.schema == SCHEMA
     assert seen["v"].to_list() == [3, 30] and seen["books"][0].to_list() == ["fanduel", "draftkings"]
     assert sorted(bq.table("mart.u")["w"].to_list()) == [3, 4, 21, 31]
     # values reach BigQuery only as DATE parameters; no staging table is left behind
@@ -179,29 +173,16 @@ def test_an_empty_frame_creates_the_table_and_clears_its_partition(bq) -> None:
 def test_a_never_created_table_follows_the_local_missing_table_rule(bq, opt_in) -> None:
     """BigQuery answers notFound for a table never created: the reader fails naming it, unless its
     input declared emptiness legitimate (the same rule as DuckDB's)."""
-
-    @dg.asset(key=["grading", "g"], partitions_def=parts, metadata={"partition_expr": "game_date"})
-    def g() -> pl.DataFrame:
-        raise AssertionError("not materialized in this test")
-
-    @dg.asset(
-        key=["mart", "report"],
-        partitions_def=parts,
-        metadata={"partition_expr": "game_date"},
-        ins={"g": dg.AssetIn(key=["grading", "g"], metadata={MISSING_TABLE_IS_EMPTY: opt_in})},
-    )
-    def report(context: dg.AssetExecutionContext, g: pl.DataFrame) -> pl.DataFrame:
-        return pl.DataFrame({"game_date": [date.fromisoformat(context.partition_key)], "graded": [g.height]})
-
+    t, u = missing_table_assets(opt_in)
     result = dg.materialize(
-        [g, report], resources=_io(), partition_key="2025-11-03", raise_on_error=False, selection=[report.key]
+        [t, u], resources=_io(), partition_key="2025-11-03", raise_on_error=False, selection=[u]
     )
     assert result.success is opt_in
     if opt_in:
-        assert bq.table("mart.report")["graded"].to_list() == [0]
+        assert bq.table("mart.u")["n"].to_list() == [0]
     else:
-        error = result.failure_data_for_node("mart__report").error.to_string()  # type: ignore[union-attr]
-        assert "warehouse table p.grading.g does not exist: asset grading/g was never materialized" in error
+        error = result.failure_data_for_node("mart__u").error.to_string()  # type: ignore[union-attr]
+        assert "warehouse table p.raw.t does not exist: asset raw/t was never materialized" in error
 
 
 def test_decimal_columns_get_a_bigquery_type_that_holds_them() -> None:

@@ -28,7 +28,8 @@ import io
 import re
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import dagster as dg
@@ -159,6 +160,15 @@ def _pause(seconds: float) -> None:
     time.sleep(seconds)
 
 
+@contextmanager
+def _fails_as(message: str) -> Iterator[None]:
+    """A BigQuery error as a Dagster failure that says what happened to the table."""
+    try:
+        yield
+    except GoogleAPIError as exc:
+        raise dg.Failure(f"{message}: {exc}") from exc
+
+
 class StagedBigQueryClient(BigQueryClient):
     """Deletes nothing before the write: the type handler replaces the slice in one transaction."""
 
@@ -193,17 +203,18 @@ class NbaPolarsBigQueryTypeHandler(PolarsBigQueryTypeHandler):
         parquet.enable_list_inference = True
         load.parquet_options = parquet
         try:
-            try:
+            with _fails_as(
+                f"warehouse: staging {obj.height} rows for {target} failed, so {target} was not touched"
+            ):
                 connection.load_table_from_file(
                     data, staging, size=size, job_config=load, location=location, timeout=timeout
                 ).result(timeout=timeout)
-            except GoogleAPIError as exc:
-                raise dg.Failure(
-                    f"warehouse: staging {obj.height} rows for {target} failed, so {target} was not "
-                    f"touched: {exc}"
-                ) from exc
             where, params = bigquery_where(table_slice)
-            try:
+            replaced = (
+                f"warehouse: replacing the slice of {target} failed; it runs as one transaction, "
+                f"so {target} keeps its previous rows"
+            )
+            with _fails_as(replaced):
                 for attempt in Retrying(
                     retry=retry_if_exception(is_concurrent_update),
                     stop=stop_after_attempt(SWAP_ATTEMPTS),
@@ -218,11 +229,6 @@ class NbaPolarsBigQueryTypeHandler(PolarsBigQueryTypeHandler):
                             location=location,
                             timeout=timeout,
                         ).result(timeout=timeout)
-            except GoogleAPIError as exc:
-                raise dg.Failure(
-                    f"warehouse: replacing the slice of {target} failed; it runs as one transaction, "
-                    f"so {target} keeps its previous rows: {exc}"
-                ) from exc
         finally:
             try:
                 connection.delete_table(staging, not_found_ok=True, timeout=timeout)
