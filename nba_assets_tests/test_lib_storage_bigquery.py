@@ -2,6 +2,7 @@
 Dagster IO manager, with BigQuery's REST API answered in-process by :mod:`fake_bigquery` (no request
 leaves the machine)."""
 
+import json
 import re
 from datetime import UTC, date, datetime
 
@@ -118,6 +119,11 @@ def test_partitions_round_trip_with_their_types_and_rewrites_are_idempotent(bq) 
         "parameterValue": {"value": "2025-11-03"},
     } in slice_params
     assert [t for t in bq.tables() if "_staging_" in t] == []
+    # partitioned by day on game_date: the slice's DELETE and reads prune to their dates
+    loads = [r.body["configuration"]["load"] for r in bq.requests if r.method == "LOAD" and r.body]
+    assert {json.dumps(load["timePartitioning"], sort_keys=True) for load in loads} == {
+        json.dumps({"field": "game_date", "type": "DAY"}, sort_keys=True)
+    }
 
 
 @pytest.mark.parametrize(

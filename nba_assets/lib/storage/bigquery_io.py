@@ -128,6 +128,16 @@ def bigquery_schema(frame: pl.DataFrame, where: str) -> list[bigquery.SchemaFiel
     return [bigquery_field(name, dtype, where) for name, dtype in frame.schema.items()]
 
 
+def day_partitioning(table_slice: TableSlice) -> bigquery.TimePartitioning | None:
+    """A daily-partitioned asset's table is partitioned by day on its partition column (the staging
+    table is, and a new table is created LIKE it), so the slice's DELETE and every read prune to the
+    dates they touch instead of scanning the table."""
+    windows = [column for column, values in partition_filters(table_slice) if isinstance(values, tuple)]
+    if len(windows) != 1:
+        return None
+    return bigquery.TimePartitioning(type_=bigquery.TimePartitioningType.DAY, field=windows[0])
+
+
 def replace_slice_script(target: str, staging: str, columns: Sequence[str], where: str) -> str:
     """One query: create the table like the staging table if it is new, then, in one transaction,
     delete the slice and insert the staged rows. Any failing statement rolls the transaction back."""
@@ -202,6 +212,7 @@ class NbaPolarsBigQueryTypeHandler(PolarsBigQueryTypeHandler):
         parquet = bigquery.ParquetOptions()
         parquet.enable_list_inference = True
         load.parquet_options = parquet
+        load.time_partitioning = day_partitioning(table_slice)
         try:
             with _fails_as(
                 f"warehouse: staging {obj.height} rows for {target} failed, so {target} was not touched"
