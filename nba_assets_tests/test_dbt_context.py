@@ -385,14 +385,16 @@ def test_range_is_one_run_and_matches_single_partitions(warehouse, tmp_path) -> 
     assert _context_rows(copy.warehouse_path) == _context_rows(settings.warehouse_path)
 
 
-def _dbt(args: list[str], env: dict[str, str], tmp_path) -> subprocess.CompletedProcess:
+def _dbt(
+    args: list[str], env: dict[str, str], tmp_path, environ: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     from nba_assets.lib.dbt_project import dbt_executable
 
     project = REPO_ROOT / "dbt_project"
     return subprocess.run(
         [dbt_executable(), *args, "--project-dir", str(project), "--profiles-dir", str(project)]
         + ["--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")],
-        env={**os.environ, **env},
+        env={**(os.environ if environ is None else environ), **env},
         capture_output=True,
         text=True,
         timeout=300,
@@ -403,13 +405,18 @@ def _dbt(args: list[str], env: dict[str, str], tmp_path) -> subprocess.Completed
 def test_the_bigquery_target_parses_with_dates_given_as_yaml_vars(tmp_path) -> None:
     """`--vars '{min_date: 2025-01-10}'` passes a YAML date, not a string; the bigquery target's
     partition config called date.fromisoformat on it ("argument must be str"). dbt parse opens no
-    connection, so the prod target is checked here offline."""
+    connection, so the prod target is checked here offline; without a project it fails at parse,
+    naming the variable (it defaulted to 'unset-project' and failed only at query time)."""
     got = _dbt(
         ["parse", "--target", "bigquery", "--vars", "{min_date: 2025-01-10, max_date: 2025-01-12}"],
         {"NBA_ASSETS_GCP_PROJECT": "p"},
         tmp_path,
     )
     assert got.returncode == 0, got.stdout[-2000:]
+    unset = {k: v for k, v in os.environ.items() if k != "NBA_ASSETS_GCP_PROJECT"}
+    missing = _dbt(["parse", "--target", "bigquery"], {}, tmp_path, environ=unset)
+    assert missing.returncode != 0
+    assert "Env var required but not provided: 'NBA_ASSETS_GCP_PROJECT'" in missing.stdout
 
 
 def test_the_coverage_test_names_a_scheduled_game_the_model_lost(warehouse, tmp_path) -> None:
