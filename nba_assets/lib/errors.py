@@ -43,6 +43,8 @@ class StoreUnavailableError(RuntimeError):
     """The object store (GCS) kept failing after its client's own retries (HTTP 429/5xx, a connection
     error): an outage, so the raw assets ask Dagster to retry the step later, as for a source outage."""
 
+    transient = True  # as SourceUnavailableError's flag: waiting can fix an outage
+
 
 def require(obj: Any, key: str, source: str, path: str | None = None) -> Any:
     """``obj[key]`` or a :class:`SourceDataError` naming the source and the field path."""

@@ -13,9 +13,6 @@ class AlertsResource(dg.ConfigurableResource):
     def get_sink(self) -> AlertSink:
         raise NotImplementedError
 
-    def send(self, alert: Alert) -> None:
-        self.get_sink().send(alert)
-
     def send_all(self, alerts: list[Alert]) -> None:
         self.get_sink().send_all(alerts)
 

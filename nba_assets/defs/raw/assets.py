@@ -33,8 +33,7 @@ def _retry_when_unavailable(nba_source: NbaSourceResource) -> Iterator[None]:
     try:
         yield
     except (SourceUnavailableError, StoreUnavailableError) as exc:
-        transient = getattr(exc, "transient", True)
-        if not transient or nba_source.step_retries < 1:
+        if not exc.transient or nba_source.step_retries < 1:
             raise
         raise dg.RetryRequested(
             max_retries=nba_source.step_retries, seconds_to_wait=nba_source.step_retry_wait_seconds
