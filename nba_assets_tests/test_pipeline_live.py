@@ -244,3 +244,86 @@ def test_live_schedule_fails_clearly_after_bounded_retries(tmp_path, status) -> 
         src.schedule([date(2025, 11, 5)], datetime.now(UTC))
     assert "stats.nba.com" in str(err.value) and KEY not in str(err.value)
     assert len(responses.calls) == 6  # 3 attempts on v3, then 3 on the v2 fallback
+
+
+BP_KEY = "canary-bettingpros-key-51c0"
+BP = "https://api.bettingpros.com/v3"
+
+
+def _bettingpros_day(fixtures_dir: Path, local_fixtures_dir: Path) -> None:
+    """BettingPros' recorded events of 2021-10-21 (tip-offs 23:30, 00:00 and 02:00 UTC) and the two
+    hand-made offers pages for them."""
+    responses.get(
+        f"{BP}/events", body=(fixtures_dir / "bettingpros_v3_events_NBA_2021-10-21.json").read_bytes()
+    )
+    for page in (1, 2):
+        responses.get(
+            f"{BP}/offers",
+            body=(local_fixtures_dir / f"bettingpros_v3_offers_NBA_2021-10-21_page{page}.json").read_bytes(),
+            match=[responses.matchers.query_param_matcher({"page": str(page)}, strict_match=False)],
+        )
+
+
+@responses.activate
+def test_live_lines_from_bettingpros_when_the_odds_api_is_down(
+    tmp_path, fixtures_dir, local_fixtures_dir
+) -> None:
+    """The Odds API answers 503 past its retries: BettingPros' lines stand in, for the events not yet
+    tipped off; they go to the ledger, a second call adds no duplicate, and the batch says why."""
+    from nba_assets.lib.errors import SourceUnavailableError
+
+    responses.get(f"{ODDS}/events", status=503)
+    _bettingpros_day(fixtures_dir, local_fixtures_dir)
+    day, store = date(2021, 10, 21), LocalObjectStore(tmp_path)
+    clock = {"now": datetime(2021, 10, 21, 23, 10, tzinfo=UTC)}
+    src = LiveSource(store, KEY, BP_KEY, http=_fast_http(), now=lambda: clock["now"])
+    batch = src.player_props([day], clock["now"])
+    assert batch.frame.height == 9 and batch.frame["source"].unique().to_list() == ["bettingpros"]
+    assert (batch.frame["snapshot_utc"] < batch.frame["tipoff_utc"]).all()
+    assert list(batch.fallbacks) == ["2021-10-21"] and "503" in batch.fallbacks["2021-10-21"]
+    assert batch.source == "the-odds-api, bettingpros" and "lines_fallback_2021-10-21" in batch.notes
+    offers = [c.request for c in responses.calls if "/offers" in c.request.url]
+    assert offers[0].params["event_id"] == "20879:20880:20881" and offers[0].headers["X-Api-Key"] == BP_KEY
+    assert len(store.list_keys("lines_ledger/2021-10-21/")) == 1
+    # later (the first game has tipped off): the offers are asked for the two events still to come,
+    # the started game's lines come from the ledger, and nothing seen twice is doubled
+    pages = [
+        json.loads((local_fixtures_dir / f"bettingpros_v3_offers_NBA_2021-10-21_page{n}.json").read_text())
+        for n in (1, 2)
+    ]
+    still_open = [o for page in pages for o in page["offers"] if o["event_id"] != 20879]
+    responses.replace(
+        responses.GET,
+        f"{BP}/offers",
+        json={"offers": still_open, "_pagination": {"page": 1, "total_pages": 1}},
+    )
+    clock["now"] = datetime(2021, 10, 21, 23, 45, tzinfo=UTC)
+    later = src.player_props([day], clock["now"])
+    assert responses.calls[-1].request.params["event_id"] == "20880:20881"
+    assert later.frame.sort(later.frame.columns).equals(batch.frame.sort(batch.frame.columns))
+    assert len(store.list_keys("lines_ledger/2021-10-21/")) == 2
+    assert not any(BP_KEY in k for k in batch.payload_keys) and BP_KEY not in str(batch.notes)
+    # both down: one error naming both, transient because an outage was among them
+    responses.replace(responses.GET, f"{BP}/events", status=503)
+    with pytest.raises(SourceUnavailableError, match="bettingpros fallback failed too") as err:
+        src.player_props([day], clock["now"])
+    assert err.value.transient and "the-odds-api" in str(err.value) and BP_KEY not in str(err.value)
+
+
+@responses.activate
+def test_without_a_bettingpros_key_the_odds_api_failure_fails_the_batch(tmp_path) -> None:
+    from nba_assets.lib.errors import SourceUnavailableError
+
+    responses.get(f"{ODDS}/events", status=401, json={"message": "Usage quota has been reached"})
+    src = LiveSource(LocalObjectStore(tmp_path), KEY, http=_fast_http())
+    with pytest.raises(SourceUnavailableError, match="401") as err:
+        src.player_props([date(2021, 10, 21)], datetime(2021, 10, 21, 23, 10, tzinfo=UTC))
+    assert not err.value.transient and len(responses.calls) == 1
+
+
+def test_the_sensor_probe_has_no_bettingpros_fallback(tmp_path) -> None:
+    """A fallback would be a fourth unit of work in the refresh sensor's 60 s; the runs keep it."""
+    res = LiveSourceResource(odds_api_key=KEY, bettingpros_api_key=BP_KEY)
+    store = LocalObjectStore(tmp_path)
+    assert res.get_source(store).bettingpros is not None
+    assert res.get_probe_source(store).bettingpros is None

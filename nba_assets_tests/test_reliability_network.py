@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 import dagster as dg
 import duckdb
@@ -380,10 +381,17 @@ class _LoopbackLive(NbaSourceResource):
     port: int
     read_timeout: float = GOOD_TIMEOUT
     now_utc: str = "2025-11-06T12:00:00+00:00"  # the odds snapshot clock
+    bettingpros_api_key: str = ""
 
     def get_source(self, store):
         http = fast_http(loopback_session(self.port), read_timeout=self.read_timeout)
-        return LiveSource(store, KEY, http=http, now=lambda: datetime.fromisoformat(self.now_utc))
+        return LiveSource(
+            store,
+            KEY,
+            self.bettingpros_api_key,
+            http=http,
+            now=lambda: datetime.fromisoformat(self.now_utc),
+        )
 
 
 def _resources(tmp: Path, port: int, read_timeout: float = GOOD_TIMEOUT, **live: Any) -> dict[str, Any]:
@@ -642,6 +650,69 @@ def test_raw_box_scores_and_props_keep_rows_when_their_sources_fail(
         assert not result.success, name
         assert "the-odds-api" in _failure_message(result), name
         assert after == lines, name
+
+
+def test_bettingpros_stands_in_for_the_odds_api_and_the_check_warns(
+    fresh: FaultServer, tmp_path: Path, fixtures_dir: Path, local_fixtures_dir: Path, monkeypatch
+) -> None:
+    """The Odds API refuses (401, spent quota). Without a BettingPros key the props step fails naming it
+    and is not retried (waiting will not refill the quota); with one, BettingPros' offers for the three
+    events not yet tipped off at 23:10 UTC are stored, and the primary-source check warns naming the
+    date and the refusal (the alert sensor sends every failed check). The BettingPros payloads of
+    2021-10-21 are moved to 2023-10-26: the game-date partitions start in October 2022."""
+
+    def moved(folder: Path, name: str) -> bytes:
+        text = _body(folder, name).decode()
+        return text.replace("2021-10-21", "2023-10-26").replace("2021-10-22", "2023-10-27").encode()
+
+    monkeypatch.setattr(stats_module, "TIMEOUT", (1.0, GOOD_TIMEOUT))
+    scoreboard = json.loads(_body(fixtures_dir, "stats_scoreboardv3_2025-11-05.json"))
+    sb_day = {"scoreboard": {**scoreboard["scoreboard"], "gameDate": "2023-10-26", "games": []}}
+    fresh.script("/stats/scoreboardv3", reply(200, json.dumps(sb_day).encode()))
+    fresh.script(
+        "/stats/leaguegamelog", reply(200, _body(fixtures_dir, "stats_leaguegamelog_players_2025-03-15.json"))
+    )
+    fresh.script(
+        "/v4/sports/basketball_nba/events", reply(401, b'{"message": "Usage quota has been reached."}')
+    )
+    pages = [
+        reply(200, moved(local_fixtures_dir, f"bettingpros_v3_offers_NBA_2021-10-21_page{n}.json"))
+        for n in (1, 2)
+    ]
+    now = "2023-10-26T23:10:00+00:00"
+    as_of = {"ops": {"raw__player_props": {"config": {"as_of_utc": now}}}}
+    props_sel = [raw_assets[0], raw_assets[3]]
+
+    def run(tmp: Path, bp_key: str) -> dg.ExecuteInProcessResult:
+        fresh.script(
+            "/v3/events", reply(200, moved(fixtures_dir, "bettingpros_v3_events_NBA_2021-10-21.json"))
+        )
+        fresh.script("/v3/offers", *pages)
+        res = _resources(tmp, fresh.port, now_utc=now, bettingpros_api_key=bp_key, step_retries=2)
+        return dg.materialize(
+            props_sel, resources=res, partition_key="2023-10-26", run_config=as_of, raise_on_error=False
+        )
+
+    refused = run(tmp_path / "no_key", "")
+    add("faults_tried")
+    assert not refused.success and "401" in _failure_message(refused)
+    assert not any(e.event_type_value == "STEP_UP_FOR_RETRY" for e in refused.all_events)
+    assert not [c for c in fresh.calls if c.path.startswith("/v3/")]  # no key: BettingPros never asked
+
+    result = run(tmp_path / "with_key", "bp-key-network-suite")
+    assert result.success
+    with duckdb.connect(str(tmp_path / "with_key" / "w.duckdb"), read_only=True) as con:
+        stored = con.execute("SELECT count(*), list(DISTINCT source) FROM raw.player_props").fetchone()
+    assert stored == (9, ["bettingpros"])
+    offers = [parse_qs(c.query) for c in fresh.calls if c.path == "/v3/offers"]
+    assert [q["page"] for q in offers] == [["1"], ["2"]]
+    assert offers[0]["event_id"] == ["20879:20880:20881"]
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    primary = checks["player_props_from_primary_source"]
+    assert not primary.passed and primary.severity == dg.AssetCheckSeverity.WARN
+    assert primary.metadata["fallback_dates"].value == ["2023-10-26"]
+    assert "401" in primary.metadata["reasons"].value["2023-10-26"]
+    assert "bp-key-network-suite" not in json.dumps(primary.metadata["reasons"].value)
 
 
 def test_empty_slate_writes_an_empty_partition(fresh: FaultServer, tmp_path: Path, monkeypatch) -> None:

@@ -73,7 +73,7 @@ class LiveSourceResource(NbaSourceResource):
     """The real APIs: stats.nba.com / cdn.nba.com, the NBA injury report, The Odds API, BettingPros."""
 
     odds_api_key: str
-    bettingpros_api_key: str = ""
+    bettingpros_api_key: str = ""  # empty: no lines fallback when The Odds API fails
     timeout_seconds: float = 30.0  # read timeout of every host but stats.nba.com
     stats_timeout_seconds: float = 120.0  # stats.nba.com answers datacenter IPs slowly
     request_deadline_seconds: float = 300.0  # one whole request, body included
@@ -86,6 +86,7 @@ class LiveSourceResource(NbaSourceResource):
     def get_source(self, store: ObjectStore) -> NbaSource:
         return self._live(
             store,
+            bettingpros_api_key=self.bettingpros_api_key,
             timeout=self.timeout_seconds,
             stats_timeout=self.stats_timeout_seconds,
             request_deadline=self.request_deadline_seconds,
@@ -96,10 +97,13 @@ class LiveSourceResource(NbaSourceResource):
     def get_probe_source(self, store: ObjectStore) -> NbaSource:
         """``PROBE_UNIT_SECONDS`` per unit of work and per request, two attempts: the refresh sensor's
         schedule (stats.nba.com scoreboardv3, then its v2 fallback) and lines (one unit) take at most
-        3 x 2 x 8 = 48 s, inside Dagster's 60 s. The run it requests uses the full limits."""
+        3 x 2 x 8 = 48 s, inside Dagster's 60 s. The run it requests uses the full limits. No BettingPros
+        fallback: a fourth unit would pass 60 s, so a tick during an Odds API outage fails (red in the
+        UI) while the runs still get their lines from the fallback."""
         unit = PROBE_UNIT_SECONDS
         return self._live(
             store,
+            bettingpros_api_key="",
             timeout=min(self.timeout_seconds, unit),
             stats_timeout=min(self.stats_timeout_seconds, unit),
             request_deadline=min(self.request_deadline_seconds, unit),
@@ -107,13 +111,13 @@ class LiveSourceResource(NbaSourceResource):
             max_attempts=min(self.max_attempts, 2),
         )
 
-    def _live(self, store: ObjectStore, **limits: Any) -> NbaSource:
+    def _live(self, store: ObjectStore, bettingpros_api_key: str, **limits: Any) -> NbaSource:
         from nba_assets.lib.sources.live.source import LiveSource
 
         return LiveSource(
             store=store,
             odds_api_key=self.odds_api_key,
-            bettingpros_api_key=self.bettingpros_api_key,
+            bettingpros_api_key=bettingpros_api_key,
             bookmakers=[b for b in self.odds_api_bookmakers.split(",") if b],
             **limits,
         )

@@ -240,6 +240,17 @@ def placeholder_lines(props: pl.DataFrame) -> CheckOutcome:
     return CheckOutcome(known.is_empty() and no_price.is_empty() and per_value.is_empty(), meta)
 
 
+def primary_source_answered(fallbacks: dict[str, str]) -> CheckOutcome:
+    """Every date's lines came from the primary source. A WARN names the dates a fallback answered
+    for, and why: their lines are real but from another feed (its books, its snapshot times), and the
+    primary's failure (an outage, a spent quota, a refused key) needs a person."""
+    return CheckOutcome(
+        not fallbacks,
+        {"fallback_dates": sorted(fallbacks), "reasons": dict(sorted(fallbacks.items()))},
+        severity="WARN",
+    )
+
+
 def unresolved_share(props: pl.DataFrame) -> CheckOutcome:
     names = props.select("player_name", "player_id").unique(subset="player_name")
     unresolved = names.filter(pl.col("player_id").is_null())

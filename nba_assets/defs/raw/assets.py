@@ -280,6 +280,11 @@ def injury_report(
             "player_props_unresolved_name_share",
             "Share of book names not resolved to an NBA person id.",
         ),
+        _check(
+            "player_props",
+            "player_props_from_primary_source",
+            "Lines came from The Odds API; WARN naming the dates BettingPros stood in for, and why.",
+        ),
     ],
     ins={"schedule_rows": dg.AssetIn(key=["raw", "schedule"])},
 )
@@ -323,6 +328,9 @@ def player_props(
     yield _result("player_props", "player_props_cover_scheduled_games", coverage)
     yield _result("player_props", "player_props_no_placeholder_lines", raw.placeholder_lines(df))
     yield _result("player_props", "player_props_unresolved_name_share", unresolved)
+    yield _result(
+        "player_props", "player_props_from_primary_source", raw.primary_source_answered(batch.fallbacks)
+    )
 
 
 raw_assets = [schedule, box_scores, injury_report, player_props]

@@ -20,6 +20,8 @@ class SourceBatch:
     source: str
     payload_keys: list[str] = field(default_factory=list)
     notes: dict[str, str] = field(default_factory=dict)
+    # game date (ISO) -> why a fallback source answered for it instead of the primary one
+    fallbacks: dict[str, str] = field(default_factory=dict)
 
 
 class NbaSource(ABC):

@@ -6,7 +6,10 @@
   tipped off by then, the latest edition issued before its tip-off;
 * lines: The Odds API v4 events of the date, then ``player_points`` odds per event (alternates too),
   only for events that have not tipped off (a line after tip-off is not a pre-game line), plus every
-  earlier snapshot of the date, kept in the object store's lines ledger;
+  earlier snapshot of the date, kept in the object store's lines ledger. When The Odds API fails for a
+  date (down after its retries, a refused key or spent quota, a payload off its contract) and a
+  BettingPros key is configured, BettingPros' offers for the date's events not yet tipped off stand in,
+  and the batch says so (``SourceBatch.fallbacks``: the raw asset's primary-source check warns);
 * player history: ``leaguegamelog`` for the season, for name resolution.
 
 Every HTTP body is archived before it is parsed (``HttpClient``).
@@ -27,6 +30,7 @@ from nba_assets.lib.errors import SourceDataError, SourceUnavailableError
 from nba_assets.lib.features.build import season_of
 from nba_assets.lib.raw import validate_batch
 from nba_assets.lib.sources.base import HISTORY_COLUMNS, NbaSource, SourceBatch
+from nba_assets.lib.sources.live.bettingpros import BettingProsClient
 from nba_assets.lib.sources.live.http import HttpClient, RetryPolicy
 from nba_assets.lib.sources.live.injury_report import InjuryReportClient
 from nba_assets.lib.sources.live.nba_cdn import NbaCdnClient
@@ -42,6 +46,7 @@ HOST_INTERVALS = {
     "stats.nba.com": 2.0,
     "cdn.nba.com": 0.5,
     "api.the-odds-api.com": 0.5,
+    "api.bettingpros.com": 1.0,
     "ak-static.cms.nba.com": 1.0,
 }
 
@@ -69,10 +74,14 @@ def pre_tip_off_editions(games: pl.DataFrame, edition_et: datetime) -> pl.DataFr
 LEDGER_PREFIX = "lines_ledger"
 
 
-def lines_ledger_write(store: ObjectStore, day: date, snapshot: pl.DataFrame) -> str:
-    """Keep one call's snapshot of ``day``'s lines in the object store, keyed by its first
-    ``snapshot_utc``: writing the same snapshot again replaces it (idempotent)."""
-    stamp = snapshot["snapshot_utc"].min().astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+def lines_ledger_write(
+    store: ObjectStore, day: date, snapshot: pl.DataFrame, taken_at: datetime | None = None
+) -> str:
+    """Keep one call's snapshot of ``day``'s lines in the object store, keyed by the moment the call
+    was made (``taken_at``; by default its first ``snapshot_utc``, which is that moment for The Odds
+    API): writing the same call again replaces it (idempotent)."""
+    taken = taken_at or snapshot["snapshot_utc"].min()
+    stamp = taken.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     buf = io.BytesIO()
     snapshot.write_parquet(buf)
     return store.put_bytes(f"{LEDGER_PREFIX}/{day.isoformat()}/{stamp}.parquet", buf.getvalue())
@@ -80,7 +89,8 @@ def lines_ledger_write(store: ObjectStore, day: date, snapshot: pl.DataFrame) ->
 
 def lines_ledger_read(store: ObjectStore, day: date, as_of: datetime) -> pl.DataFrame:
     """The snapshots of ``day`` kept so far, taken at or before ``as_of`` (their rows passed the raw
-    contract when written, so every one is a pre-game line)."""
+    contract when written, so every one is a pre-game line). A row kept by two calls (a BettingPros
+    line stamped with the time its book last moved it, seen again by a later call) is returned once."""
     frames = []
     for key in store.list_keys(f"{LEDGER_PREFIX}/{day.isoformat()}/"):
         try:
@@ -91,8 +101,8 @@ def lines_ledger_read(store: ObjectStore, day: date, as_of: datetime) -> pl.Data
             ) from None
     if not frames:
         return schemas.empty(schemas.PROPS_SCHEMA)
-    seen = schemas.conform(pl.concat(frames, how="vertical_relaxed"), schemas.PROPS_SCHEMA, "the-odds-api")
-    return seen.filter(pl.col("snapshot_utc") <= as_of)
+    seen = schemas.conform(pl.concat(frames, how="vertical_relaxed"), schemas.PROPS_SCHEMA, "lines ledger")
+    return seen.filter(pl.col("snapshot_utc") <= as_of).unique(maintain_order=True)
 
 
 def _season(day: date) -> str:
@@ -132,10 +142,12 @@ class LiveSource(NbaSource):
         self.stats = NbaStatsClient(self.http, store, timeout=(10.0, stats_timeout))
         self.cdn = NbaCdnClient(self.http, store)
         self.injuries = InjuryReportClient(self.http, store)
-        self.odds = OddsApiClient(
-            self.http, store, odds_api_key, bookmakers=bookmakers, now=now or (lambda: datetime.now(UTC))
+        self.now = now or (lambda: datetime.now(UTC))
+        self.odds = OddsApiClient(self.http, store, odds_api_key, bookmakers=bookmakers, now=self.now)
+        # the lines fallback, only with a key (without one, The Odds API's failures fail the run)
+        self.bettingpros = (
+            BettingProsClient(self.http, store, bettingpros_api_key) if bettingpros_api_key else None
         )
-        self.bettingpros_api_key = bettingpros_api_key
 
     def schedule(self, dates: list[date], as_of: datetime) -> SourceBatch:
         frames, keys = [], []
@@ -241,40 +253,84 @@ class LiveSource(NbaSource):
         plus the earlier snapshots of the date kept in the lines ledger (the live API answers only for
         events not yet started, so without the ledger a refresh after the first tip-off would drop the
         started games' lines, and every refresh the opening lines). ``ledger=False``: this call's
-        snapshot only, nothing recorded."""
-        frames, keys, notes = [], [], {}
+        snapshot only, nothing recorded. A date whose lines came from BettingPros because The Odds API
+        failed is in the batch's ``fallbacks``, with the reason."""
+        frames, keys, notes, fallbacks = [], [], {}, {}
         for day in dates:
             self.http.start_unit()  # the time budget is per date
-            events = self.odds.events(day)
-            keys += events.archive_keys
-            fresh = []
-            for ev in events.frame.iter_rows(named=True):
-                if ev["tipoff_utc"] is not None and ev["tipoff_utc"] <= as_of:
-                    continue  # started: its lines are no longer pre-game lines
-                got = self.odds.event_odds(ev["event_id"], day)
-                if got is None:
-                    continue
-                keys += got.archive_keys
-                fresh.append(got.frame)
+            taken_at = self.now()
+            fresh, fresh_keys, fallback = self._current_lines(day, as_of)
+            keys += fresh_keys
+            if fallback:
+                fallbacks[day.isoformat()] = fallback
             seen = (
                 lines_ledger_read(self.store, day, as_of) if ledger else schemas.empty(schemas.PROPS_SCHEMA)
             )
             if fresh:
-                now = pl.concat(fresh, how="vertical_relaxed")
-                if ledger and not now.is_empty():
+                current = pl.concat(fresh, how="vertical_relaxed")
+                if ledger and not current.is_empty():
                     # only what passes the raw contract is kept: a corrupt snapshot fails this run (as
                     # before) and quarantined rows are reported by it, but neither reaches later runs
-                    kept = validate_batch(now, "player_props", "the-odds-api").good
+                    label = "bettingpros" if fallback else "the-odds-api"
+                    kept = validate_batch(current, "player_props", label).good
                     if not kept.is_empty():
-                        lines_ledger_write(self.store, day, kept)
-                    seen = seen.filter(~pl.col("snapshot_utc").is_in(now["snapshot_utc"].unique().implode()))
-                seen = pl.concat([seen, now], how="vertical_relaxed")
+                        lines_ledger_write(self.store, day, kept, taken_at)
+                # a row this call saw again (the same call re-run, or a BettingPros line not moved since
+                # an earlier call) is one row, not two
+                seen = pl.concat([seen, current], how="vertical_relaxed").unique(maintain_order=True)
             frames.append(seen)
             notes[f"lines_snapshots_{day}"] = str(seen["snapshot_utc"].n_unique())
             if self.odds.quota:
                 notes["odds_api_quota"] = ", ".join(f"{k}={v}" for k, v in sorted(self.odds.quota.items()))
         frame = pl.concat(frames, how="vertical_relaxed") if frames else schemas.empty(schemas.PROPS_SCHEMA)
-        return SourceBatch(frame, "the-odds-api", keys, notes)
+        notes.update({f"lines_fallback_{day}": why for day, why in fallbacks.items()})
+        label = "the-odds-api, bettingpros" if fallbacks else "the-odds-api"
+        return SourceBatch(frame, label, keys, notes, fallbacks)
+
+    def _current_lines(self, day: date, as_of: datetime) -> tuple[list[pl.DataFrame], list[str], str]:
+        """This call's lines of ``day``'s events not yet tipped off at ``as_of``, their archive keys, and
+        why BettingPros answered instead of The Odds API ("" when it did not)."""
+        try:
+            return *self._odds_api_lines(day, as_of), ""
+        except (SourceUnavailableError, SourceDataError) as exc:
+            if self.bettingpros is None:
+                raise
+            reason = f"the-odds-api failed ({exc}); lines from api.bettingpros.com"
+            log.warning("lines of %s: %s", day, reason)
+            self.http.start_unit()  # the fallback gets its own time budget: the primary may have spent it
+            try:
+                return *self._bettingpros_lines(self.bettingpros, day, as_of), reason
+            except (SourceUnavailableError, SourceDataError) as fallback_exc:
+                raise SourceUnavailableError(
+                    f"lines of {day}: the-odds-api failed ({exc}) and the bettingpros fallback failed too "
+                    f"({fallback_exc})",
+                    # waiting helps when either failure was an outage
+                    transient=any(getattr(e, "transient", False) for e in (exc, fallback_exc)),
+                ) from fallback_exc
+
+    def _odds_api_lines(self, day: date, as_of: datetime) -> tuple[list[pl.DataFrame], list[str]]:
+        events = self.odds.events(day)
+        frames, keys = [], list(events.archive_keys)
+        for ev in events.frame.iter_rows(named=True):
+            if ev["tipoff_utc"] is not None and ev["tipoff_utc"] <= as_of:
+                continue  # started: its lines are no longer pre-game lines
+            got = self.odds.event_odds(ev["event_id"], day)
+            if got is None:
+                continue
+            keys += got.archive_keys
+            frames.append(got.frame)
+        return frames, keys
+
+    @staticmethod
+    def _bettingpros_lines(
+        client: BettingProsClient, day: date, as_of: datetime
+    ) -> tuple[list[pl.DataFrame], list[str]]:
+        events = client.events(day)
+        upcoming = events.frame.filter((pl.col("game_date") == day) & (pl.col("tipoff_utc") > as_of))
+        if upcoming.is_empty():
+            return [], list(events.archive_keys)
+        got = client.offers(day, upcoming)
+        return [got.frame], [*events.archive_keys, *got.archive_keys]
 
     def player_history(self, before: date, since: date) -> pl.DataFrame:
         last = before - timedelta(days=1)
