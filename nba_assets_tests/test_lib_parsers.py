@@ -331,6 +331,32 @@ def test_bp_offers_hand_made_fixture(fixtures_dir: Path, local_fixtures_dir: Pat
     assert df["match_method"].unique().to_list() == ["unresolved"]
 
 
+def test_bp_offers_are_one_snapshot_per_call(fixtures_dir: Path, local_fixtures_dir: Path) -> None:
+    """A book moves its lines one by one (``updated`` differs by line), but downstream keeps each book's
+    latest snapshot of a game: stamped per line, FanDuel's ATL-DAL offer would shrink to the players it
+    moved last. Stamped with the moment of asking, all of it stays."""
+    from nba_assets.lib.modeling.decisions import latest_snapshot
+
+    events = bettingpros.parse_bp_events(load(fixtures_dir, BP_EVENTS))
+    page1 = load(local_fixtures_dir, "bettingpros_v3_offers_NBA_2021-10-21_page1.json")
+    trae = next(o for o in page1["offers"] if o["participants"][0]["name"] == "Trae Young")
+    for selection in trae["selections"]:
+        for book in selection["books"]:
+            for line in book["lines"]:
+                line["updated"] = "2021-10-21 21:05:00"  # moved long before Luka's
+    asked = datetime(2021, 10, 21, 23, 0, tzinfo=UTC)
+    df = bettingpros.parse_bp_offers(page1, events, asked)
+    assert df["snapshot_utc"].unique().to_list() == [asked]
+    offer = latest_snapshot(df, ["game_date", "event_id", "bookmaker"])
+    assert offer.filter(pl.col("bookmaker") == "fanduel")["player_name"].sort().to_list() == [
+        "Luka Doncic",
+        "Trae Young",
+    ]
+    # replayed without the moment of asking: the page's latest update stands in, for every row
+    replayed = bettingpros.parse_bp_offers(page1, events)
+    assert replayed["snapshot_utc"].unique().to_list() == [datetime(2021, 10, 21, 22, 58, 30, tzinfo=UTC)]
+
+
 def test_bp_offer_for_unknown_event_raises(fixtures_dir: Path, local_fixtures_dir: Path) -> None:
     events = bettingpros.parse_bp_events(load(fixtures_dir, BP_EVENTS)).filter(pl.col("event_id") != "20880")
     page2 = load(local_fixtures_dir, "bettingpros_v3_offers_NBA_2021-10-21_page2.json")

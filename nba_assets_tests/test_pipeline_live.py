@@ -285,8 +285,11 @@ def test_live_lines_from_bettingpros_when_the_odds_api_is_down(
     offers = [c.request for c in responses.calls if "/offers" in c.request.url]
     assert offers[0].params["event_id"] == "20879:20880:20881" and offers[0].headers["X-Api-Key"] == BP_KEY
     assert len(store.list_keys("lines_ledger/2021-10-21/")) == 1
-    # later (the first game has tipped off): the offers are asked for the two events still to come,
-    # the started game's lines come from the ledger, and nothing seen twice is doubled
+    # every row is stamped with the moment of asking, like The Odds API's: a book's offer of a game is one
+    # snapshot, so downstream's latest-snapshot-per-book keeps all of it
+    assert batch.frame["snapshot_utc"].unique().to_list() == [clock["now"]]
+    # later (the first game has tipped off): the offers are asked for the two events still to come, and
+    # the started game's lines come from the ledger
     pages = [
         json.loads((local_fixtures_dir / f"bettingpros_v3_offers_NBA_2021-10-21_page{n}.json").read_text())
         for n in (1, 2)
@@ -298,9 +301,11 @@ def test_live_lines_from_bettingpros_when_the_odds_api_is_down(
         json={"offers": still_open, "_pagination": {"page": 1, "total_pages": 1}},
     )
     clock["now"] = datetime(2021, 10, 21, 23, 45, tzinfo=UTC)
-    later = src.player_props([day], clock["now"])
+    later = src.player_props([day], clock["now"]).frame
     assert responses.calls[-1].request.params["event_id"] == "20880:20881"
-    assert later.frame.sort(later.frame.columns).equals(batch.frame.sort(batch.frame.columns))
+    per_event = later.group_by("event_id").agg(pl.col("snapshot_utc").n_unique().alias("snapshots"))
+    assert dict(per_event.iter_rows()) == {"20879": 1, "20880": 2}
+    assert later.height == batch.frame.height + batch.frame.filter(pl.col("event_id") == "20880").height
     assert len(store.list_keys("lines_ledger/2021-10-21/")) == 2
     assert not any(BP_KEY in k for k in batch.payload_keys) and BP_KEY not in str(batch.notes)
     # both down: one error naming both, transient because an outage was among them

@@ -99,8 +99,11 @@ def parse_bp_offers(
 
     Event columns (tip-off, teams, ``game_date``) come from ``events_frame`` (:func:`parse_bp_events`);
     an offer for an event not in it raises. Without a frame (archive replay) they are null.
-    ``snapshot_utc`` is the later ``updated`` time of the over/under line (when the book last moved
-    it), falling back to the ``snapshot_utc`` argument. ``line`` is points, prices American odds.
+    ``snapshot_utc`` is the argument (the moment the offers were asked for) on every row: a book's offer
+    of a game is whole at that moment, and downstream reads each book's latest snapshot of a game, so
+    the per-line ``updated`` times (when the book last moved each line) would split one offer into
+    many. Without the argument (an archived page replayed), the page's latest ``updated`` time stands in
+    for every row. ``line`` is points, prices American odds.
     ``is_main_line`` marks per (player, book) the pair with prices closest to even.
     """
     source = BETTINGPROS
@@ -108,6 +111,7 @@ def parse_bp_offers(
     if events_frame is not None:
         events = {r["event_id"]: r for r in events_frame.iter_rows(named=True)}
     pairs: dict[tuple[str, str, str, float], dict[str, Any]] = {}
+    latest_update: datetime | None = None
     for i, offer in enumerate(get_list(payload, "offers", source)):
         path = f"offers[{i}]"
         event_id = _event_id(require(offer, "event_id", source, path), f"{path}.event_id")
@@ -161,17 +165,15 @@ def parse_bp_offers(
                         },
                     )
                     row[f"{side}_price"] = price
-                    if updated is not None and (row["snapshot_utc"] is None or updated > row["snapshot_utc"]):
-                        row["snapshot_utc"] = updated
+                    if updated is not None and (latest_update is None or updated > latest_update):
+                        latest_update = updated
     rows = list(pairs.values())
+    snapshot = snapshot_utc or latest_update
+    if rows and snapshot is None:
+        raise SourceDataError(
+            source, "offers.selections.books.lines.updated", "is missing and no snapshot time was given"
+        )
     for row in rows:
-        if row["snapshot_utc"] is None:
-            if snapshot_utc is None:
-                raise SourceDataError(
-                    source,
-                    "offers.selections.books.lines.updated",
-                    "is missing and no snapshot time was given",
-                )
-            row["snapshot_utc"] = snapshot_utc
+        row["snapshot_utc"] = snapshot
     flag_main_lines(rows, ("event_id", "player_name", "bookmaker"))
     return frame(rows, PROPS_SCHEMA, source)

@@ -7,7 +7,7 @@ configuration (a ``dg.EnvVar`` in the resource) and is redacted from every log a
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import polars as pl
 
@@ -59,9 +59,12 @@ class BettingProsClient:
         game_date: date | str,
         events_frame: pl.DataFrame | None = None,
         market_id: int = POINTS_MARKET_ID,
+        snapshot_utc: datetime | None = None,
     ) -> Fetched:
-        """Player-points offers for every event of ``game_date`` (events fetched first unless given)."""
+        """Player-points offers for every event of ``game_date`` (events fetched first unless given),
+        every row stamped ``snapshot_utc`` (default: now), the moment they were asked for."""
         day = to_date(game_date)
+        snapshot = snapshot_utc or datetime.now(UTC)
         keys: list[str] = []
         if events_frame is None:
             fetched = self.events(day)
@@ -90,7 +93,7 @@ class BettingProsClient:
             )
             keys += [resp.archive_key] if resp.archive_key else []
             payload = decode_json(resp.body or b"", BETTINGPROS)
-            frames.append(bettingpros.parse_bp_offers(payload, events_frame))
+            frames.append(bettingpros.parse_bp_offers(payload, events_frame, snapshot))
             pagination = get_obj(payload, "_pagination", BETTINGPROS)
             total = to_int(pagination.get("total_pages", 1), BETTINGPROS, "_pagination.total_pages") or 1
             if page >= total:

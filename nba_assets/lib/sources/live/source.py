@@ -74,14 +74,10 @@ def pre_tip_off_editions(games: pl.DataFrame, edition_et: datetime) -> pl.DataFr
 LEDGER_PREFIX = "lines_ledger"
 
 
-def lines_ledger_write(
-    store: ObjectStore, day: date, snapshot: pl.DataFrame, taken_at: datetime | None = None
-) -> str:
-    """Keep one call's snapshot of ``day``'s lines in the object store, keyed by the moment the call
-    was made (``taken_at``; by default its first ``snapshot_utc``, which is that moment for The Odds
-    API): writing the same call again replaces it (idempotent)."""
-    taken = taken_at or snapshot["snapshot_utc"].min()
-    stamp = taken.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+def lines_ledger_write(store: ObjectStore, day: date, snapshot: pl.DataFrame) -> str:
+    """Keep one call's snapshot of ``day``'s lines in the object store, keyed by its first
+    ``snapshot_utc``: writing the same snapshot again replaces it (idempotent)."""
+    stamp = snapshot["snapshot_utc"].min().astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     buf = io.BytesIO()
     snapshot.write_parquet(buf)
     return store.put_bytes(f"{LEDGER_PREFIX}/{day.isoformat()}/{stamp}.parquet", buf.getvalue())
@@ -89,8 +85,7 @@ def lines_ledger_write(
 
 def lines_ledger_read(store: ObjectStore, day: date, as_of: datetime) -> pl.DataFrame:
     """The snapshots of ``day`` kept so far, taken at or before ``as_of`` (their rows passed the raw
-    contract when written, so every one is a pre-game line). A row kept by two calls (a BettingPros
-    line stamped with the time its book last moved it, seen again by a later call) is returned once."""
+    contract when written, so every one is a pre-game line)."""
     frames = []
     for key in store.list_keys(f"{LEDGER_PREFIX}/{day.isoformat()}/"):
         try:
@@ -102,7 +97,7 @@ def lines_ledger_read(store: ObjectStore, day: date, as_of: datetime) -> pl.Data
     if not frames:
         return schemas.empty(schemas.PROPS_SCHEMA)
     seen = schemas.conform(pl.concat(frames, how="vertical_relaxed"), schemas.PROPS_SCHEMA, "lines ledger")
-    return seen.filter(pl.col("snapshot_utc") <= as_of).unique(maintain_order=True)
+    return seen.filter(pl.col("snapshot_utc") <= as_of)
 
 
 def _season(day: date) -> str:
@@ -258,7 +253,6 @@ class LiveSource(NbaSource):
         frames, keys, notes, fallbacks = [], [], {}, {}
         for day in dates:
             self.http.start_unit()  # the time budget is per date
-            taken_at = self.now()
             fresh, fresh_keys, fallback = self._current_lines(day, as_of)
             keys += fresh_keys
             if fallback:
@@ -274,10 +268,11 @@ class LiveSource(NbaSource):
                     label = "bettingpros" if fallback else "the-odds-api"
                     kept = validate_batch(current, "player_props", label).good
                     if not kept.is_empty():
-                        lines_ledger_write(self.store, day, kept, taken_at)
-                # a row this call saw again (the same call re-run, or a BettingPros line not moved since
-                # an earlier call) is one row, not two
-                seen = pl.concat([seen, current], how="vertical_relaxed").unique(maintain_order=True)
+                        lines_ledger_write(self.store, day, kept)
+                    seen = seen.filter(
+                        ~pl.col("snapshot_utc").is_in(current["snapshot_utc"].unique().implode())
+                    )
+                seen = pl.concat([seen, current], how="vertical_relaxed")
             frames.append(seen)
             notes[f"lines_snapshots_{day}"] = str(seen["snapshot_utc"].n_unique())
             if self.odds.quota:
@@ -321,15 +316,14 @@ class LiveSource(NbaSource):
             frames.append(got.frame)
         return frames, keys
 
-    @staticmethod
     def _bettingpros_lines(
-        client: BettingProsClient, day: date, as_of: datetime
+        self, client: BettingProsClient, day: date, as_of: datetime
     ) -> tuple[list[pl.DataFrame], list[str]]:
         events = client.events(day)
         upcoming = events.frame.filter((pl.col("game_date") == day) & (pl.col("tipoff_utc") > as_of))
         if upcoming.is_empty():
             return [], list(events.archive_keys)
-        got = client.offers(day, upcoming)
+        got = client.offers(day, upcoming, snapshot_utc=self.now())
         return [got.frame], [*events.archive_keys, *got.archive_keys]
 
     def player_history(self, before: date, since: date) -> pl.DataFrame:
