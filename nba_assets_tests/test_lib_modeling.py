@@ -1,6 +1,8 @@
 """Decision rules, the promotion gate, the walk-forward boundary, the registry and calibration."""
 
+import json
 from datetime import date, timedelta
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -173,6 +175,51 @@ def test_promotion_gate_and_registry(tmp_path) -> None:
     probe = feats.filter(pl.col("game_date") == date(2025, 2, 1))
     assert np.allclose(loaded.predict(probe), first.predict(probe))
     assert loaded.metrics["mae"] == pytest.approx(first.metrics["mae"])
+
+
+def test_two_trainings_at_once_keep_both_versions_and_the_later_promotion(tmp_path) -> None:
+    """The weekly retrain and a manual run save at the same time: the second save runs entirely while
+    the first is about to write its registry entry. Both versions stay listed and the promotion made
+    last stands (one shared index, read then rewritten, lost the other run's entry and promotion)."""
+    import dataclasses
+
+    feats, tiny = synthetic_features(date(2025, 1, 1), 20), dataclasses.replace(FAST, iterations=3)
+    cutoffs = (date(2025, 1, 12), date(2025, 1, 15), date(2025, 1, 18))
+    *models, third = (train_points_model(feats, cutoff, tiny) for cutoff in cutoffs)
+
+    class Interleaved(LocalObjectStore):
+        other: Any = None
+
+        def put_bytes(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> str:
+            if key.endswith((".json",)) and not key.endswith("meta.json") and self.other is not None:
+                other, self.other = self.other, None
+                other()  # the other training, start to finish
+            return super().put_bytes(key, data, content_type)
+
+    store = Interleaved(tmp_path)
+    ModelRegistry(store).save(models[0], True, {})
+    manual = ModelRegistry(store)
+    store.other = lambda: ModelRegistry(store).save(models[1], False, {"why": "not promoted"})
+    manual.save(third, True, {})
+    fresh = ModelRegistry(store)
+    assert set(fresh.versions_frame()["version"]) == {models[0].version, models[1].version, third.version}
+    assert fresh.champion_version() == third.version
+    # a registry written before per-version records existed is still read
+    legacy = LocalObjectStore(tmp_path / "legacy")
+    entry = {"cutoff": "2025-01-30", "validation_mae": 5.0, "promoted": True, "gate": {}}
+    legacy.put_bytes(
+        "models/points_model/registry.json",
+        json.dumps(
+            {
+                "champion": "old",
+                "versions": [{**entry, "version": "old", "trained_at": "2025-02-01T00:00:00+00:00"}],
+            }
+        ).encode(),
+    )
+    assert ModelRegistry(legacy).champion_version() == "old"
+    ModelRegistry(legacy).save(third, True, {})
+    assert ModelRegistry(legacy).versions_frame()["version"].to_list() == ["old", third.version]
+    assert ModelRegistry(legacy).champion_version() == third.version
 
 
 def test_prediction_only_rises_with_the_monotone_features() -> None:

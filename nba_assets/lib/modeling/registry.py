@@ -1,8 +1,15 @@
 """Every model version in the object store, and which one is the champion.
 
-models/points_model/<version>/model.cbm   the CatBoost model
-models/points_model/<version>/meta.json   training window, features, params, validation metrics
-models/points_model/registry.json         {"champion": version | null, "versions": [...]}
+models/points_model/<version>/model.cbm     the CatBoost model
+models/points_model/<version>/meta.json     training window, features, params, validation metrics
+models/points_model/<version>/record.json   the registry's entry: cutoff, trained_at, validation MAE,
+                                            promoted, the gate's figures; written last, so a version is
+                                            listed only once all of it is stored
+
+There is no shared index to rewrite: each training writes only its own version's objects, so two
+trainings at once (the weekly schedule and a manual run) cannot lose each other's entry or promotion,
+which a read-modify-write of one index object could. The champion is the promoted version trained
+last. A ``registry.json`` index written before per-version records existed is still read.
 """
 
 from __future__ import annotations
@@ -17,47 +24,56 @@ from nba_assets.lib.modeling.train import PointsModel
 from nba_assets.lib.storage.object_store import ObjectStore
 
 PREFIX = "models/points_model"
+RECORD = "record.json"
+LEGACY_INDEX = "registry.json"
 
 
 class ModelRegistry:
     def __init__(self, store: ObjectStore, prefix: str = PREFIX) -> None:
         self.store = store
         self.prefix = prefix
+        self._cached: list[dict[str, Any]] | None = None  # read once per registry object, reset by save
 
-    def _index(self) -> dict[str, Any]:
-        key = f"{self.prefix}/registry.json"
-        if not self.store.exists(key):
-            return {"champion": None, "versions": []}
-        return json.loads(self.store.get_bytes(key))
-
-    def _write_index(self, index: dict[str, Any]) -> None:
-        self.store.put_bytes(
-            f"{self.prefix}/registry.json", json.dumps(index, indent=1, default=str).encode()
-        )
+    def _versions(self) -> list[dict[str, Any]]:
+        """Every version's entry, oldest training first."""
+        if self._cached is None:
+            records = {}
+            legacy = f"{self.prefix}/{LEGACY_INDEX}"
+            if self.store.exists(legacy):
+                for entry in json.loads(self.store.get_bytes(legacy))["versions"]:
+                    records[entry["version"]] = entry
+            for key in self.store.list_keys(f"{self.prefix}/"):
+                if key.endswith(f"/{RECORD}"):
+                    entry = json.loads(self.store.get_bytes(key))
+                    records[entry["version"]] = entry
+            self._cached = sorted(
+                records.values(), key=lambda v: (datetime.fromisoformat(v["trained_at"]), v["version"])
+            )
+        return self._cached
 
     def save(self, model: PointsModel, promoted: bool, gate: dict[str, Any]) -> None:
-        """Store the version (always) and make it champion when ``promoted``."""
+        """Store the version (always); when ``promoted`` it is the champion from now on."""
         blob, meta = model.to_bytes()
         self.store.put_bytes(f"{self.prefix}/{model.version}/model.cbm", blob)
         self.store.put_bytes(f"{self.prefix}/{model.version}/meta.json", meta)
-        index = self._index()
-        index["versions"] = [v for v in index["versions"] if v["version"] != model.version]
-        index["versions"].append(
-            {
-                "version": model.version,
-                "cutoff": model.cutoff.isoformat(),
-                "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "validation_mae": model.metrics["mae"],
-                "promoted": promoted,
-                "gate": gate,
-            }
+        record = {
+            "version": model.version,
+            "cutoff": model.cutoff.isoformat(),
+            "trained_at": datetime.now(UTC).isoformat(timespec="microseconds"),
+            "validation_mae": model.metrics["mae"],
+            "promoted": promoted,
+            "gate": gate,
+        }
+        self.store.put_bytes(
+            f"{self.prefix}/{model.version}/{RECORD}",
+            json.dumps(record, indent=1, default=str).encode(),
+            content_type="application/json",
         )
-        if promoted:
-            index["champion"] = model.version
-        self._write_index(index)
+        self._cached = None
 
     def champion_version(self) -> str | None:
-        return self._index()["champion"]
+        promoted = [v for v in self._versions() if v["promoted"]]
+        return promoted[-1]["version"] if promoted else None
 
     def load(self, version: str) -> PointsModel:
         return PointsModel.from_bytes(
@@ -73,14 +89,12 @@ class ModelRegistry:
         """Walk-forward: the newest promoted version whose cutoff is on or before ``game_date`` (its
         training rows all precede the date). None when no such version exists."""
         eligible = [
-            v
-            for v in self._index()["versions"]
-            if v["promoted"] and date.fromisoformat(v["cutoff"]) <= game_date
+            v for v in self._versions() if v["promoted"] and date.fromisoformat(v["cutoff"]) <= game_date
         ]
         return max(eligible, key=lambda v: v["cutoff"])["version"] if eligible else None
 
     def versions_frame(self) -> pl.DataFrame:
-        index = self._index()
+        champion = self.champion_version()
         rows = [
             {
                 "version": v["version"],
@@ -88,10 +102,10 @@ class ModelRegistry:
                 "trained_at": v["trained_at"],
                 "validation_mae": float(v["validation_mae"]),
                 "promoted": bool(v["promoted"]),
-                "is_champion": v["version"] == index["champion"],
+                "is_champion": v["version"] == champion,
                 "gate": json.dumps(v["gate"], default=str),
             }
-            for v in index["versions"]
+            for v in self._versions()
         ]
         schema = {
             "version": pl.Utf8,
