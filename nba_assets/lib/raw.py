@@ -242,7 +242,7 @@ def placeholder_lines(props: pl.DataFrame) -> CheckOutcome:
 
 def primary_source_answered(fallbacks: dict[str, str]) -> CheckOutcome:
     """Every date's lines came from the primary source. A WARN names the dates a fallback answered
-    for, and why: their lines are real but from another feed (its books, its snapshot times), and the
+    for, and why: their lines are real but from another feed (with its own list of books), and the
     primary's failure (an outage, a spent quota, a refused key) needs a person."""
     return CheckOutcome(
         not fallbacks,
