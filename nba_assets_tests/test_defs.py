@@ -145,3 +145,27 @@ def test_overnight_job_rebuilds_the_features_with_the_finals_for_the_weekly_retr
     features = plan.get_step_by_key("features__player_features")
     assert features is not None
     assert "context_dbt_models" in features.get_execution_dependency_keys()
+
+
+@pytest.mark.parametrize("where", ["deploy", "local"])
+def test_instance_configs_pass_dagsters_schema(tmp_path, monkeypatch, where) -> None:
+    """The production instance file and the one ``nba-assets main`` writes load under the pinned Dagster
+    (an earlier README snippet set ``run_coordinator.max_concurrent_runs`` next to ``concurrency.pools``,
+    which Dagster refuses), and both keep runs of one game date apart and retry only crashed runs."""
+    from dagster._core.instance.config import dagster_instance_config
+
+    from nba_assets.runner import INSTANCE_YAML
+
+    if where == "deploy":
+        folder = Path(__file__).resolve().parents[1] / "deploy"
+        monkeypatch.setenv("DAGSTER_PG_URL", "postgresql://user:password@localhost:5432/dagster")
+    else:
+        folder = tmp_path
+        (folder / "dagster.yaml").write_text(INSTANCE_YAML)
+    config, _ = dagster_instance_config(str(folder))
+    limits = config["concurrency"]["runs"]["tag_concurrency_limits"]
+    assert {"key": "dagster/partition", "value": {"applyLimitPerUniqueValue": True}, "limit": 1} in limits
+    assert config["run_retries"] == {"enabled": True, "max_retries": 1, "retry_on_asset_or_op_failure": False}
+    assert config["concurrency"]["pools"]["default_limit"] == (4 if where == "deploy" else 1)
+    if where == "deploy":
+        assert "postgres" in config["storage"]

@@ -121,3 +121,23 @@ def test_feature_documentation_matches_the_catalog() -> None:
 
     doc = (Path(__file__).resolve().parents[1] / "docs" / "FEATURES.md").read_text()
     assert markdown() in doc, "docs/FEATURES.md is stale: regenerate it from the catalog"
+
+
+def test_a_one_date_run_reads_every_earlier_game_like_the_range_run() -> None:
+    """The daily runs build one date; the training rows were built by range runs that saw every game
+    since the first partition. A fixed window (it was two seasons) made a one-date run serve different
+    features (history against the opponent, a returning player's last games) than the model learned from."""
+    from nba_assets.defs.features.assets import player_features
+    from nba_assets.defs.partitions import game_date_partitions
+
+    ins = {
+        key.path[-1]: player_features.get_partition_mapping(key)
+        for key in player_features.keys_by_input_name.values()
+    }
+    for table in ("player_game_summary", "team_game_summary"):
+        one_date = game_date_partitions.empty_subset().with_partition_keys([D])
+        mapped = ins[table].get_upstream_mapped_partitions_result_for_partitions(
+            one_date, game_date_partitions, game_date_partitions
+        )
+        keys = mapped.partitions_subset.get_partition_keys()
+        assert keys[0] == game_date_partitions.get_first_partition_key() and keys[-1] == D, table
