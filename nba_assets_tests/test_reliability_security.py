@@ -579,7 +579,7 @@ def test_slack_token_never_leaks_when_slack_fails(
         ):
             server.script("/api/chat.postMessage", action)
             try:
-                sink.send(alert)
+                sink.send_all([alert])
             except Exception as exc:  # slack_sdk raises SlackApiError and friends
                 errors.append(f"{name}: {type(exc).__name__}: {exc}")
             add("faults_tried")

@@ -75,8 +75,6 @@ class AlertDeliveryError(Exception):
 
 
 class AlertSink(Protocol):
-    def send(self, alert: Alert) -> None: ...
-
     def send_all(self, alerts: list[Alert]) -> None:
         """The alerts of one event (a run and its failed checks), delivered together."""
         ...
@@ -130,9 +128,6 @@ class SlackAlerts:
     def __init__(self, client: WebClient, channel: str) -> None:
         self.client = client
         self.channel = channel
-
-    def send(self, alert: Alert) -> None:
-        self.send_all([alert])
 
     def send_all(self, alerts: list[Alert]) -> None:
         if not alerts:

@@ -265,8 +265,8 @@ class LiveSource(NbaSource):
                 if ledger and not current.is_empty():
                     # only what passes the raw contract is kept: a corrupt snapshot fails this run (as
                     # before) and quarantined rows are reported by it, but neither reaches later runs
-                    label = "bettingpros" if fallback else "the-odds-api"
-                    kept = validate_batch(current, "player_props", label).good
+                    feed = "bettingpros" if fallback else "the-odds-api"
+                    kept = validate_batch(current, "player_props", feed).good
                     if not kept.is_empty():
                         lines_ledger_write(self.store, day, kept)
                     seen = seen.filter(
