@@ -264,7 +264,7 @@ def model_direct(data_dir: Path, cutoff: date) -> None:
         with duckdb.connect(str(data_dir / "warehouse.duckdb")) as con:
             features = con.sql("SELECT * FROM features.player_features").pl()
             registry = ModelRegistry(LocalObjectStore(data_dir / "objects"))
-            champion = registry.load_champion()
+            champion = registry.champion_for(cutoff)
             candidate = train_points_model(features, cutoff)
             gate = promotion_gate(candidate, champion, features)
             registry.save(candidate, gate.promote, gate.metadata)

@@ -51,8 +51,12 @@ TARGET_RSS_MB = 4096.0
 
 
 def model_train_rows(data_dir: Path, cutoff: str) -> int:
-    meta = data_dir / "objects" / "models" / "points_model" / f"pm-{cutoff}" / "meta.json"
-    return int(json.loads(meta.read_text())["metrics"]["train_rows"]) if meta.exists() else 0
+    # versions are named pm-<cutoff>-<id>; the newest training of the cutoff
+    metas = sorted(
+        (data_dir / "objects" / "models" / "points_model").glob(f"pm-{cutoff}-*/meta.json"),
+        key=lambda p: p.stat().st_mtime,
+    )
+    return int(json.loads(metas[-1].read_text())["metrics"]["train_rows"]) if metas else 0
 
 
 def main() -> None:

@@ -369,7 +369,7 @@ def test_every_record_counts_bets_the_same_way(grades) -> None:
     assert tiers.height == hand.height and (tiers["bets"] == tiers["len"]).all()
     assert backtest.by_confidence_tier(grades).equals(exports.tier_record(grades))
     last = grades["game_date"].max()
-    season = grading.performance(main, last).filter(
+    season = grading.performance(grades, last).filter(  # alternates too: counted only on main lines
         (pl.col("window") == "season") & (pl.col("tier") == "all")
     )
     rec = record_by_system(grades)

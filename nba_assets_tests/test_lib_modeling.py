@@ -219,7 +219,45 @@ def test_two_trainings_at_once_keep_both_versions_and_the_later_promotion(tmp_pa
     assert ModelRegistry(legacy).champion_version() == "old"
     ModelRegistry(legacy).save(third, True, {})
     assert ModelRegistry(legacy).versions_frame()["version"].to_list() == ["old", third.version]
-    assert ModelRegistry(legacy).champion_version() == third.version
+    # "old" keeps serving the newest dates (its cutoff is later); third serves the dates before it
+    assert ModelRegistry(legacy).champion_version() == "old"
+    assert ModelRegistry(legacy).version_for(date(2025, 1, 20)) == third.version
+
+
+def test_retraining_a_cutoff_keeps_the_version_it_competes_with(tmp_path) -> None:
+    """A second training of the same cutoff (a re-run of the weekly partition, a manual run) is a new
+    version: the serving one's files are never overwritten. The gate scores both hold-out boosters on
+    the validation rows neither saw (the champion's final booster trained on all of them), so the same
+    recipe passes and a worse one is kept out while the first version goes on serving."""
+    feats = synthetic_features(date(2025, 1, 1), 40)
+    cutoff = date(2025, 1, 31)
+    reg = ModelRegistry(LocalObjectStore(tmp_path))
+    first = train_points_model(feats, cutoff, FAST)
+    reg.save(first, True, promotion_gate(first, None, feats).metadata)
+    blob = (tmp_path / "models" / "points_model" / first.version / "model.cbm").read_bytes()
+
+    again = train_points_model(feats, cutoff, FAST)
+    assert again.version != first.version
+    gate = promotion_gate(again, reg.champion_for(cutoff), feats)
+    assert gate.metadata["basis"] == "hold_out_models" and gate.metadata["rows_unseen_by_champion"] == 0
+    assert gate.metadata["candidate_mae"] == pytest.approx(gate.metadata["champion_mae"], abs=1e-3)
+    assert gate.promote
+    reg.save(again, gate.promote, gate.metadata)
+    assert reg.version_for(cutoff) == again.version == reg.champion_version()  # the same cutoff trained last
+
+    worse = train_points_model(
+        feats,
+        cutoff,
+        ModelConfig(
+            iterations=1, learning_rate=0.001, validation_days=5, validation_min_rows=200, min_train_rows=200
+        ),
+    )
+    gate_worse = promotion_gate(worse, reg.champion_for(cutoff), feats)
+    assert not gate_worse.promote and gate_worse.metadata["basis"] == "hold_out_models"
+    reg.save(worse, gate_worse.promote, gate_worse.metadata)
+    assert reg.version_for(date(2025, 2, 9)) == again.version
+    assert (tmp_path / "models" / "points_model" / first.version / "model.cbm").read_bytes() == blob
+    assert reg.versions_frame().height == 3
 
 
 def test_prediction_only_rises_with_the_monotone_features() -> None:
@@ -315,3 +353,114 @@ def test_book_lines_are_each_books_current_offer() -> None:
         ("fanduel", 2, 11.5),
     ]
     assert dict(consensus(got).select("player_id", "consensus_line").iter_rows()) == {1: 24.0, 2: 11.5}
+
+
+def test_every_line_answered_expects_only_the_books_current_offers() -> None:
+    """The live ledger keeps every snapshot: a line a book moved away from is not predicted, and the
+    blocking check must not count it as unanswered (it failed every line refresh that moved a line)."""
+    from datetime import datetime
+
+    from nba_assets.lib.modeling.checks import every_line_answered
+    from nba_assets.lib.modeling.predict import SYSTEMS
+
+    def row(line: float, hour: int) -> dict:
+        return {
+            "game_date": date(2025, 11, 10),
+            "game_id": "0022500200",
+            "event_id": "ev1",
+            "player_id": 7,
+            "player_name": "p7",
+            "bookmaker": "draftkings",
+            "line": line,
+            "over_price": -110,
+            "under_price": -110,
+            "is_main_line": True,
+            "snapshot_utc": datetime(2025, 11, 10, hour),
+        }
+
+    props = pl.DataFrame([row(15.5, 15), row(16.5, 16)])  # moved 15.5 -> 16.5
+    preds = pl.DataFrame(
+        {
+            "game_date": [date(2025, 11, 10)] * len(SYSTEMS),
+            "player_id": [7] * len(SYSTEMS),
+            "bookmaker": ["draftkings"] * len(SYSTEMS),
+            "line": [16.5] * len(SYSTEMS),
+            "system": list(SYSTEMS),
+            "predicted_points": [17.0] * len(SYSTEMS),
+            "skip_reason": [None] * len(SYSTEMS),
+            "recommendation": ["PASS"] * len(SYSTEMS),
+        },
+        schema_overrides={"skip_reason": pl.Utf8},
+    )
+    got = every_line_answered(props, preds)
+    assert got.passed, got.metadata
+    assert got.metadata["lines"] == 1 and got.metadata["superseded_snapshot_rows"] == 1
+    # the current line unanswered still fails
+    assert not every_line_answered(props, preds.filter(pl.col("system") != "catboost")).passed
+
+
+def test_whole_point_lines_leave_the_push_out_of_both_sides() -> None:
+    """On a whole-point line over wins from line + 1 and under up to line - 1: P(under) is not
+    1 - P(over), and an UNDER call's confidence is P(under), without the push's mass."""
+    from scipy.stats import norm
+
+    from nba_assets.lib.modeling.distribution import Distribution
+
+    dist = Distribution(SigmaModel(7.0, 0.0))
+    mu, sd = np.array([16.4]), 7.0
+    half_over, half_under = dist.p_over(mu, np.array([19.5])), dist.p_under(mu, np.array([19.5]))
+    assert half_over + half_under == pytest.approx(1.0)
+    over, under = dist.p_over(mu, np.array([20.0])), dist.p_under(mu, np.array([20.0]))
+    assert over[0] == pytest.approx(norm.sf((20.5 - 16.4) / sd))  # X >= 21
+    assert under[0] == pytest.approx(norm.cdf((19.5 - 16.4) / sd))  # X <= 19
+    push = 1.0 - over[0] - under[0]
+    assert push == pytest.approx(norm.cdf((20.5 - 16.4) / sd) - norm.cdf((19.5 - 16.4) / sd))
+    assert 0.04 < push < 0.06
+    rows = _rows(line=[20.0], predicted_points=[16.4], p_over=[float(over[0])]).with_columns(
+        pl.lit(float(under[0])).alias("p_under")
+    )
+    out = decide(rows, CFG)
+    assert out["recommendation"][0] == "UNDER"
+    assert out["confidence"][0] == pytest.approx(under[0]) and out["confidence"][0] < 1 - over[0] - 0.04
+
+
+def test_baselines_probabilities_are_calibrated_on_their_own_errors() -> None:
+    """A baseline is noisier than the model: with the model's spread its raw P(over) is overconfident.
+    Each baseline gets its own spread and calibration, fitted on the same validation rows and lines,
+    and kept with the version."""
+    import dataclasses
+
+    from nba_assets.lib.modeling.baselines import baseline_predictions
+    from nba_assets.lib.modeling.predict import SYSTEMS, system_probabilities
+
+    def world(start: date, days: int, seed: int) -> pl.DataFrame:
+        # the last-10 average is a poor guide here (noise sd 6); the season average is exact
+        feats = synthetic_features(start, days, seed)
+        rng = np.random.default_rng(seed + 100)
+        return feats.with_columns(
+            (pl.col("pts_avg_season") + pl.Series(rng.normal(0, 6, feats.height))).alias("pts_avg_l10"),
+            (pl.col("pts_avg_season").floor() + 0.5).alias("consensus_line"),
+        )
+
+    # 600 validation rows (isotonic maps of a few hundred rows overfit their extremes)
+    cfg = dataclasses.replace(
+        FAST, calibration_min_lined_rows=100, validation_days=10, validation_min_rows=600
+    )
+    model = train_points_model(world(date(2025, 1, 1), 40, 1), date(2025, 2, 10), cfg)
+    assert set(model.baselines) == {"baseline_l10", "baseline_blend"}
+    again = type(model).from_bytes(*model.to_bytes())
+    assert again.distribution("baseline_l10").to_json() == model.distribution("baseline_l10").to_json()
+    # out of sample, on the rows where the old probabilities claimed P(over) >= 0.75: those came true
+    # half the time (the line knows the level; the last-10 average's distance from it is noise)
+    test = world(date(2025, 2, 10), 30, 2)
+    mu = baseline_predictions(test)["baseline_l10"]
+    line = test["consensus_line"].to_numpy()
+    over = test["target_pts"].to_numpy() > line
+    code = np.full(len(mu), SYSTEMS.index("baseline_l10"))
+    calibrated, _ = system_probabilities(model, code, mu, line)
+    model_sigma = model.distribution("catboost").sigma  # what the baselines' rows were served with
+    uncalibrated = raw_p_over(mu, model_sigma(mu), line)
+    sure = uncalibrated >= 0.75
+    assert sure.sum() > 100
+    assert over[sure].mean() < uncalibrated[sure].mean() - 0.3  # the old probabilities overclaimed
+    assert abs(over[sure].mean() - calibrated[sure].mean()) < 0.06

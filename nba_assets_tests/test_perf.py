@@ -134,7 +134,7 @@ def _reference_predict_lines(props, features, model, blend_weight, cfg):
 
     from nba_assets.lib.modeling.baselines import baseline_predictions
     from nba_assets.lib.modeling.decisions import PREDICTION_SCHEMA, book_lines, consensus, decide
-    from nba_assets.lib.modeling.distribution import raw_p_over
+    from nba_assets.lib.modeling.predict import SYSTEMS, system_probabilities
 
     lines = book_lines(props)
     cons = consensus(lines)
@@ -189,13 +189,11 @@ def _reference_predict_lines(props, features, model, blend_weight, cfg):
     mu = rows["predicted_points"].fill_null(np.nan).to_numpy()
     line = rows["line"].to_numpy()
     system = rows["system"].to_numpy()
-    raw = np.nan_to_num(raw_p_over(mu, model.sigma(np.nan_to_num(mu)), line))
-    line_cal = model.calibration_line or model.calibration
-    p = np.where(
-        system == "catboost", model.calibration(raw), np.where(system == "catboost_line", line_cal(raw), raw)
-    )
+    code = np.array([SYSTEMS.index(s) for s in system])
+    p_over, p_under = system_probabilities(model, code, mu, line)
     rows = rows.with_columns(
-        pl.Series("p_over", np.where(np.isnan(mu), np.nan, p)).fill_nan(None),
+        pl.Series("p_over", p_over).fill_nan(None),
+        pl.Series("p_under", p_under).fill_nan(None),
         pl.lit(model.version).alias("model_version"),
         pl.col("quality").fill_null(0.0),
     )

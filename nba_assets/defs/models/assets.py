@@ -89,7 +89,7 @@ def points_model(
     from nba_assets.lib.modeling.train import promotion_gate, train_points_model
 
     registry = ModelRegistry(object_store.get_store())
-    champion = registry.load_champion()
+    champion = registry.champion_for(cutoff)
     candidate = train_points_model(features, cutoff, config.training_config())
     gate = promotion_gate(candidate, champion, features)
     registry.save(candidate, gate.promote, gate.metadata)

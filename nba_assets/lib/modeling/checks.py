@@ -7,18 +7,17 @@ from datetime import date, timedelta
 import polars as pl
 
 from nba_assets.lib.modeling.config import SYSTEMS
+from nba_assets.lib.modeling.decisions import book_lines, current_offers
 from nba_assets.lib.raw import CheckOutcome
 
 MAX_FALLBACK_SHARE = 0.5
 
 
 def every_line_answered(props: pl.DataFrame, preds: pl.DataFrame) -> CheckOutcome:
-    """Each resolved (player, book, line) has one row per system, each with a prediction or a reason."""
-    want = (
-        props.filter(pl.col("player_id").is_not_null())
-        .select("game_date", "player_id", "bookmaker", "line")
-        .unique()
-    )
+    """Each resolved (player, book, line) a book currently offers (its latest snapshot of the game, as
+    :func:`book_lines` reads them) has one row per system, each with a prediction or a reason. Lines a
+    book moved away from or pulled stay in the raw ledger but are not offered, so not predicted."""
+    want = book_lines(props).select("game_date", "player_id", "bookmaker", "line").unique()
     got = preds.group_by("game_date", "player_id", "bookmaker", "line").agg(
         pl.col("system").n_unique().alias("systems")
     )
@@ -33,6 +32,7 @@ def every_line_answered(props: pl.DataFrame, preds: pl.DataFrame) -> CheckOutcom
             "lines_without_all_systems": missing.height,
             "rows_without_prediction_or_reason": silent.height,
             "unresolved_lines": props.filter(pl.col("player_id").is_null()).height,
+            "superseded_snapshot_rows": props.height - current_offers(props).height,
         },
     )
 

@@ -54,9 +54,11 @@ def american_profit(price: pl.Expr) -> pl.Expr:
 
 def decide(frame: pl.DataFrame, cfg: DecisionConfig = DECISIONS) -> pl.DataFrame:
     """Add edge, recommendation, confidence, tier, actionable and skip_reason to rows holding
-    line, predicted_points, p_over and quality (null line = no real line)."""
+    line, predicted_points, p_over and quality (null line = no real line), and optionally p_under
+    (a whole-point line's P(under) is not 1 - P(over): the push takes its share; default 1 - p_over)."""
     edge = pl.col("predicted_points") - pl.col("line")
-    p_side = pl.when(edge >= 0).then(pl.col("p_over")).otherwise(1 - pl.col("p_over"))
+    p_under = pl.col("p_under") if "p_under" in frame.columns else 1 - pl.col("p_over")
+    p_side = pl.when(edge >= 0).then(pl.col("p_over")).otherwise(p_under)
     side = pl.when(edge >= 0).then(pl.lit("OVER")).otherwise(pl.lit("UNDER"))
     skip = (
         pl.when(pl.col("line").is_null())
@@ -92,17 +94,20 @@ def latest_snapshot(props: pl.DataFrame, by: list[str | pl.Expr]) -> pl.DataFram
     return props.filter(pl.col("snapshot_utc") == pl.col("snapshot_utc").max().over(by))
 
 
+def current_offers(props: pl.DataFrame) -> pl.DataFrame:
+    """The rows of each book's latest snapshot of each game: what the books offer now."""
+    # the game: its NBA id, else the book feed's event id (a game the schedule did not match)
+    game = pl.coalesce("game_id", "event_id") if "event_id" in props.columns else pl.col("game_id")
+    return latest_snapshot(props, ["game_date", game, "bookmaker"])
+
+
 def book_lines(props: pl.DataFrame) -> pl.DataFrame:
     """Every (player, book, line) a book offers in its latest snapshot of the game before tip-off;
     alternates kept. A line the book moved away from or pulled (a player ruled out) is not in its
     latest snapshot and is gone: the raw table keeps every snapshot seen (the opening line), but only
     the current offer is predicted, picked and graded. Rows without a resolved player id cannot be
     predicted (they are counted as ``unresolved_lines``)."""
-    # the game: its NBA id, else the book feed's event id (a game the schedule did not match)
-    game = pl.coalesce("game_id", "event_id") if "event_id" in props.columns else pl.col("game_id")
-    lines = latest_snapshot(props, ["game_date", game, "bookmaker"]).filter(
-        pl.col("player_id").is_not_null() & pl.col("line").is_not_null()
-    )
+    lines = current_offers(props).filter(pl.col("player_id").is_not_null() & pl.col("line").is_not_null())
     return (
         lines.sort("snapshot_utc")
         .group_by("game_date", "player_id", "bookmaker", "line")

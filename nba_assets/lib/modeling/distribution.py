@@ -2,15 +2,18 @@
 
 Points are modelled as Normal(mu, sigma(mu)) where sigma grows with the predicted level (residual
 spread by bucket of mu, fitted on validation rows). P(over line) = 1 - Phi((line - mu) / sigma) for
-half-point lines (whole-point lines: P(X > line) with the push mass excluded by a 0.5 shift).
-The raw probability is then mapped through an isotonic calibration fitted on validation rows at
-realistic lines (the player's recent average rounded to the half point, as books post them).
+half-point lines. A whole-point line can push: over wins from line + 1 on and under up to line - 1,
+so with the continuity correction P(over) = 1 - Phi((line + 0.5 - mu) / sigma) and
+P(under) = Phi((line - 0.5 - mu) / sigma), and the two leave out the push's mass between them.
+The raw probability is then mapped through an isotonic calibration fitted on validation rows, at the
+real consensus lines or realistic synthetic ones (the recent average rounded to the half point).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from scipy.special import ndtr
@@ -45,6 +48,13 @@ def raw_p_over(mu: np.ndarray, sigma: np.ndarray, line: np.ndarray) -> np.ndarra
     # floor(line) + 0.5, which for a half-point line is the line itself.
     threshold = np.floor(line) + 0.5
     return normal_sf((threshold - mu) / sigma)
+
+
+def raw_p_under(mu: np.ndarray, sigma: np.ndarray, line: np.ndarray) -> np.ndarray:
+    # Under wins when actual <= ceil(line) - 1: the threshold ceil(line) - 0.5 is the line itself for a
+    # half-point line (there it is 1 - raw_p_over) and line - 0.5 for a whole-point line.
+    threshold = np.ceil(line) - 0.5
+    return ndtr((threshold - np.asarray(mu, dtype=float)) / sigma)
 
 
 @dataclass
@@ -86,6 +96,37 @@ class Isotonic:
     def shrunk(self, factor: float) -> Isotonic:
         """The same map pulled toward 0.5: y' = 0.5 + factor * (y - 0.5)."""
         return Isotonic(list(self.x), [0.5 + factor * (v - 0.5) for v in self.y])
+
+
+@dataclass
+class Distribution:
+    """One system's predictive distribution: its sigma by level and the isotonic map of its raw
+    P(over) (None: the raw normal probability, for models stored before every system had one)."""
+
+    sigma: SigmaModel
+    calibration: Isotonic | None = None
+
+    def _calibrated(self, p: np.ndarray) -> np.ndarray:
+        return self.calibration(p) if self.calibration is not None else p
+
+    def p_over(self, mu: np.ndarray, line: np.ndarray) -> np.ndarray:
+        return self._calibrated(raw_p_over(mu, self.sigma(mu), line))
+
+    def p_under(self, mu: np.ndarray, line: np.ndarray) -> np.ndarray:
+        """The map is fitted on P(over); P(under) is read through it by symmetry, so on a half-point
+        line it is exactly 1 - p_over and on a whole-point line it leaves out the push."""
+        return 1.0 - self._calibrated(1.0 - raw_p_under(mu, self.sigma(mu), line))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "sigma": {"a": self.sigma.a, "b": self.sigma.b},
+            "calibration": {"x": self.calibration.x, "y": self.calibration.y} if self.calibration else None,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Distribution:
+        cal = data.get("calibration")
+        return cls(SigmaModel(**data["sigma"]), Isotonic(**cal) if cal else None)
 
 
 def brier(p: np.ndarray, outcome: np.ndarray) -> float:

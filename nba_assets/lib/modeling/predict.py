@@ -16,11 +16,26 @@ from nba_assets.lib.modeling.decisions import (
     decide,
     empty_predictions,
 )
-from nba_assets.lib.modeling.distribution import raw_p_over
 from nba_assets.lib.modeling.train import PointsModel
 
 # Every line is answered by each system; in the output a line's rows follow this (name) order.
 SYSTEMS = ("baseline_blend", "baseline_l10", "catboost", "catboost_line")
+
+
+def system_probabilities(
+    model: PointsModel, code: np.ndarray, mu: np.ndarray, line: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Calibrated (P(over), P(under)) of rows whose system is ``SYSTEMS[code]``, each from its own
+    system's distribution; NaN where ``mu`` is (no prediction). They sum to 1 on half-point lines and
+    leave out the push on whole-point ones."""
+    p_over, p_under = np.full(len(mu), np.nan), np.full(len(mu), np.nan)
+    for j, system in enumerate(SYSTEMS):
+        rows = (code == j) & ~np.isnan(mu)
+        if rows.any():
+            dist = model.distribution(system)
+            p_over[rows] = dist.p_over(mu[rows], line[rows])
+            p_under[rows] = dist.p_under(mu[rows], line[rows])
+    return p_over, p_under
 
 
 @dataclass
@@ -96,14 +111,7 @@ def predict_lines(
     mu = np.column_stack([per_line[c].fill_null(np.nan).to_numpy() for c in mu_cols]).ravel()
     line = np.repeat(per_line["line"].to_numpy(), k)
     code = np.tile(np.arange(k), n)
-    raw = np.nan_to_num(raw_p_over(mu, model.sigma(np.nan_to_num(mu)), line))
-    line_cal = model.calibration_line or model.calibration
-    # the CatBoost systems carry calibrated probabilities; the baselines their raw normal ones
-    p = np.where(
-        code == SYSTEMS.index("catboost"),
-        model.calibration(raw),
-        np.where(code == SYSTEMS.index("catboost_line"), line_cal(raw), raw),
-    )
+    p_over, p_under = system_probabilities(model, code, mu, line)
     predicted = pl.Series("predicted_points", mu, pl.Float64)
     if mu_null.any():  # no prediction for the player: null, as a missing join leaves it
         predicted = predicted.scatter(np.flatnonzero(mu_null), None)
@@ -113,7 +121,8 @@ def predict_lines(
         .with_columns(
             pl.Series("system", SYSTEMS, pl.Utf8).gather(code),
             predicted,
-            pl.Series("p_over", np.where(np.isnan(mu), np.nan, p)).fill_nan(None),
+            pl.Series("p_over", p_over).fill_nan(None),
+            pl.Series("p_under", p_under).fill_nan(None),
             pl.lit(model.version).alias("model_version"),
             pl.col("quality").fill_null(0.0),
         )

@@ -2,14 +2,19 @@
 
 models/points_model/<version>/model.cbm     the CatBoost model
 models/points_model/<version>/meta.json     training window, features, params, validation metrics
+models/points_model/<version>/holdout.cbm   the booster trained without the validation rows (the gate
+                                            scores it against a later candidate of nearly the same window)
 models/points_model/<version>/record.json   the registry's entry: cutoff, trained_at, validation MAE,
                                             promoted, the gate's figures; written last, so a version is
                                             listed only once all of it is stored
 
 There is no shared index to rewrite: each training writes only its own version's objects, so two
 trainings at once (the weekly schedule and a manual run) cannot lose each other's entry or promotion,
-which a read-modify-write of one index object could. The champion is the promoted version trained
-last. A ``registry.json`` index written before per-version records existed is still read.
+which a read-modify-write of one index object could. Version names are unique per training, so a
+retrain of the same cutoff never overwrites the version it competes with. A date is served by the
+promoted version with the newest cutoff on or before it (of those, the one trained last); the champion
+is the one serving the newest dates. A ``registry.json`` index written before per-version records
+existed is still read.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from nba_assets.lib.storage.object_store import ObjectStore
 
 PREFIX = "models/points_model"
 RECORD = "record.json"
+HOLDOUT = "holdout.cbm"
 LEGACY_INDEX = "registry.json"
 
 
@@ -56,6 +62,9 @@ class ModelRegistry:
         blob, meta = model.to_bytes()
         self.store.put_bytes(f"{self.prefix}/{model.version}/model.cbm", blob)
         self.store.put_bytes(f"{self.prefix}/{model.version}/meta.json", meta)
+        holdout = model.holdout_bytes()
+        if holdout is not None:
+            self.store.put_bytes(f"{self.prefix}/{model.version}/{HOLDOUT}", holdout)
         record = {
             "version": model.version,
             "cutoff": model.cutoff.isoformat(),
@@ -71,14 +80,27 @@ class ModelRegistry:
         )
         self._cached = None
 
+    def _serving(self, until: date | None = None) -> str | None:
+        """The promoted version with the newest cutoff (on or before ``until``); of those with that
+        cutoff, the one trained last (a retrain of the same cutoff that passed the gate)."""
+        eligible = [
+            (date.fromisoformat(v["cutoff"]), i, v["version"])
+            for i, v in enumerate(self._versions())  # oldest training first
+            if v["promoted"] and (until is None or date.fromisoformat(v["cutoff"]) <= until)
+        ]
+        return max(eligible)[2] if eligible else None
+
     def champion_version(self) -> str | None:
-        promoted = [v for v in self._versions() if v["promoted"]]
-        return promoted[-1]["version"] if promoted else None
+        """The version serving the newest dates."""
+        return self._serving()
 
     def load(self, version: str) -> PointsModel:
+        base = f"{self.prefix}/{version}"
+        holdout = f"{base}/{HOLDOUT}"
         return PointsModel.from_bytes(
-            self.store.get_bytes(f"{self.prefix}/{version}/model.cbm"),
-            self.store.get_bytes(f"{self.prefix}/{version}/meta.json"),
+            self.store.get_bytes(f"{base}/model.cbm"),
+            self.store.get_bytes(f"{base}/meta.json"),
+            self.store.get_bytes(holdout) if self.store.exists(holdout) else None,
         )
 
     def load_champion(self) -> PointsModel | None:
@@ -86,12 +108,14 @@ class ModelRegistry:
         return self.load(version) if version else None
 
     def version_for(self, game_date: date) -> str | None:
-        """Walk-forward: the newest promoted version whose cutoff is on or before ``game_date`` (its
+        """Walk-forward: the promoted version with the newest cutoff on or before ``game_date`` (its
         training rows all precede the date). None when no such version exists."""
-        eligible = [
-            v for v in self._versions() if v["promoted"] and date.fromisoformat(v["cutoff"]) <= game_date
-        ]
-        return max(eligible, key=lambda v: v["cutoff"])["version"] if eligible else None
+        return self._serving(game_date)
+
+    def champion_for(self, cutoff: date) -> PointsModel | None:
+        """What a candidate with this cutoff competes with: the version that would otherwise serve it."""
+        version = self.version_for(cutoff)
+        return self.load(version) if version else None
 
     def versions_frame(self) -> pl.DataFrame:
         champion = self.champion_version()

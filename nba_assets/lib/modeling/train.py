@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+import uuid
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -22,7 +23,14 @@ from catboost import CatBoostRegressor
 from nba_assets.lib.features.catalog import BASE_FEATURES
 from nba_assets.lib.modeling.baselines import baseline_predictions
 from nba_assets.lib.modeling.config import MODEL, ModelConfig
-from nba_assets.lib.modeling.distribution import Isotonic, SigmaModel, brier, raw_p_over, reliability_table
+from nba_assets.lib.modeling.distribution import (
+    Distribution,
+    Isotonic,
+    SigmaModel,
+    brier,
+    raw_p_over,
+    reliability_table,
+)
 
 TRAIN_MIN_QUALITY = 50.0
 # NBA game ids: 002... regular season; 004 playoffs, 005 play-in, 006 the NBA Cup final. Lines are
@@ -68,14 +76,24 @@ class PointsModel:
     metrics: dict[str, Any] = field(default_factory=dict)
     calibration_line: Isotonic | None = None  # for the line-aware system; None = ``calibration``
     holdout_booster: CatBoostRegressor | None = None  # trained without the validation rows
+    # the baselines' own distributions, fitted on the same validation rows and lines
+    baselines: dict[str, Distribution] = field(default_factory=dict)
 
     def predict(self, frame: pl.DataFrame) -> np.ndarray:
         if frame.is_empty():
             return np.zeros(0)
         return np.clip(self.booster.predict(_matrix(frame, self.features)), 0, None)
 
-    def p_over(self, mu: np.ndarray, line: np.ndarray) -> np.ndarray:
-        return self.calibration(raw_p_over(mu, self.sigma(mu), line))
+    def distribution(self, system: str) -> Distribution:
+        """The calibrated predictive distribution a system's P(over) and P(under) come from."""
+        if system == "catboost":
+            return Distribution(self.sigma, self.calibration)
+        if system == "catboost_line":
+            return Distribution(self.sigma, self.calibration_line or self.calibration)
+        if system in self.baselines:
+            return self.baselines[system]
+        # a version stored before the baselines had their own: the raw normal, as it was served
+        return Distribution(self.sigma)
 
     # ---------------------------------------------------------------- persistence
 
@@ -94,25 +112,22 @@ class PointsModel:
                 if self.calibration_line
                 else None
             ),
+            "baselines": {name: d.to_json() for name, d in self.baselines.items()},
             "metrics": self.metrics,
         }
 
     def to_bytes(self) -> tuple[bytes, bytes]:
         """(CatBoost binary model, JSON metadata)."""
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "m.cbm"
-            self.booster.save_model(str(path))
-            blob = path.read_bytes()
-        return blob, json.dumps(self.meta(), indent=1, default=str).encode()
+        return _booster_bytes(self.booster), json.dumps(self.meta(), indent=1, default=str).encode()
+
+    def holdout_bytes(self) -> bytes | None:
+        """The hold-out booster (trained without the validation rows), which the promotion gate scores
+        when a later candidate's validation rows are mostly ones this model trained on."""
+        return _booster_bytes(self.holdout_booster) if self.holdout_booster is not None else None
 
     @classmethod
-    def from_bytes(cls, blob: bytes, meta_json: bytes) -> PointsModel:
+    def from_bytes(cls, blob: bytes, meta_json: bytes, holdout: bytes | None = None) -> PointsModel:
         meta = json.loads(meta_json)
-        booster = CatBoostRegressor()
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "m.cbm"
-            path.write_bytes(blob)
-            booster.load_model(str(path))
         return cls(
             version=meta["version"],
             cutoff=date.fromisoformat(meta["cutoff"]),
@@ -120,12 +135,30 @@ class PointsModel:
             train_end=date.fromisoformat(meta["train_end"]),
             features=list(meta["features"]),
             params=dict(meta["params"]),
-            booster=booster,
+            booster=_booster_from(blob),
             sigma=SigmaModel(**meta["sigma"]),
             calibration=Isotonic(**meta["calibration"]),
             metrics=dict(meta["metrics"]),
             calibration_line=Isotonic(**meta["calibration_line"]) if meta.get("calibration_line") else None,
+            holdout_booster=_booster_from(holdout) if holdout is not None else None,
+            baselines={k: Distribution.from_json(v) for k, v in (meta.get("baselines") or {}).items()},
         )
+
+
+def _booster_bytes(booster: CatBoostRegressor) -> bytes:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "m.cbm"
+        booster.save_model(str(path))
+        return path.read_bytes()
+
+
+def _booster_from(blob: bytes) -> CatBoostRegressor:
+    booster = CatBoostRegressor()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "m.cbm"
+        path.write_bytes(blob)
+        booster.load_model(str(path))
+    return booster
 
 
 def _validation_start(rows: pl.DataFrame, cfg: ModelConfig) -> date:
@@ -209,7 +242,8 @@ def train_points_model(
     # P(over) calibration: against the real consensus lines of the validation window when it holds
     # enough of them (pushes left out), else against synthetic lines, shrunk toward 0.5
     decided = lined & (yv != cons)
-    if decided.sum() >= cfg.calibration_min_lined_rows:
+    real = bool(decided.sum() >= cfg.calibration_min_lined_rows)
+    if real:
         lines, over_real = cons[decided], (yv[decided] > cons[decided]).astype(float)
         p_raw = raw_p_over(mu_v[decided], sigma(mu_v[decided]), lines)
         calibration = Isotonic.fit(p_raw, over_real)
@@ -225,6 +259,14 @@ def train_points_model(
         calibration = Isotonic.fit(p_raw, over).shrunk(cfg.synthetic_shrink)
         calibration_line, calibrated_on = None, f"synthetic_lines_shrunk_{cfg.synthetic_shrink}"
     p_cal = calibration(p_raw)
+    # the baselines' P(over): their own spread and calibration on the same rows and lines (the
+    # model's sigma is too narrow for them, so their raw probabilities were overconfident)
+    cal_rows = decided if real else np.ones(val.height, bool)
+    baselines = {}
+    for name, mu_b in base.items():
+        sigma_b = SigmaModel.fit(mu_b, yv)
+        iso = Isotonic.fit(raw_p_over(mu_b[cal_rows], sigma_b(mu_b[cal_rows]), lines), over)
+        baselines[name] = Distribution(sigma_b, iso if real else iso.shrunk(cfg.synthetic_shrink))
     metrics = {
         "validation_rows": val.height,
         "validation_start": val_start.isoformat(),
@@ -254,7 +296,8 @@ def train_points_model(
         "monotone_increasing": [n for n in names if n in cfg.monotone_increasing],
     }
     return PointsModel(
-        version=f"pm-{cutoff.isoformat()}",
+        # unique per training: a retrain of the same cutoff is a new version, never the old one's files
+        version=f"pm-{cutoff.isoformat()}-{uuid.uuid4().hex[:8]}",
         cutoff=cutoff,
         train_start=rows["game_date"].min(),
         train_end=rows["game_date"].max(),
@@ -266,6 +309,7 @@ def train_points_model(
         calibration_line=calibration_line,
         metrics=metrics,
         holdout_booster=holdout,
+        baselines=baselines,
     )
 
 
@@ -275,35 +319,58 @@ class GateResult:
     metadata: dict[str, Any]
 
 
+GATE_MIN_ROWS = 300  # rows the champion never trained on needed to score it by its final booster
+
+
 def promotion_gate(
     candidate: PointsModel, champion: PointsModel | None, features: pl.DataFrame
 ) -> GateResult:
-    """Promote when the candidate's validation MAE is no worse than the champion's on the same rows.
+    """Promote when the candidate's validation MAE is no worse than the champion's on the same rows,
+    each model scored only on rows it did not train on.
 
-    Rows: the candidate's validation rows that the champion never trained on (game_date >= the
-    champion's cutoff) when there are at least 300 of them, else all its validation rows. The
-    candidate is scored by its hold-out booster, which did not see them either."""
+    ``champion``: the version that would otherwise serve the candidate's cutoff (the newest promoted
+    one with a cutoff on or before it). Rows: the candidate's validation rows, scored by the
+    candidate's hold-out booster (it did not see them), and
+
+    * ``champion_out_of_sample``: at least 300 of them on or after the champion's cutoff, which its
+      stored booster never saw: it is scored on those;
+    * ``hold_out_models``: else (a retrain a few days after the champion, or of the same cutoff) both
+      hold-out boosters, on the rows neither saw (on or after both validation starts);
+    * ``champion_in_sample``: a champion stored without its hold-out booster (before they were kept),
+      on all the rows: the comparison favours the champion, so it is kept unless clearly beaten."""
     if champion is None:
         return GateResult(True, {"reason": "no champion yet", "candidate_mae": candidate.metrics["mae"]})
     val_start = date.fromisoformat(candidate.metrics["validation_start"])
     rows = training_rows(features, candidate.cutoff).filter(pl.col("game_date") >= val_start)
     unseen = rows.filter(pl.col("game_date") >= champion.cutoff)
-    used = unseen if unseen.height >= 300 else rows
-    y = used["target_pts"].to_numpy()
     scorer = candidate.holdout_booster or candidate.booster
-    cand = float(np.mean(np.abs(np.clip(scorer.predict(_matrix(used, candidate.features)), 0, None) - y)))
-    champ = float(np.mean(np.abs(champion.predict(used) - y)))
+    if unseen.height >= GATE_MIN_ROWS:
+        used, champion_scorer, basis = unseen, champion.booster, "champion_out_of_sample"
+    elif champion.holdout_booster is not None:
+        champion_val_start = date.fromisoformat(champion.metrics["validation_start"])
+        used = rows.filter(pl.col("game_date") >= champion_val_start)
+        champion_scorer, basis = champion.holdout_booster, "hold_out_models"
+    else:
+        used, champion_scorer, basis = rows, champion.booster, "champion_in_sample"
+    meta: dict[str, Any] = {
+        "basis": basis,
+        "rows": used.height,
+        "rows_unseen_by_champion": unseen.height,
+        "champion_version": champion.version,
+        "candidate_version": candidate.version,
+    }
+    if used.is_empty():
+        return GateResult(False, {**meta, "reason": "no validation rows both models can be scored on"})
+    y = used["target_pts"].to_numpy()
+    cand = _mae(scorer, candidate.features, used, y)
+    champ = _mae(champion_scorer, champion.features, used, y)
     return GateResult(
-        cand <= champ,
-        {
-            "rows": used.height,
-            "rows_unseen_by_champion": unseen.height,
-            "candidate_mae": round(cand, 4),
-            "champion_mae": round(champ, 4),
-            "champion_version": champion.version,
-            "candidate_version": candidate.version,
-        },
+        cand <= champ, {**meta, "candidate_mae": round(cand, 4), "champion_mae": round(champ, 4)}
     )
+
+
+def _mae(booster: CatBoostRegressor, names: list[str], rows: pl.DataFrame, y: np.ndarray) -> float:
+    return float(np.mean(np.abs(np.clip(booster.predict(_matrix(rows, names)), 0, None) - y)))
 
 
 def fit_line_blend(mu: np.ndarray, line: np.ndarray, actual: np.ndarray, cfg: ModelConfig = MODEL) -> float:
