@@ -27,6 +27,7 @@ from nba_assets.defs.build import build_definitions
 from nba_assets.defs.grading.assets import GRADES, PERF, box_scores_ready_for_grading
 from nba_assets.defs.raw.assets import raw_assets
 from nba_assets.defs.resources import (
+    PROBE_TICK_SECONDS,
     PROBE_UNIT_SECONDS,
     ArchiveSourceResource,
     LiveSourceResource,
@@ -259,8 +260,8 @@ def test_refresh_lines_sensor_over_a_real_archive_day(repo, tmp_path, monkeypatc
 def test_the_refresh_sensor_asks_the_source_within_the_sensor_deadline(repo, tmp_path, monkeypatch) -> None:
     """Dagster abandons a sensor tick after 60 s. With the run limits (stats.nba.com read timeout 120 s,
     600 s per date, five attempts) one slow answer timed the tick out; the sensor now asks a probe
-    source whose worst case (schedule v3, its v2 fallback, the lines: three units, each at most twice
-    its budget) fits, while the runs keep the full limits."""
+    source whose worst case (one budget for the whole tick, plus the last request's deadline) fits,
+    while the runs keep the full limits."""
 
     class ProbeOnly(ArchiveSourceResource):
         def get_source(self, store):  # type: ignore[override]
@@ -280,11 +281,12 @@ def test_the_refresh_sensor_asks_the_source_within_the_sensor_deadline(repo, tmp
     assert (full.http.policy.budget_seconds, full.http.policy.max_attempts) == (600.0, 5)
     assert full.stats.timeout == (10.0, 120.0)
     limits = probe.http.policy
-    assert (limits.budget_seconds, limits.request_deadline, limits.max_attempts) == (
-        PROBE_UNIT_SECONDS,
-    ) * 2 + (2,)
+    assert (limits.request_deadline, limits.max_attempts) == (PROBE_UNIT_SECONDS, 2)
+    assert limits.budget_seconds == limits.total_budget_seconds == PROBE_TICK_SECONDS
     assert probe.stats.timeout == probe.http.timeout == (10.0, PROBE_UNIT_SECONDS)
-    assert 3 * 2 * PROBE_UNIT_SECONDS <= 50
+    # the last request may start just before the tick's budget runs out and take its whole deadline
+    assert PROBE_TICK_SECONDS + PROBE_UNIT_SECONDS <= 50
+    assert full.http.policy.total_budget_seconds is None  # runs: per unit only
 
 
 def test_refresh_lines_sensor_probes_the_current_offer_not_the_ledger(repo, tmp_path, monkeypatch) -> None:

@@ -582,6 +582,21 @@ def test_the_budget_runs_per_unit_of_work(store: LocalObjectStore, clock: FakeCl
 
 
 @responses.activate
+def test_the_total_budget_runs_across_units(store: LocalObjectStore, clock: FakeClock) -> None:
+    """A sensor tick's probe: new units (dates, fallbacks) do not restart the client's total budget."""
+    http = clocked_http(clock, RetryPolicy(budget_seconds=20, total_budget_seconds=30))
+    responses.get("https://example.test/x", body=b"{}")
+    for _ in range(3):
+        http.start_unit()
+        assert http.get("https://example.test/x").status == 200
+        clock.now += 12  # within each unit's 20 s, but 36 s in all
+    http.start_unit()
+    with pytest.raises(SourceUnavailableError, match=r"time budget of 30s for all requests of this client"):
+        http.get("https://example.test/x")
+    assert len(responses.calls) == 3
+
+
+@responses.activate
 def test_live_source_gives_each_game_the_whole_budget(tmp_path: Path, clock: FakeClock, monkeypatch) -> None:
     """Box scores for three games, each fetch taking 15 s of a 20 s budget: all three arrive (the
     budget is per game); one budget for the whole step would have stopped the third at 30 s."""

@@ -332,3 +332,89 @@ def test_the_sensor_probe_has_no_bettingpros_fallback(tmp_path) -> None:
     store = LocalObjectStore(tmp_path)
     assert res.get_source(store).bettingpros is not None
     assert res.get_probe_source(store).bettingpros is None
+
+
+def _slow_slate(
+    fixtures_dir: Path, clock, games: int, seconds: float, odds_seconds: float | None = None
+) -> None:
+    """A tick's worth of answers on the fake ``clock``: the recorded scoreboard, then ``games`` Odds API
+    events of 2024-02-22 and their odds; each answer takes ``seconds`` (odds: ``odds_seconds``, and
+    a read timeout instead of an answer when that is the probe's read timeout)."""
+    import requests
+
+    from nba_assets.defs.resources import PROBE_UNIT_SECONDS
+
+    odds = _odds_fixture(fixtures_dir)
+    fields = ("id", "sport_key", "sport_title", "commence_time", "home_team", "away_team")
+    events = [{**{k: odds[k] for k in fields}, "id": f"event{n:02d}"} for n in range(games)]
+
+    def answer(body: bytes, took: float):
+        def reply(request):
+            clock.now += took
+            if took >= PROBE_UNIT_SECONDS:
+                raise requests.ReadTimeout("read timed out")
+            return 200, {"x-requests-last": "1"}, body
+
+        return reply
+
+    scoreboard = (fixtures_dir / "stats_scoreboardv3_2025-11-05.json").read_bytes()
+    responses.add_callback(responses.GET, f"{STATS}/scoreboardv3", callback=answer(scoreboard, seconds))
+    responses.add_callback(
+        responses.GET, f"{ODDS}/events", callback=answer(json.dumps(events).encode(), seconds)
+    )
+    for ev in events:
+        body = json.dumps({**odds, "id": ev["id"]}).encode()
+        responses.add_callback(
+            responses.GET, f"{ODDS}/events/{ev['id']}/odds", callback=answer(body, odds_seconds or seconds)
+        )
+
+
+def _probe_on(clock, tmp_path: Path) -> LiveSource:
+    """The refresh sensor's probe source, exactly as the resource builds it, on the fake clock."""
+    probe = LiveSourceResource(odds_api_key=KEY).get_probe_source(LocalObjectStore(tmp_path))
+    probe.http.clock, probe.http.sleep = clock, clock.sleep
+    return probe
+
+
+@responses.activate
+def test_the_sensor_probe_reads_a_full_slate_inside_the_tick(tmp_path, fixtures_dir) -> None:
+    """Twelve games, every answer taking 0.7 s: the schedule, one events call and twelve odds calls
+    (10 s at the host's 0.5 s spacing). An 8 s budget for the date's lines failed this every tick
+    while the API was healthy; the probe's budget now covers the tick, so the lines come back, with
+    one credit-costing call per game and no retry."""
+    from nba_assets_tests.test_lib_live_clients import FakeClock
+
+    clock = FakeClock()
+    _slow_slate(fixtures_dir, clock, games=12, seconds=0.7)
+    probe, start = _probe_on(clock, tmp_path), clock.now
+    before_tip = datetime(2024, 2, 22, 20, 0, tzinfo=UTC)
+    probe.schedule([date(2025, 11, 5)], before_tip)
+    batch = probe.player_props([date(2024, 2, 22)], before_tip, ledger=False)
+    assert batch.frame["event_id"].n_unique() == 12
+    odds_calls = [c for c in responses.calls if "the-odds-api" in c.request.url]
+    assert len(odds_calls) == 13  # the free events call and one paid call per game
+    assert clock.now - start == pytest.approx(14 * 0.7)
+
+
+@pytest.mark.parametrize("odds_seconds", [5.0, 8.0])
+@responses.activate
+def test_the_sensor_probe_gives_up_inside_the_tick_when_the_odds_api_is_slow(
+    tmp_path, fixtures_dir, odds_seconds
+) -> None:
+    """Fifteen games and every odds call taking 5 s (or hitting the probe's 8 s read timeout): the
+    probe fails, naming the host, before Dagster's 60 s sensor deadline, and no game's odds are asked
+    more than twice (credits)."""
+    from nba_assets.defs.resources import PROBE_TICK_SECONDS, PROBE_UNIT_SECONDS
+    from nba_assets.lib.errors import SourceUnavailableError
+    from nba_assets_tests.test_lib_live_clients import FakeClock
+
+    clock = FakeClock()
+    _slow_slate(fixtures_dir, clock, games=15, seconds=0.7, odds_seconds=odds_seconds)
+    probe, start = _probe_on(clock, tmp_path), clock.now
+    before_tip = datetime(2024, 2, 22, 20, 0, tzinfo=UTC)
+    probe.schedule([date(2025, 11, 5)], before_tip)
+    with pytest.raises(SourceUnavailableError, match="api.the-odds-api.com"):
+        probe.player_props([date(2024, 2, 22)], before_tip, ledger=False)
+    assert clock.now - start <= PROBE_TICK_SECONDS + PROBE_UNIT_SECONDS <= 50
+    asked = [c.request.url.split("?")[0] for c in responses.calls if "/odds" in c.request.url]
+    assert max(asked.count(url) for url in asked) <= 2

@@ -47,8 +47,8 @@ class NbaSourceResource(dg.ConfigurableResource):
         raise NotImplementedError
 
     def get_probe_source(self, store: ObjectStore) -> NbaSource:
-        """The source as a sensor should ask it: a tick must finish inside Dagster's sensor deadline
-        (60 s by default), so a slow source fails the tick fast instead of timing it out."""
+        """The source as a sensor should ask it, fresh for one tick: a tick must finish inside Dagster's
+        sensor deadline (60 s by default), so a slow source fails the tick fast instead of timing it out."""
         return self.get_source(store)
 
 
@@ -64,9 +64,13 @@ class ArchiveSourceResource(NbaSourceResource):
         return self._source
 
 
-# A sensor's unit of work (a date; a fallback endpoint gets its own): one request may start just before
-# the budget runs out and take its full deadline, so a unit can take up to twice this.
+# A sensor probe's limits: one request (read timeout, whole-request deadline), and every request of the
+# tick together. The last request may start just before the tick's budget runs out and take its full
+# deadline, so a probe takes at most PROBE_TICK_SECONDS + PROBE_UNIT_SECONDS (48 s), inside Dagster's 60 s.
+# One budget for the tick, not per date: The Odds API needs one call per game (0.5 s apart at least), so a
+# per-date budget either fails ordinary slates or, scaled up, lets schedule and lines each take it.
 PROBE_UNIT_SECONDS = 8.0
+PROBE_TICK_SECONDS = 40.0
 
 
 class LiveSourceResource(NbaSourceResource):
@@ -95,19 +99,24 @@ class LiveSourceResource(NbaSourceResource):
         )
 
     def get_probe_source(self, store: ObjectStore) -> NbaSource:
-        """``PROBE_UNIT_SECONDS`` per unit of work and per request, two attempts: the refresh sensor's
-        schedule (stats.nba.com scoreboardv3, then its v2 fallback) and lines (one unit) take at most
-        3 x 2 x 8 = 48 s, inside Dagster's 60 s. The run it requests uses the full limits. No BettingPros
-        fallback: a fourth unit would pass 60 s, so a tick during an Odds API outage fails (red in the
-        UI) while the runs still get their lines from the fallback."""
-        unit = PROBE_UNIT_SECONDS
+        """``PROBE_UNIT_SECONDS`` per request, two attempts, and ``PROBE_TICK_SECONDS`` for every request
+        of the tick: the refresh sensor's schedule (stats.nba.com scoreboardv3, then its v2 fallback)
+        and lines (The Odds API's events, then one call per game not yet tipped off: a 15-game slate at
+        0.7 s an answer takes 11 s) share it, so the probe takes at most 40 + 8 = 48 s, inside Dagster's
+        60 s. A tick spends the same Odds API credits as before (one per game; events are free), and
+        only two attempts. The run it requests uses the full limits. No BettingPros fallback: it would
+        need time the tick does not have, so a tick during an Odds API outage fails (red in the UI)
+        while the runs still get their lines from the fallback. A new source per call: the tick's
+        budget runs from its first request."""
+        unit, tick = PROBE_UNIT_SECONDS, PROBE_TICK_SECONDS
         return self._live(
             store,
             bettingpros_api_key="",
             timeout=min(self.timeout_seconds, unit),
             stats_timeout=min(self.stats_timeout_seconds, unit),
             request_deadline=min(self.request_deadline_seconds, unit),
-            budget_seconds=min(self.budget_seconds or unit, unit),
+            budget_seconds=min(self.budget_seconds or tick, tick),
+            total_budget_seconds=tick,
             max_attempts=min(self.max_attempts, 2),
         )
 

@@ -9,6 +9,8 @@
   work, from its first request (the caller marks units with :meth:`HttpClient.start_unit`; the live
   source's unit is a date, or a game for box scores; without marks, the client's lifetime): once
   spent, no new attempt or retry starts and the call fails with :class:`SourceUnavailableError`.
+  ``RetryPolicy.total_budget_seconds`` does the same for every request of the client, from its first,
+  whatever the units (a sensor tick's probe: one deadline however many games the slate has).
 - **Retries:** 429/500/502/503/504, connection errors and timeouts are retried with exponential
   backoff plus jitter, honouring ``Retry-After`` (capped), up to ``max_attempts``; then
   :class:`SourceUnavailableError` naming host and path, never the query string (it may hold a key).
@@ -109,6 +111,8 @@ class RetryPolicy:
     retry_after_cap: float = 120.0  # seconds; a longer Retry-After is cut to this
     request_deadline: float = 300.0  # seconds for one whole request, body included
     budget_seconds: float | None = None  # seconds for one unit of work (see start_unit); None = unbounded
+    # seconds for every request of the client from its first, units regardless (a sensor tick); None = unbounded
+    total_budget_seconds: float | None = None
 
 
 @dataclass
@@ -161,6 +165,8 @@ class HttpClient:
         self.rng = rng
         self._next_slot: dict[str, float] = {}
         self._started: float | None = None  # clock at the unit's first request (the budget runs from there)
+        # clock at the client's first request (the total budget runs from there; start_unit keeps it)
+        self._first: float | None = None
 
     def start_unit(self) -> None:
         """Start a new unit of work: the time budget runs afresh from its first request."""
@@ -229,6 +235,8 @@ class HttpClient:
         last = ""
         if self._started is None:
             self._started = self.clock()
+        if self._first is None:
+            self._first = self._started
         for attempt in range(1, self.policy.max_attempts + 1):
             self._check_budget(host, path, last)
             self._wait_for_slot(host)
@@ -297,16 +305,20 @@ class HttpClient:
         return b"".join(chunks)
 
     def _check_budget(self, host: str, path: str, last: str, delay: float = 0.0) -> None:
-        budget = self.policy.budget_seconds
-        if budget is None or self._started is None:
-            return
-        spent = self.clock() - self._started
-        if spent + delay > budget:
-            after = f" (last: {last})" if last else ""
-            raise SourceUnavailableError(
-                f"{host}{path}: time budget of {budget:g}s for this unit of work (a date, a game) spent "
-                f"({spent:.0f}s so far){after}; no further attempt in this step"
-            )
+        now = self.clock()
+        for budget, since, what in (  # the wider one first: it names what actually ran out
+            (self.policy.total_budget_seconds, self._first, "all requests of this client (a sensor tick)"),
+            (self.policy.budget_seconds, self._started, "this unit of work (a date, a game)"),
+        ):
+            if budget is None or since is None:
+                continue
+            spent = now - since
+            if spent + delay > budget:
+                after = f" (last: {last})" if last else ""
+                raise SourceUnavailableError(
+                    f"{host}{path}: time budget of {budget:g}s for {what} spent "
+                    f"({spent:.0f}s so far){after}; no further attempt in this step"
+                )
 
     def _finish(
         self,

@@ -120,17 +120,22 @@ class LiveSource(NbaSource):
         stats_timeout: float = STATS_TIMEOUT[1],
         request_deadline: float = RetryPolicy.request_deadline,
         budget_seconds: float | None = 600.0,
+        total_budget_seconds: float | None = None,
     ) -> None:
         """``timeout``: read timeout (s) of every host but stats.nba.com, which gets ``stats_timeout``;
         ``request_deadline``: seconds for one whole request, body included; ``budget_seconds``: for all
         requests of one unit of work, retries and fallbacks included: one date (schedule, injury
         report, lines) or one game (box scores), so a range run's time grows with its dates and games
-        but no single one can hold it."""
+        but no single one can hold it; ``total_budget_seconds``: for every request of this source, from
+        its first (a sensor tick's probe; None for runs)."""
         self.http = http or HttpClient(
             timeout=(10.0, timeout),
             host_intervals=HOST_INTERVALS,
             policy=RetryPolicy(
-                max_attempts=max_attempts, request_deadline=request_deadline, budget_seconds=budget_seconds
+                max_attempts=max_attempts,
+                request_deadline=request_deadline,
+                budget_seconds=budget_seconds,
+                total_budget_seconds=total_budget_seconds,
             ),
         )
         self.store = store
