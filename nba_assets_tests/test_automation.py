@@ -224,6 +224,26 @@ def test_lines_decision_baseline_moves_vanishing_and_a_new_day() -> None:
     assert policy.lines_decision(decision.cursor, "2025-11-06", moved, noon + timedelta(days=1)).baseline
 
 
+def test_lines_decision_gives_a_return_to_earlier_lines_a_new_run_key() -> None:
+    """Dagster skips a run request whose run key the sensor has used before. Lines that move away and
+    back (a line pulled, then re-posted: A -> B -> A -> B) must refresh each time, so each launch gets
+    a key of its own; an unchanged state still launches nothing, and a tick evaluated again from the
+    same cursor (its cursor not saved) names the same key, which Dagster then skips."""
+    day, noon = "2025-11-05", et(2025, 11, 5, 12)
+    a = policy.line_fingerprints(_props([BOS_NYK, LAL_GSW]))
+    b = policy.line_fingerprints(_props([LAL_GSW]))  # BOS@NYK's line pulled
+    cursor = policy.lines_decision(None, day, a, noon).cursor  # the morning's baseline
+    launched = []
+    for games in (b, a, b):
+        decision = policy.lines_decision(cursor, day, games, noon)
+        assert decision.changed_games == ("BOS@NYK",)
+        launched.append(decision)
+        cursor = decision.cursor
+    assert len({d.run_key for d in launched}) == 3
+    assert not policy.lines_decision(cursor, day, b, noon).changed_games
+    assert policy.lines_decision(launched[0].cursor, day, a, noon).run_key == launched[1].run_key
+
+
 def test_refresh_lines_sensor_over_a_real_archive_day(repo, tmp_path, monkeypatch) -> None:
     """2025-11-05 in the archive: lines appear at 12:00 ET, the last game tips at 22:10 ET."""
     res = {

@@ -136,20 +136,27 @@ class LinesDecision:
 def lines_decision(cursor: str | None, day: str, games: dict[str, GameLines], now: datetime) -> LinesDecision:
     """Which games' lines moved since the last tick.
 
-    The cursor holds ``{"day": D, "games": {game: [digest, tipoff]}}``. The first look of a day is a
-    baseline (the morning slate just read these lines). A game counts as moved when it has not tipped
-    off and its digest differs, it is new, or its lines vanished (books pulled them); a game whose
+    The cursor holds ``{"day": D, "games": {game: [digest, tipoff]}, "launches": n}``. The first look of a
+    day is a baseline (the morning slate just read these lines). A game counts as moved when it has not
+    tipped off and its digest differs, it is new, or its lines vanished (books pulled them); a game whose
     lines vanished because it started (the live feed drops started games) is not a move.
+
+    The run key is the day, the number of refreshes requested that day (counted in the cursor) and a hash
+    of the lines: lines that come back to an earlier state (a line pulled, then re-posted) get a key of
+    their own, since Dagster skips a key it has seen, while a tick evaluated again from the same cursor
+    (its cursor not saved) names the same key and is skipped.
     """
     prev = _load(cursor)
     current = {
         g: [gl.digest, gl.tipoff_utc.isoformat() if gl.tipoff_utc else None] for g, gl in games.items()
     }
-    state = json.dumps({"day": day, "games": current}, sort_keys=True)
-    run_key = f"refresh_lines:{day}:" + hashlib.sha256(state.encode()).hexdigest()[:16]
+    lines = json.dumps({"day": day, "games": current}, sort_keys=True)
+    digest = hashlib.sha256(lines.encode()).hexdigest()[:16]
     if prev.get("day") != day:
-        return LinesDecision((), True, state, run_key)
+        return LinesDecision((), True, _lines_cursor(day, current, 0), f"refresh_lines:{day}:0:{digest}")
     before: dict[str, list] = prev.get("games", {})
+    launches = prev.get("launches", 0)
+    launches = launches if isinstance(launches, int) else 0
 
     def started(tipoff: Any) -> bool:
         if tipoff is None:
@@ -161,7 +168,18 @@ def lines_decision(cursor: str | None, day: str, games: dict[str, GameLines], no
         g for g, gl in games.items() if not started(gl.tipoff_utc) and before.get(g, [None])[0] != gl.digest
     ]
     changed += [g for g, (_, tip) in before.items() if g not in games and not started(tip)]
-    return LinesDecision(tuple(sorted(changed)), False, state, run_key)
+    if changed:
+        launches += 1
+    return LinesDecision(
+        tuple(sorted(changed)),
+        False,
+        _lines_cursor(day, current, launches),
+        f"refresh_lines:{day}:{launches}:{digest}",
+    )
+
+
+def _lines_cursor(day: str, games: dict[str, list], launches: int) -> str:
+    return json.dumps({"day": day, "games": games, "launches": launches}, sort_keys=True)
 
 
 # ---------------------------------------------------------------- readiness: catch-up and grading
