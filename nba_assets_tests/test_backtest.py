@@ -146,7 +146,10 @@ def test_walk_forward_uses_only_games_before_each_block() -> None:
 
 def test_report_figures(tmp_path: Path) -> None:
     start = date(2025, 2, 1)
-    result = backtest.run_backtest(_world(start, 7), start, start + timedelta(days=6), 7, FAST)
+    world = _world(start, 7)
+    world.quarantined = {"quarantined: snapshot after tip-off": 2}  # from a --lines file
+    result = backtest.run_backtest(world, start, start + timedelta(days=6), 7, FAST)
+    assert result.skipped["quarantined: snapshot after tip-off"] == 2
     acc = backtest.accuracy(result.rows)
     assert set(acc["system"]) == {"baseline_l10", "baseline_blend", "catboost", "catboost_line"}
     # the line's MAE is computed on the same player-dates for every system
@@ -156,6 +159,7 @@ def test_report_figures(tmp_path: Path) -> None:
     assert "catboost MAE" in text and "Calibration" in text
     assert "## Accuracy by week" in text and "paired bootstrap over the 7 game dates" in text
     assert "hit_low90" in text and "player_dates" in text
+    assert "quarantined: snapshot after tip-off" in text
     assert (tmp_path / "calibration.png").stat().st_size > 1000
     assert (tmp_path / "hit_rate_by_tier.png").stat().st_size > 1000
 
@@ -175,7 +179,13 @@ def test_lines_file_without_outcome_columns_resolves_like_the_pipeline(
     archive = ArchiveSource()
     schedule = archive.schedule([day], datetime(2025, 11, 7, tzinfo=UTC)).frame
     box = pl.read_parquet(Path(backtest.__file__).parents[1] / "data" / "box_scores.parquet")
-    resolved = backtest.resolve_lines(lines, schedule, box.filter(pl.col("game_date") < day), day, day)
+    # one line captured after its tip-off: quarantined with its reason, which the report counts
+    late = lines.head(1).with_columns(pl.col("snapshot_utc").dt.offset_by("1d"))
+    batch = backtest.resolve_lines(
+        pl.concat([lines, late]), schedule, box.filter(pl.col("game_date") < day), day, day
+    )
+    assert batch.quarantine_reasons == {"snapshot after tip-off": 1}
+    resolved = batch.good
     assert resolved.height == lines.height and resolved["game_id"].null_count() == 0
     truth = full.select(
         "player_name",

@@ -59,6 +59,8 @@ class BacktestInputs:
     props: pl.DataFrame  # raw lines of the window (resolved player ids)
     box_scores: pl.DataFrame  # outcomes of the window (grading only)
     injuries: pl.DataFrame
+    # rows of a --lines file the raw contract quarantined, by reason (a snapshot after tip-off ...)
+    quarantined: dict[str, int] = field(default_factory=dict)
 
 
 def read_inputs(warehouse: Path, start: date, end: date, lines: pl.DataFrame | None = None) -> BacktestInputs:
@@ -72,31 +74,35 @@ def read_inputs(warehouse: Path, start: date, end: date, lines: pl.DataFrame | N
         box = q("SELECT * FROM raw.box_scores WHERE game_date <= ?", [end])
         schedule = q("SELECT * FROM raw.schedule WHERE game_date BETWEEN ? AND ?", [start, end])
         injuries = q("SELECT * FROM raw.injury_report WHERE game_date BETWEEN ? AND ?", [start, end])
+        quarantined: dict[str, int] = {}
         if lines is None:
             props = q("SELECT * FROM raw.player_props WHERE game_date BETWEEN ? AND ?", [start, end])
         else:
-            props = resolve_lines(lines, schedule, box, start, end)
+            resolved = resolve_lines(lines, schedule, box, start, end)
+            props = resolved.good
+            quarantined = {f"quarantined: {r}": n for r, n in resolved.quarantine_reasons.items()}
     return BacktestInputs(
         features=features,
         props=props,
         box_scores=box.filter(pl.col("game_date").is_between(start, end)),
         injuries=injuries,
+        quarantined=quarantined,
     )
 
 
 def resolve_lines(
     lines: pl.DataFrame, schedule: pl.DataFrame, box_scores: pl.DataFrame, start: date, end: date
-) -> pl.DataFrame:
+) -> raw.Validated:
     """Lines from a file through the same steps as ``raw/player_props``: game ids from the schedule,
-    player ids from players seen before each date, then the raw contract's validation (bad rows are
-    quarantined, i.e. dropped here and counted by the caller)."""
+    player ids from players seen before each date, then the raw contract's validation: (good rows,
+    quarantined rows with their reason, which the report counts)."""
     window = lines.filter(pl.col("game_date").is_between(start, end))
     if window.is_empty():
-        return window
+        return raw.Validated(window, window.clear())
     dates = sorted(window["game_date"].unique().to_list())
     frame = raw.attach_game_ids(window, schedule)
     frame = raw.resolve_prop_ids(frame, WarehouseHistory(box_scores), dates)
-    return raw.validate_batch(frame, "player_props", "lines_csv").good
+    return raw.validate_batch(frame, "player_props", "lines_csv")
 
 
 @dataclass
@@ -130,7 +136,7 @@ def run_backtest(
     progress: Callable[[str], None] = lambda _msg: None,
 ) -> BacktestResult:
     t0 = time.perf_counter()
-    frames, models, skipped = [], [], {}
+    frames, models, skipped = [], [], dict(inputs.quarantined)
     for cutoff, last in cutoffs(start, end, retrain_days):
         block_props = inputs.props.filter(pl.col("game_date").is_between(cutoff, last))
         if block_props.is_empty():
