@@ -418,3 +418,32 @@ def test_the_sensor_probe_gives_up_inside_the_tick_when_the_odds_api_is_slow(
     assert clock.now - start <= PROBE_TICK_SECONDS + PROBE_UNIT_SECONDS <= 50
     asked = [c.request.url.split("?")[0] for c in responses.calls if "/odds" in c.request.url]
     assert max(asked.count(url) for url in asked) <= 2
+def test_seasons_between_lists_every_season_a_range_touches() -> None:
+    from nba_assets.lib.sources.live.source import seasons_between
+
+    assert seasons_between(date(2022, 9, 19), date(2025, 4, 12)) == ["2022-23", "2023-24", "2024-25"]
+    assert seasons_between(date(2025, 3, 15), date(2025, 3, 15)) == ["2024-25"]
+    assert seasons_between(date(2025, 3, 16), date(2025, 3, 15)) == []
+
+
+@responses.activate
+def test_live_player_history_asks_every_season_of_a_multi_season_range(tmp_path, fixtures_dir) -> None:
+    """A two-season backfill (2023-10-24..2025-04-13) resolves names against the game logs of every
+    season from its 400-day look-back on: 2022-23, 2023-24 (the middle one) and 2024-25."""
+    from nba_assets.lib.raw import IDENTITY_LOOKBACK
+
+    recorded = json.loads((fixtures_dir / "stats_leaguegamelog_players_2025-03-15.json").read_text())
+    empty = {**recorded, "resultSets": [{**recorded["resultSets"][0], "rowSet": []}]}
+    for season in ("2022-23", "2023-24", "2024-25"):
+        responses.get(
+            f"{STATS}/leaguegamelog",
+            json=recorded if season == "2024-25" else empty,
+            match=[responses.matchers.query_param_matcher({"Season": season}, strict_match=False)],
+        )
+    src = LiveSource(LocalObjectStore(tmp_path), KEY, http=_fast_http())
+    first, last = date(2023, 10, 24), date(2025, 4, 13)
+    hist = src.player_history(before=last, since=first - IDENTITY_LOOKBACK)
+    asked = [call.request.params["Season"] for call in responses.calls]
+    assert asked == ["2022-23", "2023-24", "2024-25"]
+    assert {call.request.params["DateFrom"] for call in responses.calls} == {"2022-09-19"}
+    assert hist.height == 157

@@ -10,7 +10,7 @@
   date (down after its retries, a refused key or spent quota, a payload off its contract) and a
   BettingPros key is configured, BettingPros' offers for the date's events not yet tipped off stand in,
   and the batch says so (``SourceBatch.fallbacks``: the raw asset's primary-source check warns);
-* player history: ``leaguegamelog`` for the season, for name resolution.
+* player history: ``leaguegamelog`` for every season the range touches, for name resolution.
 
 Every HTTP body is archived before it is parsed (``HttpClient``).
 """
@@ -100,8 +100,14 @@ def lines_ledger_read(store: ObjectStore, day: date, as_of: datetime) -> pl.Data
     return seen.filter(pl.col("snapshot_utc") <= as_of)
 
 
-def _season(day: date) -> str:
-    return pl.DataFrame({"game_date": [day]}).select(season_of()).item()
+def seasons_between(first: date, last: date) -> list[str]:
+    """Every NBA season label ("2023-24") that the ET dates ``first``..``last`` (inclusive) touch, in
+    order: the middle seasons of a multi-season range too. Empty when ``first`` is after ``last``."""
+    if first > last:
+        return []
+    ends = pl.DataFrame({"game_date": [first, last]}).select(season_of()).to_series().to_list()
+    start, stop = (int(label[:4]) for label in ends)
+    return [f"{y}-{(y + 1) % 100:02d}" for y in range(start, stop + 1)]
 
 
 class LiveSource(NbaSource):
@@ -334,7 +340,7 @@ class LiveSource(NbaSource):
     def player_history(self, before: date, since: date) -> pl.DataFrame:
         last = before - timedelta(days=1)
         frames = []
-        for season in sorted({_season(since), _season(last)}):
+        for season in seasons_between(since, last):
             self.http.start_unit()  # the time budget is per season's game log
             got = self.stats.league_game_log(since, last, season)
             frames.append(got.frame)
