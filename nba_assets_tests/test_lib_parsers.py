@@ -105,6 +105,72 @@ def test_scoreboard_v2_2024_01_15(fixtures_dir: Path) -> None:
     assert hou_phi["season"] == "2023-24"
 
 
+def _postpone_v3(payload: dict[str, Any], i: int, text: str = "PPD") -> None:
+    """Game ``i`` as the recorded liveData scoreboards show a postponed game (0022000194 on 2021-01-16):
+    ``gameStatus`` 1, ``gameStatusText`` "PPD", period 0, zero scores."""
+    game = payload["scoreboard"]["games"][i]
+    game.update(gameStatus=1, gameStatusText=text, period=0, gameClock="")
+    for side in ("homeTeam", "awayTeam"):
+        game[side]["score"] = 0
+
+
+@pytest.mark.parametrize("text", ["PPD", "Postponed", " ppd "])
+def test_scoreboard_v3_postponed_game_from_its_status_text(fixtures_dir: Path, text: str) -> None:
+    payload = load(fixtures_dir, SB_V3)
+    _postpone_v3(payload, 0, text)
+    df = nba_stats.parse_scoreboard_v3(payload)
+    ppd = df.row(0, named=True)
+    assert (ppd["game_id"], ppd["status"], ppd["home_pts"], ppd["away_pts"]) == (
+        "0022500171",
+        "postponed",
+        None,
+        None,
+    )
+    assert ppd["tipoff_utc"] == datetime(2025, 11, 6, 0, 0, tzinfo=UTC)  # the original tip-off is kept
+    assert df["status"].to_list()[1:] == ["final"] * 10
+    # the day is settled: the postponed game needs no box score (its lines grade VOID)
+    from nba_assets.lib import grading
+
+    ready = grading.readiness(df, pl.DataFrame({"game_id": df["game_id"][1:]}))
+    assert ready.passed and ready.metadata["postponed"] == ["0022500171"]
+
+
+def test_scoreboard_v2_postponed_game_from_its_status_text(fixtures_dir: Path) -> None:
+    payload = load(fixtures_dir, SB_V2)
+    header = next(rs for rs in payload["resultSets"] if rs["name"] == "GameHeader")
+    cols = header["headers"]
+    row = header["rowSet"][0]
+    row[cols.index("GAME_STATUS_ID")], row[cols.index("GAME_STATUS_TEXT")] = 1, "PPD"
+    df = nba_stats.parse_scoreboard_v2(payload)
+    ppd = df.filter(pl.col("game_id") == row[cols.index("GAME_ID")]).row(0, named=True)
+    assert (ppd["status"], ppd["home_pts"], ppd["away_pts"], ppd["tipoff_utc"]) == (
+        "postponed",
+        None,
+        None,
+        None,
+    )
+    assert df.filter(pl.col("status") == "final").height == 10
+
+
+@pytest.mark.parametrize(("name", "field"), [(SB_V3, "scoreboard.games[3].gameStatusText"), (SB_V2, None)])
+def test_a_postponed_text_on_a_final_game_is_rejected(
+    fixtures_dir: Path, name: str, field: str | None
+) -> None:
+    payload = load(fixtures_dir, name)
+    if name == SB_V3:
+        payload["scoreboard"]["games"][3]["gameStatusText"] = "PPD"  # gameStatus stays 3
+        parse = nba_stats.parse_scoreboard_v3
+    else:
+        header = next(rs for rs in payload["resultSets"] if rs["name"] == "GameHeader")
+        header["rowSet"][3][header["headers"].index("GAME_STATUS_TEXT")] = "Postponed"
+        field = "resultSets[GameHeader].rowSet[3].GAME_STATUS_TEXT"
+        parse = nba_stats.parse_scoreboard_v2
+    with pytest.raises(SourceDataError, match="says postponed but the game status is final") as err:
+        parse(payload)
+    assert (err.value.source, err.value.field) == ("stats.nba.com", field)
+    assert err.value.value in ("PPD", "Postponed") and repr(err.value.value) in str(err.value)
+
+
 def test_boxscore_traditional_v3_points_sum_to_team_score(fixtures_dir: Path) -> None:
     payload = load(fixtures_dir, BOX_V3)
     df = nba_stats.parse_boxscore_traditional_v3(payload, date(2025, 11, 4))

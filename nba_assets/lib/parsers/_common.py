@@ -311,6 +311,31 @@ def game_status(code: Any, source: str, field: str) -> str:
     return status
 
 
+# The scoreboards' status text of a postponed game. Recorded liveData ``todaysScoreboard_00.json``
+# payloads (the same game objects scoreboardv3 serves) show a postponed game as ``gameStatus`` 1 with
+# ``gameStatusText`` "PPD" and zero scores (0022000194 IND@PHX on 2021-01-16; 0022000458 SAS@NYK and
+# 0022000461 IND@HOU on 2021-02-20); "Postponed" is the same word spelled out.
+POSTPONED_STATUS_TEXTS = frozenset({"PPD", "POSTPONED"})
+
+
+def is_postponed_text(text: Any) -> bool:
+    """True when a scoreboard status text says the game was postponed ("PPD", "Postponed")."""
+    return isinstance(text, str) and text.strip().upper() in POSTPONED_STATUS_TEXTS
+
+
+def scoreboard_status(code: Any, text: Any, source: str, code_field: str, text_field: str) -> str:
+    """A scoreboard game's status: the numeric code 1/2/3 (scheduled/live/final), except that a
+    scheduled game whose status text says "PPD"/"Postponed" is ``postponed`` (the numeric code alone
+    never says so). A postponed text on a live or final game contradicts the code: rejected, naming the
+    text's field and value."""
+    status = game_status(code, source, code_field)
+    if not is_postponed_text(text):
+        return status
+    if status != "scheduled":
+        raise SourceDataError(source, text_field, f"says postponed but the game status is {status}", text)
+    return "postponed"
+
+
 def et_clock_to_utc(game_date: date, text: str) -> datetime | None:
     """``"7:30 pm ET"`` on ``game_date`` -> UTC tip-off; None when the text is not a clock time."""
     m = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*([ap])m\s*ET\s*", text, flags=re.IGNORECASE)

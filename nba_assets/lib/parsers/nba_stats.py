@@ -31,6 +31,7 @@ from nba_assets.lib.parsers._common import (
     parse_utc,
     result_set_rows,
     row_value,
+    scoreboard_status,
     season_from_year,
     season_of,
     season_type_of,
@@ -53,14 +54,23 @@ def _final_points(score: Any, status: str, source: str, field: str) -> int | Non
 
 
 def parse_scoreboard_v3(payload: Any, source: str = STATS_NBA) -> pl.DataFrame:
-    """``scoreboardv3`` -> one schedule row per game of ``scoreboard.gameDate`` (ET date)."""
+    """``scoreboardv3`` -> one schedule row per game of ``scoreboard.gameDate`` (ET date).
+
+    ``status`` is ``gameStatus`` 1/2/3 -> scheduled/live/final, and ``postponed`` for a scheduled game
+    whose ``gameStatusText`` is "PPD"/"Postponed" (:func:`scoreboard_status`); scores stay null unless final."""
     board = get_obj(payload, "scoreboard", source)
     day = date_prefix(get_str(board, "gameDate", source, "scoreboard"), source, "scoreboard.gameDate")
     rows = []
     for i, game in enumerate(get_list(board, "games", source, "scoreboard")):
         path = f"scoreboard.games[{i}]"
         game_id = check_game_id(get_str(game, "gameId", source, path), source, f"{path}.gameId")
-        status = game_status(require(game, "gameStatus", source, path), source, f"{path}.gameStatus")
+        status = scoreboard_status(
+            require(game, "gameStatus", source, path),
+            game.get("gameStatusText"),
+            source,
+            f"{path}.gameStatus",
+            f"{path}.gameStatusText",
+        )
         teams = {}
         for side in ("homeTeam", "awayTeam"):
             team = get_obj(game, side, source, path)
@@ -106,6 +116,8 @@ def parse_scoreboard_v2(payload: Any, source: str = STATS_NBA) -> pl.DataFrame:
 
     ``game_date`` is the request's ``GameDate`` parameter, else the row's ``GAME_DATE_EST``.
     ``tipoff_utc`` is only known for scheduled games, whose status text is the ET clock time.
+    ``status`` is ``GAME_STATUS_ID`` 1/2/3, and ``postponed`` for a scheduled game whose
+    ``GAME_STATUS_TEXT`` is "PPD"/"Postponed" (the same status text scoreboardv3 carries).
     """
     params = payload.get("parameters") if isinstance(payload, dict) else None
     param_date = params.get("GameDate") if isinstance(params, dict) else None
@@ -125,8 +137,12 @@ def parse_scoreboard_v2(payload: Any, source: str = STATS_NBA) -> pl.DataFrame:
         if game_id in seen:  # GameHeader repeats a game when it has several national broadcasters
             continue
         seen.add(game_id)
-        status = game_status(
-            row_value(head, "GAME_STATUS_ID", source, path), source, f"{path}.GAME_STATUS_ID"
+        status = scoreboard_status(
+            row_value(head, "GAME_STATUS_ID", source, path),
+            head.get("GAME_STATUS_TEXT"),
+            source,
+            f"{path}.GAME_STATUS_ID",
+            f"{path}.GAME_STATUS_TEXT",
         )
         day = date_prefix(
             param_date or row_value(head, "GAME_DATE_EST", source, path), source, f"{path}.GAME_DATE_EST"
