@@ -10,21 +10,32 @@ D = date(2025, 11, 5)
 
 
 def _schedule(statuses: dict[str, str]) -> pl.DataFrame:
-    return pl.DataFrame(
-        {"game_id": list(statuses), "game_date": [D] * len(statuses), "status": list(statuses.values())}
-    )
-
-
-def _box(game_ids: list[str]) -> pl.DataFrame:
+    """Every game HOM (home) against AWY, final ones 20-20."""
+    n = len(statuses)
+    final = [s == "final" for s in statuses.values()]
     return pl.DataFrame(
         {
-            "game_id": game_ids,
-            "game_date": [D] * len(game_ids),
-            "player_id": list(range(1, len(game_ids) + 1)),
-            "pts": [20] * len(game_ids),
-            "minutes": [30.0] * len(game_ids),
+            "game_id": list(statuses),
+            "game_date": [D] * n,
+            "status": list(statuses.values()),
+            "home_abbr": ["HOM"] * n,
+            "away_abbr": ["AWY"] * n,
+            "home_pts": [20 if f else None for f in final],
+            "away_pts": [20 if f else None for f in final],
         }
     )
+
+
+def _box(game_ids: list[str], teams: tuple[str, ...] = ("HOM", "AWY")) -> pl.DataFrame:
+    """One 20-point player per team of each game: player i+1 for HOM, 100+i+1 for AWY."""
+    rows = [
+        {"game_id": g, "team_abbr": t, "player_id": (100 if t == "AWY" else 0) + i + 1}
+        for i, g in enumerate(game_ids)
+        for t in teams
+    ]
+    return pl.DataFrame(
+        rows, schema={"game_id": pl.Utf8, "team_abbr": pl.Utf8, "player_id": pl.Int64}
+    ).with_columns(game_date=pl.lit(D), pts=pl.lit(20, pl.Int64), minutes=pl.lit(30.0))
 
 
 def _preds(game_dates: list[date], game_ids: list[str], player_ids: list[int]) -> pl.DataFrame:
@@ -55,6 +66,16 @@ def test_a_game_still_scheduled_or_live_or_without_box_score_blocks() -> None:
     assert not grading.readiness(_schedule({"g1": "final", "g2": "scheduled"}), _box(["g1"])).passed
     missing = grading.readiness(_schedule({"g1": "final", "g2": "final"}), _box(["g1"]))
     assert not missing.passed and missing.metadata["final_without_box_score"] == ["g2"]
+
+
+def test_a_box_score_missing_a_team_blocks_grading_naming_the_game_and_team() -> None:
+    """Only the home team's players on g2's box score: its away players would grade VOID."""
+    box = pl.concat([_box(["g1"]), _box(["g2"], teams=("HOM",))])
+    ready = grading.readiness(_schedule({"g1": "final", "g2": "final"}), box)
+    assert not ready.passed
+    assert ready.metadata["final_missing_a_team"] == ["g2 AWY (away)"]
+    assert ready.metadata["final_without_box_score"] == []
+    assert grading.readiness(_schedule({"g1": "final", "g2": "final"}), _box(["g1", "g2"])).passed
 
 
 def test_lines_of_a_postponed_game_are_void_with_the_reason() -> None:

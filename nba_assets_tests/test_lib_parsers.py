@@ -131,7 +131,9 @@ def test_scoreboard_v3_postponed_game_from_its_status_text(fixtures_dir: Path, t
     # the day is settled: the postponed game needs no box score (its lines grade VOID)
     from nba_assets.lib import grading
 
-    ready = grading.readiness(df, pl.DataFrame({"game_id": df["game_id"][1:]}))
+    played = df.slice(1)
+    box = pl.concat([played.select("game_id", team_abbr=f"{side}_abbr") for side in ("home", "away")])
+    ready = grading.readiness(df, box)
     assert ready.passed and ready.metadata["postponed"] == ["0022500171"]
 
 
@@ -664,6 +666,37 @@ def test_unknown_team_raises(fixtures_dir: Path, name: str, mutate: Any, source:
     with pytest.raises(SourceDataError, match="is not a known NBA team") as err:
         parse(payload)
     assert (err.value.source, err.value.field) == (source, field)
+
+
+def test_boxscore_v3_missing_a_teams_players_is_rejected(fixtures_dir: Path) -> None:
+    """Only final games' box scores are asked for: half of one must not replace stored rows."""
+    payload = load(fixtures_dir, BOX_V3)
+    payload["boxScoreTraditional"]["awayTeam"]["players"] = []
+    with pytest.raises(SourceDataError) as err:
+        nba_stats.parse_boxscore_traditional_v3(payload, date(2025, 11, 4))
+    assert (err.value.source, err.value.field, err.value.value) == (
+        "stats.nba.com",
+        "boxScoreTraditional.awayTeam.players",
+        [],
+    )
+    assert str(err.value) == (
+        "stats.nba.com: field 'boxScoreTraditional.awayTeam.players' lists no player of MIL (value: [])"
+    )
+
+
+@pytest.mark.parametrize("how", ["empty", "all inactive"])
+def test_cdn_boxscore_without_an_active_player_of_a_team_is_rejected(fixtures_dir: Path, how: str) -> None:
+    payload = load(fixtures_dir, CDN_BOX)
+    players = payload["game"]["homeTeam"]["players"]
+    if how == "empty":
+        players.clear()
+    else:
+        for p in players:
+            p["status"] = "INACTIVE"
+    with pytest.raises(SourceDataError, match="has no ACTIVE player of BKN") as err:
+        nba_cdn.parse_cdn_boxscore(payload)
+    assert (err.value.source, err.value.field) == ("cdn.nba.com", "game.homeTeam.players")
+    assert err.value.value == ([] if how == "empty" else "17 listed, none ACTIVE")
 
 
 def test_negative_minutes_are_kept_for_row_rules(fixtures_dir: Path) -> None:

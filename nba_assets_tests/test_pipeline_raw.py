@@ -176,3 +176,105 @@ def test_quarantine_counts_rows_and_keeps_them(tmp_path) -> None:
     assert v.good.height + v.quarantined.height == frame.height
     with pytest.raises(SourceDataError, match="team_abbr"):
         validate_batch(frame.with_columns(team_abbr=pl.lit("XXX")), "box_scores", "archive")
+
+
+# ---------------------------------------------------------------- a box score missing a team
+
+
+def _one_game_2025_11_04(fixtures_dir) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The recorded boxscoretraditionalv3 of 0022500165 (MIL at TOR, 128-100), parsed and validated,
+    and that game's schedule row from the archive."""
+    import json
+
+    from nba_assets.lib.parsers import nba_stats
+    from nba_assets.lib.raw import validate_batch
+
+    payload = json.loads((fixtures_dir / "stats_boxscoretraditionalv3_0022500165.json").read_bytes())
+    box = validate_batch(
+        nba_stats.parse_boxscore_traditional_v3(payload, date(2025, 11, 4)), "box_scores", "stats.nba.com"
+    ).good
+    schedule = ArchiveSource().schedule([date(2025, 11, 4)], datetime(2025, 11, 6, tzinfo=UTC)).frame
+    return box, schedule.filter(pl.col("game_id") == "0022500165")
+
+
+def test_box_score_checks_fail_naming_a_missing_team(fixtures_dir) -> None:
+    """Before: with MIL's players gone every check passed (1 of 2 team-games compared)."""
+    from nba_assets.lib import grading, raw
+
+    box, schedule = _one_game_2025_11_04(fixtures_dir)
+    assert (schedule["home_abbr"][0], schedule["away_abbr"][0]) == ("TOR", "MIL")
+    as_of = datetime(2025, 11, 5, 12, tzinfo=UTC)
+    for outcome in (
+        raw.box_scores_complete(schedule, box, as_of),
+        raw.team_points_match(schedule, box),
+        raw.min_players_with_minutes(schedule, box),
+        grading.readiness(schedule, box),
+    ):
+        assert outcome.passed, outcome.metadata
+
+    half = box.filter(pl.col("team_abbr") == "TOR")
+    complete = raw.box_scores_complete(schedule, half, as_of)
+    assert not complete.passed and complete.severity == "ERROR"  # final for more than six hours
+    assert complete.metadata["missing_teams"] == ["0022500165 MIL (away)"]
+    assert complete.metadata["completeness"] == 0.0
+    points = raw.team_points_match(schedule, half)
+    assert not points.passed and points.metadata["team_games_compared"] == 2
+    assert points.metadata["first_mismatches"] == ["0022500165 MIL: no players vs team 100"]
+    short = raw.min_players_with_minutes(schedule, half)
+    assert not short.passed and short.metadata["first_short"] == ["0022500165 MIL: 0 with minutes"]
+    ready = grading.readiness(schedule, half)
+    assert not ready.passed and ready.metadata["final_missing_a_team"] == ["0022500165 MIL (away)"]
+    # the home side missing is named as such
+    away_only = raw.box_scores_complete(schedule, box.filter(pl.col("team_abbr") == "MIL"), as_of)
+    assert away_only.metadata["missing_teams"] == ["0022500165 TOR (home)"]
+
+
+def test_a_box_score_batch_missing_a_team_is_rejected_naming_game_and_team(fixtures_dir) -> None:
+    from nba_assets.lib.raw import validate_batch
+
+    box, _ = _one_game_2025_11_04(fixtures_dir)
+    with pytest.raises(SourceDataError) as err:
+        validate_batch(box.filter(pl.col("team_abbr") == "TOR"), "box_scores", "stats.nba.com")
+    assert (err.value.source, err.value.field, err.value.value) == (
+        "stats.nba.com",
+        "team_abbr",
+        "0022500165 MIL",
+    )
+    assert "game 0022500165 without MIL" in str(err.value)
+
+
+class _OneTeamArchive(ArchiveSource):
+    """The archive's box scores with the away team of the date's first game gone."""
+
+    def box_scores(self, schedule: pl.DataFrame, as_of: datetime) -> SourceBatch:
+        batch = super().box_scores(schedule, as_of)
+        first = schedule.sort("game_id").row(0, named=True)
+        drop = (pl.col("game_id") == first["game_id"]) & (pl.col("team_abbr") == first["away_abbr"])
+        return SourceBatch(batch.frame.filter(~drop), "archive")
+
+
+class _OneTeamResource(ArchiveSourceResource):
+    def get_source(self, store):
+        return _OneTeamArchive()
+
+
+def test_a_box_score_missing_a_team_never_replaces_stored_rows(tmp_path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    res = build_resources(settings)
+    assert dg.materialize(raw_assets, resources=res, partition_key="2025-11-05").success
+    before = _q(
+        settings.warehouse_path, "select count(*), sum(pts), count(distinct team_abbr) from raw.box_scores"
+    )
+    bad = {**res, "nba_source": _OneTeamResource()}
+    result = dg.materialize(raw_assets[:2], resources=bad, partition_key="2025-11-05", raise_on_error=False)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    message = str(failure.event_specific_data.error.cause or failure.event_specific_data.error)
+    assert "archive: field 'team_abbr' has no player of a team of its game" in message
+    assert (
+        _q(
+            settings.warehouse_path,
+            "select count(*), sum(pts), count(distinct team_abbr) from raw.box_scores",
+        )
+        == before
+    )

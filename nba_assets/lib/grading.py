@@ -18,7 +18,7 @@ from typing import Any
 import polars as pl
 
 from nba_assets.lib.modeling.decisions import american_profit, called_price
-from nba_assets.lib.raw import CheckOutcome
+from nba_assets.lib.raw import CheckOutcome, teams_missing_from_box
 
 GRADE_COLUMNS = [
     "actual_points",
@@ -291,20 +291,24 @@ def graded_share(grades: pl.DataFrame) -> CheckOutcome:
 
 
 def readiness(schedule: pl.DataFrame, box_scores: pl.DataFrame) -> CheckOutcome:
-    """Grading may run for D only when every game of D is final with a box score, or postponed.
+    """Grading may run for D only when every game of D is final with a box score holding both teams'
+    players (the schedule's home and away team), or postponed.
 
     A postponed game is settled for D: it is not played that day, so its lines are void (books void
     them too; :func:`grade` names the reason). Waiting for it would keep D's other games ungraded
-    until the catch-up gives up."""
+    until the catch-up gives up. A box score missing a team would grade that team's players VOID
+    (not on the box score): the day waits for the whole box score instead."""
     not_final = schedule.filter(~pl.col("status").is_in(["final", "postponed"]))
     have = set(box_scores["game_id"].unique().to_list())
     missing = schedule.filter(pl.col("status") == "final").filter(~pl.col("game_id").is_in(list(have)))
+    missing_teams = teams_missing_from_box(schedule, box_scores)
     meta = {
         "games": schedule.height,
         "not_final": not_final["game_id"].to_list()[:20],
         "final_without_box_score": missing["game_id"].to_list()[:20],
+        "final_missing_a_team": missing_teams[:20],
         "postponed": schedule.filter(pl.col("status") == "postponed")["game_id"].to_list()[:20],
     }
     if schedule.is_empty():
         meta["note"] = "no games"
-    return CheckOutcome(not_final.is_empty() and missing.is_empty(), meta)
+    return CheckOutcome(not_final.is_empty() and missing.is_empty() and not missing_teams, meta)

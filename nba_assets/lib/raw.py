@@ -48,8 +48,32 @@ def validate_batch(frame: pl.DataFrame, table: str, source: str) -> Validated:
     }[table]
     frame = schemas.conform(frame, contract, source)
     good, bad = schemas.split_quarantine(frame, table, source)
+    if table == "box_scores":
+        require_both_teams(good, source)
     schemas.validate(good, table, source)
     return Validated(good, bad)
+
+
+def require_both_teams(box: pl.DataFrame, source: str) -> None:
+    """Every game of a box-score batch has rows of both its teams (each row's ``opponent_abbr`` has
+    rows of its own). Half a box score fails the batch, naming the game and the missing team, so it
+    never replaces the stored rows of the date."""
+    teams = box.select("game_id", "team_abbr").unique()
+    missing = (
+        box.select("game_id", team_abbr=pl.col("opponent_abbr"))
+        .unique()
+        .join(teams, on=["game_id", "team_abbr"], how="anti")
+        .sort("game_id", "team_abbr")
+    )
+    if missing.height:
+        first = missing.row(0, named=True)
+        raise SourceDataError(
+            source,
+            "team_abbr",
+            f"has no player of a team of its game in {missing.height} team-game(s), first game "
+            f"{first['game_id']} without {first['team_abbr']}",
+            f"{first['game_id']} {first['team_abbr']}",
+        )
 
 
 def parse_as_of(value: str | None) -> datetime:
@@ -120,68 +144,113 @@ def schedule_counts_plausible(schedule: pl.DataFrame, dates: list[date]) -> Chec
     return CheckOutcome(too_many.is_empty() and teams_twice.is_empty(), meta, "WARN")
 
 
+def final_team_games(schedule: pl.DataFrame) -> pl.DataFrame:
+    """Both teams of every final game: ``game_id``, ``team_abbr``, ``side`` (home/away), ``score``."""
+    final = schedule.filter(pl.col("status") == "final")
+    return pl.concat(
+        [
+            final.select(
+                "game_id", team_abbr=pl.col(f"{side}_abbr"), side=pl.lit(side), score=pl.col(f"{side}_pts")
+            )
+            for side in ("home", "away")
+        ]
+    )
+
+
+def _missing_teams(schedule: pl.DataFrame, box: pl.DataFrame) -> pl.DataFrame:
+    """Team-games (:func:`final_team_games` rows) of final games whose box score holds rows of the
+    game but none of that team, home before away."""
+    teams = final_team_games(schedule).filter(pl.col("game_id").is_in(box["game_id"].unique().implode()))
+    missing = teams.join(box.select("game_id", "team_abbr").unique(), on=["game_id", "team_abbr"], how="anti")
+    return missing.sort("game_id", "side", descending=[False, True])
+
+
+def teams_missing_from_box(schedule: pl.DataFrame, box: pl.DataFrame) -> list[str]:
+    """The schedule's teams of final games whose box score holds rows of the game but none of that
+    team, as ``"<game_id> <team> (home|away)"``. A game with no rows at all is not listed here: that is
+    a missing box score (:func:`box_scores_complete`)."""
+    return [
+        f"{r['game_id']} {r['team_abbr']} ({r['side']})"
+        for r in _missing_teams(schedule, box).iter_rows(named=True)
+    ]
+
+
 def box_scores_complete(schedule: pl.DataFrame, box: pl.DataFrame, as_of: datetime) -> CheckOutcome:
-    """Final games with a box score / final games. A missing box score of a game final for less than
-    six hours is a WARN (the feed lags); older is an ERROR that blocks downstream."""
+    """Final games whose box score has both teams' players / final games. A game without a box score,
+    or with one team's players only, is incomplete; when all incomplete games were final for less than
+    six hours it is a WARN (the feed lags), older is an ERROR that blocks downstream."""
     final = schedule.filter(pl.col("status") == "final")
     have = set(box["game_id"].unique().to_list())
     missing = final.filter(~pl.col("game_id").is_in(list(have)))
+    missing_teams = teams_missing_from_box(schedule, box)
+    partial = _missing_teams(schedule, box)["game_id"].unique().to_list()
+    incomplete = final.filter(~pl.col("game_id").is_in(list(have)) | pl.col("game_id").is_in(partial))
     meta: dict[str, Any] = {
         "final_games": final.height,
-        "games_with_box_scores": final.height - missing.height,
-        "completeness": 1.0 if final.is_empty() else round((final.height - missing.height) / final.height, 4),
+        "games_with_box_scores": final.height - incomplete.height,
+        "completeness": 1.0
+        if final.is_empty()
+        else round((final.height - incomplete.height) / final.height, 4),
         "missing_game_ids": missing["game_id"].to_list()[:20],
+        "missing_teams": missing_teams[:20],
     }
     if schedule.is_empty():
         meta["note"] = "no games"
-    if missing.is_empty():
+    if incomplete.is_empty():
         return CheckOutcome(True, meta)
     # no typed literal here: a schedule loaded from DuckDB carries its session time zone (e.g. Etc/UTC),
     # and coalescing it with a "UTC" literal has no polars supertype (the check crashed the step)
-    ended = missing.select(pl.col("tipoff_utc") + timedelta(hours=3)).to_series()
+    ended = incomplete.select(pl.col("tipoff_utc") + timedelta(hours=3)).to_series()
     recent = all(t is not None and as_of - t < BOX_SCORE_GRACE for t in ended.to_list())
     return CheckOutcome(False, meta, "WARN" if recent else "ERROR")
 
 
 def team_points_match(schedule: pl.DataFrame, box: pl.DataFrame) -> CheckOutcome:
-    """Summed player points equal each team's final score, for every final game with a box score."""
-    final = schedule.filter(pl.col("status") == "final")
-    scores = pl.concat(
-        [
-            final.select("game_id", team_abbr=pl.col("home_abbr"), score=pl.col("home_pts")),
-            final.select("game_id", team_abbr=pl.col("away_abbr"), score=pl.col("away_pts")),
-        ]
-    )
+    """Summed player points equal each team's final score, for both teams of every final game with a
+    box score: a team with no players on it is a mismatch (its players scored nothing of its score).
+    A game with no box score at all is left to :func:`box_scores_complete`."""
+    scores = final_team_games(schedule).filter(pl.col("game_id").is_in(box["game_id"].unique().implode()))
     sums = box.group_by("game_id", "team_abbr").agg(pl.col("pts").sum().alias("player_pts"))
-    joined = scores.join(sums, on=["game_id", "team_abbr"], how="inner")
-    bad = joined.filter(pl.col("player_pts") != pl.col("score"))
+    joined = scores.join(sums, on=["game_id", "team_abbr"], how="left")
+    bad = joined.filter(pl.col("player_pts").is_null() | (pl.col("player_pts") != pl.col("score")))
     return CheckOutcome(
         bad.is_empty(),
         {
             "team_games_compared": joined.height,
             "mismatches": bad.height,
             "first_mismatches": [
-                f"{r['game_id']} {r['team_abbr']}: players {r['player_pts']} vs team {r['score']}"
-                for r in bad.head(5).iter_rows(named=True)
+                f"{r['game_id']} {r['team_abbr']}: "
+                + ("no players" if r["player_pts"] is None else f"players {r['player_pts']}")
+                + f" vs team {r['score']}"
+                for r in bad.sort("game_id", "side", descending=[False, True]).head(5).iter_rows(named=True)
             ],
             "points_total": int(box["pts"].sum() or 0),
         },
     )
 
 
-def min_players_with_minutes(box: pl.DataFrame) -> CheckOutcome:
+def min_players_with_minutes(schedule: pl.DataFrame, box: pl.DataFrame) -> CheckOutcome:
+    """At least 5 players with minutes for every team on the box score and both teams of every final
+    game with a box score (a team missing from it has none)."""
     per = box.filter(pl.col("played")).group_by("game_id", "team_abbr").len()
-    teams = box.select("game_id", "team_abbr").unique()
+    expected = final_team_games(schedule).filter(pl.col("game_id").is_in(box["game_id"].unique().implode()))
+    teams = pl.concat(
+        [box.select("game_id", "team_abbr"), expected.select("game_id", "team_abbr")], how="vertical_relaxed"
+    ).unique()
     counted = teams.join(per, on=["game_id", "team_abbr"], how="left").with_columns(
         pl.col("len").fill_null(0)
     )
-    short = counted.filter(pl.col("len") < MIN_PLAYERS_WITH_MINUTES)
+    short = counted.filter(pl.col("len") < MIN_PLAYERS_WITH_MINUTES).sort("game_id", "team_abbr")
     return CheckOutcome(
         short.is_empty(),
         {
             "team_games": counted.height,
             "short_team_games": short.height,
             "min_required": MIN_PLAYERS_WITH_MINUTES,
+            "first_short": [
+                f"{r['game_id']} {r['team_abbr']}: {r['len']} with minutes"
+                for r in short.head(5).iter_rows(named=True)
+            ],
         },
     )
 

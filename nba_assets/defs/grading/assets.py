@@ -24,7 +24,7 @@ MODEL_CHECK = "system_performance_model_not_worse_than_baselines"
     blocking=True,
     partitions_def=game_date_partitions,
     description="All of D's games are final (or postponed: their lines are void) and every final game has its "
-    "box score: grading may run.",
+    "box score with both teams' players: grading may run.",
     additional_ins={"schedule_rows": dg.AssetIn(key=["raw", "schedule"])},
     pool="duckdb",
 )

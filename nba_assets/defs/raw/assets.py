@@ -162,19 +162,19 @@ def schedule(
         _check(
             "box_scores",
             "box_scores_complete_for_slate",
-            "Every final game of the date has a box score.",
+            "Every final game of the date has a box score with both teams' players.",
             blocking=True,
         ),
         _check(
             "box_scores",
             "box_scores_points_match_team_scores",
-            "Summed player points equal each team's final score.",
+            "Summed player points equal each team's final score, for both teams of every final game with a box score.",
             blocking=True,
         ),
         _check(
             "box_scores",
             "box_scores_min_players_with_minutes",
-            "Each team-game has at least 5 players with minutes.",
+            "Each team-game has at least 5 players with minutes (a team missing from its game's box score has none).",
             blocking=True,
         ),
     ],
@@ -216,7 +216,9 @@ def box_scores(
     yield _result(
         "box_scores", "box_scores_points_match_team_scores", raw.team_points_match(schedule_rows, df)
     )
-    yield _result("box_scores", "box_scores_min_players_with_minutes", raw.min_players_with_minutes(df))
+    yield _result(
+        "box_scores", "box_scores_min_players_with_minutes", raw.min_players_with_minutes(schedule_rows, df)
+    )
 
 
 # ---------------------------------------------------------------- raw/injury_report

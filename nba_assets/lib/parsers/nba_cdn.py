@@ -80,7 +80,8 @@ def parse_cdn_boxscore(
 
     ``minutes`` ISO-8601 ("PT34M12.00S") -> decimal minutes; ``played``/``starter`` from the "1"/"0"
     flags; ``status_comment`` from ``notPlayingReason``/``notPlayingDescription`` ("" when played).
-    ``game_date`` defaults to the ET date of ``game.gameEt``.
+    ``game_date`` defaults to the ET date of ``game.gameEt``. Only final games' box scores are asked
+    for, so a team without an ACTIVE player (an empty ``players`` list) is rejected.
     """
     game, game_id = _game(payload, source)
     day = to_date(game_date) if game_date is not None else _game_date(game, source)
@@ -97,7 +98,9 @@ def parse_cdn_boxscore(
     rows = []
     for side, other in (("homeTeam", "awayTeam"), ("awayTeam", "homeTeam")):
         team, team_id, abbr = sides[side]
-        for i, player in enumerate(get_list(team, "players", source, f"game.{side}")):
+        players = get_list(team, "players", source, f"game.{side}")
+        before = len(rows)
+        for i, player in enumerate(players):
             path = f"game.{side}.players[{i}]"
             status = get_str(player, "status", source, path)
             if status not in ("ACTIVE", "INACTIVE"):
@@ -129,6 +132,10 @@ def parse_cdn_boxscore(
             for key, col in _STATS.items():
                 row[col] = get_int(stats, key, source, spath)
             rows.append(row)
+        if len(rows) == before:
+            # a final game's box score lists both teams: half a box score must not replace stored rows
+            value = f"{len(players)} listed, none ACTIVE" if players else players
+            raise SourceDataError(source, f"game.{side}.players", f"has no ACTIVE player of {abbr}", value)
     return frame(rows, BOX_SCORE_SCHEMA, source)
 
 

@@ -297,6 +297,7 @@ def parse_boxscore_traditional_v3(
     The payload carries no date, so the caller passes the ET ``game_date``. ``minutes`` "MM:SS" become
     decimal minutes; a blank ``minutes`` (DNP) is 0.0 with ``played`` False and ``status_comment`` the
     ``comment`` ("DNP - Coach's Decision"). ``starter`` is a non-blank ``position`` (bench rows have "").
+    Only final games' box scores are asked for, so a team with an empty ``players`` list is rejected.
     """
     day = to_date(game_date)
     box = get_obj(payload, "boxScoreTraditional", source)
@@ -315,7 +316,13 @@ def parse_boxscore_traditional_v3(
     rows = []
     for side, other in (("homeTeam", "awayTeam"), ("awayTeam", "homeTeam")):
         team, team_id, abbr = sides[side]
-        for i, player in enumerate(get_list(team, "players", source, f"boxScoreTraditional.{side}")):
+        players = get_list(team, "players", source, f"boxScoreTraditional.{side}")
+        if not players:
+            # a final game's box score lists both teams: half a box score must not replace stored rows
+            raise SourceDataError(
+                source, f"boxScoreTraditional.{side}.players", f"lists no player of {abbr}", players
+            )
+        for i, player in enumerate(players):
             path = f"boxScoreTraditional.{side}.players[{i}]"
             stats = get_obj(player, "statistics", source, path)
             spath = f"{path}.statistics"
