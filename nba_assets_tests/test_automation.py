@@ -24,7 +24,7 @@ from nba_assets.defs.automation.schedules import (
     weekly_retrain_job_schedule,
 )
 from nba_assets.defs.build import build_definitions
-from nba_assets.defs.grading.assets import GRADES, PERF, box_scores_ready_for_grading
+from nba_assets.defs.grading.assets import GRADES, PERF, READY, box_scores_ready_for_grading
 from nba_assets.defs.raw.assets import raw_assets
 from nba_assets.defs.resources import (
     PROBE_TICK_SECONDS,
@@ -427,6 +427,66 @@ def test_grading_sensor_grades_a_ready_date_once(repo, overnight, monkeypatch) -
     # grades written after the readiness evaluation: nothing to do even without a cursor
     instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=GRADES, partition="2025-11-04"))
     assert not tick(sensors.grading_sensor, repo, instance).run_requests
+
+
+def test_a_range_run_gives_each_date_its_own_readiness(repo, tmp_path, monkeypatch) -> None:
+    """One overnight run over 2025-11-03 .. 2025-11-05, read at 22:30 ET on the 5th: the 3rd and 4th
+    are ready, the 5th is not. Each date gets its own evaluation (a range run's result used to be
+    stored without a partition, leaving all three PLANNED: the catch-up relaunched the ready dates and
+    grading never saw them)."""
+    from nba_assets.defs.automation import queries
+
+    settings = Settings(data_dir=tmp_path / "nba")
+    settings.data_dir.mkdir()
+    days = ["2025-11-03", "2025-11-04", "2025-11-05"]
+    during = dg.RunConfig(
+        ops={
+            k: {"config": {"as_of_utc": "2025-11-06T03:30:00"}} for k in ("raw__schedule", "raw__box_scores")
+        }
+    )
+    with dg.instance_for_test() as instance:
+        run = dg.materialize(
+            [*raw_assets, box_scores_ready_for_grading],
+            selection=SCHEDULE_AND_BOX,
+            resources=build_resources(settings),
+            instance=instance,
+            tags={
+                "dagster/asset_partition_range_start": days[0],
+                "dagster/asset_partition_range_end": days[-1],
+            },
+            run_config=during,
+            raise_on_error=False,
+        )
+        assert not run.success  # the 5th's blocking check failed
+        ready = [e for e in run.get_asset_check_evaluations() if e.check_name == READY]
+        assert sorted((e.partition, e.passed) for e in ready) == [
+            ("2025-11-03", True),
+            ("2025-11-04", True),
+            ("2025-11-05", False),
+        ]
+        states = queries.readiness_states(instance, days, "overnight_box_scores_job")
+        assert [states[d].status for d in days] == ["SUCCEEDED", "SUCCEEDED", "FAILED"]
+        assert all(states[d].current and states[d].box_scores_storage_id for d in days)
+
+        alerts = LocalAlertsResource(path=str(tmp_path / "alerts.log"))
+        at(monkeypatch, et(2025, 11, 6, 6))
+        catch_up = tick(sensors.box_scores_catch_up_sensor, repo, instance, alerts=alerts)
+        assert [r.partition_key for r in catch_up.run_requests] == ["2025-11-05"]
+        grading = tick(sensors.grading_sensor, repo, instance)
+        assert sorted(r.partition_key for r in grading.run_requests) == ["2025-11-03", "2025-11-04"]
+        # the alerts name the date that failed, and the catch-up's give-up alert finds its evaluation
+        (alert,) = policy.run_alerts(queries.run_facts(instance, run.run_id))
+        assert [c["partition"] for c in alert.checks] == ["2025-11-05"]
+        last = queries.failed_readiness(instance, "2025-11-05")
+        assert last is not None and last["metadata"]["not_final"] and last["metadata"]["games"] == 11
+
+
+def test_readiness_runs_in_the_overnight_and_grade_jobs_not_the_raw_backfill(repo) -> None:
+    """One evaluation per date is ~70 ms on the local event log: the history ingest leaves it out."""
+    step = "raw__box_scores_box_scores_ready_for_grading"
+    assert step in repo.get_job("overnight_box_scores_job").graph.node_dict
+    assert step in repo.get_job("grade_job").graph.node_dict
+    assert step not in repo.get_job("ingest_raw_job").graph.node_dict
 
 
 # ---------------------------------------------------------------- alerts

@@ -78,6 +78,23 @@ def test_a_box_score_missing_a_team_blocks_grading_naming_the_game_and_team() ->
     assert grading.readiness(_schedule({"g1": "final", "g2": "final"}), _box(["g1", "g2"])).passed
 
 
+def test_readiness_by_date_judges_each_date_of_a_range_on_its_own_rows() -> None:
+    """A range run: D's unfinished game fails D only; a date without games is ready (nothing to wait for)."""
+    before, empty = date(2025, 11, 4), date(2025, 11, 6)
+    schedule = pl.concat(
+        [
+            _schedule({"g1": "final", "g2": "live"}),
+            _schedule({"g0": "final"}).with_columns(game_date=pl.lit(before)),
+        ]
+    )
+    box = pl.concat([_box(["g1"]), _box(["g0"]).with_columns(game_date=pl.lit(before))])
+    outcomes = grading.readiness_by_date(schedule, box, [before, D, empty])
+    assert list(outcomes) == ["2025-11-04", "2025-11-05", "2025-11-06"]
+    assert outcomes["2025-11-04"].passed and outcomes["2025-11-04"].metadata["games"] == 1
+    assert not outcomes["2025-11-05"].passed and outcomes["2025-11-05"].metadata["not_final"] == ["g2"]
+    assert outcomes["2025-11-06"].passed and outcomes["2025-11-06"].metadata["note"] == "no games"
+
+
 def test_lines_of_a_postponed_game_are_void_with_the_reason() -> None:
     preds = _preds([D, D], ["g1", "g2"], [1, 99])
     schedule = _schedule({"g1": "final", "g2": "postponed"})

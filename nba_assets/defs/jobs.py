@@ -24,9 +24,14 @@ PRE_GAME_RAW = dg.AssetSelection.assets(
 
 ingest_raw_job = dg.define_asset_job(
     "ingest_raw_job",
-    selection=RAW,
+    # Grading readiness is the overnight and grade jobs' gate. It records one evaluation per date, and on
+    # the local SQLite event log each costs ~70 ms: the main job's 1,130-date history ingest took 117 s
+    # with it instead of 37 s. A recent date ingested here without it is "never ran" to the catch-up sensor,
+    # which runs the overnight job for it.
+    selection=RAW - READY,
     partitions_def=game_date_partitions,
-    description="Schedule, injury report, box scores and points lines for the selected game dates.",
+    description="Schedule, injury report, box scores and points lines for the selected game dates (grading "
+    "readiness is judged by the overnight and grade jobs).",
 )
 build_context_job = dg.define_asset_job(
     "build_context_job",

@@ -312,3 +312,16 @@ def readiness(schedule: pl.DataFrame, box_scores: pl.DataFrame) -> CheckOutcome:
     if schedule.is_empty():
         meta["note"] = "no games"
     return CheckOutcome(not_final.is_empty() and missing.is_empty() and not missing_teams, meta)
+
+
+def readiness_by_date(
+    schedule: pl.DataFrame, box_scores: pl.DataFrame, days: list[date]
+) -> dict[str, CheckOutcome]:
+    """:func:`readiness` of each game date in ``days`` on its own rows, keyed by ``YYYY-MM-DD``: a range
+    run judges every date apart, so one date's missing box score never decides another's."""
+    return {
+        day.isoformat(): readiness(
+            schedule.filter(pl.col("game_date") == day), box_scores.filter(pl.col("game_date") == day)
+        )
+        for day in days
+    }

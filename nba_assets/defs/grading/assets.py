@@ -6,8 +6,8 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
-from nba_assets.defs.check_results import check_result
-from nba_assets.defs.partitions import dates_of, game_date_partitions
+from nba_assets.defs.check_results import check_result, partitioned_check_results
+from nba_assets.defs.partitions import dates_of, game_date_partitions, validate_partition_key
 from nba_assets.lib import exports, grading
 from nba_assets.lib.metadata import markdown_table
 
@@ -29,12 +29,11 @@ MODEL_CHECK = "system_performance_model_not_worse_than_baselines"
     pool="duckdb",
 )
 def box_scores_ready_for_grading(
-    box_scores: pl.DataFrame, schedule_rows: pl.DataFrame
-) -> dg.AssetCheckResult:
-    outcome = grading.readiness(schedule_rows, box_scores)
-    return dg.AssetCheckResult(
-        passed=outcome.passed, severity=dg.AssetCheckSeverity.ERROR, metadata=outcome.metadata
-    )
+    context: dg.AssetCheckExecutionContext, box_scores: pl.DataFrame, schedule_rows: pl.DataFrame
+) -> Iterator[dg.Output | dg.AssetCheckEvaluation]:
+    # one evaluation per date, a range run's too: the sensors read readiness per date
+    days = [validate_partition_key(k) for k in context.partition_keys]
+    yield from partitioned_check_results(context, grading.readiness_by_date(schedule_rows, box_scores, days))
 
 
 @dg.asset(
