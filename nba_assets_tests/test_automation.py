@@ -762,10 +762,54 @@ def test_predictions_freshness_check_before_first_tipoff(repo) -> None:
     assert DEADLINE_CRON == "30 18 * * *"
     # evaluated on an instance where the predictions were never written: the check fails
     from nba_assets.defs.automation.freshness import freshness_checks
+    from nba_assets.defs.partitions import game_date_partitions
 
-    defs = dg.Definitions(assets=[dg.AssetSpec(PREDICTIONS)], asset_checks=freshness_checks)
+    defs = dg.Definitions(
+        assets=[dg.AssetSpec(PREDICTIONS, partitions_def=game_date_partitions)], asset_checks=freshness_checks
+    )
     job = defs.resolve_implicit_global_asset_job_def()
     with dg.instance_for_test() as instance:
         result = job.execute_in_process(instance=instance, raise_on_error=False)
     (evaluation,) = result.get_asset_check_evaluations()
     assert evaluation.asset_key == PREDICTIONS and not evaluation.passed
+
+
+def test_predictions_freshness_is_about_todays_partition(repo, tmp_path, monkeypatch) -> None:
+    """At 18:30 ET the check asks for today's partition. A write of another date (a backfill of past
+    predictions) used to pass it, hiding a missing morning slate; now the check fails naming the date
+    it expected, and the alert says so."""
+    from dagster._core.test_utils import freeze_time  # test-only: the check reads Dagster's clock
+
+    from nba_assets.defs.automation.freshness import PREDICTIONS, freshness_checks
+    from nba_assets.defs.partitions import game_date_partitions
+
+    defs = dg.Definitions(
+        assets=[dg.AssetSpec(PREDICTIONS, partitions_def=game_date_partitions)], asset_checks=freshness_checks
+    )
+    job = defs.resolve_implicit_global_asset_job_def()
+
+    def write(instance: dg.DagsterInstance, partition: str, moment: datetime) -> None:
+        with freeze_time(moment):
+            instance.report_runless_asset_event(dg.AssetMaterialization(PREDICTIONS, partition=partition))
+
+    def evaluate(instance: dg.DagsterInstance, moment: datetime):
+        with freeze_time(moment):
+            result = job.execute_in_process(instance=instance, raise_on_error=False)
+        (evaluation,) = result.get_asset_check_evaluations()
+        return result, evaluation
+
+    with dg.instance_for_test() as instance:
+        write(instance, "2025-11-20", et(2025, 11, 20, 10, 5))  # the 20th's slate
+        # before the 21st's deadline the 20th is the partition due: fresh
+        assert evaluate(instance, et(2025, 11, 21, 11))[1].passed
+        write(instance, "2025-11-19", et(2025, 11, 21, 12))  # a backfill of past predictions
+        result, late = evaluate(instance, et(2025, 11, 21, 18, 45))  # the 21st's slate never ran
+        assert not late.passed and late.severity == dg.AssetCheckSeverity.WARN
+        assert "2025-11-21" in (late.description or "")
+        alerts = LocalAlertsResource(path=str(tmp_path / "alerts.log"))
+        at(monkeypatch, et(2025, 11, 21, 18, 50))
+        tick(sensors.alerts_sensor, repo, instance, alerts=alerts)
+        (alert,) = LocalAlertLog(tmp_path / "alerts.log").read()
+        assert alert["run_id"] == result.run_id and "2025-11-21" in json.dumps(alert["checks"])
+        write(instance, "2025-11-21", et(2025, 11, 21, 18, 55))  # written late, by hand
+        assert evaluate(instance, et(2025, 11, 21, 19))[1].passed

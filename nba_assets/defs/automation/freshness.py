@@ -1,24 +1,27 @@
 """Freshness: today's predictions must exist before the first tip-off.
 
-A last-update freshness check on ``predictions/player_points_predictions`` with a daily deadline of
-18:30 ET (before the usual first tip-off at 19:00; the 10:00 slate and the line refreshes write it): the
-predictions must have been written within the 9 hours before the deadline (from 09:30 ET), else the
-check fails and the alerts sensor reports it. Dagster's freshness sensor evaluates it.
-"""
+A time-partition freshness check on ``predictions/player_points_predictions`` with a daily deadline of
+18:30 ET (before the usual first tip-off at 19:00; the 10:00 slate and the line refreshes write it):
+from 18:30 ET on, the game-date partition of today (the last partition as of the deadline; partitions
+reach today) must have been materialized, else the check fails naming that date ("We expected partition
+2025-11-21 to have arrived") and the alerts sensor reports it. Before the deadline, yesterday's partition
+is the one due. A write of any other date, such as a backfill of past predictions, does not count: a
+last-update check (the newest write of any partition) passed on one and hid a missing morning slate.
 
-from datetime import timedelta
+The morning slate runs every day, games or not (a date without games gets empty partitions), so a
+missing partition means the slate did not run or failed. Dagster's freshness sensor evaluates the check.
+"""
 
 import dagster as dg
 
 PREDICTIONS = dg.AssetKey(["predictions", "player_points_predictions"])
 DEADLINE_CRON = "30 18 * * *"  # 18:30 ET
-WINDOW = timedelta(hours=9)
 
-freshness_checks = dg.build_last_update_freshness_checks(
+freshness_checks = dg.build_time_partition_freshness_checks(
     assets=[PREDICTIONS],
-    lower_bound_delta=WINDOW,
     deadline_cron=DEADLINE_CRON,
     timezone="America/New_York",
+    severity=dg.AssetCheckSeverity.WARN,
 )
 freshness_sensor = dg.build_sensor_for_freshness_checks(
     freshness_checks=freshness_checks,

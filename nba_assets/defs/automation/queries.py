@@ -134,7 +134,8 @@ def partition_label(tags: dict[str, str]) -> str:
 
 
 def run_facts(instance: dg.DagsterInstance, run_id: str) -> RunFacts | None:
-    """A finished run's status, job, partition(s), failed checks (with metadata) and failed steps."""
+    """A finished run's status, job, partition(s), failed checks (with description and metadata) and
+    failed steps."""
     run = instance.get_run_by_id(run_id)
     if run is None:
         return None
@@ -144,12 +145,14 @@ def run_facts(instance: dg.DagsterInstance, run_id: str) -> RunFacts | None:
         evaluation = entry.dagster_event.event_specific_data if entry.dagster_event else None
         if evaluation is None or evaluation.passed:
             continue
+        # a result's description leads (the freshness check's names the partition it expected)
+        described = {"description": evaluation.description} if evaluation.description else {}
         entry_dict = check_dict(
             evaluation.asset_key.to_user_string(),
             evaluation.check_name,
             evaluation.severity.value,
             evaluation.partition or partition,
-            dict(evaluation.metadata),
+            {**described, **evaluation.metadata},
         )
         entry_dict["metadata"] = {k: redact(v) for k, v in entry_dict["metadata"].items()}
         checks.append(entry_dict)
