@@ -418,6 +418,8 @@ def test_the_sensor_probe_gives_up_inside_the_tick_when_the_odds_api_is_slow(
     assert clock.now - start <= PROBE_TICK_SECONDS + PROBE_UNIT_SECONDS <= 50
     asked = [c.request.url.split("?")[0] for c in responses.calls if "/odds" in c.request.url]
     assert max(asked.count(url) for url in asked) <= 2
+
+
 def test_seasons_between_lists_every_season_a_range_touches() -> None:
     from nba_assets.lib.sources.live.source import seasons_between
 
