@@ -45,7 +45,11 @@ def _history() -> tuple[pl.DataFrame, pl.DataFrame]:
     for i, pts in enumerate([8, 9]):
         games.append(_game(S2 + timedelta(days=2 * i), 2, "NYK", "MIA", pts, 18.0, True, i))
     pg = pl.DataFrame(games)
-    teams = (
+    return pg, _teams(pg)
+
+
+def _teams(pg: pl.DataFrame) -> pl.DataFrame:
+    return (
         pg.group_by("game_id", "game_date", "team_abbr")
         .agg(pl.col("fga").sum(), pl.col("fta").sum(), pl.col("tov").sum())
         .with_columns(
@@ -56,7 +60,6 @@ def _history() -> tuple[pl.DataFrame, pl.DataFrame]:
             pl.lit(True).alias("win"),
         )
     )
-    return pg, teams
 
 
 def _targets(d: date, pids: list[int], team: str = "NYK") -> pl.DataFrame:
@@ -132,3 +135,39 @@ def test_no_feature_of_d_reads_games_on_or_after_d() -> None:
     names = list(BASE_FEATURES)
     assert before.select(names).equals(after.select(names))
     assert (before["max_source_date"] < d).all()
+
+
+def test_history_against_the_opponent_is_the_previous_two_seasons_and_this_one() -> None:
+    """The window depends on D's season: a 2025-26 row counts 2023-24, 2024-25 and 2025-26 meetings
+    before D, not 2022-23's (the cumulative count did, unless the newest meeting was 3 years old)."""
+    meetings = [
+        (date(2022, 11, 1), 50),  # 2022-23: outside a 2025-26 row's window, inside a 2024-25 row's
+        (date(2023, 11, 1), 10),  # 2023-24
+        (date(2024, 11, 1), 20),  # 2024-25
+        (date(2025, 11, 1), 30),  # 2025-26, before D
+        (date(2025, 11, 10), 99),  # D itself: never read
+    ]
+    games = [_game(d, 1, "NYK", "MIA", pts, 30.0, True, i) for i, (d, pts) in enumerate(meetings)]
+    # player 2 met MIA only in 2022-23
+    games.append(_game(date(2022, 11, 1), 2, "NYK", "MIA", 8, 20.0, True, 0))
+    games.append(_game(date(2025, 11, 1), 2, "NYK", "BOS", 8, 20.0, True, 0))
+    pg = pl.DataFrame(games)
+    tg = _teams(pg)
+    d = date(2025, 11, 10)
+    out = build_features(_targets(d, [1, 2]), pg, tg)
+    p1, p2 = _row(out, 1), _row(out, 2)
+    assert p1["vs_opp_games"] == 3.0
+    assert p1["vs_opp_pts_avg"] == pytest.approx((10 + 20 + 30) / 3)
+    assert p1["sources"]["vs_opp_games"] == "data"
+    assert p2["vs_opp_games"] == DEFAULTS["vs_opp_games"]
+    assert p2["vs_opp_pts_avg"] == DEFAULTS["vs_opp_pts_avg"]
+    assert p2["sources"]["vs_opp_pts_avg"] == "default" and p2["sources"]["vs_opp_games"] == "default"
+    # a 2024-25 row: 2022-23 and 2023-24 are its previous two seasons
+    p1_2024 = _row(build_features(_targets(date(2024, 12, 1), [1]), pg, tg), 1)
+    assert p1_2024["vs_opp_games"] == 3.0
+    assert p1_2024["vs_opp_pts_avg"] == pytest.approx((50 + 10 + 20) / 3)
+    # as-of: the same features from the history truncated before D
+    cut = build_features(_targets(d, [1, 2]), pg.filter(pl.col("game_date") < d), _teams(pg))
+    names = ["vs_opp_games", "vs_opp_pts_avg"]
+    assert out.select(names).equals(cut.select(names))
+    assert out.filter(pl.col("player_id") == 1)["max_source_date"].item() == date(2025, 11, 1)

@@ -173,20 +173,31 @@ def _position_allowed(player_games: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _vs_opponent(player_games: pl.DataFrame) -> pl.DataFrame:
-    g = player_games.filter(pl.col("played") & (pl.col("minutes") > 0)).sort(
-        "player_id", "opponent_abbr", "game_date"
+def _vs_opponent(player_games: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """History against each opponent, in the documented window: the previous 2 seasons + D's season
+    (strictly before D). Two parts, because the window depends on D's season, not on the meeting's:
+
+    * ``running``: after-game state within a season (count, points, date), as-of joined for D's season;
+    * ``totals``: each whole season (count, points, last date), joined for the two seasons before D's.
+      Every game of an earlier season is before any D of a later one (seasons start on August 1)."""
+    g = (
+        player_games.filter(pl.col("played") & (pl.col("minutes") > 0))
+        .with_columns(season_of().alias("season"), pl.col("pts").cast(pl.Float64))
+        .sort("player_id", "opponent_abbr", "game_date")
     )
-    n = pl.int_range(1, pl.len() + 1).over("player_id", "opponent_abbr")
-    return g.select(
-        "player_id",
-        "opponent_abbr",
-        pl.col("game_date").alias("state_date"),
-        (pl.col("pts").cast(pl.Float64).cum_sum().over("player_id", "opponent_abbr") / n).alias(
-            "vs_opp_pts_avg"
-        ),
-        n.cast(pl.Float64).alias("vs_opp_games"),
+    by = ["player_id", "opponent_abbr", "season"]
+    running = g.select(
+        *by,
+        pl.col("game_date").alias("vs_state_date"),
+        pl.col("pts").cum_sum().over(by).alias("_vs_pts0"),
+        pl.int_range(1, pl.len() + 1).over(by).alias("_vs_n0"),
     )
+    totals = g.group_by(by).agg(
+        pl.col("pts").sum().alias("_vs_pts"),
+        pl.len().alias("_vs_n"),
+        pl.col("game_date").max().alias("_vs_d"),
+    )
+    return running, totals
 
 
 def _asof(
@@ -262,14 +273,26 @@ def build_features(
         {"def_team": "opponent_abbr", "position": "last_position", "state_date": "pos_state_date"}
     )
     t = _asof(t, pos, ["opponent_abbr", "last_position"], on="pos_state_date")
-    vs = _vs_opponent(player_games).rename({"state_date": "vs_state_date"})
-    t = _asof(t, vs, ["player_id", "opponent_abbr"], on="vs_state_date")
+    vs_running, vs_totals = _vs_opponent(player_games)
+    t = _asof(t, vs_running, ["player_id", "opponent_abbr", "season"], on="vs_state_date")
+    t = t.with_columns(prev_season(pl.col("season")).alias("_s1")).with_columns(
+        prev_season(pl.col("_s1")).alias("_s2")
+    )
+    for k in (1, 2):
+        t = t.join(
+            vs_totals.rename({c: f"{c}{k}" for c in ("_vs_pts", "_vs_n", "_vs_d")}),
+            left_on=["player_id", "opponent_abbr", f"_s{k}"],
+            right_on=["player_id", "opponent_abbr", "season"],
+            how="left",
+        )
+    vs_n = pl.sum_horizontal("_vs_n0", "_vs_n1", "_vs_n2")
     t = t.with_columns(
-        pl.when(pl.col("vs_state_date") < pl.col("game_date").dt.offset_by("-3y"))
-        .then(None)
-        .otherwise(pl.col(c))
-        .alias(c)
-        for c in ("vs_opp_pts_avg", "vs_opp_games")
+        pl.when(vs_n > 0).then(vs_n.cast(pl.Float64)).alias("vs_opp_games"),
+        pl.when(vs_n > 0)
+        .then(pl.sum_horizontal("_vs_pts0", "_vs_pts1", "_vs_pts2") / vs_n)
+        .alias("vs_opp_pts_avg"),
+        # the newest meeting in the window (the whole-season parts are all before D's season)
+        pl.max_horizontal("vs_state_date", "_vs_d1", "_vs_d2").alias("vs_state_date"),
     )
 
     # rest of the opponent, for rest advantage

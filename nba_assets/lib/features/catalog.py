@@ -88,9 +88,21 @@ FEATURES: tuple[Feature, ...] = (
         "last 15 opponent games",
         14.0,
     ),
-    # history vs this opponent
-    Feature("vs_opp_pts_avg", "mean points against this opponent", "previous 2 seasons + this one", 10.0),
-    Feature("vs_opp_games", "games against this opponent", "previous 2 seasons + this one", 0.0),
+    # history vs this opponent: the window follows D's season (a 2025-26 row counts the meetings of
+    # 2023-24, 2024-25 and 2025-26 before D), the same span for training and serving rows (rows of the
+    # history's first two seasons see fewer seasons: there are none before)
+    Feature(
+        "vs_opp_pts_avg",
+        "mean points against this opponent (games with minutes)",
+        "previous 2 seasons + this one, to D-1",
+        10.0,
+    ),
+    Feature(
+        "vs_opp_games",
+        "games with minutes against this opponent (none: default)",
+        "previous 2 seasons + this one, to D-1",
+        0.0,
+    ),
     # venue, phase
     Feature("is_home", "1 at home", "D", 0.0),
     Feature("season_phase", "team games played this season / 82", "season to D-1", 0.0),

@@ -13,9 +13,9 @@ from nba_assets.lib.raw import CheckOutcome
 
 # Days of context history the builder reads before the first date of a run: in effect every game since
 # the first partition. A run of one date must see what the range run that built the training rows saw:
-# the history against an opponent counts every earlier meeting, and a player back from a long absence
-# has his last games further back than any fixed window, so with a two-season window a daily run served
-# features (374 of 392 rows of 2025-11-05) that differed from the ones the model learned from.
+# a player back from a long absence has his last games further back than any fixed window (and the
+# history against an opponent reads the two seasons before D's), so with a two-season window a daily run
+# served features (374 of 392 rows of 2025-11-05) that differed from the ones the model learned from.
 HISTORY_DAYS = 36_600
 QUALITY_THRESHOLD = 70.0  # below it a row is filtered before prediction
 MAX_LOW_QUALITY_SHARE = 0.25
