@@ -171,3 +171,39 @@ def test_history_against_the_opponent_is_the_previous_two_seasons_and_this_one()
     names = ["vs_opp_games", "vs_opp_pts_avg"]
     assert out.select(names).equals(cut.select(names))
     assert out.filter(pl.col("player_id") == 1)["max_source_date"].item() == date(2025, 11, 1)
+
+
+def test_undefined_shooting_ratios_are_tagged_default_and_lower_quality() -> None:
+    """0/0 ratios (no FGA, or no points, in the last 10 games) are undefined: they take the default and
+    are tagged default, so the quality score does not count them as real data."""
+    pg, _ = _history()
+    extra = []
+    for i in range(2):  # player 3: two games, no shot, no point
+        g = _game(S2 + timedelta(days=2 * i), 3, "NYK", "MIA", 0, 4.0, False, i)
+        extra.append(g | {"fga": 0, "fgm": 0, "fg3a": 0, "fta": 0, "ftm": 0})
+    for i in range(2):  # player 4: shots, all missed, no point
+        g = _game(S2 + timedelta(days=2 * i), 4, "NYK", "MIA", 0, 6.0, False, i)
+        extra.append(g | {"fga": 2, "fgm": 0, "fg3a": 1, "fta": 0, "ftm": 0})
+    pg = pl.concat([pg, pl.DataFrame(extra)])
+    out = build_features(_targets(S2 + timedelta(days=4), [2, 3, 4]), pg, _teams(pg))
+    p2, p3, p4 = _row(out, 2), _row(out, 3), _row(out, 4)
+    ratios = ("fg3a_share_l10", "fg_pct_l10", "ft_pts_share_l10")
+    assert p3["fga_avg_l10"] == 0.0 and p3["sources"]["fga_avg_l10"] == "data"
+    for name in ratios:
+        assert p3[name] == DEFAULTS[name]
+        assert p3["sources"][name] == "default", name
+    # with attempts, 0 of 2 is a real 0 %; only the free-throw share of 0 points is undefined
+    assert p4["fg_pct_l10"] == 0.0 and p4["sources"]["fg_pct_l10"] == "data"
+    assert p4["fg3a_share_l10"] == pytest.approx(0.5) and p4["sources"]["fg3a_share_l10"] == "data"
+    assert p4["ft_pts_share_l10"] == DEFAULTS["ft_pts_share_l10"]
+    assert p4["sources"]["ft_pts_share_l10"] == "default"
+    # the quality score follows the tags: player 3 is a rookie with two games, like player 2, who shot
+    not_real = {r["player_id"]: sum(r["sources"][n] == "default" for n in BASE_FEATURES) for r in (p2, p3)}
+    assert not_real[3] == not_real[2] + 3
+    assert p3["quality"] < p2["quality"]
+    assert p3["quality"] == pytest.approx(
+        round(100 * (len(BASE_FEATURES) - not_real[3]) / len(BASE_FEATURES), 1)
+    )
+    # no NaN and no null reaches a feature
+    for name in BASE_FEATURES:
+        assert out[name].null_count() == 0 and not out[name].is_nan().any(), name

@@ -75,6 +75,11 @@ def _player_states(player_games: pl.DataFrame, team_games: pl.DataFrame) -> pl.D
     def roll_sum(c: str, n: int) -> pl.Expr:
         return pl.col(c).cast(pl.Float64).rolling_sum(n, min_samples=1).over(by_p)
 
+    def share(num: str, den: str, n: int) -> pl.Expr:
+        """sum(num) / sum(den) over the last n games; null (undefined, so the default) when the
+        denominator is 0: no FGA means no shooting mix nor percentage, no points no FT share."""
+        return pl.when(roll_sum(den, n) > 0).then(roll_sum(num, n) / roll_sum(den, n))
+
     season_n = pl.int_range(1, pl.len() + 1).over(by_p, "season")
     return g.select(
         "player_id",
@@ -91,9 +96,9 @@ def _player_states(player_games: pl.DataFrame, team_games: pl.DataFrame) -> pl.D
         pl.col("usg").rolling_mean(10, min_samples=1).over(by_p).alias("usage_share_l10"),
         roll_mean("fga", 10).alias("fga_avg_l10"),
         roll_mean("fta", 10).alias("fta_avg_l10"),
-        (roll_sum("fg3a", 10) / roll_sum("fga", 10)).alias("fg3a_share_l10"),
-        (roll_sum("ftm", 10) / roll_sum("pts", 10)).alias("ft_pts_share_l10"),
-        (roll_sum("fgm", 10) / roll_sum("fga", 10)).alias("fg_pct_l10"),
+        share("fg3a", "fga", 10).alias("fg3a_share_l10"),
+        share("ftm", "pts", 10).alias("ft_pts_share_l10"),
+        share("fgm", "fga", 10).alias("fg_pct_l10"),
         season_n.alias("season_games_after"),
         (pl.col("pts").cast(pl.Float64).cum_sum().over(by_p, "season") / season_n).alias("season_pts_avg"),
         (pl.col("minutes").cum_sum().over(by_p, "season") / season_n).alias("season_min_avg"),
@@ -434,6 +439,9 @@ def build_features(
         "line_move": pl.col("consensus_line") - pl.col("opening_line"),
         "books_count": pl.col("books_count").cast(pl.Float64),
     }
+    # a NaN (an undefined ratio) is a missing value: tagged default and filled with the default, like a
+    # null (it was filled but tagged data, which overstated the quality score)
+    raw_values = {name: expr.fill_nan(None) for name, expr in raw_values.items()}
     tags = {}
     for name, expr in raw_values.items():
         if name in ("pts_avg_season", "ppm_season"):
@@ -484,7 +492,7 @@ def build_features(
         pl.max_horizontal(*source_dates).alias("max_source_date"),
     )
     out = out.with_columns(
-        *[pl.col(f"__{name}").fill_nan(None).fill_null(DEFAULTS[name]).alias(name) for name in raw_values],
+        *[pl.col(f"__{name}").fill_null(DEFAULTS[name]).alias(name) for name in raw_values],
     )
     real = pl.sum_horizontal(
         [

@@ -64,10 +64,11 @@ FEATURES: tuple[Feature, ...] = (
     ),
     Feature("fga_avg_l10", "field-goal attempts per game, last 10", "last 10 games", 8.0),
     Feature("fta_avg_l10", "free-throw attempts per game, last 10", "last 10 games", 2.0),
-    # shooting mix
-    Feature("fg3a_share_l10", "3PA / FGA, last 10 games", "last 10 games", 0.35),
-    Feature("ft_pts_share_l10", "FTM / points, last 10 games", "last 10 games", 0.15),
-    Feature("fg_pct_l10", "FGM / FGA, last 10 games", "last 10 games", 0.46),
+    # shooting mix: a ratio with a zero denominator (0/0) is undefined, not 0: it takes the default and
+    # is tagged default (0 FGM of 5 FGA is a real 0 %)
+    Feature("fg3a_share_l10", "3PA / FGA, last 10 games (no FGA: default)", "last 10 games", 0.35),
+    Feature("ft_pts_share_l10", "FTM / points, last 10 games (no points: default)", "last 10 games", 0.15),
+    Feature("fg_pct_l10", "FGM / FGA, last 10 games (no FGA: default)", "last 10 games", 0.46),
     # team context
     Feature("team_pace_l15", "the team's pace, last 15 games", "last 15 team games", 99.0),
     Feature("team_off_rating_l15", "the team's offensive rating, last 15 games", "last 15 team games", 114.0),
