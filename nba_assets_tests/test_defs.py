@@ -85,6 +85,70 @@ def test_prod_wiring_constructs_without_network_or_secrets(monkeypatch) -> None:
     defs.resolve_asset_graph()  # the graph builds with prod resources
 
 
+PROD_VALUES = {
+    "NBA_ASSETS_GCP_PROJECT": "my-project",
+    "NBA_ASSETS_GCS_BUCKET": "my-bucket",
+    "ODDS_API_KEY": "cAnArY-odds-key",
+    "BETTINGPROS_API_KEY": "",  # may be empty: no lines fallback
+}
+
+
+@pytest.mark.parametrize(
+    ("var", "resource"),
+    [
+        ("NBA_ASSETS_GCS_BUCKET", "object_store"),
+        ("NBA_ASSETS_GCP_PROJECT", "io_manager"),
+        ("NBA_ASSETS_GCP_PROJECT", "dbt"),
+        ("ODDS_API_KEY", "nba_source"),
+    ],
+)
+def test_an_empty_prod_variable_fails_at_resource_set_up_naming_it(
+    monkeypatch, var: str, resource: str
+) -> None:
+    """dg.EnvVar refuses an unset variable; one set to "" used to pass and fail deep in a client (GCS: an
+    IndexError; BigQuery: "'' is not a BigQuery project id"). A run now fails where it sets the resource
+    up, naming the variable and never a value."""
+    from nba_assets.defs.resources_prod import build_prod_resources
+
+    for name, value in {**PROD_VALUES, var: ""}.items():
+        monkeypatch.setenv(name, value)
+    res = build_prod_resources(Settings.from_env({"NBA_ASSETS_ENV": "prod"}))
+    with pytest.raises(dg.DagsterResourceFunctionError) as exc:
+        with dg.build_resources({resource: res[resource]}):
+            pass
+    cause = str(exc.value.__cause__)
+    assert cause.startswith(f"{var} is set but empty"), cause
+    assert "cAnArY" not in cause and "my-" not in cause
+
+
+def test_prod_resources_set_up_with_every_required_variable_and_bettingpros_empty(monkeypatch) -> None:
+    from nba_assets.defs.resources_prod import build_prod_resources
+
+    for name, value in PROD_VALUES.items():
+        monkeypatch.setenv(name, value)
+    res = build_prod_resources(Settings.from_env({"NBA_ASSETS_ENV": "prod"}))
+    keys = ("object_store", "io_manager", "dbt", "nba_source")
+    with dg.build_resources({k: res[k] for k in keys}) as built:
+        assert built.nba_source.bettingpros_api_key == ""
+        assert built.object_store.bucket == "my-bucket"
+
+
+def test_prod_setting_problems_name_each_unset_or_empty_variable() -> None:
+    from nba_assets.lib.env import prod_setting_problems
+
+    assert prod_setting_problems(PROD_VALUES) == []
+    problems = prod_setting_problems({"NBA_ASSETS_GCP_PROJECT": " ", "ODDS_API_KEY": "k"})
+    assert [p.split(" is ")[0] for p in problems] == ["NBA_ASSETS_GCP_PROJECT", "NBA_ASSETS_GCS_BUCKET"]
+    assert "set but empty" in problems[0] and "not set" in problems[1]
+
+
+def test_gcs_store_refuses_an_empty_bucket_name() -> None:
+    from nba_assets.lib.storage.object_store import GCSObjectStore
+
+    with pytest.raises(ValueError, match="GCS bucket name '' is empty"):
+        GCSObjectStore(object(), "")
+
+
 def test_env_is_decided_in_one_place_and_validated() -> None:
     assert Settings.from_env({}).env == "local"
     assert Settings.from_env({"NBA_ASSETS_DATA_DIR": "/tmp/x"}).warehouse_path == Path(

@@ -8,7 +8,7 @@ from pydantic import PrivateAttr
 from nba_assets.defs.automation.resources import alerts_resource
 from nba_assets.defs.context.resources import NbaDbtCliResource
 from nba_assets.lib.dbt_project import dbt_executable, dbt_project
-from nba_assets.lib.env import Settings
+from nba_assets.lib.env import ODDS_API_KEY_VAR, Settings, require_value
 from nba_assets.lib.sources.archive import ArchiveSource
 from nba_assets.lib.sources.base import NbaSource
 from nba_assets.lib.storage.duckdb_io import NbaDuckDBIOManager
@@ -86,6 +86,10 @@ class LiveSourceResource(NbaSourceResource):
     budget_seconds: float | None = 600.0
     max_attempts: int = 5
     odds_api_bookmakers: str = ""  # comma-separated; empty = every US book
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        # dg.EnvVar refuses ODDS_API_KEY unset, not set to "" (BETTINGPROS_API_KEY may be empty)
+        require_value(ODDS_API_KEY_VAR, self.odds_api_key)
 
     def get_source(self, store: ObjectStore) -> NbaSource:
         return self._live(

@@ -10,7 +10,7 @@ from nba_assets.defs.automation.resources import alerts_resource
 from nba_assets.defs.context.resources import NbaDbtCliResource
 from nba_assets.defs.resources import LiveSourceResource, ObjectStoreResource
 from nba_assets.lib.dbt_project import dbt_executable, dbt_project
-from nba_assets.lib.env import Settings
+from nba_assets.lib.env import GCS_BUCKET_VAR, Settings, require_value
 from nba_assets.lib.storage.bigquery_io import NbaPolarsBigQueryIOManager
 from nba_assets.lib.storage.object_store import GCSObjectStore, ObjectStore
 
@@ -19,6 +19,10 @@ class GCSObjectStoreResource(ObjectStoreResource):
     gcs: GCSResource
     bucket: str
     prefix: str = "nba_assets"
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        # dg.EnvVar refuses NBA_ASSETS_GCS_BUCKET unset, not set to ""
+        require_value(GCS_BUCKET_VAR, self.bucket)
 
     def get_store(self) -> ObjectStore:
         return GCSObjectStore(self.gcs.get_client(), self.bucket, self.prefix)

@@ -4,6 +4,12 @@
 local environment writes (DuckDB warehouse, object store, alert log); default ``./.nba_assets``.
 Read only when definitions are built (``nba_assets.definitions``), never at import time.
 Secrets are not read here: resources take them through ``dg.EnvVar``.
+
+``dg.EnvVar`` refuses an unset variable when a run starts, but passes one set to ``""`` on, which then
+failed deep inside a client (an ``IndexError`` from GCS, "'' is not a BigQuery project id"). The prod
+resources call :func:`require_value` when a run sets them up, so an empty required variable fails there,
+naming the variable (never its value). ``BETTINGPROS_API_KEY`` is not required: empty means no lines
+fallback.
 """
 
 from __future__ import annotations
@@ -16,6 +22,42 @@ from typing import Literal
 
 Env = Literal["local", "prod"]
 ENVS: tuple[Env, ...] = ("local", "prod")
+
+GCP_PROJECT_VAR = "NBA_ASSETS_GCP_PROJECT"
+GCS_BUCKET_VAR = "NBA_ASSETS_GCS_BUCKET"
+ODDS_API_KEY_VAR = "ODDS_API_KEY"
+# The variables the prod environment cannot run without (README, "Environments").
+REQUIRED_PROD_VARS: tuple[str, ...] = (GCP_PROJECT_VAR, GCS_BUCKET_VAR, ODDS_API_KEY_VAR)
+
+
+class SettingError(ValueError):
+    """A required setting is unset or empty; the message names the variable, never its value."""
+
+
+def require_value(var: str, value: str | None) -> str:
+    """``value`` (what ``var`` resolved to), or a :class:`SettingError` naming ``var`` when it is unset
+    (None) or empty (blank counts as empty)."""
+    if value is None:
+        raise SettingError(f"{var} is not set (the prod environment needs it)")
+    if not str(value).strip():
+        raise SettingError(
+            f"{var} is set but empty (the prod environment needs a value; of its variables only "
+            "BETTINGPROS_API_KEY may be empty)"
+        )
+    return value
+
+
+def prod_setting_problems(environ: Mapping[str, str] | None = None) -> list[str]:
+    """One message per required prod variable that is unset or empty in ``environ`` (default: the
+    process environment); empty when the prod environment has what it needs."""
+    environ = os.environ if environ is None else environ
+    problems = []
+    for var in REQUIRED_PROD_VARS:
+        try:
+            require_value(var, environ.get(var))
+        except SettingError as exc:
+            problems.append(str(exc))
+    return problems
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from typing import Any
 from dagster_dbt import DbtCliResource
 
 from nba_assets.lib.dbt_state import keep_partial_parse, partial_parse_cache, seed_partial_parse
+from nba_assets.lib.env import GCP_PROJECT_VAR, require_value
 
 # dbt reads the DuckDB path from its environment (profiles.yml: env_var('NBA_ASSETS_WAREHOUSE')), and
 # DbtCliResource builds the subprocess environment from os.environ; the variables are set only around the
@@ -51,6 +52,13 @@ class NbaDbtCliResource(DbtCliResource):
         if self.adapter_metadata:
             return super()._initialize_dbt_core_adapter(args)
         return None  # dagster-dbt accepts no adapter (it is what it falls back to when set-up fails)
+
+    def setup_for_execution(self, context: Any) -> None:
+        # dbt's bigquery profile reads env_var('NBA_ASSETS_GCP_PROJECT'): an empty project fails here,
+        # named, instead of in the dbt subprocess
+        if self.target == "bigquery":
+            require_value(GCP_PROJECT_VAR, os.environ.get(GCP_PROJECT_VAR))
+        super().setup_for_execution(context)
 
     def partial_parse_cache(self) -> Path | None:
         """Where the partial-parse state for this resource's profile is kept (None: not kept)."""

@@ -43,6 +43,7 @@ from google.api_core.exceptions import GoogleAPIError, NotFound
 from google.cloud import bigquery
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
+from nba_assets.lib.env import GCP_PROJECT_VAR, require_value
 from nba_assets.lib.storage.duckdb_io import frame_metadata, ident, missing_table, partition_filters
 
 _PROJECT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.:_-]*$")
@@ -281,6 +282,9 @@ class NbaPolarsBigQueryIOManager(PolarsBigQueryIOManager):
         return pl.DataFrame
 
     def create_io_manager(self, context: Any) -> DbIOManager:
+        # when a run sets the IO manager up (BigQueryIOManager's yield_for_execution calls this, not
+        # setup_for_execution): dg.EnvVar refuses NBA_ASSETS_GCP_PROJECT unset, not set to ""
+        require_value(GCP_PROJECT_VAR, self.project)
         return DbIOManager(
             db_client=StagedBigQueryClient(write_mode=self.write_mode, gcp_credentials=self.gcp_credentials),
             io_manager_name="BigQueryIOManager",

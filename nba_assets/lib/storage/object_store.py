@@ -115,6 +115,11 @@ class GCSObjectStore:
     """A GCS bucket (``google.cloud.storage``); ``client`` comes from dagster-gcp's ``GCSResource``."""
 
     def __init__(self, client: Any, bucket: str, prefix: str = "") -> None:
+        if not bucket or not bucket.strip():
+            # google-cloud-storage fails on an empty name with an IndexError deep in its client
+            raise ValueError(
+                f"object store: GCS bucket name {bucket!r} is empty (NBA_ASSETS_GCS_BUCKET in prod)"
+            )
         self.client = client
         self.bucket_name = bucket
         self.prefix = prefix.strip("/")
