@@ -1,6 +1,8 @@
-"""``nba-assets parse``: the pipeline's own parsers on saved payloads, one clear line on failure."""
+"""``nba-assets``: ``parse`` runs the pipeline's own parsers on saved payloads; ``main`` and ``backtest``
+refuse bad arguments before running anything. One clear line on failure."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -75,3 +77,127 @@ def test_truncated_and_renamed_fields_name_the_field(fixtures_dir: Path, tmp_pat
 def test_unknown_kind_lists_the_kinds(capsys) -> None:
     assert main(["parse", "nope", "x"]) == 2
     assert "boxscore-v3" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- main / backtest arguments
+# Each of these is refused before anything is run: the jobs and readers are replaced by functions that
+# fail the test if they are reached.
+
+
+def _refused(argv: list[str]) -> str:
+    """The one-line message ``main(argv)`` exits with (SystemExit: printed to stderr, status 1)."""
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert isinstance(exc.value.code, str), exc.value.code
+    assert "\n" not in exc.value.code
+    return exc.value.code
+
+
+@pytest.fixture
+def no_runs(monkeypatch, tmp_path: Path) -> None:
+    import nba_assets.runner
+
+    def reached(*_a, **_k):
+        raise AssertionError("ran although the arguments are refused")
+
+    monkeypatch.setattr(nba_assets.runner, "run_main", reached)
+    monkeypatch.setattr(nba_assets.runner, "ensure_history", reached)
+    monkeypatch.setenv("NBA_ASSETS_ENV", "local")
+    monkeypatch.setenv("NBA_ASSETS_DATA_DIR", str(tmp_path / "data"))
+
+
+BT = ["backtest", "--out", "bt.csv"]
+
+
+def test_main_refuses_a_reversed_range(no_runs) -> None:
+    msg = _refused(["main", "--start", "2025-11-20", "--end", "2025-10-21"])
+    assert msg == "nba-assets main: --end 2025-10-21 is before --start 2025-11-20"
+
+
+def test_main_in_prod_refuses_an_empty_required_variable(no_runs, monkeypatch) -> None:
+    monkeypatch.setenv("NBA_ASSETS_ENV", "prod")
+    monkeypatch.setenv("NBA_ASSETS_GCP_PROJECT", "p")
+    monkeypatch.setenv("NBA_ASSETS_GCS_BUCKET", "")
+    monkeypatch.setenv("ODDS_API_KEY", "secret-key-value")
+    monkeypatch.setenv("BETTINGPROS_API_KEY", "")  # may be empty
+    msg = _refused(["main"])
+    assert "NBA_ASSETS_GCS_BUCKET is set but empty" in msg
+    assert "ODDS_API_KEY is" not in msg and "NBA_ASSETS_GCP_PROJECT" not in msg
+    assert "secret-key-value" not in msg
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--start", "2025-13-01", "--end", "2025-11-20"], "--start '2025-13-01' is not a YYYY-MM-DD date"),
+        (["--start", "2025-11-01", "--end", "2025-10-21"], "--end 2025-10-21 is before --start 2025-11-01"),
+        (
+            ["--start", "2025-11-01", "--end", "2025-11-10", "--retrain-days", "0"],
+            "--retrain-days 0 is not in 1..7",
+        ),
+        (["--start", "2025-11-01", "--end", "2025-11-10", "--retrain-days", "8"], "--retrain-days 8"),
+        # outside the archive's lines window (2025-10-21 .. 2025-11-20), without --lines
+        (
+            ["--start", "2025-12-01", "--end", "2025-12-10"],
+            "no lines between --start 2025-12-01 and --end 2025-12-10: the archive's lines cover "
+            "2025-10-21 .. 2025-11-20",
+        ),
+        # later than anything the local warehouse can hold
+        (["--start", "2025-11-01", "--end", "2027-01-01"], "--end 2027-01-01 is after "),
+    ],
+)
+def test_backtest_refuses_bad_arguments_up_front(no_runs, argv: list[str], expected: str) -> None:
+    msg = _refused([*BT, *argv])
+    assert msg.startswith("nba-assets") and expected in msg, msg
+
+
+def test_backtest_refuses_a_lines_file_without_lines_in_the_window(no_runs, tmp_path: Path) -> None:
+    path = tmp_path / "lines.csv"
+    path.write_text(
+        "game_date,game_time_utc,snapshot_utc,event_id,home_abbr,away_abbr,player_name,bookmaker,"
+        "line,over_odds,under_odds,is_main_line\n"
+        "2025-11-05,2025-11-06T00:00:00Z,2025-11-05T18:00:00Z,e1,MIL,TOR,A Player,fanduel,20.5,-110,-110,1\n"
+    )
+    msg = _refused([*BT, "--start", "2025-11-10", "--end", "2025-11-12", "--lines", str(path)])
+    assert f"--lines {path} has no lines between --start 2025-11-10 and --end 2025-11-12" in msg
+    assert "2025-11-05 .. 2025-11-05" in msg
+
+
+def test_backtest_refuses_prod(no_runs, monkeypatch) -> None:
+    monkeypatch.setenv("NBA_ASSETS_ENV", "prod")
+    msg = _refused([*BT, "--start", "2025-11-01", "--end", "2025-11-10"])
+    assert msg.startswith("nba-assets backtest: reads the local DuckDB warehouse; in prod")
+
+
+def test_backtest_without_resolved_lines_ends_in_one_line(no_runs, monkeypatch) -> None:
+    """The window has lines in the archive, but none reach the backtest (players not resolved)."""
+    import polars as pl
+
+    import nba_assets.runner
+    from nba_assets.lib import backtest
+
+    monkeypatch.setattr(nba_assets.runner, "ensure_history", lambda *_a, **_k: True)
+    empty = pl.DataFrame()
+    monkeypatch.setattr(
+        backtest, "read_inputs", lambda *_a, **_k: backtest.BacktestInputs(empty, empty, empty, empty)
+    )
+    msg = _refused([*BT, "--start", "2025-11-01", "--end", "2025-11-03"])
+    assert msg == (
+        "nba-assets backtest: no lines with resolved players between --start 2025-11-01 and --end "
+        "2025-11-03 in the warehouse (raw.player_props)"
+    )
+
+
+def test_backtest_bad_argument_is_one_line_on_stderr_without_traceback(tmp_path: Path) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "nba_assets.lib.cli", *BT, "--start", "2025-11-01", "--end", "2025-11-10"]
+        + ["--retrain-days", "0"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NBA_ASSETS_ENV": "local", "NBA_ASSETS_DATA_DIR": str(tmp_path)},
+    )
+    assert out.returncode == 1
+    assert out.stderr.strip().splitlines() == [
+        "nba-assets backtest: --retrain-days 0 is not in 1..7 (models retrain at least weekly)"
+    ]
+    assert not (tmp_path / "dagster_home").exists()

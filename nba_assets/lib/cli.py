@@ -3,6 +3,7 @@
 nba-assets parse KIND FILE     parse one saved payload with the pipeline's own parser, print JSON lines
 nba-assets kinds               list the payload kinds ``parse`` knows
 nba-assets main [--start D] [--end D]   run the pipeline for a range of game dates
+nba-assets backtest --start D --end D --out CSV [--lines CSV] [--retrain-days N]   walk-forward backtest (local)
 nba-assets report --date D [--out DIR]  the day's picks (CSV, JSON) and HTML report from the warehouse
 """
 
@@ -14,7 +15,9 @@ import sys
 from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+from nba_assets.lib.env import Settings
 from nba_assets.lib.errors import SourceDataError
 
 
@@ -39,7 +42,7 @@ def cmd_parse(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"nba-assets parse: cannot read {path}: {exc.strerror}", file=sys.stderr)
         return 2
-    context = {"game_date": _date(args.game_date)} if args.game_date else {}
+    context = {"game_date": _date(args.game_date, "--game-date")} if args.game_date else {}
     try:
         frame = parse_payload(args.kind, body, **context)
     except (SourceDataError, ValueError) as exc:
@@ -61,30 +64,73 @@ def cmd_kinds(args: argparse.Namespace) -> int:
 
 
 def cmd_main(args: argparse.Namespace) -> int:
+    from nba_assets.lib.env import prod_setting_problems
+
+    start, end = _date(args.start, "--start"), _date(args.end, "--end")
+    _check_range("main", start, end)
+    settings = _settings("main")
+    if settings.env == "prod" and (problems := prod_setting_problems()):
+        raise SystemExit(f"nba-assets main: {'; '.join(problems)}")
     from nba_assets.runner import run_main
 
-    return run_main(_date(args.start), _date(args.end))
+    return run_main(start, end, settings)
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from nba_assets.lib import backtest
-    from nba_assets.lib.env import Settings
     from nba_assets.lib.errors import SourceDataError
+    from nba_assets.lib.sources.archive import ArchiveSource
     from nba_assets.lib.sources.lines_csv import read_lines_csv
-    from nba_assets.runner import ensure_history
 
-    start, end = _date(args.start), _date(args.end)
-    if end < start:
-        raise SystemExit(f"nba-assets backtest: --end {end} is before --start {start}")
-    settings = Settings.from_env()
+    # Every argument is checked before anything is read or run (ingest takes minutes).
+    start, end = _date(args.start, "--start"), _date(args.end, "--end")
+    _check_range("backtest", start, end)
+    if not 1 <= args.retrain_days <= 7:
+        raise SystemExit(
+            f"nba-assets backtest: --retrain-days {args.retrain_days} is not in 1..7 (models retrain at least weekly)"
+        )
+    settings = _settings("backtest")
+    if settings.env != "local":
+        raise SystemExit(
+            f"nba-assets backtest: reads the local DuckDB warehouse; in {settings.env} the warehouse is "
+            "BigQuery, which the backtest does not read (run it with NBA_ASSETS_ENV=local)"
+        )
+    # The local warehouse is filled from the embedded archive as of now: nothing later than its last game
+    # date (or today) can ever be there, so an --end past it would re-run ingest, context and features
+    # for every date up to it on each call (features_cover never holds) and predict nothing more.
+    archive = ArchiveSource()
+    last, why = archive.last_game_date(), "the last game date of the embedded archive"
+    today = datetime.now(ZoneInfo("America/New_York")).date()
+    if today < last:
+        last, why = today, "today (ET)"
+    if end > last:
+        raise SystemExit(
+            f"nba-assets backtest: --end {end} is after {last}, {why}; the local warehouse holds no games later"
+        )
     lines = None
     if args.lines:
         try:
             lines = read_lines_csv(args.lines)
         except SourceDataError as exc:
             raise SystemExit(f"nba-assets backtest: {exc}") from None
+        if lines.filter((lines["game_date"] >= start) & (lines["game_date"] <= end)).is_empty():
+            held = (
+                f"it covers {lines['game_date'].min()} .. {lines['game_date'].max()}"
+                if lines.height
+                else "it is empty"
+            )
+            raise SystemExit(
+                f"nba-assets backtest: --lines {args.lines} has no lines between --start {start} and --end {end} ({held})"
+            )
+    else:
+        lo, hi = archive.lines_window
+        if end < lo or start > hi:
+            raise SystemExit(
+                f"nba-assets backtest: no lines between --start {start} and --end {end}: the archive's lines "
+                f"cover {lo} .. {hi} (give --lines a CSV for other dates)"
+            )
+    from nba_assets.lib import backtest
+    from nba_assets.runner import ensure_history
+
     if not ensure_history(settings, end):
         return 1
     inputs = backtest.read_inputs(settings.warehouse_path, start, end, lines)
@@ -93,6 +139,12 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         if args.lines
         else "the warehouse (raw.player_props)"
     )
+    if inputs.props.is_empty():
+        skipped = f"; quarantined: {inputs.quarantined}" if inputs.quarantined else ""
+        raise SystemExit(
+            f"nba-assets backtest: no lines with resolved players between --start {start} and --end {end} "
+            f"in {label}{skipped}"
+        )
     print(
         f"backtest {start} .. {end}: {inputs.props.height:,} lines, retrain every {args.retrain_days} days",
         flush=True,
@@ -113,10 +165,9 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from nba_assets.lib import exports
-    from nba_assets.lib.env import Settings
 
-    day = _date(args.date)
-    settings = Settings.from_env()
+    day = _date(args.date, "--date")
+    settings = _settings("report")
     if settings.env != "local":
         raise SystemExit(
             f"nba-assets report: reads the local DuckDB warehouse; in {settings.env} the reports/daily_report "
@@ -155,11 +206,23 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _date(value: str) -> date:
+def _date(value: str, flag: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise SystemExit(f"nba-assets: {value!r} is not a YYYY-MM-DD date") from None
+        raise SystemExit(f"nba-assets: {flag} {value!r} is not a YYYY-MM-DD date") from None
+
+
+def _check_range(command: str, start: date, end: date) -> None:
+    if end < start:
+        raise SystemExit(f"nba-assets {command}: --end {end} is before --start {start}")
+
+
+def _settings(command: str) -> Settings:
+    try:
+        return Settings.from_env()
+    except ValueError as exc:
+        raise SystemExit(f"nba-assets {command}: {exc}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -117,9 +117,19 @@ class ArchiveSource(NbaSource):
             )
         return SourceBatch(schemas.conform(frame, schemas.PROPS_SCHEMA, SOURCE), SOURCE, notes=notes)
 
-    def line_dates(self, dates: list[date]) -> list[date]:
+    @property
+    def lines_window(self) -> tuple[date, date]:
+        """First and last game date of the archive's lines."""
         lo, hi = (date.fromisoformat(d) for d in self.provenance["lines_window"])
+        return lo, hi
+
+    def line_dates(self, dates: list[date]) -> list[date]:
+        lo, hi = self.lines_window
         return [d for d in dates if lo <= d <= hi]
+
+    def last_game_date(self) -> date:
+        """The archive's last game date: the local environment's warehouse holds nothing later."""
+        return pl.scan_parquet(self.dir / "games.parquet").select(pl.col("game_date").max()).collect().item()
 
     def player_history(self, before: date, since: date) -> pl.DataFrame:
         return self._box.filter(pl.col("game_date").is_between(since, before, closed="left")).select(
