@@ -11,7 +11,19 @@ behaviour, backed by an in-memory DuckDB:
   ``BEGIN TRANSACTION`` / ``COMMIT TRANSACTION``. A statement that fails ends the query with an
   error and rolls back an open transaction, as BigQuery does without an exception handler;
 * a query of a missing table fails with ``notFound``; rows come back JSON-encoded per column type,
-  the way ``jobs.getQueryResults`` returns them.
+  the way ``jobs.getQueryResults`` returns them;
+* ``INSERT INTO t (cols) SELECT cols FROM s`` refuses a column ``t`` lacks and a column whose type
+  GoogleSQL cannot coerce to ``t``'s (its conversion rules: INT64 -> NUMERIC, BIGNUMERIC, FLOAT64;
+  NUMERIC -> BIGNUMERIC, FLOAT64; BIGNUMERIC -> FLOAT64; DATE -> DATETIME; anything else only to
+  itself, so FLOAT64 into INT64 fails), like BigQuery; a column of ``t`` not listed is NULL, as there;
+* ``tables.get`` answers a table's reference and schema, with the legacy type names (INTEGER, FLOAT,
+  BOOLEAN): the API documents both spellings, so code comparing schemas must accept either.
+
+Not emulated (the IO manager does not rely on it): the values' conversion itself is DuckDB's once the
+coercion is allowed; REQUIRED modes, NUMERIC precision, descriptions and every other table property
+(``tables.get`` has no ``numRows``, partitioning, ...); schema updates (``ALTER TABLE``,
+``schemaUpdateOptions``); STRUCT and ARRAY coercion (their types must be equal); concurrency beyond the
+``conflicts`` fault (requests are handled one at a time).
 
 Faults: ``fail_load`` (load jobs fail), ``fail_statement`` (a statement containing this text fails)
 and ``conflicts`` (that many transactions are cancelled for a concurrent update, as BigQuery cancels
@@ -116,7 +128,8 @@ class FakeBigQuery:
         if name not in self.tables():
             return 404, {}, json.dumps({"error": {"code": 404, "message": f"Not found: Table {table}"}})
         reference = {"projectId": self.project, "datasetId": dataset, "tableId": table}
-        return self._reply({"tableReference": reference, "schema": {"fields": self.schemas[name]}})
+        fields = [_legacy(f) for f in self.schemas[name]]
+        return self._reply({"tableReference": reference, "schema": {"fields": fields}})
 
     def _drop(self, dataset: str, table: str) -> tuple[int, dict[str, str], str]:
         if f"{dataset}.{table}" not in self.tables():
@@ -208,6 +221,9 @@ class FakeBigQuery:
                 self.db.execute(f"CREATE TABLE {_quoted(target)} AS SELECT * FROM {_quoted(source)} LIMIT 0")
                 self.schemas[target] = self.schemas[source]
             return [], []
+        insert = re.fullmatch(r"INSERT INTO `([^`]+)` \(([^)]*)\) SELECT (.*) FROM `([^`]+)`", sql, re.S)
+        if insert:
+            self._check_insert(self._name(insert.group(1)), insert.group(2), self._name(insert.group(4)))
         translated = re.sub(r"IN UNNEST\(@(\w+)\)", r"IN (SELECT UNNEST($\1))", sql)
         translated = re.sub(r"@(\w+)", r"$\1", translated)
         translated = re.sub(r"`([^`]+)`", lambda m: _quoted(self._name(m.group(1))), translated)
@@ -219,6 +235,21 @@ class FakeBigQuery:
         columns = [d[0] for d in result.description]
         by_name = {f["name"]: f for f in self.schemas[source]}
         return [by_name[c] for c in columns], result.fetchall()
+
+    def _check_insert(self, target: str, columns: str, source: str) -> None:
+        """BigQuery's INSERT ... SELECT: each listed column must exist in the target, and its type in the
+        source must be the target's or coerce to it (else the statement fails, as there)."""
+        into = {f["name"]: f for f in self.schemas[target]}
+        values = {f["name"]: f for f in self.schemas[source]}
+        for i, name in enumerate((c.strip().strip("`") for c in columns.split(",")), start=1):
+            if name not in into:
+                raise duckdb.BinderException(f"Column {name} is not present in table {target}")
+            have, want = _type_text(values[name]), _type_text(into[name])
+            if have != want and want not in _COERCES_TO.get(have, ()):
+                raise duckdb.ConversionException(
+                    f"Query column {i} has type {have} which cannot be inserted into column {name}, "
+                    f"which has type {want}"
+                )
 
     def _name(self, name: str) -> str:
         """`project.dataset.table` -> dataset.table; a bare `column` stays as it is."""
@@ -263,6 +294,32 @@ _COMPATIBLE: dict[str, tuple[type[pl.DataType], ...]] = {
     "NUMERIC": (pl.Decimal,),
     "BIGNUMERIC": (pl.Decimal,),
 }
+
+
+# GoogleSQL's implicit coercions between column types (conversion rules, "Coerce to").
+_COERCES_TO: dict[str, tuple[str, ...]] = {
+    "INT64": ("NUMERIC", "BIGNUMERIC", "FLOAT64"),
+    "NUMERIC": ("BIGNUMERIC", "FLOAT64"),
+    "BIGNUMERIC": ("FLOAT64",),
+    "DATE": ("DATETIME",),
+}
+_LEGACY = {"INT64": "INTEGER", "FLOAT64": "FLOAT", "BOOL": "BOOLEAN", "STRUCT": "RECORD"}
+
+
+def _type_text(f: dict[str, Any]) -> str:
+    """A field's GoogleSQL type as text: INT64, ARRAY<STRING>, STRUCT<a STRING>."""
+    kind = _STANDARD.get(f["type"], f["type"])
+    if kind == "RECORD":
+        kind = "STRUCT<" + ", ".join(f"{sub['name']} {_type_text(sub)}" for sub in f["fields"]) + ">"
+    return f"ARRAY<{kind}>" if f.get("mode") == "REPEATED" else kind
+
+
+def _legacy(f: dict[str, Any]) -> dict[str, Any]:
+    """A field as ``tables.get`` answers it: legacy type names, nested fields too."""
+    out = {**f, "type": _LEGACY.get(f["type"], f["type"])}
+    if "fields" in f:
+        out["fields"] = [_legacy(sub) for sub in f["fields"]]
+    return out
 
 
 def _incompatible(f: dict[str, Any], dtype: pl.DataType | None) -> str | None:

@@ -252,3 +252,137 @@ def test_a_never_created_table_fails_the_input_unless_the_input_opts_in(tmp_path
             "warehouse table raw.t does not exist: asset raw/t was never materialized"
             in failure.error.to_string()
         )
+
+
+# ---------------------------------------------------------------- schema drift
+
+BASE = {"game_date": pl.Date, "v": pl.Int64, "flag": pl.Boolean}
+# (name, how the frame's columns change) -> the difference the failure names, locally and on BigQuery
+DRIFT = {
+    "float_into_int": ({"v": [1.7]}, "v: stored BIGINT, new DOUBLE", "v: stored INT64, new FLOAT64"),
+    "string_into_bool": (
+        {"flag": ["false"]},
+        "flag: stored BOOLEAN, new VARCHAR",
+        "flag: stored BOOL, new STRING",
+    ),
+    "int_widened_to_float": ({"v": [2.0]}, "v: stored BIGINT, new DOUBLE", "v: stored INT64, new FLOAT64"),
+    "missing_column": (
+        {"v": None},
+        "v: stored BIGINT, missing from the new rows",
+        "v: stored INT64, missing from the new rows",
+    ),
+    "extra_column": (
+        {"extra": [5]},
+        "extra: not in the table, new BIGINT",
+        "extra: not in the table, new INT64",
+    ),
+}
+
+
+def drift_asset(state: dict) -> dg.AssetsDefinition:
+    """``raw/t``: one row of ``BASE`` per partition, changed by ``state["change"]`` (column -> values, or
+    None to drop the column). Shared by the DuckDB and BigQuery tests."""
+
+    @dg.asset(key=["raw", "t"], partitions_def=parts, metadata={"partition_expr": "game_date"})
+    def t(context: dg.AssetExecutionContext) -> pl.DataFrame:
+        day = date.fromisoformat(context.partition_key)
+        columns: dict = {"game_date": [day], "v": [day.day], "flag": [True]}
+        change = state.get("change", {})
+        for name, values in change.items():
+            if values is None:
+                columns.pop(name)
+            else:
+                columns[name] = values
+        kept = {k: v for k, v in BASE.items() if k in columns and k not in change}
+        return pl.DataFrame(columns, schema_overrides=kept)
+
+    return t
+
+
+def failure_text(result: dg.ExecuteInProcessResult, node: str) -> str:
+    failure = result.failure_data_for_node(node)
+    assert failure is not None
+    return failure.error.to_string()  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("case", list(DRIFT))
+def test_a_partition_whose_columns_drifted_is_refused_and_the_table_kept(tmp_path, case) -> None:
+    """INSERT ... BY NAME cast quietly: 1.7 into the BIGINT column was stored as 2, "false" as false, a
+    missing column as NULL. Now the write fails naming each difference and how to migrate, and the
+    partition keeps its rows (the slice's DELETE is rolled back)."""
+    db = str(tmp_path / "w.duckdb")
+    state: dict = {}
+    t = drift_asset(state)
+    res = {"io_manager": NbaDuckDBIOManager(database=db)}
+    for key in ("2025-11-03", "2025-11-04"):
+        assert dg.materialize([t], resources=res, partition_key=key).success
+    state["change"] = DRIFT[case][0]
+    for key in ("2025-11-04", "2025-11-05"):  # a rewrite and a new partition
+        result = dg.materialize([t], resources=res, partition_key=key, raise_on_error=False)
+        assert not result.success
+        error = failure_text(result, "raw__t")
+        assert "the rows of asset raw/t do not match the columns of table raw.t" in error
+        assert DRIFT[case][1] in error and "DROP TABLE raw.t" in error and "backfill" in error
+    assert _rows(db, "select game_date::varchar, v, flag from raw.t order by 1") == [
+        ("2025-11-03", 3, True),
+        ("2025-11-04", 4, True),
+    ]
+    assert _rows(db, "select data_type from information_schema.columns where table_name = 't'") == [
+        ("DATE",),
+        ("BIGINT",),
+        ("BOOLEAN",),
+    ]
+
+
+def test_the_same_columns_in_another_order_and_an_empty_frame_still_write(tmp_path) -> None:
+    """The check compares names and types, not order; an empty frame typed like the table matches."""
+    db = str(tmp_path / "w.duckdb")
+    state: dict = {}
+    t = drift_asset(state)
+    res = {"io_manager": NbaDuckDBIOManager(database=db)}
+    assert dg.materialize([t], resources=res, partition_key="2025-11-03").success
+
+    @dg.asset(key=["raw", "t"], partitions_def=parts, metadata={"partition_expr": "game_date"})
+    def reordered(context: dg.AssetExecutionContext) -> pl.DataFrame:
+        day = date.fromisoformat(context.partition_key)
+        if state.get("empty"):
+            return pl.DataFrame(schema={"flag": pl.Boolean, "v": pl.Int64, "game_date": pl.Date})
+        return pl.DataFrame({"flag": [False], "v": [9], "game_date": [day]})
+
+    assert dg.materialize([reordered], resources=res, partition_key="2025-11-04").success
+    state["empty"] = True
+    assert dg.materialize([reordered], resources=res, partition_key="2025-11-03").success
+    assert _rows(db, "select game_date::varchar, v, flag from raw.t") == [("2025-11-04", 9, False)]
+
+
+@pytest.mark.parametrize("table_exists_before", [False, True])
+def test_a_column_without_a_type_is_refused(tmp_path, table_exists_before) -> None:
+    """An all-None column is typed Null by polars: BigQuery has no such column type (the prod write
+    fails), and DuckDB made a "NULL" column into which no later value casts. Refused on both."""
+    db = str(tmp_path / "w.duckdb")
+    state: dict = {}
+    t = drift_asset(state)
+    res = {"io_manager": NbaDuckDBIOManager(database=db)}
+    if table_exists_before:
+        assert dg.materialize([t], resources=res, partition_key="2025-11-03").success
+    state["change"] = {"v": [None]}
+    result = dg.materialize([t], resources=res, partition_key="2025-11-04", raise_on_error=False)
+    assert not result.success
+    assert "returned columns without a type for raw.t: v (Null)" in failure_text(result, "raw__t")
+    if table_exists_before:
+        assert _rows(db, "select game_date::varchar, v from raw.t") == [("2025-11-03", 3)]
+    else:
+        assert _rows(db, "select count(*) from information_schema.tables where table_name = 't'") == [(0,)]
+
+
+def test_schema_drift_lists_every_difference() -> None:
+    from nba_assets.lib.storage.schema_drift import has_null_type, schema_drift
+
+    stored = {"game_date": "DATE", "v": "BIGINT", "w": "DOUBLE"}
+    assert schema_drift(stored, {"w": "DOUBLE", "v": "BIGINT", "game_date": "DATE"}) == []
+    assert schema_drift(stored, {"game_date": "DATE", "v": "DOUBLE", "x": "VARCHAR"}) == [
+        "v: stored BIGINT, new DOUBLE",
+        "w: stored DOUBLE, missing from the new rows",
+        "x: not in the table, new VARCHAR",
+    ]
+    assert has_null_type(pl.List(pl.Struct({"a": pl.Null}))) and not has_null_type(pl.List(pl.Int64))

@@ -14,7 +14,7 @@ from google.auth.credentials import AnonymousCredentials
 
 from nba_assets.lib.storage.bigquery_io import SWAP_ATTEMPTS, NbaPolarsBigQueryIOManager, bigquery_schema
 from nba_assets_tests.fake_bigquery import FakeBigQuery
-from nba_assets_tests.test_lib_storage import missing_table_assets
+from nba_assets_tests.test_lib_storage import DRIFT, drift_asset, failure_text, missing_table_assets
 
 parts = dg.DailyPartitionsDefinition(start_date="2025-11-01", timezone="America/New_York", end_offset=1)
 SCHEMA = {  # every kind of column the assets store: DATE, INT64, DATETIME, TIMESTAMP, RECORD, REPEATED
@@ -245,3 +245,99 @@ def test_a_transaction_cancelled_by_a_concurrent_update_is_run_again(bq, monkeyp
         error = result.failure_data_for_node("raw__t").error.to_string()  # type: ignore[union-attr]
         assert "keeps its previous rows" in error and "concurrent update" in error
     assert [t for t in bq.tables() if "_staging_" in t] == []
+
+
+@pytest.mark.parametrize("case", list(DRIFT))
+def test_a_partition_whose_columns_drifted_is_refused_before_anything_is_staged(bq, case) -> None:
+    """The same rule as locally, with BigQuery's type names: the table's columns are read
+    (``tables.get``) before the load, so a drifted frame is neither staged nor swapped in."""
+    state: dict = {}
+    t = drift_asset(state)
+    for key in ("2025-11-03", "2025-11-04"):
+        assert dg.materialize([t], resources=_io(), partition_key=key).success
+    before = len(bq.requests)
+    state["change"] = DRIFT[case][0]
+    result = dg.materialize([t], resources=_io(), partition_key="2025-11-04", raise_on_error=False)
+    assert not result.success
+    error = failure_text(result, "raw__t")
+    assert "the rows of asset raw/t do not match the columns of table p.raw.t" in error
+    assert DRIFT[case][2] in error and "bq rm -t p:raw.t" in error
+    after = bq.requests[before:]
+    assert any(r.method == "GET" and r.path.endswith("/datasets/raw/tables/t") for r in after)
+    assert not any(r.method == "LOAD" for r in after), "nothing staged"
+    assert _queries(bq)[-1].startswith("CREATE SCHEMA"), "no query after Dagster's dataset check"
+    stored = bq.table("raw.t").sort("game_date")
+    assert stored.select(pl.col("game_date").cast(pl.String), "v", "flag").rows() == [
+        ("2025-11-03", 3, True),
+        ("2025-11-04", 4, True),
+    ]
+
+
+def test_a_column_without_a_type_is_refused_before_any_write(bq) -> None:
+    t = drift_asset({"change": {"v": [None]}})
+    result = dg.materialize([t], resources=_io(), partition_key="2025-11-04", raise_on_error=False)
+    assert "returned columns without a type for p.raw.t: v (Null)" in failure_text(result, "raw__t")
+    assert _queries(bq) == ["CREATE SCHEMA IF NOT EXISTS raw"], "only Dagster's dataset check"
+    assert bq.tables() == []
+
+
+@pytest.mark.parametrize(
+    ("case", "stored", "outcome"),
+    [
+        ("float_into_int", None, "Query column 2 has type FLOAT64 which cannot be inserted into column v"),
+        ("string_into_bool", None, "has type STRING which cannot be inserted into column flag"),
+        ("int_widened_to_float", "float", "coerced"),
+        ("missing_column", None, "null"),
+        ("extra_column", None, "Column extra is not present in table raw.t"),
+    ],
+)
+def test_the_fake_inserts_like_bigquery_without_the_check(bq, monkeypatch, case, stored, outcome) -> None:
+    """What the check stands in front of, as the fake answers it (GoogleSQL's INSERT ... SELECT): types
+    without an implicit coercion fail, INT64 into a FLOAT64 column is widened, a missing column is NULL."""
+    from nba_assets.lib.storage import bigquery_io
+
+    monkeypatch.setattr(bigquery_io, "refuse_drift", lambda *a, **k: None)
+    state: dict = {"change": {"v": [1.5]}} if stored == "float" else {}
+    t = drift_asset(state)
+    assert dg.materialize([t], resources=_io(), partition_key="2025-11-03").success
+    state["change"] = {"v": [4]} if stored == "float" else DRIFT[case][0]
+    result = dg.materialize([t], resources=_io(), partition_key="2025-11-04", raise_on_error=False)
+    rows = bq.table("raw.t").sort("game_date").select("v").to_series().to_list()
+    if outcome == "coerced":
+        assert result.success and rows == [1.5, 4.0]
+    elif outcome == "null":
+        assert result.success and rows == [3, None]
+    else:
+        assert not result.success and outcome in failure_text(result, "raw__t")
+        assert rows == [3]
+
+
+def test_column_types_read_legacy_and_standard_names_alike() -> None:
+    from google.cloud.bigquery import SchemaField
+
+    from nba_assets.lib.storage.bigquery_io import column_types
+
+    legacy = [
+        SchemaField("v", "INTEGER"),
+        SchemaField("x", "FLOAT"),
+        SchemaField("b", "BOOLEAN", mode="REPEATED"),
+        SchemaField("s", "RECORD", fields=[SchemaField("a", "STRING"), SchemaField("n", "INTEGER")]),
+    ]
+    frame = pl.DataFrame(
+        schema={
+            "v": pl.Int64,
+            "x": pl.Float64,
+            "b": pl.List(pl.Boolean),
+            "s": pl.Struct({"a": pl.String, "n": pl.Int32}),
+        }
+    )
+    assert (
+        column_types(legacy)
+        == column_types(bigquery_schema(frame, "p.raw.t"))
+        == {
+            "v": "INT64",
+            "x": "FLOAT64",
+            "b": "ARRAY<BOOL>",
+            "s": "STRUCT<a STRING, n INT64>",
+        }
+    )

@@ -19,6 +19,12 @@ same reasons as :mod:`nba_assets.lib.storage.duckdb_io`, plus two of BigQuery's 
 * the stock manager skips empty frames (no table is created, downstream loads fail); here an empty
   frame still creates the table with its schema and clears the slice.
 * a table that was never created follows the local rule (:func:`missing_table`).
+* a frame whose columns or types differ from the existing table's (``tables.get``) is refused before
+  anything is staged, with the same message as locally (:mod:`nba_assets.lib.storage.schema_drift`):
+  BigQuery's INSERT would store NULL for a column the frame lacks, widen INT64 into a FLOAT64 column, and
+  fail the run only for types without an implicit coercion (FLOAT64 into INT64). A table created by
+  another write between the look-up and the swap is not compared (the INSERT still refuses what
+  GoogleSQL cannot coerce).
 
 Identifiers (dataset = asset layer, table = asset name, columns of frames built in code) pass
 :func:`ident`; the project comes from configuration and passes :func:`_project`.
@@ -44,7 +50,14 @@ from google.cloud import bigquery
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from nba_assets.lib.env import GCP_PROJECT_VAR, require_value
-from nba_assets.lib.storage.duckdb_io import frame_metadata, ident, missing_table, partition_filters
+from nba_assets.lib.storage.duckdb_io import (
+    asset_name,
+    frame_metadata,
+    ident,
+    missing_table,
+    partition_filters,
+)
+from nba_assets.lib.storage.schema_drift import refuse_drift, refuse_untyped
 
 _PROJECT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.:_-]*$")
 STAGING_PREFIX = "_staging_"
@@ -129,6 +142,42 @@ def bigquery_schema(frame: pl.DataFrame, where: str) -> list[bigquery.SchemaFiel
     return [bigquery_field(name, dtype, where) for name, dtype in frame.schema.items()]
 
 
+# tables.get may name a column's type with its legacy name; the schemas built here use GoogleSQL's.
+_STANDARD_NAMES = {
+    "INTEGER": "INT64",
+    "FLOAT": "FLOAT64",
+    "BOOLEAN": "BOOL",
+    "STRUCT": "RECORD",
+    "DECIMAL": "NUMERIC",
+    "BIGDECIMAL": "BIGNUMERIC",
+}
+
+
+def field_type(field: bigquery.SchemaField) -> str:
+    """A column's GoogleSQL type as text (``INT64``, ``ARRAY<STRING>``, ``STRUCT<a STRING>``), the
+    same whichever name (legacy or standard) BigQuery answered with."""
+    kind = field.field_type.upper()
+    kind = _STANDARD_NAMES.get(kind, kind)
+    if kind == "RECORD":
+        kind = "STRUCT<" + ", ".join(f"{f.name} {field_type(f)}" for f in field.fields) + ">"
+    return f"ARRAY<{kind}>" if field.mode == "REPEATED" else kind
+
+
+def column_types(schema: Sequence[bigquery.SchemaField]) -> dict[str, str]:
+    return {f.name: field_type(f) for f in schema}
+
+
+def stored_schema(
+    connection: bigquery.Client, target: str, timeout: float | None
+) -> list[bigquery.SchemaField] | None:
+    """The columns of table ``target`` as BigQuery holds them (None: no such table yet)."""
+    with _fails_as(f"warehouse: reading the columns of {target} failed, so {target} was not touched"):
+        try:
+            return list(connection.get_table(target, timeout=timeout).schema)
+        except NotFound:
+            return None
+
+
 def day_partitioning(table_slice: TableSlice) -> bigquery.TimePartitioning | None:
     """A daily-partitioned asset's table is partitioned by day on its partition column (the staging
     table is, and a new table is created LIKE it), so the slice's DELETE and every read prune to the
@@ -198,9 +247,15 @@ class NbaPolarsBigQueryTypeHandler(PolarsBigQueryTypeHandler):
         self, context: dg.OutputContext, table_slice: TableSlice, obj: pl.DataFrame, connection: Any
     ) -> dict[str, Any]:
         target = table_id(table_slice)
+        asset = asset_name(context, target)
+        refuse_untyped(obj, target, asset)
         schema = bigquery_schema(obj, target)  # refuses an unstorable frame before any write
-        staging = table_id(table_slice, f"{STAGING_PREFIX}{table_slice.table}_{uuid.uuid4().hex[:12]}")
         location, timeout = _job_options(context)
+        stored = stored_schema(connection, target, timeout)
+        if stored is not None:  # the table exists: the frame must have its columns and types
+            drop = f"bq rm -t {target.replace('.', ':', 1)}"  # bq's project:dataset.table
+            refuse_drift(target, asset, column_types(stored), column_types(schema), drop=drop)
+        staging = table_id(table_slice, f"{STAGING_PREFIX}{table_slice.table}_{uuid.uuid4().hex[:12]}")
         data = io.BytesIO()
         obj.write_parquet(data)
         size = data.tell()

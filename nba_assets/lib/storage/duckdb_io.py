@@ -9,6 +9,9 @@ Why a subclass of dagster-duckdb-polars rather than the stock ``DuckDBPolarsIOMa
 * the stock manager skips empty frames (so a day without games leaves no table and downstream
   loads fail); here an empty frame still creates the table with its schema and clears the slice.
 * partition bounds are passed as query parameters, never formatted into SQL.
+* ``INSERT ... BY NAME`` casts quietly (a DOUBLE into a BIGINT column is rounded, a missing column is
+  NULL): a frame whose columns or types differ from the existing table's is refused before the insert,
+  naming each difference (:mod:`nba_assets.lib.storage.schema_drift`), and the transaction is rolled back.
 
 Identifiers (schema = asset layer, table = asset name) come from asset keys defined in code.
 """
@@ -27,6 +30,8 @@ import polars as pl
 from dagster._core.storage.db_io_manager import DbIOManager, DbTypeHandler, TableSlice
 from dagster_duckdb.io_manager import DuckDbClient
 from dagster_duckdb_polars import DuckDBPolarsIOManager, DuckDBPolarsTypeHandler
+
+from nba_assets.lib.storage.schema_drift import refuse_drift, refuse_untyped
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -108,6 +113,21 @@ def table_exists(connection: duckdb.DuckDBPyConnection, schema: str, table: str)
     return bool(rows)
 
 
+def column_types(connection: duckdb.DuckDBPyConnection, schema: str, table: str) -> dict[str, str]:
+    """The stored table's columns -> DuckDB types, in column order (empty: no such table)."""
+    rows = connection.execute(
+        "SELECT column_name, data_type FROM information_schema.columns"
+        " WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+        [schema, table],
+    ).fetchall()
+    return dict(rows)
+
+
+def asset_name(context: dg.OutputContext, table: str) -> str:
+    """The asset an output belongs to, for messages (the table's name for an op output)."""
+    return context.asset_key.to_user_string() if context.has_asset_key else table
+
+
 class TransactionalDuckDbClient(DuckDbClient):
     """Opens a connection per step and wraps the slice delete + insert in one transaction."""
 
@@ -139,8 +159,19 @@ class PolarsDuckDBTypeHandler(DuckDBPolarsTypeHandler):
         self, context: dg.OutputContext, table_slice: TableSlice, obj: pl.DataFrame, connection: Any
     ) -> dict[str, Any]:
         target = _qualified(table_slice)
-        # A failure here aborts the transaction; the client's connect() rolls it back.
+        asset = asset_name(context, target)
+        refuse_untyped(obj, target, asset)
+        # A failure here aborts the transaction; the client's connect() rolls it back (the slice's
+        # DELETE, which the client ran before this, included).
         connection.register("_nba_assets_out", obj.to_arrow())
+        stored = column_types(connection, table_slice.schema, table_slice.table)
+        if stored:  # the table exists: the frame must have its columns and types, or nothing is written
+            new = dict(
+                connection.execute(
+                    "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM _nba_assets_out)"
+                ).fetchall()
+            )
+            refuse_drift(target, asset, stored, new, drop=f"DROP TABLE {target}")
         connection.execute(f"CREATE TABLE IF NOT EXISTS {target} AS SELECT * FROM _nba_assets_out LIMIT 0")  # noqa: S608 (identifiers checked by ident)
         if obj.height:
             connection.execute(f"INSERT INTO {target} BY NAME SELECT * FROM _nba_assets_out")  # noqa: S608 (identifiers checked by ident)
