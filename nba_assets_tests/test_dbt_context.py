@@ -235,6 +235,30 @@ def test_player_game_context_covers_every_game_before_tipoff(warehouse) -> None:
         [D],
     )[0]
     assert expected_and_played / played > 0.85
+    # a line only ever describes its own game: every row with a line has lines for that very game, and
+    # every resolved line player of D has a row in the game of his line; every team says how it was decided
+    assert _q(
+        db,
+        """select count(*) from context.player_game_context c
+           where c.game_date = ? and c.has_line and not exists (
+               select 1 from raw.player_props p where p.game_date = c.game_date and p.game_id = c.game_id
+               and p.player_id = c.player_id)""",
+        [D],
+    ) == [(0,)]
+    assert _q(
+        db,
+        """select count(*) from (select distinct game_date, game_id, player_id from raw.player_props
+           where game_date = ? and player_id is not null) p
+           left join context.player_game_context c using (game_date, game_id, player_id)
+           where c.player_id is null""",
+        [D],
+    ) == [(0,)]
+    assert _q(
+        db,
+        "select count(*) filter (where team_source is null), count(*) filter (where team_source = 'roster' "
+        "and expected_source <> 'roster') from context.player_game_context where game_date = ?",
+        [D],
+    ) == [(0, 0)]
     # no player's latest team before D is another team than the one the roster assigns
     assert _q(
         db,
@@ -299,6 +323,108 @@ def test_a_later_snapshot_moves_and_pulls_lines_in_the_context(warehouse, tmp_pa
     rest = {b: v for b, v in pulled_lines.items() if b != book}
     assert context(pulled)[2] == len(rest)
     assert context(pulled)[0] == (median(rest.values()) if rest else None)
+
+
+def _check(result: dg.ExecuteInProcessResult, prefix: str) -> dg.AssetCheckEvaluation:
+    (found,) = [e for e in result.get_asset_check_evaluations() if e.check_name.startswith(prefix)]
+    return found
+
+
+def test_a_line_for_another_game_places_the_player_in_that_game_or_nowhere(warehouse, tmp_path) -> None:
+    """A player whose line is for a game his last team is not in (a move the box scores have not seen):
+    his line never attaches to his old team's row; without evidence of his new team he has no row (and
+    the warn check names him) rather than a guessed team; D's injury report listing him with one of the
+    line game's teams places him there. A roster player the report lists with another team moves too."""
+    settings, _ = warehouse
+    copy = _copy(settings, tmp_path)
+    db = copy.warehouse_path
+    player, old_game, old_team = _q(
+        db,
+        """select player_id, game_id, team_abbr from context.player_game_context
+           where game_date = ? and expected_source = 'both' order by player_id limit 1""",
+        [D],
+    )[0]
+    new_game, home, away = _q(
+        db,
+        """select game_id, home_abbr, away_abbr from raw.schedule
+           where game_date = ? and ? not in (home_abbr, away_abbr) order by game_id limit 1""",
+        [D, old_team],
+    )[0]
+    event = _q(db, "select min(event_id) from raw.player_props where game_id = ?", [new_game])[0][0]
+    # his lines move to the other game; raw keeps the old resolver's team (his last team) on them
+    with duckdb.connect(str(db)) as con:
+        con.execute(
+            "update raw.player_props set game_id = ?, event_id = ?, home_abbr = ?, away_abbr = ?, team_abbr = ? "
+            "where game_date = ? and player_id = ?",
+            [new_game, event, home, away, old_team, D, player],
+        )
+    result = _build_context(copy, D)
+
+    def row(pid: int) -> list[tuple]:
+        return _q(
+            db,
+            "select game_id, team_abbr, opponent_abbr, expected_source, team_source, has_line "
+            "from context.player_game_context where game_date = ? and player_id = ?",
+            [D, pid],
+        )
+
+    assert row(player) == []  # not on his old team's row with the other game's line, and not guessed
+    unplaced = _check(result, "covers_line_players")
+    assert not unplaced.passed and unplaced.severity == dg.AssetCheckSeverity.WARN
+    assert _q(
+        db,
+        """select count(*) from context.player_game_context c where c.game_date = ? and c.has_line
+           and not exists (select 1 from raw.player_props p where p.game_date = c.game_date
+                           and p.game_id = c.game_id and p.player_id = c.player_id)""",
+        [D],
+    ) == [(0,)]
+
+    # D's injury report lists him with the away team of the line's game, and a roster player of another
+    # team with a team that plays on D
+    roster_player, roster_team = _q(
+        db,
+        """select player_id, team_abbr from context.player_game_context where game_date = ?
+           and expected_source = 'roster' and team_abbr not in (?, ?) order by player_id limit 1""",
+        [D, home, away],
+    )[0]
+    with duckdb.connect(str(db)) as con:
+        for pid, team in ((player, away), (roster_player, home)):
+            con.execute(
+                "insert into raw.injury_report (game_date, report_time_et, team_abbr, player_name, player_id, "
+                "status, reason, source) values (?, ?, ?, 'X', ?, 'Questionable', 'Ankle', 'test')",
+                [D, datetime(2025, 11, 5, 11, 30), team, pid],
+            )
+    result = _build_context(copy, D)
+    assert row(player) == [(new_game, away, home, "line", "injury_report", True)]
+    assert _check(result, "covers_line_players").passed
+    assert row(roster_player) == [(new_game, home, away, "roster", "injury_report", False)]
+    assert roster_team != home
+
+
+def test_a_moved_player_is_placed_by_his_earlier_lines(warehouse, tmp_path) -> None:
+    """Jalen Green (HOU's in 2024-25, PHX's in 2025-26) has no box score before 2025-11-06 in this
+    warehouse: his line for PHX-MEM on 2025-10-29 and his line for PHX-LAC on 2025-11-06 have PHX in
+    common, so on 2025-11-06 he is PHX's, in that game, with that game's line (the old code dropped him:
+    his resolved team, HOU, is not in the game)."""
+    settings, _ = warehouse
+    copy = _copy(settings, tmp_path)
+    db = copy.warehouse_path
+    day = "2025-11-06"
+    green = _q(db, "select distinct player_id from raw.player_props where player_name = 'Jalen Green'")
+    assert len(green) == 1
+    assert _q(
+        db,
+        "select distinct game_date, home_abbr, away_abbr from raw.player_props where player_id = ? order by 1",
+        [green[0][0]],
+    ) == [(date(2025, 10, 29), "PHX", "MEM"), (date(2025, 11, 6), "PHX", "LAC")]
+    result = _build_context(copy, day)
+    assert _q(
+        db,
+        "select team_abbr, opponent_abbr, expected_source, team_source, has_line, books_count > 0 "
+        "from context.player_game_context where game_date = ? and player_id = ?",
+        [day, green[0][0]],
+    ) == [("PHX", "LAC", "line", "earlier_lines", True, True)]
+    assert _check(result, "covers_line_players").passed
 
 
 def test_dbt_tests_are_passing_asset_checks(warehouse) -> None:

@@ -207,3 +207,52 @@ def test_undefined_shooting_ratios_are_tagged_default_and_lower_quality() -> Non
     # no NaN and no null reaches a feature
     for name in BASE_FEATURES:
         assert out[name].null_count() == 0 and not out[name].is_nan().any(), name
+
+
+def test_a_training_row_has_the_team_he_played_for_and_the_expected_row_the_pre_game_one() -> None:
+    """Player 1 was expected (pre-game, his last team) in a BOS game on D, but the box score shows him
+    playing for NYK: the training row carries NYK, its game and opponent and his points; the expected
+    row keeps the pre-game view (no outcome). Player 2, expected where he played, is one row."""
+    from nba_assets.lib.features.store import feature_rows
+
+    pg, tg = _history()
+    pg = pg.with_columns(
+        pl.format("Player {}", pl.col("player_id")).alias("player_name"), pl.lit(True).alias("is_home")
+    )
+    d = S2 + timedelta(days=4)
+    box_d = pl.DataFrame(
+        [
+            _game(d, 1, "NYK", "MIA", 21, 31.0, True, 0),
+            _game(d, 2, "NYK", "MIA", 7, 15.0, True, 0),
+        ]
+    ).with_columns(
+        pl.format("Player {}", pl.col("player_id")).alias("player_name"), pl.lit(True).alias("is_home")
+    )
+    pg = pl.concat([pg, box_d.select(pg.columns)])
+    expected = pl.DataFrame(
+        {
+            "game_date": [d, d],
+            "game_id": [f"g{d.isoformat()}BOS", f"g{d.isoformat()}NYK"],
+            "player_id": [1, 2],
+            "player_name": ["Player 1", "Player 2"],
+            "team_abbr": ["BOS", "NYK"],
+            "opponent_abbr": ["CHI", "MIA"],
+            "is_home": [False, True],
+            "consensus_line": [18.5, None],
+        }
+    )
+    out = feature_rows([d], expected, pg, tg).sort("player_id", "played")
+    rows = out.select(
+        "player_id", "game_id", "team_abbr", "opponent_abbr", "is_expected", "played", "target_pts"
+    ).rows()
+    assert rows == [
+        (1, f"g{d.isoformat()}BOS", "BOS", "CHI", True, False, None),
+        (1, f"g{d.isoformat()}NYK", "NYK", "MIA", False, True, 21.0),
+        (2, f"g{d.isoformat()}NYK", "NYK", "MIA", True, True, 7.0),
+    ]
+    # the expected row is the one a prediction uses; the line stays on it
+    assert out.filter(pl.col("is_expected") & (pl.col("player_id") == 1))["consensus_line"].item() == 18.5
+    # the features of each row follow its own team: his first NYK game is not a team change for the
+    # training row, it is one for the expected BOS row
+    by_team = {r["team_abbr"]: r for r in out.filter(pl.col("player_id") == 1).to_dicts()}
+    assert by_team["NYK"]["team_changed"] == 0.0 and by_team["BOS"]["team_changed"] == 1.0

@@ -175,7 +175,8 @@ def test_fuzzy_tie_is_unresolved() -> None:
 
 def test_league_wide_fallback_for_player_not_on_candidate_teams(registry: PlayerRegistry) -> None:
     # Bobby Portis's last game was for MIL; a line in a BOS game (a trade the registry has not seen yet).
-    assert _one(registry, "2025-01-10", "Bobby Portis", "BOS", "LAL") == (4, "MIL", "exact")
+    # He is found league-wide, but his team in that game is not MIL (not one of its teams): unknown here.
+    assert _one(registry, "2025-01-10", "Bobby Portis", "BOS", "LAL") == (4, None, "exact")
     # Initials and fuzzy are team-restricted only.
     assert _one(registry, "2025-01-10", "B. Portis", "BOS", "LAL")[2] == "unresolved"
 
@@ -198,14 +199,15 @@ def test_registry_as_of_ignores_rows_on_or_after_as_of() -> None:
     assert players["player_id"].to_list() == [50]
     row = players.row(0, named=True)
     assert (row["team_abbr"], row["last_game_date"]) == ("CHA", date(2025, 1, 6))
-    # On D his team is still the old one; the line lists him in a LAL game: league-wide fallback, old team.
-    assert _one(reg, "2025-01-10", "Traded Guy", "LAL", "BOS") == (50, "CHA", "exact")
+    # His last game before D was for CHA; the line lists him in a LAL game: found league-wide, and his team
+    # in that game is not CHA (it does not play in it), so it is left unknown rather than reported as CHA.
+    assert _one(reg, "2025-01-10", "Traded Guy", "LAL", "BOS") == (50, None, "exact")
     assert _one(reg, "2025-01-10", "Later Rookie", "LAL", "BOS") == (None, None, "unresolved")
 
 
 def test_resolve_cuts_every_lookup_at_its_own_date() -> None:
     full = PlayerRegistry.from_box_scores(TRADE, as_of=None)
-    assert _one(full, "2025-01-10", "Traded Guy", "LAL", "BOS") == (50, "CHA", "exact")
+    assert _one(full, "2025-01-10", "Traded Guy", "LAL", "BOS") == (50, None, "exact")
     assert _one(full, "2025-01-10", "Later Rookie", "LAL", "BOS")[2] == "unresolved"
     # After the LAL game on D, the next day sees LAL.
     assert _one(full, "2025-01-11", "Traded Guy", "LAL", "BOS") == (50, "LAL", "exact")
@@ -234,6 +236,32 @@ def test_extra_players_match_by_name_without_team() -> None:
     assert _one(reg, "2025-01-10", "Later Rookie", "LAL", "BOS") == (60, None, "exact")
     # Reference players have no team, so team-restricted steps never use them.
     assert _one(reg, "2025-01-10", "O. Nighter", "LAL", "BOS")[2] == "unresolved"
+
+
+def test_team_is_the_players_team_in_the_queried_game() -> None:
+    """The team returned is the one the player plays for in the line's game, never a team of another game:
+    his last team before D when it is one of the game's teams, else unknown (null). D's own box score
+    (where he played for LAL) is never read."""
+    reg = PlayerRegistry.from_box_scores(TRADE, as_of=None)
+    q = _queries(
+        [
+            ("2025-01-10", "Traded Guy", "CHA", "BOS"),  # his last team plays in this game: that team
+            ("2025-01-10", "Traded Guy", "BOS", "CHA"),  # as the away team too
+            ("2025-01-10", "Traded Guy", "LAL", "BOS"),  # moved: neither team is CHA
+            ("2025-01-10", "Traded Guy", "MIA", "NYK"),
+            ("2025-01-10", "Traded Guy", None, None),  # no game matched
+            ("2025-01-13", "Traded Guy", "LAL", "MIA"),  # after his LAL games
+        ]
+    )
+    out = reg.resolve(q)
+    assert out["player_id"].to_list() == [50] * 6
+    assert out["team_abbr"].to_list() == ["CHA", "CHA", None, None, None, "LAL"]
+    # whatever the step, a team is one of the query's two teams
+    league = PlayerRegistry.from_box_scores(LEAGUE, as_of=D).resolve(
+        _queries([("2025-01-10", n, "BOS", "LAL") for n in ("Bobby Portis", "Nikola Jokic", "Brook Lopez")])
+    )
+    assert league["player_id"].to_list() == [4, 3, 17]
+    assert league["team_abbr"].to_list() == [None, None, None]
 
 
 # ---------------------------------------------------------------- frame contract
@@ -316,7 +344,13 @@ def test_accuracy_on_real_dev_lines(real_dir: Path) -> None:
         real_dir / "props_points_2025-26_dev_oddsapi.csv", schema_overrides={"game_id": pl.Utf8}
     )
     queries = lines.select(
-        "game_date", "player_name", "home_abbr", "away_abbr", "match", pl.col("player_id").alias("truth")
+        "game_date",
+        "player_name",
+        "home_abbr",
+        "away_abbr",
+        "match",
+        pl.col("player_id").alias("truth"),
+        pl.col("team_abbr").alias("truth_team"),
     )
     # Every lookup on D reads only logs before D; the reference directory is identity data, not outcomes.
     registry = PlayerRegistry.from_box_scores(
@@ -330,6 +364,17 @@ def test_accuracy_on_real_dev_lines(real_dir: Path) -> None:
     wrong = (truth["player_id"].is_not_null() & (truth["player_id"] != truth["truth"])).mean()
     assert correct >= 0.99, resolution_report(out, top=20)
     assert wrong <= 0.002
+    # The team is the player's team in the line's game (the file's team_abbr is his box-score team of that
+    # game): never a team outside the game, right wherever it is given, unknown only for players whose last
+    # team before D is not in the game (moved, or no game yet).
+    resolved = out.filter(pl.col("player_id").is_not_null())
+    team, home, away = pl.col("team_abbr"), pl.col("home_abbr"), pl.col("away_abbr")
+    assert resolved.filter(team.is_not_null() & (team != home) & (team != away)).height == 0
+    checked = resolved.filter(team.is_not_null() & (pl.col("player_id") == pl.col("truth")))
+    checked = checked.filter(pl.col("truth_team").is_not_null())
+    assert checked.height > 40_000
+    assert (checked["team_abbr"] == checked["truth_team"]).mean() >= 0.999
+    assert 0 < resolved["team_abbr"].is_null().sum() < 0.02 * resolved.height
 
 
 def test_no_look_ahead_on_real_logs(real_dir: Path) -> None:

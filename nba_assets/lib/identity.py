@@ -15,6 +15,12 @@ resolves ``(book name, game date D, candidate teams)`` to a person id in these s
 Every step must find exactly one player. Two or more candidates at any step make the name
 ``unresolved``: the resolver never guesses. Steps 3 and 4 are reported as ``alias``.
 
+**The team returned** is the player's team *in the queried game*: his team of his last game before D when that
+is the home or the away team of the query, else null. A player resolved league-wide (step 5) whose last team is
+neither of the game's teams has moved (or is known only from the reference directory): which of the two teams he
+now plays for is not known from box scores before D, so the resolver leaves it null rather than report his old
+team (``context.player_game_context`` decides it from the injury report and his earlier lines, see its header).
+
 **No look-ahead.** For a name on date D the resolver reads only box-score rows with ``game_date < D``
 (and, when the registry was built with ``as_of``, only rows before ``as_of``): which team a player is on
 as of D comes from games before D. The optional ``extra_players`` frame is identity reference data
@@ -424,9 +430,11 @@ class PlayerRegistry:
 
         Input columns: ``game_date`` (ET game date D, Date or "YYYY-MM-DD"), ``player_name`` (as the book
         spells it), ``home_abbr`` and ``away_abbr`` (the candidate teams; may be null). Returns the input
-        with ``player_id`` (Int64, null when unresolved), ``team_abbr`` (the player's team as of his last
-        game before D; null for reference-only players) and ``match_method`` (exact / alias / fuzzy /
-        unresolved) added, rows in input order. Only box-score rows with ``game_date < D`` are read.
+        with ``player_id`` (Int64, null when unresolved), ``team_abbr`` (the player's team in the queried
+        game: his team of his last game before D when it is ``home_abbr`` or ``away_abbr``; null when it is
+        neither, i.e. he moved since or is a reference-only player, and when unresolved) and
+        ``match_method`` (exact / alias / fuzzy / unresolved) added, rows in input order. Only box-score
+        rows with ``game_date < D`` are read.
         Work is done once per distinct (D, name, home, away) and cached on the registry.
         """
         _require(names_frame, QUERY_COLUMNS, "names_frame")
@@ -524,7 +532,8 @@ class PlayerRegistry:
     def _stage(
         self, queries: pl.DataFrame, keys_of: dict[str, list[str]], kind: str, on_team: bool
     ) -> pl.DataFrame:
-        """Candidates of one step; returns (qid, n, player_id, team_abbr) for queries with >= 1 candidate."""
+        """Candidates of one step; returns (qid, n, player_id, team_abbr) for queries with >= 1 candidate
+        (``team_abbr``: the candidate's team in the queried game, null when his last team is not in it)."""
         if not keys_of:
             return pl.DataFrame(schema={"qid": pl.UInt32, "n": pl.UInt32, "player_id": pl.Int64})
         qk = queries.with_columns(
@@ -540,17 +549,20 @@ class PlayerRegistry:
         if cands.is_empty():
             return pl.DataFrame(schema={"qid": pl.UInt32, "n": pl.UInt32, "player_id": pl.Int64})
         cands = self._attach_team(cands)
+        in_game = pl.col("last_team").is_not_null() & (
+            (pl.col("last_team") == pl.col("home")) | (pl.col("last_team") == pl.col("away"))
+        )
         if on_team:
-            cands = cands.filter(
-                pl.col("team_abbr").is_not_null()
-                & ((pl.col("team_abbr") == pl.col("home")) | (pl.col("team_abbr") == pl.col("away")))
-            )
+            cands = cands.filter(in_game)
         else:
             # A player exists as of D if he played before D or is in the reference directory.
             cands = cands.filter(
-                pl.col("team_abbr").is_not_null()
+                pl.col("last_team").is_not_null()
                 | pl.col("player_id").is_in(self._reference_ids["player_id"].implode())
             )
+        # The team reported is the one he plays for in the queried game; a last team that is neither of
+        # the game's teams (he moved) is not it, so it stays unknown here.
+        cands = cands.with_columns(pl.when(in_game).then(pl.col("last_team")).alias("team_abbr"))
         return cands.group_by("qid").agg(
             pl.len().cast(pl.UInt32).alias("n"),
             pl.col("player_id").first(),
@@ -558,9 +570,9 @@ class PlayerRegistry:
         )
 
     def _attach_team(self, cands: pl.DataFrame) -> pl.DataFrame:
-        """Add each candidate's team of his last game strictly before the query date D."""
+        """Add ``last_team``: each candidate's team of his last game strictly before the query date D."""
         hist = self._history.select(
-            "player_id", pl.col("game_date").alias("d"), pl.col("team_abbr")
+            "player_id", pl.col("game_date").alias("d"), pl.col("team_abbr").alias("last_team")
         )  # sorted by date
         return cands.sort("d").join_asof(
             hist,

@@ -91,7 +91,9 @@ PROPS_SCHEMA: dict[str, pl.DataType] = {
     "bookmaker": pl.Utf8(),
     "player_name": pl.Utf8(),  # as the book spells it
     "player_id": pl.Int64(),  # resolved NBA person id, null when unresolved
-    "team_abbr": pl.Utf8(),  # the resolved player's team, null when unresolved
+    # the resolved player's team in the line's game (his last box-score team before D, when it plays in
+    # it); null when unresolved or when he moved (context.player_game_context decides then)
+    "team_abbr": pl.Utf8(),
     "match_method": pl.Utf8(),  # exact | alias | fuzzy | unresolved
     "line": pl.Float64(),  # points
     "over_price": pl.Int64(),  # American odds

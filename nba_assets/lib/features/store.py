@@ -41,14 +41,21 @@ def feature_rows(
     injuries: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """One row per (game_date, player) that is expected to play (from context, pre-game) and/or
-    played (a training row with ``target_pts``). Features never read games on or after game_date."""
+    played (a training row with ``target_pts``). Features never read games on or after game_date.
+
+    An expected row and a played row are one row when they agree on the game and the team. When the
+    box score shows the player in another game or for another team than the context expected before
+    tip-off (a trade the pre-game sources could not see), they are two rows: the expected row keeps the
+    pre-game view (what was predicted; it never reads D's box score), and the training row carries the
+    game and team he actually played for, so the model learns his points with his real team and opponent."""
     exp = (
         expected.filter(pl.col("game_date").is_in(dates))
         .select("game_date", "player_id", *[c for c in CONTEXT_COLUMNS if c in expected.columns])
         .with_columns(pl.lit(True).alias("is_expected"))
     )
     played = training_targets(player_games, dates).with_columns(pl.lit(True).alias("played"))
-    merged = exp.join(played, on=["game_date", "player_id"], how="full", coalesce=True, suffix="_played")
+    on = ["game_date", "player_id", *[c for c in ("game_id", "team_abbr") if c in exp.columns]]
+    merged = exp.join(played, on=on, how="full", coalesce=True, suffix="_played")
     for c in ("game_id", "player_name", "team_abbr", "opponent_abbr", "is_home"):
         if f"{c}_played" in merged.columns:
             merged = merged.with_columns(pl.coalesce(c, f"{c}_played").alias(c)).drop(f"{c}_played")
