@@ -114,6 +114,20 @@ def test_translator_keys_groups_and_history_mapping(tmp_path) -> None:
     }
 
 
+def test_the_dbt_macro_and_python_leave_out_the_same_game_types() -> None:
+    """macros/game_types.sql and lib/game_types.py name the same game-id prefixes, and those are the
+    preseason and All-Star ones of the parsers' season types."""
+    import re
+
+    from nba_assets.lib.game_types import UNMODELED_GAME_PREFIXES
+    from nba_assets.lib.parsers._common import SEASON_TYPE_BY_PREFIX
+
+    macro = (REPO_ROOT / "dbt_project" / "macros" / "game_types.sql").read_text()
+    (listed,) = re.findall(r"not in \(([^)]*)\)", macro)
+    assert sorted(p.strip(" '") for p in listed.split(",")) == sorted(UNMODELED_GAME_PREFIXES)
+    assert {SEASON_TYPE_BY_PREFIX[p] for p in UNMODELED_GAME_PREFIXES} == {"Preseason", "All-Star"}
+
+
 # ---------------------------------------------------------------- one partition
 
 
@@ -562,3 +576,61 @@ def test_the_coverage_test_names_a_scheduled_game_the_model_lost(warehouse, tmp_
         con.execute("delete from context.player_game_context where game_id = ?", [game])
     failed = _dbt(["test", *select], env, tmp_path)  # severity warn: dbt exits 0, the check fails
     assert "PASS=0 WARN=1" in failed.stdout and "Got 1 result" in failed.stdout, failed.stdout[-2000:]
+
+
+def _context_of(db, day: str = D) -> dict[str, list[tuple]]:
+    return {
+        table: _q(db, f"select * from context.{table} where game_date = ? order by all", [day])
+        for table in ("player_game_summary", "team_game_summary", "player_game_context")
+    }
+
+
+def test_preseason_and_all_star_games_stay_out_of_the_context(warehouse, tmp_path) -> None:
+    """Raw keeps a preseason and an All-Star game (real data, as the source said it); the staging views
+    leave them out, so a preseason game the day before D changes none of D's context (rest days, 7-day
+    workload, rosters): the archive the model learned from holds no preseason games."""
+    settings, _ = warehouse
+    copy = _copy(settings, tmp_path)
+    db = copy.warehouse_path
+    before = _context_of(settings.warehouse_path)
+    # two games of D whose teams did not play the day before: the same teams and players, a day earlier
+    games = _q(
+        db,
+        """select s.game_id from raw.schedule s where s.game_date = ? and not exists (
+               select 1 from raw.schedule p where p.game_date = s.game_date - 1
+               and (p.home_abbr in (s.home_abbr, s.away_abbr) or p.away_abbr in (s.home_abbr, s.away_abbr)))
+           order by 1 limit 2""",
+        [D],
+    )
+    moved = {games[0][0]: "001", games[1][0]: "003"}
+    with duckdb.connect(str(db)) as con:
+        for game, prefix in moved.items():
+            new_id = prefix + game[3:]
+            con.execute(
+                """insert into raw.schedule select * replace (
+                       ? as game_id, game_date - 1 as game_date, tipoff_utc - interval 1 day as tipoff_utc,
+                       ? as season_type)
+                   from raw.schedule where game_id = ?""",
+                [new_id, "Preseason" if prefix == "001" else "All-Star", game],
+            )
+            con.execute(
+                "insert into raw.box_scores select * replace (? as game_id, game_date - 1 as game_date) "
+                "from raw.box_scores where game_id = ?",
+                [new_id, game],
+            )
+            con.execute(
+                """insert into raw.player_props select * replace (
+                       ? as game_id, game_date - 1 as game_date, snapshot_utc - interval 1 day as snapshot_utc,
+                       tipoff_utc - interval 1 day as tipoff_utc)
+                   from raw.player_props where game_id = ?""",
+                [new_id, game],
+            )
+    result = _build_context(copy, D)
+    assert all(e.passed for e in result.get_asset_check_evaluations())
+    after = _context_of(db)
+    assert {t: len(rows) for t, rows in after.items()} == {t: len(rows) for t, rows in before.items()}
+    assert after == before
+    unmodeled = "left(game_id, 3) in ('001', '003')"
+    for table in ("schedule", "box_scores", "player_props"):
+        assert _q(db, f"select count(*) from raw.{table} where {unmodeled}")[0][0] > 0
+        assert _q(db, f"select count(*) from staging.stg_{table} where {unmodeled}") == [(0,)]

@@ -256,3 +256,41 @@ def test_a_training_row_has_the_team_he_played_for_and_the_expected_row_the_pre_
     # training row, it is one for the expected BOS row
     by_team = {r["team_abbr"]: r for r in out.filter(pl.col("player_id") == 1).to_dicts()}
     assert by_team["NYK"]["team_changed"] == 0.0 and by_team["BOS"]["team_changed"] == 1.0
+
+
+def test_preseason_and_all_star_games_are_neither_rows_nor_history() -> None:
+    """The feature store leaves out preseason (001) and All-Star (003) games, even from context rows
+    written before the staging views did: a preseason game four days before the opener would change
+    the opener's rest days, 7-day workload, recent averages and season games, which the model, trained
+    on an archive without preseason games, never saw."""
+    from nba_assets.lib.features.store import feature_rows
+
+    pg, tg = _history()
+    pg = pg.with_columns(pl.format("P{}", "player_id").alias("player_name"), pl.lit(True).alias("is_home"))
+    exhibition = []
+    for prefix, day in (("001", S2 - timedelta(days=4)), ("003", S2 - timedelta(days=2))):
+        for pid in (1, 2):
+            game = _game(day, pid, "NYK", "MIA", 40, 36.0, True, 0) | {"game_id": f"{prefix}2400001"}
+            exhibition.append(game | {"player_name": f"P{pid}", "is_home": True})
+    pre = pl.DataFrame(exhibition).select(pg.columns)
+    pre_teams = (
+        pre.group_by("game_id", "game_date", "team_abbr")
+        .agg(pl.col("fga").sum(), pl.col("fta").sum(), pl.col("tov").sum())
+        .with_columns(
+            pl.lit(240.0).alias("team_minutes"),
+            pl.lit(130.0).alias("pace"),
+            pl.lit(140.0).alias("off_rating"),
+            pl.lit(90.0).alias("def_rating"),
+            pl.lit(True).alias("win"),
+        )
+        .select(tg.columns)
+    )
+    expected = _targets(S2, [1, 2]).with_columns(pl.lit(f"g{S2.isoformat()}NYK").alias("game_id"))
+    clean = feature_rows([S2], expected, pg, tg)
+    mixed = feature_rows([S2], expected, pl.concat([pg, pre]), pl.concat([tg, pre_teams]))
+    assert clean.height == 2 and mixed.equals(clean)
+    assert clean.filter(pl.col("player_id") == 1)["season_games"].item() == 0.0
+    # an expected row of a preseason game is no row at all
+    day = S2 - timedelta(days=4)
+    pre_expected = _targets(day, [1, 2]).with_columns(pl.lit("0012400001").alias("game_id"))
+    assert feature_rows([day], pre_expected, pl.concat([pg, pre]), pl.concat([tg, pre_teams])).is_empty()

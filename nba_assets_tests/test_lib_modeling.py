@@ -464,3 +464,67 @@ def test_baselines_probabilities_are_calibrated_on_their_own_errors() -> None:
     assert sure.sum() > 100
     assert over[sure].mean() < uncalibrated[sure].mean() - 0.3  # the old probabilities overclaimed
     assert abs(over[sure].mean() - calibrated[sure].mean()) < 0.06
+
+
+def test_lines_of_preseason_and_all_star_games_are_passed_with_a_counted_reason() -> None:
+    """A book's line on a preseason (001) or All-Star (003) game is not predicted as if it were a
+    regular-season game, even when the player has a feature row: every system's row is a PASS with
+    ``preseason_game`` / ``all_star_game``, counted per player-date, and the line is still answered."""
+    from datetime import datetime
+
+    from nba_assets.lib.modeling.checks import every_line_answered, not_all_fallbacks
+    from nba_assets.lib.modeling.predict import SYSTEMS, predict_lines
+
+    feats = synthetic_features(date(2025, 1, 1), 40)
+    model = train_points_model(feats, date(2025, 1, 31), FAST)
+    day = date(2025, 1, 31)
+    window = feats.filter(pl.col("game_date") == day).with_columns(pl.lit("BOS").alias("team_abbr"))
+    games = {0: "0022400030", 1: "0022400030", 2: "0012400030", 3: "0012400030", 4: "0032400030"}
+    props = pl.DataFrame(
+        [
+            {
+                "game_date": day,
+                "game_id": game,
+                "player_id": player,
+                "player_name": f"p{player}",
+                "bookmaker": "draftkings",
+                "line": 10.5,
+                "over_price": -110,
+                "under_price": -110,
+                "is_main_line": True,
+                "snapshot_utc": datetime(2025, 1, 31, 15),
+            }
+            for player, game in games.items()
+        ]
+    )
+    batch = predict_lines(props, window, model, 0.6, CFG)
+    preds = batch.predictions
+    assert preds.height == len(games) * len(SYSTEMS)
+    by_player = {p: g for (p,), g in preds.group_by("player_id", maintain_order=True)}
+    for player in (0, 1):
+        assert by_player[player]["predicted_points"].is_not_null().all()
+    for player, reason in ((2, "preseason_game"), (3, "preseason_game"), (4, "all_star_game")):
+        rows = by_player[player]
+        assert rows["predicted_points"].is_null().all(), player
+        assert rows["skip_reason"].to_list() == [reason] * len(SYSTEMS)
+        assert rows["recommendation"].to_list() == ["PASS"] * len(SYSTEMS)
+        assert not rows["actionable"].any()
+    assert batch.skipped["preseason_game"] == 2 and batch.skipped["all_star_game"] == 1
+    assert batch.skipped["no_feature_row"] == 0 and batch.skipped["low_quality"] == 0
+    assert every_line_answered(props, preds).passed
+    assert not_all_fallbacks(preds).metadata["fallback_share"] == 0.0
+
+
+def test_lines_coverage_asks_lines_only_of_modeled_games() -> None:
+    """Books post few lines on preseason games and none are predicted: an uncovered preseason game is
+    counted apart, not a coverage failure (every October morning would alert)."""
+    from nba_assets.lib.raw import props_coverage
+
+    day = date(2025, 10, 20)
+    ids = ["0022500001", "0022500002", "0012500071", "0012500072"]
+    schedule = pl.DataFrame({"game_date": [day] * 4, "game_id": ids, "status": ["scheduled"] * 4})
+    props = pl.DataFrame({"game_id": ids[:2], "event_id": ["e1", "e2"]})
+    got = props_coverage(schedule, props)
+    assert got.passed and got.metadata["coverage"] == 1.0
+    assert got.metadata["scheduled_games"] == 2
+    assert got.metadata["preseason_or_all_star_games_not_counted"] == 2

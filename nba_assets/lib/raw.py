@@ -13,6 +13,7 @@ import polars as pl
 
 from nba_assets.lib import schemas
 from nba_assets.lib.errors import SourceDataError
+from nba_assets.lib.game_types import is_modeled
 
 # Thresholds of the raw checks, in one place.
 MAX_GAMES_PER_DATE = 16
@@ -259,8 +260,11 @@ def props_coverage(
     schedule: pl.DataFrame, props: pl.DataFrame, dates_with_lines: list[date] | None = None
 ) -> CheckOutcome:
     """Share of scheduled games with at least one line. Dates outside ``dates_with_lines`` (where the
-    source can have none, e.g. before the archive's window) are reported, not failed."""
+    source can have none, e.g. before the archive's window) are reported, not failed. Preseason and
+    All-Star games are not predicted (``lib/game_types.py``): they are counted apart, not required."""
     games = schedule.filter(pl.col("status") != "postponed")
+    unmodeled = games.filter(~is_modeled()).height
+    games = games.filter(is_modeled())
     if dates_with_lines is not None:
         games = games.filter(pl.col("game_date").is_in(dates_with_lines))
     covered = games.filter(pl.col("game_id").is_in(props["game_id"].drop_nulls().unique().to_list()))
@@ -274,6 +278,7 @@ def props_coverage(
             "game_id"
         ].to_list()[:20],
         "unmatched_events": props.filter(pl.col("game_id").is_null())["event_id"].n_unique(),
+        "preseason_or_all_star_games_not_counted": unmodeled,
     }
     return CheckOutcome(share >= MIN_PROPS_COVERAGE, meta, "WARN")
 

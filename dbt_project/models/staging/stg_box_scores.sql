@@ -1,4 +1,5 @@
--- Player box-score rows, typed; minutes are decimal minutes (0 when the player did not play).
+-- Player box-score rows, typed; minutes are decimal minutes (0 when the player did not play). Preseason
+-- and All-Star games are left out (macros/game_types.sql), so rest, workload and rosters never count them.
 select
     cast(game_date as date) as game_date,
     cast(game_id as {{ dbt.type_string() }}) as game_id,
@@ -15,4 +16,4 @@ select
     plus_minus,
     nullif(status_comment, '') as status_comment
 from {{ source('raw', 'box_scores') }}
-where player_id is not null
+where player_id is not null and {{ modeled_game('game_id') }}

@@ -1,4 +1,5 @@
--- Points lines captured before tip-off (the raw layer enforces it; restated here as the contract).
+-- Points lines captured before tip-off (the raw layer enforces it; restated here as the contract). Lines
+-- of preseason and All-Star games are left out (macros/game_types.sql); predictions PASS them with a reason.
 select
     cast(game_date as date) as game_date,
     game_id,
@@ -16,4 +17,4 @@ select
     snapshot_utc,
     tipoff_utc
 from {{ source('raw', 'player_props') }}
-where line is not null and snapshot_utc < tipoff_utc
+where line is not null and snapshot_utc < tipoff_utc and {{ modeled_game('game_id') }}

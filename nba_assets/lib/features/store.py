@@ -9,6 +9,7 @@ import polars as pl
 
 from nba_assets.lib.features.build import build_features, training_targets
 from nba_assets.lib.features.catalog import BASE_FEATURES, FEATURES
+from nba_assets.lib.game_types import modeled_only
 from nba_assets.lib.raw import CheckOutcome
 
 # Days of context history the builder reads before the first date of a run: in effect every game since
@@ -47,7 +48,11 @@ def feature_rows(
     box score shows the player in another game or for another team than the context expected before
     tip-off (a trade the pre-game sources could not see), they are two rows: the expected row keeps the
     pre-game view (what was predicted; it never reads D's box score), and the training row carries the
-    game and team he actually played for, so the model learns his points with his real team and opponent."""
+    game and team he actually played for, so the model learns his points with his real team and opponent.
+
+    Preseason and All-Star games are neither rows nor history (``lib/game_types.py``): the staging views
+    already leave them out, and so does this, for context partitions written before they did."""
+    expected, player_games, team_games = (modeled_only(f) for f in (expected, player_games, team_games))
     exp = (
         expected.filter(pl.col("game_date").is_in(dates))
         .select("game_date", "player_id", *[c for c in CONTEXT_COLUMNS if c in expected.columns])

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from nba_assets.lib.game_types import unmodeled_reason
 from nba_assets.lib.modeling.baselines import baseline_predictions
 from nba_assets.lib.modeling.config import DECISIONS, DecisionConfig
 from nba_assets.lib.modeling.decisions import (
@@ -54,7 +55,9 @@ def predict_lines(
     """One row per player x book line x system for every resolved line in ``props``.
 
     ``features``: feature rows of the same dates (expected players). Lines of players without a
-    feature row or below the quality threshold are kept with PASS and a skip reason, never dropped."""
+    feature row or below the quality threshold are kept with PASS and a skip reason, never dropped.
+    Lines of a preseason or All-Star game (``lib/game_types.py``) are not predicted, whatever features
+    the player has: PASS with ``preseason_game`` / ``all_star_game``, counted per player-date."""
     lines = book_lines(props)
     if lines.is_empty():
         return PredictionBatch(
@@ -63,6 +66,12 @@ def predict_lines(
     cons = consensus(lines)
     feats = features.filter(pl.col("is_expected")) if "is_expected" in features.columns else features
     feats = feats.unique(subset=["game_date", "player_id"], keep="first")
+    # player-dates whose lines are on a game type the model is not built on: no prediction
+    unmodeled = (
+        lines.select("game_date", "player_id", unmodeled_reason().alias("_unmodeled"))
+        .filter(pl.col("_unmodeled").is_not_null())
+        .unique(subset=["game_date", "player_id"], keep="first")
+    )
     players = (
         lines.select("game_date", "player_id").unique().join(cons, on=["game_date", "player_id"], how="left")
     )
@@ -70,13 +79,15 @@ def predict_lines(
         feats.drop([c for c in ("consensus_line",) if c in feats.columns]),
         on=["game_date", "player_id"],
         how="left",
-    )
+    ).join(unmodeled.select("game_date", "player_id"), on=["game_date", "player_id"], how="anti")
     have = players.filter(pl.col("quality").is_not_null() & (pl.col("quality") >= cfg.quality_min))
     skipped = {
         "no_feature_row": players.filter(pl.col("quality").is_null()).height,
         "low_quality": players.filter(pl.col("quality") < cfg.quality_min).height,
         "unresolved_lines": props.filter(pl.col("player_id").is_null()).height,
     }
+    for reason, n in unmodeled.group_by("_unmodeled").len().iter_rows():
+        skipped[reason] = n
     mus: dict[str, np.ndarray] = {}
     if have.height:
         base = baseline_predictions(have)
@@ -139,4 +150,6 @@ def predict_lines(
         .otherwise(pl.col("skip_reason"))
         .alias("skip_reason")
     )
+    if unmodeled.height:
+        rows = rows.with_columns(pl.coalesce(unmodeled_reason(), pl.col("skip_reason")).alias("skip_reason"))
     return PredictionBatch(rows.select([pl.col(c).cast(t) for c, t in PREDICTION_SCHEMA.items()]), skipped)
