@@ -634,3 +634,44 @@ def test_preseason_and_all_star_games_stay_out_of_the_context(warehouse, tmp_pat
     for table in ("schedule", "box_scores", "player_props"):
         assert _q(db, f"select count(*) from raw.{table} where {unmodeled}")[0][0] > 0
         assert _q(db, f"select count(*) from staging.stg_{table} where {unmodeled}") == [(0,)]
+
+
+def test_a_postponed_game_played_on_another_date_is_one_game_in_the_context(warehouse, tmp_path) -> None:
+    """A postponed game keeps its id when it is played later (lib/grading.py), so raw.schedule holds two
+    rows for it: postponed on the first date, final on the second. The summaries joined the schedule on
+    the id alone and doubled the game's player and team rows (and the rolling windows built on them)."""
+    settings, _ = warehouse
+    copy = _copy(settings, tmp_path)
+    db = copy.warehouse_path
+    before = _context_of(settings.warehouse_path)
+    (game,) = _q(db, "select min(game_id) from raw.schedule where game_date = ?", [D])[0]
+    with duckdb.connect(str(db)) as con:
+        con.execute(
+            """insert into raw.schedule select * replace (
+                   game_date - 2 as game_date, tipoff_utc - interval 2 day as tipoff_utc,
+                   'postponed' as status, null as home_pts, null as away_pts)
+               from raw.schedule where game_id = ?""",
+            [game],
+        )
+    result = _build_context(copy, D)  # a duplicated key fails a blocking check, and so the run
+    assert all(e.passed for e in result.get_asset_check_evaluations())
+    after = _context_of(db)
+    assert {t: len(rows) for t, rows in after.items()} == {t: len(rows) for t, rows in before.items()}
+    assert after == before
+
+
+def test_the_context_keys_uniqueness_checks_are_blocking() -> None:
+    """A duplicated context key stops the run's downstream steps (features, predictions) instead of
+    being counted twice in every rolling window after it."""
+    specs = {
+        (spec.asset_key.to_user_string(), spec.name): spec
+        for assets_def in context_assets
+        for spec in assets_def.check_specs
+    }
+    unique = {k: s for k, s in specs.items() if k[1].startswith("unique_combination_of_columns")}
+    assert {asset for asset, _ in unique} == {
+        "context/player_game_summary",
+        "context/team_game_summary",
+        "context/player_game_context",
+    }
+    assert all(s.blocking for s in unique.values())

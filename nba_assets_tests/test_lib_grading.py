@@ -162,3 +162,24 @@ def test_model_worse_than_the_baselines_is_flagged() -> None:
     few = model_not_worse_than_baselines(perf(5.3, 120))
     assert few.passed and "fewer than 300" in few.metadata["note"]
     assert model_not_worse_than_baselines(pl.DataFrame()).passed
+
+
+def test_a_postponed_game_and_its_replay_are_not_a_duplicate_schedule_row() -> None:
+    """The schedule's blocking duplicate check judged a range on the game id alone: a range holding a
+    postponed game's first date and the date it was played failed, and held back the range's context."""
+    from datetime import timedelta
+
+    from nba_assets.lib.raw import schedule_duplicates
+
+    first = _schedule({"0022500228": "postponed", "0022500229": "final"})
+    replay = _schedule({"0022500228": "final"}).with_columns(pl.lit(D + timedelta(days=3)).alias("game_date"))
+    got = schedule_duplicates(pl.concat([first, replay]))
+    assert got.passed, got.metadata
+    assert got.metadata["postponed_and_replayed"] == ["0022500228"]
+    # a game listed twice on a date, or played (not postponed) on two dates, is still a duplicate
+    twice = schedule_duplicates(pl.concat([first, _schedule({"0022500229": "final"})]))
+    assert not twice.passed and twice.metadata["duplicate_game_ids"] == ["0022500229"]
+    played_twice = pl.concat(
+        [first, replay, replay.with_columns(pl.lit(D + timedelta(days=5)).alias("game_date"))]
+    )
+    assert schedule_duplicates(played_twice).metadata["duplicate_game_ids"] == ["0022500228"]

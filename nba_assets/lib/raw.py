@@ -114,9 +114,27 @@ class CheckOutcome:
 
 
 def schedule_duplicates(schedule: pl.DataFrame) -> CheckOutcome:
-    dup = schedule.group_by("game_id").len().filter(pl.col("len") > 1)
+    """Each game id once on a date and at most once not postponed. A postponed game keeps its id when
+    it is played on another date, so a range holding both dates has its postponed row and its played
+    row: that is one game (listed as ``postponed_and_replayed``), not a duplicate."""
+    per_date = schedule.group_by("game_id", "game_date").len().filter(pl.col("len") > 1)
+    played = (
+        schedule.filter(pl.col("status") != "postponed").group_by("game_id").len().filter(pl.col("len") > 1)
+    )
+    dup = pl.concat([per_date["game_id"], played["game_id"]]).unique().sort()
+    ids = schedule.group_by("game_id").agg(
+        pl.len().alias("rows"), (pl.col("status") == "postponed").any().alias("postponed")
+    )
+    replayed = ids.filter(
+        (pl.col("rows") > 1) & pl.col("postponed") & ~pl.col("game_id").is_in(dup.implode())
+    )
     return CheckOutcome(
-        dup.is_empty(), {"duplicate_game_ids": dup["game_id"].to_list()[:20], "games": schedule.height}
+        dup.is_empty(),
+        {
+            "duplicate_game_ids": dup.to_list()[:20],
+            "games": schedule.height,
+            "postponed_and_replayed": replayed["game_id"].sort().to_list()[:20],
+        },
     )
 
 

@@ -52,4 +52,6 @@ select
     coalesce(h.rest_days = 1, false) as is_back_to_back,
     h.games_last_7d
 from windowed h
-left join {{ ref('stg_schedule') }} s on s.game_id = h.game_id
+-- on the date too: a postponed game keeps its id when it is played on another date, so the schedule holds
+-- a row for each date (postponed, then final) and a join on the id alone doubled every player-game
+left join {{ ref('stg_schedule') }} s on s.game_id = h.game_id and s.game_date = h.game_date

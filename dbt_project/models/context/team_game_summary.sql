@@ -45,5 +45,6 @@ select
     100 * o.pts / nullif(o.possessions, 0) as def_rating,
     t.pts > o.pts as win
 from teams t
-join teams o on o.game_id = t.game_id and o.team_abbr = t.opponent_abbr
-left join {{ ref('stg_schedule') }} s on s.game_id = t.game_id
+join teams o on o.game_id = t.game_id and o.game_date = t.game_date and o.team_abbr = t.opponent_abbr
+-- on the date too: a postponed game keeps its id when played on another date (one schedule row per date)
+left join {{ ref('stg_schedule') }} s on s.game_id = t.game_id and s.game_date = t.game_date
