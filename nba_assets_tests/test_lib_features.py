@@ -48,15 +48,17 @@ def _history() -> tuple[pl.DataFrame, pl.DataFrame]:
     return pg, _teams(pg)
 
 
-def _teams(pg: pl.DataFrame) -> pl.DataFrame:
+def _teams(
+    pg: pl.DataFrame, pace: float = 100.0, off_rating: float = 112.0, def_rating: float = 110.0
+) -> pl.DataFrame:
     return (
         pg.group_by("game_id", "game_date", "team_abbr")
         .agg(pl.col("fga").sum(), pl.col("fta").sum(), pl.col("tov").sum())
         .with_columns(
             pl.lit(240.0).alias("team_minutes"),
-            pl.lit(100.0).alias("pace"),
-            pl.lit(112.0).alias("off_rating"),
-            pl.lit(110.0).alias("def_rating"),
+            pl.lit(pace).alias("pace"),
+            pl.lit(off_rating).alias("off_rating"),
+            pl.lit(def_rating).alias("def_rating"),
             pl.lit(True).alias("win"),
         )
     )
@@ -273,18 +275,7 @@ def test_preseason_and_all_star_games_are_neither_rows_nor_history() -> None:
             game = _game(day, pid, "NYK", "MIA", 40, 36.0, True, 0) | {"game_id": f"{prefix}2400001"}
             exhibition.append(game | {"player_name": f"P{pid}", "is_home": True})
     pre = pl.DataFrame(exhibition).select(pg.columns)
-    pre_teams = (
-        pre.group_by("game_id", "game_date", "team_abbr")
-        .agg(pl.col("fga").sum(), pl.col("fta").sum(), pl.col("tov").sum())
-        .with_columns(
-            pl.lit(240.0).alias("team_minutes"),
-            pl.lit(130.0).alias("pace"),
-            pl.lit(140.0).alias("off_rating"),
-            pl.lit(90.0).alias("def_rating"),
-            pl.lit(True).alias("win"),
-        )
-        .select(tg.columns)
-    )
+    pre_teams = _teams(pre, pace=130.0, off_rating=140.0, def_rating=90.0).select(tg.columns)
     expected = _targets(S2, [1, 2]).with_columns(pl.lit(f"g{S2.isoformat()}NYK").alias("game_id"))
     clean = feature_rows([S2], expected, pg, tg)
     mixed = feature_rows([S2], expected, pl.concat([pg, pre]), pl.concat([tg, pre_teams]))
