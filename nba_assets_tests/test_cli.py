@@ -114,6 +114,12 @@ def test_main_refuses_a_reversed_range(no_runs) -> None:
     assert msg == "nba-assets main: --end 2025-10-21 is before --start 2025-11-20"
 
 
+def test_main_locally_refuses_an_end_past_the_embedded_archive(no_runs) -> None:
+    """Locally every date after the archive's last game would be ingested, built and predicted empty."""
+    msg = _refused(["main", "--start", "2025-11-01", "--end", "2027-01-01"])
+    assert msg.startswith("nba-assets main: --end 2027-01-01 is after 2026-02-09, the last game date")
+
+
 def test_main_in_prod_refuses_an_empty_required_variable(no_runs, monkeypatch) -> None:
     monkeypatch.setenv("NBA_ASSETS_ENV", "prod")
     monkeypatch.setenv("NBA_ASSETS_GCP_PROJECT", "p")

@@ -15,10 +15,14 @@ import sys
 from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from nba_assets.lib.env import Settings
 from nba_assets.lib.errors import SourceDataError
+
+if TYPE_CHECKING:  # imported where used, like the other modules a command needs
+    from nba_assets.lib.sources.archive import ArchiveSource
 
 
 def _json_default(value: object) -> str:
@@ -71,6 +75,10 @@ def cmd_main(args: argparse.Namespace) -> int:
     settings = _settings("main")
     if settings.env == "prod" and (problems := prod_setting_problems()):
         raise SystemExit(f"nba-assets main: {'; '.join(problems)}")
+    if settings.env == "local":
+        from nba_assets.lib.sources.archive import ArchiveSource
+
+        _check_local_end("main", end, ArchiveSource())
     from nba_assets.runner import run_main
 
     return run_main(start, end, settings)
@@ -94,18 +102,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
             f"nba-assets backtest: reads the local DuckDB warehouse; in {settings.env} the warehouse is "
             "BigQuery, which the backtest does not read (run it with NBA_ASSETS_ENV=local)"
         )
-    # The local warehouse is filled from the embedded archive as of now: nothing later than its last game
-    # date (or today) can ever be there, so an --end past it would re-run ingest, context and features
-    # for every date up to it on each call (features_cover never holds) and predict nothing more.
     archive = ArchiveSource()
-    last, why = archive.last_game_date(), "the last game date of the embedded archive"
-    today = datetime.now(ZoneInfo("America/New_York")).date()
-    if today < last:
-        last, why = today, "today (ET)"
-    if end > last:
-        raise SystemExit(
-            f"nba-assets backtest: --end {end} is after {last}, {why}; the local warehouse holds no games later"
-        )
+    _check_local_end("backtest", end, archive)
     lines = None
     if args.lines:
         try:
@@ -216,6 +214,20 @@ def _date(value: str, flag: str) -> date:
 def _check_range(command: str, start: date, end: date) -> None:
     if end < start:
         raise SystemExit(f"nba-assets {command}: --end {end} is before --start {start}")
+
+
+def _check_local_end(command: str, end: date, archive: ArchiveSource) -> None:
+    """The local warehouse is filled from the embedded archive as of now: nothing later than its last game
+    date (or today) can ever be there, so an --end past it would run ingest, context and features for every
+    date up to it (and a backtest would re-run them on each call: features_cover never holds) for nothing."""
+    last, why = archive.last_game_date(), "the last game date of the embedded archive"
+    today = datetime.now(ZoneInfo("America/New_York")).date()
+    if today < last:
+        last, why = today, "today (ET)"
+    if end > last:
+        raise SystemExit(
+            f"nba-assets {command}: --end {end} is after {last}, {why}; the local warehouse holds no games later"
+        )
 
 
 def _settings(command: str) -> Settings:
