@@ -95,6 +95,18 @@ def test_readiness_by_date_judges_each_date_of_a_range_on_its_own_rows() -> None
     assert outcomes["2025-11-06"].passed and outcomes["2025-11-06"].metadata["note"] == "no games"
 
 
+def test_a_preseason_or_all_star_game_never_holds_back_grading() -> None:
+    """They have no predictions to grade: a preseason game still scheduled, or an All-Star game without a
+    box score, leaves D ready once its modeled games are final with their box scores."""
+    schedule = _schedule({"0022500200": "final", "0012500001": "scheduled", "0032500001": "final"})
+    ready = grading.readiness(schedule, _box(["0022500200"]))
+    assert ready.passed, ready.metadata
+    assert ready.metadata["unmodeled_games_ignored"] == ["0012500001", "0032500001"]
+    assert ready.metadata["games"] == 1
+    # the modeled game still decides
+    assert not grading.readiness(schedule, _box([])).passed
+
+
 def test_lines_of_a_postponed_game_are_void_with_the_reason() -> None:
     preds = _preds([D, D], ["g1", "g2"], [1, 99])
     schedule = _schedule({"g1": "final", "g2": "postponed"})

@@ -17,6 +17,7 @@ from typing import Any
 
 import polars as pl
 
+from nba_assets.lib.game_types import is_modeled
 from nba_assets.lib.modeling.decisions import american_profit, called_price
 from nba_assets.lib.raw import CheckOutcome, teams_missing_from_box
 
@@ -297,7 +298,10 @@ def readiness(schedule: pl.DataFrame, box_scores: pl.DataFrame) -> CheckOutcome:
     A postponed game is settled for D: it is not played that day, so its lines are void (books void
     them too; :func:`grade` names the reason). Waiting for it would keep D's other games ungraded
     until the catch-up gives up. A box score missing a team would grade that team's players VOID
-    (not on the box score): the day waits for the whole box score instead."""
+    (not on the box score): the day waits for the whole box score instead. Preseason and All-Star games
+    (:mod:`nba_assets.lib.game_types`) have no predictions to grade, so they never hold a day back."""
+    ignored = schedule.filter(~is_modeled("game_id"))
+    schedule = schedule.filter(is_modeled("game_id"))
     not_final = schedule.filter(~pl.col("status").is_in(["final", "postponed"]))
     have = set(box_scores["game_id"].unique().to_list())
     missing = schedule.filter(pl.col("status") == "final").filter(~pl.col("game_id").is_in(list(have)))
@@ -308,6 +312,7 @@ def readiness(schedule: pl.DataFrame, box_scores: pl.DataFrame) -> CheckOutcome:
         "final_without_box_score": missing["game_id"].to_list()[:20],
         "final_missing_a_team": missing_teams[:20],
         "postponed": schedule.filter(pl.col("status") == "postponed")["game_id"].to_list()[:20],
+        "unmodeled_games_ignored": ignored["game_id"].to_list()[:20],
     }
     if schedule.is_empty():
         meta["note"] = "no games"
