@@ -163,9 +163,13 @@ def schedule_counts_plausible(schedule: pl.DataFrame, dates: list[date]) -> Chec
     return CheckOutcome(too_many.is_empty() and teams_twice.is_empty(), meta, "WARN")
 
 
-def final_team_games(schedule: pl.DataFrame) -> pl.DataFrame:
-    """Both teams of every final game: ``game_id``, ``team_abbr``, ``side`` (home/away), ``score``."""
-    final = schedule.filter(pl.col("status") == "final")
+def final_team_games(schedule: pl.DataFrame, box: pl.DataFrame) -> pl.DataFrame:
+    """Both teams of every final game with a box score (rows in ``box``): ``game_id``, ``team_abbr``,
+    ``side`` (home/away), ``score``. A game with no box score at all is left to
+    :func:`box_scores_complete`."""
+    final = schedule.filter(
+        (pl.col("status") == "final") & pl.col("game_id").is_in(box["game_id"].unique().implode())
+    )
     return pl.concat(
         [
             final.select(
@@ -179,19 +183,20 @@ def final_team_games(schedule: pl.DataFrame) -> pl.DataFrame:
 def _missing_teams(schedule: pl.DataFrame, box: pl.DataFrame) -> pl.DataFrame:
     """Team-games (:func:`final_team_games` rows) of final games whose box score holds rows of the
     game but none of that team, home before away."""
-    teams = final_team_games(schedule).filter(pl.col("game_id").is_in(box["game_id"].unique().implode()))
+    teams = final_team_games(schedule, box)
     missing = teams.join(box.select("game_id", "team_abbr").unique(), on=["game_id", "team_abbr"], how="anti")
     return missing.sort("game_id", "side", descending=[False, True])
+
+
+def _team_labels(team_games: pl.DataFrame) -> list[str]:
+    return [f"{r['game_id']} {r['team_abbr']} ({r['side']})" for r in team_games.iter_rows(named=True)]
 
 
 def teams_missing_from_box(schedule: pl.DataFrame, box: pl.DataFrame) -> list[str]:
     """The schedule's teams of final games whose box score holds rows of the game but none of that
     team, as ``"<game_id> <team> (home|away)"``. A game with no rows at all is not listed here: that is
     a missing box score (:func:`box_scores_complete`)."""
-    return [
-        f"{r['game_id']} {r['team_abbr']} ({r['side']})"
-        for r in _missing_teams(schedule, box).iter_rows(named=True)
-    ]
+    return _team_labels(_missing_teams(schedule, box))
 
 
 def box_scores_complete(schedule: pl.DataFrame, box: pl.DataFrame, as_of: datetime) -> CheckOutcome:
@@ -201,8 +206,9 @@ def box_scores_complete(schedule: pl.DataFrame, box: pl.DataFrame, as_of: dateti
     final = schedule.filter(pl.col("status") == "final")
     have = set(box["game_id"].unique().to_list())
     missing = final.filter(~pl.col("game_id").is_in(list(have)))
-    missing_teams = teams_missing_from_box(schedule, box)
-    partial = _missing_teams(schedule, box)["game_id"].unique().to_list()
+    partial_games = _missing_teams(schedule, box)
+    missing_teams = _team_labels(partial_games)
+    partial = partial_games["game_id"].unique().to_list()
     incomplete = final.filter(~pl.col("game_id").is_in(list(have)) | pl.col("game_id").is_in(partial))
     meta: dict[str, Any] = {
         "final_games": final.height,
@@ -228,7 +234,7 @@ def team_points_match(schedule: pl.DataFrame, box: pl.DataFrame) -> CheckOutcome
     """Summed player points equal each team's final score, for both teams of every final game with a
     box score: a team with no players on it is a mismatch (its players scored nothing of its score).
     A game with no box score at all is left to :func:`box_scores_complete`."""
-    scores = final_team_games(schedule).filter(pl.col("game_id").is_in(box["game_id"].unique().implode()))
+    scores = final_team_games(schedule, box)
     sums = box.group_by("game_id", "team_abbr").agg(pl.col("pts").sum().alias("player_pts"))
     joined = scores.join(sums, on=["game_id", "team_abbr"], how="left")
     bad = joined.filter(pl.col("player_pts").is_null() | (pl.col("player_pts") != pl.col("score")))
@@ -252,7 +258,7 @@ def min_players_with_minutes(schedule: pl.DataFrame, box: pl.DataFrame) -> Check
     """At least 5 players with minutes for every team on the box score and both teams of every final
     game with a box score (a team missing from it has none)."""
     per = box.filter(pl.col("played")).group_by("game_id", "team_abbr").len()
-    expected = final_team_games(schedule).filter(pl.col("game_id").is_in(box["game_id"].unique().implode()))
+    expected = final_team_games(schedule, box)
     teams = pl.concat(
         [box.select("game_id", "team_abbr"), expected.select("game_id", "team_abbr")], how="vertical_relaxed"
     ).unique()
