@@ -20,8 +20,9 @@ MAX_GAMES_PER_DATE = 16
 MIN_PLAYERS_WITH_MINUTES = 5
 MAX_UNRESOLVED_SHARE = 0.02
 MIN_PROPS_COVERAGE = 0.8
-# A line value posted for more than this share of a date's players is a filled-in default.
+# A main-line value posted for more than this share of a date's players is a filled-in default.
 MAX_SAME_LINE_SHARE = 0.25
+# Values feeds fill in; a real line may sit there too (reported, never refused on the value alone).
 KNOWN_PLACEHOLDER_LINES = (0.0, 20.0)
 BOX_SCORE_GRACE = timedelta(hours=6)
 
@@ -49,8 +50,14 @@ def validate_batch(frame: pl.DataFrame, table: str, source: str) -> Validated:
     }[table]
     frame = schemas.conform(frame, contract, source)
     good, bad = schemas.split_quarantine(frame, table, source)
+    # batch-level rules: a batch that breaks one is refused whole, before anything is stored, so the
+    # stored partitions keep their previous rows (row-level problems are quarantined above)
     if table == "box_scores":
         require_both_teams(good, source)
+    elif table == "schedule":
+        refuse_duplicate_games(good, source)
+    elif table == "player_props":
+        refuse_filled_in_lines(frame, source)
     schemas.validate(good, table, source)
     return Validated(good, bad)
 
@@ -113,15 +120,38 @@ class CheckOutcome:
     severity: str = "ERROR"  # ERROR blocks downstream when the check is blocking; WARN informs
 
 
-def schedule_duplicates(schedule: pl.DataFrame) -> CheckOutcome:
-    """Each game id once on a date and at most once not postponed. A postponed game keeps its id when
-    it is played on another date, so a range holding both dates has its postponed row and its played
-    row: that is one game (listed as ``postponed_and_replayed``), not a duplicate."""
+def duplicate_game_ids(schedule: pl.DataFrame) -> pl.Series:
+    """Game ids listed twice on a date, or not postponed on two dates, sorted. A postponed game keeps
+    its id when it is played on another date: its postponed row and its played row are one game."""
     per_date = schedule.group_by("game_id", "game_date").len().filter(pl.col("len") > 1)
     played = (
         schedule.filter(pl.col("status") != "postponed").group_by("game_id").len().filter(pl.col("len") > 1)
     )
-    dup = pl.concat([per_date["game_id"], played["game_id"]]).unique().sort()
+    return pl.concat([per_date["game_id"], played["game_id"]]).unique().sort()
+
+
+def refuse_duplicate_games(schedule: pl.DataFrame, source: str) -> None:
+    """A schedule batch listing a game twice (:func:`duplicate_game_ids`) is refused whole, naming the
+    first game and its dates, so it never replaces the stored schedule of its dates."""
+    dup = duplicate_game_ids(schedule)
+    if dup.is_empty():
+        return
+    first = dup[0]
+    rows = schedule.filter(pl.col("game_id") == first).sort("game_date")
+    listed = ", ".join(f"{r['game_date']} {r['status']}" for r in rows.iter_rows(named=True))
+    raise SourceDataError(
+        source,
+        "game_id",
+        f"lists {dup.len()} game(s) more than once (each game once a date, at most once not postponed), "
+        f"first {first}: {listed}",
+        first,
+    )
+
+
+def schedule_duplicates(schedule: pl.DataFrame) -> CheckOutcome:
+    """:func:`duplicate_game_ids` as a check outcome, listing the games that were postponed and played
+    on another date of ``schedule`` as ``postponed_and_replayed`` (one game, not a duplicate)."""
+    dup = duplicate_game_ids(schedule)
     ids = schedule.group_by("game_id").agg(
         pl.len().alias("rows"), (pl.col("status") == "postponed").any().alias("postponed")
     )
@@ -307,15 +337,29 @@ def props_coverage(
     return CheckOutcome(share >= MIN_PROPS_COVERAGE, meta, "WARN")
 
 
-def placeholder_lines(props: pl.DataFrame) -> CheckOutcome:
-    """No default/placeholder lines: no known default value without prices, no value posted for
-    more than a quarter of a date's players, no line without both prices."""
-    known = props.filter(
-        pl.col("line").is_in(KNOWN_PLACEHOLDER_LINES)
-        & (pl.col("over_price").is_null() | pl.col("under_price").is_null())
+def _priced(side: str | None = None) -> pl.Expr:
+    if side is not None:
+        return pl.col(f"{side}_price").is_not_null()
+    return pl.col("over_price").is_not_null() | pl.col("under_price").is_not_null()
+
+
+def dates_without_prices(props: pl.DataFrame) -> pl.DataFrame:
+    """Dates whose lines carry not one price, over or under (``game_date``, ``lines``): a feed that
+    filled its lines in, not a book's offer."""
+    return (
+        props.group_by("game_date")
+        .agg(pl.len().alias("lines"), _priced().sum().alias("priced"))
+        .filter(pl.col("priced") == 0)
+        .drop("priced")
+        .sort("game_date")
     )
-    no_price = props.filter(pl.col("over_price").is_null() & pl.col("under_price").is_null())
-    per_value = (
+
+
+def repeated_line_values(props: pl.DataFrame) -> pl.DataFrame:
+    """(``game_date``, ``line``, ``players``, ``all_players``) of main-line values posted for more than
+    ``MAX_SAME_LINE_SHARE`` of a date's players (dates with 20+ players): a filled-in default. On the
+    archive's real lines the most repeated value reaches 22% (9.5 for 10 of 45 players, 2025-11-13)."""
+    return (
         props.filter(pl.col("is_main_line"))
         .group_by("game_date", "line")
         .agg(pl.col("player_name").n_unique().alias("players"))
@@ -326,16 +370,62 @@ def placeholder_lines(props: pl.DataFrame) -> CheckOutcome:
         .filter(
             (pl.col("all_players") >= 20) & (pl.col("players") > MAX_SAME_LINE_SHARE * pl.col("all_players"))
         )
+        .sort("game_date", "players", descending=[False, True])
     )
+
+
+def refuse_filled_in_lines(props: pl.DataFrame, source: str) -> None:
+    """Refuse a lines batch holding evidence of filled-in lines, before anything is stored: a date
+    whose lines carry no price at all (:func:`dates_without_prices`), or one main-line value for more
+    than a quarter of a date's players (:func:`repeated_line_values`). One line without a price, or
+    with one side's price only (books post over-only alternates), is a row matter: quarantined when
+    it has no price (``schemas.ROW_RULES``), kept when one side is priced."""
+    bare = dates_without_prices(props)
+    if bare.height:
+        first = bare.row(0, named=True)
+        raise SourceDataError(
+            source,
+            "over_price/under_price",
+            f"is missing on every line of {bare.height} date(s), first {first['game_date']} "
+            f"({first['lines']} lines): filled-in lines, the batch is refused",
+            first["game_date"].isoformat(),
+        )
+    repeated = repeated_line_values(props)
+    if repeated.height:
+        first = repeated.row(0, named=True)
+        raise SourceDataError(
+            source,
+            "line",
+            f"is the main line of {first['players']} of {first['all_players']} players on "
+            f"{first['game_date']} (more than {MAX_SAME_LINE_SHARE:.0%}): a filled-in default, the batch "
+            "is refused",
+            first["line"],
+        )
+
+
+def placeholder_lines(props: pl.DataFrame) -> CheckOutcome:
+    """The stored lines hold no filled-in lines: no date without a single price, no main-line value
+    for more than a quarter of a date's players, no line without a price. A batch with any of these is
+    refused or has those rows quarantined before it is written, so this fails on rows that reached
+    the warehouse another way (stored before these rules, or written around the raw asset). A line
+    priced on one side only is a real offer (over-only alternates): counted, not failed."""
+    no_price = props.filter(~_priced())
+    bare = dates_without_prices(props)
+    repeated = repeated_line_values(props)
+    one_sided = props.filter(_priced("over") != _priced("under"))
     meta = {
         "lines": props.height,
-        "known_placeholder_values": known.height,
         "lines_without_prices": no_price.height,
+        "dates_without_prices": [d.isoformat() for d in bare["game_date"].to_list()[:20]],
         "suspicious_repeated_values": [
-            f"{r['game_date']}: {r['line']} x{r['players']}" for r in per_value.head(5).iter_rows(named=True)
+            f"{r['game_date']}: {r['line']} x{r['players']}" for r in repeated.head(5).iter_rows(named=True)
         ],
+        "one_sided_lines": one_sided.height,
+        "one_sided_at_placeholder_values": one_sided.filter(
+            pl.col("line").is_in(KNOWN_PLACEHOLDER_LINES)
+        ).height,
     }
-    return CheckOutcome(known.is_empty() and no_price.is_empty() and per_value.is_empty(), meta)
+    return CheckOutcome(no_price.is_empty() and bare.is_empty() and repeated.is_empty(), meta)
 
 
 def primary_source_answered(fallbacks: dict[str, str]) -> CheckOutcome:

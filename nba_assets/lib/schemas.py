@@ -236,6 +236,10 @@ ROW_RULES: dict[str, tuple[RowRule, ...]] = {
         RowRule("unknown away team", pl.col("away_abbr").is_in(TEAM_CODES), "away_abbr", fatal=True),
         RowRule("empty player name", pl.col("player_name").str.strip_chars().str.len_chars() > 0),
         RowRule("snapshot after tip-off", pl.col("snapshot_utc") < pl.col("tipoff_utc")),
+        # no side can be bet or graded (one priced side is a real offer: kept)
+        RowRule(
+            "line without prices", pl.col("over_price").is_not_null() | pl.col("under_price").is_not_null()
+        ),
     ),
 }
 

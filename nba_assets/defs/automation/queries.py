@@ -162,6 +162,10 @@ def run_facts(instance: dg.DagsterInstance, run_id: str) -> RunFacts | None:
         if event is None:
             continue
         error = event.step_failure_data.error if event.step_failure_data else None
+        # an asset's own exception comes wrapped in Dagster's step error: name the cause's class
+        # (SourceDataError, ...), never its text
+        if error is not None and error.cls_name == "DagsterExecutionStepExecutionError" and error.cause:
+            error = error.cause
         steps.append((event.step_key or "", error.cls_name if error else ""))
     return RunFacts(
         run_id=run_id,

@@ -119,7 +119,6 @@ def _output(
     "schedule",
     "Games on each game date (ET): ids, tip-off (UTC), teams, status and final scores.",
     [
-        _check("schedule", "schedule_no_duplicate_games", "Each game id appears once.", blocking=True),
         _check(
             "schedule", "schedule_game_count_plausible", "At most 16 games a date and no team twice a day."
         ),
@@ -148,7 +147,6 @@ def schedule(
         extra,
         ["game_date", "game_id", "away_abbr", "home_abbr", "status", "away_pts", "home_pts"],
     )
-    yield _result("schedule", "schedule_no_duplicate_games", raw.schedule_duplicates(df))
     yield _result("schedule", "schedule_game_count_plausible", raw.schedule_counts_plausible(df, dates))
 
 
@@ -273,12 +271,6 @@ def injury_report(
         ),
         _check(
             "player_props",
-            "player_props_no_placeholder_lines",
-            "No default or placeholder lines (e.g. 20.0 fill-ins).",
-            blocking=True,
-        ),
-        _check(
-            "player_props",
             "player_props_unresolved_name_share",
             "Share of book names not resolved to an NBA person id.",
         ),
@@ -328,11 +320,50 @@ def player_props(
     )
     coverage = raw.props_coverage(schedule_rows, df, source.line_dates(dates))
     yield _result("player_props", "player_props_cover_scheduled_games", coverage)
-    yield _result("player_props", "player_props_no_placeholder_lines", raw.placeholder_lines(df))
     yield _result("player_props", "player_props_unresolved_name_share", unresolved)
     yield _result(
         "player_props", "player_props_from_primary_source", raw.primary_source_answered(batch.fallbacks)
     )
 
 
-raw_assets = [schedule, box_scores, injury_report, player_props]
+# ---------------------------------------------------------------- blocking checks on what was stored
+#
+# A batch that would fail these is refused before it is written (``raw.validate_batch``: the step fails,
+# the run fails and the stored partitions keep their rows). These checks read back what the warehouse
+# holds for the run's dates, through the IO manager, as downstream steps will: they fail on rows that
+# got there another way (stored before the refusals existed, written around the raw assets), and can
+# be run alone to audit stored dates. Blocking: downstream steps of the run do not start on them.
+
+
+@dg.asset_check(
+    asset=dg.AssetKey(["raw", "schedule"]),
+    name="schedule_no_duplicate_games",
+    blocking=True,
+    partitions_def=game_date_partitions,
+    pool="duckdb",
+    description="The stored schedule of the run's dates lists each game id once a date and at most once "
+    "not postponed (a postponed game played on a later date keeps its id). A batch that would break it is "
+    "refused before it is written.",
+)
+def schedule_no_duplicate_games(schedule: pl.DataFrame) -> dg.AssetCheckResult:
+    return _result("schedule", "schedule_no_duplicate_games", raw.schedule_duplicates(schedule))
+
+
+@dg.asset_check(
+    asset=dg.AssetKey(["raw", "player_props"]),
+    name="player_props_no_placeholder_lines",
+    blocking=True,
+    partitions_def=game_date_partitions,
+    pool="duckdb",
+    description="The stored lines of the run's dates hold no filled-in lines: no line without a price, no "
+    "date without a single price, no main-line value for more than a quarter of a date's players. A batch "
+    "with such a date is refused and an unpriced line quarantined before the write; a line priced on one "
+    "side only (an over-only alternate) is real: kept and counted.",
+)
+def player_props_no_placeholder_lines(player_props: pl.DataFrame) -> dg.AssetCheckResult:
+    return _result("player_props", "player_props_no_placeholder_lines", raw.placeholder_lines(player_props))
+
+
+raw_checks = [schedule_no_duplicate_games, player_props_no_placeholder_lines]
+# the checks travel with the assets: everything that materializes the raw layer runs them
+raw_assets = [schedule, box_scores, injury_report, player_props, *raw_checks]

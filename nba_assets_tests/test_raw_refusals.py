@@ -1,0 +1,299 @@
+"""Bad batches are refused before the write (stored rows survive), real one-sided lines are kept, and the
+blocking raw checks judge what the warehouse holds."""
+
+from dataclasses import replace
+from datetime import UTC, date, datetime
+
+import dagster as dg
+import duckdb
+import polars as pl
+import pytest
+
+from nba_assets.defs.automation import sensors
+from nba_assets.defs.automation.resources import LocalAlertsResource
+from nba_assets.defs.raw.assets import (
+    player_props_no_placeholder_lines,
+    raw_assets,
+    schedule_no_duplicate_games,
+)
+from nba_assets.defs.resources import ArchiveSourceResource, build_resources
+from nba_assets.lib import raw
+from nba_assets.lib.alerts import LocalAlertLog
+from nba_assets.lib.env import Settings
+from nba_assets.lib.errors import SourceDataError
+from nba_assets.lib.sources.archive import ArchiveSource
+from nba_assets.lib.sources.base import SourceBatch
+
+DAY = date(2025, 11, 5)
+AFTER = datetime(2025, 11, 7, tzinfo=UTC)
+SCHEDULE, PROPS = raw_assets[0], raw_assets[3]
+
+
+def _q(db, sql: str) -> list[tuple]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def _props() -> pl.DataFrame:
+    """The archive's lines of 2025-11-05 with game ids and player ids, as the asset validates them."""
+    src = ArchiveSource()
+    schedule = src.schedule([DAY], AFTER).frame
+    frame = raw.attach_game_ids(src.player_props([DAY], AFTER).frame, schedule)
+    return raw.resolve_prop_ids(frame, src, [DAY])
+
+
+def _alternate(props: pl.DataFrame, line: float, under: int | None, over: int | None = -140) -> pl.DataFrame:
+    """One more line for the first player's first book: an alternate at ``line`` with these prices."""
+    first = props.filter(pl.col("is_main_line")).sort("player_name", "bookmaker").head(1)
+    return pl.concat(
+        [
+            props,
+            first.with_columns(
+                line=pl.lit(line),
+                over_price=pl.lit(over, pl.Int64),
+                under_price=pl.lit(under, pl.Int64),
+                is_main_line=pl.lit(False),
+            ),
+        ]
+    )
+
+
+# ---------------------------------------------------------------- lines: rows vs batches
+
+
+def test_an_over_only_alternate_at_20_is_kept_and_passes() -> None:
+    """Before: one real over-only 20.0 alternate failed the blocking check and held back the whole day."""
+    props = _alternate(_props(), 20.0, under=None)
+    v = raw.validate_batch(props, "player_props", "the-odds-api")
+    assert v.good.height == props.height and v.quarantined.is_empty()
+    kept = v.good.filter((pl.col("line") == 20.0) & pl.col("under_price").is_null())
+    assert kept.height == 1 and kept["over_price"][0] == -140
+    outcome = raw.placeholder_lines(v.good)
+    assert outcome.passed, outcome.metadata
+    assert outcome.metadata["one_sided_lines"] >= 1
+    assert outcome.metadata["one_sided_at_placeholder_values"] == 1
+
+
+def test_a_line_without_prices_is_quarantined_not_the_day() -> None:
+    props = _alternate(_props(), 23.5, under=None, over=None)
+    v = raw.validate_batch(props, "player_props", "the-odds-api")
+    assert v.quarantine_reasons == {"line without prices": 1}
+    assert v.good.height == props.height - 1
+    assert v.quarantined["line"].to_list() == [23.5]
+    assert raw.placeholder_lines(v.good).passed
+    # what the check still catches: such a row in the stored table (written before the rule)
+    stored = raw.placeholder_lines(props)
+    assert not stored.passed and stored.metadata["lines_without_prices"] == 1
+
+
+def test_a_date_without_a_single_price_is_refused() -> None:
+    props = _props().with_columns(over_price=pl.lit(None, pl.Int64), under_price=pl.lit(None, pl.Int64))
+    with pytest.raises(SourceDataError) as err:
+        raw.validate_batch(props, "player_props", "the-odds-api")
+    assert (err.value.source, err.value.field, err.value.value) == (
+        "the-odds-api",
+        "over_price/under_price",
+        "2025-11-05",
+    )
+    assert f"first 2025-11-05 ({props.height} lines)" in str(err.value)
+    assert raw.placeholder_lines(props).metadata["dates_without_prices"] == ["2025-11-05"]
+
+
+def test_one_value_for_a_quarter_of_the_players_is_refused() -> None:
+    props = _props()
+    players = props["player_name"].unique().sort()
+    filled = players.head(players.len() // 4 + 1)
+    bad = props.with_columns(
+        line=pl.when(pl.col("is_main_line") & pl.col("player_name").is_in(filled.implode()))
+        .then(20.0)
+        .otherwise(pl.col("line"))
+    )
+    with pytest.raises(SourceDataError) as err:
+        raw.validate_batch(bad, "player_props", "the-odds-api")
+    assert (err.value.field, err.value.value) == ("line", 20.0)
+    assert f"main line of {filled.len()} of {players.len()} players on 2025-11-05" in str(err.value)
+    assert not raw.placeholder_lines(bad).passed
+
+
+# ---------------------------------------------------------------- schedule
+
+
+def test_a_schedule_listing_a_game_twice_is_refused_naming_it() -> None:
+    """Before: validated and stored; only the blocking check, after the write, failed."""
+    schedule = ArchiveSource().schedule([DAY], AFTER).frame
+    twice = pl.concat([schedule, schedule.sort("game_id").head(1)])
+    first = schedule.sort("game_id")["game_id"][0]
+    with pytest.raises(SourceDataError) as err:
+        raw.validate_batch(twice, "schedule", "stats.nba.com")
+    assert (err.value.source, err.value.field, err.value.value) == ("stats.nba.com", "game_id", first)
+    assert f"first {first}: 2025-11-05 final, 2025-11-05 final" in str(err.value)
+    # a postponed game played on a later date is one game, not refused
+    replay = schedule.sort("game_id").head(1).with_columns(game_date=pl.lit(date(2025, 11, 6)))
+    postponed = schedule.with_columns(
+        status=pl.when(pl.col("game_id") == first).then(pl.lit("postponed")).otherwise("status"),
+        home_pts=pl.when(pl.col("game_id") == first).then(None).otherwise("home_pts"),
+        away_pts=pl.when(pl.col("game_id") == first).then(None).otherwise("away_pts"),
+    )
+    v = raw.validate_batch(pl.concat([postponed, replay]), "schedule", "stats.nba.com")
+    assert v.good.height == schedule.height + 1
+
+
+# ---------------------------------------------------------------- end to end on a DuckDB warehouse
+
+
+class _Bad(ArchiveSource):
+    """The archive, with the schedule or the lines of a date spoiled the way ``mode`` says."""
+
+    def __init__(self, mode: str) -> None:
+        super().__init__()
+        self.mode = mode
+
+    def schedule(self, dates: list[date], as_of: datetime) -> SourceBatch:
+        batch = super().schedule(dates, as_of)
+        if self.mode != "duplicate_game":
+            return batch
+        return replace(batch, frame=pl.concat([batch.frame, batch.frame.sort("game_id").head(1)]))
+
+    def player_props(self, dates: list[date], as_of: datetime, *, ledger: bool = True) -> SourceBatch:
+        batch = super().player_props(dates, as_of, ledger=ledger)
+        frame = batch.frame
+        if self.mode == "unpriced_lines":
+            frame = frame.with_columns(over_price=pl.lit(None, pl.Int64), under_price=pl.lit(None, pl.Int64))
+        elif self.mode == "over_only_20":
+            frame = _alternate(frame, 20.0, under=None)
+        return replace(batch, frame=frame)
+
+
+class _BadResource(ArchiveSourceResource):
+    mode: str
+
+    def get_source(self, store):
+        return _Bad(self.mode)
+
+
+def _failure_message(result: dg.ExecuteInProcessResult) -> str:
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    return str(failure.event_specific_data.error.cause or failure.event_specific_data.error)
+
+
+@pytest.fixture
+def stored(tmp_path):
+    """2025-11-05's raw layer materialized from the archive into a fresh warehouse."""
+    settings = Settings(data_dir=tmp_path / "nba")
+    settings.data_dir.mkdir()
+    res = build_resources(settings)
+    assert dg.materialize(raw_assets, resources=res, partition_key=DAY.isoformat()).success
+    return settings, res
+
+
+SNAPSHOT = {
+    "schedule": "select count(*), count(distinct game_id), sum(home_pts) from raw.schedule",
+    "player_props": "select count(*), count(over_price), count(under_price), sum(line) from raw.player_props",
+}
+
+
+@pytest.mark.parametrize(
+    ("mode", "assets", "step", "says"),
+    [
+        (
+            "duplicate_game",
+            [SCHEDULE, schedule_no_duplicate_games, raw_assets[1]],
+            "raw__schedule",
+            "archive: field 'game_id' lists 1 game(s) more than once",
+        ),
+        (
+            "unpriced_lines",
+            [SCHEDULE, PROPS, player_props_no_placeholder_lines],
+            "raw__player_props",
+            "archive: field 'over_price/under_price' is missing on every line of 1 date(s)",
+        ),
+    ],
+)
+def test_a_bad_batch_fails_the_run_alerts_and_keeps_the_stored_rows(
+    stored, tmp_path, mode, assets, step, says
+) -> None:
+    """Before: the batch replaced the partition, then the blocking check failed (the good rows were gone)."""
+    settings, res = stored
+    db = settings.warehouse_path
+    before = {t: _q(db, sql) for t, sql in SNAPSHOT.items()}
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(
+            assets,
+            resources={**res, "nba_source": _BadResource(mode=mode)},
+            partition_key=DAY.isoformat(),
+            instance=instance,
+            raise_on_error=False,
+        )
+        assert not result.success
+        assert says in _failure_message(result)
+        failed = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+        assert failed == [step]
+        # nothing downstream of the refused asset ran, its blocking check included
+        assert result.get_asset_check_evaluations() == [] or all(
+            e.check_name not in ("schedule_no_duplicate_games", "player_props_no_placeholder_lines")
+            for e in result.get_asset_check_evaluations()
+        )
+        # the run failure reaches the alert sink through the alerts sensor
+        alerts = LocalAlertsResource(path=str(tmp_path / "alerts.log"))
+        with dg.build_sensor_context(instance=instance, resources={"alerts": alerts}) as ctx:
+            sensors.alerts_sensor.evaluate_tick(ctx)
+        (alert,) = LocalAlertLog(tmp_path / "alerts.log").read()
+        assert alert["kind"] == "run_failure" and alert["partition"] == DAY.isoformat()
+        assert f"{step} (SourceDataError)" in alert["text"]
+    assert {t: _q(db, sql) for t, sql in SNAPSHOT.items()} == before
+
+
+def test_an_over_only_alternate_is_stored_and_the_run_succeeds(stored) -> None:
+    settings, res = stored
+    db = settings.warehouse_path
+    (lines,) = _q(db, "select count(*) from raw.player_props")[0]
+    result = dg.materialize(
+        [SCHEDULE, PROPS, player_props_no_placeholder_lines],
+        resources={**res, "nba_source": _BadResource(mode="over_only_20")},
+        partition_key=DAY.isoformat(),
+    )
+    assert result.success
+    (check,) = [
+        e for e in result.get_asset_check_evaluations() if e.check_name == "player_props_no_placeholder_lines"
+    ]
+    assert check.passed and check.metadata["one_sided_at_placeholder_values"].value == 1
+    assert _q(db, "select count(*) from raw.player_props") == [(lines + 1,)]
+    assert _q(db, "select count(*) from raw.player_props where line = 20.0 and under_price is null") == [(1,)]
+
+
+@pytest.mark.parametrize(
+    ("check", "table", "spoil"),
+    [
+        (
+            schedule_no_duplicate_games,
+            "schedule",
+            "insert into raw.schedule select * from raw.schedule order by game_id limit 1",
+        ),
+        (
+            player_props_no_placeholder_lines,
+            "player_props",
+            "update raw.player_props set over_price = null, under_price = null "
+            "where rowid = (select min(rowid) from raw.player_props)",
+        ),
+    ],
+)
+def test_the_blocking_checks_fail_on_what_is_stored(stored, check, table, spoil) -> None:
+    """Rows stored around the refusals (an older version, a manual write) fail the check run on its own."""
+    settings, res = stored
+    with duckdb.connect(str(settings.warehouse_path)) as con:
+        con.execute(spoil)
+    result = dg.materialize(
+        raw_assets,
+        selection=dg.AssetSelection.checks(check),
+        resources=res,
+        # a check-only run names its date by tag (partition_key wants a selected asset)
+        tags={"dagster/partition": DAY.isoformat()},
+        raise_on_error=False,
+    )
+    assert [e.step_key for e in result.all_events if e.event_type_value == "STEP_START"] == [
+        f"raw__{table}_{check.check_key.name}"
+    ]
+    (evaluation,) = result.get_asset_check_evaluations()
+    assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR
+    assert not result.success  # blocking: an ERROR fails the step
+    assert _q(settings.warehouse_path, f"select count(*) from raw.{table}")[0][0] > 0
