@@ -195,3 +195,19 @@ def test_a_postponed_game_and_its_replay_are_not_a_duplicate_schedule_row() -> N
         [first, replay, replay.with_columns(pl.lit(D + timedelta(days=5)).alias("game_date"))]
     )
     assert schedule_duplicates(played_twice).metadata["duplicate_game_ids"] == ["0022500228"]
+
+
+def test_a_call_without_the_price_of_its_side_is_not_a_bet() -> None:
+    """Before: an OVER call on an under-only line that won got profit null, one that lost -1: counted as
+    bets, the record and ROI were skewed. Without the side's price it could not be bet: NO_BET."""
+    preds = _preds([D] * 3, ["g1"] * 3, [1, 101, 2]).with_columns(
+        over_price=pl.Series([None, -110, None], dtype=pl.Int64),
+        line=pl.Series([18.5, 18.5, 25.5]),
+    )
+    box = pl.concat([_box(["g1"]), _box(["g1"]).head(1).with_columns(player_id=pl.lit(2, pl.Int64))])
+    graded = grading.grade(preds, box).sort("player_id")
+    assert graded["result"].to_list() == ["NO_BET", "NO_BET", "WIN"]
+    assert graded["profit"].to_list()[:2] == [None, None]
+    assert graded["abs_error"].to_list()[:2] == [1.0, 1.0]  # still graded for accuracy
+    record = grading.bet_record(graded, ["game_date"])
+    assert record["bets"].to_list() == [1] and record["wins"].to_list() == [1]

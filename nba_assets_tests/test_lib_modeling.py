@@ -22,12 +22,21 @@ FAST = ModelConfig(iterations=60, validation_days=5, validation_min_rows=200, mi
 
 def _rows(**cols) -> pl.DataFrame:
     n = len(next(iter(cols.values())))
-    base = {"line": [22.5] * n, "predicted_points": [25.0] * n, "p_over": [0.65] * n, "quality": [90.0] * n}
+    base = {
+        "line": [22.5] * n,
+        "over_price": [-110] * n,
+        "under_price": [-110] * n,
+        "predicted_points": [25.0] * n,
+        "p_over": [0.65] * n,
+        "quality": [90.0] * n,
+    }
     base.update(cols)
     return pl.DataFrame(
         base,
         schema_overrides={
             "line": pl.Float64,
+            "over_price": pl.Int64,
+            "under_price": pl.Int64,
             "predicted_points": pl.Float64,
             "p_over": pl.Float64,
             "quality": pl.Float64,
@@ -57,6 +66,32 @@ def test_decision_rules() -> None:
     assert out["actionable"].to_list() == [True, False, False, False, False, True]
     assert out["edge"][5] == pytest.approx(-3.5) and out["confidence"][5] == pytest.approx(0.70)
     assert out["tier"].to_list()[0] == "high" and out["tier"][1] is None
+
+
+def test_a_side_without_a_price_is_never_called() -> None:
+    """An over-only alternate cannot be bet under: the UNDER call PASSes, the OVER call stands; no
+    default price is ever assumed."""
+    out = decide(
+        _rows(
+            predicted_points=[25.0, 19.0, 19.0, 25.0, 19.0],
+            p_over=[0.65, 0.30, 0.30, 0.65, 0.30],
+            over_price=[-140, -140, None, None, None],
+            under_price=[None, None, -105, -105, None],
+        ),
+        CFG,
+    )
+    assert out["recommendation"].to_list() == ["OVER", "PASS", "UNDER", "PASS", "PASS"]
+    assert out["skip_reason"].to_list() == [
+        None,
+        "no_price_for_side",
+        None,
+        "no_price_for_side",
+        "no_price_for_side",
+    ]
+    assert out["actionable"].to_list() == [True, False, True, False, False]
+    # the line still gets its prediction, edge and probability: only the call is withheld
+    assert out["edge"][1] == pytest.approx(-3.5) and out["confidence"][1] == pytest.approx(0.70)
+    assert out["tier"][1] is None
 
 
 def test_never_a_default_line() -> None:

@@ -5,9 +5,11 @@ Results per prediction row:
   ``game_postponed`` when his game was postponed, the pre-game injury status when a report listed
   him, else ``did_not_play`` / ``not_on_box_score``;
 * ``PUSH``: actual points equal the line;
-* ``WIN`` / ``LOSS``: on the recommended side (OVER / UNDER rows);
-* ``NO_BET``: PASS / NO_LINE rows, graded for accuracy (errors) but not as bets.
-Profit is per 1 unit at the offered American price of the side taken (not an assumed -110).
+* ``WIN`` / ``LOSS``: on the recommended side (OVER / UNDER rows with the book's price of that side);
+* ``NO_BET``: PASS / NO_LINE rows, and a call on a side the book posted no price for (it could not
+  be bet: the decisions PASS it, ``no_price_for_side``), graded for accuracy (errors) but not as bets.
+Profit is per 1 unit at the offered American price of the side taken (not an assumed -110, never a
+default price).
 """
 
 from __future__ import annotations
@@ -69,7 +71,9 @@ def grade(
         postponed.with_columns(pl.lit(True).alias("_postponed")), on=["game_date", "game_id"], how="left"
     )
     played = pl.col("actual_minutes").fill_null(0) > 0
-    bet = pl.col("recommendation").is_in(["OVER", "UNDER"])
+    price = called_price()
+    # a call is a bet only at a price the book offered for its side
+    bet = pl.col("recommendation").is_in(["OVER", "UNDER"]) & price.is_not_null()
     won = (
         pl.when(pl.col("recommendation") == "OVER")
         .then(pl.col("actual_points") > pl.col("line"))
@@ -86,7 +90,6 @@ def grade(
         .then(pl.lit("WIN"))
         .otherwise(pl.lit("LOSS"))
     )
-    price = called_price()
     return (
         g.with_columns(
             played.alias("played"),

@@ -2,7 +2,9 @@
 
 * ``NO_LINE``: no real line for the player (never a default line);
 * ``PASS``: quality below the threshold (pre-flight filter, ``skip_reason = low_quality``), or |edge|
-  or P(side) below the configured thresholds (``edge_below_threshold`` / ``probability_below_threshold``);
+  or P(side) below the configured thresholds (``edge_below_threshold`` / ``probability_below_threshold``),
+  or the book posts no price for the side of the edge (``no_price_for_side``: an over-only alternate
+  cannot be bet under; there is never a default price);
 * else ``OVER`` / ``UNDER`` on the side of the edge.
 """
 
@@ -54,12 +56,14 @@ def american_profit(price: pl.Expr) -> pl.Expr:
 
 def decide(frame: pl.DataFrame, cfg: DecisionConfig = DECISIONS) -> pl.DataFrame:
     """Add edge, recommendation, confidence, tier, actionable and skip_reason to rows holding
-    line, predicted_points, p_over and quality (null line = no real line), and optionally p_under
-    (a whole-point line's P(under) is not 1 - P(over): the push takes its share; default 1 - p_over)."""
+    line, over_price, under_price, predicted_points, p_over and quality (null line = no real line; a
+    null price = the book does not offer that side), and optionally p_under (a whole-point line's
+    P(under) is not 1 - P(over): the push takes its share; default 1 - p_over)."""
     edge = pl.col("predicted_points") - pl.col("line")
     p_under = pl.col("p_under") if "p_under" in frame.columns else 1 - pl.col("p_over")
     p_side = pl.when(edge >= 0).then(pl.col("p_over")).otherwise(p_under)
     side = pl.when(edge >= 0).then(pl.lit("OVER")).otherwise(pl.lit("UNDER"))
+    side_price = pl.when(edge >= 0).then(pl.col("over_price")).otherwise(pl.col("under_price"))
     skip = (
         pl.when(pl.col("line").is_null())
         .then(pl.lit("no_line"))
@@ -71,6 +75,8 @@ def decide(frame: pl.DataFrame, cfg: DecisionConfig = DECISIONS) -> pl.DataFrame
         .then(pl.lit("edge_below_threshold"))
         .when(p_side < cfg.p_side_min)
         .then(pl.lit("probability_below_threshold"))
+        .when(side_price.is_null())
+        .then(pl.lit("no_price_for_side"))
     )
     tier = pl.lit(None, pl.Utf8)
     for name, lo in reversed(cfg.tiers):
