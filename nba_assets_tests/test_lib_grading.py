@@ -3,6 +3,7 @@
 from datetime import date
 
 import polars as pl
+import pytest
 
 from nba_assets.lib import grading
 
@@ -211,3 +212,22 @@ def test_a_call_without_the_price_of_its_side_is_not_a_bet() -> None:
     assert graded["abs_error"].to_list()[:2] == [1.0, 1.0]  # still graded for accuracy
     record = grading.bet_record(graded, ["game_date"])
     assert record["bets"].to_list() == [1] and record["wins"].to_list() == [1]
+
+
+def test_a_line_is_graded_on_its_own_game_not_on_another_game_the_player_played() -> None:
+    """A player traded during the day: the book's line is on his old team's game (g1), and he plays
+    for his new team in g2 that night. Books void a line whose player is not in its game; grading his
+    g2 points against the g1 line recorded a WIN (or LOSS) for a bet the book refunded."""
+    preds = _preds([D, D], ["g1", "g1"], [101, 1])  # 101: AWY's player in _box, but his box row is g2's
+    box = pl.concat([_box(["g1"], teams=("HOM",)), _box(["g2"], teams=("AWY",))])
+    assert box.filter(pl.col("player_id") == 101)["game_id"].to_list() == ["g2"]
+    graded = grading.grade(preds, box).sort("player_id")
+    assert graded["result"].to_list() == ["WIN", "VOID"]
+    assert graded["void_reason"].to_list() == [None, "played_another_game"]
+    assert graded["profit"].to_list() == [pytest.approx(100 / 110), 0.0]
+    assert graded["actual_points"].to_list() == [20.0, None] and graded["abs_error"][1] is None
+    # a line whose game the schedule did not name (null game id) is still graded on the player's day
+    unnamed = grading.grade(
+        _preds([D], ["g1"], [101]).with_columns(pl.lit(None, pl.Utf8).alias("game_id")), box
+    )
+    assert unnamed["result"].to_list() == ["WIN"]

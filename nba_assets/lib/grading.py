@@ -1,9 +1,11 @@
 """Grading predictions against box scores, and performance by system and tier.
 
 Results per prediction row:
-* ``VOID``: the player did not play (no minutes, or not on the box score); the reason is
-  ``game_postponed`` when his game was postponed, the pre-game injury status when a report listed
-  him, else ``did_not_play`` / ``not_on_box_score``;
+* ``VOID``: the player did not play in the line's game (no minutes, not on the box score, or on it
+  for another game of D: a player traded during the day); the reason is ``game_postponed`` when his
+  game was postponed, ``played_another_game`` when he played in another game of D (books void a line
+  whose player is not in its game), the pre-game injury status when a report listed him, else
+  ``did_not_play`` / ``not_on_box_score``;
 * ``PUSH``: actual points equal the line;
 * ``WIN`` / ``LOSS``: on the recommended side (OVER / UNDER rows with the book's price of that side);
 * ``NO_BET``: PASS / NO_LINE rows, and a call on a side the book posted no price for (it could not
@@ -48,11 +50,22 @@ def grade(
     box = box_scores.select(
         "game_date",
         "player_id",
+        pl.col("game_id").alias("_box_game"),
         pl.col("pts").cast(pl.Float64).alias("actual_points"),
         pl.col("minutes").alias("actual_minutes"),
         pl.lit(True).alias("_on_box"),
     ).unique(subset=["game_date", "player_id"])
-    g = predictions.join(box, on=["game_date", "player_id"], how="left")
+    # A line is on one game: a player on D's box score for another game (traded during the day) did
+    # not play in it. A line whose game is unknown (null id) is graded on the player's day.
+    other_game = pl.col("game_id").is_not_null() & (pl.col("_box_game") != pl.col("game_id")).fill_null(False)
+    g = (
+        predictions.join(box, on=["game_date", "player_id"], how="left")
+        .with_columns(other_game.alias("_other_game"))
+        .with_columns(
+            pl.when(~pl.col("_other_game")).then(pl.col(c)).alias(c)
+            for c in ("actual_points", "actual_minutes")
+        )
+    )
     if injuries is not None and injuries.height:
         inj = (
             injuries.filter(pl.col("player_id").is_not_null())
@@ -102,6 +115,8 @@ def grade(
             .then(
                 pl.when(pl.col("_postponed").fill_null(False))
                 .then(pl.lit("game_postponed"))
+                .when(pl.col("_other_game"))
+                .then(pl.lit("played_another_game"))
                 .when(pl.col("_injury").is_not_null())
                 .then(pl.concat_str(pl.lit("injury_report:"), pl.col("_injury")))
                 .when(pl.col("_on_box").fill_null(False))
@@ -119,7 +134,7 @@ def grade(
             .then(0.0)
             .alias("profit")
         )
-        .drop("_on_box", "_injury", "_postponed")
+        .drop("_on_box", "_box_game", "_other_game", "_injury", "_postponed")
     )
 
 
