@@ -14,6 +14,7 @@ from dagster_slack import SlackResource
 
 from nba_assets.defs.automation import policy, sensors
 from nba_assets.defs.automation.resources import (
+    AlertsResource,
     LocalAlertsResource,
     SlackAlertsResource,
     alerts_resource,
@@ -34,7 +35,14 @@ from nba_assets.defs.resources import (
     LocalObjectStoreResource,
     build_resources,
 )
-from nba_assets.lib.alerts import SLACK_TIMEOUT_SECONDS, Alert, LocalAlertLog, SlackAlerts, slack_client
+from nba_assets.lib.alerts import (
+    SLACK_TIMEOUT_SECONDS,
+    Alert,
+    AlertDeliveryError,
+    LocalAlertLog,
+    SlackAlerts,
+    slack_client,
+)
 from nba_assets.lib.env import Settings
 from nba_assets.lib.storage.object_store import LocalObjectStore
 from nba_assets_tests.test_reliability_support import FaultServer, reply, reset
@@ -400,6 +408,43 @@ def test_catch_up_requests_failed_and_missing_dates_then_gives_up_once(
         nov5["checks"][0]["check"] == "box_scores_ready_for_grading"
         and nov5["checks"][0]["metadata"]["not_final"]
     )
+
+
+class DownAlerts(AlertsResource):
+    """A sink that refuses every alert: an outage (transient) or a revoked token (not transient)."""
+
+    transient: bool = True
+
+    def send_all(self, alerts: list[Alert]) -> None:
+        if alerts:
+            raise AlertDeliveryError("Slack unreachable: ConnectionResetError", self.transient)
+
+
+@pytest.mark.parametrize("transient", [True, False])
+def test_an_alert_that_cannot_go_out_does_not_hold_back_the_catch_up_of_other_dates(
+    repo, overnight, tmp_path, monkeypatch, transient
+) -> None:
+    """2025-11-03 runs out of attempts on this tick while 2025-11-05 has attempts left. With the sink
+    down, the tick requested nothing at all (and, the cursor held, every later tick the same) until
+    the sink came back: one date's undeliverable alert stopped every other date's box scores and so
+    its grading. Now the catch-up runs are requested and only the alert waits for the next tick."""
+    instance, _, _ = overnight
+    at(monkeypatch, et(2025, 11, 6, 6))
+    cursor = json.dumps({"attempts": {"2025-11-03": 6, "2025-11-05": 2}, "exhausted": []})
+    down = tick(
+        sensors.box_scores_catch_up_sensor, repo, instance, cursor, alerts=DownAlerts(transient=transient)
+    )
+    assert [(r.partition_key, r.run_key) for r in down.run_requests] == [
+        ("2025-11-05", "box_scores_catch_up:2025-11-05:3")
+    ]
+    held = json.loads(down.cursor)
+    assert held["attempts"] == {"2025-11-03": 6, "2025-11-05": 3} and held["exhausted"] == []
+    # the sink is back: the held alert goes out, once
+    alerts = LocalAlertsResource(path=str(tmp_path / "alerts.log"))
+    back = tick(sensors.box_scores_catch_up_sensor, repo, instance, down.cursor, alerts=alerts)
+    tick(sensors.box_scores_catch_up_sensor, repo, instance, back.cursor, alerts=alerts)
+    sent = LocalAlertLog(tmp_path / "alerts.log").read()
+    assert [(a["kind"], a["partition"]) for a in sent] == [("catch_up_exhausted", "2025-11-03")]
 
 
 def test_catch_up_leaves_yesterday_to_the_overnight_run(repo, overnight, tmp_path, monkeypatch) -> None:

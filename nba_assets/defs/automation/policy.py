@@ -261,6 +261,14 @@ def catch_up_decision(
     return CatchUpDecision(tuple(requests), tuple(exhausted), cur.dump())
 
 
+def catch_up_cursor_without(cursor: str, days: tuple[str, ...]) -> str:
+    """``cursor`` with ``days`` no longer marked exhausted: their alert was not delivered, so the next
+    tick finds them exhausted again and retries it (their attempts stay used up)."""
+    cur = CatchUpCursor.parse(cursor)
+    cur.exhausted = [d for d in cur.exhausted if d not in days]
+    return cur.dump()
+
+
 @dataclass(frozen=True)
 class GradingDecision:
     requests: tuple[tuple[str, str], ...]  # (game date, run key)

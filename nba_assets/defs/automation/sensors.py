@@ -4,7 +4,8 @@
   ``nba_source`` resource (the current offer, not the lines ledger) and re-runs injuries, lines, context,
   features, predictions and the report when a game's lines moved or were pulled.
 * ``box_scores_catch_up_sensor``: re-runs the overnight box scores for recent dates whose grading
-  readiness failed or never ran, a bounded number of times, then alerts once.
+  readiness failed or never ran, a bounded number of times, then alerts once (an alert that cannot go
+  out is retried next tick without holding back the other dates' runs).
 * ``grading_sensor``: grades a date once its readiness passed and no grades were written since.
 * ``alerts_sensor``: every failed run and every failed check, once, to the alert sink.
 * ``daily_summary_sensor``: after a date's grading succeeds, its record and performance, once.
@@ -127,8 +128,6 @@ def box_scores_catch_up_sensor(
         )
         for day in decision.exhausted
     ]
-    if not _deliver(context.log, alerts, gave_up):
-        return dg.SensorResult(skip_reason="alert delivery failed; retrying next tick", cursor=context.cursor)
     requests = [
         dg.RunRequest(
             run_key=f"box_scores_catch_up:{day}:{attempt}",
@@ -137,11 +136,24 @@ def box_scores_catch_up_sensor(
         )
         for day, attempt in decision.requests
     ]
-    if requests:
-        return dg.SensorResult(run_requests=requests, cursor=decision.cursor)
-    return dg.SensorResult(
-        skip_reason=f"nothing to catch up in {days[0]}..{days[-1]}", cursor=decision.cursor
+    # An alert that cannot go out waits for the next tick (its dates are not marked exhausted); the
+    # other dates' catch-up runs go out regardless. A refusal that needs a person still fails a tick
+    # that has nothing else to do.
+    try:
+        delivered = _deliver(context.log, alerts, gave_up)
+    except AlertDeliveryError as exc:
+        if not requests:
+            raise
+        context.log.error(f"{exc}; the catch-up runs are requested, the alert is retried next tick")
+        delivered = False
+    cursor = (
+        decision.cursor if delivered else policy.catch_up_cursor_without(decision.cursor, decision.exhausted)
     )
+    if requests:
+        return dg.SensorResult(run_requests=requests, cursor=cursor)
+    if not delivered:
+        return dg.SensorResult(skip_reason="alert delivery failed; retrying next tick", cursor=cursor)
+    return dg.SensorResult(skip_reason=f"nothing to catch up in {days[0]}..{days[-1]}", cursor=cursor)
 
 
 @dg.sensor(
