@@ -679,6 +679,45 @@ def test_alert_delivery_failure_keeps_the_cursor_and_retries(repo, slack) -> Non
         assert len(posted(up)) == 1
 
 
+SLOW_SINK: dict[str, Any] = {"now": None, "sent": []}
+
+
+class SlowAlerts(AlertsResource):
+    """A sink that takes 8 s of the sensors' clock per message (Slack answering slowly, or pacing
+    a burst at its rate limit)."""
+
+    def send_all(self, alerts: list[Alert]) -> None:
+        SLOW_SINK["now"] += timedelta(seconds=8)
+        SLOW_SINK["sent"] += [a.run_id for a in alerts]
+
+
+def test_a_backlog_of_alerts_is_sent_over_several_ticks_each_within_its_time_budget(
+    repo, monkeypatch
+) -> None:
+    """A tick that outlives Dagster's sensor timeout (60 s) stores no cursor: the alerts it had already
+    posted went out again on the next tick, which timed out the same way, and so on. After an outage
+    (or a first tick, which looks back 24 hours) a backlog of failed runs at 8 s a message took
+    8 x 8 = 64 s in one tick. A tick now stops posting once its budget is spent and keeps its place;
+    the next tick goes on, and every alert goes out exactly once."""
+    SLOW_SINK.update(now=datetime.now(UTC), sent=[])
+    monkeypatch.setattr(sensors, "utc_now", lambda: SLOW_SINK["now"])
+    with dg.instance_for_test() as instance:
+        runs = [
+            dg.materialize([demo_lines], instance=instance, partition_key=f"2025-11-{d:02d}").run_id
+            for d in range(1, 9)
+        ]
+        cursor, ticks = None, 0
+        while ticks < 10:
+            start = SLOW_SINK["now"]
+            result = tick(sensors.alerts_sensor, repo, instance, cursor, alerts=SlowAlerts())
+            ticks += 1
+            assert SLOW_SINK["now"] - start < timedelta(seconds=45)  # well inside Dagster's 60 s
+            cursor = result.cursor
+            if result.skip_message == "no new failures":
+                break
+        assert SLOW_SINK["sent"] == runs and ticks > 2
+
+
 def test_a_rate_limited_post_waits_once_and_is_delivered_in_the_same_tick(repo, slack) -> None:
     """HTTP 429 with Retry-After: by default slack_sdk does not retry it (the delivery failed and the
     next tick posted the whole batch again); the client now waits it out once."""

@@ -34,6 +34,9 @@ MAX_CATCH_UP_ATTEMPTS = 6
 # Summaries remembered (once per game date) and runs looked back on when a sensor has no cursor yet.
 SUMMARY_MEMORY = 60
 FIRST_TICK_LOOKBACK = timedelta(hours=24)
+# The alerts sensor starts no new delivery after this long in a tick: Dagster abandons a tick after
+# 60 s without storing its cursor, and one delivery can take 20 s (a 10 s Slack call, retried once).
+ALERTS_TICK_BUDGET = timedelta(seconds=20)
 
 # Readiness statuses as Dagster stores them (AssetCheckExecutionRecordStatus values).
 SUCCEEDED, FAILED, PLANNED = "SUCCEEDED", "FAILED", "PLANNED"

@@ -7,7 +7,8 @@
   readiness failed or never ran, a bounded number of times, then alerts once (an alert that cannot go
   out is retried next tick without holding back the other dates' runs).
 * ``grading_sensor``: grades a date once its readiness passed and no grades were written since.
-* ``alerts_sensor``: every failed run and every failed check, once, to the alert sink.
+* ``alerts_sensor``: every failed run and every failed check, once, to the alert sink (a backlog over
+  several ticks, each within its time budget).
 * ``daily_summary_sensor``: after a date's grading succeeds, its record and performance, once.
 """
 
@@ -187,9 +188,16 @@ def grading_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
 )
 def alerts_sensor(context: dg.SensorEvaluationContext, alerts: AlertsResource) -> dg.SensorResult:
     cursor = policy.RunEventsCursor.parse(context.cursor)
-    since = utc_now() - policy.FIRST_TICK_LOOKBACK
+    started = utc_now()
+    since = started - policy.FIRST_TICK_LOOKBACK
     sent = 0
     for name, record in queries.finished_runs(context.instance, cursor.after, since):
+        if utc_now() - started >= policy.ALERTS_TICK_BUDGET:
+            # a tick past Dagster's timeout stores no cursor: what it had sent would go out again
+            return dg.SensorResult(
+                skip_reason=f"{sent} alert(s) sent; the tick's time budget is spent, the rest next tick",
+                cursor=cursor.dump(),
+            )
         facts = queries.run_facts(context.instance, record.run_id)
         batch = policy.run_alerts(facts) if facts else []
         if not _deliver(context.log, alerts, batch):
