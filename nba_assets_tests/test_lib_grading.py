@@ -6,6 +6,7 @@ import polars as pl
 import pytest
 
 from nba_assets.lib import grading
+from nba_assets.lib.modeling.decisions import american_profit
 
 D = date(2025, 11, 5)
 
@@ -231,3 +232,34 @@ def test_a_line_is_graded_on_its_own_game_not_on_another_game_the_player_played(
         _preds([D], ["g1"], [101]).with_columns(pl.lit(None, pl.Utf8).alias("game_id")), box
     )
     assert unnamed["result"].to_list() == ["WIN"]
+
+
+def test_a_price_that_is_not_american_odds_is_quarantined_before_it_can_be_graded() -> None:
+    """American odds are +100 or more, or -100 or less. A feed's 0 (or "EVEN" misread, or a decimal
+    price such as 1.91 rounded to 2) was stored and graded: a WIN at 0 paid 100/0 = inf units, at +2
+    0.02 units, at -5 20 units, and one row made the ROI meaningless. Such a row is quarantined with
+    its reason; a one-sided line (null price) and the +100/-100 edges are kept."""
+    from datetime import UTC, datetime
+
+    from nba_assets.lib import schemas
+
+    prices = [(-110, 100), (-100, None), (0, -110), (-110, 2), (-5, -110), (None, 150)]
+    props = pl.DataFrame(
+        {
+            "line": [20.5] * len(prices),
+            "home_abbr": ["BOS"] * len(prices),
+            "away_abbr": ["NYK"] * len(prices),
+            "player_name": ["Jalen Brunson"] * len(prices),
+            "snapshot_utc": [datetime(2025, 11, 5, 17, tzinfo=UTC)] * len(prices),
+            "tipoff_utc": [datetime(2025, 11, 6, 0, tzinfo=UTC)] * len(prices),
+            "over_price": [o for o, _ in prices],
+            "under_price": [u for _, u in prices],
+        },
+        schema_overrides={"over_price": pl.Int64, "under_price": pl.Int64},
+    )
+    good, bad = schemas.split_quarantine(props, "player_props")
+    assert good.select("over_price", "under_price").rows() == [(-110, 100), (-100, None), (None, 150)]
+    assert bad["quarantine_reason"].to_list() == ["price not American odds"] * 3
+    # the grading arithmetic at the edges
+    edges = pl.DataFrame({"p": [100, -100, -110, 150, -250]}).select(american_profit(pl.col("p")))
+    assert edges.to_series().to_list() == pytest.approx([1.0, 1.0, 100 / 110, 1.5, 0.4])

@@ -240,6 +240,13 @@ ROW_RULES: dict[str, tuple[RowRule, ...]] = {
         RowRule(
             "line without prices", pl.col("over_price").is_not_null() | pl.col("under_price").is_not_null()
         ),
+        # American odds are +100 or more, or -100 or less; a side may be unpriced (null)
+        RowRule(
+            "price not American odds",
+            pl.all_horizontal(
+                (pl.col(c).is_null() | (pl.col(c).abs() >= 100)) for c in ("over_price", "under_price")
+            ),
+        ),
     ),
 }
 
