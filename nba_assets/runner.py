@@ -113,7 +113,7 @@ def summarize_raw(warehouse: Path, start: date, end: date) -> list[str]:
         q = {
             "raw/schedule": "SELECT count(*), count(DISTINCT game_date), count(*) FILTER (WHERE status = 'final') FROM raw.schedule WHERE game_date BETWEEN ? AND ?",
             "raw/box_scores": "SELECT count(*), count(DISTINCT game_id), count(*) FILTER (WHERE played), sum(pts) FILTER (WHERE played) FROM raw.box_scores WHERE game_date BETWEEN ? AND ?",
-            "raw/player_props": "SELECT count(*), count(DISTINCT game_id), count(DISTINCT bookmaker), count(DISTINCT player_name) FILTER (WHERE player_id IS NULL) FROM raw.player_props WHERE game_date BETWEEN ? AND ?",
+            "raw/player_props": "SELECT count(line), count(DISTINCT game_id) FILTER (WHERE line IS NOT NULL), count(DISTINCT bookmaker) FILTER (WHERE line IS NOT NULL), count(DISTINCT player_name) FILTER (WHERE player_id IS NULL) FROM raw.player_props WHERE game_date BETWEEN ? AND ?",
             "raw/injury_report": "SELECT count(*) FROM raw.injury_report WHERE game_date BETWEEN ? AND ?",
         }
         s = con.execute(q["raw/schedule"], params).fetchall()[0]

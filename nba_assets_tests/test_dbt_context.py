@@ -339,6 +339,81 @@ def test_a_later_snapshot_moves_and_pulls_lines_in_the_context(warehouse, tmp_pa
     assert context(pulled)[0] == (median(rest.values()) if rest else None)
 
 
+def test_a_book_that_pulled_every_line_of_a_game_no_longer_counts_in_the_context(warehouse, tmp_path) -> None:
+    """A book's latest snapshot of a game is an empty-fetch marker (the live source writes one when the
+    book answers no line for a game still upcoming): none of its lines of that game is current, so the
+    consensus and the books count leave it out, as the predictions do; the opening line stays."""
+    from statistics import median
+
+    settings, _ = warehouse
+    copy = _copy(settings, tmp_path)
+    db = copy.warehouse_path
+    game, book = _q(
+        db,
+        """select game_id, bookmaker from raw.player_props
+           where game_date = ? and is_main_line and player_id is not null
+           group by all having count(distinct player_id) >= 2 order by all limit 1""",
+        [D],
+    )[0]
+    players = [
+        r[0]
+        for r in _q(
+            db,
+            "select distinct player_id from raw.player_props where game_date = ? and game_id = ? and "
+            "bookmaker = ? and is_main_line and player_id is not null order by 1",
+            [D, game, book],
+        )
+    ]
+
+    def context() -> dict[int, tuple]:
+        return {
+            r[0]: r[1:]
+            for r in _q(
+                db,
+                "select player_id, consensus_line, opening_line, books_count from context.player_game_context "
+                "where game_date = ? and game_id = ?",
+                [D, game],
+            )
+        }
+
+    def current_lines(player: int) -> dict[str, float]:
+        # each book's main line in its latest snapshot of the game (the raw table's own rows)
+        return dict(
+            _q(
+                db,
+                """select bookmaker, line from raw.player_props p
+                   where game_date = ? and player_id = ? and is_main_line and snapshot_utc = (
+                       select max(snapshot_utc) from raw.player_props q
+                       where q.game_date = p.game_date and q.game_id = p.game_id and q.bookmaker = p.bookmaker)""",
+                [D, player],
+            )
+        )
+
+    before = context()
+    with duckdb.connect(str(db)) as con:
+        con.execute(
+            """insert into raw.player_props
+               select * replace (
+                   max(snapshot_utc) over () + interval 1 second as snapshot_utc,
+                   cast(null as varchar) as player_name, cast(null as bigint) as player_id,
+                   cast(null as varchar) as team_abbr, 'empty_fetch' as match_method,
+                   cast(null as double) as line, cast(null as bigint) as over_price,
+                   cast(null as bigint) as under_price, cast(null as boolean) as is_main_line)
+               from raw.player_props where game_date = ? and game_id = ? and bookmaker = ?
+               limit 1""",
+            [D, game, book],
+        )
+    _build_context(copy, D)
+    after = context()
+    for player in players:
+        if player not in before:
+            continue  # not placed in the game (a mover): nothing to compare
+        rest = {b: v for b, v in current_lines(player).items() if b != book}
+        assert after[player][2] == before[player][2] - 1 == len(rest)
+        assert after[player][0] == (median(rest.values()) if rest else None)
+        assert after[player][1] == before[player][1]  # the opening line is history: unchanged
+
+
 def _check(result: dg.ExecuteInProcessResult, prefix: str) -> dg.AssetCheckEvaluation:
     (found,) = [e for e in result.get_asset_check_evaluations() if e.check_name.startswith(prefix)]
     return found

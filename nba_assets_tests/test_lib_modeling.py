@@ -563,3 +563,128 @@ def test_lines_coverage_asks_lines_only_of_modeled_games() -> None:
     assert got.passed and got.metadata["coverage"] == 1.0
     assert got.metadata["scheduled_games"] == 2
     assert got.metadata["preseason_or_all_star_games_not_counted"] == 2
+
+
+def _props_with_a_pull() -> pl.DataFrame:
+    """BOS@NYK on 2025-11-05: draftkings and fanduel post lines at 15:00; at 18:00 draftkings' snapshot
+    of the game is an empty-fetch marker (it pulled every line) and fanduel moves player 1; draftkings
+    has lines of CHI@MIA too, untouched."""
+    from datetime import UTC, datetime
+
+    from nba_assets.lib import schemas
+
+    def row(book: str, player: int | None, line: float | None, hour: int, game: str = "0022500150") -> dict:
+        marker = player is None
+        return {
+            "game_date": date(2025, 11, 5),
+            "game_id": game,
+            "event_id": f"ev{game[-3:]}",
+            "tipoff_utc": datetime(2025, 11, 6, 0, 30, tzinfo=UTC),
+            "snapshot_utc": datetime(2025, 11, 5, hour, tzinfo=UTC),
+            "home_abbr": "NYK" if game.endswith("150") else "MIA",
+            "away_abbr": "BOS" if game.endswith("150") else "CHI",
+            "bookmaker": book,
+            "player_name": None if marker else f"p{player}",
+            "player_id": player,
+            "team_abbr": None,
+            "match_method": "empty_fetch" if marker else "exact",
+            "line": line,
+            "over_price": None if marker else -110,
+            "under_price": None if marker else -110,
+            "is_main_line": None if marker else True,
+            "source": "the-odds-api",
+        }
+
+    return schemas.conform(
+        pl.DataFrame(
+            [
+                row("draftkings", 1, 22.5, 15),
+                row("draftkings", 2, 10.5, 15),
+                row("fanduel", 1, 23.5, 15),
+                row("fanduel", 2, 11.5, 15),
+                row("draftkings", 3, 18.5, 15, game="0022500151"),
+                row("draftkings", None, None, 18),  # the marker: draftkings pulled BOS@NYK
+                row("fanduel", 1, 24.5, 18),  # fanduel moved player 1 (and pulled player 2)
+            ]
+        ),
+        schemas.PROPS_SCHEMA,
+        "test",
+    )
+
+
+def test_a_book_whose_latest_snapshot_is_an_empty_fetch_marker_offers_nothing_of_the_game() -> None:
+    """A book that pulled every line of a game left no row in its latest fetch: without the marker its
+    earlier snapshot stayed current and was predicted, picked and graded. With it, the book offers
+    nothing of that game (its other games untouched), and the blocking check expects nothing of it."""
+    from nba_assets.lib.modeling.checks import every_line_answered
+    from nba_assets.lib.modeling.decisions import book_lines, current_offers
+    from nba_assets.lib.modeling.predict import SYSTEMS
+
+    props = _props_with_a_pull()
+    offers = current_offers(props)
+    assert offers.select("bookmaker", "game_id", "player_id", "line").sort(pl.all()).rows() == [
+        ("draftkings", "0022500151", 3, 18.5),
+        ("fanduel", "0022500150", 1, 24.5),
+    ]
+    from nba_assets.lib.modeling.decisions import pulled_book_games
+
+    assert pulled_book_games(props).select("game_id", "bookmaker").rows() == [("0022500150", "draftkings")]
+    got = book_lines(props).sort("bookmaker", "player_id")
+    assert got.select("bookmaker", "player_id", "line").rows() == [
+        ("draftkings", 3, 18.5),
+        ("fanduel", 1, 24.5),
+    ]
+    # the markers are not lines: the predictions answer the two current lines, and that passes
+    preds = pl.DataFrame(
+        {
+            "game_date": [date(2025, 11, 5)] * 2 * len(SYSTEMS),
+            "player_id": [3] * len(SYSTEMS) + [1] * len(SYSTEMS),
+            "bookmaker": ["draftkings"] * len(SYSTEMS) + ["fanduel"] * len(SYSTEMS),
+            "line": [18.5] * len(SYSTEMS) + [24.5] * len(SYSTEMS),
+            "system": list(SYSTEMS) * 2,
+            "predicted_points": [17.0] * 2 * len(SYSTEMS),
+            "skip_reason": [None] * 2 * len(SYSTEMS),
+            "recommendation": ["PASS"] * 2 * len(SYSTEMS),
+        },
+        schema_overrides={"skip_reason": pl.Utf8},
+    )
+    check = every_line_answered(props, preds)
+    assert check.passed, check.metadata
+    assert check.metadata["lines"] == 2 and check.metadata["pulled_book_games"] == 1
+    # 6 line rows, 2 current; the marker is neither an unresolved line nor a superseded one
+    assert check.metadata["superseded_snapshot_rows"] == 4 and check.metadata["unresolved_lines"] == 0
+    # draftkings posts again at 19:00: its new snapshot is its offer again
+    back = pl.concat(
+        [
+            props,
+            props.filter(pl.col("bookmaker").eq("draftkings") & pl.col("player_id").eq(1)).with_columns(
+                pl.col("snapshot_utc").dt.offset_by("4h")
+            ),
+        ]
+    )
+    assert pulled_book_games(back).is_empty()
+    assert ("draftkings", 1, 22.5) in book_lines(back).select("bookmaker", "player_id", "line").rows()
+
+
+def test_empty_fetch_markers_pass_the_raw_contract_and_its_checks_only_as_markers() -> None:
+    """The raw contract keeps a marker (no line, player or price by design) and still quarantines a row
+    without a line that is not one; the props checks count lines, not markers."""
+    from nba_assets.lib import raw
+
+    props = _props_with_a_pull()
+    validated = raw.validate_batch(props, "player_props", "test")
+    assert validated.good.height == props.height and validated.quarantined.is_empty()
+    broken = props.with_columns(
+        # a line row that lost its line, and a marker that carries a price
+        pl.when(pl.col("player_id") == 3).then(None).otherwise(pl.col("line")).alias("line"),
+        pl.when(pl.col("match_method") == "empty_fetch")
+        .then(-110)
+        .otherwise(pl.col("over_price"))
+        .alias("over_price"),
+    )
+    assert raw.validate_batch(broken, "player_props", "test").quarantine_reasons == {
+        "empty-fetch marker with a player or price": 1,
+        "missing line": 1,
+    }
+    assert raw.placeholder_lines(props).passed  # a marker has no price, and is no line without one
+    assert raw.unresolved_share(props).metadata["names"] == 3  # p1, p2, p3: the marker names nobody

@@ -449,3 +449,167 @@ def test_live_player_history_asks_every_season_of_a_multi_season_range(tmp_path,
     assert asked == ["2022-23", "2023-24", "2024-25"]
     assert {call.request.params["DateFrom"] for call in responses.calls} == {"2022-09-19"}
     assert hist.height == 157
+
+
+def _markers(frame: pl.DataFrame) -> pl.DataFrame:
+    """The empty-fetch markers of a props frame (``schemas.EMPTY_FETCH``)."""
+    return frame.filter((pl.col("match_method") == "empty_fetch") & pl.col("line").is_null())
+
+
+@responses.activate
+def test_live_lines_a_book_that_pulls_every_line_of_an_upcoming_game_is_no_longer_offered(
+    tmp_path, fixtures_dir
+) -> None:
+    """At 21:00 UTC draftkings answers nothing for ORL@CLE (still upcoming) and the late copy comes back
+    with its ten books but no player_points market at any: each (event, book) that offered lines gets an
+    empty-fetch marker, kept in the ledger, so the earlier snapshots are no longer current. Without it
+    the 20:00 snapshot of those books stayed their offer. After the early tip-off the early game is not
+    asked, and its last pre-game lines stay current."""
+    from nba_assets.lib.modeling.decisions import current_offers
+
+    early, late, store, clock, src = _two_events(tmp_path, fixtures_dir)
+    day = date(2024, 2, 22)
+    first = src.player_props([day], clock["now"]).frame
+    assert _markers(first).is_empty()
+    pulled_early = {**early, "bookmakers": [b for b in early["bookmakers"] if b["key"] != "draftkings"]}
+    no_market = {**late, "bookmakers": [{**b, "markets": []} for b in late["bookmakers"]]}
+    responses.replace(responses.GET, f"{ODDS}/events/{early['id']}/odds", json=pulled_early)
+    responses.replace(responses.GET, f"{ODDS}/events/{late['id']}/odds", json=no_market)
+    clock["now"] = datetime(2024, 2, 22, 21, 0, tzinfo=UTC)
+    batch = src.player_props([day], clock["now"])
+    marks = _markers(batch.frame)
+    assert marks.group_by("event_id").len().sort("event_id").rows() == [(early["id"], 1), (late["id"], 10)]
+    assert marks.filter(pl.col("event_id") == early["id"])["bookmaker"].to_list() == ["draftkings"]
+    assert (marks["snapshot_utc"] == clock["now"]).all() and (
+        marks["snapshot_utc"] < marks["tipoff_utc"]
+    ).all()
+    assert batch.notes["lines_pulled_2024-02-22"] == "11"
+    offers = current_offers(batch.frame)
+    assert offers.filter(pl.col("event_id") == late["id"]).is_empty()
+    assert sorted(offers["bookmaker"].unique()) == sorted(b["key"] for b in pulled_early["bookmakers"])
+    # the ledger holds the markers with their snapshot: a later run reads them back
+    ledger = [pl.read_parquet(store.uri(k)) for k in store.list_keys("lines_ledger/2024-02-22/")]
+    assert len(ledger) == 2 and _markers(ledger[1]).height == 11
+    # the same fetch again: the same markers, no new snapshot (idempotent)
+    again = src.player_props([day], clock["now"]).frame
+    assert again.sort(again.columns, nulls_last=True).equals(
+        batch.frame.sort(batch.frame.columns, nulls_last=True)
+    )
+    assert len(store.list_keys("lines_ledger/2024-02-22/")) == 2
+    # 22:00, still nothing: no new marker (the books' latest snapshot already is one), still not offered
+    clock["now"] = datetime(2024, 2, 22, 22, 0, tzinfo=UTC)
+    still = src.player_props([day], clock["now"])
+    assert _markers(still.frame).height == 11 and "lines_pulled_2024-02-22" not in still.notes
+    assert current_offers(still.frame).filter(pl.col("event_id") == late["id"]).is_empty()
+    # 01:00, the early game has tipped off (not asked again) and the late one answers 204: the early
+    # game's last pre-game offers (22:00) stay current, the late one still offers nothing
+    responses.replace(responses.GET, f"{ODDS}/events/{late['id']}/odds", status=204)
+    clock["now"] = datetime(2024, 2, 23, 1, 0, tzinfo=UTC)
+    after = src.player_props([day], clock["now"]).frame
+    assert _markers(after).height == 11
+    early_offers = lambda f: current_offers(f).filter(pl.col("event_id") == early["id"])  # noqa: E731
+    assert early_offers(after).sort(after.columns).equals(early_offers(still.frame).sort(after.columns))
+    # the book posts again: its new snapshot is its offer
+    responses.replace(responses.GET, f"{ODDS}/events/{late['id']}/odds", json=late)
+    clock["now"] = datetime(2024, 2, 23, 2, 0, tzinfo=UTC)
+    back = current_offers(src.player_props([day], clock["now"]).frame)
+    assert back.filter(pl.col("event_id") == late["id"])["bookmaker"].n_unique() == 10
+
+
+@responses.activate
+def test_live_lines_only_books_asked_for_and_events_answered_are_marked(tmp_path, fixtures_dir) -> None:
+    """A bookmakers parameter names the books asked for: a book outside it is not marked (it was not
+    asked). An event the API no longer knows (404) was not answered: no marker either."""
+    early, late, store, clock, _ = _two_events(tmp_path, fixtures_dir)
+    day = date(2024, 2, 22)
+    # an earlier deployment recorded every book's lines
+    LiveSource(store, KEY, http=_fast_http(), now=lambda: clock["now"]).player_props([day], clock["now"])
+    asked = ["draftkings", "fanduel"]
+    src = LiveSource(store, KEY, http=_fast_http(), now=lambda: clock["now"], bookmakers=asked)
+    responses.replace(responses.GET, f"{ODDS}/events/{early['id']}/odds", json={**early, "bookmakers": []})
+    responses.replace(responses.GET, f"{ODDS}/events/{late['id']}/odds", status=404)
+    clock["now"] = datetime(2024, 2, 22, 21, 0, tzinfo=UTC)
+    frame = src.player_props([day], clock["now"]).frame
+    marks = _markers(frame)
+    assert sorted(marks["bookmaker"]) == asked and marks["event_id"].unique().to_list() == [early["id"]]
+    params = [c.request.params for c in responses.calls if "/odds" in c.request.url][-1]
+    assert params["bookmakers"] == "draftkings,fanduel"
+
+
+@responses.activate
+def test_live_lines_bettingpros_marks_its_own_books_of_an_event_it_stops_offering(
+    tmp_path, fixtures_dir, local_fixtures_dir
+) -> None:
+    """The fallback is asked for every book of every upcoming event: 20880 (MIL@MIA) had fanduel and
+    bet365 offers at 23:10; at 23:20 BettingPros offers only 20879's, so both books get a marker, from
+    bettingpros. 20881 never had an offer: nothing to mark."""
+    responses.get(f"{ODDS}/events", status=503)
+    _bettingpros_day(fixtures_dir, local_fixtures_dir)
+    day, store = date(2021, 10, 21), LocalObjectStore(tmp_path)
+    clock = {"now": datetime(2021, 10, 21, 23, 10, tzinfo=UTC)}
+    src = LiveSource(store, KEY, BP_KEY, http=_fast_http(), now=lambda: clock["now"])
+    assert _markers(src.player_props([day], clock["now"]).frame).is_empty()
+    page1 = json.loads((local_fixtures_dir / "bettingpros_v3_offers_NBA_2021-10-21_page1.json").read_text())
+    responses.replace(
+        responses.GET,
+        f"{BP}/offers",
+        json={"offers": page1["offers"], "_pagination": {"page": 1, "total_pages": 1}},
+    )
+    clock["now"] = datetime(2021, 10, 21, 23, 20, tzinfo=UTC)
+    marks = _markers(src.player_props([day], clock["now"]).frame)
+    assert marks.select("event_id", "bookmaker", "source").sort(pl.all()).rows() == [
+        ("20880", "bet365", "bettingpros"),
+        ("20880", "fanduel", "bettingpros"),
+    ]
+
+
+def test_empty_fetch_markers_ignore_other_feeds_and_later_snapshots() -> None:
+    """The pure rule: a book is marked when the same feed's latest earlier snapshot of the game held
+    its lines and this fetch, asked before tip-off, has none. Another feed's books are not its to mark
+    (BettingPros names and covers other books); a fetch asked after tip-off marks nothing; a snapshot
+    at or after the fetch's own (the same fetch, re-run) is not "earlier"."""
+    from nba_assets.lib import schemas
+    from nba_assets.lib.sources.live.source import ASKED_SCHEMA, empty_fetch_markers
+
+    day, tip = date(2024, 2, 22), datetime(2024, 2, 23, 0, 0, tzinfo=UTC)
+
+    def line(book: str, hour: int, source: str = "the-odds-api") -> dict:
+        return {
+            "game_date": day, "game_id": None, "event_id": "e1", "tipoff_utc": tip,
+            "snapshot_utc": datetime(2024, 2, 22, hour, tzinfo=UTC), "home_abbr": "CLE", "away_abbr": "ORL",
+            "bookmaker": book, "player_name": "Donovan Mitchell", "player_id": None, "team_abbr": None,
+            "match_method": "unresolved", "line": 27.5, "over_price": -110, "under_price": -110,
+            "is_main_line": True, "source": source,
+        }  # fmt: skip
+
+    earlier = schemas.conform(
+        pl.DataFrame([line("draftkings", 18), line("fanduel", 18), line("caesars", 18, "bettingpros")]),
+        schemas.PROPS_SCHEMA,
+        "t",
+    )
+    fetched = earlier.filter(pl.col("bookmaker") == "fanduel").with_columns(
+        pl.lit(datetime(2024, 2, 22, 20, tzinfo=UTC)).alias("snapshot_utc")
+    )
+
+    def asked(hour: int) -> pl.DataFrame:
+        return pl.DataFrame(
+            [{"game_date": day, "event_id": "e1", "tipoff_utc": tip, "home_abbr": "CLE", "away_abbr": "ORL",
+              "snapshot_utc": datetime(2024, 2, 22, hour, tzinfo=UTC)}],
+            schema=ASKED_SCHEMA,
+        )  # fmt: skip
+
+    got = empty_fetch_markers(fetched, asked(20), earlier, "the-odds-api")
+    assert got["bookmaker"].to_list() == ["draftkings"] and got.columns == list(schemas.PROPS_SCHEMA)
+    assert got.select(schemas.is_empty_fetch_marker()).to_series().all()
+    # asked at tip-off or later: the game has started, nothing is marked
+    late = asked(20).with_columns(pl.col("tipoff_utc").dt.offset_by("-4h"))
+    assert empty_fetch_markers(fetched, late, earlier, "the-odds-api").is_empty()
+    # the ledger already holds this fetch's own snapshot (a re-run): same markers
+    again = pl.concat([earlier, fetched, got])
+    assert empty_fetch_markers(fetched, asked(20), again, "the-odds-api").equals(got)
+    # a later fetch, still without draftkings: its latest snapshot is the marker already
+    assert empty_fetch_markers(fetched, asked(21), again, "the-odds-api").is_empty()
+    # the fallback feed marks only what it reported itself
+    assert empty_fetch_markers(fetched.clear(), asked(20), earlier, "bettingpros")["bookmaker"].to_list() == [
+        "caesars"
+    ]

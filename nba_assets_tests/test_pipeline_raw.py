@@ -1,6 +1,6 @@
 """The raw layer end to end through the real graph, on the embedded archive, into a tmp DuckDB."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 import duckdb
@@ -278,3 +278,68 @@ def test_a_box_score_missing_a_team_never_replaces_stored_rows(tmp_path) -> None
         )
         == before
     )
+
+
+# ---------------------------------------------------------------- an empty-fetch marker through the raw asset
+
+
+class _PulledArchive(ArchiveSource):
+    """The archive's lines of the date plus an empty-fetch marker (as the live source writes one) for
+    the first (event, book), one second after that book's latest snapshot of the event."""
+
+    def player_props(self, dates: list[date], as_of: datetime, *, ledger: bool = True) -> SourceBatch:
+        batch = super().player_props(dates, as_of, ledger=ledger)
+        first = batch.frame.sort("event_id", "bookmaker").row(0, named=True)
+        latest = batch.frame.filter(
+            (pl.col("event_id") == first["event_id"]) & (pl.col("bookmaker") == first["bookmaker"])
+        )["snapshot_utc"].max()
+        marker = pl.DataFrame(
+            [
+                {
+                    **first,
+                    "snapshot_utc": latest + timedelta(seconds=1),
+                    "player_name": None,
+                    "player_id": None,
+                    "team_abbr": None,
+                    "match_method": "empty_fetch",
+                    "line": None,
+                    "over_price": None,
+                    "under_price": None,
+                    "is_main_line": None,
+                }
+            ],
+            schema=batch.frame.schema,
+        )
+        return SourceBatch(pl.concat([batch.frame, marker]), batch.source, batch.payload_keys, batch.notes)
+
+
+class _PulledResource(ArchiveSourceResource):
+    def get_source(self, store):
+        return _PulledArchive()
+
+
+def test_an_empty_fetch_marker_is_stored_with_its_game_and_is_not_a_line(tmp_path) -> None:
+    """The raw asset keeps a marker (no line, player or price) with its game id attached, not resolved,
+    not quarantined; the props checks and counts are about lines."""
+    settings = Settings(data_dir=tmp_path)
+    res = {**build_resources(settings), "nba_source": _PulledResource()}
+    result = dg.materialize(raw_assets, resources=res, partition_key="2025-11-05")
+    assert result.success
+    db = settings.warehouse_path
+    rows = _q(
+        db,
+        "select game_id is not null, player_name, player_id, line, over_price from raw.player_props "
+        "where match_method = 'empty_fetch'",
+    )
+    assert rows == [(True, None, None, None, None)]
+    evals = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    for name in ("player_props_no_placeholder_lines", "player_props_cover_scheduled_games"):
+        assert evals[name].passed, (name, evals[name].metadata)
+    meta = next(
+        m.metadata
+        for m in (e.materialization for e in result.get_asset_materialization_events())
+        if m.asset_key.to_user_string() == "raw/player_props"
+    )
+    assert meta["empty_fetch_markers"].value == 1
+    assert meta["lines"].value == _q(db, "select count(*) from raw.player_props where line is not null")[0][0]
+    assert "empty_fetch" not in meta["match_methods"].value

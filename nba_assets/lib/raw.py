@@ -315,7 +315,9 @@ def props_coverage(
 ) -> CheckOutcome:
     """Share of scheduled games with at least one line. Dates outside ``dates_with_lines`` (where the
     source can have none, e.g. before the archive's window) are reported, not failed. Preseason and
-    All-Star games are not predicted (``lib/game_types.py``): they are counted apart, not required."""
+    All-Star games are not predicted (``lib/game_types.py``): they are counted apart, not required.
+    Empty-fetch markers are not lines: a game with nothing but markers is not covered."""
+    props = schemas.offered_lines(props)
     games = schedule.filter(pl.col("status") != "postponed")
     unmodeled = games.filter(~is_modeled()).height
     games = games.filter(is_modeled())
@@ -379,7 +381,9 @@ def refuse_filled_in_lines(props: pl.DataFrame, source: str) -> None:
     whose lines carry no price at all (:func:`dates_without_prices`), or one main-line value for more
     than a quarter of a date's players (:func:`repeated_line_values`). One line without a price, or
     with one side's price only (books post over-only alternates), is a row matter: quarantined when
-    it has no price (``schemas.ROW_RULES``), kept when one side is priced."""
+    it has no price (``schemas.ROW_RULES``), kept when one side is priced. Empty-fetch markers (no
+    line, no price by contract) are not lines."""
+    props = schemas.offered_lines(props)
     bare = dates_without_prices(props)
     if bare.height:
         first = bare.row(0, named=True)
@@ -408,7 +412,9 @@ def placeholder_lines(props: pl.DataFrame) -> CheckOutcome:
     for more than a quarter of a date's players, no line without a price. A batch with any of these is
     refused or has those rows quarantined before it is written, so this fails on rows that reached
     the warehouse another way (stored before these rules, or written around the raw asset). A line
-    priced on one side only is a real offer (over-only alternates): counted, not failed."""
+    priced on one side only is a real offer (over-only alternates): counted, not failed. Empty-fetch
+    markers (no line, no price by contract) are not lines."""
+    props = schemas.offered_lines(props)
     no_price = props.filter(~_priced())
     bare = dates_without_prices(props)
     repeated = repeated_line_values(props)
@@ -440,7 +446,8 @@ def primary_source_answered(fallbacks: dict[str, str]) -> CheckOutcome:
 
 
 def unresolved_share(props: pl.DataFrame) -> CheckOutcome:
-    names = props.select("player_name", "player_id").unique(subset="player_name")
+    """Share of the book names (empty-fetch markers name nobody) not resolved to an NBA person id."""
+    names = schemas.offered_lines(props).select("player_name", "player_id").unique(subset="player_name")
     unresolved = names.filter(pl.col("player_id").is_null())
     share = 0.0 if names.is_empty() else unresolved.height / names.height
     return CheckOutcome(
@@ -471,11 +478,14 @@ def _registry(source: Any, dates: list[date]) -> Any:
 
 def resolve_prop_ids(props: pl.DataFrame, source: Any, dates: list[date]) -> pl.DataFrame:
     """Fill player_id / team_abbr / match_method from players seen before each line's game date.
-    Unresolved names are kept (player_id null, match_method ``unresolved``), never dropped."""
-    if props.is_empty():
+    Unresolved names are kept (player_id null, match_method ``unresolved``), never dropped. Empty-fetch
+    markers name no player: they pass through as they are."""
+    lines = schemas.offered_lines(props)
+    if lines.is_empty():
         return props
-    resolved = _registry(source, dates).resolve(props.drop("player_id", "team_abbr", "match_method"))
-    return resolved.select(props.columns)
+    resolved = _registry(source, dates).resolve(lines.drop("player_id", "team_abbr", "match_method"))
+    markers = props.filter(schemas.is_empty_fetch_marker())
+    return pl.concat([resolved.select(props.columns), markers], how="vertical_relaxed")
 
 
 def resolve_injury_ids(report: pl.DataFrame, source: Any, dates: list[date]) -> pl.DataFrame:

@@ -94,13 +94,43 @@ PROPS_SCHEMA: dict[str, pl.DataType] = {
     # the resolved player's team in the line's game (his last box-score team before D, when it plays in
     # it); null when unresolved or when he moved (context.player_game_context decides then)
     "team_abbr": pl.Utf8(),
-    "match_method": pl.Utf8(),  # exact | alias | fuzzy | unresolved
-    "line": pl.Float64(),  # points
+    # exact | alias | fuzzy | unresolved; ``empty_fetch`` on an empty-fetch marker (see below)
+    "match_method": pl.Utf8(),
+    "line": pl.Float64(),  # points (null only on an empty-fetch marker)
     "over_price": pl.Int64(),  # American odds
     "under_price": pl.Int64(),
     "is_main_line": pl.Boolean(),
     "source": pl.Utf8(),
 }
+
+# An empty-fetch marker is a ``player_props`` row that says "this book's snapshot of this game, taken at
+# ``snapshot_utc`` while the game was still upcoming, held no points line": the book was asked for the
+# event and answered nothing (it pulled every line of the game, or the market). It carries the event's
+# columns (date, event id, tip-off, teams), the bookmaker and the source, ``match_method`` =
+# ``empty_fetch``, and nulls for the player, the line and the prices. It is the book's latest snapshot of
+# the game until the book posts lines again, so nothing of that book's earlier snapshots is current.
+EMPTY_FETCH = "empty_fetch"
+
+
+def is_empty_fetch_marker() -> pl.Expr:
+    """True on the empty-fetch markers of a ``player_props`` frame (never null)."""
+    return (
+        (pl.col("match_method") == EMPTY_FETCH) & pl.col("line").is_null() & pl.col("player_name").is_null()
+    ).fill_null(False)
+
+
+def marker_rows(props: pl.DataFrame) -> pl.Expr:
+    """:func:`is_empty_fetch_marker` for ``props``; false on every row of a frame without the columns
+    a marker is told by (a frame of lines only)."""
+    if {"match_method", "line", "player_name"} <= set(props.columns):
+        return is_empty_fetch_marker()
+    return pl.lit(False)
+
+
+def offered_lines(props: pl.DataFrame) -> pl.DataFrame:
+    """The rows of ``props`` that are lines (its empty-fetch markers left out)."""
+    return props.filter(~marker_rows(props))
+
 
 INJURY_STATUSES = ("Out", "Doubtful", "Questionable", "Probable", "Available")
 SCHEDULE_STATUSES = ("scheduled", "live", "final", "postponed")
@@ -169,8 +199,9 @@ def pandera_models() -> dict[str, Any]:
     class PropsModel(pa.DataFrameModel):
         game_date: pl.Date
         bookmaker: str
-        player_name: str
-        line: float = pa.Field(gt=0, lt=100)
+        # null only on an empty-fetch marker (the row rules quarantine any other row without them)
+        player_name: str = pa.Field(nullable=True)
+        line: float = pa.Field(nullable=True, gt=0, lt=100)
         home_abbr: str = pa.Field(isin=TEAM_CODES)
         away_abbr: str = pa.Field(isin=TEAM_CODES)
 
@@ -230,15 +261,34 @@ ROW_RULES: dict[str, tuple[RowRule, ...]] = {
         RowRule("unknown status", pl.col("status").is_in(INJURY_STATUSES)),
     ),
     "player_props": (
-        RowRule("missing line", pl.col("line").is_not_null()),
-        RowRule("line out of range", (pl.col("line") > 0) & (pl.col("line") < 100)),
+        RowRule(
+            "empty-fetch marker with a player or price",
+            (pl.col("match_method") != EMPTY_FETCH).fill_null(True)
+            | (
+                pl.col("line").is_null()
+                & pl.col("player_name").is_null()
+                & pl.col("player_id").is_null()
+                & pl.col("over_price").is_null()
+                & pl.col("under_price").is_null()
+            ),
+        ),
+        RowRule("missing line", pl.col("line").is_not_null() | is_empty_fetch_marker()),
+        RowRule(
+            "line out of range", ((pl.col("line") > 0) & (pl.col("line") < 100)) | is_empty_fetch_marker()
+        ),
         RowRule("unknown home team", pl.col("home_abbr").is_in(TEAM_CODES), "home_abbr", fatal=True),
         RowRule("unknown away team", pl.col("away_abbr").is_in(TEAM_CODES), "away_abbr", fatal=True),
-        RowRule("empty player name", pl.col("player_name").str.strip_chars().str.len_chars() > 0),
+        RowRule(
+            "empty player name",
+            (pl.col("player_name").str.strip_chars().str.len_chars() > 0) | is_empty_fetch_marker(),
+        ),
         RowRule("snapshot after tip-off", pl.col("snapshot_utc") < pl.col("tipoff_utc")),
         # no side can be bet or graded (one priced side is a real offer: kept)
         RowRule(
-            "line without prices", pl.col("over_price").is_not_null() | pl.col("under_price").is_not_null()
+            "line without prices",
+            pl.col("over_price").is_not_null()
+            | pl.col("under_price").is_not_null()
+            | is_empty_fetch_marker(),
         ),
         # American odds are +100 or more, or -100 or less; a side may be unpriced (null)
         RowRule(

@@ -259,9 +259,19 @@ expected as (
     where ld.player_id is null
 ),
 
+-- each book's latest snapshot of each game, its lines' or an empty-fetch marker's (the book pulled every
+-- line of the game), over all rows, resolved or not, as the predictions' current_offers reads them
+book_snapshots as (
+    select game_date, coalesce(game_id, event_id) as book_game, bookmaker, max(snapshot_utc) as book_latest
+    from {{ ref('stg_player_props') }}
+    where game_date between {{ window_start() }} and {{ window_end() }}
+    group by game_date, coalesce(game_id, event_id), bookmaker
+),
+
 -- each book's latest and earliest main line (snapshots are all before tip-off). The latest counts only
--- when it is in the book's latest snapshot of the game: a line the book pulled (a player ruled out) is
--- not a current line, as in the predictions' book_lines. Keyed by game: a line describes its own game only.
+-- when it is in the book's latest snapshot of the game: a line the book pulled (a player ruled out, or
+-- every line of the game: its latest snapshot is then a marker) is not a current line, as in the
+-- predictions' book_lines. Keyed by game: a line describes its own game only.
 book_lines as (
     select
         game_date,
@@ -280,12 +290,12 @@ book_lines as (
                 partition by game_date, game_id, player_id, bookmaker order by snapshot_utc, line
             ) as first_rn
         from (
-            select
-                *,
-                max(snapshot_utc) over (
-                    partition by game_date, coalesce(game_id, event_id), bookmaker
-                ) as book_latest
-            from props
+            select p.*, bs.book_latest
+            from props p
+            join book_snapshots bs
+                on bs.game_date = p.game_date
+                and bs.book_game = coalesce(p.game_id, p.event_id)
+                and bs.bookmaker = p.bookmaker
         ) all_lines
         where is_main_line and game_id is not null
     ) b

@@ -19,6 +19,7 @@ import polars as pl
 
 from nba_assets.lib.alerts import Alert
 from nba_assets.lib.modeling.decisions import latest_snapshot
+from nba_assets.lib.schemas import marker_rows
 
 ET = ZoneInfo("America/New_York")
 
@@ -94,10 +95,11 @@ class GameLines:
 
 def current_lines(props: pl.DataFrame) -> pl.DataFrame:
     """Each book's latest snapshot per game: a source that returns history (the archive does)
-    and one that returns only now (the live feed) give the same current state."""
+    and one that returns only now (the live feed) give the same current state. A book whose latest
+    snapshot is an empty-fetch marker has no current line (as in ``decisions.current_offers``)."""
     if props.is_empty():
         return props
-    return latest_snapshot(props, ["home_abbr", "away_abbr", "bookmaker"])
+    return latest_snapshot(props, ["home_abbr", "away_abbr", "bookmaker"]).filter(~marker_rows(props))
 
 
 def line_fingerprints(props: pl.DataFrame) -> dict[str, GameLines]:

@@ -11,7 +11,7 @@ import polars as pl
 from nba_assets.defs.check_results import check_result
 from nba_assets.defs.partitions import dates_of, game_date_partitions
 from nba_assets.defs.resources import NbaSourceResource, ObjectStoreResource
-from nba_assets.lib import raw
+from nba_assets.lib import raw, schemas
 from nba_assets.lib.errors import SourceUnavailableError, StoreUnavailableError
 from nba_assets.lib.metadata import markdown_table
 from nba_assets.lib.sources.base import SourceBatch
@@ -262,7 +262,8 @@ def injury_report(
 
 @_raw_asset(
     "player_props",
-    "Every player-points line seen before tip-off: book, player as named and resolved id, line, prices.",
+    "Every player-points line seen before tip-off: book, player as named and resolved id, line, prices; "
+    "an empty-fetch marker (match_method empty_fetch, no line) where a book pulled every line of a game.",
     [
         _check(
             "player_props",
@@ -298,15 +299,18 @@ def player_props(
         frame = raw.resolve_prop_ids(frame, source, dates)
     validated = raw.validate_batch(frame, "player_props", batch.source)
     df = validated.good
+    lines = schemas.offered_lines(df)
     unresolved = raw.unresolved_share(df)
     extra = {
-        "lines": df.height,
-        "main_lines": df.filter(pl.col("is_main_line")).height,
-        "games": df["game_id"].n_unique(),
-        "players": df["player_name"].n_unique(),
-        "books": df["bookmaker"].n_unique(),
+        "lines": lines.height,
+        "main_lines": lines.filter(pl.col("is_main_line")).height,
+        "games": lines["game_id"].n_unique(),
+        "players": lines["player_name"].n_unique(),
+        "books": lines["bookmaker"].n_unique(),
         "unresolved_names": unresolved.metadata["unresolved"],
-        "match_methods": dict(df.group_by("match_method").len().sort("match_method").iter_rows()),
+        "match_methods": dict(lines.group_by("match_method").len().sort("match_method").iter_rows()),
+        # a book's snapshot of an upcoming game that held no line (it pulled them all)
+        "empty_fetch_markers": df.height - lines.height,
     }
     yield _output(
         context,

@@ -7,8 +7,9 @@ from datetime import date, timedelta
 import polars as pl
 
 from nba_assets.lib.modeling.config import SYSTEMS
-from nba_assets.lib.modeling.decisions import book_lines, current_offers
+from nba_assets.lib.modeling.decisions import book_lines, current_offers, pulled_book_games
 from nba_assets.lib.raw import CheckOutcome
+from nba_assets.lib.schemas import offered_lines
 
 MAX_FALLBACK_SHARE = 0.5
 
@@ -16,7 +17,10 @@ MAX_FALLBACK_SHARE = 0.5
 def every_line_answered(props: pl.DataFrame, preds: pl.DataFrame) -> CheckOutcome:
     """Each resolved (player, book, line) a book currently offers (its latest snapshot of the game, as
     :func:`book_lines` reads them) has one row per system, each with a prediction or a reason. Lines a
-    book moved away from or pulled stay in the raw ledger but are not offered, so not predicted."""
+    book moved away from or pulled stay in the raw ledger but are not offered, so not predicted; a book
+    whose latest snapshot of a game is an empty-fetch marker offers no line of it (``pulled_book_games``
+    counts them)."""
+    lines = offered_lines(props)
     want = book_lines(props).select("game_date", "player_id", "bookmaker", "line").unique()
     got = preds.group_by("game_date", "player_id", "bookmaker", "line").agg(
         pl.col("system").n_unique().alias("systems")
@@ -31,8 +35,9 @@ def every_line_answered(props: pl.DataFrame, preds: pl.DataFrame) -> CheckOutcom
             "lines": want.height,
             "lines_without_all_systems": missing.height,
             "rows_without_prediction_or_reason": silent.height,
-            "unresolved_lines": props.filter(pl.col("player_id").is_null()).height,
-            "superseded_snapshot_rows": props.height - current_offers(props).height,
+            "unresolved_lines": lines.filter(pl.col("player_id").is_null()).height,
+            "superseded_snapshot_rows": lines.height - current_offers(props).height,
+            "pulled_book_games": pulled_book_games(props).height,
         },
     )
 

@@ -14,6 +14,7 @@ import numpy as np
 import polars as pl
 
 from nba_assets.lib.modeling.config import DECISIONS, DecisionConfig
+from nba_assets.lib.schemas import marker_rows
 
 PREDICTION_SCHEMA: dict[str, pl.DataType] = {
     "game_date": pl.Date(),
@@ -100,17 +101,31 @@ def latest_snapshot(props: pl.DataFrame, by: list[str | pl.Expr]) -> pl.DataFram
     return props.filter(pl.col("snapshot_utc") == pl.col("snapshot_utc").max().over(by))
 
 
-def current_offers(props: pl.DataFrame) -> pl.DataFrame:
-    """The rows of each book's latest snapshot of each game: what the books offer now."""
-    # the game: its NBA id, else the book feed's event id (a game the schedule did not match)
+def book_games(props: pl.DataFrame) -> list[str | pl.Expr]:
+    """The key of a book's offer of a game: the date, the game (its NBA id, else the book feed's event
+    id: a game the schedule did not match) and the bookmaker."""
     game = pl.coalesce("game_id", "event_id") if "event_id" in props.columns else pl.col("game_id")
-    return latest_snapshot(props, ["game_date", game, "bookmaker"])
+    return ["game_date", game, "bookmaker"]
+
+
+def current_offers(props: pl.DataFrame) -> pl.DataFrame:
+    """The rows of each book's latest snapshot of each game: what the books offer now. A book whose
+    latest snapshot of a game is an empty-fetch marker (asked while the game was upcoming, it answered
+    no line: it pulled them all) offers nothing of that game, whatever its earlier snapshots held."""
+    return latest_snapshot(props, book_games(props)).filter(~marker_rows(props))
+
+
+def pulled_book_games(props: pl.DataFrame) -> pl.DataFrame:
+    """The rows (empty-fetch markers) of the books whose latest snapshot of a game is one: books that
+    were asked for the game while it was upcoming and answered no line."""
+    return latest_snapshot(props, book_games(props)).filter(marker_rows(props))
 
 
 def book_lines(props: pl.DataFrame) -> pl.DataFrame:
     """Every (player, book, line) a book offers in its latest snapshot of the game before tip-off;
     alternates kept. A line the book moved away from or pulled (a player ruled out) is not in its
-    latest snapshot and is gone: the raw table keeps every snapshot seen (the opening line), but only
+    latest snapshot and is gone, and so is every line of a book whose latest snapshot of the game is
+    an empty-fetch marker (it pulled them all): the raw table keeps every snapshot seen (the opening line), but only
     the current offer is predicted, picked and graded. Rows without a resolved player id cannot be
     predicted (they are counted as ``unresolved_lines``)."""
     lines = current_offers(props).filter(pl.col("player_id").is_not_null() & pl.col("line").is_not_null())

@@ -18,6 +18,7 @@ from nba_assets.lib.modeling.decisions import (
     empty_predictions,
 )
 from nba_assets.lib.modeling.train import PointsModel
+from nba_assets.lib.schemas import offered_lines
 
 # Every line is answered by each system; in the output a line's rows follow this (name) order.
 SYSTEMS = ("baseline_blend", "baseline_l10", "catboost", "catboost_line")
@@ -61,7 +62,8 @@ def predict_lines(
     lines = book_lines(props)
     if lines.is_empty():
         return PredictionBatch(
-            empty_predictions(), {"unresolved_lines": props.filter(pl.col("player_id").is_null()).height}
+            empty_predictions(),
+            {"unresolved_lines": offered_lines(props).filter(pl.col("player_id").is_null()).height},
         )
     cons = consensus(lines)
     feats = features.filter(pl.col("is_expected")) if "is_expected" in features.columns else features
@@ -84,7 +86,7 @@ def predict_lines(
     skipped = {
         "no_feature_row": players.filter(pl.col("quality").is_null()).height,
         "low_quality": players.filter(pl.col("quality") < cfg.quality_min).height,
-        "unresolved_lines": props.filter(pl.col("player_id").is_null()).height,
+        "unresolved_lines": offered_lines(props).filter(pl.col("player_id").is_null()).height,
     }
     for reason, n in unmodeled.group_by("_unmodeled").len().iter_rows():
         skipped[reason] = n

@@ -83,8 +83,9 @@ class OddsApiClient:
         return Fetched(frame, [resp.archive_key] if resp.archive_key else [], {"quota": dict(self.quota)})
 
     def event_odds(self, event_id: str, game_date: date | str) -> Fetched | None:
-        """Live ``player_points`` lines of one event, snapshot = now (UTC). A 204 or no bookmakers gives
-        an empty frame; a 404 (finished game) gives None: use :meth:`historical_event_odds`."""
+        """Live ``player_points`` lines of one event, snapshot = now (UTC), also in ``meta["snapshot_utc"]``
+        (an empty answer has no row to carry it). A 204 or no bookmakers gives an empty frame; a 404
+        (finished game) gives None: use :meth:`historical_event_odds`."""
         day = to_date(game_date)
         snapshot = self.now()
         resp = self._get(
@@ -101,7 +102,7 @@ class OddsApiClient:
         return Fetched(
             frame,
             [resp.archive_key] if resp.archive_key else [],
-            {"quota": dict(self.quota), "status": resp.status},
+            {"quota": dict(self.quota), "status": resp.status, "snapshot_utc": snapshot},
         )
 
     def historical_events(self, at: datetime, game_date: date | str | None = None) -> Fetched:

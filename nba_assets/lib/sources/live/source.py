@@ -6,7 +6,10 @@
   tipped off by then, the latest edition issued before its tip-off;
 * lines: The Odds API v4 events of the date, then ``player_points`` odds per event (alternates too),
   only for events that have not tipped off (a line after tip-off is not a pre-game line), plus every
-  earlier snapshot of the date, kept in the object store's lines ledger. When The Odds API fails for a
+  earlier snapshot of the date, kept in the object store's lines ledger. A book that offered lines of
+  an event in the ledger and answers none when the event is asked again, still upcoming, gets an
+  empty-fetch marker in that snapshot (``schemas.EMPTY_FETCH``): it pulled them all, and its earlier
+  snapshot is no longer its current offer. When The Odds API fails for a
   date (down after its retries, a refused key or spent quota, a payload off its contract) and a
   BettingPros key is configured, BettingPros' offers for the date's events not yet tipped off stand in,
   and the batch says so (``SourceBatch.fallbacks``: the raw asset's primary-source check warns);
@@ -28,6 +31,7 @@ import polars as pl
 from nba_assets.lib import schemas
 from nba_assets.lib.errors import SourceDataError, SourceUnavailableError
 from nba_assets.lib.features.build import season_of
+from nba_assets.lib.parsers._common import BETTINGPROS, ODDS_API
 from nba_assets.lib.raw import validate_batch
 from nba_assets.lib.sources.base import HISTORY_COLUMNS, NbaSource, SourceBatch
 from nba_assets.lib.sources.live.bettingpros import BettingProsClient
@@ -98,6 +102,65 @@ def lines_ledger_read(store: ObjectStore, day: date, as_of: datetime) -> pl.Data
         return schemas.empty(schemas.PROPS_SCHEMA)
     seen = schemas.conform(pl.concat(frames, how="vertical_relaxed"), schemas.PROPS_SCHEMA, "lines ledger")
     return seen.filter(pl.col("snapshot_utc") <= as_of)
+
+
+# What a lines fetch asked for: one row per event asked, still upcoming by the feed's events list, and
+# answered (a 404 is no answer), with the moment it was asked (the snapshot time of its rows).
+ASKED_SCHEMA: dict[str, pl.DataType] = {
+    "game_date": pl.Date(),
+    "event_id": pl.Utf8(),
+    "tipoff_utc": schemas.UTC_DT,
+    "home_abbr": pl.Utf8(),
+    "away_abbr": pl.Utf8(),
+    "snapshot_utc": schemas.UTC_DT,
+}
+
+
+def empty_fetch_markers(
+    fetched: pl.DataFrame,
+    asked: pl.DataFrame,
+    earlier: pl.DataFrame,
+    source: str,
+    bookmakers: list[str] | None = None,
+) -> pl.DataFrame:
+    """The empty-fetch markers of one fetch (``player_props`` rows, see ``schemas.EMPTY_FETCH``): one per
+    (event, book) where the event was asked while still upcoming (``asked``: snapshot before its
+    tip-off), the book's latest snapshot of that game before this one (``earlier``: the ledger, same
+    feed ``source``) held lines, and this fetch (``fetched``) has no row of that book for the event.
+
+    Only the books the fetch asked for count: ``bookmakers`` (the feed's bookmakers parameter; None:
+    every book it reports), and only those the same feed reported before (another feed names and
+    covers other books). A book already marked stays marked without a new marker (its latest snapshot
+    is the marker); events not asked (started, or not listed any more) get none, so their last
+    pre-game lines stay current. Events are matched on the feed's event id (its own, hence one feed).
+    Earlier snapshots at or after the fetch's own are ignored, so the same fetch run again gives the
+    same markers (idempotent)."""
+    event = ["game_date", "event_id"]
+    upcoming = asked.filter(pl.col("snapshot_utc") < pl.col("tipoff_utc"))
+    if upcoming.is_empty() or earlier.is_empty():
+        return schemas.empty(schemas.PROPS_SCHEMA)
+    prior = earlier.filter(pl.col("source") == source).join(
+        upcoming.select(*event, pl.col("snapshot_utc").alias("_asked_at")), on=event
+    )
+    prior = prior.filter(pl.col("snapshot_utc") < pl.col("_asked_at"))
+    latest = prior.filter(pl.col("snapshot_utc") == pl.col("snapshot_utc").max().over([*event, "bookmaker"]))
+    offering = latest.filter(~schemas.is_empty_fetch_marker()).select(*event, "bookmaker").unique()
+    if bookmakers:  # the parameter, when set (else every book of the regions)
+        offering = offering.filter(pl.col("bookmaker").is_in(bookmakers))
+    gone = offering.join(fetched.select(*event, "bookmaker").unique(), on=[*event, "bookmaker"], how="anti")
+    markers = gone.join(upcoming, on=event).with_columns(
+        pl.lit(None, pl.Utf8).alias("game_id"),
+        pl.lit(None, pl.Utf8).alias("player_name"),
+        pl.lit(None, pl.Int64).alias("player_id"),
+        pl.lit(None, pl.Utf8).alias("team_abbr"),
+        pl.lit(schemas.EMPTY_FETCH).alias("match_method"),
+        pl.lit(None, pl.Float64).alias("line"),
+        pl.lit(None, pl.Int64).alias("over_price"),
+        pl.lit(None, pl.Int64).alias("under_price"),
+        pl.lit(None, pl.Boolean).alias("is_main_line"),
+        pl.lit(source).alias("source"),
+    )
+    return schemas.conform(markers, schemas.PROPS_SCHEMA, source).sort("event_id", "bookmaker")
 
 
 def seasons_between(first: date, last: date) -> list[str]:
@@ -260,23 +323,37 @@ class LiveSource(NbaSource):
         events not yet started, so without the ledger a refresh after the first tip-off would drop the
         started games' lines, and every refresh the opening lines). ``ledger=False``: this call's
         snapshot only, nothing recorded. A date whose lines came from BettingPros because The Odds API
-        failed is in the batch's ``fallbacks``, with the reason."""
+        failed is in the batch's ``fallbacks``, with the reason. With the ledger, a book that offered
+        lines of a game still upcoming and answers none now gets an empty-fetch marker
+        (:func:`empty_fetch_markers`), recorded with the snapshot: downstream it offers nothing of that
+        game any more. A probe (``ledger=False``) knows no earlier snapshot and marks nothing."""
         frames, keys, notes, fallbacks = [], [], {}, {}
         for day in dates:
             self.http.start_unit()  # the time budget is per date
-            fresh, fresh_keys, fallback = self._current_lines(day, as_of)
+            fresh, fresh_keys, fallback, asked = self._current_lines(day, as_of)
             keys += fresh_keys
             if fallback:
                 fallbacks[day.isoformat()] = fallback
             seen = (
                 lines_ledger_read(self.store, day, as_of) if ledger else schemas.empty(schemas.PROPS_SCHEMA)
             )
+            feed = BETTINGPROS if fallback else ODDS_API
+            if ledger:
+                lines = (
+                    pl.concat(fresh, how="vertical_relaxed") if fresh else schemas.empty(schemas.PROPS_SCHEMA)
+                )
+                # The Odds API's bookmakers parameter names the books asked for; BettingPros is asked
+                # for every book (book_id=null)
+                books = None if fallback else self.odds.bookmakers
+                markers = empty_fetch_markers(lines, asked, seen, feed, books)
+                if not markers.is_empty():
+                    fresh = [*fresh, markers]
+                    notes[f"lines_pulled_{day}"] = str(markers.height)
             if fresh:
                 current = pl.concat(fresh, how="vertical_relaxed")
                 if ledger and not current.is_empty():
                     # only what passes the raw contract is kept: a corrupt snapshot fails this run (as
                     # before) and quarantined rows are reported by it, but neither reaches later runs
-                    feed = "bettingpros" if fallback else "the-odds-api"
                     kept = validate_batch(current, "player_props", feed).good
                     if not kept.is_empty():
                         lines_ledger_write(self.store, day, kept)
@@ -293,11 +370,15 @@ class LiveSource(NbaSource):
         label = "the-odds-api, bettingpros" if fallbacks else "the-odds-api"
         return SourceBatch(frame, label, keys, notes, fallbacks)
 
-    def _current_lines(self, day: date, as_of: datetime) -> tuple[list[pl.DataFrame], list[str], str]:
-        """This call's lines of ``day``'s events not yet tipped off at ``as_of``, their archive keys, and
-        why BettingPros answered instead of The Odds API ("" when it did not)."""
+    def _current_lines(
+        self, day: date, as_of: datetime
+    ) -> tuple[list[pl.DataFrame], list[str], str, pl.DataFrame]:
+        """This call's lines of ``day``'s events not yet tipped off at ``as_of``, their archive keys,
+        why BettingPros answered instead of The Odds API ("" when it did not), and the events asked
+        and answered (``ASKED_SCHEMA``)."""
         try:
-            return *self._odds_api_lines(day, as_of), ""
+            frames, keys, asked = self._odds_api_lines(day, as_of)
+            return frames, keys, "", asked
         except (SourceUnavailableError, SourceDataError) as exc:
             if self.bettingpros is None:
                 raise
@@ -305,7 +386,8 @@ class LiveSource(NbaSource):
             log.warning("lines of %s: %s", day, reason)
             self.http.start_unit()  # the fallback gets its own time budget: the primary may have spent it
             try:
-                return *self._bettingpros_lines(self.bettingpros, day, as_of), reason
+                frames, keys, asked = self._bettingpros_lines(self.bettingpros, day, as_of)
+                return frames, keys, reason, asked
             except (SourceUnavailableError, SourceDataError) as fallback_exc:
                 raise SourceUnavailableError(
                     f"lines of {day}: the-odds-api failed ({exc}) and the bettingpros fallback failed too "
@@ -314,28 +396,40 @@ class LiveSource(NbaSource):
                     transient=any(getattr(e, "transient", False) for e in (exc, fallback_exc)),
                 ) from fallback_exc
 
-    def _odds_api_lines(self, day: date, as_of: datetime) -> tuple[list[pl.DataFrame], list[str]]:
+    def _odds_api_lines(
+        self, day: date, as_of: datetime
+    ) -> tuple[list[pl.DataFrame], list[str], pl.DataFrame]:
         events = self.odds.events(day)
-        frames, keys = [], list(events.archive_keys)
+        frames, keys, asked = [], list(events.archive_keys), []
         for ev in events.frame.iter_rows(named=True):
             if ev["tipoff_utc"] is not None and ev["tipoff_utc"] <= as_of:
                 continue  # started: its lines are no longer pre-game lines
             got = self.odds.event_odds(ev["event_id"], day)
             if got is None:
-                continue
+                continue  # 404: the API does not know the event any more; nothing was answered
             keys += got.archive_keys
             frames.append(got.frame)
-        return frames, keys
+            # listed as upcoming and answered (200, or 204: nothing posted): every book asked for and
+            # missing from the answer has no line of it at this moment
+            asked.append(
+                {**{c: ev[c] for c in ASKED_SCHEMA if c in ev}, "snapshot_utc": got.meta["snapshot_utc"]}
+            )
+        return frames, keys, pl.DataFrame(asked, schema=ASKED_SCHEMA)
 
     def _bettingpros_lines(
         self, client: BettingProsClient, day: date, as_of: datetime
-    ) -> tuple[list[pl.DataFrame], list[str]]:
+    ) -> tuple[list[pl.DataFrame], list[str], pl.DataFrame]:
         events = client.events(day)
         upcoming = events.frame.filter((pl.col("game_date") == day) & (pl.col("tipoff_utc") > as_of))
         if upcoming.is_empty():
-            return [], list(events.archive_keys)
-        got = client.offers(day, upcoming, snapshot_utc=self.now())
-        return [got.frame], [*events.archive_keys, *got.archive_keys]
+            return [], list(events.archive_keys), schemas.empty(ASKED_SCHEMA)
+        snapshot = self.now()
+        got = client.offers(day, upcoming, snapshot_utc=snapshot)
+        # every upcoming event was asked for, for every book, in one request
+        asked = upcoming.select(*(c for c in ASKED_SCHEMA if c != "snapshot_utc")).with_columns(
+            pl.lit(snapshot, schemas.UTC_DT).alias("snapshot_utc")
+        )
+        return [got.frame], [*events.archive_keys, *got.archive_keys], asked.select(list(ASKED_SCHEMA))
 
     def player_history(self, before: date, since: date) -> pl.DataFrame:
         last = before - timedelta(days=1)
