@@ -210,6 +210,17 @@ def test_line_fingerprints_ignore_snapshot_times_and_see_line_and_price_moves() 
     assert policy.line_fingerprints(history)["BOS@NYK"] == base["BOS@NYK"]
 
 
+def test_line_fingerprints_see_no_line_of_a_book_whose_latest_snapshot_is_an_empty_fetch_marker() -> None:
+    """A ledgered history where draftkings pulled every LAL@GSW line (its latest snapshot is an empty-fetch
+    marker): the game has no current line, as if the book had never posted, like the predictions read it."""
+    history = _props([BOS_NYK, LAL_GSW]).with_columns(pl.lit("exact").alias("match_method"))
+    marker = _props(
+        [LAL_GSW[:2] + (None, "draftkings", None, None, None) + LAL_GSW[7:]], "2025-11-05T18:00:00+00:00"
+    )
+    history = pl.concat([history, marker.with_columns(pl.lit("empty_fetch").alias("match_method"))])
+    assert policy.line_fingerprints(history) == policy.line_fingerprints(_props([BOS_NYK]))
+
+
 def test_lines_decision_baseline_moves_vanishing_and_a_new_day() -> None:
     noon = et(2025, 11, 5, 12)
     games = policy.line_fingerprints(_props([BOS_NYK, LAL_GSW]))
