@@ -99,6 +99,31 @@ def test_a_date_without_a_single_price_is_refused() -> None:
     assert raw.placeholder_lines(props).metadata["dates_without_prices"] == ["2025-11-05"]
 
 
+def test_a_fetch_of_empty_fetch_markers_only_is_neither_refused_nor_quarantined() -> None:
+    """Every book pulled every line of every game (a fetch answered with markers only): markers carry no
+    price by contract, so they are no evidence of filled-in lines and no "line without prices"."""
+    from nba_assets.lib import schemas
+
+    markers = (
+        _props()
+        .unique(subset=["game_id", "bookmaker"])
+        .with_columns(
+            match_method=pl.lit(schemas.EMPTY_FETCH),
+            player_name=pl.lit(None, pl.Utf8),
+            player_id=pl.lit(None, pl.Int64),
+            team_abbr=pl.lit(None, pl.Utf8),
+            line=pl.lit(None, pl.Float64),
+            over_price=pl.lit(None, pl.Int64),
+            under_price=pl.lit(None, pl.Int64),
+            is_main_line=pl.lit(None, pl.Boolean),
+        )
+    )
+    assert markers.height > 1
+    validated = raw.validate_batch(markers, "player_props", "the-odds-api")
+    assert validated.good.height == markers.height and validated.quarantined.is_empty()
+    assert raw.placeholder_lines(validated.good).passed
+
+
 def test_one_value_for_a_quarter_of_the_players_is_refused() -> None:
     props = _props()
     players = props["player_name"].unique().sort()
