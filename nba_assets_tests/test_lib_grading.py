@@ -250,6 +250,8 @@ def test_a_price_that_is_not_american_odds_is_quarantined_before_it_can_be_grade
             "home_abbr": ["BOS"] * len(prices),
             "away_abbr": ["NYK"] * len(prices),
             "player_name": ["Jalen Brunson"] * len(prices),
+            "player_id": [1628973] * len(prices),
+            "match_method": ["exact"] * len(prices),
             "snapshot_utc": [datetime(2025, 11, 5, 17, tzinfo=UTC)] * len(prices),
             "tipoff_utc": [datetime(2025, 11, 6, 0, tzinfo=UTC)] * len(prices),
             "over_price": [o for o, _ in prices],
@@ -263,3 +265,26 @@ def test_a_price_that_is_not_american_odds_is_quarantined_before_it_can_be_grade
     # the grading arithmetic at the edges
     edges = pl.DataFrame({"p": [100, -100, -110, 150, -250]}).select(american_profit(pl.col("p")))
     assert edges.to_series().to_list() == pytest.approx([1.0, 1.0, 100 / 110, 1.5, 0.4])
+
+
+def test_the_graded_share_check_fails_when_the_box_score_lacks_players_who_had_lines() -> None:
+    """Before: "share of gradable predictions that got a result", and grade() answers every row, so the
+    check could not fail. A box score that lost its bench (8 of 10 lined players not on it) now fails it,
+    one missing player of 10 does not, and the VOIDs are counted per player-date, not per book row."""
+    players = list(range(1, 11))
+    preds = pl.concat([_preds([D] * 10, ["g1"] * 10, players)] * 3)  # 3 books each
+    full = pl.DataFrame({"player_id": players}).with_columns(
+        game_id=pl.lit("g1"),
+        team_abbr=pl.lit("HOM"),
+        game_date=pl.lit(D),
+        pts=pl.lit(20),
+        minutes=pl.lit(30.0),
+    )
+    starters_only = full.head(2)
+    one_missing = full.head(9)
+    broken = grading.graded_share(grading.grade(preds, starters_only))
+    assert not broken.passed and broken.severity == "WARN"
+    assert broken.metadata["player_dates_with_lines"] == 10 and broken.metadata["graded_on_points"] == 2
+    assert broken.metadata["voids_by_reason"] == {"not_on_box_score": 8}
+    fine = grading.graded_share(grading.grade(preds, one_missing))
+    assert fine.passed and fine.metadata["share"] == 0.9

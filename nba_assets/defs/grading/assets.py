@@ -56,7 +56,7 @@ def box_scores_ready_for_grading(
         dg.AssetCheckSpec(
             "prediction_grades_graded_share",
             asset=GRADES,
-            description="Share of gradable predictions that got a result.",
+            description="At least 80% of the player-dates with a line were graded on points, not VOID.",
         )
     ],
 )
