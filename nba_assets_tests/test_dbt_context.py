@@ -90,8 +90,12 @@ def test_partition_vars_are_inclusive_et_dates() -> None:
     assert partition_vars(dst)["max_date"] == "2025-11-02"
     window = game_date_partitions.time_window_for_partition_key(D)
     assert partition_vars(window)["min_date"] == partition_vars(window)["max_date"] == D
-    with pytest.raises(ValueError, match="empty"):
+    with pytest.raises(ValueError, match="holds no game date"):
         partition_vars(dg.TimeWindow(one.start, one.start))
+    # `dagster asset materialize --partition-range 2025-11-05...2025-11-01`: the range as typed, named
+    reversed_range = dg.TimeWindow(datetime(2025, 11, 5, tzinfo=ET), datetime(2025, 11, 2, tzinfo=ET))
+    with pytest.raises(ValueError, match=r"partition range 2025-11-05\.\.\.2025-11-01 holds no game date"):
+        partition_vars(reversed_range)
 
 
 def test_translator_keys_groups_and_history_mapping(tmp_path) -> None:

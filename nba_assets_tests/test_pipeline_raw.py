@@ -111,6 +111,32 @@ def test_range_backfill_is_one_run(tmp_path) -> None:
     assert sum(r[1] for r in rows) == full.height
 
 
+def test_reversed_range_fails_naming_the_range_and_writes_nothing(tmp_path) -> None:
+    # `dagster asset materialize --partition-range 2025-11-07...2025-11-01`: Dagster accepts each key and
+    # runs the range with no partition; the run used to succeed (exit 0) having written nothing.
+    settings = Settings(data_dir=tmp_path)
+    defs = dg.Definitions(
+        assets=raw_assets,
+        jobs=[dg.define_asset_job("raw_job", selection=dg.AssetSelection.groups("raw"))],
+        resources=build_resources(settings),
+    )
+    with dg.instance_for_test() as instance:
+        result = defs.resolve_job_def("raw_job").execute_in_process(
+            instance=instance,
+            tags={
+                "dagster/asset_partition_range_start": "2025-11-07",
+                "dagster/asset_partition_range_end": "2025-11-01",
+            },
+            raise_on_error=False,
+        )
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    message = str(failure.event_specific_data.error.cause or failure.event_specific_data.error)
+    assert "partition range 2025-11-07...2025-11-01 holds no game date" in message
+    assert "dagster/asset_partition_range_start='2025-11-07'" in message
+    assert not result.get_asset_materialization_events()
+
+
 def test_pre_tipoff_run_sees_no_results(tmp_path) -> None:
     settings = Settings(data_dir=tmp_path)
     cfg = dg.RunConfig(

@@ -22,7 +22,25 @@ def validate_partition_key(key: str) -> date:
         raise ValueError(f"partition key {key!r} is not a YYYY-MM-DD game date") from None
 
 
-def dates_of(context: dg.AssetExecutionContext) -> list[date]:
-    """Every game date of the run's partition range (a single-run backfill covers many)."""
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+
+
+def empty_range_message(start: str, end: str) -> str:
+    """What a run whose partition range holds no date is told (``--partition-range START...END`` of
+    ``dagster asset materialize`` sets the two tags; Dagster checks each key but not their order)."""
+    return (
+        f"partition range {start}...{end} holds no game date: its end is before its start "
+        f"(run tags {RANGE_START_TAG}={start!r}, {RANGE_END_TAG}={end!r}); give the earlier date first"
+    )
+
+
+def dates_of(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> list[date]:
+    """Every game date of the run's partition range (a single-run backfill covers many). A reversed
+    range (``--partition-range 2025-11-05...2025-11-01``) holds none: it is refused, naming the range,
+    instead of a run that succeeds having written nothing."""
     keys = context.partition_keys
+    if not keys:
+        tags = context.run.tags
+        raise ValueError(empty_range_message(tags.get(RANGE_START_TAG, "?"), tags.get(RANGE_END_TAG, "?")))
     return [validate_partition_key(k) for k in keys]

@@ -21,7 +21,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_assets
 
 from nba_assets.defs.context.resources import NbaDbtCliResource
-from nba_assets.defs.partitions import game_date_partitions, validate_partition_key
+from nba_assets.defs.partitions import empty_range_message, game_date_partitions, validate_partition_key
 from nba_assets.lib import dbt_state
 from nba_assets.lib.dbt_project import DBT_PROJECT_DIR, dbt_project, manifest_path
 
@@ -37,7 +37,7 @@ def partition_vars(window: dg.TimeWindow) -> dict[str, Any]:
     first = window.start.date()
     last = window.end.date() - timedelta(days=1)
     if last < first:
-        raise ValueError(f"empty partition window {window.start} .. {window.end}")
+        raise ValueError(empty_range_message(first.isoformat(), last.isoformat()))
     for day in (first, last):
         validate_partition_key(day.isoformat())
     return {"min_date": first.isoformat(), "max_date": last.isoformat(), "history_days": HISTORY_DAYS}

@@ -7,7 +7,7 @@ import dagster as dg
 import polars as pl
 
 from nba_assets.defs.check_results import check_result, partitioned_check_results
-from nba_assets.defs.partitions import dates_of, game_date_partitions, validate_partition_key
+from nba_assets.defs.partitions import dates_of, game_date_partitions
 from nba_assets.lib import exports, grading
 from nba_assets.lib.metadata import markdown_table
 
@@ -32,7 +32,7 @@ def box_scores_ready_for_grading(
     context: dg.AssetCheckExecutionContext, box_scores: pl.DataFrame, schedule_rows: pl.DataFrame
 ) -> Iterator[dg.Output | dg.AssetCheckEvaluation]:
     # one evaluation per date, a range run's too: the sensors read readiness per date
-    days = [validate_partition_key(k) for k in context.partition_keys]
+    days = dates_of(context)
     yield from partitioned_check_results(context, grading.readiness_by_date(schedule_rows, box_scores, days))
 
 
