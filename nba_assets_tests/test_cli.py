@@ -74,6 +74,36 @@ def test_truncated_and_renamed_fields_name_the_field(fixtures_dir: Path, tmp_pat
     assert "gameId" in err
 
 
+def test_boxscore_v3_without_a_date_names_the_flag(fixtures_dir: Path, capsys) -> None:
+    # it said "pass game_date=" (the parser's keyword), not the command's --game-date, and exited 1
+    payload = fixtures_dir / "stats_boxscoretraditionalv3_0022500165.json"
+    assert main(["parse", "boxscore-v3", str(payload)]) == 2
+    err = capsys.readouterr().err
+    assert "--game-date" in err and "game_date=" not in err
+
+
+def test_parse_into_a_closed_pipe_ends_without_a_traceback(fixtures_dir: Path) -> None:
+    # `nba-assets parse ... | head -2`: the reader closes the pipe after two lines
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "nba_assets.lib.cli",
+            "parse",
+            "schedule-v2",
+            str(fixtures_dir / "cdn_scheduleLeagueV2_2023-24.json"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+    )
+    assert proc.stdout is not None and json.loads(proc.stdout.readline())["game_id"]
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0
+    assert b"Traceback" not in err and b"BrokenPipeError" not in err
+
+
 def test_unknown_kind_lists_the_kinds(capsys) -> None:
     assert main(["parse", "nope", "x"]) == 2
     assert "boxscore-v3" in capsys.readouterr().err

@@ -1,9 +1,9 @@
 """``nba-assets``: the command line a user debugs and runs the pipeline with.
 
-nba-assets parse KIND FILE     parse one saved payload with the pipeline's own parser, print JSON lines
+nba-assets parse KIND FILE [--game-date D]   parse one saved payload with the pipeline's own parser, print JSON lines
 nba-assets kinds               list the payload kinds ``parse`` knows
 nba-assets main [--start D] [--end D]   run the pipeline for a range of game dates
-nba-assets backtest --start D --end D --out CSV [--lines CSV] [--retrain-days N]   walk-forward backtest (local)
+nba-assets backtest --start D --end D --out CSV [--lines CSV] [--report-dir DIR] [--retrain-days N]   walk-forward backtest (local)
 nba-assets report --date D [--out DIR]  the day's picks (CSV, JSON) and HTML report from the warehouse
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -23,6 +24,10 @@ from nba_assets.lib.errors import SourceDataError
 
 if TYPE_CHECKING:  # imported where used, like the other modules a command needs
     from nba_assets.lib.sources.archive import ArchiveSource
+
+
+# Payload kinds whose rows need a date the payload does not carry (``parse --game-date``).
+NEEDS_GAME_DATE = frozenset({"boxscore-v3"})
 
 
 def _json_default(value: object) -> str:
@@ -46,6 +51,12 @@ def cmd_parse(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"nba-assets parse: cannot read {path}: {exc.strerror}", file=sys.stderr)
         return 2
+    if args.kind in NEEDS_GAME_DATE and not args.game_date:
+        print(
+            f"nba-assets parse: {args.kind} needs --game-date YYYY-MM-DD (its payloads carry no date)",
+            file=sys.stderr,
+        )
+        return 2
     context = {"game_date": _date(args.game_date, "--game-date")} if args.game_date else {}
     try:
         frame = parse_payload(args.kind, body, **context)
@@ -53,8 +64,14 @@ def cmd_parse(args: argparse.Namespace) -> int:
         print(f"nba-assets parse: {exc}", file=sys.stderr)
         return 1
     out = sys.stdout
-    for row in frame.iter_rows(named=True):
-        out.write(json.dumps(row, default=_json_default, ensure_ascii=False) + "\n")
+    try:
+        for row in frame.iter_rows(named=True):
+            out.write(json.dumps(row, default=_json_default, ensure_ascii=False) + "\n")
+        out.flush()
+    except BrokenPipeError:
+        # the reader stopped early (`| head`): not an error of the payload; no traceback either
+        os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
+        return 0
     print(f"{frame.height} rows", file=sys.stderr)
     return 0
 
