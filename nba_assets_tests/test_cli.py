@@ -162,6 +162,18 @@ def test_main_in_prod_refuses_an_empty_required_variable(no_runs, monkeypatch) -
     assert "secret-key-value" not in msg
 
 
+def test_main_in_prod_refuses_bettingpros_key_unset_before_any_run(no_runs, monkeypatch) -> None:
+    # it passed the check, then the first run failed on Dagster's config error (a 73-line traceback)
+    monkeypatch.setenv("NBA_ASSETS_ENV", "prod")
+    monkeypatch.setenv("NBA_ASSETS_GCP_PROJECT", "p")
+    monkeypatch.setenv("NBA_ASSETS_GCS_BUCKET", "b")
+    monkeypatch.setenv("ODDS_API_KEY", "secret-key-value")
+    monkeypatch.delenv("BETTINGPROS_API_KEY", raising=False)
+    msg = _refused(["main"])
+    assert msg.startswith("nba-assets main: BETTINGPROS_API_KEY is not set")
+    assert "may be empty" in msg and "secret-key-value" not in msg
+
+
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [

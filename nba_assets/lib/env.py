@@ -28,6 +28,10 @@ GCS_BUCKET_VAR = "NBA_ASSETS_GCS_BUCKET"
 ODDS_API_KEY_VAR = "ODDS_API_KEY"
 # The variables the prod environment cannot run without (README, "Environments").
 REQUIRED_PROD_VARS: tuple[str, ...] = (GCP_PROJECT_VAR, GCS_BUCKET_VAR, ODDS_API_KEY_VAR)
+BETTINGPROS_API_KEY_VAR = "BETTINGPROS_API_KEY"
+# Variables a prod run reads through ``dg.EnvVar`` that may be empty but not unset (dg.EnvVar refuses an
+# unset one when the run starts): an empty BETTINGPROS_API_KEY means no lines fallback.
+SET_PROD_VARS: tuple[str, ...] = (BETTINGPROS_API_KEY_VAR,)
 
 
 class SettingError(ValueError):
@@ -49,7 +53,8 @@ def require_value(var: str, value: str | None) -> str:
 
 def prod_setting_problems(environ: Mapping[str, str] | None = None) -> list[str]:
     """One message per required prod variable that is unset or empty in ``environ`` (default: the
-    process environment); empty when the prod environment has what it needs."""
+    process environment), and per variable that may be empty but is unset; empty when the prod
+    environment has what it needs."""
     environ = os.environ if environ is None else environ
     problems = []
     for var in REQUIRED_PROD_VARS:
@@ -57,6 +62,11 @@ def prod_setting_problems(environ: Mapping[str, str] | None = None) -> list[str]
             require_value(var, environ.get(var))
         except SettingError as exc:
             problems.append(str(exc))
+    problems += [
+        f"{var} is not set (the prod environment needs it set; it may be empty: no lines fallback)"
+        for var in SET_PROD_VARS
+        if environ.get(var) is None
+    ]
     return problems
 
 
