@@ -249,3 +249,17 @@ def test_backtest_bad_argument_is_one_line_on_stderr_without_traceback(tmp_path:
         "nba-assets backtest: --retrain-days 0 is not in 1..7 (models retrain at least weekly)"
     ]
     assert not (tmp_path / "dagster_home").exists()
+
+
+@pytest.mark.parametrize(("arg", "status"), [("--help", 0), ("bogus", 2)])
+def test_dev_sh_checks_its_command_before_making_the_venv(tmp_path: Path, arg: str, status: int) -> None:
+    # `scripts/dev.sh --help` created ./.venv and installed the project (minutes) before saying "usage"
+    repo = Path(__file__).resolve().parents[1]
+    venv = tmp_path / "venv"
+    env = {**os.environ, "NBA_ASSETS_VENV": str(venv), "PYTHON": str(tmp_path / "no-python")}
+    out = subprocess.run(
+        ["bash", str(repo / "scripts" / "dev.sh"), arg], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == status, out.stderr
+    assert "usage: scripts/dev.sh [run|test|slow]" in out.stderr
+    assert not venv.exists()

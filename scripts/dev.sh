@@ -3,11 +3,18 @@
 #   scripts/dev.sh run    runs the main job on the embedded archive (no network, no keys)
 #   scripts/dev.sh test   runs ruff (lint + format check) and the test suite
 #   scripts/dev.sh slow   runs the long tests (season backfills) too
-# Re-running skips the install when pyproject.toml has not changed.
+# Re-running skips the install when pyproject.toml and setup.cfg have not changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 VENV=${NBA_ASSETS_VENV:-.venv}
+usage() { echo "usage: scripts/dev.sh [run|test|slow] [args]" >&2; }
+# The command is checked before the venv is made and the project installed (minutes on a fresh machine).
+case "${1:-run}" in
+  run | test | slow) ;;
+  -h | --help) usage; exit 0 ;;
+  *) echo "scripts/dev.sh: unknown command '$1'" >&2; usage; exit 2 ;;
+esac
 
 if [ ! -x "$VENV/bin/python" ]; then
   "$PY" -c 'import sys; assert sys.version_info >= (3, 11), "nba_assets needs Python 3.11+"'
@@ -38,9 +45,5 @@ case "${1:-run}" in
   slow)
     shift || true
     exec python -m pytest -m "slow or not slow" "$@"
-    ;;
-  *)
-    echo "usage: scripts/dev.sh [run|test|slow] [args]" >&2
-    exit 2
     ;;
 esac
