@@ -294,6 +294,44 @@ def test_walk_forward_mae_script_scores_a_window_without_lines() -> None:
     assert gain["low"] <= gain["gain"] <= gain["high"]
 
 
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--start", "2024-11-22", "--end", "2024-10-21"], "--end 2024-10-21 is before --start 2024-11-22"),
+        (["--start", "2024-10-22", "--end", "2024-11-21"], "holds no lines between --start 2024-10-22"),
+    ],
+)
+def test_walk_forward_mae_script_refuses_bad_arguments_before_training(
+    tmp_path: Path, capsys, argv: list[str], expected: str
+) -> None:
+    # a reversed window ended in "cannot concat empty list", and `--rows lined` on a window without lines
+    # trained five models before failing
+    import duckdb
+
+    warehouse = tmp_path / "w.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create schema features; create schema raw")
+        con.execute("create table features.player_features (game_date date, sources varchar)")
+        con.execute("create table raw.player_props (game_date date)")
+        con.execute("insert into raw.player_props values (date '2025-10-21')")
+    script = _script("walk_forward_mae")
+    with pytest.raises(SystemExit) as exc:
+        script.main(["--warehouse", str(warehouse), *argv])
+    assert exc.value.code == 2
+    assert expected in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        script.main(["--warehouse", str(tmp_path / "none.duckdb"), *argv])
+    assert "--warehouse" in capsys.readouterr().err
+
+
+def test_line_shopping_script_names_a_missing_csv(tmp_path: Path, capsys) -> None:
+    # it ended in a polars FileNotFoundError traceback
+    with pytest.raises(SystemExit) as exc:
+        _script("line_shopping").main([str(tmp_path / "backtest.csv")])
+    assert exc.value.code == 2
+    assert f"csv {tmp_path / 'backtest.csv'} is not a file" in capsys.readouterr().err
+
+
 def test_line_shopping_bets_each_call_once_at_the_best_offer() -> None:
     """scripts/line_shopping.py: an OVER call at three books is bet once, at the lowest line and, among
     equal lines, the better price; a player-date called on both sides keeps the more confident call."""

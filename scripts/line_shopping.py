@@ -41,10 +41,12 @@ def best_offers(rows: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("csv", type=Path)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
+    if not args.csv.is_file():
+        ap.error(f"csv {args.csv} is not a file (`nba-assets backtest --out` writes it)")
     rows = pl.read_csv(args.csv, try_parse_dates=True)
     record = grading.bet_record(best_offers(rows), ["system", "tier"])
     with pl.Config(tbl_rows=50, tbl_cols=20):

@@ -73,14 +73,19 @@ def scored_rows(
     return pl.concat(out)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--warehouse", type=Path, required=True)
     ap.add_argument("--start", type=date.fromisoformat, required=True)
     ap.add_argument("--end", type=date.fromisoformat, required=True)
     ap.add_argument("--rows", choices=["lined", "rotation"], default="lined")
     ap.add_argument("--min-minutes", type=float, default=18.0)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
+    # checked before anything is read or trained (five weekly models take minutes)
+    if args.end < args.start:
+        ap.error(f"--end {args.end} is before --start {args.start}")
+    if not args.warehouse.is_file():
+        ap.error(f"--warehouse {args.warehouse} is not a file (run `nba-assets main` first)")
     con = duckdb.connect(str(args.warehouse), read_only=True)
     try:
         features = con.sql(
@@ -93,6 +98,11 @@ def main() -> None:
                 "select * from raw.player_props where game_date between ? and ?",
                 params=[args.start, args.end],
             ).pl()
+            if props.is_empty():
+                ap.error(
+                    f"--rows lined: {args.warehouse} holds no lines between --start {args.start} and "
+                    f"--end {args.end}; use --rows rotation for a window without lines"
+                )
             # the pipeline's consensus: each book's latest main line, then their median
             lined = consensus(book_lines(props)).rename({"consensus_line": "cons"})
     finally:
