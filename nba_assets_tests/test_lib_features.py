@@ -285,3 +285,20 @@ def test_preseason_and_all_star_games_are_neither_rows_nor_history() -> None:
     day = S2 - timedelta(days=4)
     pre_expected = _targets(day, [1, 2]).with_columns(pl.lit("0012400001").alias("game_id"))
     assert feature_rows([day], pre_expected, pl.concat([pg, pre]), pl.concat([tg, pre_teams])).is_empty()
+
+
+def test_a_day_without_games_has_the_columns_of_a_day_with_games() -> None:
+    """An off day, the All-Star break or a preseason-only day has no feature rows, but its empty frame is
+    stored like any other partition: it returned the context columns only, the warehouse refused it as a
+    schema change ("pts_avg_l5: stored DOUBLE, missing from the new rows"), and every daily run of such a
+    day (overnight, morning slate, `dagster asset materialize --partition`) failed at the features step."""
+    from nba_assets.lib.features.store import feature_rows
+
+    pg, tg = _history()
+    pg = pg.with_columns(pl.format("P{}", "player_id").alias("player_name"), pl.lit(True).alias("is_home"))
+    expected = _targets(S2, [1, 2]).with_columns(pl.lit(f"g{S2.isoformat()}NYK").alias("game_id"))
+    with_games = feature_rows([S2], expected, pg, tg)
+    assert with_games.height == 2
+    off_day = feature_rows([S2 + timedelta(days=1)], expected, pg, tg)
+    assert off_day.is_empty()
+    assert off_day.schema == with_games.schema

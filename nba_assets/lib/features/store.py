@@ -65,8 +65,8 @@ def feature_rows(
         if f"{c}_played" in merged.columns:
             merged = merged.with_columns(pl.coalesce(c, f"{c}_played").alias(c)).drop(f"{c}_played")
     merged = merged.with_columns(pl.col("is_expected").fill_null(False), pl.col("played").fill_null(False))
-    if merged.is_empty():
-        return merged
+    # a day without modeled games (an off day, the All-Star break, preseason) is built too: its empty frame
+    # must have every feature column, or the warehouse refuses it as a schema change (and the day's run fails)
     return build_features(merged, player_games, team_games, injuries)
 
 
