@@ -162,6 +162,16 @@ def test_main_in_prod_refuses_an_empty_required_variable(no_runs, monkeypatch) -
     assert "secret-key-value" not in msg
 
 
+@pytest.mark.parametrize("command", [["main"], ["report", "--date", "2025-11-05"]])
+def test_a_data_dir_that_is_a_file_is_named(no_runs, monkeypatch, tmp_path: Path, command) -> None:
+    # main ended in a NotADirectoryError traceback on '<file>/dagster_home'; report said "no warehouse"
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    monkeypatch.setenv("NBA_ASSETS_DATA_DIR", str(afile))
+    msg = _refused(command)
+    assert msg == f"nba-assets {command[0]}: NBA_ASSETS_DATA_DIR {str(afile)!r} is not a directory"
+
+
 def test_main_in_prod_refuses_bettingpros_key_unset_before_any_run(no_runs, monkeypatch) -> None:
     # it passed the check, then the first run failed on Dagster's config error (a 73-line traceback)
     monkeypatch.setenv("NBA_ASSETS_ENV", "prod")

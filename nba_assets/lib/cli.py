@@ -249,9 +249,14 @@ def _check_local_end(command: str, end: date, archive: ArchiveSource) -> None:
 
 def _settings(command: str) -> Settings:
     try:
-        return Settings.from_env()
+        settings = Settings.from_env()
     except ValueError as exc:
         raise SystemExit(f"nba-assets {command}: {exc}") from None
+    if settings.data_dir.exists() and not settings.data_dir.is_dir():
+        raise SystemExit(
+            f"nba-assets {command}: NBA_ASSETS_DATA_DIR {str(settings.data_dir)!r} is not a directory"
+        )
+    return settings
 
 
 def build_parser() -> argparse.ArgumentParser:
