@@ -869,6 +869,25 @@ def test_predictions_freshness_check_before_first_tipoff(repo) -> None:
     assert evaluation.asset_key == PREDICTIONS and not evaluation.passed
 
 
+def test_no_job_runs_the_freshness_check_only_its_sensor_does(repo) -> None:
+    """The check judges today's partition at the deadline. Selected by the predictions jobs (Dagster adds
+    an asset's checks to a job selecting it), it ran in every predict/morning/refresh run of any date
+    against the clock: the main job on the archive, a backfill, the slow chain test's morning slate all
+    failed it and alerted. Only the sensor evaluates it now."""
+    from nba_assets.defs.automation.freshness import freshness_checks
+
+    fresh = {key for c in freshness_checks for key in c.check_keys}
+    with_predictions = []
+    for job in repo.get_all_jobs():
+        if job.name.startswith("__ASSET_JOB"):  # the UI's implicit job: every asset and check
+            continue
+        graph = job.asset_layer.asset_graph
+        assert not fresh & set(graph.asset_check_keys), job.name
+        if any(k.path[0] == "predictions" for k in graph.get_all_asset_keys()):
+            with_predictions.append(job.name)
+    assert {"predict_job", "morning_slate_job", "refresh_lines_job"} <= set(with_predictions)
+
+
 def test_predictions_freshness_is_about_todays_partition(repo, tmp_path, monkeypatch) -> None:
     """At 18:30 ET the check asks for today's partition. A write of another date (a backfill of past
     predictions) used to pass it, hiding a missing morning slate; now the check fails naming the date
