@@ -80,6 +80,78 @@ def test_a_box_score_missing_a_team_blocks_grading_naming_the_game_and_team() ->
     assert grading.readiness(_schedule({"g1": "final", "g2": "final"}), _box(["g1", "g2"])).passed
 
 
+def test_a_box_score_that_does_not_add_up_to_the_final_score_blocks_grading() -> None:
+    """g2's home players sum to 18 of the home team's final 20 (a partial or stale box score): the raw
+    check stops the overnight job, and readiness now stops a hand-run grade job too, naming the game,
+    the team, the players' sum and the final score."""
+    short = _box(["g1", "g2"]).with_columns(
+        pts=pl.when((pl.col("game_id") == "g2") & (pl.col("team_abbr") == "HOM"))
+        .then(18)
+        .otherwise(pl.col("pts"))
+    )
+    ready = grading.readiness(_schedule({"g1": "final", "g2": "final"}), short)
+    assert not ready.passed
+    assert ready.metadata["final_points_mismatch"] == ["g2 HOM (home): players 18, final score 20"]
+    assert ready.metadata["final_missing_a_team"] == [] and ready.metadata["final_without_box_score"] == []
+    # the same day adding up is ready
+    ready = grading.readiness(_schedule({"g1": "final", "g2": "final"}), _box(["g1", "g2"]))
+    assert ready.passed and ready.metadata["final_points_mismatch"] == []
+
+
+def test_grades_materialized_without_the_readiness_check_refuse_a_box_score_not_adding_up() -> None:
+    """The grades asset run alone (a UI materialization, a run without the blocking check) guards
+    itself with the same readiness: it fails instead of grading, naming the team-game in the failure."""
+    import dagster as dg
+
+    from nba_assets.defs.grading.assets import prediction_grades
+
+    box = _box(["g1"]).with_columns(
+        pts=pl.when(pl.col("team_abbr") == "AWY").then(18).otherwise(pl.col("pts"))
+    )
+    with pytest.raises(dg.Failure) as failure:
+        list(
+            prediction_grades(
+                dg.build_asset_context(partition_key=D.isoformat()),
+                predictions=_preds([D], ["g1"], [1]),
+                box_scores=box,
+                schedule_rows=_schedule({"g1": "final"}),
+                injuries=pl.DataFrame(),
+            )
+        )
+    assert "not adding up to the final scores" in str(failure.value.description)
+    assert failure.value.metadata["final_points_mismatch"].data == [
+        "g1 AWY (away): players 18, final score 20"
+    ]
+
+
+def test_points_are_compared_only_for_the_final_modeled_games_and_a_missing_team_is_named_once() -> None:
+    """A preseason game whose box score does not add up and a postponed game with stray rows never hold
+    the day back; a team missing from its box score is named as missing, not again as a mismatch."""
+    schedule = _schedule({"0022500200": "final", "0012500001": "final", "0022500201": "postponed"})
+    box = _box(["0022500200", "0012500001", "0022500201"]).with_columns(
+        pts=pl.when(pl.col("game_id") == "0022500200").then(pl.col("pts")).otherwise(7)
+    )
+    ready = grading.readiness(schedule, box)
+    assert ready.passed, ready.metadata
+    assert ready.metadata["final_points_mismatch"] == []
+    half = grading.readiness(schedule, _box(["0022500200"], teams=("HOM",)))
+    assert not half.passed
+    assert half.metadata["final_missing_a_team"] == ["0022500200 AWY (away)"]
+    assert half.metadata["final_points_mismatch"] == []
+
+
+def test_a_final_game_without_its_final_score_blocks_grading() -> None:
+    """Nothing to check the box score against: the day waits (the overnight catch-up fetches the
+    schedule again) instead of grading a box score that may be partial."""
+    schedule = _schedule({"g1": "final", "g2": "final"}).with_columns(
+        away_pts=pl.when(pl.col("game_id") == "g2").then(None).otherwise(pl.col("away_pts"))
+    )
+    ready = grading.readiness(schedule, _box(["g1", "g2"]))
+    assert not ready.passed
+    assert ready.metadata["final_without_score"] == ["g2"]
+    assert ready.metadata["final_points_mismatch"] == []
+
+
 def test_readiness_by_date_judges_each_date_of_a_range_on_its_own_rows() -> None:
     """A range run: D's unfinished game fails D only; a date without games is ready (nothing to wait for)."""
     before, empty = date(2025, 11, 4), date(2025, 11, 6)

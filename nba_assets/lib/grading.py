@@ -23,7 +23,7 @@ import polars as pl
 
 from nba_assets.lib.game_types import is_modeled
 from nba_assets.lib.modeling.decisions import american_profit, called_price
-from nba_assets.lib.raw import CheckOutcome, teams_missing_from_box
+from nba_assets.lib.raw import CheckOutcome, team_points_mismatches, teams_missing_from_box
 
 GRADE_COLUMNS = [
     "actual_points",
@@ -322,30 +322,50 @@ def graded_share(grades: pl.DataFrame) -> CheckOutcome:
 
 def readiness(schedule: pl.DataFrame, box_scores: pl.DataFrame) -> CheckOutcome:
     """Grading may run for D only when every game of D is final with a box score holding both teams'
-    players (the schedule's home and away team), or postponed.
+    players (the schedule's home and away team) whose points add up to each team's final score, or
+    postponed.
 
     A postponed game is settled for D: it is not played that day, so its lines are void (books void
     them too; :func:`grade` names the reason). Waiting for it would keep D's other games ungraded
     until the catch-up gives up. A box score missing a team would grade that team's players VOID
     (not on the box score): the day waits for the whole box score instead. Preseason and All-Star games
-    (:mod:`nba_assets.lib.game_types`) have no predictions to grade, so they never hold a day back."""
+    (:mod:`nba_assets.lib.game_types`) have no predictions to grade, so they never hold a day back.
+
+    Each team's players' points add up to its final score in the schedule (the raw check's comparison,
+    :func:`~nba_assets.lib.raw.team_points_mismatches`): a partial or stale box score would grade
+    missing points (a player's last basket, a bench player VOID) as final. That raw check stops the
+    overnight job; readiness also guards a hand-run grade job or a materialization from the UI. A final
+    game whose schedule row has no final score (``home_pts`` or ``away_pts`` null; the raw row rules
+    quarantine only a null ``home_pts``) holds the day back too: nothing shows its box score complete,
+    and the overnight catch-up fetches the schedule again."""
     ignored = schedule.filter(~is_modeled("game_id"))
     schedule = schedule.filter(is_modeled("game_id"))
     not_final = schedule.filter(~pl.col("status").is_in(["final", "postponed"]))
+    final = schedule.filter(pl.col("status") == "final")
     have = set(box_scores["game_id"].unique().to_list())
-    missing = schedule.filter(pl.col("status") == "final").filter(~pl.col("game_id").is_in(list(have)))
+    missing = final.filter(~pl.col("game_id").is_in(list(have)))
     missing_teams = teams_missing_from_box(schedule, box_scores)
+    no_score = final.filter(pl.col("home_pts").is_null() | pl.col("away_pts").is_null())
+    # a team without players is named by ``final_missing_a_team``, not again here
+    _, mismatched = team_points_mismatches(schedule, box_scores)
+    mismatched = mismatched.filter(pl.col("player_pts").is_not_null())
     meta = {
         "games": schedule.height,
         "not_final": not_final["game_id"].to_list()[:20],
         "final_without_box_score": missing["game_id"].to_list()[:20],
         "final_missing_a_team": missing_teams[:20],
+        "final_points_mismatch": [
+            f"{r['game_id']} {r['team_abbr']} ({r['side']}): players {r['player_pts']}, final score {r['score']}"
+            for r in mismatched.head(20).iter_rows(named=True)
+        ],
+        "final_without_score": no_score["game_id"].to_list()[:20],
         "postponed": schedule.filter(pl.col("status") == "postponed")["game_id"].to_list()[:20],
         "unmodeled_games_ignored": ignored["game_id"].to_list()[:20],
     }
     if schedule.is_empty():
         meta["note"] = "no games"
-    return CheckOutcome(not_final.is_empty() and missing.is_empty() and not missing_teams, meta)
+    ready = not_final.is_empty() and missing.is_empty() and not missing_teams
+    return CheckOutcome(ready and mismatched.is_empty() and no_score.is_empty(), meta)
 
 
 def readiness_by_date(

@@ -260,24 +260,34 @@ def box_scores_complete(schedule: pl.DataFrame, box: pl.DataFrame, as_of: dateti
     return CheckOutcome(False, meta, "WARN" if recent else "ERROR")
 
 
-def team_points_match(schedule: pl.DataFrame, box: pl.DataFrame) -> CheckOutcome:
-    """Summed player points equal each team's final score, for both teams of every final game with a
-    box score: a team with no players on it is a mismatch (its players scored nothing of its score).
-    A game with no box score at all is left to :func:`box_scores_complete`."""
+def team_points_mismatches(schedule: pl.DataFrame, box: pl.DataFrame) -> tuple[int, pl.DataFrame]:
+    """The team-games compared and those whose summed player points differ from the team's final
+    score: :func:`final_team_games` rows with ``player_pts`` (null when the team has no players on the
+    box score, a mismatch: its players scored nothing of its score), home before away. A null final
+    score is no mismatch here (nothing to compare it with). Used by :func:`team_points_match` and
+    by grading readiness."""
     scores = final_team_games(schedule, box)
     sums = box.group_by("game_id", "team_abbr").agg(pl.col("pts").sum().alias("player_pts"))
     joined = scores.join(sums, on=["game_id", "team_abbr"], how="left")
     bad = joined.filter(pl.col("player_pts").is_null() | (pl.col("player_pts") != pl.col("score")))
+    return joined.height, bad.sort("game_id", "side", descending=[False, True])
+
+
+def team_points_match(schedule: pl.DataFrame, box: pl.DataFrame) -> CheckOutcome:
+    """Summed player points equal each team's final score, for both teams of every final game with a
+    box score: a team with no players on it is a mismatch (its players scored nothing of its score).
+    A game with no box score at all is left to :func:`box_scores_complete`."""
+    compared, bad = team_points_mismatches(schedule, box)
     return CheckOutcome(
         bad.is_empty(),
         {
-            "team_games_compared": joined.height,
+            "team_games_compared": compared,
             "mismatches": bad.height,
             "first_mismatches": [
                 f"{r['game_id']} {r['team_abbr']}: "
                 + ("no players" if r["player_pts"] is None else f"players {r['player_pts']}")
                 + f" vs team {r['score']}"
-                for r in bad.sort("game_id", "side", descending=[False, True]).head(5).iter_rows(named=True)
+                for r in bad.head(5).iter_rows(named=True)
             ],
             "points_total": int(box["pts"].sum() or 0),
         },

@@ -24,7 +24,7 @@ MODEL_CHECK = "system_performance_model_not_worse_than_baselines"
     blocking=True,
     partitions_def=game_date_partitions,
     description="All of D's games are final (or postponed: their lines are void) and every final game has its "
-    "box score with both teams' players: grading may run.",
+    "box score with both teams' players, whose points add up to each team's final score: grading may run.",
     additional_ins={"schedule_rows": dg.AssetIn(key=["raw", "schedule"])},
     pool="duckdb",
 )
@@ -71,7 +71,9 @@ def prediction_grades(
     if not ready.passed:
         # The blocking readiness check stops this in a run that includes it; this guards any other run.
         raise dg.Failure(
-            "grading: the day is not ready (games not final or box scores missing)", metadata=ready.metadata
+            "grading: the day is not ready (games not final, box scores missing or not adding up to the "
+            "final scores)",
+            metadata=ready.metadata,
         )
     grades = grading.grade(predictions, box_scores, injuries, schedule_rows)
     # main lines, as every other record counts them (alternates are priced far from even)
