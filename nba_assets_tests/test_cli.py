@@ -162,6 +162,22 @@ def test_main_in_prod_refuses_an_empty_required_variable(no_runs, monkeypatch) -
     assert "secret-key-value" not in msg
 
 
+def test_main_in_prod_refuses_slack_alerts_without_the_bot_token_naming_it(no_runs, monkeypatch) -> None:
+    # the channel sent alerts to Slack; the unset token failed the sensors later, not main
+    monkeypatch.setenv("NBA_ASSETS_ENV", "prod")
+    monkeypatch.setenv("NBA_ASSETS_GCP_PROJECT", "p")
+    monkeypatch.setenv("NBA_ASSETS_GCS_BUCKET", "b")
+    monkeypatch.setenv("ODDS_API_KEY", "secret-key-value")
+    monkeypatch.setenv("BETTINGPROS_API_KEY", "")
+    monkeypatch.setenv("NBA_ASSETS_SLACK_CHANNEL", "#props-alerts")
+    monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
+    msg = _refused(["main"])
+    assert msg.startswith("nba-assets main: SLACK_BOT_TOKEN is not set")
+    assert "secret-key-value" not in msg
+    monkeypatch.setenv("SLACK_BOT_TOKEN", " ")
+    assert _refused(["main"]).startswith("nba-assets main: SLACK_BOT_TOKEN is set but empty")
+
+
 @pytest.mark.parametrize("command", [["main"], ["report", "--date", "2025-11-05"]])
 def test_a_data_dir_that_is_a_file_is_named(no_runs, monkeypatch, tmp_path: Path, command) -> None:
     # main ended in a NotADirectoryError traceback on '<file>/dagster_home'; report said "no warehouse"

@@ -32,6 +32,9 @@ BETTINGPROS_API_KEY_VAR = "BETTINGPROS_API_KEY"
 # Variables a prod run reads through ``dg.EnvVar`` that may be empty but not unset (dg.EnvVar refuses an
 # unset one when the run starts): an empty BETTINGPROS_API_KEY means no lines fallback.
 SET_PROD_VARS: tuple[str, ...] = (BETTINGPROS_API_KEY_VAR,)
+# A Slack channel sends prod alerts to Slack (``alerts_resource``), whose client needs the bot token.
+SLACK_CHANNEL_VAR = "NBA_ASSETS_SLACK_CHANNEL"
+SLACK_BOT_TOKEN_VAR = "SLACK_BOT_TOKEN"
 
 
 class SettingError(ValueError):
@@ -53,8 +56,9 @@ def require_value(var: str, value: str | None) -> str:
 
 def prod_setting_problems(environ: Mapping[str, str] | None = None) -> list[str]:
     """One message per required prod variable that is unset or empty in ``environ`` (default: the
-    process environment), and per variable that may be empty but is unset; empty when the prod
-    environment has what it needs."""
+    process environment), per variable that may be empty but is unset, and for ``SLACK_BOT_TOKEN``
+    unset or empty while ``NBA_ASSETS_SLACK_CHANNEL`` is set (alerts go to Slack); empty when the prod
+    environment has what it needs. Messages name variables, never their values."""
     environ = os.environ if environ is None else environ
     problems = []
     for var in REQUIRED_PROD_VARS:
@@ -67,6 +71,17 @@ def prod_setting_problems(environ: Mapping[str, str] | None = None) -> list[str]
         for var in SET_PROD_VARS
         if environ.get(var) is None
     ]
+    # the same test as Settings.from_env / alerts_resource: any non-empty channel means Slack
+    if environ.get(SLACK_CHANNEL_VAR, ""):
+        why = (
+            f"{SLACK_CHANNEL_VAR} is set: alerts go to Slack, which needs the bot token; leave "
+            f"{SLACK_CHANNEL_VAR} unset or empty for the local alert log"
+        )
+        token = environ.get(SLACK_BOT_TOKEN_VAR)
+        if token is None:
+            problems.append(f"{SLACK_BOT_TOKEN_VAR} is not set ({why})")
+        elif not token.strip():
+            problems.append(f"{SLACK_BOT_TOKEN_VAR} is set but empty ({why})")
     return problems
 
 
@@ -106,5 +121,5 @@ class Settings:
             bigquery_location=environ.get("NBA_ASSETS_BIGQUERY_LOCATION", "US"),
             gcs_bucket=environ.get("NBA_ASSETS_GCS_BUCKET", ""),
             gcs_prefix=environ.get("NBA_ASSETS_GCS_PREFIX", "nba_assets"),
-            slack_channel=environ.get("NBA_ASSETS_SLACK_CHANNEL", ""),
+            slack_channel=environ.get(SLACK_CHANNEL_VAR, ""),
         )

@@ -4,7 +4,7 @@ import dagster as dg
 from dagster_slack import SlackResource
 
 from nba_assets.lib.alerts import Alert, AlertSink, LocalAlertLog, SlackAlerts, slack_client
-from nba_assets.lib.env import Settings
+from nba_assets.lib.env import SLACK_BOT_TOKEN_VAR, Settings
 
 
 class AlertsResource(dg.ConfigurableResource):
@@ -40,6 +40,6 @@ def alerts_resource(settings: Settings) -> AlertsResource:
     """Slack for ``prod`` with a channel (``NBA_ASSETS_SLACK_CHANNEL``), the local log otherwise."""
     if settings.env == "prod" and settings.slack_channel:
         return SlackAlertsResource(
-            slack=SlackResource(token=dg.EnvVar("SLACK_BOT_TOKEN")), channel=settings.slack_channel
+            slack=SlackResource(token=dg.EnvVar(SLACK_BOT_TOKEN_VAR)), channel=settings.slack_channel
         )
     return LocalAlertsResource(path=str(settings.alert_log))
