@@ -1,11 +1,18 @@
 """Markdown tables of the newest benchmark results (``$NBA_BENCH_DIR/results/*.json``), for bench/README.md.
 
-python bench/report.py
+    python bench/report.py
+
+Prints one table row per stage of each benchmark whose results file exists (wall, CPU, peak RSS, rows,
+rows/s, in-run wall, Dagster events, load average) and a total row where the stages add up to one
+pipeline. ``NBA_BENCH_DIR`` (default ``/tmp/nba_bench``) is read as by the benchmark scripts: set it as
+for the run.
 """
 
 from __future__ import annotations
 
-from _common import load_results
+import argparse
+
+from _common import RESULTS_DIR, load_results
 
 # (results name, label, whether the stages add up to one pipeline)
 ORDER = [
@@ -21,7 +28,12 @@ ORDER = [
 ]
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n")[0],
+        epilog=f"Reads {RESULTS_DIR}/<benchmark>.json (set NBA_BENCH_DIR, default /tmp/nba_bench, as for the run).",
+    )
+    ap.parse_args(argv)
     print(
         "| benchmark | stage | wall s | CPU s | peak RSS MB | rows | rows/s | in-run s | rows/s in-run | events | load 1m before/after |"
     )

@@ -1,5 +1,6 @@
 """Issue 7 (performance): what keeps a run process and a per-date run cheap (bench/README.md)."""
 
+import os
 import subprocess
 import sys
 from collections import Counter
@@ -390,3 +391,36 @@ def test_jobs_with_raw_and_context_run_context_after_raw(tmp_path) -> None:
         dg.AssetKey(["context", "player_game_context"]), dg.AssetKey(["raw", "box_scores"])
     )
     assert box.start_offset == -ctx.HISTORY_DAYS and box.end_offset == 0
+
+
+@pytest.mark.parametrize(("argv", "status"), [(["--help"], 0), (["-h"], 0), (["bogus"], 2)])
+def test_bench_report_has_a_usage_text_instead_of_printing_the_table(tmp_path, argv, status) -> None:
+    # `bench/report.py --help` printed the results table (it read no arguments at all)
+    env = {**os.environ, "NBA_BENCH_DIR": str(tmp_path)}
+    out = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "report.py"), *argv],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=60,
+    )
+    assert out.returncode == status, out.stderr
+    usage = out.stdout if status == 0 else out.stderr
+    assert usage.startswith("usage: report.py"), usage
+    assert "| benchmark |" not in out.stdout
+    if status == 0:
+        assert "NBA_BENCH_DIR" in out.stdout
+
+
+def test_bench_report_without_arguments_prints_the_table(tmp_path) -> None:
+    env = {**os.environ, "NBA_BENCH_DIR": str(tmp_path)}
+    out = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "report.py")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("| benchmark | stage | wall s |")
