@@ -163,6 +163,20 @@ def test_a_schedule_listing_a_game_twice_is_refused_naming_it() -> None:
     assert v.good.height == schedule.height + 1
 
 
+@pytest.mark.parametrize("side", ["home_pts", "away_pts"])
+def test_a_final_game_without_its_score_refuses_the_schedule_batch(side: str) -> None:
+    """Before: the row was quarantined (home score only), so the stored schedule of the date lost the
+    game: grading readiness no longer waited for it and its lined players were graded VOID. Refused,
+    the stored schedule keeps the game as it was (scheduled or live) and the day waits."""
+    schedule = ArchiveSource().schedule([DAY], AFTER).frame
+    first = schedule.sort("game_id")["game_id"][0]
+    glitch = schedule.with_columns(pl.when(pl.col("game_id") == first).then(None).otherwise(side).alias(side))
+    with pytest.raises(SourceDataError) as err:
+        raw.validate_batch(glitch, "schedule", "stats.nba.com")
+    assert (err.value.source, err.value.field, err.value.value) == ("stats.nba.com", "game_id", first)
+    assert "final game without its score" in str(err.value)
+
+
 # ---------------------------------------------------------------- end to end on a DuckDB warehouse
 
 

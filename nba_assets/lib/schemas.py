@@ -240,7 +240,15 @@ ROW_RULES: dict[str, tuple[RowRule, ...]] = {
     "schedule": (
         RowRule("unknown home team", pl.col("home_abbr").is_in(TEAM_CODES), "home_abbr", fatal=True),
         RowRule("unknown away team", pl.col("away_abbr").is_in(TEAM_CODES), "away_abbr", fatal=True),
-        RowRule("final game without score", (pl.col("status") != "final") | pl.col("home_pts").is_not_null()),
+        # refused, not quarantined: dropping the row would drop the game from the stored schedule of its
+        # date, and grading readiness would stop waiting for it (its lined players graded VOID)
+        RowRule(
+            "a final game without its score (home_pts/away_pts)",
+            (pl.col("status") != "final")
+            | (pl.col("home_pts").is_not_null() & pl.col("away_pts").is_not_null()),
+            "game_id",
+            fatal=True,
+        ),
     ),
     "box_scores": (
         RowRule("negative minutes", pl.col("minutes").fill_null(0) >= 0, "minutes", fatal=True),
