@@ -7,6 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import dagster as dg
+import duckdb
 import polars as pl
 import pytest
 from dagster._utils.schedules import cron_string_iterator  # test-only: the daemon's tick generator
@@ -160,6 +161,7 @@ def test_schedules_and_sensors_start_with_the_daemon(repo) -> None:
         "refresh_lines_sensor",
         "box_scores_catch_up_sensor",
         "grading_sensor",
+        "system_performance_refresh_sensor",
         "alerts_sensor",
         "daily_summary_sensor",
         "predictions_freshness_sensor",
@@ -927,3 +929,262 @@ def test_predictions_freshness_is_about_todays_partition(repo, tmp_path, monkeyp
         assert alert["run_id"] == result.run_id and "2025-11-21" in json.dumps(alert["checks"])
         write(instance, "2025-11-21", et(2025, 11, 21, 18, 55))  # written late, by hand
         assert evaluate(instance, et(2025, 11, 21, 19))[1].passed
+
+
+# ---------------------------------------------------------------- performance after a regrade
+
+SEASONS = dg.DailyPartitionsDefinition(start_date="2025-05-01", timezone="America/New_York")
+
+
+@dg.asset(key=GRADES, partitions_def=SEASONS, backfill_policy=dg.BackfillPolicy.single_run())
+def stored_grades() -> None:
+    """Stands for grading/prediction_grades: the sensor reads only the instance's materializations."""
+
+
+@dg.asset(
+    key=PERF,
+    partitions_def=SEASONS,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    deps=[
+        dg.AssetDep(
+            GRADES,
+            partition_mapping=dg.TimeWindowPartitionMapping(
+                start_offset=-300, end_offset=0, allow_nonexistent_upstream_partitions=True
+            ),
+        )
+    ],
+)
+def stored_performance() -> None:
+    """Stands for grading/system_performance (same key, partitions and read window)."""
+
+
+GRADED = [stored_grades, stored_performance]
+
+
+def grade_run(instance: dg.DagsterInstance, start: str, end: str | None = None, *, performance: bool = True):
+    """What grade_job does for start..end: grades, then performance, in one run (``performance=False``:
+    the grades alone, as a UI materialization of prediction_grades does)."""
+    run = dg.materialize(
+        GRADED,
+        instance=instance,
+        selection=[GRADES, PERF] if performance else [GRADES],
+        tags={
+            "dagster/asset_partition_range_start": start,
+            "dagster/asset_partition_range_end": end or start,
+        },
+    )
+    assert run.success
+    return run
+
+
+def refresh(repo, instance, cursor: str | None = None):
+    return tick(sensors.system_performance_refresh_sensor, repo, instance, cursor)
+
+
+def requested(result) -> list[tuple[str, str]]:
+    return [
+        (r.tags["dagster/asset_partition_range_start"], r.tags["dagster/asset_partition_range_end"])
+        for r in result.run_requests or []
+    ]
+
+
+def test_a_regrade_of_an_old_date_recomputes_the_later_performance_once_in_one_run(repo) -> None:
+    """2025-10-21..11-05 graded in one run, 11-06 graded the next morning: nothing to recompute. Then
+    2025-11-02 is regraded (corrected box scores): the performance of 11-03..11-06 was computed from
+    its old grades, and one run recomputes exactly those dates, once."""
+    with dg.instance_for_test() as instance:
+        grade_run(instance, "2025-10-21", "2025-11-05")
+        first = refresh(repo, instance)
+        assert not first.run_requests and "no performance left stale" in first.skip_message
+        grade_run(instance, "2025-11-06")  # the nightly grading of the newest date
+        nightly = refresh(repo, instance, first.cursor)
+        assert not nightly.run_requests
+
+        grade_run(instance, "2025-11-02")  # the grading sensor's regrade: grades and performance of D
+        regrade = refresh(repo, instance, nightly.cursor)
+        (request,) = regrade.run_requests
+        assert requested(regrade) == [("2025-11-03", "2025-11-06")]
+        assert request.partition_key is None and request.tags["nba_assets/regraded"] == "2025-11-02"
+        assert request.run_key.startswith("system_performance_refresh:2025-11-03..2025-11-06:grades@")
+        assert sensors.system_performance_refresh_sensor.job_name == "system_performance_job"
+        job = repo.get_job("system_performance_job")  # the performance (its model check in its step)
+        assert job.asset_layer.selected_asset_keys == {PERF}
+        assert list(job.graph.node_dict) == ["grading__system_performance"] and job.partitions_def
+        # the next tick asks for nothing; the same tick evaluated again names the same run (skipped)
+        assert not refresh(repo, instance, regrade.cursor).run_requests
+        assert refresh(repo, instance, nightly.cursor).run_requests[0].run_key == request.run_key
+
+        # the requested run: one run writes the four dates, after which nothing is stale, even for a
+        # sensor starting over without a cursor
+        run = dg.materialize(GRADED, instance=instance, selection=[PERF], tags=dict(request.tags))
+        assert run.success
+        assert sorted(e.partition for e in run.get_asset_materialization_events()) == [
+            "2025-11-03",
+            "2025-11-04",
+            "2025-11-05",
+            "2025-11-06",
+        ]
+        assert not refresh(repo, instance).run_requests
+
+
+def test_grades_written_without_their_performance_make_that_date_stale_too(repo) -> None:
+    """Materializing prediction_grades alone (a hand backfill from the UI) leaves D's own performance
+    stale as well as the later dates'; a first grading of a date older than the newest (its box
+    scores came late) changes the later dates' windows the same way."""
+    with dg.instance_for_test() as instance:
+        grade_run(instance, "2025-11-01", "2025-11-04")
+        grade_run(instance, "2025-11-06")  # 11-05 waited for its box scores
+        cursor = refresh(repo, instance).cursor
+        grade_run(instance, "2025-11-02", performance=False)
+        alone = refresh(repo, instance, cursor)
+        assert requested(alone) == [("2025-11-02", "2025-11-06")]
+        late = refresh(repo, instance, alone.cursor)
+        assert not late.run_requests
+        grade_run(instance, "2025-11-05")  # graded for the first time, after 11-06
+        assert requested(refresh(repo, instance, late.cursor)) == [("2025-11-06", "2025-11-06")]
+
+
+def test_a_regrade_reaches_the_end_of_its_season_only(repo) -> None:
+    """The season window ends on Jul 31: a regrade of a June date recomputes the rest of that season,
+    none of the next (whose windows never read it); regrades in two seasons are one run per season."""
+    with dg.instance_for_test() as instance:
+        grade_run(instance, "2025-06-01", "2025-06-20")
+        grade_run(instance, "2025-10-21", "2025-11-05")
+        cursor = refresh(repo, instance).cursor
+        grade_run(instance, "2025-06-10")
+        june = refresh(repo, instance, cursor)
+        assert requested(june) == [("2025-06-11", "2025-06-20")]
+        # before that run: 06-15 and 11-01 regraded, read on one tick (the dates up to 06-15 are in
+        # the run already requested)
+        grade_run(instance, "2025-06-15")
+        grade_run(instance, "2025-11-01")
+        both = refresh(repo, instance, june.cursor)
+        assert requested(both) == [("2025-06-16", "2025-06-20"), ("2025-11-02", "2025-11-05")]
+        assert [r.tags["nba_assets/regraded"] for r in both.run_requests] == ["2025-06-15", "2025-11-01"]
+        assert len({r.run_key for r in both.run_requests}) == 2
+
+
+def test_performance_refresh_waits_for_the_grading_run_to_finish() -> None:
+    """A grade run writes the grades before the performance: a tick between its two steps must not
+    take the old performance of its dates for stale. The cursor stays before the unfinished write."""
+    perf = {"2025-11-01": 10, "2025-11-02": 11, "2025-11-03": 12}
+    writes = [policy.GradesWrite(20, "2025-11-02"), policy.GradesWrite(21, "2025-11-03", run_finished=False)]
+    decision = policy.performance_refresh_decision(writes, perf, json.dumps({"after": 12}))
+    assert [(r.start, r.end) for r in decision.runs] == [("2025-11-02", "2025-11-03")]
+    assert json.loads(decision.cursor) == {"after": 20} and decision.waiting_on == "2025-11-03"
+    # once finished with its performance written (storage ids 21 grades, 22..23 performance)
+    done = policy.performance_refresh_decision(
+        [policy.GradesWrite(21, "2025-11-03")], {**perf, "2025-11-03": 22}, decision.cursor
+    )
+    assert not done.runs and json.loads(done.cursor) == {"after": 21}
+    # writes at or before the cursor are not read again; a cursor that is not ours starts over
+    assert not policy.performance_refresh_decision(writes[:1], perf, json.dumps({"after": 20})).runs
+    assert policy.performance_refresh_after("not json") == 0
+    assert policy.performance_refresh_after(json.dumps({"after": True})) == 0
+
+
+def test_performance_refresh_sees_a_run_in_flight(repo) -> None:
+    from dagster._core.test_utils import create_run_for_test
+
+    from nba_assets.defs.automation import queries
+
+    with dg.instance_for_test() as instance:
+        running = create_run_for_test(instance, job_name="grade_job", status=dg.DagsterRunStatus.STARTED)
+        done = create_run_for_test(instance, job_name="grade_job", status=dg.DagsterRunStatus.SUCCESS)
+        assert not queries.run_finished(instance, running.run_id)
+        assert queries.run_finished(instance, done.run_id) and queries.run_finished(instance, "")
+
+
+class RegradeConfig(dg.Config):
+    losing_day: str = ""  # the corrected box score of this date turns every call into a loss
+
+
+def _grades_of(days: list[str], losing_day: str) -> pl.DataFrame:
+    rows = []
+    for day in days:
+        for player in range(1, 5):
+            for system in ("baseline_l10", "catboost"):
+                win = day != losing_day
+                rows.append(
+                    {
+                        "game_date": date.fromisoformat(day),
+                        "player_id": player,
+                        "system": system,
+                        "tier": "high",
+                        "is_main_line": True,
+                        "line": 20.5,
+                        "p_over": 0.6,
+                        "recommendation": "OVER",
+                        "predicted_points": 24.0,
+                        "actual_points": 25.0 if win else 15.0,
+                        "played": True,
+                        "result": "WIN" if win else "LOSS",
+                        "profit": 0.91 if win else -1.0,
+                    }
+                )
+    return pl.DataFrame(rows)
+
+
+def test_the_refresh_run_rewrites_the_stale_windows_in_the_warehouse(repo, tmp_path) -> None:
+    """End to end on the real system_performance asset and DuckDB warehouse: 2025-11-01..11-04 graded
+    (every call a win), then 11-02 regraded as losses. The 11-04 season window still said 32-0 until
+    the run the sensor asks for, one run over 11-03..11-04 with the real job."""
+    from nba_assets.defs.partitions import game_date_partitions
+
+    @dg.asset(
+        key=GRADES,
+        partitions_def=game_date_partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        metadata={"partition_expr": "game_date"},
+    )
+    def written_grades(context: dg.AssetExecutionContext, config: RegradeConfig) -> pl.DataFrame:
+        return _grades_of(context.partition_keys, config.losing_day)
+
+    settings = Settings(data_dir=tmp_path / "nba")
+    settings.data_dir.mkdir()
+    defs = build_definitions(settings)
+    perf_job = defs.resolve_job_def("system_performance_job")
+
+    def season_record(day: str) -> tuple[int, int]:
+        with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+            return con.execute(
+                "select wins, losses from grading.system_performance where game_date = ? and "
+                "\"window\" = 'season' and tier = 'all' and system = 'catboost'",
+                [date.fromisoformat(day)],
+            ).fetchone()
+
+    def write_grades(start: str, end: str, losing_day: str = "") -> None:
+        assert dg.materialize(
+            [written_grades],
+            instance=instance,
+            resources={"io_manager": build_resources(settings)["io_manager"]},
+            run_config=dg.RunConfig(ops={"grading__prediction_grades": RegradeConfig(losing_day=losing_day)}),
+            tags={"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end},
+        ).success
+
+    with dg.instance_for_test() as instance:
+        write_grades("2025-11-01", "2025-11-04")
+        assert perf_job.execute_in_process(
+            instance=instance,
+            tags={
+                "dagster/asset_partition_range_start": "2025-11-01",
+                "dagster/asset_partition_range_end": "2025-11-04",
+            },
+        ).success
+        assert season_record("2025-11-04") == (16, 0)
+        cursor = refresh(repo, instance).cursor
+
+        write_grades("2025-11-02", "2025-11-02", losing_day="2025-11-02")  # the regrade of D alone
+        regrade = refresh(repo, instance, cursor)
+        (request,) = regrade.run_requests
+        assert requested(regrade) == [("2025-11-02", "2025-11-04")]
+        assert season_record("2025-11-04") == (16, 0)  # stale: 11-02's four calls are now losses
+        run = perf_job.execute_in_process(instance=instance, tags=dict(request.tags))
+        assert run.success
+        assert sorted(e.partition for e in run.get_asset_materialization_events()) == [
+            "2025-11-02",
+            "2025-11-03",
+            "2025-11-04",
+        ]
+        assert season_record("2025-11-02") == (4, 4) and season_record("2025-11-04") == (12, 4)
+        assert not refresh(repo, instance).run_requests

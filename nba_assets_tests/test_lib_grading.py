@@ -1,6 +1,6 @@
 """Grading readiness and results around a postponed game (pure functions on hand-made rows)."""
 
-from datetime import date
+from datetime import date, timedelta
 
 import polars as pl
 import pytest
@@ -360,3 +360,57 @@ def test_the_graded_share_check_fails_when_the_box_score_lacks_players_who_had_l
     assert broken.metadata["voids_by_reason"] == {"not_on_box_score": 8}
     fine = grading.graded_share(grading.grade(preds, one_missing))
     assert fine.passed and fine.metadata["share"] == 0.9
+
+
+def test_performance_dates_reading_a_date_are_the_rest_of_its_season_up_to_the_newest() -> None:
+    days = grading.performance_dates_reading(date(2025, 11, 2), newest=date(2025, 11, 6))
+    assert [d.isoformat() for d in days] == [
+        "2025-11-02",
+        "2025-11-03",
+        "2025-11-04",
+        "2025-11-05",
+        "2025-11-06",
+    ]
+    # the newest date itself: only its own performance reads it
+    assert grading.performance_dates_reading(date(2025, 11, 6), newest=date(2025, 11, 6)) == [
+        date(2025, 11, 6)
+    ]
+    # a June date is in the 2024-25 season: its windows end on Jul 31, not in the next season
+    june = grading.performance_dates_reading(date(2025, 6, 10), newest=date(2025, 11, 6))
+    assert (june[0], june[-1], len(june)) == (date(2025, 6, 10), date(2025, 7, 31), 52)
+    # and never past the grades a date's performance reads (its partition mapping)
+    october = grading.performance_dates_reading(date(2024, 10, 1), newest=date(2025, 11, 6))
+    assert (
+        october[-1] == date(2024, 10, 1) + timedelta(days=grading.GRADES_LOOKBACK_DAYS) == date(2025, 7, 28)
+    )
+
+
+def test_every_window_of_performance_ends_within_the_dates_reading_it() -> None:
+    """The bound the refresh relies on: grades of D change no window of a date outside
+    performance_dates_reading(D) (a date before D, or of the next season)."""
+    d = date(2025, 6, 10)
+    grades = pl.DataFrame(
+        {
+            "game_date": [d],
+            "player_id": [1],
+            "system": ["catboost"],
+            "tier": ["high"],
+            "is_main_line": [True],
+            "line": [20.5],
+            "played": [True],
+            "predicted_points": [24.0],
+            "actual_points": [25.0],
+            "result": ["WIN"],
+            "profit": [0.9],
+        }
+    )
+    reading = set(grading.performance_dates_reading(d, newest=date(2025, 11, 6)))
+    for as_of in (
+        date(2025, 6, 9),
+        date(2025, 6, 10),
+        date(2025, 7, 31),
+        date(2025, 8, 1),
+        date(2025, 11, 6),
+    ):
+        sees = grading.performance(grades, as_of).height > 0
+        assert sees == (as_of in reading), as_of

@@ -62,6 +62,13 @@ grade_job = dg.define_asset_job(
     partitions_def=game_date_partitions,
     description="Grading readiness (blocking), then grades and system performance.",
 )
+system_performance_job = dg.define_asset_job(
+    "system_performance_job",
+    selection=dg.AssetSelection.assets(["grading", "system_performance"]),
+    partitions_def=game_date_partitions,
+    description="Performance by system and tier (and the model-vs-baselines check) recomputed from the stored "
+    "grades; launched by system_performance_refresh_sensor over the dates a regrade left stale.",
+)
 morning_slate_job = dg.define_asset_job(
     "morning_slate_job",
     selection=PRE_GAME_RAW | CONTEXT | FEATURES | PREDICTIONS | REPORTS,
@@ -111,6 +118,7 @@ jobs = [
     build_features_job,
     predict_job,
     grade_job,
+    system_performance_job,
     morning_slate_job,
     refresh_lines_job,
     overnight_box_scores_job,

@@ -197,7 +197,7 @@ def _system_order(system: str) -> int:
 
 def season_start(day: date) -> date:
     """As in :func:`nba_assets.lib.grading.performance`: seasons start on Aug 1."""
-    return date(day.year if day.month >= 8 else day.year - 1, 8, 1)
+    return grading.season_start_of(day)
 
 
 def _has_grades(grades: pl.DataFrame) -> bool:

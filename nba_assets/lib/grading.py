@@ -36,6 +36,9 @@ GRADE_COLUMNS = [
     "profit",
 ]
 WINDOWS: dict[str, int | None] = {"day": 1, "7d": 7, "30d": 30, "season": None}
+# grading/system_performance of D reads the grades of D and of the 300 days before it (its partition
+# mapping): the season window of a date late in a season reaches no further back
+GRADES_LOOKBACK_DAYS = 300
 # lined player-dates graded on points, not VOID (see graded_share)
 MIN_GRADED_SHARE = 0.8
 
@@ -183,6 +186,21 @@ def bet_record(rows: pl.DataFrame, by: list[str]) -> pl.DataFrame:
     )
 
 
+def season_start_of(day: date) -> date:
+    """The first day of ``day``'s season: seasons start on Aug 1 (the offseason ends the one before)."""
+    return date(day.year if day.month >= 8 else day.year - 1, 8, 1)
+
+
+def performance_dates_reading(day: date, newest: date) -> list[date]:
+    """The dates whose performance windows hold the grades of ``day``, oldest first: ``day`` and the
+    later dates of its season (the season-to-date window; the day, 7-day and 30-day windows end sooner),
+    no further than the grades a date's performance reads (``GRADES_LOOKBACK_DAYS``) nor than ``newest``
+    (the newest date with a performance). A regrade of ``day`` leaves these dates' figures stale."""
+    season_end = date(season_start_of(day).year + 1, 8, 1) - timedelta(days=1)
+    last = min(season_end, day + timedelta(days=GRADES_LOOKBACK_DAYS), newest)
+    return [day + timedelta(days=n) for n in range((last - day).days + 1)]
+
+
 def performance(grades: pl.DataFrame, as_of: date, season_start: date | None = None) -> pl.DataFrame:
     """Per system x tier (``all`` and each tier) x window (day, 7d, 30d, season) ending on ``as_of``:
     n, MAE, the line's MAE on the same player-dates, bias, and the :func:`bet_record` of the calls on
@@ -191,10 +209,9 @@ def performance(grades: pl.DataFrame, as_of: date, season_start: date | None = N
     counting them as bets inflates the record (catboost_line 8,480 bets at 65.5 % on the development
     window with them, 369 at 49.9 % without)."""
     rows: list[dict[str, Any]] = []
-    if season_start is None:
-        season_start = date(as_of.year if as_of.month >= 8 else as_of.year - 1, 8, 1)
+    first = season_start or season_start_of(as_of)
     for window, days in WINDOWS.items():
-        lo = season_start if days is None else as_of - timedelta(days=days - 1)
+        lo = first if days is None else as_of - timedelta(days=days - 1)
         w = grades.filter(pl.col("game_date").is_between(lo, as_of))
         if w.is_empty():
             continue

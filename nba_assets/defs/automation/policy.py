@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
+from nba_assets.lib import grading
 from nba_assets.lib.alerts import Alert
 from nba_assets.lib.modeling.decisions import latest_snapshot
 from nba_assets.lib.schemas import marker_rows
@@ -306,6 +307,107 @@ def grading_decision(
             requested[day] = key
             out.append((day, key))
     return GradingDecision(tuple(out), json.dumps({"requested": requested}, sort_keys=True))
+
+
+# ---------------------------------------------------------------- performance after a regrade
+
+# Grades materializations read per tick by the performance refresh (a season's backfill is ~250).
+REFRESH_EVENTS_PER_TICK = 500
+
+
+@dataclass(frozen=True)
+class GradesWrite:
+    """One materialization of ``grading/prediction_grades``: its event storage id, its date, and
+    whether the run that wrote it has finished (a runless report has)."""
+
+    storage_id: int
+    day: str
+    run_finished: bool = True
+
+
+@dataclass(frozen=True)
+class PerformanceRefresh:
+    """One run of ``system_performance_job`` over ``start .. end`` (one season's dates)."""
+
+    start: str
+    end: str
+    regraded: tuple[str, ...]  # the dates whose new grades made these dates stale
+    run_key: str
+
+
+@dataclass(frozen=True)
+class PerformanceRefreshDecision:
+    runs: tuple[PerformanceRefresh, ...]
+    cursor: str
+    waiting_on: str | None = None  # a date whose grading run is still going (read again next tick)
+
+
+def performance_refresh_decision(
+    writes: list[GradesWrite], performance_ids: dict[str, int], cursor: str | None
+) -> PerformanceRefreshDecision:
+    """Which ``grading/system_performance`` dates to recompute after grades were written.
+
+    ``performance_ids`` holds, per date, the storage id of its latest performance materialization.
+    A write of D's grades leaves stale the dates whose windows hold D (``grading.performance_dates_
+    reading``: D and the rest of D's season, up to the newest date with a performance) and whose
+    performance was materialized before that write. Dates never materialized are not stale: grading
+    them writes them. So the nightly grading of the newest date (its performance written after its
+    grades, in the same run) asks for nothing, and a regrade of an older date asks for every later
+    date of its season once.
+
+    The cursor is the storage id of the last write considered (``{"after": id}``). A write whose run
+    has not finished (a grade run whose performance step is still to come) holds the cursor before
+    it. The affected dates of one season are one contiguous range (from the oldest regraded date on):
+    one run each, keyed by the range and the last write considered, so a tick evaluated again from the
+    same cursor names the same run.
+    """
+    after = performance_refresh_after(cursor)
+    newest = max(performance_ids) if performance_ids else None
+    stale: dict[date, set[date]] = {}
+    regraded: dict[date, set[str]] = {}
+    last, waiting = after, None
+    for write in sorted(writes, key=lambda w: w.storage_id):
+        if write.storage_id <= after:
+            continue
+        if not write.run_finished:
+            waiting = write.day
+            break
+        last = write.storage_id
+        if newest is None or not write.day:
+            continue
+        for day in grading.performance_dates_reading(
+            date.fromisoformat(write.day), date.fromisoformat(newest)
+        ):
+            written = performance_ids.get(day.isoformat())
+            if written is not None and written < write.storage_id:
+                season = grading.season_start_of(day)
+                stale.setdefault(season, set()).add(day)
+                regraded.setdefault(season, set()).add(write.day)
+    runs = []
+    for season in sorted(stale):
+        start, end = min(stale[season]).isoformat(), max(stale[season]).isoformat()
+        runs.append(
+            PerformanceRefresh(
+                start,
+                end,
+                tuple(sorted(regraded[season])),
+                f"system_performance_refresh:{start}..{end}:grades@{last}",
+            )
+        )
+    return PerformanceRefreshDecision(tuple(runs), json.dumps({"after": last}), waiting)
+
+
+def performance_refresh_after(cursor: str | None) -> int:
+    """The storage id of the last grades write the refresh considered (0 before its first tick)."""
+    after = _load(cursor).get("after", 0)
+    return after if isinstance(after, int) and not isinstance(after, bool) else 0
+
+
+def regraded_label(days: tuple[str, ...]) -> str:
+    """The regraded dates for a run tag: a few by name, a backfill's as a count and a range."""
+    if len(days) <= 5:
+        return ",".join(days)
+    return f"{len(days)} dates {days[0]}..{days[-1]}"
 
 
 # ---------------------------------------------------------------- run-event cursors

@@ -95,6 +95,30 @@ def latest_materialization_ids(
     return out
 
 
+def materializations_after(
+    instance: dg.DagsterInstance, key: dg.AssetKey, after: int, limit: int
+) -> list[dg.EventLogRecord]:
+    """``key``'s materializations stored after ``after``, oldest first (at most ``limit``)."""
+    result = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=key, after_storage_id=after), limit=limit, ascending=True
+    )
+    return list(result.records)
+
+
+def latest_materialization_id_by_partition(instance: dg.DagsterInstance, key: dg.AssetKey) -> dict[str, int]:
+    """Per materialized partition of ``key``, the storage id of its latest materialization (one query)."""
+    return dict(
+        instance.event_log_storage.get_latest_storage_id_by_partition(
+            key, dg.DagsterEventType.ASSET_MATERIALIZATION
+        )
+    )
+
+
+def run_finished(instance: dg.DagsterInstance, run_id: str) -> bool:
+    """The run has finished, or there is none (a runless report, a run deleted since)."""
+    return not _unfinished(instance, run_id)
+
+
 def materialization_metadata(
     instance: dg.DagsterInstance, key: dg.AssetKey, partition: str, run_id: str
 ) -> dict[str, Any] | None:

@@ -7,6 +7,9 @@
   readiness failed or never ran, a bounded number of times, then alerts once (an alert that cannot go
   out is retried next tick without holding back the other dates' runs).
 * ``grading_sensor``: grades a date once its readiness passed and no grades were written since.
+* ``system_performance_refresh_sensor``: after the grades of a date older than the newest graded one
+  are written again (a regrade, a backfill), recomputes the performance of the later dates of its
+  season in one run; the nightly grading of the newest date asks for nothing.
 * ``alerts_sensor``: every failed run and every failed check, once, to the alert sink (a backlog over
   several ticks, each within its time budget).
 * ``daily_summary_sensor``: after a date's grading succeeds, its record and performance, once.
@@ -20,7 +23,13 @@ import dagster as dg
 from nba_assets.defs.automation import policy, queries
 from nba_assets.defs.automation.resources import AlertsResource
 from nba_assets.defs.grading.assets import GRADES, PERF
-from nba_assets.defs.jobs import grade_job, overnight_box_scores_job, refresh_lines_job
+from nba_assets.defs.jobs import (
+    grade_job,
+    overnight_box_scores_job,
+    refresh_lines_job,
+    system_performance_job,
+)
+from nba_assets.defs.partitions import RANGE_END_TAG, RANGE_START_TAG
 from nba_assets.defs.resources import NbaSourceResource, ObjectStoreResource
 from nba_assets.lib.alerts import Alert, AlertDeliveryError
 
@@ -180,6 +189,50 @@ def grading_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
 
 
 @dg.sensor(
+    name="system_performance_refresh_sensor",
+    job=system_performance_job,
+    minimum_interval_seconds=5 * 60,
+    default_status=RUNNING,
+    description="When the grades of a date older than the newest graded date are written again (a regrade "
+    "of corrected box scores, a backfill), recomputes grading/system_performance for the dates whose windows "
+    "hold it (the rest of its season, up to the newest graded date) in one run, once per grades write.",
+)
+def system_performance_refresh_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+    after = policy.performance_refresh_after(context.cursor)
+    records = queries.materializations_after(context.instance, GRADES, after, policy.REFRESH_EVENTS_PER_TICK)
+    if not records:
+        return dg.SensorResult(skip_reason="no grades written since the last tick", cursor=context.cursor)
+    finished: dict[str, bool] = {}
+    writes = []
+    for record in records:
+        if record.run_id not in finished:
+            finished[record.run_id] = queries.run_finished(context.instance, record.run_id)
+        writes.append(
+            policy.GradesWrite(record.storage_id, record.partition_key or "", finished[record.run_id])
+        )
+    performance = queries.latest_materialization_id_by_partition(context.instance, PERF)
+    decision = policy.performance_refresh_decision(writes, performance, context.cursor)
+    requests = [
+        dg.RunRequest(
+            run_key=run.run_key,
+            tags={
+                TRIGGER_TAG: "system_performance_refresh_sensor",
+                RANGE_START_TAG: run.start,
+                RANGE_END_TAG: run.end,
+                "nba_assets/regraded": policy.regraded_label(run.regraded),
+            },
+        )
+        for run in decision.runs
+    ]
+    if requests:
+        return dg.SensorResult(run_requests=requests, cursor=decision.cursor)
+    waiting = f"; waiting for the grading run of {decision.waiting_on}" if decision.waiting_on else ""
+    return dg.SensorResult(
+        skip_reason=f"no performance left stale by the grades written{waiting}", cursor=decision.cursor
+    )
+
+
+@dg.sensor(
     name="alerts_sensor",
     minimum_interval_seconds=60,
     default_status=RUNNING,
@@ -244,6 +297,7 @@ sensors = [
     refresh_lines_sensor,
     box_scores_catch_up_sensor,
     grading_sensor,
+    system_performance_refresh_sensor,
     alerts_sensor,
     daily_summary_sensor,
 ]

@@ -115,7 +115,9 @@ def prediction_grades(
         "grades": dg.AssetIn(
             key=GRADES,
             partition_mapping=dg.TimeWindowPartitionMapping(
-                start_offset=-300, end_offset=0, allow_nonexistent_upstream_partitions=True
+                start_offset=-grading.GRADES_LOOKBACK_DAYS,
+                end_offset=0,
+                allow_nonexistent_upstream_partitions=True,
             ),
         )
     },
