@@ -105,8 +105,12 @@ def _world(start: date, days: int) -> backtest.BacktestInputs:
         pl.lit(True).alias("is_main_line"),
         pl.lit(snap).alias("snapshot_utc"),
     )
-    box = window.select(
-        "game_date", "player_id", pl.col("target_pts").round(0).alias("pts"), pl.lit(30.0).alias("minutes")
+    box = window.select(  # the raw box score's columns grading reads (a line is graded on its game)
+        "game_date",
+        pl.format("g{}", pl.col("game_date")).alias("game_id"),
+        "player_id",
+        pl.col("target_pts").round(0).alias("pts"),
+        pl.lit(30.0).alias("minutes"),
     )
     return backtest.BacktestInputs(features=feats, props=props, box_scores=box, injuries=pl.DataFrame())
 
