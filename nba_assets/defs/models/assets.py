@@ -107,10 +107,20 @@ def points_model(
             "validation_mae": round(m["mae"], 3),
             "validation_mae_baseline_l10": round(m["mae_baseline_l10"], 3),
             "validation_mae_baseline_blend": round(m["mae_baseline_blend"], 3),
-            "brier_calibrated": round(m["brier_calibrated"], 4),
+            # out of sample (cross-fitted over the validation dates); the in-sample figure flatters
+            **(
+                {"brier_out_of_sample": round(m["brier_out_of_sample"], 4)}
+                if m["brier_out_of_sample"] is not None
+                else {}
+            ),
+            "brier_calibrated_in_sample": round(m["brier_calibrated_in_sample"], 4),
             "blend_weight": round(m["blend_weight"], 3),
             "features": len(candidate.features),
-            "reliability": dg.MetadataValue.md(markdown_table(pl.DataFrame(m["reliability"]), 12)),
+            "reliability_out_of_sample": (
+                dg.MetadataValue.md(markdown_table(pl.DataFrame(m["reliability_out_of_sample"]), 12))
+                if m["reliability_out_of_sample"] is not None
+                else "not measured: the validation window holds a single game date"
+            ),
             "versions": dg.MetadataValue.md(markdown_table(versions.drop("gate"), 20)),
         },
     )

@@ -54,6 +54,9 @@ class ModelConfig:
     # ... else on synthetic lines (the recent average), pulled this far toward 0.5: real lines are
     # sharper than the synthetic ones, so a synthetic-line calibration is overconfident against them.
     synthetic_shrink: float = 0.5
+    # The stored Brier score / reliability table are out of sample: the map is cross-fitted over this
+    # many blocks of the validation window's game dates (the served map is fitted on all of them).
+    calibration_folds: int = 5
     extra: dict[str, float] = field(default_factory=dict)
 
 

@@ -12,6 +12,7 @@ real consensus lines or realistic synthetic ones (the recent average rounded to 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -127,6 +128,35 @@ class Distribution:
     def from_json(cls, data: dict[str, Any]) -> Distribution:
         cal = data.get("calibration")
         return cls(SigmaModel(**data["sigma"]), Isotonic(**cal) if cal else None)
+
+
+def cross_fitted(
+    p: np.ndarray,
+    outcome: np.ndarray,
+    groups: np.ndarray,
+    folds: int,
+    fit: Callable[[np.ndarray, np.ndarray], Isotonic] = Isotonic.fit,
+) -> np.ndarray | None:
+    """Out-of-sample calibrated probabilities of rows whose map was fitted on these same rows.
+
+    An isotonic map is nearly perfectly calibrated on the rows it was fitted on, so its Brier score
+    there flatters it. Here the distinct ``groups`` (game dates), in order, are cut into ``folds``
+    contiguous blocks (fewer when there are fewer groups; one group's rows are never split); each
+    block's rows get ``fit`` (the map as served: ``Isotonic.fit`` or it shrunk) fitted on the
+    other blocks' rows. None when there are fewer than two groups."""
+    keys, index = np.unique(np.asarray(groups), return_inverse=True)
+    k = min(folds, len(keys))
+    if k < 2:
+        return None
+    fold_of_group = np.zeros(len(keys), dtype=int)
+    for i, block in enumerate(np.array_split(np.arange(len(keys)), k)):
+        fold_of_group[block] = i
+    fold = fold_of_group[index]
+    out = np.empty(len(p), dtype=float)
+    for i in range(k):
+        held = fold == i
+        out[held] = fit(p[~held], outcome[~held])(p[held])
+    return out
 
 
 def brier(p: np.ndarray, outcome: np.ndarray) -> float:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import tempfile
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -28,6 +29,7 @@ from nba_assets.lib.modeling.distribution import (
     Isotonic,
     SigmaModel,
     brier,
+    cross_fitted,
     raw_p_over,
     reliability_table,
 )
@@ -208,6 +210,17 @@ def _fit(
     return model
 
 
+def calibration_fitter(shrink: float | None) -> Callable[[np.ndarray, np.ndarray], Isotonic]:
+    """How the served P(over) map is fitted: isotonic, pulled toward 0.5 by ``shrink`` (synthetic
+    lines) or not (real lines). The cross-fitted out-of-sample metrics use the same fitter."""
+
+    def fit(p: np.ndarray, outcome: np.ndarray) -> Isotonic:
+        iso = Isotonic.fit(p, outcome)
+        return iso.shrunk(shrink) if shrink is not None else iso
+
+    return fit
+
+
 def train_points_model(
     features: pl.DataFrame, cutoff: date, cfg: ModelConfig = MODEL, feature_names: list[str] | None = None
 ) -> PointsModel:
@@ -246,7 +259,8 @@ def train_points_model(
     if real:
         lines, over_real = cons[decided], (yv[decided] > cons[decided]).astype(float)
         p_raw = raw_p_over(mu_v[decided], sigma(mu_v[decided]), lines)
-        calibration = Isotonic.fit(p_raw, over_real)
+        fit_map = calibration_fitter(None)
+        calibration = fit_map(p_raw, over_real)
         blend_v = blend_weight * mu_v[decided] + (1 - blend_weight) * lines
         calibration_line: Isotonic | None = Isotonic.fit(
             raw_p_over(blend_v, sigma(blend_v), lines), over_real
@@ -256,9 +270,13 @@ def train_points_model(
         lines = synthetic_lines(val)
         over = (yv > lines).astype(float)
         p_raw = raw_p_over(mu_v, sigma(mu_v), lines)
-        calibration = Isotonic.fit(p_raw, over).shrunk(cfg.synthetic_shrink)
+        fit_map = calibration_fitter(cfg.synthetic_shrink)
+        calibration = fit_map(p_raw, over)
         calibration_line, calibrated_on = None, f"synthetic_lines_shrunk_{cfg.synthetic_shrink}"
-    p_cal = calibration(p_raw)
+    p_cal = calibration(p_raw)  # in sample: the map was fitted on these rows
+    # out of sample: each block of validation dates scored by the map fitted on the other blocks
+    cal_dates = val["game_date"].to_numpy()[decided if real else slice(None)]
+    p_oos = cross_fitted(p_raw, over, cal_dates, cfg.calibration_folds, fit_map)
     # the baselines' P(over): their own spread and calibration on the same rows and lines (the
     # model's sigma is too narrow for them, so their raw probabilities were overconfident)
     cal_rows = decided if real else np.ones(val.height, bool)
@@ -275,9 +293,15 @@ def train_points_model(
         **{f"mae_{k}": float(np.mean(np.abs(v - yv))) for k, v in base.items()},
         "calibrated_on": calibrated_on,
         "calibration_rows": int(len(over)),
+        "calibration_dates": int(len(np.unique(cal_dates))),
+        "calibration_folds": min(cfg.calibration_folds, int(len(np.unique(cal_dates)))),
         "brier_raw": brier(p_raw, over),
-        "brier_calibrated": brier(p_cal, over),
-        "reliability": reliability_table(p_cal, over),
+        # the honest figures: the map scored on dates it was not fitted on (None: a single date)
+        "brier_out_of_sample": brier(p_oos, over) if p_oos is not None else None,
+        "reliability_out_of_sample": reliability_table(p_oos, over) if p_oos is not None else None,
+        # the served map on the rows it was fitted on: flattering, kept for comparison only
+        "brier_calibrated_in_sample": brier(p_cal, over),
+        "reliability_in_sample": reliability_table(p_cal, over),
         "best_iteration": best,
         "lined_validation_rows": int(lined.sum()),
         "blend_weight": blend_weight,

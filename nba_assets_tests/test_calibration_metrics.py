@@ -1,0 +1,125 @@
+"""The calibration figures stored with a model version are out of sample; the served map is unchanged.
+
+The served P(over) map is an isotonic regression fitted on the validation window's rows. Scored on those
+same rows it is nearly perfectly calibrated whatever the data, so the stored Brier score and reliability
+table are cross-fitted: each block of validation dates is scored by the map fitted on the other dates.
+"""
+
+import dataclasses
+from datetime import date
+
+import numpy as np
+import polars as pl
+import pytest
+
+from nba_assets.lib.modeling.distribution import (
+    Isotonic,
+    brier,
+    cross_fitted,
+    raw_p_over,
+    reliability_table,
+)
+from nba_assets.lib.modeling.train import calibration_fitter, train_points_model, training_rows
+from nba_assets_tests.test_lib_modeling import FAST, synthetic_features
+
+
+def _noise(seed: int, rows: int = 2000, dates: int = 20) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Raw probabilities that carry no information: the outcome is a fair coin whatever they say."""
+    rng = np.random.default_rng(seed)
+    p = rng.uniform(0.2, 0.8, rows)
+    outcome = (rng.uniform(0, 1, rows) < 0.5).astype(float)
+    groups = np.repeat(np.arange(dates), rows // dates)
+    return p, outcome, groups
+
+
+def test_isotonic_looks_better_in_sample_than_it_is_out_of_sample() -> None:
+    """Raw probabilities that are already exactly right (outcome ~ Bernoulli(p)): no map can improve on
+    them. Fitted and scored on the same 600 rows (a validation window's worth) the isotonic map claims
+    it does, since it fits the rows' noise; scored on dates it was not fitted on, it is worse."""
+    raw, in_sample, out_of_sample = [], [], []
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        p = rng.uniform(0.05, 0.95, 600)
+        outcome = (rng.uniform(0, 1, 600) < p).astype(float)
+        dates = np.repeat(np.arange(20), 30)
+        oos = cross_fitted(p, outcome, dates, 5)
+        assert oos is not None
+        raw.append(brier(p, outcome))
+        in_sample.append(brier(Isotonic.fit(p, outcome)(p), outcome))
+        out_of_sample.append(brier(oos, outcome))
+    assert np.mean(in_sample) < np.mean(raw) < np.mean(out_of_sample)
+
+
+def test_cross_fitting_never_splits_a_date_and_needs_two_dates() -> None:
+    p, outcome, groups = _noise(4)
+    base = cross_fitted(p, outcome, groups, 5)
+    # a date's out-of-sample probabilities do not depend on that date's own outcomes
+    flipped = outcome.copy()
+    flipped[groups == 7] = 1 - flipped[groups == 7]
+    again = cross_fitted(p, flipped, groups, 5)
+    assert base is not None and again is not None
+    assert np.array_equal(base[groups == 7], again[groups == 7])
+    assert not np.array_equal(base, again)  # other dates' maps did see them
+    # more folds than dates: one date per fold; a single date cannot be scored out of sample
+    assert cross_fitted(p[:200], outcome[:200], groups[:200], 5) is not None  # 2 dates
+    assert cross_fitted(p[:100], outcome[:100], groups[:100], 5) is None
+
+
+def _noise_world(seed: int) -> pl.DataFrame:
+    """Points that no feature predicts (15 + noise), and a real line at 14.5 for every player-game."""
+    feats = synthetic_features(date(2025, 1, 1), 40, seed)
+    rng = np.random.default_rng(seed + 50)
+    return feats.with_columns(
+        pl.Series("target_pts", np.round(np.clip(15 + rng.normal(0, 6, feats.height), 0, None))),
+        pl.lit(14.5).alias("consensus_line"),
+    )
+
+
+@pytest.mark.parametrize("real_lines", [True, False])
+def test_stored_calibration_metrics_are_out_of_sample_and_the_served_map_is_unchanged(
+    real_lines: bool,
+) -> None:
+    cfg = dataclasses.replace(
+        FAST,
+        validation_days=10,
+        validation_min_rows=600,
+        calibration_min_lined_rows=100 if real_lines else 10**6,
+    )
+    feats = _noise_world(5)
+    cutoff = date(2025, 2, 10)
+    model = train_points_model(feats, cutoff, cfg)
+    m = model.metrics
+    assert m["calibrated_on"] == ("real_lines" if real_lines else "synthetic_lines_shrunk_0.5")
+    assert m["calibration_dates"] == 10 and m["calibration_folds"] == 5
+    assert "brier_calibrated" not in m and "reliability" not in m  # the in-sample names are gone
+
+    # the validation rows and raw probabilities, rebuilt from the stored hold-out booster
+    val = training_rows(feats, cutoff).filter(
+        pl.col("game_date") >= date.fromisoformat(m["validation_start"])
+    )
+    mu = np.clip(model.holdout_booster.predict(val.select(model.features).to_numpy()), 0, None)
+    y = val["target_pts"].to_numpy()
+    lines = (
+        np.full(len(y), 14.5)
+        if real_lines
+        else np.floor((0.6 * val["pts_avg_l10"] + 0.4 * val["pts_avg_season"]).to_numpy()) + 0.5
+    )
+    over = (y > lines).astype(float)
+    p_raw = raw_p_over(mu, model.sigma(mu), lines)
+    assert m["calibration_rows"] == len(y)
+
+    # served: the map fitted on every validation row, exactly as before
+    full = Isotonic.fit(p_raw, over)
+    shrink = None if real_lines else cfg.synthetic_shrink
+    served = full if shrink is None else full.shrunk(shrink)
+    assert model.calibration.x == served.x and model.calibration.y == served.y
+    assert np.array_equal(model.distribution("catboost").p_over(mu, lines), served(p_raw))
+
+    # stored: the map scored on each block of validation dates by the map fitted on the other blocks
+    oos = cross_fitted(p_raw, over, val["game_date"].to_numpy(), 5, calibration_fitter(shrink))
+    assert oos is not None
+    assert m["brier_out_of_sample"] == pytest.approx(brier(oos, over))
+    assert m["reliability_out_of_sample"] == reliability_table(oos, over)
+    assert m["brier_calibrated_in_sample"] == pytest.approx(brier(served(p_raw), over))
+    # on points no feature predicts, the in-sample figure flatters the map
+    assert m["brier_out_of_sample"] > m["brier_calibrated_in_sample"]
