@@ -132,7 +132,10 @@ def test_scoreboard_v3_postponed_game_from_its_status_text(fixtures_dir: Path, t
     from nba_assets.lib import grading
 
     played = df.slice(1)
-    box = pl.concat([played.select("game_id", team_abbr=f"{side}_abbr") for side in ("home", "away")])
+    # one row per team scoring the team's final score (readiness checks that the box score adds up)
+    box = pl.concat(
+        [played.select("game_id", team_abbr=f"{side}_abbr", pts=f"{side}_pts") for side in ("home", "away")]
+    )
     ready = grading.readiness(df, box)
     assert ready.passed and ready.metadata["postponed"] == ["0022500171"]
 
