@@ -85,13 +85,18 @@ def test_rematerializing_is_idempotent(tmp_path) -> None:
     assert counts[0] == counts[1] and counts[0][0][0] > 0
 
 
-def test_range_backfill_is_one_run(tmp_path) -> None:
-    settings = Settings(data_dir=tmp_path)
-    defs = dg.Definitions(
+def _raw_job_defs(settings: Settings) -> dg.Definitions:
+    """The raw assets with one job over the raw group, on ``settings``' warehouse."""
+    return dg.Definitions(
         assets=raw_assets,
         jobs=[dg.define_asset_job("raw_job", selection=dg.AssetSelection.groups("raw"))],
         resources=build_resources(settings),
     )
+
+
+def test_range_backfill_is_one_run(tmp_path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    defs = _raw_job_defs(settings)
     job = defs.resolve_job_def("raw_job")
     with dg.instance_for_test() as instance:
         result = job.execute_in_process(
@@ -115,11 +120,7 @@ def test_reversed_range_fails_naming_the_range_and_writes_nothing(tmp_path) -> N
     # `dagster asset materialize --partition-range 2025-11-07...2025-11-01`: Dagster accepts each key and
     # runs the range with no partition; the run used to succeed (exit 0) having written nothing.
     settings = Settings(data_dir=tmp_path)
-    defs = dg.Definitions(
-        assets=raw_assets,
-        jobs=[dg.define_asset_job("raw_job", selection=dg.AssetSelection.groups("raw"))],
-        resources=build_resources(settings),
-    )
+    defs = _raw_job_defs(settings)
     with dg.instance_for_test() as instance:
         result = defs.resolve_job_def("raw_job").execute_in_process(
             instance=instance,
