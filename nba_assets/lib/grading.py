@@ -353,8 +353,8 @@ def readiness(schedule: pl.DataFrame, box_scores: pl.DataFrame) -> CheckOutcome:
     missing points (a player's last basket, a bench player VOID) as final. That raw check stops the
     overnight job; readiness also guards a hand-run grade job or a materialization from the UI. A final
     game whose schedule row has no final score (``home_pts`` or ``away_pts`` null; the raw row rules
-    quarantine only a null ``home_pts``) holds the day back too: nothing shows its box score complete,
-    and the overnight catch-up fetches the schedule again."""
+    refuse such a batch, so only rows written around them get here) holds the day back too: nothing
+    shows its box score complete, and the overnight catch-up fetches the schedule again."""
     ignored = schedule.filter(~is_modeled("game_id"))
     schedule = schedule.filter(is_modeled("game_id"))
     not_final = schedule.filter(~pl.col("status").is_in(["final", "postponed"]))

@@ -107,11 +107,7 @@ def materializations_after(
 
 def latest_materialization_id_by_partition(instance: dg.DagsterInstance, key: dg.AssetKey) -> dict[str, int]:
     """Per materialized partition of ``key``, the storage id of its latest materialization (one query)."""
-    return dict(
-        instance.event_log_storage.get_latest_storage_id_by_partition(
-            key, dg.DagsterEventType.ASSET_MATERIALIZATION
-        )
-    )
+    return dict(instance.get_latest_storage_id_by_partition(key, dg.DagsterEventType.ASSET_MATERIALIZATION))
 
 
 def run_finished(instance: dg.DagsterInstance, run_id: str) -> bool:

@@ -277,6 +277,7 @@ def train_points_model(
     # out of sample: each block of validation dates scored by the map fitted on the other blocks
     cal_dates = val["game_date"].to_numpy()[decided if real else slice(None)]
     p_oos = cross_fitted(p_raw, over, cal_dates, cfg.calibration_folds, fit_map)
+    n_cal_dates = len(np.unique(cal_dates))
     # the baselines' P(over): their own spread and calibration on the same rows and lines (the
     # model's sigma is too narrow for them, so their raw probabilities were overconfident)
     cal_rows = decided if real else np.ones(val.height, bool)
@@ -293,8 +294,8 @@ def train_points_model(
         **{f"mae_{k}": float(np.mean(np.abs(v - yv))) for k, v in base.items()},
         "calibrated_on": calibrated_on,
         "calibration_rows": int(len(over)),
-        "calibration_dates": int(len(np.unique(cal_dates))),
-        "calibration_folds": min(cfg.calibration_folds, int(len(np.unique(cal_dates)))),
+        "calibration_dates": n_cal_dates,
+        "calibration_folds": min(cfg.calibration_folds, n_cal_dates),
         "brier_raw": brier(p_raw, over),
         # the honest figures: the map scored on dates it was not fitted on (None: a single date)
         "brier_out_of_sample": brier(p_oos, over) if p_oos is not None else None,
