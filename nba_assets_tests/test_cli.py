@@ -139,6 +139,24 @@ def no_runs(monkeypatch, tmp_path: Path) -> None:
 BT = ["backtest", "--out", "bt.csv"]
 
 
+def _prod_env(monkeypatch, **overrides: str | None) -> None:
+    """A prod environment with every variable ``main`` checks set (the API key to a secret the messages
+    must never show); ``overrides`` replace one (None: unset)."""
+    env = {
+        "NBA_ASSETS_ENV": "prod",
+        "NBA_ASSETS_GCP_PROJECT": "p",
+        "NBA_ASSETS_GCS_BUCKET": "b",
+        "ODDS_API_KEY": "secret-key-value",
+        "BETTINGPROS_API_KEY": "",  # may be empty
+        **overrides,
+    }
+    for var, value in env.items():
+        if value is None:
+            monkeypatch.delenv(var, raising=False)
+        else:
+            monkeypatch.setenv(var, value)
+
+
 def test_main_refuses_a_reversed_range(no_runs) -> None:
     msg = _refused(["main", "--start", "2025-11-20", "--end", "2025-10-21"])
     assert msg == "nba-assets main: --end 2025-10-21 is before --start 2025-11-20"
@@ -151,11 +169,7 @@ def test_main_locally_refuses_an_end_past_the_embedded_archive(no_runs) -> None:
 
 
 def test_main_in_prod_refuses_an_empty_required_variable(no_runs, monkeypatch) -> None:
-    monkeypatch.setenv("NBA_ASSETS_ENV", "prod")
-    monkeypatch.setenv("NBA_ASSETS_GCP_PROJECT", "p")
-    monkeypatch.setenv("NBA_ASSETS_GCS_BUCKET", "")
-    monkeypatch.setenv("ODDS_API_KEY", "secret-key-value")
-    monkeypatch.setenv("BETTINGPROS_API_KEY", "")  # may be empty
+    _prod_env(monkeypatch, NBA_ASSETS_GCS_BUCKET="")
     msg = _refused(["main"])
     assert "NBA_ASSETS_GCS_BUCKET is set but empty" in msg
     assert "ODDS_API_KEY is" not in msg and "NBA_ASSETS_GCP_PROJECT" not in msg
@@ -164,13 +178,7 @@ def test_main_in_prod_refuses_an_empty_required_variable(no_runs, monkeypatch) -
 
 def test_main_in_prod_refuses_slack_alerts_without_the_bot_token_naming_it(no_runs, monkeypatch) -> None:
     # the channel sent alerts to Slack; the unset token failed the sensors later, not main
-    monkeypatch.setenv("NBA_ASSETS_ENV", "prod")
-    monkeypatch.setenv("NBA_ASSETS_GCP_PROJECT", "p")
-    monkeypatch.setenv("NBA_ASSETS_GCS_BUCKET", "b")
-    monkeypatch.setenv("ODDS_API_KEY", "secret-key-value")
-    monkeypatch.setenv("BETTINGPROS_API_KEY", "")
-    monkeypatch.setenv("NBA_ASSETS_SLACK_CHANNEL", "#props-alerts")
-    monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
+    _prod_env(monkeypatch, NBA_ASSETS_SLACK_CHANNEL="#props-alerts", SLACK_BOT_TOKEN=None)
     msg = _refused(["main"])
     assert msg.startswith("nba-assets main: SLACK_BOT_TOKEN is not set")
     assert "secret-key-value" not in msg
@@ -190,11 +198,7 @@ def test_a_data_dir_that_is_a_file_is_named(no_runs, monkeypatch, tmp_path: Path
 
 def test_main_in_prod_refuses_bettingpros_key_unset_before_any_run(no_runs, monkeypatch) -> None:
     # it passed the check, then the first run failed on Dagster's config error (a 73-line traceback)
-    monkeypatch.setenv("NBA_ASSETS_ENV", "prod")
-    monkeypatch.setenv("NBA_ASSETS_GCP_PROJECT", "p")
-    monkeypatch.setenv("NBA_ASSETS_GCS_BUCKET", "b")
-    monkeypatch.setenv("ODDS_API_KEY", "secret-key-value")
-    monkeypatch.delenv("BETTINGPROS_API_KEY", raising=False)
+    _prod_env(monkeypatch, BETTINGPROS_API_KEY=None)
     msg = _refused(["main"])
     assert msg.startswith("nba-assets main: BETTINGPROS_API_KEY is not set")
     assert "may be empty" in msg and "secret-key-value" not in msg
