@@ -302,3 +302,25 @@ def test_a_day_without_games_has_the_columns_of_a_day_with_games() -> None:
     off_day = feature_rows([S2 + timedelta(days=1)], expected, pg, tg)
     assert off_day.is_empty()
     assert off_day.schema == with_games.schema
+
+
+@pytest.mark.parametrize("name", ["pts_avg_season", "ppm_season", "min_avg_season"])
+def test_each_early_season_blend_is_tagged_by_where_its_value_came_from(name: str) -> None:
+    """The three season features blend last season in early (DESIGN s6), and each one's source tag says
+    where its value came from: ``prev_season`` before his first game of the season, ``blend`` while this
+    season holds fewer than 10 games, ``data`` after. ``min_avg_season`` was tagged ``data`` in every
+    case (5,651 of the 7,678 feature rows of 2025-10-21..11-20 were last season's minutes or a blend)."""
+    pg, tg = _history()
+    # player 1 before his first 2024-25 game: last season only; then two games in: a blend
+    opener = _row(build_features(_targets(S2, [1]), pg, tg), 1)
+    assert opener["sources"][name] == "prev_season"
+    assert opener["min_avg_season"] == pytest.approx(30.0)  # last season's minutes
+    two_in = _row(build_features(_targets(S2 + timedelta(days=4), [1]), pg, tg), 1)
+    assert two_in["sources"][name] == "blend"
+    # ten games into the season: this season's value alone
+    ten = [_game(S2 + timedelta(days=2 * i), 3, "NYK", "MIA", 10, 20.0, False, i) for i in range(10)]
+    ten += [_game(S1, 3, "NYK", "MIA", 30, 35.0, True, 0)]
+    pg3 = pl.DataFrame(ten)
+    full = _row(build_features(_targets(S2 + timedelta(days=20), [3]), pg3, _teams(pg3)), 3)
+    assert full["sources"][name] == "data"
+    assert full["min_avg_season"] == pytest.approx(20.0)

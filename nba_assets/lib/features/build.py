@@ -30,6 +30,13 @@ PREV_SEASON_FEATURES = (
     "prev_min_l20",
     "new_team_since_last_season",
 )
+# early-season features: (this season's column, last season's column); blended while this season holds
+# fewer than BLEND_GAMES games, and tagged by where the value came from (data / blend / prev_season)
+BLENDED: dict[str, tuple[str, str]] = {
+    "pts_avg_season": ("season_pts_avg", "prev_pts_avg"),
+    "ppm_season": ("season_ppm", "prev_ppm"),
+    "min_avg_season": ("season_min_avg", "prev_min_avg"),
+}
 INJURY_CODES = {"Available": 0, "Probable": 1, "Questionable": 2, "Doubtful": 3, "Out": 4}
 KEY = ["game_date", "player_id"]
 
@@ -371,15 +378,15 @@ def build_features(
     raw_values = {
         "pts_avg_l5": pl.col("pts_avg_l5"),
         "pts_avg_l10": pl.col("pts_avg_l10"),
-        "pts_avg_season": blend("season_pts_avg", "prev_pts_avg"),
+        "pts_avg_season": blend(*BLENDED["pts_avg_season"]),
         "pts_std_l10": pl.col("pts_std_l10"),
         "pts_trend": pl.col("pts_avg_l5") - pl.col("pts_avg_l10"),
         "pts_ewm": pl.col("pts_ewm"),
         "min_avg_l10": pl.col("min_avg_l10"),
         "min_avg_l3": pl.col("min_avg_l3"),
         "ppm_l10": pl.col("ppm_l10"),
-        "ppm_season": blend("season_ppm", "prev_ppm"),
-        "min_avg_season": blend("season_min_avg", "prev_min_avg"),
+        "ppm_season": blend(*BLENDED["ppm_season"]),
+        "min_avg_season": blend(*BLENDED["min_avg_season"]),
         "games_last_7d": pl.when(pl.col("_d0").is_not_null()).then(games_7d.cast(pl.Float64)),
         "rest_days": pl.when(pl.col("_d0").is_not_null()).then(
             pl.min_horizontal(days_since, pl.lit(10)).cast(pl.Float64)
@@ -444,11 +451,8 @@ def build_features(
     raw_values = {name: expr.fill_nan(None) for name, expr in raw_values.items()}
     tags = {}
     for name, expr in raw_values.items():
-        if name in ("pts_avg_season", "ppm_season"):
-            cur, prev = (
-                ("season_pts_avg", "prev_pts_avg") if name == "pts_avg_season" else ("season_ppm", "prev_ppm")
-            )
-            tags[name] = blend_tag(cur, prev)
+        if name in BLENDED:
+            tags[name] = blend_tag(*BLENDED[name])
         elif name in ("injury_status_code", "teammates_out"):
             tags[name] = pl.when(has_report).then(pl.lit("report")).otherwise(pl.lit("default"))
         elif name in LINE_FEATURES:
