@@ -21,6 +21,9 @@ import polars as pl
 from nba_assets.lib.features.catalog import BASE_FEATURES, DEFAULTS, LINE_FEATURES
 
 BLEND_GAMES = 10
+# games_last_7d and fatigue count the games of the 7 days before D: at most one a day, so the last 7
+# games hold them all (the last 4 did not: 5 games in 7 days happened, after rescheduled games)
+WEEK_GAMES = 7
 PREV_SEASON_FEATURES = (
     "prev_season_games",
     "prev_pts_avg",
@@ -119,9 +122,9 @@ def _player_states(player_games: pl.DataFrame, team_games: pl.DataFrame) -> pl.D
             pl.col("pts").cast(pl.Float64).cum_sum().over(by_p, "season")
             / pl.col("minutes").cum_sum().over(by_p, "season")
         ).alias("season_ppm"),
-        # the last four game dates and minutes, for windows counted in days before D
-        *[pl.col("game_date").shift(i).over(by_p).alias(f"_d{i}") for i in range(4)],
-        *[pl.col("minutes").shift(i).over(by_p).alias(f"_m{i}") for i in range(4)],
+        # the last WEEK_GAMES game dates and minutes, for windows counted in days before D
+        *[pl.col("game_date").shift(i).over(by_p).alias(f"_d{i}") for i in range(WEEK_GAMES)],
+        *[pl.col("minutes").shift(i).over(by_p).alias(f"_m{i}") for i in range(WEEK_GAMES)],
         pl.when(pl.col("position") != "")
         .then(pl.col("position"))
         .forward_fill()
@@ -349,7 +352,7 @@ def build_features(
     days_since = (pl.col("game_date") - pl.col("_d0")).dt.total_days()
     team_rest = (pl.col("game_date") - pl.col("team_state_date")).dt.total_days()
     opp_rest_days = (pl.col("game_date") - pl.col("opp_last_game")).dt.total_days()
-    recent = [((pl.col("game_date") - pl.col(f"_d{i}")).dt.total_days() <= 7) for i in range(4)]
+    recent = [((pl.col("game_date") - pl.col(f"_d{i}")).dt.total_days() <= 7) for i in range(WEEK_GAMES)]
     games_7d = pl.sum_horizontal([r.fill_null(False).cast(pl.Int32) for r in recent])
     minutes_7d = pl.sum_horizontal(
         [pl.when(r.fill_null(False)).then(pl.col(f"_m{i}")).otherwise(0.0) for i, r in enumerate(recent)]
