@@ -337,3 +337,28 @@ def test_games_and_minutes_of_the_last_7_days_count_every_game_of_them() -> None
     p1 = _row(build_features(_targets(d, [1]), pg, _teams(pg)), 1)
     assert p1["games_last_7d"] == 5.0
     assert p1["fatigue"] == pytest.approx(5 * 20.0 / 100 + 1.0)  # back-to-back: played on D-1
+
+
+def test_teammates_out_counts_every_teammate_listed_out_resolved_or_not() -> None:
+    """``teammates_out`` counts the teammates D's report lists Out. A name the resolver could not match
+    has no id; every such player counted as one null, so three unresolved teammates Out counted 1."""
+    pg, tg = _history()
+    d = S2 + timedelta(days=4)
+    report = pl.DataFrame(
+        {
+            "game_date": [d] * 6,
+            "team_abbr": ["NYK", "NYK", "NYK", "NYK", "NYK", "MIA"],
+            "player_name": ["Two, Player", "Doe, John", "Roe, Jim", "Poe, Ed", "One, Player", "Foe, Al"],
+            "player_id": [2, None, None, None, 1, 9],
+            "status": ["Out", "Out", "Out", "Out", "Questionable", "Out"],
+        },
+        schema_overrides={"player_id": pl.Int64},
+    )
+    out = build_features(
+        _targets(d, [1, 2]).with_columns(pl.lit(None, pl.Utf8).alias("injury_status")), pg, tg, report
+    )
+    # player 1: player 2 and the three unresolved teammates (not MIA's player, not himself)
+    assert _row(out, 1)["teammates_out"] == 4.0
+    # player 2 is Out himself: his three unresolved teammates
+    assert _row(out, 2)["teammates_out"] == 3.0
+    assert _row(out, 1)["sources"]["teammates_out"] == "report"

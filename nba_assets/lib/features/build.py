@@ -56,6 +56,11 @@ def prev_season(season: pl.Expr) -> pl.Expr:
     return pl.format("{}-{}", start, ((start + 1) % 100).cast(pl.Utf8).str.zfill(2))
 
 
+def _person_key(player_id: pl.Expr, name: pl.Expr) -> pl.Expr:
+    """A person on the injury report: his NBA id, else (unresolved) the name the report prints."""
+    return pl.coalesce(player_id.cast(pl.Utf8), pl.lit("name:") + name)
+
+
 def _player_states(player_games: pl.DataFrame, team_games: pl.DataFrame) -> pl.DataFrame:
     """After-game state of each player for every game with minutes (rolling windows include it)."""
     team_usage = team_games.select(
@@ -360,10 +365,12 @@ def build_features(
     has_report = pl.lit(False)
     if injuries is not None and injuries.height:
         report_dates = injuries.select("game_date").unique().with_columns(pl.lit(True).alias("_has_report"))
+        # each player listed Out, by id, or by the report's name when the resolver found no id (every
+        # unresolved player counts: as a null id they all collapsed into one)
         outs = (
             injuries.filter(pl.col("status") == "Out")
             .group_by("game_date", "team_abbr")
-            .agg(pl.col("player_id").alias("_out_ids"))
+            .agg(_person_key(pl.col("player_id"), pl.col("player_name")).alias("_out_ids"))
         )
         t = t.join(report_dates, on="game_date", how="left").join(
             outs, on=["game_date", "team_abbr"], how="left"
@@ -371,7 +378,7 @@ def build_features(
         has_report = pl.col("_has_report").fill_null(False)
         teammates_out = (
             pl.col("_out_ids")
-            .list.set_difference(pl.concat_list(pl.col("player_id")))
+            .list.set_difference(pl.concat_list(_person_key(pl.col("player_id"), pl.lit(None, pl.Utf8))))
             .list.len()
             .fill_null(0)
         )
