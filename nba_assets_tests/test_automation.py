@@ -2,7 +2,7 @@
 and the daily summary, driven through Dagster's own evaluation against a temporary instance."""
 
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -847,7 +847,7 @@ def test_daily_summary_once_per_graded_date(repo, tmp_path) -> None:
 
 
 def test_predictions_freshness_check_before_first_tipoff(repo) -> None:
-    """Today's predictions must exist before the first tip-off: a freshness check with an 18:30 ET
+    """Today's predictions must exist before the first tip-off: a freshness check with an 11:30 ET
     deadline on the predictions, evaluated by a sensor that starts with the daemon."""
     from nba_assets.defs.automation.freshness import DEADLINE_CRON, PREDICTIONS
 
@@ -856,7 +856,7 @@ def test_predictions_freshness_check_before_first_tipoff(repo) -> None:
     assert any("freshness" in k.name for k in keys)
     sensor = repo.get_sensor_def("predictions_freshness_sensor")
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
-    assert DEADLINE_CRON == "30 18 * * *"
+    assert DEADLINE_CRON == "30 11 * * *"
     # evaluated on an instance where the predictions were never written: the check fails
     from nba_assets.defs.automation.freshness import freshness_checks
     from nba_assets.defs.partitions import game_date_partitions
@@ -890,8 +890,40 @@ def test_no_job_runs_the_freshness_check_only_its_sensor_does(repo) -> None:
     assert {"predict_job", "morning_slate_job", "refresh_lines_job"} <= set(with_predictions)
 
 
+def test_the_freshness_deadline_is_before_every_first_tipoff_of_the_archive() -> None:
+    """DESIGN s9: today's predictions exist by tip-off. The deadline was 18:30 ET, after the first
+    tip-off of 6 of the archive's 31 dates with tip-off times (weekend slates: 14:10 on 2025-10-26,
+    15:30 on three Sundays, 17:10 on two Saturdays): a morning slate that failed on 2025-11-02 was
+    reported at 18:30, three hours after its first game started. The check must fail before then."""
+    from dagster._core.test_utils import freeze_time
+
+    from nba_assets.defs.automation.freshness import DEADLINE_CRON, PREDICTIONS, freshness_checks
+    from nba_assets.defs.partitions import game_date_partitions
+    from nba_assets.lib.sources.archive import DEFAULT_ARCHIVE_DIR
+
+    minute, hour = (int(v) for v in DEADLINE_CRON.split()[:2])
+    games = pl.read_parquet(DEFAULT_ARCHIVE_DIR / "games.parquet").filter(pl.col("tipoff_utc").is_not_null())
+    first = games.group_by("game_date").agg(
+        pl.col("tipoff_utc").min().dt.convert_time_zone("America/New_York").dt.time().alias("first")
+    )
+    assert first.height == 31
+    assert first.filter(pl.col("first") <= time(hour, minute)).is_empty()
+    # 2025-11-02 (first tip-off 15:30 ET): at noon the slate of the 2nd is due, and it never ran
+    defs = dg.Definitions(
+        assets=[dg.AssetSpec(PREDICTIONS, partitions_def=game_date_partitions)], asset_checks=freshness_checks
+    )
+    job = defs.resolve_implicit_global_asset_job_def()
+    with dg.instance_for_test() as instance:
+        with freeze_time(et(2025, 11, 1, 10, 5)):
+            instance.report_runless_asset_event(dg.AssetMaterialization(PREDICTIONS, partition="2025-11-01"))
+        with freeze_time(et(2025, 11, 2, 12)):
+            result = job.execute_in_process(instance=instance, raise_on_error=False)
+    (evaluation,) = result.get_asset_check_evaluations()
+    assert not evaluation.passed and "2025-11-02" in (evaluation.description or "")
+
+
 def test_predictions_freshness_is_about_todays_partition(repo, tmp_path, monkeypatch) -> None:
-    """At 18:30 ET the check asks for today's partition. A write of another date (a backfill of past
+    """At 11:30 ET the check asks for today's partition. A write of another date (a backfill of past
     predictions) used to pass it, hiding a missing morning slate; now the check fails naming the date
     it expected, and the alert says so."""
     from dagster._core.test_utils import freeze_time  # test-only: the check reads Dagster's clock

@@ -12,7 +12,7 @@ RAW = dg.AssetSelection.groups("raw")
 # project) are built by the context run when the warehouse lacks them or holds another project version's.
 CONTEXT = dg.AssetSelection.groups("context")
 FEATURES = dg.AssetSelection.groups("features")
-# Jobs leave the predictions freshness check out: it judges today's partition at the 18:30 ET deadline
+# Jobs leave the predictions freshness check out: it judges today's partition at the 11:30 ET deadline
 # and its sensor evaluates it then. Run with a job, it judged every run of any date against the clock
 # (a backfill of past dates, the main job on the archive, a morning slate before the deadline), so it
 # failed, and alerted, on runs that did what they were asked.
