@@ -328,8 +328,8 @@ def test_each_early_season_blend_is_tagged_by_where_its_value_came_from(name: st
 
 def test_games_and_minutes_of_the_last_7_days_count_every_game_of_them() -> None:
     """``games_last_7d`` and ``fatigue`` count every game of the 7 days before D. Only the last 4 games
-    were looked at, so a fifth game in the week was lost (real: Jordan Goodwin and Dalton Knecht on
-    2025-03-20 after five games in seven days, stored as 4)."""
+    were looked at, so a fifth game in the week was lost (real: 5 Lakers rows of 2025-03-20, after five
+    games in seven days, stored as 4)."""
     d = S2 + timedelta(days=10)
     # five games in the 7 days before D (D-7, D-6, D-4, D-3, D-1), 20 minutes each, and one older
     days = [d - timedelta(days=k) for k in (9, 7, 6, 4, 3, 1)]
