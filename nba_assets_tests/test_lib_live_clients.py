@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -15,7 +15,7 @@ from responses import matchers
 from nba_assets.lib.errors import SourceDataError, SourceUnavailableError
 from nba_assets.lib.sources.live.bettingpros import BettingProsClient
 from nba_assets.lib.sources.live.http import HttpClient, RetryPolicy, redact
-from nba_assets.lib.sources.live.injury_report import InjuryReportClient, report_url
+from nba_assets.lib.sources.live.injury_report import InjuryReportClient, edition_slot, report_url
 from nba_assets.lib.sources.live.nba_cdn import NbaCdnClient
 from nba_assets.lib.sources.live.nba_stats import NbaStatsClient
 from nba_assets.lib.sources.live.odds_api import OddsApiClient
@@ -234,12 +234,51 @@ def test_injury_fetch_latest_walks_back_hourly(
     ].endswith(".pdf")
 
 
+def test_injury_edition_slots_are_hourly_then_quarter_hourly() -> None:
+    assert edition_slot(datetime(2024, 1, 4, 13, 40, 12)) == datetime(2024, 1, 4, 13, 0)
+    assert edition_slot(datetime(2026, 1, 15, 18, 59)) == datetime(2026, 1, 15, 18, 45)
+    assert edition_slot(datetime(2026, 1, 15, 18, 30)) == datetime(2026, 1, 15, 18, 30)
+    # walking back over the change of format: the minute format starts on 2025-12-23 (ET)
+    assert edition_slot(datetime(2025, 12, 23, 0, 0) - timedelta(minutes=1)) == datetime(2025, 12, 22, 23, 0)
+
+
+@responses.activate
+def test_injury_fetch_latest_walks_back_quarter_hours_in_the_minute_format(
+    http: HttpClient, store: LocalObjectStore, fixtures_dir: Path
+) -> None:
+    """From 2025-12-23 editions are labelled on any quarter-hour (days with none on the hour): the
+    latest one before 18:50 ET is found at 18:30, not skipped for the 6PM slot (which does not exist)."""
+    pdf = body_of(fixtures_dir, "nba_injury_report_2024-01-04_12PM.pdf")
+    responses.get(report_url(datetime(2026, 1, 15, 18, 45)), status=403)
+    responses.get(report_url(datetime(2026, 1, 15, 18, 30)), body=pdf)
+    responses.get(report_url(datetime(2026, 1, 15, 18, 0)), status=404)
+    responses.get(report_url(datetime(2026, 1, 15, 17, 0)), status=404)
+    client = InjuryReportClient(http, store)
+    got = client.fetch_latest(
+        date(2026, 1, 15), before_et=datetime(2026, 1, 15, 18, 50), window=timedelta(hours=2)
+    )
+    assert got is not None and got.meta["report_time_et"] == datetime(2026, 1, 15, 18, 30)
+    assert got.meta["url"].endswith("Injury-Report_2026-01-15_06_30PM.pdf")
+    assert [c.request.url.rsplit("_", 2)[-2:] for c in responses.calls] == [
+        ["06", "45PM.pdf"],
+        ["06", "30PM.pdf"],
+    ]
+    # nothing in the window: every quarter-hour of it was asked once, then None
+    responses.calls.reset()
+    responses.get(report_url(datetime(2026, 1, 16, 10, 0)), status=404)
+    responses.get(report_url(datetime(2026, 1, 16, 9, 45)), status=404)
+    assert (
+        client.fetch_latest(date(2026, 1, 16), datetime(2026, 1, 16, 10, 10), timedelta(minutes=30)) is None
+    )
+    assert len(responses.calls) == 2
+
+
 @responses.activate
 def test_injury_none_published_and_geo_block(http: HttpClient, store: LocalObjectStore) -> None:
     responses.get(report_url(datetime(2024, 2, 16, 10, 0)), status=404)
     responses.get(report_url(datetime(2024, 2, 16, 9, 0)), status=404)
     client = InjuryReportClient(http, store)
-    assert client.fetch_latest(date(2024, 2, 16), datetime(2024, 2, 16, 10, 5), max_editions=2) is None
+    assert client.fetch_latest(date(2024, 2, 16), datetime(2024, 2, 16, 10, 5), timedelta(hours=2)) is None
     responses.get(
         report_url(datetime(2024, 2, 17, 10, 0)),
         body=b"<html>Sorry, this content is not accessible in this region.</html>",

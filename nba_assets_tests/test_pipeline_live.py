@@ -225,6 +225,63 @@ def test_live_injury_statuses_of_a_started_game_come_from_before_its_tip_off(tmp
     assert plain["report_time_et"].unique().to_list() == [datetime(2024, 1, 4, 21, 0)]
 
 
+def test_live_injury_statuses_before_tip_off_use_quarter_hour_editions(tmp_path) -> None:
+    """From 2025-12-23 editions come every quarter-hour: games tipping at 19:15 and 19:30 ET each take
+    the latest edition before their own tip-off (19:00 and 19:15), not one shared hourly edition."""
+    from nba_assets.lib import schemas
+    from nba_assets.lib.sources.live.http import Fetched
+    from nba_assets.lib.sources.live.injury_report import edition_slot
+
+    day = date(2026, 1, 15)
+    teams = ["MIL", "SAS", "DEN", "GSW", "BOS", "NYK"]
+
+    def edition(cap: datetime) -> Fetched:
+        slot = edition_slot(cap)
+        rows = [
+            {
+                "game_date": day,
+                "report_time_et": slot,
+                "game_time_et": "",
+                "matchup": "",
+                "team_abbr": t,
+                "player_name": f"P, {t}",
+                "player_id": None,
+                "status": "Out",
+                "reason": "",
+                "source": "test",
+            }
+            for t in teams
+        ]
+        return Fetched(schemas.conform(pl.DataFrame(rows), schemas.INJURY_SCHEMA, "test"), [f"k{slot:%H%M}"])
+
+    asked: list[datetime] = []
+    src = LiveSource(LocalObjectStore(tmp_path), KEY, http=_fast_http())
+    src.injuries.fetch_latest = lambda d, cap: asked.append(cap) or edition(cap)  # type: ignore[method-assign]
+    schedule = pl.DataFrame(
+        {
+            "game_date": [day] * 3,
+            "tipoff_utc": [
+                datetime(2026, 1, 16, 0, 15, tzinfo=UTC),  # 19:15 ET
+                datetime(2026, 1, 16, 0, 30, tzinfo=UTC),  # 19:30 ET
+                datetime(2026, 1, 16, 3, 0, tzinfo=UTC),  # 22:00 ET
+            ],
+            "home_abbr": ["SAS", "GSW", "NYK"],
+            "away_abbr": ["MIL", "DEN", "BOS"],
+        }
+    )
+    got = src.injury_report([day], datetime(2026, 1, 16, 2, 5, tzinfo=UTC), schedule)  # 21:05 ET
+    editions = dict(got.frame.select("team_abbr", "report_time_et").iter_rows())
+    assert editions == {
+        "MIL": datetime(2026, 1, 15, 19, 0),
+        "SAS": datetime(2026, 1, 15, 19, 0),
+        "DEN": datetime(2026, 1, 15, 19, 15),
+        "GSW": datetime(2026, 1, 15, 19, 15),
+        "BOS": datetime(2026, 1, 15, 21, 0),
+        "NYK": datetime(2026, 1, 15, 21, 0),
+    }
+    assert asked[1:] == [datetime(2026, 1, 15, 19, 14), datetime(2026, 1, 15, 19, 29)]
+
+
 def test_live_resource_reads_keys_only_at_run_time(monkeypatch) -> None:
     monkeypatch.setenv("ODDS_API_KEY", KEY)
     res = LiveSourceResource(odds_api_key=dg.EnvVar("ODDS_API_KEY"))

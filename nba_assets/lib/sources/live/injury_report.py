@@ -3,6 +3,10 @@
 File names (API_CONTRACTS §5): until 2025-12-22 ``Injury-Report_{YYYY-MM-DD}_{HH}{AM|PM}.pdf``; from
 2025-12-23 ``Injury-Report_{YYYY-MM-DD}_{HH}_{MM}{AM|PM}.pdf``. ``HH`` is the 12-hour clock, zero-padded,
 and the date and time are the edition's ET wall clock.
+
+Editions of the hourly format are labelled on the hour; those of the minute format on any quarter-hour
+(e.g. 16:30, 17:30, 18:15, 18:45 ET on a day of that era, none of them on the hour), so the search for
+the latest edition steps back one hour, then from 2025-12-23 one quarter-hour, at a time.
 """
 
 from __future__ import annotations
@@ -19,6 +23,18 @@ MINUTE_FORMAT_FROM = date(2025, 12, 23)
 HEADERS = {**browser_headers("https://www.nba.com", "https://www.nba.com/"), "Accept": "application/pdf,*/*"}
 # S3-style hosts answer 403 (not 404) for a missing key.
 MISSING = (403, 404)
+
+
+EDITION_MINUTES = 15  # editions of the minute format are labelled on a quarter-hour
+
+
+def edition_slot(at_et: datetime) -> datetime:
+    """The label of the latest edition that can have been issued at or before the naive ET time
+    ``at_et``: its hour before :data:`MINUTE_FORMAT_FROM`, its quarter-hour from then on."""
+    slot = at_et.replace(second=0, microsecond=0)
+    if slot.date() < MINUTE_FORMAT_FROM:
+        return slot.replace(minute=0)
+    return slot.replace(minute=slot.minute - slot.minute % EDITION_MINUTES)
 
 
 def report_url(edition_et: datetime) -> str:
@@ -58,14 +74,15 @@ class InjuryReportClient:
         )
 
     def fetch_latest(
-        self, game_date: date | str, before_et: datetime, max_editions: int = 24
+        self, game_date: date | str, before_et: datetime, window: timedelta = timedelta(hours=24)
     ) -> Fetched | None:
-        """The latest edition issued at or before the naive ET time ``before_et``, trying hourly editions
-        backwards (at most ``max_editions``); None when none is published in that window."""
-        edition = before_et.replace(minute=0, second=0, microsecond=0)
-        for _ in range(max_editions):
+        """The latest edition issued at or before the naive ET time ``before_et``, trying every edition
+        label backwards (:func:`edition_slot`: hourly, quarter-hourly from 2025-12-23) within ``window``
+        before ``before_et``; None when none is published in that window."""
+        edition = edition_slot(before_et)
+        while edition > before_et - window:
             found = self.fetch_edition(edition, game_date)
             if found is not None:
                 return found
-            edition -= timedelta(hours=1)
+            edition = edition_slot(edition - timedelta(minutes=1))
         return None

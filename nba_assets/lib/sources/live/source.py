@@ -36,7 +36,7 @@ from nba_assets.lib.raw import validate_batch
 from nba_assets.lib.sources.base import HISTORY_COLUMNS, NbaSource, SourceBatch
 from nba_assets.lib.sources.live.bettingpros import BettingProsClient
 from nba_assets.lib.sources.live.http import HttpClient, RetryPolicy
-from nba_assets.lib.sources.live.injury_report import InjuryReportClient
+from nba_assets.lib.sources.live.injury_report import InjuryReportClient, edition_slot
 from nba_assets.lib.sources.live.nba_cdn import NbaCdnClient
 from nba_assets.lib.sources.live.nba_stats import TIMEOUT as STATS_TIMEOUT
 from nba_assets.lib.sources.live.nba_stats import NbaStatsClient
@@ -289,7 +289,7 @@ class LiveSource(NbaSource):
     ) -> tuple[pl.DataFrame, list[str], str]:
         """Keep the edition's rows for games that had not tipped off when it was issued; for each game
         that had, take its teams' rows from the latest edition issued before its tip-off (editions are
-        labelled by the hour they are issued), so no status reported after a game started reaches that
+        labelled by the hour, from 2025-12-23 the quarter-hour, they are issued), so no status reported after a game started reaches that
         game. Returns the rows, the extra archive keys and a note."""
         if frame.is_empty():
             return frame, [], ""
@@ -301,10 +301,10 @@ class LiveSource(NbaSource):
         parts, keys, found = [keep], [], {}
         for cap in games["before_et"].unique().sort():
             teams = games.filter(pl.col("before_et") == cap)["team_abbr"]
-            hour = cap.replace(minute=0, second=0, microsecond=0)  # the edition fetch_latest starts from
-            if hour not in found:
-                found[hour] = self.injuries.fetch_latest(day, cap)
-            earlier = found[hour]
+            slot = edition_slot(cap)  # the edition fetch_latest starts from
+            if slot not in found:
+                found[slot] = self.injuries.fetch_latest(day, cap)
+            earlier = found[slot]
             if earlier is None:
                 continue  # no edition before that tip-off: no statuses for those teams
             keys += [k for k in earlier.archive_keys if k not in keys]
