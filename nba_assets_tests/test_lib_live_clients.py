@@ -186,6 +186,57 @@ def test_cdn_boxscore_and_not_yet_available(
 
 
 @responses.activate
+def test_box_score_clients_refuse_a_payload_of_another_game(
+    http: HttpClient, store: LocalObjectStore, fixtures_dir: Path
+) -> None:
+    """The rows are stored under the payload's game id: a body of another game (a stale cache, a
+    mixed-up key) is refused naming the field and the id it holds, after it was archived."""
+    responses.get(
+        f"{STATS}/boxscoretraditionalv3",
+        body=body_of(fixtures_dir, "stats_boxscoretraditionalv3_0022500165.json"),
+    )
+    with pytest.raises(
+        SourceDataError,
+        match=r"stats.nba.com: field 'boxScoreTraditional.gameId' is not the requested game 0022500166 "
+        r"\(value: \['0022500165'\]\)",
+    ):
+        NbaStatsClient(http, store).boxscore_traditional_v3("0022500166", "2025-11-04")
+    responses.get(
+        "https://cdn.nba.com/static/json/liveData/boxscore/boxscore_0022000002.json",
+        body=body_of(fixtures_dir, "cdn_liveData_boxscore_0022000001.json"),
+    )
+    with pytest.raises(SourceDataError, match=r"cdn.nba.com: field 'game.gameId' is not the requested game"):
+        NbaCdnClient(http, store).boxscore("0022000002", "2020-12-22")
+    assert len(all_keys(store)) == 2  # both bodies kept as evidence
+
+
+@responses.activate
+def test_the_cdn_box_score_fallback_refuses_a_game_that_is_not_final(
+    tmp_path: Path, http: HttpClient, fixtures_dir: Path
+) -> None:
+    """stats.nba.com fails and the cdn file of a game the schedule calls final still says live: its
+    partial box score is not stored as the final one; the step fails as an outage (retried later)."""
+    payload = json.loads(body_of(fixtures_dir, "cdn_liveData_boxscore_0022000001.json"))
+    payload["game"]["gameStatus"], payload["game"]["gameStatusText"] = 2, "Q4 2:31"
+    responses.get(f"{STATS}/boxscoretraditionalv3", status=500)
+    responses.get("https://cdn.nba.com/static/json/liveData/boxscore/boxscore_0022000001.json", json=payload)
+    source = LiveSource(LocalObjectStore(tmp_path), odds_api_key="k", http=http)
+    games = pl.DataFrame({"game_id": ["0022000001"], "game_date": [date(2020, 12, 22)], "status": ["final"]})
+    with pytest.raises(
+        SourceUnavailableError, match="cdn.nba.com's file says the game is live, not final"
+    ) as err:
+        source.box_scores(games, datetime.now(UTC))
+    assert err.value.transient
+    payload["game"]["gameStatus"] = 3  # once final, the fallback's rows are taken
+    responses.replace(
+        responses.GET,
+        "https://cdn.nba.com/static/json/liveData/boxscore/boxscore_0022000001.json",
+        json=payload,
+    )
+    assert source.box_scores(games, datetime.now(UTC)).frame["pts"].sum() == 224
+
+
+@responses.activate
 def test_cdn_schedule_falls_back_to_backup_file(
     http: HttpClient, store: LocalObjectStore, fixtures_dir: Path
 ) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from nba_assets.lib.errors import SourceUnavailableError
+from nba_assets.lib.errors import SourceDataError, SourceUnavailableError
 from nba_assets.lib.parsers import nba_cdn, nba_stats
 from nba_assets.lib.parsers._common import CDN_NBA, ET, decode_json, to_date
 from nba_assets.lib.sources.live.http import Fetched, HttpClient, browser_headers
@@ -42,6 +42,9 @@ class NbaCdnClient:
             return None
         payload = decode_json(resp.body, CDN_NBA)
         frame = nba_cdn.parse_cdn_boxscore(payload, day)
+        answered = frame["game_id"].unique().to_list()
+        if answered != [game_id]:  # the rows are stored under the payload's id: it must be the one asked
+            raise SourceDataError(CDN_NBA, "game.gameId", f"is not the requested game {game_id}", answered)
         return Fetched(
             frame,
             [resp.archive_key] if resp.archive_key else [],

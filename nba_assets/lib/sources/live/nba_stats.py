@@ -92,7 +92,13 @@ class NbaStatsClient:
             "RangeType": "0",
         }
         payload, key = self._get("boxscoretraditionalv3", params, "boxscore-v3", day)
-        return Fetched(nba_stats.parse_boxscore_traditional_v3(payload, day), [key] if key else [])
+        frame = nba_stats.parse_boxscore_traditional_v3(payload, day)
+        answered = frame["game_id"].unique().to_list()
+        if answered != [game_id]:  # the rows are stored under the payload's id: it must be the one asked
+            raise SourceDataError(
+                STATS_NBA, "boxScoreTraditional.gameId", f"is not the requested game {game_id}", answered
+            )
+        return Fetched(frame, [key] if key else [])
 
     def schedule_league_v2(self, season: str) -> Fetched:
         """A whole season's schedule (``season`` like "2024-25"); archived under the season label."""

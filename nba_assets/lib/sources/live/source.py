@@ -248,6 +248,13 @@ class LiveSource(NbaSource):
                         f"box score of final game {row['game_id']}: stats.nba.com failed ({exc}) and "
                         "cdn.nba.com has no file for it"
                     ) from None
+                cdn_status = got.meta["game"]["status"][0]
+                if cdn_status != "final":
+                    # a live game's file holds a partial box score: it must not be stored as the final one
+                    raise SourceUnavailableError(
+                        f"box score of final game {row['game_id']}: stats.nba.com failed ({exc}) and "
+                        f"cdn.nba.com's file says the game is {cdn_status}, not final"
+                    ) from None
             if got is None:
                 missing.append(row["game_id"])
                 continue
