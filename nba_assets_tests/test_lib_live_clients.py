@@ -114,6 +114,29 @@ def test_stats_scoreboard_v3_falls_back_to_v2(
 
 
 @responses.activate
+def test_stats_scoreboards_refuse_a_board_of_another_date(
+    http: HttpClient, store: LocalObjectStore, fixtures_dir: Path
+) -> None:
+    """scoreboardv3 answering another date's board (a stale cache) is refused naming the field and the
+    date it holds, and the V2 fallback runs; a V2 board of another date is refused the same way, instead
+    of storing that date's games in this date's run."""
+    responses.get(f"{STATS}/scoreboardv3", body=body_of(fixtures_dir, "stats_scoreboardv3_2025-11-05.json"))
+    responses.get(f"{STATS}/scoreboardv2", body=body_of(fixtures_dir, "stats_scoreboardV2_2024-01-15.json"))
+    client = NbaStatsClient(http, store)
+    got = client.scoreboard_v3(date(2024, 1, 15))
+    assert got.meta["endpoint"] == "scoreboardV2" and got.frame.height == 11
+    assert got.meta["v3_error"] == (
+        "stats.nba.com: field 'scoreboard.gameDate' is not the requested date 2024-01-15 (value: '2025-11-05')"
+    )
+    with pytest.raises(
+        SourceDataError,
+        match=r"stats.nba.com: field 'parameters.GameDate' is not the requested date 2025-11-06 "
+        r"\(value: '2024-01-15'\)",
+    ):
+        client.scoreboard_v3(date(2025, 11, 6))
+
+
+@responses.activate
 def test_stats_boxscore_schedule_and_gamelog_params(
     http: HttpClient, store: LocalObjectStore, fixtures_dir: Path
 ) -> None:

@@ -103,7 +103,7 @@ TARGETS = [
         lambda http, store: NbaStatsClient(http, store).scoreboard_v3(date(2025, 11, 5)),
         lambda f: _body(f, "stats_scoreboardv3_2025-11-05.json"),
         lambda r: r.frame.height == 11 and r.frame["home_pts"].null_count() == 0,
-        json.dumps({"scoreboard": {"gameDate": "2025-08-01", "leagueId": "00", "games": []}}).encode(),
+        json.dumps({"scoreboard": {"gameDate": "2025-11-05", "leagueId": "00", "games": []}}).encode(),
     ),
     Target(
         "stats-boxscore",

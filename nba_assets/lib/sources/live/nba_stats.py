@@ -27,6 +27,12 @@ HEADERS: dict[str, str] = {
 TIMEOUT = (10.0, 120.0)
 
 
+def _check_day(answered: str, day: date, field: str) -> None:
+    """A scoreboard's rows are stored under the date it names: it must be the ET date asked for."""
+    if answered != day.isoformat():
+        raise SourceDataError(STATS_NBA, field, f"is not the requested date {day}", answered)
+
+
 class NbaStatsClient:
     """Each method fetches, archives (kind = registry kind, date = ET game date) and parses."""
 
@@ -62,7 +68,10 @@ class NbaStatsClient:
                 "scoreboardv3", {"GameDate": day.isoformat(), "LeagueID": "00"}, "scoreboard-v3", day
             )
             keys += [key] if key else []
-            return Fetched(nba_stats.parse_scoreboard_v3(payload), keys, {"endpoint": "scoreboardv3"})
+            frame = nba_stats.parse_scoreboard_v3(payload)
+            # parsed above, so present and a date: a board of another day (a stale cache) is refused
+            _check_day(payload["scoreboard"]["gameDate"][:10], day, "scoreboard.gameDate")
+            return Fetched(frame, keys, {"endpoint": "scoreboardv3"})
         except (SourceUnavailableError, SourceDataError) as exc:
             log.warning("scoreboardv3 for %s failed (%s); falling back to scoreboardV2", day, exc)
             self.http.start_unit()  # the fallback gets its own time budget: v3 may have spent it all
@@ -76,9 +85,13 @@ class NbaStatsClient:
         day = to_date(game_date)
         params = {"GameDate": day.isoformat(), "LeagueID": "00", "DayOffset": "0"}
         payload, key = self._get("scoreboardv2", params, "scoreboard-v2", day)
-        return Fetched(
-            nba_stats.parse_scoreboard_v2(payload), [key] if key else [], {"endpoint": "scoreboardV2"}
-        )
+        frame = nba_stats.parse_scoreboard_v2(payload)
+        params = payload.get("parameters")
+        echoed = params.get("GameDate") if isinstance(params, dict) else None  # the parser reads it first
+        field = "parameters.GameDate" if echoed else "resultSets[GameHeader].GAME_DATE_EST"
+        for answered in frame["game_date"].unique().sort().to_list():
+            _check_day(answered.isoformat(), day, field)
+        return Fetched(frame, [key] if key else [], {"endpoint": "scoreboardV2"})
 
     def boxscore_traditional_v3(self, game_id: str, game_date: date | str) -> Fetched:
         """Player box score of one game (``game_date`` is its ET date; the payload has none)."""
