@@ -477,6 +477,51 @@ def test_odds_api_204_404_and_historical(
     assert hist.frame.height == 16
 
 
+@responses.activate
+def test_odds_api_200_without_a_body_is_refused_not_read_as_no_lines(
+    http: HttpClient, store: LocalObjectStore
+) -> None:
+    """Only a 204 means no lines posted: a 200 with an empty body would otherwise read as every book
+    having pulled its lines (empty-fetch markers downstream)."""
+    responses.get(f"{ODDS}/events/aaa/odds", status=200, body=b"")
+    responses.get(
+        "https://api.the-odds-api.com/v4/historical/sports/basketball_nba/events/aaa/odds",
+        status=200,
+        body=b"",
+    )
+    client = OddsApiClient(http, store, API_KEY)
+    with pytest.raises(SourceDataError, match=r"the-odds-api: field '<body>' is empty"):
+        client.event_odds("aaa", date(2024, 2, 22))
+    with pytest.raises(SourceDataError, match=r"the-odds-api: field '<body>' is empty"):
+        client.historical_event_odds("aaa", datetime(2024, 2, 22, 23, 0, tzinfo=UTC), date(2024, 2, 22))
+
+
+@responses.activate
+def test_odds_api_historical_events_are_archived_under_the_et_date(
+    http: HttpClient, store: LocalObjectStore, fixtures_dir: Path
+) -> None:
+    """A snapshot at 01:00 UTC on 2025-03-10 is 21:00 ET on 2025-03-09: archived under the ET date."""
+    responses.get(
+        "https://api.the-odds-api.com/v4/historical/sports/basketball_nba/events",
+        body=body_of(fixtures_dir, "oddsapi_v4_historical_events_2025-03-09T235538Z.json"),
+    )
+    got = OddsApiClient(http, store, API_KEY).historical_events(datetime(2025, 3, 10, 1, 0, tzinfo=UTC))
+    assert got.archive_keys[0].startswith("raw_payloads/odds-api-events/2025-03-09/")
+
+
+@responses.activate
+def test_injury_edition_answered_200_without_a_body_is_refused(
+    http: HttpClient, store: LocalObjectStore
+) -> None:
+    """Only 403/404 mean "not published": a 200 with no body fails naming the body, instead of the
+    search silently moving on to an older edition."""
+    responses.get(report_url(datetime(2024, 1, 4, 13, 0)), status=200, body=b"")
+    client = InjuryReportClient(http, store)
+    with pytest.raises(SourceDataError, match=r"nba-injury-report: field '<body>' is empty"):
+        client.fetch_latest(date(2024, 1, 4), datetime(2024, 1, 4, 13, 40))
+    assert len(responses.calls) == 1
+
+
 # ---------------------------------------------------------------- retries, rate limit, archiving, secrets
 
 

@@ -144,7 +144,7 @@ TARGETS = [
         ).event_odds(EVENT, date(2024, 2, 22)),
         lambda f: _body(f, "oddsapi_v4_event_odds_player_points_ORL-at-CLE_2024-02-22.json"),
         lambda r: r is not None and r.frame["bookmaker"].n_unique() == 10,
-        empty_body_gives="empty",  # a bodiless 200 is read like a 204: no lines posted
+        # only a 204 means no lines posted: a bodiless 200 would read as every book pulling its lines
     ),
     Target(
         "bettingpros-events",
@@ -166,7 +166,7 @@ TARGETS = [
         ),
         lambda f: _body(f, "nba_injury_report_2024-01-04_12PM.pdf"),
         lambda r: r is not None and r.frame.height == 14,
-        empty_body_gives="none",  # an empty 200 counts as "edition not published"
+        # only 403/404 mean "edition not published": a bodiless 200 is refused, not skipped for an older one
     ),
 ]
 TARGET_IDS = [t.name for t in TARGETS]

@@ -64,9 +64,9 @@ class InjuryReportClient:
             ext="pdf",
             accept=(200, *MISSING),
         )
-        if resp.status in MISSING or not resp.body:
+        if resp.status in MISSING:
             return None
-        frame = parse_injury_pdf(resp.body, edition_et)
+        frame = parse_injury_pdf(resp.body or b"", edition_et)  # a 200 with no body is refused, not "missing"
         return Fetched(
             frame,
             [resp.archive_key] if resp.archive_key else [],

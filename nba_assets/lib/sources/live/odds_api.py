@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 import polars as pl
 
 from nba_assets.lib.parsers import odds_api
-from nba_assets.lib.parsers._common import ODDS_API, decode_json, et_day_bounds_utc, to_date
+from nba_assets.lib.parsers._common import ODDS_API, decode_json, et_date_of, et_day_bounds_utc, to_date
 from nba_assets.lib.sources.live.http import Fetched, HttpClient, HttpResponse
 from nba_assets.lib.storage.object_store import ObjectStore
 
@@ -97,7 +97,9 @@ class OddsApiClient:
         )
         if resp.status == 404:
             return None
-        payload = decode_json(resp.body, ODDS_API) if resp.body else None
+        # only a 204 means "nothing posted": a 200 with an empty body is refused, not read as every book
+        # having pulled its lines
+        payload = None if resp.status == 204 else decode_json(resp.body or b"", ODDS_API)
         frame = odds_api.parse_event_odds(payload, snapshot)
         return Fetched(
             frame,
@@ -106,8 +108,9 @@ class OddsApiClient:
         )
 
     def historical_events(self, at: datetime, game_date: date | str | None = None) -> Fetched:
-        """Events as listed at the snapshot nearest before ``at`` (tz-aware)."""
-        day = to_date(game_date) if game_date is not None else at.date()
+        """Events as listed at the snapshot nearest before ``at`` (tz-aware), archived under
+        ``game_date``, by default the ET date of ``at`` (not its UTC date: 01:00 UTC is the evening before)."""
+        day = to_date(game_date) if game_date is not None else et_date_of(at)
         resp = self._get(
             f"/historical/sports/{SPORT}/events",
             {"date": _iso(at), "dateFormat": "iso"},
@@ -129,7 +132,7 @@ class OddsApiClient:
             day,
             (200, 204),
         )
-        payload = decode_json(resp.body, ODDS_API) if resp.body else None
+        payload = None if resp.status == 204 else decode_json(resp.body or b"", ODDS_API)
         frame = odds_api.parse_event_odds(payload)
         return Fetched(
             frame,
