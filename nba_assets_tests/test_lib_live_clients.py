@@ -401,6 +401,23 @@ def test_bettingpros_events_and_paginated_offers(
     assert len(got.archive_keys) == 3 and all(API_KEY not in k for k in got.archive_keys)
 
 
+@responses.activate
+def test_bettingpros_offers_without_a_page_count_are_refused(
+    http: HttpClient, store: LocalObjectStore, fixtures_dir: Path, local_fixtures_dir: Path
+) -> None:
+    """``_pagination.total_pages`` says whether pages follow: without it the walk used to stop after
+    page 1 as if it were the only one, dropping the rest silently."""
+    page1 = json.loads(body_of(local_fixtures_dir, "bettingpros_v3_offers_NBA_2021-10-21_page1.json"))
+    del page1["_pagination"]["total_pages"]
+    responses.get(
+        "https://api.bettingpros.com/v3/events",
+        body=body_of(fixtures_dir, "bettingpros_v3_events_NBA_2021-10-21.json"),
+    )
+    responses.get("https://api.bettingpros.com/v3/offers", json=page1)
+    with pytest.raises(SourceDataError, match=r"bettingpros: field '_pagination.total_pages' is missing"):
+        BettingProsClient(http, store, api_key=API_KEY).offers(date(2021, 10, 21))
+
+
 # ---------------------------------------------------------------- The Odds API
 
 

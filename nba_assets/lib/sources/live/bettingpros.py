@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 
 import polars as pl
 
-from nba_assets.lib.errors import SourceDataError
+from nba_assets.lib.errors import SourceDataError, require
 from nba_assets.lib.parsers import bettingpros
 from nba_assets.lib.parsers._common import BETTINGPROS, decode_json, get_obj, to_date, to_int
 from nba_assets.lib.schemas import PROPS_SCHEMA
@@ -95,7 +95,13 @@ class BettingProsClient:
             payload = decode_json(resp.body or b"", BETTINGPROS)
             frames.append(bettingpros.parse_bp_offers(payload, events_frame, snapshot))
             pagination = get_obj(payload, "_pagination", BETTINGPROS)
-            total = to_int(pagination.get("total_pages", 1), BETTINGPROS, "_pagination.total_pages") or 1
+            # required: without it the walk could not know whether pages follow (a default of 1 dropped them)
+            total = to_int(
+                require(pagination, "total_pages", BETTINGPROS, "_pagination"),
+                BETTINGPROS,
+                "_pagination.total_pages",
+            )
+            total = max(total or 0, 1)  # 0 pages (no offers) still means this one page was read
             if page >= total:
                 break
             if page >= self.max_pages:
