@@ -657,6 +657,32 @@ def test_non_retryable_status_raises_without_retry(
 
 
 @responses.activate
+def test_a_refusal_says_why_without_the_key(http: HttpClient, store: LocalObjectStore) -> None:
+    """The Odds API answers 401 both for a spent quota and for a bad key: the error carries the body's
+    reason (redacted: a body echoing the key shows ***), so the two can be told apart; an HTML error page
+    adds nothing."""
+    responses.get(
+        f"{ODDS}/events",
+        status=401,
+        json={
+            "message": f"Usage quota has been reached for key {API_KEY}.",
+            "error_code": "OUT_OF_USAGE_CREDITS",
+            "details_url": "https://the-odds-api.com/liveapi/guides/v4/api-error-codes.html",
+        },
+    )
+    with pytest.raises(SourceUnavailableError) as err:
+        OddsApiClient(http, store, API_KEY).events(date(2024, 2, 22))
+    text = str(err.value)
+    assert text.startswith("api.the-odds-api.com/v4/sports/basketball_nba/events: HTTP 401 (not retried): ")
+    assert "OUT_OF_USAGE_CREDITS" in text and "Usage quota has been reached for key ***." in text
+    assert API_KEY not in text and not err.value.transient and len(responses.calls) == 1
+    responses.get(f"{STATS}/leaguegamelog", status=403, body=b"<html><body>Access Denied</body></html>")
+    with pytest.raises(SourceUnavailableError) as err:
+        NbaStatsClient(http, store).league_game_log("2025-03-15", "2025-03-15", "2024-25")
+    assert str(err.value) == "stats.nba.com/stats/leaguegamelog: HTTP 403 (not retried)"
+
+
+@responses.activate
 def test_rate_limit_spacing_per_host(clock: FakeClock) -> None:
     http = HttpClient(min_interval=2.0, host_intervals={"b.test": 0.5}, clock=clock, sleep=clock.sleep)
     for url in (

@@ -14,6 +14,8 @@
 - **Retries:** 429/500/502/503/504, connection errors and timeouts are retried with exponential
   backoff plus jitter, honouring ``Retry-After`` (capped), up to ``max_attempts``; then
   :class:`SourceUnavailableError` naming host and path, never the query string (it may hold a key).
+  Other statuses are not retried; their error adds the start of the body (redacted), where an API
+  says why it refused (The Odds API: a spent quota or a bad key, both 401).
 - **Archiving:** every successful non-empty body is written to the object store with
   :func:`archive_payload` *before* anyone parses it; 204 returns ``body=None``.
 - **Secrets:** ``apiKey`` query values and ``X-Api-Key`` header values are redacted from every log line
@@ -98,6 +100,16 @@ def _body_chunks(response: requests.Response, size: int = 65536) -> Iterator[byt
         raise requests.ConnectionError(exc) from exc
     except SSLError as exc:  # a TLS record broken mid-body; requests' iter_content maps it the same way
         raise requests.exceptions.SSLError(exc) from exc
+
+
+def _status_detail(body: bytes, secrets: Iterable[str], limit: int = 160) -> str:
+    """``": <the body's start>"`` for an error status: The Odds API says why it refused in it (a spent
+    quota ``OUT_OF_USAGE_CREDITS`` and a bad key are both 401), and that decides what to do. Whitespace
+    is collapsed and secrets redacted; "" for an empty body or an HTML error page (noise, not a reason)."""
+    text = redact(" ".join(body[:65536].decode("utf-8", "replace").split()), secrets)  # redact, then cut
+    if not text or text.startswith("<"):
+        return ""
+    return ": " + (text if len(text) <= limit else text[: limit - 3] + "...")
 
 
 @dataclass(frozen=True)
@@ -266,7 +278,8 @@ class HttpClient:
                     return self._finish(response, body, host, path, store, source, game_date, ext)
                 if status not in RETRY_STATUSES:
                     raise SourceUnavailableError(
-                        f"{host}{path}: HTTP {status} (not retried)", transient=False
+                        f"{host}{path}: HTTP {status} (not retried){_status_detail(body, secrets)}",
+                        transient=False,
                     )
                 last = f"HTTP {status}"
                 delay = self._retry_after(response)
