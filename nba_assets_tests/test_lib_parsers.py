@@ -483,6 +483,12 @@ def test_odds_api_historical_wrapper_and_empty(fixtures_dir: Path) -> None:
     assert df["snapshot_utc"].unique().to_list() == [datetime(2024, 2, 22, 23, 50, tzinfo=UTC)]
     assert odds_api.parse_event_odds(None).is_empty()
     assert odds_api.parse_event_odds({**event, "bookmakers": []}).is_empty()
+    # only an empty list says "no lines": a missing or null one is a broken payload, named
+    no_books = {k: v for k, v in event.items() if k != "bookmakers"}
+    with pytest.raises(SourceDataError, match=r"the-odds-api: field 'bookmakers' is missing"):
+        odds_api.parse_event_odds(no_books)
+    with pytest.raises(SourceDataError, match=r"the-odds-api: field 'data.bookmakers' is not a list"):
+        odds_api.parse_event_odds({**wrapped, "data": {**event, "bookmakers": None}})
     assert parse_payload("odds-api-event-odds", b"").is_empty()  # HTTP 204
 
 

@@ -77,7 +77,8 @@ def parse_event_odds(payload: Any, snapshot_utc: datetime | None = None) -> pl.D
     Over/Under outcomes are paired by (bookmaker, description, point); alternate-point ladders
     (betrivers, unibet_us) are kept, and ``is_main_line`` marks per (book, player) the pair whose prices
     are closest to even. ``snapshot_utc`` is the argument, else the historical ``timestamp``, else the
-    market's ``last_update``. A null body (HTTP 204) or no bookmakers -> an empty frame.
+    market's ``last_update``. A null body (HTTP 204) or an empty ``bookmakers`` list -> an empty frame; a
+    missing or null ``bookmakers`` raises.
     """
     source = ODDS_API
     if payload is None:
@@ -86,11 +87,9 @@ def parse_event_odds(payload: Any, snapshot_utc: datetime | None = None) -> pl.D
     snapshot = snapshot_utc or stamp
     prefix = "data" if data is not payload else ""
     header = _event_header(data, prefix or None)  # type: ignore[arg-type]
-    bookmakers = data.get("bookmakers") or []
-    if not isinstance(bookmakers, list):
-        raise SourceDataError(
-            source, f"{prefix}.bookmakers".lstrip("."), "is not a list", type(bookmakers).__name__
-        )
+    # required: an empty list says no book has lines, which downstream records as books pulling theirs;
+    # a missing or null key is a broken payload, not that statement
+    bookmakers = get_list(data, "bookmakers", source, prefix or None)
     pairs: dict[tuple[str, str, float], dict[str, Any]] = {}
     for b, book in enumerate(bookmakers):
         bpath = f"{prefix}.bookmakers[{b}]".lstrip(".")
