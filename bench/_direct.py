@@ -98,7 +98,7 @@ def raw_direct(data_dir: Path, start: date, end: date) -> None:
         b = box.good
         checks["box_scores_complete_for_slate"] = raw.box_scores_complete(s, b, as_of).passed
         checks["box_scores_points_match_team_scores"] = raw.team_points_match(s, b).passed
-        checks["box_scores_min_players_with_minutes"] = raw.min_players_with_minutes(b).passed
+        checks["box_scores_min_players_with_minutes"] = raw.min_players_with_minutes(s, b).passed
         _ = b.filter(pl.col("played"))["pts"].sum()
         # raw/injury_report
         inj_batch = source.injury_report(dates, as_of)

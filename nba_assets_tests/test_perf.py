@@ -1,5 +1,6 @@
 """Issue 7 (performance): what keeps a run process and a per-date run cheap (bench/README.md)."""
 
+import json
 import os
 import subprocess
 import sys
@@ -424,3 +425,31 @@ def test_bench_report_without_arguments_prints_the_table(tmp_path) -> None:
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("| benchmark | stage | wall s |")
+
+
+def test_bench_direct_raw_stage_runs_the_raw_checks_and_writes_the_tables(tmp_path) -> None:
+    # bench/_direct.py called raw.min_players_with_minutes(box) after the check gained its schedule
+    # argument: the direct raw stage (bench_direct.py, (c)) died with a TypeError before writing anything
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    env.pop("NBA_BENCH_RESULT", None)
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "bench" / "bench_direct.py"),
+            "--child",
+            "raw_direct",
+            str(tmp_path),
+            D,
+            D,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert json.loads(out.stdout.strip().splitlines()[-1])["checks_not_passed"] == []
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
+        games = con.execute("SELECT count(DISTINCT game_id) FROM raw.box_scores").fetchone()[0]
+        scheduled = con.execute("SELECT count(*) FROM raw.schedule WHERE status = 'final'").fetchone()[0]
+    assert games == scheduled > 0
