@@ -241,6 +241,24 @@ def test_plots_are_pngs_and_markdown_images(grades) -> None:
     assert empty == {"hit_rate_by_tier": "_no graded bets yet_", "calibration": "_no graded bets yet_"}
 
 
+def test_tier_plot_is_left_out_when_every_bet_pushed(preds, grades) -> None:
+    # the bars' y range read the smallest hit rate, which is null when every main-line bet of the season
+    # pushed (no decided bet): the plot, the performance metadata and the daily report raised TypeError
+    bets = pl.col("result").is_in(["WIN", "LOSS", "PUSH"])
+    pushed = grades.with_columns(
+        pl.when(bets).then(pl.lit("PUSH")).otherwise(pl.col("result")).alias("result"),
+        pl.when(bets).then(0.0).otherwise(pl.col("profit")).alias("profit"),
+    )
+    record = exports.tier_record(pushed)
+    assert record.height and record["pushes"].sum() > 0 and record["hit_rate"].null_count() == record.height
+    assert exports.hit_rate_by_tier_png(pushed) is None
+    assert (
+        exports.performance_plots(pushed, D - timedelta(days=1))["hit_rate_by_tier"] == "_no graded bets yet_"
+    )
+    page = exports.build_daily_report(preds, pushed, D).html.decode()
+    assert 'alt="Hit rate by confidence tier"' not in page and 'alt="Calibration of P(over)"' in page
+
+
 def test_report_without_grades_says_so(preds) -> None:
     report = exports.build_daily_report(preds, pl.DataFrame(), D)
     page = report.html.decode()

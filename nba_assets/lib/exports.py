@@ -304,8 +304,8 @@ def _figure(width: float, height: float) -> Any:
 
 def hit_rate_by_tier_png(grades: pl.DataFrame, systems: tuple[str, ...] = SYSTEMS) -> bytes | None:
     """Bars of hit rate per confidence tier and system (main lines), labelled with the decided bets;
-    ``None`` when there is no decided bet."""
-    rec = tier_record(grades)
+    ``None`` when there is no decided bet (every bet pushed included)."""
+    rec = tier_record(grades).filter(pl.col("hit_rate").is_not_null())
     if rec.is_empty():
         return None
     fig = _figure(6.4, 4.2)
