@@ -231,8 +231,7 @@ class LiveSource(NbaSource):
         return SourceBatch(frame, "stats.nba.com", keys)
 
     def box_scores(self, schedule: pl.DataFrame, as_of: datetime) -> SourceBatch:
-        frames, keys, notes = [], [], {}
-        missing = []
+        frames, keys = [], []
         for row in schedule.filter(pl.col("status") == "final").iter_rows(named=True):
             self.http.start_unit()  # the time budget is per game
             try:
@@ -240,32 +239,28 @@ class LiveSource(NbaSource):
             except (SourceUnavailableError, SourceDataError) as exc:
                 log.warning("boxscoretraditionalv3 %s failed (%s); trying cdn.nba.com", row["game_id"], exc)
                 self.http.start_unit()  # the fallback gets its own time budget: the primary may have spent it
-                got = self.cdn.boxscore(row["game_id"], row["game_date"])
-                if got is None:
+                fallback = self.cdn.boxscore(row["game_id"], row["game_date"])
+                if fallback is None:
                     # the schedule says final, the primary failed and the fallback has no file: the batch
                     # fails (stored rows stay) instead of storing the game as empty; the catch-up retries
                     raise SourceUnavailableError(
                         f"box score of final game {row['game_id']}: stats.nba.com failed ({exc}) and "
                         "cdn.nba.com has no file for it"
                     ) from None
-                cdn_status = got.meta["game"]["status"][0]
+                cdn_status = fallback.meta["game"]["status"][0]
                 if cdn_status != "final":
                     # a live game's file holds a partial box score: it must not be stored as the final one
                     raise SourceUnavailableError(
                         f"box score of final game {row['game_id']}: stats.nba.com failed ({exc}) and "
                         f"cdn.nba.com's file says the game is {cdn_status}, not final"
                     ) from None
-            if got is None:
-                missing.append(row["game_id"])
-                continue
+                got = fallback
             frames.append(got.frame)
             keys += got.archive_keys
-        if missing:
-            notes["box_scores_not_yet_available"] = ", ".join(missing)
         frame = (
             pl.concat(frames, how="vertical_relaxed") if frames else schemas.empty(schemas.BOX_SCORE_SCHEMA)
         )
-        return SourceBatch(frame, "stats.nba.com", keys, notes)
+        return SourceBatch(frame, "stats.nba.com", keys)
 
     def injury_report(
         self, dates: list[date], as_of: datetime, schedule: pl.DataFrame | None = None
