@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One entry point for a fresh machine: creates ./.venv (Python 3.11+), installs the project, then
 #   scripts/dev.sh run    runs the main job on the embedded archive (no network, no keys)
-#   scripts/dev.sh test   runs ruff (lint + format check) and the test suite
+#   scripts/dev.sh test   runs ruff (lint + format check), mypy (nba_assets) and the test suite
 #   scripts/dev.sh slow   runs the long tests (season backfills) too
 # Re-running skips the install when pyproject.toml and setup.cfg have not changed.
 set -euo pipefail
@@ -40,6 +40,7 @@ case "${1:-run}" in
     shift || true
     ruff check nba_assets nba_assets_tests scripts bench
     ruff format --check nba_assets nba_assets_tests scripts bench
+    mypy  # [tool.mypy] in pyproject.toml: nba_assets
     exec python -m pytest "$@"
     ;;
   slow)

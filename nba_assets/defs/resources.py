@@ -151,7 +151,8 @@ def build_resources(settings: Settings) -> dict[str, Any]:
         "object_store": LocalObjectStoreResource(root=str(settings.object_store_root)),
         "nba_source": ArchiveSourceResource(),
         "dbt": NbaDbtCliResource(
-            project_dir=dbt_project,
+            # DbtCliResource.__init__ takes a DbtProject; mypy sees only the pydantic field (a str)
+            project_dir=dbt_project,  # type: ignore[arg-type]
             target="duckdb",
             warehouse_path=str(settings.warehouse_path),
             dbt_executable=dbt_executable(),

@@ -41,6 +41,11 @@ def build_prod_resources(settings: Settings) -> dict[str, Any]:
         "nba_source": LiveSourceResource(
             odds_api_key=dg.EnvVar("ODDS_API_KEY"), bettingpros_api_key=dg.EnvVar("BETTINGPROS_API_KEY")
         ),
-        "dbt": NbaDbtCliResource(project_dir=dbt_project, target="bigquery", dbt_executable=dbt_executable()),
+        # DbtCliResource.__init__ takes a DbtProject; mypy sees only the pydantic field (a str)
+        "dbt": NbaDbtCliResource(
+            project_dir=dbt_project,  # type: ignore[arg-type]
+            target="bigquery",
+            dbt_executable=dbt_executable(),
+        ),
         "alerts": alerts_resource(settings),
     }

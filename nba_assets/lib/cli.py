@@ -129,7 +129,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
             raise SystemExit(f"nba-assets backtest: {exc}") from None
         if lines.filter((lines["game_date"] >= start) & (lines["game_date"] <= end)).is_empty():
             held = (
-                f"it covers {lines['game_date'].min()} .. {lines['game_date'].max()}"
+                f"it covers {lines['game_date'].min()} .. {lines['game_date'].max()}"  # type: ignore[str-bytes-safe]
                 if lines.height
                 else "it is empty"
             )

@@ -332,7 +332,7 @@ def hit_rate_by_tier_png(grades: pl.DataFrame, systems: tuple[str, ...] = SYSTEM
     ax.axhline(BREAK_EVEN_110, color="k", ls="--", lw=1, label="break-even at -110")
     ax.set_xticks([j + 0.4 - width / 2 for j in range(len(_TIERS))], list(_TIERS))
     rates = rec["hit_rate"].drop_nulls()
-    ax.set_ylim(min(0.3, float(rates.min()) - 0.05), max(0.75, float(rates.max()) + 0.08))
+    ax.set_ylim(min(0.3, float(rates.min()) - 0.05), max(0.75, float(rates.max()) + 0.08))  # type: ignore[arg-type]
     ax.set_ylabel("hit rate")
     ax.set_title("Hit rate by confidence tier (main lines; labels: decided bets)", fontsize=10)
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=3, frameon=False)

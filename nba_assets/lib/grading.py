@@ -293,7 +293,7 @@ def model_not_worse_than_baselines(
     baselines = {k: v for k, v in maes.items() if k.startswith("baseline")}
     meta: dict[str, Any] = {
         "window": MODEL_WINDOW,
-        "as_of": last["game_date"].max().isoformat() if last.height else "",
+        "as_of": last["game_date"].max().isoformat() if last.height else "",  # type: ignore[union-attr]
         "player_dates": n,
         **{f"mae_{k}": round(v, 3) for k, v in sorted(maes.items())},
     }

@@ -606,7 +606,7 @@ class PlayerRegistry:
         best: dict[int, tuple[float, str]] = {}
         # SequenceMatcher caches details of its second sequence: keep the book name there.
         matcher = difflib.SequenceMatcher(None, "", norm, autojunk=False)
-        for team in {home, away} - {None}:
+        for team in {t for t in (home, away) if t is not None}:
             for pid, cand in by_team.get(team, ()):
                 matcher.set_seq1(cand)
                 ratio = matcher.ratio()

@@ -182,10 +182,10 @@ def schedule_counts_plausible(schedule: pl.DataFrame, dates: list[date]) -> Chec
         .len()
         .filter(pl.col("len") > 1)
     )
-    meta = {
+    meta: dict[str, Any] = {
         "dates": len(dates),
         "dates_with_games": per.height,
-        "max_games_on_a_date": int(per["len"].max() or 0),
+        "max_games_on_a_date": int(per["len"].max() or 0),  # type: ignore[arg-type]
         "teams_playing_twice_a_day": teams_twice.height,
     }
     if per.is_empty():

@@ -114,7 +114,8 @@ def line_fingerprints(props: pl.DataFrame) -> dict[str, GameLines]:
         ordered = rows.select(LINE_COLUMNS).sort(LINE_COLUMNS, nulls_last=True)
         blob = json.dumps(ordered.rows(), default=str).encode()
         games[f"{away}@{home}"] = GameLines(
-            hashlib.sha256(blob).hexdigest()[:16], rows["tipoff_utc"].drop_nulls().min()
+            hashlib.sha256(blob).hexdigest()[:16],
+            rows["tipoff_utc"].drop_nulls().min(),  # type: ignore[arg-type]
         )
     return games
 

@@ -2,7 +2,7 @@
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import dagster as dg
 
@@ -18,7 +18,10 @@ UNFINISHED = [
     dg.DagsterRunStatus.STARTED,
     dg.DagsterRunStatus.CANCELING,
 ]
-FINISHED_EVENTS = {
+RunFinishedEvent = Literal[
+    dg.DagsterEventType.RUN_SUCCESS, dg.DagsterEventType.RUN_FAILURE, dg.DagsterEventType.RUN_CANCELED
+]
+FINISHED_EVENTS: dict[str, RunFinishedEvent] = {
     "RUN_SUCCESS": dg.DagsterEventType.RUN_SUCCESS,
     "RUN_FAILURE": dg.DagsterEventType.RUN_FAILURE,
     "RUN_CANCELED": dg.DagsterEventType.RUN_CANCELED,
@@ -163,7 +166,7 @@ def run_facts(instance: dg.DagsterInstance, run_id: str) -> RunFacts | None:
     checks = []
     for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION):
         evaluation = entry.dagster_event.event_specific_data if entry.dagster_event else None
-        if evaluation is None or evaluation.passed:
+        if not isinstance(evaluation, dg.AssetCheckEvaluation) or evaluation.passed:
             continue
         # a result's description leads (the freshness check's names the partition it expected)
         described = {"description": evaluation.description} if evaluation.description else {}
@@ -186,7 +189,7 @@ def run_facts(instance: dg.DagsterInstance, run_id: str) -> RunFacts | None:
         # (SourceDataError, ...), never its text
         if error is not None and error.cls_name == "DagsterExecutionStepExecutionError" and error.cause:
             error = error.cause
-        steps.append((event.step_key or "", error.cls_name if error else ""))
+        steps.append((event.step_key or "", (error.cls_name or "") if error else ""))
     return RunFacts(
         run_id=run_id,
         job=run.job_name,

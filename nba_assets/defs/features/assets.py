@@ -73,7 +73,7 @@ def player_features(
             "dagster/row_count": rows.height,
             "expected_rows": exp.height,
             "training_rows": rows.filter(pl.col("played")).height if rows.height else 0,
-            "quality_mean_expected": round(float(exp["quality"].mean()), 1) if exp.height else 0.0,
+            "quality_mean_expected": round(float(exp["quality"].mean()), 1) if exp.height else 0.0,  # type: ignore[arg-type]
             "history_rows_read": player_games.height,
             "default_share": store.default_shares(rows) if rows.height else {},
             "preview": dg.MetadataValue.md(

@@ -31,7 +31,7 @@ class TrainConfig(dg.Config):
     min_train_rows: int = 0
 
     def training_config(self) -> ModelConfig:
-        changes = {
+        changes: dict[str, Any] = {
             k: v
             for k, v in (
                 ("iterations", self.iterations),

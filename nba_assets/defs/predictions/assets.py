@@ -63,7 +63,8 @@ def player_points_predictions(
     from nba_assets.lib.modeling.registry import ModelRegistry
 
     registry = ModelRegistry(object_store.get_store())
-    frames, skipped_total, used = [], {}, {}
+    frames, used = [], {}
+    skipped_total: dict[str, int] = {}
     for day in dates_of(context):
         day_props = props.filter(pl.col("game_date") == day)
         if day_props.is_empty():

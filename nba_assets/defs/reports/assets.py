@@ -1,5 +1,7 @@
 """reports/daily_report: the day's picks (CSV, JSON) and a self-contained HTML report in the object store."""
 
+from typing import Any
+
 import dagster as dg
 import polars as pl
 
@@ -65,7 +67,7 @@ def daily_report(
         }
     if without:
         context.log.warning(f"no predictions (no games or lines) for {len(without)} date(s): {without[:10]}")
-    metadata: dict[str, object] = {"reports_written": len(written), "dates_without_predictions": without}
+    metadata: dict[str, Any] = {"reports_written": len(written), "dates_without_predictions": without}
     if last is not None:
         paths = written[last.day.isoformat()]
         metadata.update(

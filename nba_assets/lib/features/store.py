@@ -89,8 +89,8 @@ def check_quality(features: pl.DataFrame) -> CheckOutcome:
     low = exp.filter(pl.col("quality") < QUALITY_THRESHOLD).height / exp.height
     meta = {
         "expected_rows": exp.height,
-        "quality_mean": round(float(exp["quality"].mean()), 1),
-        "quality_p10": round(float(exp["quality"].quantile(0.1)), 1),
+        "quality_mean": round(float(exp["quality"].mean()), 1),  # type: ignore[arg-type]
+        "quality_p10": round(float(exp["quality"].quantile(0.1)), 1),  # type: ignore[arg-type]
         "share_below_threshold": round(low, 4),
         "threshold": QUALITY_THRESHOLD,
     }
@@ -102,7 +102,7 @@ def default_shares(features: pl.DataFrame) -> dict[str, float]:
     if exp.is_empty():
         return {}
     return {
-        name: round(float((exp["sources"].struct.field(name) == "default").mean()), 4)
+        name: round(float((exp["sources"].struct.field(name) == "default").mean()), 4)  # type: ignore[arg-type]
         for name in BASE_FEATURES
     }
 

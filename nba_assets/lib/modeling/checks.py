@@ -80,7 +80,7 @@ def training_history_current(features: pl.DataFrame, cutoff: date, grace_days: i
         unlabeled.is_empty(),
         {
             "cutoff": cutoff.isoformat(),
-            "newest_labeled_date": newest.isoformat() if newest else "",
+            "newest_labeled_date": newest.isoformat() if newest else "",  # type: ignore[union-attr]
             "dates_without_training_rows": len(days),
             "first_dates_without_training_rows": days[:10],
             "fix": ""

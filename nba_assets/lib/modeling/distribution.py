@@ -163,9 +163,9 @@ def brier(p: np.ndarray, outcome: np.ndarray) -> float:
     return float(np.mean((p - outcome) ** 2))
 
 
-def reliability_table(p: np.ndarray, outcome: np.ndarray, bins: int = 10) -> list[dict[str, float]]:
+def reliability_table(p: np.ndarray, outcome: np.ndarray, bins: int = 10) -> list[dict[str, str | float]]:
     edges = np.linspace(0, 1, bins + 1)
-    rows = []
+    rows: list[dict[str, str | float]] = []
     for lo, hi in zip(edges[:-1], edges[1:], strict=True):
         m = (p >= lo) & (p < hi if hi < 1 else p <= hi)
         if m.sum():

@@ -324,8 +324,8 @@ def train_points_model(
         # unique per training: a retrain of the same cutoff is a new version, never the old one's files
         version=f"pm-{cutoff.isoformat()}-{uuid.uuid4().hex[:8]}",
         cutoff=cutoff,
-        train_start=rows["game_date"].min(),
-        train_end=rows["game_date"].max(),
+        train_start=rows["game_date"].min(),  # type: ignore[arg-type]  # a Date column: a date
+        train_end=rows["game_date"].max(),  # type: ignore[arg-type]
         features=names,
         params=params,
         booster=final,

@@ -11,7 +11,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Literal, overload
 from zoneinfo import ZoneInfo
 
 import polars as pl
@@ -92,6 +92,10 @@ def get_list(obj: Any, key: str, source: str, path: str | None = None) -> list[A
     return value
 
 
+@overload
+def to_int(value: Any, source: str, field: str, nullable: Literal[False] = False) -> int: ...
+@overload
+def to_int(value: Any, source: str, field: str, nullable: bool) -> int | None: ...
 def to_int(value: Any, source: str, field: str, nullable: bool = False) -> int | None:
     """An integer; integral floats are accepted, strings and bools are not."""
     if value is None:
@@ -305,7 +309,7 @@ def check_game_id(value: Any, source: str, field: str) -> str:
 
 
 def game_status(code: Any, source: str, field: str) -> str:
-    status = GAME_STATUS.get(to_int(code, source, field))  # type: ignore[arg-type]
+    status = GAME_STATUS.get(to_int(code, source, field))
     if status is None:
         raise SourceDataError(source, field, "is not a game status 1/2/3", code)
     return status

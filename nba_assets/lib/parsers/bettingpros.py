@@ -132,7 +132,7 @@ def parse_bp_offers(
                 book_id = to_int(require(book, "id", source, bpath), source, f"{bpath}.id")
                 if book_id == CONSENSUS_BOOK_ID:
                     continue
-                bookmaker = BOOKS.get(book_id, f"bettingpros_book_{book_id}")  # type: ignore[arg-type]
+                bookmaker = BOOKS.get(book_id, f"bettingpros_book_{book_id}")
                 for n, line in enumerate(get_list(book, "lines", source, bpath)):
                     lpath = f"{bpath}.lines[{n}]"
                     if not isinstance(line, dict):
@@ -142,7 +142,7 @@ def parse_bp_offers(
                     point = to_float(require(line, "line", source, lpath), source, f"{lpath}.line")
                     price = to_int(require(line, "cost", source, lpath), source, f"{lpath}.cost")
                     updated = parse_utc(line.get("updated"), source, f"{lpath}.updated", nullable=True)
-                    key = (event_id, name, bookmaker, point)  # type: ignore[assignment]
+                    key = (event_id, name, bookmaker, point)
                     row = pairs.setdefault(
                         key,  # type: ignore[arg-type]
                         {

@@ -95,7 +95,7 @@ def parse_cdn_boxscore(
                 require(team, "teamTricode", source, f"game.{side}"), source, f"game.{side}.teamTricode"
             ),
         )
-    rows = []
+    rows: list[dict[str, Any]] = []
     for side, other in (("homeTeam", "awayTeam"), ("awayTeam", "homeTeam")):
         team, team_id, abbr = sides[side]
         players = get_list(team, "players", source, f"game.{side}")

@@ -151,16 +151,16 @@ def parse_scoreboard_v2(payload: Any, source: str = STATS_NBA) -> pl.DataFrame:
         teams = {}
         for side, key in (("home", "HOME_TEAM_ID"), ("away", "VISITOR_TEAM_ID")):
             tid = to_int(row_value(head, key, source, path), source, f"{path}.{key}")
-            line = by_team.get((game_id, tid))  # type: ignore[arg-type]
+            team_line = by_team.get((game_id, tid))
             lpath = f"resultSets[LineScore][{game_id}/{tid}]"
             abbr = _team_abbr_for_id(
-                tid, (line or {}).get("TEAM_ABBREVIATION"), source, f"{lpath}.TEAM_ABBREVIATION"
-            )  # type: ignore[arg-type]
+                tid, (team_line or {}).get("TEAM_ABBREVIATION"), source, f"{lpath}.TEAM_ABBREVIATION"
+            )
             pts = None
             if status == "final":
-                if line is None:
+                if team_line is None:
                     raise SourceDataError(source, lpath, "is missing for a final game")
-                pts = to_int(row_value(line, "PTS", source, lpath), source, f"{lpath}.PTS")
+                pts = to_int(row_value(team_line, "PTS", source, lpath), source, f"{lpath}.PTS")
             teams[side] = (tid, abbr, pts)
         status_text = head.get("GAME_STATUS_TEXT")
         tipoff = (

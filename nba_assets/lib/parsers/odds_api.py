@@ -86,7 +86,7 @@ def parse_event_odds(payload: Any, snapshot_utc: datetime | None = None) -> pl.D
     data, stamp = _unwrap(payload)
     snapshot = snapshot_utc or stamp
     prefix = "data" if data is not payload else ""
-    header = _event_header(data, prefix or None)  # type: ignore[arg-type]
+    header = _event_header(data, prefix or None)
     # required: an empty list says no book has lines, which downstream records as books pulling theirs;
     # a missing or null key is a broken payload, not that statement
     bookmakers = get_list(data, "bookmakers", source, prefix or None)

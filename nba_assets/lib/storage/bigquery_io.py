@@ -34,7 +34,7 @@ import io
 import re
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -238,7 +238,7 @@ class StagedBigQueryClient(BigQueryClient):
 
 
 def _job_options(context: dg.OutputContext | dg.InputContext) -> tuple[str | None, float | None]:
-    config = context.resource_config or {}
+    config: Mapping[str, Any] = context.resource_config or {}
     return config.get("location"), config.get("timeout")
 
 
@@ -303,9 +303,7 @@ class NbaPolarsBigQueryTypeHandler(PolarsBigQueryTypeHandler):
                 context.log.warning(f"warehouse: could not drop staging table {staging}: {exc}")
         return frame_metadata(obj)
 
-    def load_input(  # type: ignore[override]
-        self, context: dg.InputContext, table_slice: TableSlice, connection: Any
-    ) -> pl.DataFrame:
+    def load_input(self, context: dg.InputContext, table_slice: TableSlice, connection: Any) -> pl.DataFrame:
         if table_slice.partition_dimensions and len(context.asset_partition_keys) == 0:
             return pl.DataFrame()
         target = table_id(table_slice)

@@ -155,7 +155,7 @@ class TransactionalDuckDbClient(DuckDbClient):
 class PolarsDuckDBTypeHandler(DuckDBPolarsTypeHandler):
     """Stores polars frames (empty ones too) and loads inputs without the removed ``.arrow()``."""
 
-    def handle_output(  # type: ignore[override]
+    def handle_output(
         self, context: dg.OutputContext, table_slice: TableSlice, obj: pl.DataFrame, connection: Any
     ) -> dict[str, Any]:
         target = _qualified(table_slice)
@@ -178,9 +178,7 @@ class PolarsDuckDBTypeHandler(DuckDBPolarsTypeHandler):
         connection.unregister("_nba_assets_out")
         return frame_metadata(obj)
 
-    def load_input(  # type: ignore[override]
-        self, context: dg.InputContext, table_slice: TableSlice, connection: Any
-    ) -> pl.DataFrame:
+    def load_input(self, context: dg.InputContext, table_slice: TableSlice, connection: Any) -> pl.DataFrame:
         if table_slice.partition_dimensions and len(context.asset_partition_keys) == 0:
             return pl.DataFrame()
         if not table_exists(connection, table_slice.schema, table_slice.table):

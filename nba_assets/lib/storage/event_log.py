@@ -43,7 +43,7 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
         super().__init__(os.path.join(base_dir, "history", "runs"), inst_data=inst_data)
 
     @classmethod
-    def from_config_value(  # type: ignore[override]
+    def from_config_value(
         cls, inst_data: ConfigurableClassData | None, config_value: Any
     ) -> "BatchingSqliteEventLogStorage":
         return cls(inst_data=inst_data, **config_value)

@@ -76,7 +76,8 @@ class KeySafeSession(requests.Session):
 
     def rebuild_auth(self, prepared_request: requests.PreparedRequest, response: requests.Response) -> None:
         super().rebuild_auth(prepared_request, response)
-        if self.should_strip_auth(response.request.url, prepared_request.url):
+        old_url, new_url = response.request.url, prepared_request.url
+        if old_url and new_url and self.should_strip_auth(old_url, new_url):
             for name in [h for h in prepared_request.headers if h.lower() in SECRET_HEADERS]:
                 del prepared_request.headers[name]
 

@@ -81,7 +81,7 @@ LEDGER_PREFIX = "lines_ledger"
 def lines_ledger_write(store: ObjectStore, day: date, snapshot: pl.DataFrame) -> str:
     """Keep one call's snapshot of ``day``'s lines in the object store, keyed by its first
     ``snapshot_utc``: writing the same snapshot again replaces it (idempotent)."""
-    stamp = snapshot["snapshot_utc"].min().astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    stamp = snapshot["snapshot_utc"].min().astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")  # type: ignore[union-attr]
     buf = io.BytesIO()
     snapshot.write_parquet(buf)
     return store.put_bytes(f"{LEDGER_PREFIX}/{day.isoformat()}/{stamp}.parquet", buf.getvalue())
@@ -296,7 +296,7 @@ class LiveSource(NbaSource):
         if frame.is_empty():
             return frame, [], ""
         edition = frame["report_time_et"].max()
-        games = pre_tip_off_editions(schedule.filter(pl.col("game_date") == day), edition)
+        games = pre_tip_off_editions(schedule.filter(pl.col("game_date") == day), edition)  # type: ignore[arg-type]
         if games.is_empty():
             return frame, [], ""
         keep = frame.filter(~pl.col("team_abbr").is_in(games["team_abbr"].implode()))
@@ -316,7 +316,7 @@ class LiveSource(NbaSource):
                 )
             )
         out = pl.concat(parts, how="vertical_relaxed")
-        note = f"{games['team_abbr'].n_unique()} team(s) had tipped off by the {edition:%H:%M} ET edition"
+        note = f"{games['team_abbr'].n_unique()} team(s) had tipped off by the {edition:%H:%M} ET edition"  # type: ignore[str-bytes-safe]
         return out, keys, note
 
     def player_props(self, dates: list[date], as_of: datetime, *, ledger: bool = True) -> SourceBatch:
