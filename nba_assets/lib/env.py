@@ -18,7 +18,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
 Env = Literal["local", "prod"]
 ENVS: tuple[Env, ...] = ("local", "prod")
@@ -115,7 +115,7 @@ class Settings:
         if env not in ENVS:
             raise ValueError(f"NBA_ASSETS_ENV must be one of {ENVS}, got {env!r}")
         return cls(
-            env=env,
+            env=cast(Env, env),  # checked against ENVS above
             data_dir=Path(environ.get("NBA_ASSETS_DATA_DIR") or ".nba_assets").expanduser().resolve(),
             gcp_project=environ.get("NBA_ASSETS_GCP_PROJECT", ""),
             bigquery_location=environ.get("NBA_ASSETS_BIGQUERY_LOCATION", "US"),
