@@ -53,6 +53,10 @@ def training_rows(features: pl.DataFrame, cutoff: date) -> pl.DataFrame:
     )
 
 
+# the key of a training row (one box-score row per player and game): the order models are trained in
+TRAINING_ORDER = ["game_date", "player_id", "game_id"]
+
+
 def _matrix(frame: pl.DataFrame, features: list[str]) -> np.ndarray:
     return frame.select([pl.col(f).cast(pl.Float64) for f in features]).to_numpy()
 
@@ -226,7 +230,9 @@ def train_points_model(
 ) -> PointsModel:
     """Train the line-blind model on rows before ``cutoff``; see the module docstring."""
     names = list(feature_names or BASE_FEATURES)
-    rows = training_rows(features, cutoff).sort("game_date")
+    # a set order: the warehouse may return the rows in any (BigQuery has none without ORDER BY), and
+    # CatBoost learns another model from the same rows in another order
+    rows = training_rows(features, cutoff).sort(TRAINING_ORDER)
     if rows.height < cfg.min_train_rows:
         raise ValueError(
             f"points model: {rows.height} training rows before {cutoff}, need {cfg.min_train_rows}"
