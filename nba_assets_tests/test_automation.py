@@ -37,6 +37,7 @@ from nba_assets.defs.resources import (
     build_resources,
 )
 from nba_assets.lib.alerts import (
+    SLACK_MAX_TEXT,
     SLACK_TIMEOUT_SECONDS,
     Alert,
     AlertDeliveryError,
@@ -776,6 +777,36 @@ def test_one_events_alerts_are_one_slack_message(slack) -> None:
     SlackAlerts(client, "#c").send_all(alerts)
     (message,) = posted(server)
     assert all(f"a:c{i}" in message["text"] for i in range(3))
+
+
+def test_slack_alerts_escape_slacks_control_characters(slack) -> None:
+    """Slack reads &, < and > as control characters (``<!channel>`` notifies the whole channel, ``<a|b>``
+    is a link, an unmatched ``<`` swallows text): its formatting docs ask for them as &amp; &lt; &gt;.
+    Alert texts carry check metadata, book-supplied player names and dbt test output; they used to go
+    out raw, so "quality < 70 ... > 0.2" rendered mangled and a name like "<!channel>" pinged everyone."""
+    server = slack("xoxb-escape", slack_reply())
+    client = slack_client(FakeSlack(token="xoxb-escape").get_client())
+    check = {
+        "asset": "raw/player_props",
+        "check": "player_props_unresolved_name_share",
+        "severity": "WARN",
+        "partition": "2025-11-05",
+        "metadata": {"unresolved": "<!channel> Smith & Jones", "rule": "quality < 70 and share > 0.2"},
+    }
+    SlackAlerts(client, "#c").send_all(
+        [Alert(kind="check_failure", title="Check failed: raw/player_props (WARN)", checks=(check,))]
+    )
+    (message,) = posted(server)
+    text = message["text"]
+    assert "unresolved=&lt;!channel&gt; Smith &amp; Jones" in text
+    assert "rule=quality &lt; 70 and share &gt; 0.2" in text
+    assert "<" not in text and ">" not in text
+    assert text.startswith("*Check failed: raw/player_props (WARN)*")  # mrkdwn is kept
+    # a cut long message never ends inside an entity
+    SlackAlerts(client, "#c").send_all([Alert(kind="daily_summary", title="t", text="<" * 20_000)])
+    long = posted(server)[1]["text"]
+    assert len(long) <= SLACK_MAX_TEXT and long.endswith("\n... (cut: see the run in Dagster)")
+    assert long.removesuffix("\n... (cut: see the run in Dagster)").endswith("&lt;")
 
 
 def test_alerts_resource_is_slack_only_in_prod_with_a_channel(tmp_path) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -121,6 +122,17 @@ def slack_client(client: WebClient) -> WebClient:
     return client
 
 
+_PARTIAL_ENTITY = re.compile(r"&[a-z]{0,3}$")
+
+
+def slack_escaped(text: str) -> str:
+    """``text`` with Slack's control characters as the entities its formatting docs ask for (&amp;
+    &lt; &gt;): alert texts carry check metadata, book-supplied names and dbt output, where a ``<``
+    would start a link or a mention (``<!channel>``) instead of showing. The mrkdwn the alerts use
+    (``*bold*``, backticks) is not touched."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 class SlackAlerts:
     """Posts to a Slack channel through a ``slack_sdk.WebClient`` (from dagster-slack's SlackResource).
     One event's alerts go out as one message, so a failure part-way can never repeat half a batch."""
@@ -132,9 +144,12 @@ class SlackAlerts:
     def send_all(self, alerts: list[Alert]) -> None:
         if not alerts:
             return
-        text = "\n\n".join(a.render() for a in alerts)
+        text = slack_escaped("\n\n".join(a.render() for a in alerts))
         if len(text) > SLACK_MAX_TEXT:
-            text = text[: SLACK_MAX_TEXT - 40] + "\n... (cut: see the run in Dagster)"
+            # not inside an entity: a cut "&lt;" would show a stray "&l"
+            text = (
+                _PARTIAL_ENTITY.sub("", text[: SLACK_MAX_TEXT - 40]) + "\n... (cut: see the run in Dagster)"
+            )
         try:
             self.client.chat_postMessage(channel=self.channel, text=text)
         except SlackApiError as exc:
