@@ -109,7 +109,8 @@ def picks_json(preds: pl.DataFrame, day: date) -> bytes:
 
 def best_picks(preds: pl.DataFrame, system: str) -> pl.DataFrame:
     """One row per player: the actionable main line of ``system`` with the highest confidence (ties: the
-    better price for the side), with ``books`` = how many books' main lines carry the same call."""
+    better price for the side, then the book first by name), with ``books`` = how many books' main
+    lines carry the same call. The order of ``preds`` does not matter (BigQuery returns rows in none)."""
     picks = preds.filter((pl.col("system") == system) & pl.col("actionable") & pl.col("is_main_line"))
     if picks.is_empty():
         return picks.with_columns(
@@ -119,10 +120,10 @@ def best_picks(preds: pl.DataFrame, system: str) -> pl.DataFrame:
     books = picks.group_by("player_id", "recommendation").agg(pl.col("bookmaker").n_unique().alias("books"))
     return (
         picks.with_columns(price.alias("price"))
-        .sort(["confidence", "price"], descending=[True, True], nulls_last=True)
+        .sort(["confidence", "price", "bookmaker"], descending=[True, True, False], nulls_last=True)
         .unique(subset=["player_id"], keep="first", maintain_order=True)
         .join(books, on=["player_id", "recommendation"], how="left")
-        .sort(["confidence", "player_name"], descending=[True, False])
+        .sort(["confidence", "player_name", "player_id"], descending=[True, False, False])
     )
 
 
@@ -532,7 +533,7 @@ def _picks_section(preds: pl.DataFrame) -> str:
         )
     out.append(
         '<p class="note">One row per player: the main line with the highest confidence (ties: the better '
-        "price); Books = books whose main line carries the same call. Edge = predicted points - line.</p>"
+        "price, then the book first by name); Books = books whose main line carries the same call. Edge = predicted points - line.</p>"
     )
     return "\n".join(out)
 
