@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import numpy as np
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
@@ -212,3 +213,94 @@ def test_every_column_of_d_is_the_same_with_the_data_from_d_on_removed_or_altere
     # the check is not vacuous: D's report reached the rows, and most features are real data
     assert reference["teammates_out"].max() > 0
     assert reference["quality"].median() > 70
+
+
+# ---------------------------------------------------------------- the model, its distribution and calibration
+
+
+def _model_world(lined: bool) -> pl.DataFrame:
+    from nba_assets_tests.test_lib_modeling import synthetic_features
+
+    feats = synthetic_features(date(2025, 1, 1), 45)
+    if lined:  # a real line for two players in three: the real-line calibration and the fitted blend weight
+        feats = feats.with_columns(
+            pl.when(pl.col("player_id") % 3 > 0)
+            .then((pl.col("pts_avg_l10") * 2).round(0) / 2 + 0.5)
+            .alias("consensus_line")
+        )
+    return feats
+
+
+def _model_state(model) -> dict:
+    meta = model.meta()
+    return {k: v for k, v in meta.items() if k != "version"}
+
+
+@pytest.mark.parametrize("lined", [True, False], ids=["real_lines", "synthetic_lines"])
+def test_a_model_with_cutoff_d_is_the_same_without_or_with_altered_rows_from_d_on(lined: bool) -> None:
+    """Training, the validation split, the number of trees, sigma(mu), the isotonic P(over) maps (the
+    model's, the line-aware blend's and each baseline's), the blend weight, the stored metrics and the
+    promotion gate's figures of a model with cutoff D read nothing dated D or later."""
+    from nba_assets.lib.features.catalog import BASE_FEATURES
+    from nba_assets.lib.modeling.config import ModelConfig
+    from nba_assets.lib.modeling.train import promotion_gate, train_points_model
+
+    # small and unconstrained (monotone constraints triple the time; they change no row a model reads)
+    cfg = ModelConfig(
+        iterations=30,
+        monotone_increasing=(),
+        validation_days=6,
+        validation_min_rows=300,
+        min_train_rows=300,
+        calibration_min_lined_rows=150,
+        blend_min_rows=150,
+    )
+    feats = _model_world(lined)
+    cutoff = date(2025, 2, 5)
+    later = pl.col("game_date") >= cutoff
+    altered = feats.with_columns(
+        *[pl.when(later).then(pl.col(f) * 10 + 3).otherwise(pl.col(f)).alias(f) for f in BASE_FEATURES],
+        pl.when(later).then(pl.col("target_pts") * 10).otherwise(pl.col("target_pts")).alias("target_pts"),
+        pl.when(later).then(pl.lit(4.5)).otherwise(pl.col("consensus_line")).alias("consensus_line"),
+    )
+    models = {
+        "cut": train_points_model(feats.filter(~later), cutoff, cfg),
+        "altered": train_points_model(altered, cutoff, cfg),
+    }
+    reference = _model_state(models["cut"])
+    assert reference["metrics"]["calibrated_on"] == ("real_lines" if lined else "synthetic_lines_shrunk_0.5")
+    assert (reference["metrics"]["lined_validation_rows"] > 0) == lined
+    probe = feats.filter(pl.col("game_date") >= cutoff)
+    mu = models["cut"].predict(probe)
+    line = np.floor(mu) + 0.5
+    for name, model in models.items():
+        assert _model_state(model) == reference, name
+        assert np.array_equal(model.predict(probe), mu), name
+        assert np.array_equal(
+            model.holdout_booster.predict(probe.select(BASE_FEATURES).to_numpy()),
+            models["cut"].holdout_booster.predict(probe.select(BASE_FEATURES).to_numpy()),
+        ), name
+        for system in ("catboost", "catboost_line", "baseline_l10", "baseline_blend"):
+            assert np.array_equal(
+                model.distribution(system).p_over(mu, line),
+                models["cut"].distribution(system).p_over(mu, line),
+            ), (name, system)
+    if not lined:
+        return
+    # the gate of a later candidate against this champion: the same figures whatever follows the
+    # candidate's cutoff (the champion is scored on rows before it, that it never trained on)
+    later_cutoff = cutoff + timedelta(days=4)
+    candidate = train_points_model(feats.filter(pl.col("game_date") < later_cutoff), later_cutoff, cfg)
+    after = pl.col("game_date") >= later_cutoff
+    gates = [
+        promotion_gate(candidate, models["cut"], frame).metadata
+        for frame in (
+            feats.filter(~after),
+            feats.with_columns(
+                pl.when(after).then(pl.col(f) * 10).otherwise(pl.col(f)).alias(f)
+                for f in [*BASE_FEATURES, "target_pts"]
+            ),
+        )
+    ]
+    assert gates[0]["rows"] > 0 and gates[0]["candidate_mae"] > 0
+    assert gates[1] == gates[0]
