@@ -556,6 +556,55 @@ def test_no_look_ahead_without_the_days_box_scores(warehouse, tmp_path) -> None:
     assert after == before and len(before) > 250
 
 
+def test_context_of_d_built_in_a_range_past_d_ignores_later_data_and_post_tip_snapshots(
+    warehouse, tmp_path
+) -> None:
+    """D's rows are those of the warehouse as it was before D's tip-offs (the test above) even when D
+    is built inside a range reaching past it, with the next date's box scores altered (+2 points each), its lines moved and
+    an injury report ruling its players out, and with a snapshot of D's lines captured after
+    tip-off, every line 10 points higher: the consensus, opening line and books count of D are the
+    pre-game ones, and nothing of D+1 reaches D."""
+    settings, _ = warehouse
+    before = _context_rows(settings.warehouse_path)
+    nxt = "2025-11-06"
+    copy = _copy(settings, tmp_path)
+    with duckdb.connect(str(copy.warehouse_path)) as con:
+        con.execute(
+            "insert into raw.player_props select * replace "
+            "(tipoff_utc + interval 1 minute as snapshot_utc, line + 10 as line) "
+            "from raw.player_props where game_date = ? and line is not null",
+            [D],
+        )
+        con.execute("update raw.player_props set line = line * 2 where game_date = ?", [nxt])
+        con.execute(
+            "update raw.box_scores set pts = pts + 2, minutes = minutes + 5 where game_date = ?", [nxt]
+        )
+        con.execute(
+            "insert into raw.injury_report (game_date, report_time_et, team_abbr, player_id, player_name, status, "
+            "reason, source) select distinct cast(? as date), timestamp '2025-11-06 12:00:00', team_abbr, "
+            "player_id, player_name, 'Out', 'Injury/Illness', 'test' from raw.box_scores where game_date = ?",
+            [nxt, nxt],
+        )
+    defs = dg.Definitions(
+        assets=[*raw_assets, *context_assets], jobs=[build_context_job], resources=build_resources(copy)
+    )
+    with dg.instance_for_test() as instance:
+        result = defs.resolve_job_def("build_context_job").execute_in_process(
+            instance=instance, tags=_range_tags("2025-11-04", nxt)
+        )
+        assert result.success
+    assert _context_rows(copy.warehouse_path) == before and len(before) > 250
+    # the later data did reach D+1: the range really held it
+    assert (
+        _q(
+            copy.warehouse_path,
+            "select count(*) from context.player_game_context where game_date = ? and injury_status = 'Out'",
+            [nxt],
+        )[0][0]
+        > 0
+    )
+
+
 def test_rebuilding_a_partition_is_idempotent_and_replaces_the_window(warehouse, tmp_path) -> None:
     settings, _ = warehouse
     copy = _copy(settings, tmp_path)
