@@ -1,5 +1,6 @@
 """The backtest: lines CSV loader, walk-forward blocks, no look-ahead, report."""
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -8,6 +9,7 @@ import pytest
 
 from nba_assets.lib import backtest, grading
 from nba_assets.lib.errors import SourceDataError
+from nba_assets.lib.features.catalog import BASE_FEATURES
 from nba_assets.lib.modeling.config import ModelConfig
 from nba_assets.lib.sources.lines_csv import GUARANTEED_COLUMNS, read_lines_csv
 from nba_assets_tests.conftest import shared_dir
@@ -120,27 +122,37 @@ def test_walk_forward_uses_only_games_before_each_block() -> None:
     world = _world(start, 14)
     first = backtest.run_backtest(world, start, start + timedelta(days=13), 7, FAST)
     assert [m["cutoff"] for m in first.models] == ["2025-02-01", "2025-02-08"]
-    # scramble every outcome on or after the second cutoff: the first block's predictions can't move,
-    # and a model can't have seen any of them
+    # scramble every outcome on or after the second cutoff, and every input dated from then on (the
+    # features x10, the lines moved, the box scores x10): the first block's predictions, calls and
+    # grades can't move, and a model can't have seen any of them
     second = date(2025, 2, 8)
+    later = pl.col("game_date") >= second
     scrambled = world.features.with_columns(
-        pl.when(pl.col("game_date") >= second)
-        .then(pl.lit(500.0))
-        .otherwise(pl.col("target_pts"))
-        .alias("target_pts")
+        pl.when(later).then(pl.lit(500.0)).otherwise(pl.col("target_pts")).alias("target_pts"),
+        *[pl.when(later).then(pl.col(f) * 10).otherwise(pl.col(f)).alias(f) for f in BASE_FEATURES],
+    )
+    props = world.props.with_columns(
+        pl.when(later).then(pl.col("line") + 10).otherwise(pl.col("line")).alias("line")
+    )
+    box = world.box_scores.with_columns(
+        pl.when(later).then(pl.col("pts") * 10).otherwise(pl.col("pts")).alias("pts")
     )
     again = backtest.run_backtest(
-        backtest.BacktestInputs(scrambled, world.props, world.box_scores, world.injuries),
+        backtest.BacktestInputs(scrambled, props, box, world.injuries),
         start,
         start + timedelta(days=13),
         7,
         FAST,
     )
-    cols = ["game_date", "player_id", "system", "predicted_points", "p_over"]
-    a = first.rows.filter(pl.col("game_date") < second).select(cols).sort(cols[:3])
-    b = again.rows.filter(pl.col("game_date") < second).select(cols).sort(cols[:3])
-    assert a.equals(b)
-    assert again.rows.filter(pl.col("game_date") >= second)["predicted_points"].max() < 100
+    cols = [
+        "game_date", "player_id", "system", "line", "predicted_points", "p_over", "confidence", "edge",
+        "recommendation", "tier", "actual_points", "result", "profit",
+    ]  # fmt: skip
+    a = first.rows.filter(pl.col("game_date") < second).select(cols).sort(cols[:4])
+    b = again.rows.filter(pl.col("game_date") < second).select(cols).sort(cols[:4])
+    assert a.height > 0 and a.equals(b)
+    model_rows = again.rows.filter(later & pl.col("system").is_in(["catboost", "catboost_line"]))
+    assert model_rows["predicted_points"].max() < 100
     # every row is graded and one row per player x line x system
     assert first.rows["result"].null_count() == 0
     assert (
@@ -296,6 +308,30 @@ def test_walk_forward_mae_script_scores_a_window_without_lines() -> None:
     assert gain["player_dates"] == 14 * 60
     assert gain["gain"] == pytest.approx(by["baseline_l10"] - by["catboost"])
     assert gain["low"] <= gain["gain"] <= gain["high"]
+
+
+def test_walk_forward_mae_script_scores_only_player_dates_known_before_tip_off() -> None:
+    """A played row without an expected (pre-game) row is a training row: its team, opponent and venue
+    come from D's box score (a rookie or mover no pre-game source placed). The backtest cannot predict
+    such a player (no_feature_row); the script scored him, reading D's box score, and in the rotation
+    mode let his default last-10 minutes (20) pass the 18-minute filter."""
+    script = _script("walk_forward_mae")
+    quick = replace(FAST, monotone_increasing=())  # which rows are scored does not depend on the model
+    feats = synthetic_features(date(2025, 1, 1), 50)
+    start, end = date(2025, 2, 6), date(2025, 2, 12)
+    # players 0-9 appear only in D's box score: no pre-game row
+    unplaced = (pl.col("player_id") < 10) & (pl.col("game_date") >= start)
+    feats = feats.with_columns(
+        pl.when(unplaced).then(False).otherwise(pl.col("is_expected")).alias("is_expected")
+    )
+    rows = script.scored_rows(feats, None, start, end, rotation_minutes=-1e9, cfg=quick)
+    assert rows.filter(pl.col("player_id") < 10).is_empty()
+    assert rows.group_by("system").len()["len"].to_list() == [7 * 50] * 3
+    lined = feats.filter(pl.col("game_date").is_between(start, end)).select(
+        "game_date", "player_id", pl.col("pts_avg_l10").round(0).add(0.5).alias("cons")
+    )
+    rows = script.scored_rows(feats, lined, start, end, rotation_minutes=-1e9, cfg=quick)
+    assert rows.filter(pl.col("player_id") < 10).is_empty() and rows.height == 3 * 7 * 50
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,12 @@ predicts that week) and scores, per player-date that played:
 * ``--rows rotation``: regular-season player-dates of players averaging at least ``--min-minutes``
   over their last 10 games (about the players books post lines for), for windows without lines.
 
+Only player-dates the platform knew of before tip-off are scored: those with an expected (pre-game)
+feature row that played. A played row without one is a training row whose team, opponent and venue
+were read from D's box score (a player no pre-game source placed, such as an off-season mover in his
+new team's opener); the backtest cannot predict such a player (``no_feature_row``), and scoring him
+here read D's box score.
+
 It prints MAE per system and the gain over the better baseline with a 90% paired bootstrap interval
 over game dates. It reads the warehouse read-only and writes nothing.
 """
@@ -46,7 +52,10 @@ def scored_rows(
     player-date: the consensus; null when the window has no lines)."""
     out = []
     for cutoff, last in cutoffs(start, end, 7):
-        test = features.filter(pl.col("game_date").is_between(cutoff, last) & pl.col("played"))
+        # the pre-game rows that played: a played row without an expected one took its team from D's box score
+        test = features.filter(
+            pl.col("game_date").is_between(cutoff, last) & pl.col("played") & pl.col("is_expected")
+        )
         if lined is not None:
             test = test.join(lined, on=["game_date", "player_id"], how="inner")
         else:
