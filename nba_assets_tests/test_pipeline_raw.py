@@ -7,8 +7,10 @@ import duckdb
 import polars as pl
 import pytest
 
+from nba_assets.defs.raw import assets as raw_defs
 from nba_assets.defs.raw.assets import raw_assets
 from nba_assets.defs.resources import ArchiveSourceResource, build_resources
+from nba_assets.lib import raw
 from nba_assets.lib.env import Settings
 from nba_assets.lib.errors import SourceDataError
 from nba_assets.lib.sources.archive import ArchiveSource
@@ -370,3 +372,101 @@ def test_an_empty_fetch_marker_is_stored_with_its_game_and_is_not_a_line(tmp_pat
     assert meta["empty_fetch_markers"].value == 1
     assert meta["lines"].value == _q(db, "select count(*) from raw.player_props where line is not null")[0][0]
     assert "empty_fetch" not in meta["match_methods"].value
+
+
+RANGE_3 = {
+    "dagster/asset_partition_range_start": "2025-11-04",
+    "dagster/asset_partition_range_end": "2025-11-06",
+}
+
+
+def test_a_range_run_gives_each_date_its_row_count_and_its_check_evaluations(tmp_path) -> None:
+    # A UI backfill of 3 dates is one run (single-run policy). Each date's materialization carried the
+    # run's total as its row count (18 games for 2025-11-06's one game), and the two stored-rows checks
+    # were filed under no partition, so the UI showed every date of the range as skipped.
+    settings = Settings(data_dir=tmp_path)
+    with dg.instance_for_test() as instance:
+        result = (
+            _raw_job_defs(settings)
+            .resolve_job_def("raw_job")
+            .execute_in_process(instance=instance, tags=RANGE_3)
+        )
+        assert result.success
+        stored = {
+            table: dict(
+                _q(
+                    settings.warehouse_path,
+                    f"select game_date::varchar, count(*) from raw.{table} group by 1",
+                )
+            )
+            for table in ("schedule", "box_scores", "player_props")
+        }
+        assert stored["schedule"] == {"2025-11-04": 6, "2025-11-05": 11, "2025-11-06": 1}
+        mats = [e.materialization for e in result.get_asset_materialization_events()]
+        for table, per_date in stored.items():
+            counts = {
+                m.partition: m.metadata["dagster/row_count"].value
+                for m in mats
+                if m.asset_key == dg.AssetKey(["raw", table])
+            }
+            assert counts == per_date, table
+        schedule_mat = next(m for m in mats if m.asset_key == dg.AssetKey(["raw", "schedule"]))
+        columns = schedule_mat.metadata["dagster/column_schema"].value.columns
+        assert "game_id" in [c.name for c in columns]
+        evals = result.get_asset_check_evaluations()
+        for name in ("schedule_no_duplicate_games", "player_props_no_placeholder_lines"):
+            per_date = {e.partition: e for e in evals if e.check_name == name}
+            assert set(per_date) == {"2025-11-04", "2025-11-05", "2025-11-06"}, name
+            assert all(e.passed for e in per_date.values()), name
+        games = {
+            e.partition: e.metadata["games"].value
+            for e in evals
+            if e.check_name == "schedule_no_duplicate_games"
+        }
+        assert games == stored["schedule"]
+        lines = {
+            e.partition: e.metadata["lines"].value
+            for e in evals
+            if e.check_name == "player_props_no_placeholder_lines"
+        }
+        assert lines == stored["player_props"]
+        # what the UI reads: each date of the check's partitions succeeded, none skipped
+        check = dg.AssetCheckKey(dg.AssetKey(["raw", "schedule"]), "schedule_no_duplicate_games")
+        records = instance.event_log_storage.get_asset_check_execution_history(check, limit=10)
+        assert sorted(r.partition for r in records) == ["2025-11-04", "2025-11-05", "2025-11-06"]
+        assert {r.status.value for r in records} == {"SUCCEEDED"}
+
+
+def test_stored_checks_judge_a_date_on_its_own_rows() -> None:
+    day = date(2025, 11, 5)
+    schedule = pl.DataFrame(
+        {
+            "game_date": [day, day, day + timedelta(days=1), day + timedelta(days=1)],
+            "game_id": ["0022500001", "0022500002", "0022500002", "0022500003"],
+            "status": ["final", "final", "final", "final"],
+        }
+    )
+    # game 0022500002 is listed as played on both dates: both dates fail, naming it; a third date passes
+    days = [day, day + timedelta(days=1), day + timedelta(days=2)]
+    out = raw.schedule_duplicates_by_date(schedule, days)
+    assert [out[d.isoformat()].passed for d in days] == [False, False, True]
+    assert out["2025-11-05"].metadata["duplicate_game_ids"] == ["0022500002"]
+    assert out["2025-11-06"].metadata["games"] == 2
+
+
+def test_a_range_longer_than_the_per_date_limit_records_one_result_naming_it(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(raw_defs, "PER_DATE_CHECK_LIMIT", 2)
+    settings = Settings(data_dir=tmp_path)
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(
+            [raw_defs.schedule, raw_defs.schedule_no_duplicate_games],
+            resources=build_resources(settings),
+            instance=instance,
+            tags=RANGE_3,
+        )
+    (evaluation,) = [
+        e for e in result.get_asset_check_evaluations() if e.check_name == "schedule_no_duplicate_games"
+    ]
+    assert evaluation.passed and evaluation.partition is None
+    assert evaluation.metadata["games"].value == 18
+    assert "3 dates 2025-11-04 .. 2025-11-06" in evaluation.metadata["range"].value

@@ -349,6 +349,20 @@ def props_coverage(
     return CheckOutcome(share >= MIN_PROPS_COVERAGE, meta, "WARN")
 
 
+def schedule_duplicates_by_date(schedule: pl.DataFrame, days: list[date]) -> dict[str, CheckOutcome]:
+    """:func:`schedule_duplicates` of each date in ``days``, keyed by ``YYYY-MM-DD``: a date is judged on
+    its games with every row ``schedule`` holds for them, so a game listed on two dates fails both
+    dates, and a postponed game replayed on another date of the range is listed by both."""
+    outcomes = {}
+    for day in days:
+        rows = schedule.filter(pl.col("game_date") == day)
+        outcome = schedule_duplicates(schedule.filter(pl.col("game_id").is_in(rows["game_id"].implode())))
+        outcomes[day.isoformat()] = CheckOutcome(
+            outcome.passed, {**outcome.metadata, "games": rows.height}, outcome.severity
+        )
+    return outcomes
+
+
 def _priced(side: str | None = None) -> pl.Expr:
     if side is not None:
         return pl.col(f"{side}_price").is_not_null()
@@ -442,6 +456,12 @@ def placeholder_lines(props: pl.DataFrame) -> CheckOutcome:
         ).height,
     }
     return CheckOutcome(no_price.is_empty() and bare.is_empty() and repeated.is_empty(), meta)
+
+
+def placeholder_lines_by_date(props: pl.DataFrame, days: list[date]) -> dict[str, CheckOutcome]:
+    """:func:`placeholder_lines` of each date in ``days`` on its own lines, keyed by ``YYYY-MM-DD`` (every
+    rule of the check is a per-date rule)."""
+    return {day.isoformat(): placeholder_lines(props.filter(pl.col("game_date") == day)) for day in days}
 
 
 def primary_source_answered(fallbacks: dict[str, str]) -> CheckOutcome:

@@ -7,7 +7,7 @@ import dagster as dg
 import polars as pl
 
 from nba_assets.defs.check_results import check_result
-from nba_assets.defs.partitions import dates_of, game_date_partitions
+from nba_assets.defs.partitions import dates_of, game_date_partitions, record_partition_row_counts
 from nba_assets.lib.features import store
 from nba_assets.lib.features.catalog import markdown as features_markdown
 from nba_assets.lib.metadata import markdown_table
@@ -67,6 +67,7 @@ def player_features(
     dates = dates_of(context)
     rows = store.feature_rows(dates, expected, player_games, team_games, injuries)
     exp = rows.filter(pl.col("is_expected")) if rows.height else rows
+    record_partition_row_counts(context, rows)
     yield dg.Output(
         rows,
         metadata={

@@ -7,7 +7,7 @@ import dagster as dg
 import polars as pl
 
 from nba_assets.defs.check_results import check_result, partitioned_check_results
-from nba_assets.defs.partitions import dates_of, game_date_partitions
+from nba_assets.defs.partitions import dates_of, game_date_partitions, record_partition_row_counts
 from nba_assets.lib import exports, grading
 from nba_assets.lib.metadata import markdown_table
 
@@ -78,6 +78,7 @@ def prediction_grades(
             metadata=ready.metadata,
         )
     grades = grading.grade(predictions, box_scores, injuries, schedule_rows)
+    record_partition_row_counts(context, grades)
     # main lines, as every other record counts them (alternates are priced far from even)
     record = {
         r["system"]: f"{r['wins']}-{r['losses']}"
@@ -135,6 +136,7 @@ def prediction_grades(
 def system_performance(context: dg.AssetExecutionContext, grades: pl.DataFrame) -> Iterator[Any]:
     frames = [grading.performance(grades, day) for day in dates_of(context)]
     perf = pl.concat(frames) if frames else grading.performance(grades.clear(), dates_of(context)[0])
+    record_partition_row_counts(context, perf)
     last = perf.filter(pl.col("game_date") == perf["game_date"].max()) if perf.height else perf
     plots = exports.performance_plots(grades, dates_of(context)[-1])
     yield dg.Output(

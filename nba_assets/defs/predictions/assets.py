@@ -7,7 +7,7 @@ import dagster as dg
 import polars as pl
 
 from nba_assets.defs.check_results import check_result
-from nba_assets.defs.partitions import dates_of, game_date_partitions
+from nba_assets.defs.partitions import dates_of, game_date_partitions, record_partition_row_counts
 from nba_assets.defs.resources import ObjectStoreResource
 from nba_assets.lib.metadata import markdown_table
 from nba_assets.lib.modeling import checks as pchecks
@@ -84,6 +84,7 @@ def player_points_predictions(
         for k, v in batch.skipped.items():
             skipped_total[k] = skipped_total.get(k, 0) + v
     preds = pl.concat(frames) if frames else empty_predictions()
+    record_partition_row_counts(context, preds)
     picks = preds.filter((pl.col("system") == "catboost") & pl.col("actionable") & pl.col("is_main_line"))
     yield dg.Output(
         preds,

@@ -187,10 +187,13 @@ class PolarsDuckDBTypeHandler(DuckDBPolarsTypeHandler):
 
 
 def frame_metadata(obj: pl.DataFrame) -> dict[str, Any]:
-    """What both warehouses record on a stored output: its row count and column types."""
+    """What both warehouses record on a stored output: its row count and column types, under Dagster's
+    own keys, so the UI shows the row count in the asset's header and plots, and the columns in its
+    Columns table (they were ``row_count`` / ``dataframe_columns``, which the UI lists as plain entries).
+    A range run's assets give each partition its own row count (``record_partition_row_counts``)."""
     return {
-        "row_count": obj.height,
-        "dataframe_columns": dg.MetadataValue.table_schema(
+        "dagster/row_count": obj.height,
+        "dagster/column_schema": dg.MetadataValue.table_schema(
             dg.TableSchema(columns=[dg.TableColumn(name=n, type=str(t)) for n, t in obj.schema.items()])
         ),
     }
