@@ -209,6 +209,36 @@ def test_duckdb_steps_share_one_pool(tmp_path) -> None:
             assert graph.get(key).pools == {"duckdb"}, key
 
 
+def test_every_asset_and_check_says_what_it_is_for(tmp_path) -> None:
+    # The UI's asset and check lists show these descriptions; the 40 dbt schema tests had none.
+    graph = build_definitions(Settings(data_dir=tmp_path)).resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        assert graph.get(key).description, key
+    undescribed = [
+        k.to_user_string() for k in graph.asset_check_keys if not graph.get_check_spec(k).description
+    ]
+    assert undescribed == []
+    gate = dg.AssetCheckKey(
+        dg.AssetKey(["context", "player_game_context"]),
+        "unique_combination_of_columns_player_game_context_game_date__player_id",
+    )
+    assert graph.get_check_spec(gate).description == (
+        "dbt `unique_combination_of_columns` (ERROR, blocking): one row per `game_date`, `player_id`."
+    )
+    assert graph.get_check_spec(gate).blocking
+
+
+def test_a_dbt_tests_own_description_wins() -> None:
+    from nba_assets.lib.dbt_checks import check_description
+
+    node = {
+        "test_metadata": {"name": "not_null", "kwargs": {"column_name": "pts"}},
+        "config": {"severity": "warn"},
+    }
+    assert check_description(node) == "dbt `not_null` (WARN): `pts` is never null."
+    assert check_description({**node, "meta": {"description": "points are known"}}) == "points are known"
+
+
 def test_morning_slate_and_line_refresh_rewrite_the_days_report_after_its_predictions(tmp_path) -> None:
     """The day's picks file is part of the automated day: the 10:00 slate writes it and a line refresh
     rewrites it, each after the predictions it reads (report_job alone is for reruns and backfills)."""

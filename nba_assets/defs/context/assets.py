@@ -23,6 +23,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_
 from nba_assets.defs.context.resources import NbaDbtCliResource
 from nba_assets.defs.partitions import empty_range_message, game_date_partitions, validate_partition_key
 from nba_assets.lib import dbt_state
+from nba_assets.lib.dbt_checks import check_description
 from nba_assets.lib.dbt_project import DBT_PROJECT_DIR, dbt_project, manifest_path
 
 # Days of raw box scores before a date that rest days and rosters read (dbt var history_days): about a
@@ -67,6 +68,15 @@ class NbaDbtTranslator(DagsterDbtTranslator):
         return spec.merge_attributes(
             metadata={"partition_expr": "game_date"}, deps=raw_deps(manifest, unique_id)
         )
+
+    def get_asset_check_spec(
+        self, asset_spec: dg.AssetSpec, manifest: Mapping[str, Any], unique_id: str, project: Any
+    ) -> dg.AssetCheckSpec | None:
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None or spec.description:
+            return spec
+        # what the test proves, its severity and whether it blocks (the UI's check list showed none)
+        return spec._replace(description=check_description(manifest["nodes"][unique_id]))
 
 
 def raw_deps(manifest: Mapping[str, Any], unique_id: str) -> list[dg.AssetDep]:
