@@ -42,6 +42,13 @@ run_retries:
   enabled: true
   max_retries: 1
   retry_on_asset_or_op_failure: false
+run_monitoring:
+  # A step whose process died keeps its pool slot: without this the duckdb slot (limit 1) stayed
+  # claimed by the dead run, and every later run, its own relaunch included, waited QUEUED for ever.
+  # The daemon frees the slots of a run that ended a minute ago.
+  enabled: true
+  poll_interval_seconds: 30
+  free_slots_after_run_end_seconds: 60
 telemetry:
   enabled: false
 """
@@ -62,13 +69,25 @@ def instance_yaml(home: Path) -> str:
     return INSTANCE_YAML + EVENT_LOG_YAML.format(home=json.dumps(str(Path(home).resolve())))
 
 
+WRITTEN_BY = INSTANCE_YAML.splitlines()[0]
+
+
 def ensure_dagster_home(settings: Settings) -> Path:
-    """``$DAGSTER_HOME`` if set, else ``<data dir>/dagster_home`` with the project's dagster.yaml."""
+    """``$DAGSTER_HOME`` if set, else ``<data dir>/dagster_home`` with the project's dagster.yaml. A
+    dagster.yaml an earlier version wrote (its first line says so) is brought up to date, the old one
+    kept as ``dagster.yaml.bak``; a file of the user's own is left alone."""
     home = Path(os.environ.get("DAGSTER_HOME") or settings.data_dir / "dagster_home")
     home.mkdir(parents=True, exist_ok=True)
     cfg = home / "dagster.yaml"
+    wanted = instance_yaml(home)
     if not cfg.exists():
-        cfg.write_text(instance_yaml(home))
+        cfg.write_text(wanted)
+    else:
+        current = cfg.read_text()
+        if current != wanted and current.startswith(WRITTEN_BY):
+            (home / "dagster.yaml.bak").write_text(current)
+            cfg.write_text(wanted)
+            _print(f"updated {cfg} to this version's instance settings (the old file: dagster.yaml.bak)")
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 
@@ -134,6 +153,26 @@ def summarize_raw(warehouse: Path, start: date, end: date) -> list[str]:
 HISTORY_START = date(2022, 10, 18)  # first game date of the archive
 
 
+# The tag the schedules and sensors set on their runs (``nba_assets/trigger``): the UI's run list tells
+# the command-line runs apart from them by it.
+TRIGGER_TAG = "nba_assets/trigger"
+CUTOFF_TAG = "nba_assets/cutoff"
+
+
+def run_tags(
+    trigger: str, start: date | None, end: date | None, run_config: dict | None = None
+) -> dict[str, str]:
+    """The tags of a run launched by the command ``trigger`` (``nba-assets main``): its range, the
+    trigger, and the training cutoff of a retrain (as ``weekly_retrain_job_schedule`` tags its runs)."""
+    tags = {**range_tags(start, end), TRIGGER_TAG: trigger}
+    cutoff = ((run_config or {}).get("ops", {}).get("models__points_model", {}).get("config", {})).get(
+        "cutoff"
+    )
+    if cutoff:
+        tags[CUTOFF_TAG] = str(cutoff)
+    return tags
+
+
 def _run(
     defs: dg.Definitions,
     instance: dg.DagsterInstance,
@@ -141,6 +180,7 @@ def _run(
     start: date | None,
     end: date | None,
     run_config: dict | None = None,
+    trigger: str = "nba-assets main",
 ) -> bool:
     t = time.perf_counter()
     span = f" for {start} .. {end} (one run)" if start else ""
@@ -148,7 +188,7 @@ def _run(
     job = defs.resolve_job_def(job_name)
     result = job.execute_in_process(
         instance=instance,
-        tags=range_tags(start, end),
+        tags=run_tags(trigger, start, end, run_config),
         run_config=console_run_config(run_config),
         raise_on_error=False,
     )
@@ -224,7 +264,7 @@ def ensure_history(settings: Settings, end: date, history_start: date = HISTORY_
     defs = build_definitions(settings)
     with dg.DagsterInstance.get() as instance:
         for job_name in ("ingest_raw_job", "build_context_job", "build_features_job"):
-            if not _run(defs, instance, job_name, history_start, end):
+            if not _run(defs, instance, job_name, history_start, end, trigger="nba-assets backtest"):
                 _print(f"stopped: {job_name} failed (see the run in the Dagster UI)")
                 return False
     return True

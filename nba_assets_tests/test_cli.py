@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -293,3 +294,68 @@ def test_dev_sh_checks_its_command_before_making_the_venv(tmp_path: Path, arg: s
     assert out.returncode == status, out.stderr
     assert "usage: scripts/dev.sh [run|test|slow]" in out.stderr
     assert not venv.exists()
+
+
+def test_main_job_runs_are_tagged_with_their_trigger_and_cutoff() -> None:
+    # In the UI's run list the schedules' and sensors' runs carry nba_assets/trigger (and the retrain its
+    # cutoff); the main job's runs carried only their range, so nothing said where they came from.
+    import dagster as dg
+
+    from nba_assets.runner import _run
+
+    @dg.asset(partitions_def=dg.DailyPartitionsDefinition(start_date="2025-11-01"))
+    def day(context: dg.AssetExecutionContext) -> None:
+        context.log.info(f"{len(context.partition_keys)} dates")
+
+    @dg.asset
+    def points_model(context: dg.AssetExecutionContext, config: dg.PermissiveConfig) -> None:
+        context.log.info(str(config))
+
+    defs = dg.Definitions(
+        assets=[day, points_model],
+        jobs=[
+            dg.define_asset_job("range_job", selection=[day]),
+            dg.define_asset_job("train_job", selection=[points_model]),
+        ],
+    )
+    cfg = {"ops": {"points_model": {"config": {"cutoff": "2025-11-04"}}}}
+    with dg.instance_for_test() as instance:
+        assert _run(defs, instance, "range_job", date(2025, 11, 2), date(2025, 11, 3))
+        assert _run(defs, instance, "train_job", None, None, cfg, trigger="nba-assets backtest")
+        runs = {r.job_name: r.tags for r in instance.get_runs()}
+    assert runs["range_job"] == {
+        "dagster/asset_partition_range_start": "2025-11-02",
+        "dagster/asset_partition_range_end": "2025-11-03",
+        "nba_assets/trigger": "nba-assets main",
+    }
+    assert runs["train_job"] == {"nba_assets/trigger": "nba-assets backtest"}
+
+
+def test_run_tags_name_the_retrain_cutoff() -> None:
+    from nba_assets.runner import run_tags
+
+    cfg = {"ops": {"models__points_model": {"config": {"cutoff": "2025-10-21"}}}}
+    assert run_tags("nba-assets main", None, None, cfg) == {
+        "nba_assets/trigger": "nba-assets main",
+        "nba_assets/cutoff": "2025-10-21",
+    }
+
+
+def test_an_instance_file_an_earlier_version_wrote_is_brought_up_to_date(tmp_path, monkeypatch) -> None:
+    # `nba-assets main` wrote dagster.yaml once and never again: an instance made before a fix to its
+    # settings (freeing a dead run's pool slot) kept the old ones. A file of the user's own is kept.
+    from nba_assets.lib.env import Settings
+    from nba_assets.runner import INSTANCE_YAML, ensure_dagster_home, instance_yaml
+
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    old = INSTANCE_YAML.split("run_monitoring:")[0]
+    (home / "dagster.yaml").write_text(old)
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    assert ensure_dagster_home(Settings(data_dir=tmp_path)) == home
+    assert (home / "dagster.yaml").read_text() == instance_yaml(home)
+    assert (home / "dagster.yaml.bak").read_text() == old
+    own = "# my instance\ntelemetry:\n  enabled: false\n"
+    (home / "dagster.yaml").write_text(own)
+    ensure_dagster_home(Settings(data_dir=tmp_path))
+    assert (home / "dagster.yaml").read_text() == own

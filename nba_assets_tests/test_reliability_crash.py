@@ -18,6 +18,7 @@
 """
 
 import json
+import logging
 import os
 import shutil
 import signal
@@ -25,6 +26,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -236,6 +238,35 @@ def test_the_projects_instance_relaunches_a_crashed_run_once_and_not_a_failed_as
         assert instance.run_retries_enabled
         assert instance.run_retries_max_retries == 1
         assert not instance.run_retries_retry_on_asset_or_op_failure
+
+
+@pytest.mark.parametrize("where", ["local", "deploy"])
+def test_a_dead_runs_duckdb_slot_is_freed_so_later_runs_start(tmp_path: Path, monkeypatch, where) -> None:
+    # Seen from `dagster dev`: a run's dbt step process died, the run failed holding the duckdb slot
+    # (limit 1), and its own relaunch and every later run stayed QUEUED: nothing ever freed the slot.
+    from types import SimpleNamespace
+
+    from dagster._core.test_utils import freeze_time
+    from dagster._daemon.daemon import MonitoringDaemon
+    from dagster._daemon.monitoring.concurrency import execute_concurrency_slots_iteration
+    from dagster._time import get_current_datetime
+
+    if where == "local":
+        (tmp_path / "dagster.yaml").write_text(INSTANCE_YAML)
+    else:  # production's file, its Postgres storage left out (the slot logic is the same)
+        deploy = (REPO_ROOT / "deploy" / "dagster.yaml").read_text()
+        (tmp_path / "dagster.yaml").write_text(deploy.split("storage:")[0])
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        assert MonitoringDaemon.daemon_type() in instance.get_required_daemon_types()
+        storage = instance.event_log_storage
+        storage.initialize_concurrency_limit_to_default("duckdb")
+        run = instance.create_run_for_job(dg.GraphDefinition("dead").to_job(), run_id=None)
+        assert storage.claim_concurrency_slot("duckdb", run.run_id, "context_dbt_models").is_claimed
+        instance.report_run_failed(run)  # the step's process died: no step event freed the slot
+        assert storage.get_concurrency_info("duckdb").active_slot_count == 1
+        with freeze_time(get_current_datetime() + timedelta(minutes=5)):
+            list(execute_concurrency_slots_iteration(SimpleNamespace(instance=instance), logging.getLogger()))
+        assert storage.get_concurrency_info("duckdb").active_slot_count == 0
 
 
 @pytest.mark.slow
