@@ -2,6 +2,7 @@
 and the daily summary, driven through Dagster's own evaluation against a temporary instance."""
 
 import json
+import os
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -549,6 +550,38 @@ def test_readiness_runs_in_the_overnight_and_grade_jobs_not_the_raw_backfill(rep
 
 
 # ---------------------------------------------------------------- alerts
+
+
+@dg.op
+def _dies() -> None:
+    os._exit(1)  # the step's process is killed: no step failure event, as for an out-of-memory kill
+
+
+@dg.job(executor_def=dg.multiprocess_executor)
+def crashing_job() -> None:
+    _dies()
+
+
+def test_a_crashed_runs_alert_names_the_run_that_relaunched_it() -> None:
+    # Seen from `dagster dev`: a dbt step's process died and the run failed; the instance relaunched it
+    # (run_retries, tag dagster/auto_retry_run_id), but the alert did not say so: whoever reads it at
+    # 4 am cannot tell a run that needs a person from one already being retried.
+    from nba_assets.defs.automation import queries
+
+    with dg.instance_for_test() as instance:
+        result = dg.execute_job(dg.reconstructable(crashing_job), instance=instance, raise_on_error=False)
+        assert not result.success
+        facts = queries.run_facts(instance, result.run_id)
+        assert facts.failed_steps == (("_dies", "ChildProcessCrashException"),)
+        (before,) = policy.run_alerts(facts)
+        assert "relaunched" not in before.text  # the daemon had not relaunched it (yet)
+        instance.add_run_tags(
+            result.run_id, {"dagster/auto_retry_run_id": "b3e7df85-c7cb-4a3e-9218-d75650604d29"}
+        )
+        (alert,) = policy.run_alerts(queries.run_facts(instance, result.run_id))
+    assert alert.kind == "run_failure"
+    assert "failed steps: _dies (ChildProcessCrashException)" in alert.text
+    assert "relaunched as run b3e7df85 (run_retries)" in alert.text
 
 
 def test_alerts_sensor_reports_the_real_failed_overnight_run_once(repo, overnight, tmp_path) -> None:

@@ -446,6 +446,7 @@ class RunFacts:
     failed_checks: tuple[dict[str, Any], ...] = ()
     failed_steps: tuple[tuple[str, str], ...] = ()  # (step key, error class name)
     failure_reason: str = ""
+    relaunched_as: str = ""  # the run the instance's run_retries launched in its place
 
 
 def run_alerts(facts: RunFacts) -> list[Alert]:
@@ -458,6 +459,7 @@ def run_alerts(facts: RunFacts) -> list[Alert]:
             for t in (
                 f"failed steps: {steps}" if steps else "",
                 f"reason: {facts.failure_reason}" if facts.failure_reason else "",
+                f"relaunched as run {facts.relaunched_as[:8]} (run_retries)" if facts.relaunched_as else "",
                 f"{len(facts.failed_checks)} failed check(s)" if facts.failed_checks else "",
             )
             if t

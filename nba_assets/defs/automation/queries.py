@@ -198,7 +198,11 @@ def run_facts(instance: dg.DagsterInstance, run_id: str) -> RunFacts | None:
         failed_checks=tuple(checks),
         failed_steps=tuple(steps),
         failure_reason=run.tags.get("dagster/failure_reason", ""),
+        relaunched_as=run.tags.get(AUTO_RETRY_TAG, ""),
     )
+
+
+AUTO_RETRY_TAG = "dagster/auto_retry_run_id"  # set on a failed run by the daemon that relaunched it
 
 
 def failed_readiness(instance: dg.DagsterInstance, day: str) -> dict[str, Any] | None:
