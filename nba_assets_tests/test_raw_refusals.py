@@ -336,3 +336,31 @@ def test_the_blocking_checks_fail_on_what_is_stored(stored, check, table, spoil)
     assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR
     assert not result.success  # blocking: an ERROR fails the step
     assert _q(settings.warehouse_path, f"select count(*) from raw.{table}")[0][0] > 0
+
+
+def test_a_range_run_of_a_stored_check_fails_only_the_spoiled_date_and_the_step(tmp_path) -> None:
+    # A range run used to record one result for all its dates: in the UI, a backfill of two dates with
+    # one spoiled showed both dates skipped. Each date is judged apart now, and the step still fails.
+    settings = Settings(data_dir=tmp_path / "nba")
+    settings.data_dir.mkdir()
+    res = build_resources(settings)
+    span = {
+        "dagster/asset_partition_range_start": "2025-11-04",
+        "dagster/asset_partition_range_end": "2025-11-05",
+    }
+    assert dg.materialize([SCHEDULE], resources=res, tags=span).success
+    with duckdb.connect(str(settings.warehouse_path)) as con:
+        con.execute(
+            "insert into raw.schedule select * from raw.schedule where game_date = '2025-11-05' order by game_id limit 1"
+        )
+    result = dg.materialize(
+        raw_assets,
+        selection=dg.AssetSelection.checks(schedule_no_duplicate_games),
+        resources=res,
+        tags=span,
+        raise_on_error=False,
+    )
+    by_date = {e.partition: e for e in result.get_asset_check_evaluations()}
+    assert {d: e.passed for d, e in by_date.items()} == {"2025-11-04": True, "2025-11-05": False}
+    assert len(by_date["2025-11-05"].metadata["duplicate_game_ids"].value) == 1
+    assert not result.success  # blocking: the spoiled date's ERROR fails the step
