@@ -649,6 +649,18 @@ def test_range_is_one_run_and_matches_single_partitions(warehouse, tmp_path) -> 
         copy.warehouse_path,
         "select game_date, count(distinct game_id) from context.team_game_summary group by 1 order by 1",
     ) == [(date(2025, 11, 3), 9), (date(2025, 11, 4), 6), (date(2025, 11, 5), 11)]
+    # each date's materialization carries that date's rows (dagster-dbt's carried no row count)
+    for table in ("team_game_summary", "player_game_summary", "player_game_context"):
+        stored = dict(
+            _q(copy.warehouse_path, f"select game_date::varchar, count(*) from context.{table} group by 1")
+        )
+        counts = {
+            e.materialization.partition: e.materialization.metadata["dagster/row_count"].value
+            for e in result.get_asset_materialization_events()
+            if e.materialization.asset_key == dg.AssetKey(["context", table])
+        }
+        assert counts == stored and len(counts) == 3, table
+    assert len(set(counts.values())) == 3  # not one figure copied to every date
     # the same rows for D whether D is built alone or inside a range
     assert _context_rows(copy.warehouse_path) == _context_rows(settings.warehouse_path)
 

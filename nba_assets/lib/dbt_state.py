@@ -110,3 +110,25 @@ def keep_partial_parse(target_dir: Path, cache_file: Path) -> None:
             stale.unlink(missing_ok=True)
     except OSError:
         pass  # a read-only install only loses the speed-up
+
+
+def rows_by_date(warehouse: str | Path, schema: str, table: str, first: str, last: str) -> dict[str, int]:
+    """Rows of ``schema.table`` per game date (``YYYY-MM-DD``) from ``first`` to ``last`` in the DuckDB
+    warehouse: a context table's per-partition row count, read once dbt has written it. Dates without
+    rows are absent; a missing table gives ``{}``."""
+    import duckdb
+
+    from nba_assets.lib.storage.duckdb_io import ident
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        exists = con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?", [schema, table]
+        ).fetchone()
+        if not exists or not exists[0]:
+            return {}
+        rows = con.execute(
+            f"SELECT CAST(game_date AS VARCHAR), count(*) FROM {ident(schema)}.{ident(table)} "  # noqa: S608 (identifiers checked, values bound)
+            "WHERE game_date BETWEEN CAST(? AS DATE) AND CAST(? AS DATE) GROUP BY 1",
+            [first, last],
+        ).fetchall()
+    return {day: int(n) for day, n in rows}

@@ -204,8 +204,38 @@ def context_dbt_models(context: dg.AssetExecutionContext, dbt: NbaDbtCliResource
     dbt_vars = partition_vars(context.partition_time_window)
     context.log.info(f"dbt build for {dbt_vars['min_date']} .. {dbt_vars['max_date']}")
     invocation = dbt.cli(["build"], context=context, env=window_env(dbt_vars))
-    yield from invocation.stream()
+    if not dbt.warehouse_path:  # BigQuery: dagster-dbt's events as they come
+        yield from invocation.stream()
+    else:
+        # held until dbt exits (it holds the DuckDB file's write lock), then each date's row count is
+        # read: dagster-dbt's materializations carried none (a range run's dates only dbt's timings)
+        events: list[Any] = []
+        try:
+            for event in invocation.stream():
+                events.append(event)
+        except Exception:
+            yield from events
+            raise
+        add_row_counts(context, events, dbt.warehouse_path, dbt_vars)
+        yield from events
     dbt.keep_partial_parse(invocation)
+
+
+def add_row_counts(
+    context: dg.AssetExecutionContext, events: list[Any], warehouse: str, dbt_vars: Mapping[str, Any]
+) -> None:
+    """``dagster/row_count`` of each date of each context table the run wrote (its ``Output`` events)."""
+    for event in events:
+        if not isinstance(event, dg.Output):
+            continue
+        key = context.asset_key_for_output(event.output_name)
+        counts = dbt_state.rows_by_date(
+            warehouse, key.path[0], key.path[-1], dbt_vars["min_date"], dbt_vars["max_date"]
+        )
+        for partition in context.partition_keys:
+            context.add_asset_metadata(
+                {"dagster/row_count": counts.get(partition, 0)}, asset_key=key, partition_key=partition
+            )
 
 
 context_assets = [staging_dbt_models, context_dbt_models]
