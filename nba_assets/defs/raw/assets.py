@@ -368,7 +368,7 @@ def _stored_check_results(
     yield from partitioned_check_results(context, by_date(days))
 
 
-@dg.asset_check(
+@dg.asset_check(  # type: ignore[arg-type]  # yields one evaluation per date (dagster types a single result)
     asset=dg.AssetKey(["raw", "schedule"]),
     name="schedule_no_duplicate_games",
     blocking=True,
@@ -390,7 +390,7 @@ def schedule_no_duplicate_games(
     )
 
 
-@dg.asset_check(
+@dg.asset_check(  # type: ignore[arg-type]  # yields one evaluation per date (dagster types a single result)
     asset=dg.AssetKey(["raw", "player_props"]),
     name="player_props_no_placeholder_lines",
     blocking=True,
