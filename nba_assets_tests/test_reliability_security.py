@@ -92,6 +92,12 @@ ALLOWED: dict[tuple[str, str, str], str] = {
     (BIGQUERY_IO, "load_input", "cols"): "column names of the input, each through ident",
     (BIGQUERY_IO, "load_input", "target"): "table_id(table_slice): checked project, ident names",
     (BIGQUERY_IO, "load_input", "where"): "bigquery_where(): ident columns, @ parameters",
+    ("nba_assets/lib/dbt_state.py", "rows_by_date", "ident(schema)"): (
+        "a context asset key's schema (dbt's manifest, code), through ident; dates are bound with ?"
+    ),
+    ("nba_assets/lib/dbt_state.py", "rows_by_date", "ident(table)"): (
+        "a context asset key's table name (dbt's manifest, code), through ident"
+    ),
     ("nba_assets/lib/storage/event_log.py", "store_event_batch", "statement"): (
         "a SQLAlchemy insert construct from Dagster's prepare_insert_event: values are bound, no SQL text"
     ),
