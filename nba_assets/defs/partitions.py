@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 
 import dagster as dg
@@ -56,12 +57,21 @@ def record_partition_row_counts(
     metadata to every one of them: without this, each date of a 1,130-date raw run showed the run's
     4,186 games as its row count (the UI's partition view and its row-count plot). Output metadata
     other than the row count still describes the run's whole range (its ``dates`` say how many)."""
-    keys = context.partition_keys
-    if len(keys) <= 1:  # the output's count is the partition's
+    if len(context.partition_keys) <= 1:  # the output's count is the partition's
         return
     counts: dict[str, int] = {}
     if frame.height and column in frame.columns:
         per_day = frame.group_by(column).len()
         counts = {str(day): int(n) for day, n in per_day.iter_rows()}
-    for key in keys:
-        context.add_asset_metadata({"dagster/row_count": counts.get(key, 0)}, partition_key=key)
+    add_partition_row_counts(context, counts)
+
+
+def add_partition_row_counts(
+    context: dg.AssetExecutionContext, counts: Mapping[str, int], asset_key: dg.AssetKey | None = None
+) -> None:
+    """``dagster/row_count`` of each partition of the run from ``counts`` (partition key -> rows; a key
+    absent has none), on ``asset_key`` (default: the asset's own)."""
+    for key in context.partition_keys:
+        context.add_asset_metadata(
+            {"dagster/row_count": counts.get(key, 0)}, asset_key=asset_key, partition_key=key
+        )

@@ -21,7 +21,12 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_assets
 
 from nba_assets.defs.context.resources import NbaDbtCliResource
-from nba_assets.defs.partitions import empty_range_message, game_date_partitions, validate_partition_key
+from nba_assets.defs.partitions import (
+    add_partition_row_counts,
+    empty_range_message,
+    game_date_partitions,
+    validate_partition_key,
+)
 from nba_assets.lib import dbt_state
 from nba_assets.lib.dbt_checks import check_description
 from nba_assets.lib.dbt_project import DBT_PROJECT_DIR, dbt_project, manifest_path
@@ -232,10 +237,7 @@ def add_row_counts(
         counts = dbt_state.rows_by_date(
             warehouse, key.path[0], key.path[-1], dbt_vars["min_date"], dbt_vars["max_date"]
         )
-        for partition in context.partition_keys:
-            context.add_asset_metadata(
-                {"dagster/row_count": counts.get(partition, 0)}, asset_key=key, partition_key=partition
-            )
+        add_partition_row_counts(context, counts, asset_key=key)
 
 
 context_assets = [staging_dbt_models, context_dbt_models]
