@@ -196,11 +196,6 @@ def _system_order(system: str) -> int:
     return SYSTEMS.index(system) if system in SYSTEMS else len(SYSTEMS)
 
 
-def season_start(day: date) -> date:
-    """As in :func:`nba_assets.lib.grading.performance`: seasons start on Aug 1."""
-    return grading.season_start_of(day)
-
-
 def _has_grades(grades: pl.DataFrame) -> bool:
     return grades.height > 0 and "result" in grades.columns
 
@@ -375,7 +370,7 @@ def markdown_image(alt: str, png: bytes | None, empty: str = "_no graded bets ye
 def performance_plots(grades: pl.DataFrame, as_of: date) -> dict[str, str]:
     """``hit_rate_by_tier`` and ``calibration`` as markdown images, season to date through ``as_of``."""
     window = (
-        grades.filter(pl.col("game_date").is_between(season_start(as_of), as_of))
+        grades.filter(pl.col("game_date").is_between(grading.season_start_of(as_of), as_of))
         if _has_grades(grades)
         else grades
     )
@@ -599,7 +594,7 @@ def _rolling_section(grades: pl.DataFrame, day: date) -> str:
     ]
     return (
         f'<p class="sub">Windows ending {_e((day - timedelta(days=1)).isoformat())}; season from '
-        f"{_e(season_start(day - timedelta(days=1)).isoformat())}. n = player-games with a consensus line; "
+        f"{_e(grading.season_start_of(day - timedelta(days=1)).isoformat())}. n = player-games with a consensus line; "
         "MAE vs the line's MAE on the same player-games.</p>"
         + _table(
             ["System", "Window", "n", "MAE", "Line MAE", "Bias", "Bets", "W-L-P", "Hit", "ROI"], rows, left=2
@@ -610,7 +605,7 @@ def _rolling_section(grades: pl.DataFrame, day: date) -> str:
 def _plots_section(grades: pl.DataFrame, day: date) -> str:
     as_of = day - timedelta(days=1)
     window = (
-        grades.filter(pl.col("game_date").is_between(season_start(as_of), as_of))
+        grades.filter(pl.col("game_date").is_between(grading.season_start_of(as_of), as_of))
         if _has_grades(grades)
         else grades
     )
