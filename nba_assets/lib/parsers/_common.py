@@ -308,6 +308,15 @@ def check_game_id(value: Any, source: str, field: str) -> str:
     return value
 
 
+def require_game(frame: pl.DataFrame, game_id: str, source: str, field: str) -> pl.DataFrame:
+    """``frame`` (a parsed box score) when its rows are all of ``game_id``, the game asked for: they are
+    stored under the payload's id, so another game's payload would be filed as that game's."""
+    answered = frame["game_id"].unique().to_list()
+    if answered != [game_id]:
+        raise SourceDataError(source, field, f"is not the requested game {game_id}", answered)
+    return frame
+
+
 def game_status(code: Any, source: str, field: str) -> str:
     status = GAME_STATUS.get(to_int(code, source, field))
     if status is None:

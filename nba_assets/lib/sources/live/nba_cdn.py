@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from nba_assets.lib.errors import SourceDataError, SourceUnavailableError
+from nba_assets.lib.errors import SourceUnavailableError
 from nba_assets.lib.parsers import nba_cdn, nba_stats
-from nba_assets.lib.parsers._common import CDN_NBA, ET, decode_json, to_date
+from nba_assets.lib.parsers._common import CDN_NBA, ET, decode_json, require_game, to_date
 from nba_assets.lib.sources.live.http import Fetched, HttpClient, browser_headers
 from nba_assets.lib.storage.object_store import ObjectStore
 
@@ -41,10 +41,7 @@ class NbaCdnClient:
         if resp.status != 200 or not resp.body:
             return None
         payload = decode_json(resp.body, CDN_NBA)
-        frame = nba_cdn.parse_cdn_boxscore(payload, day)
-        answered = frame["game_id"].unique().to_list()
-        if answered != [game_id]:  # the rows are stored under the payload's id: it must be the one asked
-            raise SourceDataError(CDN_NBA, "game.gameId", f"is not the requested game {game_id}", answered)
+        frame = require_game(nba_cdn.parse_cdn_boxscore(payload, day), game_id, CDN_NBA, "game.gameId")
         return Fetched(
             frame,
             [resp.archive_key] if resp.archive_key else [],

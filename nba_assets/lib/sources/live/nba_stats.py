@@ -13,7 +13,7 @@ from typing import Any
 
 from nba_assets.lib.errors import SourceDataError, SourceUnavailableError
 from nba_assets.lib.parsers import nba_stats
-from nba_assets.lib.parsers._common import STATS_NBA, decode_json, to_date
+from nba_assets.lib.parsers._common import STATS_NBA, decode_json, require_game, to_date
 from nba_assets.lib.sources.live.http import Fetched, HttpClient, browser_headers
 from nba_assets.lib.storage.object_store import ObjectStore
 
@@ -105,12 +105,12 @@ class NbaStatsClient:
             "RangeType": "0",
         }
         payload, key = self._get("boxscoretraditionalv3", params, "boxscore-v3", day)
-        frame = nba_stats.parse_boxscore_traditional_v3(payload, day)
-        answered = frame["game_id"].unique().to_list()
-        if answered != [game_id]:  # the rows are stored under the payload's id: it must be the one asked
-            raise SourceDataError(
-                STATS_NBA, "boxScoreTraditional.gameId", f"is not the requested game {game_id}", answered
-            )
+        frame = require_game(
+            nba_stats.parse_boxscore_traditional_v3(payload, day),
+            game_id,
+            STATS_NBA,
+            "boxScoreTraditional.gameId",
+        )
         return Fetched(frame, [key] if key else [])
 
     def schedule_league_v2(self, season: str) -> Fetched:
