@@ -10,7 +10,14 @@ from nba_assets.defs.automation.resources import alerts_resource
 from nba_assets.defs.context.resources import NbaDbtCliResource
 from nba_assets.defs.resources import LiveSourceResource, ObjectStoreResource
 from nba_assets.lib.dbt_project import dbt_executable, dbt_project
-from nba_assets.lib.env import GCS_BUCKET_VAR, Settings, require_value
+from nba_assets.lib.env import (
+    BETTINGPROS_API_KEY_VAR,
+    GCP_PROJECT_VAR,
+    GCS_BUCKET_VAR,
+    ODDS_API_KEY_VAR,
+    Settings,
+    require_value,
+)
 from nba_assets.lib.storage.bigquery_io import NbaPolarsBigQueryIOManager
 from nba_assets.lib.storage.object_store import GCSObjectStore, ObjectStore
 
@@ -30,16 +37,16 @@ class GCSObjectStoreResource(ObjectStoreResource):
 
 def build_prod_resources(settings: Settings) -> dict[str, Any]:
     """Every resource of the prod environment."""
-    gcs = GCSResource(project=dg.EnvVar("NBA_ASSETS_GCP_PROJECT"))
+    gcs = GCSResource(project=dg.EnvVar(GCP_PROJECT_VAR))
     return {
         "io_manager": NbaPolarsBigQueryIOManager(
-            project=dg.EnvVar("NBA_ASSETS_GCP_PROJECT"), location=settings.bigquery_location
+            project=dg.EnvVar(GCP_PROJECT_VAR), location=settings.bigquery_location
         ),
         "object_store": GCSObjectStoreResource(
-            gcs=gcs, bucket=dg.EnvVar("NBA_ASSETS_GCS_BUCKET"), prefix=settings.gcs_prefix
+            gcs=gcs, bucket=dg.EnvVar(GCS_BUCKET_VAR), prefix=settings.gcs_prefix
         ),
         "nba_source": LiveSourceResource(
-            odds_api_key=dg.EnvVar("ODDS_API_KEY"), bettingpros_api_key=dg.EnvVar("BETTINGPROS_API_KEY")
+            odds_api_key=dg.EnvVar(ODDS_API_KEY_VAR), bettingpros_api_key=dg.EnvVar(BETTINGPROS_API_KEY_VAR)
         ),
         # DbtCliResource.__init__ takes a DbtProject; mypy sees only the pydantic field (a str)
         "dbt": NbaDbtCliResource(
