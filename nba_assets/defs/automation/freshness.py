@@ -8,7 +8,7 @@ partition of today (the last partition as of the deadline; partitions reach toda
 materialized, else the check fails naming that date ("We expected partition 2025-11-21 to have
 arrived") and the alerts sensor reports it. Before the deadline, yesterday's partition is the one due.
 A write of any other date, such as a backfill of past predictions, does not count: a last-update check
-(the newest write of any partition) passed on one and hid a missing morning slate. Until 2026-12-07 the
+(the newest write of any partition) passed on one and hid a missing morning slate. Until 2026-12-06 the
 deadline was 18:30 ET, after the first tip-off of those 6 dates: a failed slate was reported once
 their games had started.
 

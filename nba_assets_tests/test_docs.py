@@ -1,0 +1,186 @@
+"""What the README and bench/README tell a reader to use exists, with that name and value.
+
+A new engineer follows the README literally: its asset-graph diagram, the jobs, schedules, sensors and
+checks it names, the automation table's times, the decision thresholds and the ``nba-assets`` command
+lines it shows are read here against the code, so a rename or a changed setting fails a test instead of
+leaving the README wrong.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from nba_assets.defs.automation.freshness import DEADLINE_CRON
+from nba_assets.defs.build import build_definitions
+from nba_assets.lib.cli import build_parser
+from nba_assets.lib.env import Settings
+from nba_assets.lib.modeling.config import DECISIONS, MODEL
+
+REPO = Path(__file__).resolve().parents[1]
+README = (REPO / "README.md").read_text()
+BENCH_README = (REPO / "bench" / "README.md").read_text()
+LAYERS = ("raw", "staging", "context", "features", "models", "predictions", "grading", "reports")
+
+
+@pytest.fixture(scope="module")
+def defs(tmp_path_factory: pytest.TempPathFactory) -> dg.Definitions:
+    return build_definitions(Settings(data_dir=tmp_path_factory.mktemp("docs")))
+
+
+def _section(text: str, heading: str) -> str:
+    start = text.index(heading)
+    nxt = re.search(r"^#{1,3} ", text[start + len(heading) :], flags=re.M)
+    return text[start : start + len(heading) + nxt.start()] if nxt else text[start:]
+
+
+def _table_rows(section: str) -> list[list[str]]:
+    rows = [[c.strip() for c in line.strip().strip("|").split("|")] for line in section.splitlines()]
+    return [r for r in rows if len(r) > 1 and not set(r[0]) <= set("-: ")][1:]  # without the header
+
+
+def mermaid_edges(text: str) -> set[tuple[str, str]]:
+    """The README diagram's edges as asset keys (a bare label takes its subgraph's layer)."""
+    block = re.search(r"```mermaid\n(.*?)```", text, flags=re.S)
+    assert block, "the README has no asset-graph diagram"
+    labels: dict[str, str] = {}
+    layer = ""
+    for line in block.group(1).splitlines():
+        if m := re.match(r"\s*subgraph (\w+)", line):
+            layer = m.group(1)
+        elif line.strip() == "end":
+            layer = ""
+        for node, label in re.findall(r"(\w+)\[([\w/]+)\]", line):
+            labels[node] = label if "/" in label else f"{layer}/{label}"
+    edges = set()
+    for statement in re.split(r"[;\n]", block.group(1)):
+        chain = re.split(r'\s*--(?:\s*"[^"]*"\s*--)?>\s*', statement.strip())
+        nodes = [re.sub(r"\[.*?\]", "", n).strip() for n in chain]
+        edges |= {(labels[a], labels[b]) for a, b in zip(nodes, nodes[1:], strict=False)}
+    return edges
+
+
+def test_mermaid_edges_reads_labels_layers_and_labelled_edges() -> None:
+    text = '```mermaid\nflowchart LR\n  subgraph context\n    C[t]\n  end\n  R[raw/a] --> C; C -- "x" --> F[f/b]\n```'
+    assert mermaid_edges(text) == {("raw/a", "context/t"), ("context/t", "f/b")}
+
+
+def test_the_readme_asset_graph_diagram_draws_every_dependency(defs: dg.Definitions) -> None:
+    graph = defs.resolve_asset_graph()
+    want = {
+        (parent.to_user_string(), key.to_user_string())
+        for key in graph.get_all_asset_keys()
+        for parent in graph.get(key).parent_keys
+        # the diagram draws the context tables' reads of raw through the staging views
+        if not (key.path[0] == "context" and parent.path[0] == "raw")
+    }
+    drawn = mermaid_edges(README)
+    assert drawn == want, {"missing": sorted(want - drawn), "not in the graph": sorted(drawn - want)}
+
+
+def test_every_job_schedule_sensor_check_and_asset_the_docs_name_exists(defs: dg.Definitions) -> None:
+    graph = defs.resolve_asset_graph()
+    names = {j.name for j in defs.resolve_all_job_defs()}
+    names |= {s.name for s in defs.schedules or []} | {s.name for s in defs.sensors or []}
+    checks = {c.name for c in graph.asset_check_keys}
+    assets = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    missing = []
+    for doc, text in (("README.md", README), ("bench/README.md", BENCH_README)):
+        for token in re.findall(r"`([^`\s]+)`", text):
+            if re.fullmatch(r"\w+_(job|schedule|sensor)", token) and token not in names:
+                missing.append(f"{doc}: {token}")
+            if re.fullmatch(rf"(?:{'|'.join(LAYERS)})/\w+", token) and token not in assets:
+                missing.append(f"{doc}: asset {token}")
+    table = _section(README, "### Checks")
+    for row in _table_rows(table):
+        for token in re.findall(r"^`(\w+)`", row[0]):
+            if token not in checks:
+                missing.append(f"README.md checks table: {token}")
+    assert not missing
+
+
+def _seconds(when: str) -> int | None:
+    if when.startswith("every minute"):
+        return 60
+    m = re.match(r"every (\d+) min", when)
+    return int(m.group(1)) * 60 if m else None
+
+
+def _cron(when: str) -> str | None:
+    m = re.fullmatch(r"(Monday )?(\d\d):(\d\d)", when)
+    if not m:
+        return None
+    return f"{int(m.group(3))} {int(m.group(2))} * * {'1' if m.group(1) else '*'}"
+
+
+def test_the_automation_table_gives_each_schedule_and_sensor_its_time(defs: dg.Definitions) -> None:
+    schedules = {s.name: s for s in defs.schedules or []}
+    sensors = {s.name: s for s in defs.sensors or []}
+    rows = _table_rows(_section(README, "## How a day flows"))
+    named = set()
+    for when, what in rows:
+        name = re.match(r"`(\w+)`", what).group(1)  # type: ignore[union-attr]
+        named.add(name)
+        if name in schedules:
+            assert _cron(when) == schedules[name].cron_schedule, (when, name)
+            assert schedules[name].execution_timezone == "America/New_York"
+        elif name == "predictions_freshness_sensor":  # evaluates the check due at its deadline
+            assert _cron(when) == DEADLINE_CRON, (when, name)
+        elif _seconds(when) is not None:
+            assert _seconds(when) == sensors[name].minimum_interval_seconds, (when, name)
+    assert named == set(schedules) | set(sensors), "the table lists each schedule and sensor once"
+    assert len(rows) == len(named), "a schedule or sensor has two rows"
+
+
+def _number(text: str, pattern: str) -> float:
+    m = re.search(pattern, re.sub(r"\s+", " ", text))
+    assert m, pattern
+    return float(m.group(1).replace(",", ""))
+
+
+def test_the_readme_thresholds_and_model_settings_are_the_configs() -> None:
+    text = _section(README, "## Models and decisions")
+    tiers = dict(DECISIONS.tiers)
+    assert _number(text, r"\|edge\| >= ([\d.]+) points") == DECISIONS.edge_min
+    assert _number(text, r"P\(side\) >= ([\d.]+);") == DECISIONS.p_side_min
+    assert _number(text, r"high >= ([\d.]+)") == tiers["high"]
+    assert _number(text, r"medium >= ([\d.]+)") == tiers["medium"]
+    assert _number(text, r"below quality (\d+)") == DECISIONS.quality_min
+    assert _number(text, r"depth (\d+)") == MODEL.depth
+    assert _number(text, r"learning rate ([\d.]+), early") == MODEL.learning_rate
+    assert _number(text, r"newest ~(\d+) days") == MODEL.validation_days
+    assert _number(text, r"days / ([\d,]+) rows") == MODEL.validation_min_rows
+    assert _number(text, r"prior ([\d.]+) until") == MODEL.blend_prior_weight
+    assert _number(text, r"until ([\d,]+) lined rows exist") == MODEL.blend_min_rows
+    assert _number(text, r"once it holds ([\d,]+) lined rows") == MODEL.calibration_min_lined_rows
+    assert _number(text, r"each of (\d+) blocks") == MODEL.calibration_folds
+
+
+def test_every_nba_assets_command_line_the_readme_shows_parses() -> None:
+    code = "\n".join(re.findall(r"```bash\n(.*?)```", README, flags=re.S))
+    blocks = re.sub(r"#.*", "", code)  # without the comments
+    spans = [s for s in re.findall(r"`([^`]+)`", README) if " --" in s]  # inline command lines
+    lines = re.findall(
+        r"nba-assets ((?:main|backtest|parse|report|kinds)\b[^\n#]*)", "\n".join([blocks, *spans])
+    )
+    assert any(line.startswith("backtest") for line in lines)
+    parser = build_parser()
+    for line in lines:
+        parser.parse_args(shlex.split(line))  # exits (SystemExit) on an unknown flag or a missing argument
+
+
+def test_every_repo_path_the_docs_name_exists() -> None:
+    missing = []
+    for doc, text in (("README.md", README), ("bench/README.md", BENCH_README)):
+        for token in re.findall(r"`((?:nba_assets|scripts|bench|deploy|docs|dbt_project)/[\w./-]+)`", text):
+            is_path = token.endswith("/") or "." in token.rsplit("/", 1)[-1]  # not a tag (nba_assets/cutoff)
+            if is_path and not (REPO / token.rstrip("/")).exists():
+                missing.append(f"{doc}: {token}")
+        for token in re.findall(r"\]\(((?:nba_assets|scripts|bench|deploy|docs)/[\w./-]+)\)", text):
+            if not (REPO / token).exists():
+                missing.append(f"{doc}: {token}")
+    assert not missing
