@@ -5,7 +5,7 @@
 From a fresh data dir (``$NBA_BENCH_DIR/season_backfill``, default ``/tmp/nba_bench/...``) and a fresh
 Dagster home, one run per job, each in its own child process:
 
-* raw       ingest_raw_job      2022-10-18 .. end   (history: the season's features read 730 days of context)
+* raw       ingest_raw_job      2022-10-18 .. end   (history: the season's features read every earlier game's context)
 * context   build_context_job   2022-10-18 .. end
 * features  build_features_job  start .. end
 * model     weekly_retrain_job  cutoff (trains on the feature rows before it: the season's, here)

@@ -242,6 +242,28 @@ def test_backtest_refuses_a_lines_file_without_lines_in_the_window(no_runs, tmp_
     assert "2025-11-05 .. 2025-11-05" in msg
 
 
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        (["--out", "{dir}"], "--out {dir} is a directory"),  # a typo'd --out backtest/
+        (["--out", "{file}/bt.csv"], "--out {file}/bt.csv: {file} is a file, not a folder"),
+        (["--out", "bt.csv", "--report-dir", "{file}"], "--report-dir {file} is a file, not a folder"),
+        (["--out", "bt.csv", "--report-dir", "{file}/plots"], "--report-dir {file}/plots: {file} is a file"),
+    ],
+)
+def test_backtest_refuses_an_output_it_could_not_write_before_running(
+    no_runs, tmp_path: Path, flags: list[str], expected: str
+) -> None:
+    """The CSV and the report are written after the whole walk-forward (minutes): an --out or
+    --report-dir that cannot be written is refused with the other arguments, before anything runs."""
+    (tmp_path / "a_dir").mkdir()
+    (tmp_path / "a_file").write_text("x")
+    names = {"dir": tmp_path / "a_dir", "file": tmp_path / "a_file"}
+    argv = ["backtest", "--start", "2025-11-01", "--end", "2025-11-03", *(f.format(**names) for f in flags)]
+    msg = _refused(argv)
+    assert msg.startswith("nba-assets backtest: ") and expected.format(**names) in msg, msg
+
+
 def test_backtest_refuses_prod(no_runs, monkeypatch) -> None:
     monkeypatch.setenv("NBA_ASSETS_ENV", "prod")
     msg = _refused([*BT, "--start", "2025-11-01", "--end", "2025-11-10"])

@@ -113,6 +113,9 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         raise SystemExit(
             f"nba-assets backtest: --retrain-days {args.retrain_days} is not in 1..7 (models retrain at least weekly)"
         )
+    _check_writable("--out", Path(args.out), is_file=True)
+    if args.report_dir:
+        _check_writable("--report-dir", Path(args.report_dir), is_file=False)
     settings = _settings("backtest")
     if settings.env != "local":
         raise SystemExit(
@@ -231,6 +234,21 @@ def _date(value: str, flag: str) -> date:
 def _check_range(command: str, start: date, end: date) -> None:
     if end < start:
         raise SystemExit(f"nba-assets {command}: --end {end} is before --start {start}")
+
+
+def _check_writable(flag: str, path: Path, *, is_file: bool) -> None:
+    """Refuse an output ``path`` the backtest could not write once it has run (minutes later): a file
+    path that is a directory, a folder that is a file, or a first existing ancestor that is a file or
+    not writable."""
+    if path.exists() and path.is_dir() == is_file:
+        kind = "a directory; give the CSV file to write" if is_file else "a file, not a folder"
+        raise SystemExit(f"nba-assets backtest: {flag} {path} is {kind}")
+    folder = path.parent if is_file else path
+    ancestor = next(p for p in (folder.resolve(), *folder.resolve().parents) if p.exists())
+    if not ancestor.is_dir():
+        raise SystemExit(f"nba-assets backtest: {flag} {path}: {ancestor} is a file, not a folder")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise SystemExit(f"nba-assets backtest: {flag} {path}: {ancestor} is not writable")
 
 
 def _check_local_end(command: str, end: date, archive: ArchiveSource) -> None:
