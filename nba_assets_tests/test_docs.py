@@ -184,3 +184,33 @@ def test_every_repo_path_the_docs_name_exists() -> None:
             if not (REPO / token).exists():
                 missing.append(f"{doc}: {token}")
     assert not missing
+
+
+def test_the_thresholds_and_limits_the_readme_quotes_are_the_codes() -> None:
+    from nba_assets.defs.automation import policy
+    from nba_assets.defs.raw.assets import PER_DATE_CHECK_LIMIT
+    from nba_assets.defs.resources import PROBE_TICK_SECONDS, PROBE_UNIT_SECONDS, LiveSourceResource
+    from nba_assets.lib import grading, raw
+    from nba_assets.lib.modeling.train import GATE_MIN_ROWS
+
+    checks = _section(README, "### Checks")
+    assert _number(checks, r"at most (\d+) games a date") == raw.MAX_GAMES_PER_DATE
+    assert _number(checks, r"at least (\d+) players with minutes") == raw.MIN_PLAYERS_WITH_MINUTES
+    assert _number(checks, r"WARN for (\d+) h after") * 3600 == raw.BOX_SCORE_GRACE.total_seconds()
+    assert _number(checks, r"threshold ([\d.]+) %") / 100 == raw.MAX_UNRESOLVED_SHARE
+    assert _number(checks, r"at least (\d+) % of the player-dates") / 100 == grading.MIN_GRADED_SHARE
+    assert _number(checks, r"from (\d+) graded player-dates") == grading.MODEL_MIN_PLAYER_DATES
+    assert _number(checks, r"when (\d+)\+ of them are newer") == GATE_MIN_ROWS
+    day = _section(README, "## How a day flows")
+    assert _number(day, r"for the last (\d+) dates") == policy.RECENT_DAYS
+    assert _number(day, r"at most (\d+) times per date") == policy.MAX_CATCH_UP_ATTEMPTS
+    assert _number(day, r"no delivery after (\d+) s") == policy.ALERTS_TICK_BUDGET.total_seconds()
+    prod = _section(README, "### Running in production")
+    fields = LiveSourceResource.model_fields
+    for name in ("timeout_seconds", "stats_timeout_seconds", "request_deadline_seconds", "budget_seconds"):
+        assert _number(prod, rf"`{name}` \([^)]*?(\d+)[:)]") == fields[name].default, name
+    assert _number(prod, r"`step_retries`, (\d+)") == fields["step_retries"].default
+    assert _number(prod, r"`step_retry_wait_seconds`, (\d+)") == fields["step_retry_wait_seconds"].default
+    assert _number(prod, r"probe limits \((\d+) s per request") == PROBE_UNIT_SECONDS
+    assert _number(prod, r"and (\d+) s for all requests of the tick") == PROBE_TICK_SECONDS
+    assert _number(README, r"range of up to (\d+) dates") == PER_DATE_CHECK_LIMIT
