@@ -2,7 +2,7 @@
 warehouse's feature store, with or without real lines.
 
     python scripts/walk_forward_mae.py --warehouse DATA_DIR/warehouse.duckdb \
-        --start 2024-10-22 --end 2024-11-21 [--rows lined|rotation] [--min-minutes 18]
+        --start 2024-10-22 --end 2024-11-21 [--rows lined|rotation] [--min-minutes 18] [--seed 17]
 
 The backtest (``nba-assets backtest``) needs real points lines, and the archive has them only for
 2025-26. This script checks that the model's gain is not an accident of that one window: it repeats
@@ -19,6 +19,9 @@ were read from D's box score (a player no pre-game source placed, such as an off
 new team's opener); the backtest cannot predict such a player (``no_feature_row``), and scoring him
 here read D's box score.
 
+``--seed`` sets CatBoost's random seed (default: the shipped model's), to measure how much of a
+difference between two settings is seed-to-seed noise.
+
 It prints MAE per system and the gain over the better baseline with a 90% paired bootstrap interval
 over game dates. It reads the warehouse read-only and writes nothing.
 """
@@ -26,6 +29,7 @@ over game dates. It reads the warehouse read-only and writes nothing.
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -89,6 +93,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--end", type=date.fromisoformat, required=True)
     ap.add_argument("--rows", choices=["lined", "rotation"], default="lined")
     ap.add_argument("--min-minutes", type=float, default=18.0)
+    ap.add_argument("--seed", type=int, default=MODEL.seed, help=f"CatBoost seed (default {MODEL.seed})")
     args = ap.parse_args(argv)
     # checked before anything is read or trained (five weekly models take minutes)
     if args.end < args.start:
@@ -116,7 +121,9 @@ def main(argv: list[str] | None = None) -> None:
             lined = consensus(book_lines(props)).rename({"consensus_line": "cons"})
     finally:
         con.close()
-    rows = scored_rows(features, lined, args.start, args.end, args.min_minutes)
+    cfg = replace(MODEL, seed=args.seed)
+    print(f"CatBoost seed {cfg.seed}", flush=True)
+    rows = scored_rows(features, lined, args.start, args.end, args.min_minutes, cfg)
     table = accuracy(rows).sort("mae")
     print(table)
     baselines = table.filter(pl.col("system").str.starts_with("baseline")).sort("mae")
