@@ -1,0 +1,110 @@
+"""The core rules at their edges: each test here was written against a hand-made mutant of the rule
+(a flipped comparison, a dropped filter) that the rest of the suite let pass (see README "Tests")."""
+
+from datetime import date, datetime
+
+import polars as pl
+
+from nba_assets.lib.modeling.decisions import book_lines, consensus, decide
+
+
+def _calls(**cols: list) -> pl.DataFrame:
+    n = len(next(iter(cols.values())))
+    base: dict[str, list] = {
+        "line": [22.5] * n,
+        "over_price": [-110] * n,
+        "under_price": [-110] * n,
+        "predicted_points": [25.0] * n,
+        "p_over": [0.65] * n,
+        "quality": [90.0] * n,
+    }
+    base.update(cols)
+    return pl.DataFrame(
+        base,
+        schema={
+            "line": pl.Float64,
+            "over_price": pl.Int64,
+            "under_price": pl.Int64,
+            "predicted_points": pl.Float64,
+            "p_over": pl.Float64,
+            "quality": pl.Float64,
+        },
+    )
+
+
+def test_the_documented_thresholds_call_at_the_threshold_and_pass_below_it() -> None:
+    """README / DESIGN s7: a call needs quality >= 70, |edge| >= 1.5 and P(side) >= 0.56 (PASS only
+    below them); tiers high >= 0.62, medium >= 0.58. Checked with the default config at each bound."""
+    out = decide(
+        _calls(
+            quality=[70.0, 69.9, 90.0, 90.0, 90.0, 90.0, 90.0, 90.0],
+            predicted_points=[25.0, 25.0, 24.0, 23.9, 21.0, 25.0, 25.0, 25.0],
+            p_over=[0.65, 0.65, 0.65, 0.65, 0.30, 0.56, 0.5599, 0.65],
+        )
+    )
+    assert out["skip_reason"].to_list() == [
+        None,
+        "low_quality",
+        None,  # edge exactly +1.5
+        "edge_below_threshold",
+        None,  # edge exactly -1.5
+        None,  # P(over) exactly 0.56
+        "probability_below_threshold",
+        None,
+    ]
+    assert out["recommendation"].to_list() == [
+        "OVER",
+        "PASS",
+        "OVER",
+        "PASS",
+        "UNDER",
+        "OVER",
+        "PASS",
+        "OVER",
+    ]
+    tiers = decide(_calls(p_over=[0.62, 0.6199, 0.58, 0.5799]))
+    assert tiers["tier"].to_list() == ["high", "medium", "medium", "low"]
+
+
+def test_a_row_without_a_prediction_is_passed_not_called() -> None:
+    """A line whose player has no predicted points is PASS ``no_prediction`` (a null edge must not
+    fall through to a call on the UNDER side)."""
+    out = decide(_calls(predicted_points=[None, 25.0], p_over=[None, 0.65]))
+    assert out["recommendation"].to_list() == ["PASS", "OVER"]
+    assert out["skip_reason"].to_list() == ["no_prediction", None]
+    assert out["actionable"].to_list() == [False, True]
+    assert out["tier"][0] is None
+
+
+def _prop(book: str, player: int | None, line: float, main: bool = True, name: str = "") -> dict:
+    return {
+        "game_date": date(2025, 11, 5),
+        "game_id": "0022500150",
+        "player_id": player,
+        "player_name": name or f"p{player}",
+        "bookmaker": book,
+        "line": line,
+        "over_price": -110,
+        "under_price": -110,
+        "is_main_line": main,
+        "snapshot_utc": datetime(2025, 11, 5, 15),
+    }
+
+
+def test_unresolved_names_are_not_predicted_and_the_consensus_is_the_median_main_line() -> None:
+    """A line without a resolved player id cannot be predicted (it is counted as unresolved), and
+    the consensus is the median of the books' main lines: an alternate, far from the number, and a
+    single book far from the others do not move it."""
+    props = pl.DataFrame(
+        [
+            _prop("draftkings", 1, 20.5),
+            _prop("fanduel", 1, 21.5),
+            _prop("betmgm", 1, 27.5),  # one book far off: the median ignores it, a mean would not
+            _prop("draftkings", 1, 14.5, main=False),  # an alternate
+            _prop("draftkings", None, 9.5, name="Unknown, Guy"),
+        ]
+    )
+    lines = book_lines(props)
+    assert lines["player_id"].null_count() == 0
+    assert sorted(lines["line"].to_list()) == [14.5, 20.5, 21.5, 27.5]
+    assert consensus(lines).select("player_id", "consensus_line").rows() == [(1, 21.5)]
