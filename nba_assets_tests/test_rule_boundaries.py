@@ -4,6 +4,7 @@
 from datetime import date, datetime
 
 import polars as pl
+import pytest
 
 from nba_assets.lib.modeling.decisions import book_lines, consensus, decide
 
@@ -108,3 +109,54 @@ def test_unresolved_names_are_not_predicted_and_the_consensus_is_the_median_main
     assert lines["player_id"].null_count() == 0
     assert sorted(lines["line"].to_list()) == [14.5, 20.5, 21.5, 27.5]
     assert consensus(lines).select("player_id", "consensus_line").rows() == [(1, 21.5)]
+
+
+def test_each_outcome_of_a_call_is_graded_at_the_offered_price() -> None:
+    """OVER and UNDER calls, won, lost and pushed, at plus and minus prices; a player with no minutes
+    is VOID with the latest pre-game injury status as the reason (the earlier report said Probable)."""
+    from nba_assets.lib import grading
+
+    d = date(2025, 11, 5)
+    calls = [  # (player, recommendation, line, over_price, under_price, points)
+        (1, "OVER", 19.5, 120, -140, 20),  # won at +120
+        (2, "OVER", 20.5, -110, -110, 20),  # lost
+        (3, "OVER", 20.0, -110, -110, 20),  # push
+        (4, "UNDER", 20.5, -130, 150, 20),  # won at +150
+        (5, "UNDER", 19.5, -110, -250, 20),  # lost
+        (6, "UNDER", 20.0, -110, -110, 20),  # push
+        (7, "OVER", 10.5, -110, -110, 0),  # no minutes: VOID
+    ]
+    preds = pl.DataFrame(
+        [
+            {
+                "game_date": d,
+                "game_id": "g1",
+                "player_id": p,
+                "recommendation": rec,
+                "line": line,
+                "over_price": over,
+                "under_price": under,
+                "predicted_points": 21.0,
+            }
+            for p, rec, line, over, under, _ in calls
+        ]
+    )
+    box = pl.DataFrame(
+        [
+            {"game_date": d, "game_id": "g1", "player_id": p, "pts": pts, "minutes": 0.0 if p == 7 else 30.0}
+            for p, *_, pts in calls
+        ]
+    )
+    injuries = pl.DataFrame(
+        {
+            "game_date": [d, d],
+            "player_id": [7, 7],
+            "status": ["Out", "Probable"],
+            "report_time_et": [datetime(2025, 11, 5, 17, 30), datetime(2025, 11, 5, 13, 30)],
+        }
+    )
+    got = grading.grade(preds, box, injuries).sort("player_id")
+    assert got["result"].to_list() == ["WIN", "LOSS", "PUSH", "WIN", "LOSS", "PUSH", "VOID"]
+    assert got["profit"].to_list() == pytest.approx([1.2, -1.0, 0.0, 1.5, -1.0, 0.0, 0.0])
+    assert got["void_reason"].to_list() == [None] * 6 + ["injury_report:Out"]
+    assert got["played"].to_list() == [True] * 6 + [False]
