@@ -160,3 +160,50 @@ def test_each_outcome_of_a_call_is_graded_at_the_offered_price() -> None:
     assert got["profit"].to_list() == pytest.approx([1.2, -1.0, 0.0, 1.5, -1.0, 0.0, 0.0])
     assert got["void_reason"].to_list() == [None] * 6 + ["injury_report:Out"]
     assert got["played"].to_list() == [True] * 6 + [False]
+
+
+def _answers(**over: list) -> pl.DataFrame:
+    from nba_assets.lib.modeling.config import SYSTEMS
+
+    n = len(SYSTEMS)
+    cols: dict[str, list] = {
+        "game_date": [date(2025, 11, 5)] * n,
+        "player_id": [1] * n,
+        "bookmaker": ["draftkings"] * n,
+        "line": [20.5] * n,
+        "system": list(SYSTEMS),
+        "predicted_points": [21.0] * n,
+        "skip_reason": ["edge_below_threshold"] * n,
+        "recommendation": ["PASS"] * n,
+    }
+    for k, v in over.items():
+        cols[k] = v + cols[k][len(v) :]
+    return pl.DataFrame(
+        cols, schema_overrides={"skip_reason": pl.Utf8, "predicted_points": pl.Float64, "line": pl.Float64}
+    )
+
+
+def test_every_line_answered_fails_on_a_silent_row_and_on_a_call_without_a_line() -> None:
+    """Each line has a row per system, and each row a prediction or a reason; a row without a line
+    is NO_LINE (never a call on a default line)."""
+    from nba_assets.lib.modeling.checks import every_line_answered
+
+    props = pl.DataFrame([_prop("draftkings", 1, 20.5)])
+    assert every_line_answered(props, _answers()).passed
+    silent = every_line_answered(props, _answers(predicted_points=[None], skip_reason=[None]))
+    assert not silent.passed and silent.metadata["rows_without_prediction_or_reason"] == 1
+    no_line = pl.concat([_answers(), _answers(line=[None], recommendation=["NO_LINE"])])
+    assert every_line_answered(props, no_line).passed
+    assert not every_line_answered(props, pl.concat([_answers(), _answers(line=[None])])).passed
+
+
+def test_not_all_fallbacks_passes_at_half_and_counts_rows_without_features() -> None:
+    from nba_assets.lib.modeling.checks import not_all_fallbacks
+
+    def preds(fallbacks: int, reason: str) -> pl.DataFrame:
+        return pl.DataFrame({"skip_reason": [reason] * fallbacks + [None] * (20 - fallbacks)})
+
+    assert not_all_fallbacks(preds(10, "low_quality")).passed  # exactly the 0.5 limit
+    assert not not_all_fallbacks(preds(11, "low_quality")).passed
+    assert not not_all_fallbacks(preds(11, "no_feature_row")).passed
+    assert not_all_fallbacks(preds(20, "edge_below_threshold")).passed  # a PASS is not a fallback
