@@ -207,3 +207,20 @@ def test_not_all_fallbacks_passes_at_half_and_counts_rows_without_features() -> 
     assert not not_all_fallbacks(preds(11, "low_quality")).passed
     assert not not_all_fallbacks(preds(11, "no_feature_row")).passed
     assert not_all_fallbacks(preds(20, "edge_below_threshold")).passed  # a PASS is not a fallback
+
+
+def test_training_rows_are_played_regular_season_games_before_the_cutoff_of_quality_50_up() -> None:
+    from nba_assets.lib.modeling.train import training_rows
+
+    cutoff = date(2025, 1, 31)
+    rows = pl.DataFrame(
+        {
+            "player_id": [1, 2, 3, 4, 5, 6],
+            "game_date": [date(2025, 1, 30)] * 5 + [cutoff],
+            "game_id": ["0022400700", "0022400700", "0022400700", "0022400700", "0012400700", "0022400710"],
+            "played": [True, True, False, True, True, True],
+            "target_pts": [12.0, 12.0, 0.0, None, 12.0, 12.0],
+            "quality": [50.0, 49.9, 90.0, 90.0, 90.0, 90.0],
+        }
+    )
+    assert training_rows(rows, cutoff)["player_id"].to_list() == [1]
