@@ -1,5 +1,5 @@
 """The core rules at their edges: each test here was written against a hand-made mutant of the rule
-(a flipped comparison, a dropped filter) that the rest of the suite let pass (see README "Tests")."""
+(a flipped comparison, a dropped filter) that the rest of the suite let pass (see README "Layout")."""
 
 from datetime import date, datetime
 
@@ -224,3 +224,35 @@ def test_training_rows_are_played_regular_season_games_before_the_cutoff_of_qual
         }
     )
     assert training_rows(rows, cutoff)["player_id"].to_list() == [1]
+
+
+def test_sigma_is_the_spread_of_the_residuals_with_its_floors() -> None:
+    """sigma(mu) is fitted so a Normal residual of spread s gives sigma ~ s (|residual| * sqrt(pi/2)),
+    with a >= 0.5, b >= 0 and sigma never below 1 point."""
+    import numpy as np
+
+    from nba_assets.lib.modeling.distribution import SigmaModel
+
+    rng = np.random.default_rng(3)
+    mu = rng.uniform(5, 30, 20000)
+    fitted = SigmaModel.fit(mu, mu + rng.normal(0, 5.0, mu.size))
+    assert fitted(np.array([10.0, 25.0])) == pytest.approx([5.0, 5.0], abs=0.25)
+    exact = SigmaModel.fit(mu, mu)  # no residual at all
+    assert (exact.a, exact.b) == (0.5, 0.0)
+    assert exact(np.array([0.0, 20.0])).tolist() == [1.0, 1.0]
+
+
+def test_the_isotonic_map_stays_inside_its_evidence() -> None:
+    """At P = 0 the map starts from the first block's rate (capped at 0.5), not from 0;
+    no probability leaves [0.01, 0.99]; a shrunk map is pulled toward 0.5, not toward 0."""
+    import numpy as np
+
+    from nba_assets.lib.modeling.distribution import Isotonic
+
+    rng = np.random.default_rng(5)
+    p = rng.uniform(0.4, 0.6, 4000)
+    iso = Isotonic.fit(p, (rng.uniform(0, 1, p.size) < 0.7).astype(float))
+    low, high = iso(np.array([0.0, 0.95]))
+    assert low == pytest.approx(0.5) and 0.6 < high <= 0.99
+    assert Isotonic()(np.array([0.0, 1.0])).tolist() == [0.01, 0.99]
+    assert Isotonic().shrunk(0.5).y == [0.25, 0.75]
