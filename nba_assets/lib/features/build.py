@@ -45,7 +45,8 @@ KEY = ["game_date", "player_id"]
 
 
 def season_of(col: str = "game_date") -> pl.Expr:
-    """NBA season label ("2025-26") of an ET game date: seasons start in October."""
+    """NBA season label ("2025-26") of an ET game date: a date from August 1 on belongs to the season
+    starting that year (the season tips off in October, its preseason in late September)."""
     year = pl.col(col).dt.year()
     start = pl.when(pl.col(col).dt.month() >= 8).then(year).otherwise(year - 1)
     return pl.format("{}-{}", start, ((start + 1) % 100).cast(pl.Utf8).str.zfill(2))
