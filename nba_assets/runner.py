@@ -10,7 +10,6 @@ import json
 import os
 import sys
 import time
-from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -90,19 +89,6 @@ def ensure_dagster_home(settings: Settings) -> Path:
             _print(f"updated {cfg} to this version's instance settings (the old file: dagster.yaml.bak)")
     os.environ["DAGSTER_HOME"] = str(home)
     return home
-
-
-@dataclass
-class StepTiming:
-    name: str
-    seconds: float
-
-
-def run_job_range(
-    defs: dg.Definitions, job_name: str, start: date, end: date, instance: dg.DagsterInstance
-) -> dg.ExecuteInProcessResult:
-    job = defs.resolve_job_def(job_name)
-    return job.execute_in_process(instance=instance, tags=range_tags(start, end), raise_on_error=False)
 
 
 def range_tags(start: date | None, end: date | None) -> dict[str, str]:
