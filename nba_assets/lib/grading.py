@@ -25,16 +25,6 @@ from nba_assets.lib.game_types import is_modeled
 from nba_assets.lib.modeling.decisions import american_profit, called_price
 from nba_assets.lib.raw import CheckOutcome, team_points_mismatches, teams_missing_from_box
 
-GRADE_COLUMNS = [
-    "actual_points",
-    "actual_minutes",
-    "played",
-    "abs_error",
-    "signed_error",
-    "result",
-    "void_reason",
-    "profit",
-]
 WINDOWS: dict[str, int | None] = {"day": 1, "7d": 7, "30d": 30, "season": None}
 # grading/system_performance of D reads the grades of D and of the 300 days before it (its partition
 # mapping): the season window of a date late in a season reaches no further back
