@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import polars as pl
 
 from nba_assets.lib.modeling.config import DECISIONS, DecisionConfig
@@ -158,7 +157,3 @@ def consensus(lines: pl.DataFrame) -> pl.DataFrame:
 
 def empty_predictions() -> pl.DataFrame:
     return pl.DataFrame(schema=PREDICTION_SCHEMA)
-
-
-def probabilities_are_valid(p: np.ndarray) -> bool:
-    return bool(np.all((p >= 0) & (p <= 1)))
