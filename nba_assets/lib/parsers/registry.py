@@ -89,9 +89,6 @@ PARSERS: dict[str, Parser] = {
     "odds-api-event-odds": _odds_event_odds,
 }
 
-# File extension of each kind's archived body.
-EXTENSIONS: dict[str, str] = {kind: ("pdf" if kind == "injury-pdf" else "json") for kind in PARSERS}
-
 
 def parse_payload(kind: str, body: bytes, **context: Any) -> pl.DataFrame:
     """Parse a raw ``body`` of payload ``kind`` (see :data:`PARSERS`) into its contract frame."""
