@@ -86,7 +86,3 @@ def tricode(value: str, source: str = "team", field: str = "team") -> str:
         return _BY_NAME[key]
     except KeyError:
         raise SourceDataError(source, field, "is not a known NBA team", value) from None
-
-
-def is_known_tricode(value: str) -> bool:
-    return value in BY_TRICODE
