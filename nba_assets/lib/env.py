@@ -89,10 +89,9 @@ def prod_setting_problems(environ: Mapping[str, str] | None = None) -> list[str]
 class Settings:
     env: Env = "local"
     data_dir: Path = Path(".nba_assets")
-    # prod only (names, not secrets)
-    gcp_project: str = ""
+    # prod only (names, not secrets; the GCP project and the GCS bucket reach the resources through
+    # dg.EnvVar, see defs/resources_prod.py)
     bigquery_location: str = "US"
-    gcs_bucket: str = ""
     gcs_prefix: str = "nba_assets"
     slack_channel: str = ""
 
@@ -117,9 +116,7 @@ class Settings:
         return cls(
             env=cast(Env, env),  # checked against ENVS above
             data_dir=Path(environ.get("NBA_ASSETS_DATA_DIR") or ".nba_assets").expanduser().resolve(),
-            gcp_project=environ.get("NBA_ASSETS_GCP_PROJECT", ""),
             bigquery_location=environ.get("NBA_ASSETS_BIGQUERY_LOCATION", "US"),
-            gcs_bucket=environ.get("NBA_ASSETS_GCS_BUCKET", ""),
             gcs_prefix=environ.get("NBA_ASSETS_GCS_PREFIX", "nba_assets"),
             slack_channel=environ.get(SLACK_CHANNEL_VAR, ""),
         )
