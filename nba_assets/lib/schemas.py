@@ -216,12 +216,6 @@ def pandera_models() -> dict[str, Any]:
     }
 
 
-def __getattr__(name: str) -> Any:
-    if name == "PANDERA_MODELS":
-        return pandera_models()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 # ---------------------------------------------------------------- row-level rules (quarantine)
 
 
