@@ -12,10 +12,10 @@ import pytest
 from nba_assets.defs.build import build_definitions
 from nba_assets.defs.resources import (
     ArchiveSourceResource,
-    GCSObjectStoreResource,
     LiveSourceResource,
     LocalObjectStoreResource,
 )
+from nba_assets.defs.resources_prod import GCSObjectStoreResource
 from nba_assets.lib.env import Settings
 from nba_assets.lib.storage.duckdb_io import NbaDuckDBIOManager
 

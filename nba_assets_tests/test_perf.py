@@ -39,7 +39,8 @@ def test_local_code_location_imports_no_prod_or_model_libraries() -> None:
 
 
 def test_prod_resources_still_construct_lazily() -> None:
-    from nba_assets.defs.resources import GCSObjectStoreResource, build_resources
+    from nba_assets.defs.resources import build_resources
+    from nba_assets.defs.resources_prod import GCSObjectStoreResource
 
     res = build_resources(Settings.from_env({"NBA_ASSETS_ENV": "prod"}))
     assert isinstance(res["object_store"], GCSObjectStoreResource)

@@ -159,12 +159,3 @@ def build_resources(settings: Settings) -> dict[str, Any]:
         ),
         "alerts": alerts_resource(settings),
     }
-
-
-def __getattr__(name: str) -> Any:
-    # the prod-only resource class lives in resources_prod (imported on first use)
-    if name == "GCSObjectStoreResource":
-        from nba_assets.defs.resources_prod import GCSObjectStoreResource
-
-        return GCSObjectStoreResource
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
