@@ -39,6 +39,25 @@ SEASON_TYPE_BY_PREFIX: dict[str, str] = {
     "005": "PlayIn",
     "006": "NBA Cup Final",
 }
+# A player's ``statistics`` key -> contract column: boxscoretraditionalv3 (stats.nba.com) and the
+# liveData box score (cdn.nba.com) name the counting stats alike.
+BOX_SCORE_STATS: dict[str, str] = {
+    "points": "pts",
+    "fieldGoalsMade": "fgm",
+    "fieldGoalsAttempted": "fga",
+    "threePointersMade": "fg3m",
+    "threePointersAttempted": "fg3a",
+    "freeThrowsMade": "ftm",
+    "freeThrowsAttempted": "fta",
+    "reboundsOffensive": "oreb",
+    "reboundsDefensive": "dreb",
+    "reboundsTotal": "reb",
+    "assists": "ast",
+    "steals": "stl",
+    "blocks": "blk",
+    "turnovers": "tov",
+    "foulsPersonal": "pf",
+}
 
 _HTML_MARKERS = (b"<!doctype html", b"<html", b"<head", b"<body")
 

@@ -15,6 +15,7 @@ import polars as pl
 
 from nba_assets.lib.errors import SourceDataError, require
 from nba_assets.lib.parsers._common import (
+    BOX_SCORE_STATS,
     CDN_NBA,
     check_game_id,
     date_prefix,
@@ -35,24 +36,6 @@ from nba_assets.lib.parsers._common import (
     to_int,
 )
 from nba_assets.lib.schemas import BOX_SCORE_SCHEMA, SCHEDULE_SCHEMA
-
-_STATS: dict[str, str] = {
-    "points": "pts",
-    "fieldGoalsMade": "fgm",
-    "fieldGoalsAttempted": "fga",
-    "threePointersMade": "fg3m",
-    "threePointersAttempted": "fg3a",
-    "freeThrowsMade": "ftm",
-    "freeThrowsAttempted": "fta",
-    "reboundsOffensive": "oreb",
-    "reboundsDefensive": "dreb",
-    "reboundsTotal": "reb",
-    "assists": "ast",
-    "steals": "stl",
-    "blocks": "blk",
-    "turnovers": "tov",
-    "foulsPersonal": "pf",
-}
 
 
 def _game(payload: Any, source: str) -> tuple[dict[str, Any], str]:
@@ -129,7 +112,7 @@ def parse_cdn_boxscore(
                 "status_comment": "" if played else _not_playing_comment(player),
                 "source": source,
             }
-            for key, col in _STATS.items():
+            for key, col in BOX_SCORE_STATS.items():
                 row[col] = get_int(stats, key, source, spath)
             rows.append(row)
         if len(rows) == before:

@@ -15,6 +15,7 @@ import polars as pl
 
 from nba_assets.lib.errors import SourceDataError, require
 from nba_assets.lib.parsers._common import (
+    BOX_SCORE_STATS,
     CDN_NBA,
     STATS_NBA,
     check_game_id,
@@ -269,25 +270,6 @@ def parse_schedule_v2(payload: Any, season: str | None = None, source: str = CDN
 
 # ---------------------------------------------------------------- box scores
 
-# boxscoretraditionalv3 statistics key -> contract column
-_V3_STATS: dict[str, str] = {
-    "points": "pts",
-    "fieldGoalsMade": "fgm",
-    "fieldGoalsAttempted": "fga",
-    "threePointersMade": "fg3m",
-    "threePointersAttempted": "fg3a",
-    "freeThrowsMade": "ftm",
-    "freeThrowsAttempted": "fta",
-    "reboundsOffensive": "oreb",
-    "reboundsDefensive": "dreb",
-    "reboundsTotal": "reb",
-    "assists": "ast",
-    "steals": "stl",
-    "blocks": "blk",
-    "turnovers": "tov",
-    "foulsPersonal": "pf",
-}
-
 
 def parse_boxscore_traditional_v3(
     payload: Any, game_date: date | datetime | str, source: str = STATS_NBA
@@ -347,7 +329,7 @@ def parse_boxscore_traditional_v3(
                 "status_comment": get_str(player, "comment", source, path, nullable=True) or "",
                 "source": source,
             }
-            for key, col in _V3_STATS.items():
+            for key, col in BOX_SCORE_STATS.items():
                 row[col] = get_int(stats, key, source, spath)
             rows.append(row)
     return frame(rows, BOX_SCORE_SCHEMA, source)
