@@ -94,14 +94,7 @@ def prediction_grades(
             "voids": grades.filter(pl.col("result") == "VOID").select("player_id").n_unique(),
         },
     )
-    outcome = grading.graded_share(grades)
-    yield dg.AssetCheckResult(
-        asset_key=GRADES,
-        check_name="prediction_grades_graded_share",
-        passed=outcome.passed,
-        severity=dg.AssetCheckSeverity.WARN,
-        metadata=outcome.metadata,
-    )
+    yield check_result(GRADES, "prediction_grades_graded_share", grading.graded_share(grades))
 
 
 @dg.asset(
