@@ -191,7 +191,7 @@ def performance_dates_reading(day: date, newest: date) -> list[date]:
     return [day + timedelta(days=n) for n in range((last - day).days + 1)]
 
 
-def performance(grades: pl.DataFrame, as_of: date, season_start: date | None = None) -> pl.DataFrame:
+def performance(grades: pl.DataFrame, as_of: date) -> pl.DataFrame:
     """Per system x tier (``all`` and each tier) x window (day, 7d, 30d, season) ending on ``as_of``:
     n, MAE, the line's MAE on the same player-dates, bias, and the :func:`bet_record` of the calls on
     main lines (bets, W-L-P, hit rate, ROI at the offered prices), as every other record counts them:
@@ -199,7 +199,7 @@ def performance(grades: pl.DataFrame, as_of: date, season_start: date | None = N
     counting them as bets inflates the record (catboost_line 8,480 bets at 65.5 % on the development
     window with them, 369 at 49.9 % without)."""
     rows: list[dict[str, Any]] = []
-    first = season_start or season_start_of(as_of)
+    first = season_start_of(as_of)
     for window, days in WINDOWS.items():
         lo = first if days is None else as_of - timedelta(days=days - 1)
         w = grades.filter(pl.col("game_date").is_between(lo, as_of))
