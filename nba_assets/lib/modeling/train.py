@@ -225,11 +225,9 @@ def calibration_fitter(shrink: float | None) -> Callable[[np.ndarray, np.ndarray
     return fit
 
 
-def train_points_model(
-    features: pl.DataFrame, cutoff: date, cfg: ModelConfig = MODEL, feature_names: list[str] | None = None
-) -> PointsModel:
+def train_points_model(features: pl.DataFrame, cutoff: date, cfg: ModelConfig = MODEL) -> PointsModel:
     """Train the line-blind model on rows before ``cutoff``; see the module docstring."""
-    names = list(feature_names or BASE_FEATURES)
+    names = list(BASE_FEATURES)
     # a set order: the warehouse may return the rows in any (BigQuery has none without ORDER BY), and
     # CatBoost learns another model from the same rows in another order
     rows = training_rows(features, cutoff).sort(TRAINING_ORDER)
