@@ -289,8 +289,9 @@ def by_confidence_tier(rows: pl.DataFrame, main_lines_only: bool = True) -> pl.D
     return grading.bet_record(bets, ["system", "tier"])
 
 
-def by_edge_tier(rows: pl.DataFrame, main_lines_only: bool = True) -> pl.DataFrame:
-    bets = rows.filter(pl.col("is_main_line")) if main_lines_only else rows
+def by_edge_tier(rows: pl.DataFrame) -> pl.DataFrame:
+    """Bets on main lines by system and |edge| tier (:data:`EDGE_TIERS`)."""
+    bets = rows.filter(pl.col("is_main_line"))
     tier = pl.lit(None, pl.Utf8)
     for name, lo, hi in reversed(EDGE_TIERS):
         tier = (
