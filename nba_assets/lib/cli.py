@@ -201,7 +201,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     except duckdb.Error as exc:
         raise SystemExit(f"nba-assets report: cannot read {warehouse}: {exc}") from None
     if preds.is_empty():
-        lo, hi = exports.prediction_dates(warehouse)
+        lo, hi = exports.game_date_span(warehouse, "predictions.player_points_predictions")
         held = f"predictions exist for {lo} .. {hi}" if lo else "the warehouse holds no predictions"
         raise SystemExit(
             f"nba-assets report: no predictions for {day} in {warehouse} ({held}); "

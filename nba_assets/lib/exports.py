@@ -755,8 +755,3 @@ def game_date_span(warehouse: Path, table: str) -> tuple[date | None, date | Non
     except duckdb.Error:
         return None, None
     return lo, hi
-
-
-def prediction_dates(warehouse: Path) -> tuple[date | None, date | None]:
-    """First and last date with predictions in the warehouse (for error messages)."""
-    return game_date_span(warehouse, "predictions.player_points_predictions")
