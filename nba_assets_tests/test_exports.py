@@ -29,7 +29,7 @@ from nba_assets.lib.cli import main
 from nba_assets.lib.env import Settings
 from nba_assets.lib.modeling.config import SYSTEMS
 from nba_assets.lib.modeling.decisions import PREDICTION_SCHEMA, decide
-from nba_assets.lib.reports import record_by_system
+from nba_assets.lib.reports import picks_table, record_by_system
 
 D = date(2025, 11, 20)
 DAYS = [D - timedelta(days=k) for k in range(4, -1, -1)]  # 11-16 .. 11-20
@@ -203,6 +203,26 @@ def test_the_report_does_not_depend_on_the_order_the_warehouse_returns_rows_in(p
     assert from_draftkings.height > 0
     named = best.filter(pl.col("player_id").is_in(from_draftkings["player_id"].implode()))
     assert named["bookmaker"].unique().to_list() == ["betmgm"]
+
+
+def test_the_cli_picks_table_names_the_reports_picks_whatever_the_row_order(preds) -> None:
+    """``nba-assets main`` prints picks_table. It chose each player's row by confidence alone, so with
+    two books tied it printed whichever came first in the warehouse's (unset) order, and not always the
+    book the HTML report and picks.json name. It prints the report's picks (best_picks), in their order."""
+    betmgm = preds.filter(pl.col("bookmaker") == "draftkings").with_columns(bookmaker=pl.lit("betmgm"))
+    tied = pl.concat([preds, betmgm])
+    table = picks_table(tied, limit=100)
+    for seed in range(6):
+        assert picks_table(tied.sample(fraction=1.0, shuffle=True, seed=seed), limit=100) == table
+    assert picks_table(tied.reverse(), limit=100) == table
+    best = exports.best_picks(tied, "catboost")
+    rows = table.splitlines()[1:]
+    assert len(rows) == best.height > 0
+    for row, pick in zip(rows, best.iter_rows(named=True), strict=True):
+        assert row.split()[-2] == pick["recommendation"]
+        assert row[28:43].strip() == pick["bookmaker"][:14]
+    assert picks_table(tied, limit=3).count("\n") == 3
+    assert picks_table(tied.clear()) == "  (no actionable picks)"
 
 
 def test_html_escapes_data_and_needs_nothing_from_the_network(preds, grades) -> None:

@@ -34,8 +34,8 @@ import polars as pl
 from nba_assets.lib import grading
 from nba_assets.lib.metadata import markdown_table
 from nba_assets.lib.modeling.config import DECISIONS, SYSTEMS
-from nba_assets.lib.modeling.decisions import PREDICTION_SCHEMA, called_price
-from nba_assets.lib.reports import record_by_system
+from nba_assets.lib.modeling.decisions import PREDICTION_SCHEMA
+from nba_assets.lib.reports import best_picks, record_by_system
 
 REPORT_SYSTEMS = ("catboost", "catboost_line")
 # Days of grades before D the report reads (season to date needs up to ~300: Aug 1 .. June).
@@ -105,26 +105,6 @@ def picks_json(preds: pl.DataFrame, day: date) -> bytes:
         "rows": records,
     }
     return (json.dumps(doc, ensure_ascii=False, allow_nan=False, separators=(",", ":")) + "\n").encode()
-
-
-def best_picks(preds: pl.DataFrame, system: str) -> pl.DataFrame:
-    """One row per player: the actionable main line of ``system`` with the highest confidence (ties: the
-    better price for the side, then the book first by name), with ``books`` = how many books' main
-    lines carry the same call. The order of ``preds`` does not matter (BigQuery returns rows in none)."""
-    picks = preds.filter((pl.col("system") == system) & pl.col("actionable") & pl.col("is_main_line"))
-    if picks.is_empty():
-        return picks.with_columns(
-            pl.lit(None, pl.Int64).alias("price"), pl.lit(None, pl.UInt32).alias("books")
-        )
-    price = called_price()
-    books = picks.group_by("player_id", "recommendation").agg(pl.col("bookmaker").n_unique().alias("books"))
-    return (
-        picks.with_columns(price.alias("price"))
-        .sort(["confidence", "price", "bookmaker"], descending=[True, True, False], nulls_last=True)
-        .unique(subset=["player_id"], keep="first", maintain_order=True)
-        .join(books, on=["player_id", "recommendation"], how="left")
-        .sort(["confidence", "player_name", "player_id"], descending=[True, False, False])
-    )
 
 
 def picks_markdown(preds: pl.DataFrame, limit: int = 25) -> str:

@@ -5,18 +5,34 @@ from __future__ import annotations
 import polars as pl
 
 from nba_assets.lib import grading
+from nba_assets.lib.modeling.decisions import called_price
+
+
+def best_picks(preds: pl.DataFrame, system: str) -> pl.DataFrame:
+    """One row per player: the actionable main line of ``system`` with the highest confidence (ties: the
+    better price for the side, then the book first by name), with ``books`` = how many books' main
+    lines carry the same call. The order of ``preds`` does not matter (BigQuery returns rows in none)."""
+    picks = preds.filter((pl.col("system") == system) & pl.col("actionable") & pl.col("is_main_line"))
+    if picks.is_empty():
+        return picks.with_columns(
+            pl.lit(None, pl.Int64).alias("price"), pl.lit(None, pl.UInt32).alias("books")
+        )
+    price = called_price()
+    books = picks.group_by("player_id", "recommendation").agg(pl.col("bookmaker").n_unique().alias("books"))
+    return (
+        picks.with_columns(price.alias("price"))
+        .sort(["confidence", "price", "bookmaker"], descending=[True, True, False], nulls_last=True)
+        .unique(subset=["player_id"], keep="first", maintain_order=True)
+        .join(books, on=["player_id", "recommendation"], how="left")
+        .sort(["confidence", "player_name", "player_id"], descending=[True, False, False])
+    )
 
 
 def picks_table(preds: pl.DataFrame, system: str = "catboost", limit: int = 25) -> str:
-    picks = preds.filter((pl.col("system") == system) & pl.col("actionable") & pl.col("is_main_line"))
-    if picks.is_empty():
+    """The ``limit`` most confident picks of ``system``, one per player (:func:`best_picks`), as text."""
+    best = best_picks(preds, system).head(limit)
+    if best.is_empty():
         return "  (no actionable picks)"
-    best = (
-        picks.sort("confidence", descending=True)
-        .unique(subset=["player_id"], keep="first")
-        .sort("confidence", descending=True)
-        .head(limit)
-    )
     lines = [f"  {'player':<26}{'book':<15}{'line':>6}{'pred':>7}{'P(over)':>9}  call"]
     for r in best.iter_rows(named=True):
         lines.append(
