@@ -284,13 +284,11 @@ def model_direct(data_dir: Path, cutoff: date) -> None:
 
 def predictions_direct(data_dir: Path, start: date, end: date) -> None:
     """The prediction asset's work: per date the newest promoted model with cutoff <= date,
-    ``predict_lines``, the two checks, the write."""
+    ``predict_dates``, the two checks, the write."""
     import duckdb
-    import polars as pl
 
     from nba_assets.lib.modeling import checks as pchecks
-    from nba_assets.lib.modeling.decisions import empty_predictions
-    from nba_assets.lib.modeling.predict import predict_lines
+    from nba_assets.lib.modeling.predict import predict_dates
     from nba_assets.lib.modeling.registry import ModelRegistry
     from nba_assets.lib.storage.object_store import LocalObjectStore
 
@@ -306,25 +304,17 @@ def predictions_direct(data_dir: Path, start: date, end: date) -> None:
             ).pl()
             con.sql("SELECT * FROM models.points_model").pl()  # the asset's model_versions input
             registry = ModelRegistry(LocalObjectStore(data_dir / "objects"))
-            frames, used = [], {}
-            for day in _dates(start, end):
-                day_props = props.filter(pl.col("game_date") == day)
-                if day_props.is_empty():
-                    continue
+            used: dict[str, Any] = {}
+
+            def model_for(day: date) -> Any:
                 version = registry.version_for(day)
                 if version is None:
                     raise SystemExit(f"no promoted model with cutoff <= {day}")
                 if version not in used:
                     used[version] = registry.load(version)
-                model = used[version]
-                batch = predict_lines(
-                    day_props,
-                    features.filter(pl.col("game_date") == day),
-                    model,
-                    model.metrics["blend_weight"],
-                )
-                frames.append(batch.predictions)
-            preds = pl.concat(frames) if frames else empty_predictions()
+                return used[version]
+
+            preds = predict_dates(props, features, _dates(start, end), model_for).predictions
             ok = pchecks.every_line_answered(props, preds).passed
             pchecks.not_all_fallbacks(preds)
             write_window(con, "predictions", "player_points_predictions", preds, start, end)

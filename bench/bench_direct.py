@@ -10,7 +10,7 @@ Each stage calls the library directly in its own child process (bench/_direct.py
                then the context models with vars min_date/max_date/history_days; NBA_ASSETS_WAREHOUSE)
 * features     nba_assets.lib.features.store.feature_rows on the inputs the partition mappings load
 * model        train_points_model + promotion_gate + ModelRegistry.save (season only)
-* predictions  predict_lines per date with the registry's model for that date
+* predictions  predict_dates: predict_lines per date with the registry's model for that date
 
 Slate: same starting point as bench_daily_slate.py (``$NBA_BENCH_DIR/slate_base``), date 2025-11-05.
 Season: a fresh data dir, raw/context from 2022-10-18, features/predictions 2024-10-22 .. 2025-04-13.

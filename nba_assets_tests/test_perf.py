@@ -289,6 +289,54 @@ def test_predict_lines_equals_the_reference_rows_and_order() -> None:
     )
 
 
+def test_predict_dates_scores_each_date_with_its_own_model() -> None:
+    """predict_dates (the predictions asset's, the backtest's and the direct bench's loop) gives the
+    rows of predict_lines date by date, each date with the model model_for names for it and that
+    model's blend weight, in date order; dates without lines are passed over (no model asked) and the
+    skipped player-dates are summed."""
+    import polars as pl
+
+    from nba_assets.lib.modeling.config import DecisionConfig
+    from nba_assets.lib.modeling.predict import predict_dates, predict_lines
+    from nba_assets.lib.modeling.train import train_points_model
+    from nba_assets_tests.test_lib_modeling import FAST, synthetic_features
+
+    feats = synthetic_features(date(2025, 1, 1), 40).with_columns(pl.lit("BOS").alias("team_abbr"))
+    early, late = (train_points_model(feats, date(2025, 1, d), FAST) for d in (30, 31))
+    cfg = DecisionConfig(quality_min=70, edge_min=1.5, p_side_min=0.56)
+    days = [date(2025, 2, 7), date(2025, 2, 8), date(2025, 2, 9)]
+    window = feats.filter(pl.col("game_date").is_in(days))
+    props = _synthetic_props(window).filter(pl.col("game_date") != days[1])  # no lines on the 8th
+    models = {days[0]: early, days[2]: late}
+    asked: list[date] = []
+
+    def model_for(day: date):
+        asked.append(day)
+        return models[day]
+
+    got = predict_dates(props, window, days, model_for, cfg)
+    assert asked == [days[0], days[2]]
+    want = [
+        predict_lines(
+            props.filter(pl.col("game_date") == d),
+            window.filter(pl.col("game_date") == d),
+            models[d],
+            models[d].metrics["blend_weight"],
+            cfg,
+        )
+        for d in (days[0], days[2])
+    ]
+    assert got.predictions.equals(pl.concat([w.predictions for w in want]))
+    assert got.predictions["model_version"].unique(maintain_order=True).to_list() == [
+        early.version,
+        late.version,
+    ]
+    assert got.skipped == {k: want[0].skipped[k] + want[1].skipped[k] for k in want[0].skipped}
+    assert got.skipped["no_feature_row"] > 0
+    empty = predict_dates(props.head(0), window, days, model_for, cfg)
+    assert empty.predictions.is_empty() and empty.skipped == {} and asked == [days[0], days[2]]
+
+
 # ---------------------------------------------------------------- event log: range runs in batches
 
 

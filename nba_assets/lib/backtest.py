@@ -23,7 +23,7 @@ import polars as pl
 from nba_assets.lib import exports, grading, raw
 from nba_assets.lib.modeling.config import DECISIONS, MODEL, SYSTEMS, DecisionConfig, ModelConfig
 from nba_assets.lib.modeling.decisions import PREDICTION_SCHEMA
-from nba_assets.lib.modeling.predict import predict_lines
+from nba_assets.lib.modeling.predict import predict_dates
 from nba_assets.lib.modeling.train import PointsModel, train_points_model
 from nba_assets.lib.sources.base import HISTORY_COLUMNS
 
@@ -161,21 +161,16 @@ def run_backtest(
             f"model {model.version}: {model.metrics['train_rows']:,} rows, validation MAE "
             f"{model.metrics['mae']:.3f}; predicting {cutoff} .. {last}"
         )
-        day = cutoff
-        while day <= last:
-            day_props = block_props.filter(pl.col("game_date") == day)
-            if day_props.height:
-                batch = predict_lines(
-                    day_props,
-                    inputs.features.filter(pl.col("game_date") == day),
-                    model,
-                    model.metrics["blend_weight"],
-                    decisions,
-                )
-                frames.append(batch.predictions)
-                for k, v in batch.skipped.items():
-                    skipped[k] = skipped.get(k, 0) + v
-            day += timedelta(days=1)
+        batch = predict_dates(
+            block_props,
+            inputs.features,
+            sorted(block_props["game_date"].unique()),
+            lambda _day: model,  # noqa: B023 (predict_dates calls it before the loop moves on)
+            decisions,
+        )
+        frames.append(batch.predictions)
+        for reason, n in batch.skipped.items():
+            skipped[reason] = skipped.get(reason, 0) + n
     if not frames:
         raise ValueError(f"backtest: no lines with resolved players between {start} and {end}")
     preds = pl.concat(frames)

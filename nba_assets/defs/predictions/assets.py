@@ -1,6 +1,7 @@
 """predictions/player_points_predictions: every real line x every system, with a call and a reason."""
 
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
 import dagster as dg
@@ -11,7 +12,6 @@ from nba_assets.defs.partitions import dates_of, game_date_partitions, record_pa
 from nba_assets.defs.resources import ObjectStoreResource
 from nba_assets.lib.metadata import markdown_table
 from nba_assets.lib.modeling import checks as pchecks
-from nba_assets.lib.modeling.decisions import empty_predictions
 
 KEY = dg.AssetKey(["predictions", "player_points_predictions"])
 CHECKS = ("player_points_predictions_every_line_answered", "player_points_predictions_not_all_fallbacks")
@@ -59,16 +59,14 @@ def player_points_predictions(
     object_store: ObjectStoreResource,
 ) -> Iterator[Any]:
     # CatBoost (and the pandas it imports, ~1 s) only in the process that predicts
-    from nba_assets.lib.modeling.predict import predict_lines
+    from nba_assets.lib.modeling.predict import predict_dates
     from nba_assets.lib.modeling.registry import ModelRegistry
+    from nba_assets.lib.modeling.train import PointsModel
 
     registry = ModelRegistry(object_store.get_store())
-    frames, used = [], {}
-    skipped_total: dict[str, int] = {}
-    for day in dates_of(context):
-        day_props = props.filter(pl.col("game_date") == day)
-        if day_props.is_empty():
-            continue
+    used: dict[str, PointsModel] = {}
+
+    def model_for(day: date) -> PointsModel:
         version = registry.version_for(day)
         if version is None:
             raise dg.Failure(
@@ -76,14 +74,10 @@ def player_points_predictions(
             )
         if version not in used:
             used[version] = registry.load(version)
-        model = used[version]
-        batch = predict_lines(
-            day_props, features.filter(pl.col("game_date") == day), model, model.metrics["blend_weight"]
-        )
-        frames.append(batch.predictions)
-        for k, v in batch.skipped.items():
-            skipped_total[k] = skipped_total.get(k, 0) + v
-    preds = pl.concat(frames) if frames else empty_predictions()
+        return used[version]
+
+    batch = predict_dates(props, features, dates_of(context), model_for)
+    preds = batch.predictions
     record_partition_row_counts(context, preds)
     picks = preds.filter((pl.col("system") == "catboost") & pl.col("actionable") & pl.col("is_main_line"))
     yield dg.Output(
@@ -92,7 +86,7 @@ def player_points_predictions(
             "dagster/row_count": preds.height,
             "players": preds["player_id"].n_unique(),
             "models_used": sorted(used),
-            "skipped_player_dates": skipped_total,
+            "skipped_player_dates": batch.skipped,
             "calls_by_system": {
                 s: int(n) for s, n in preds.filter(pl.col("actionable")).group_by("system").len().iter_rows()
             },

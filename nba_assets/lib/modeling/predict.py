@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 import polars as pl
@@ -155,3 +157,29 @@ def predict_lines(
     if unmodeled.height:
         rows = rows.with_columns(pl.coalesce(unmodeled_reason(), pl.col("skip_reason")).alias("skip_reason"))
     return PredictionBatch(rows.select([pl.col(c).cast(t) for c, t in PREDICTION_SCHEMA.items()]), skipped)
+
+
+def predict_dates(
+    props: pl.DataFrame,
+    features: pl.DataFrame,
+    dates: Iterable[date],
+    model_for: Callable[[date], PointsModel],
+    cfg: DecisionConfig = DECISIONS,
+) -> PredictionBatch:
+    """:func:`predict_lines` date by date over ``dates`` (ascending), each date with lines in ``props``
+    scored by ``model_for(date)`` at that model's blend weight; dates without lines are passed over.
+    The dates' rows in one frame, in date order, and the skipped player-dates summed by reason."""
+    frames: list[pl.DataFrame] = []
+    skipped: dict[str, int] = {}
+    for day in dates:
+        day_props = props.filter(pl.col("game_date") == day)
+        if day_props.is_empty():
+            continue
+        model = model_for(day)
+        batch = predict_lines(
+            day_props, features.filter(pl.col("game_date") == day), model, model.metrics["blend_weight"], cfg
+        )
+        frames.append(batch.predictions)
+        for reason, n in batch.skipped.items():
+            skipped[reason] = skipped.get(reason, 0) + n
+    return PredictionBatch(pl.concat(frames) if frames else empty_predictions(), skipped)
