@@ -139,17 +139,12 @@ def predict_lines(
             pl.Series("p_over", p_over).fill_nan(None),
             pl.Series("p_under", p_under).fill_nan(None),
             pl.lit(model.version).alias("model_version"),
-            pl.col("quality").fill_null(0.0),
+            pl.col("quality").is_null().alias("_no_feature_row"),
+            pl.col("quality").fill_null(0.0),  # below any threshold: decide() PASSes the row
         )
     )
     rows = decide(rows, cfg).with_columns(
-        pl.when(pl.col("predicted_points").is_null() & pl.col("skip_reason").is_null())
-        .then(pl.lit("no_feature_row"))
-        .otherwise(pl.col("skip_reason"))
-        .alias("skip_reason")
-    )
-    rows = rows.with_columns(
-        pl.when(pl.col("quality") == 0)
+        pl.when(pl.col("_no_feature_row"))
         .then(pl.lit("no_feature_row"))
         .otherwise(pl.col("skip_reason"))
         .alias("skip_reason")
