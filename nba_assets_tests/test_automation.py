@@ -18,6 +18,7 @@ from nba_assets.defs.automation import policy, sensors
 from nba_assets.defs.automation.resources import (
     AlertsResource,
     LocalAlertsResource,
+    ObjectStoreAlertsResource,
     SlackAlertsResource,
     alerts_resource,
 )
@@ -845,7 +846,12 @@ def test_slack_alerts_escape_slacks_control_characters(slack) -> None:
 def test_alerts_resource_is_slack_only_in_prod_with_a_channel(tmp_path) -> None:
     local = alerts_resource(Settings(data_dir=tmp_path))
     assert isinstance(local, LocalAlertsResource) and local.path == str(tmp_path / "alerts.log")
-    assert isinstance(alerts_resource(Settings(env="prod", data_dir=tmp_path)), LocalAlertsResource)
+    # prod without a channel: the alert log in the object store (a file of the sensor's pod is lost)
+    store = LocalObjectStoreResource(root=str(tmp_path / "objects"))
+    logged = alerts_resource(Settings(env="prod", data_dir=tmp_path), store)
+    assert isinstance(logged, ObjectStoreAlertsResource) and logged.object_store is store
+    with pytest.raises(ValueError, match="pass the object_store resource"):
+        alerts_resource(Settings(env="prod", data_dir=tmp_path))
     prod = alerts_resource(Settings(env="prod", data_dir=tmp_path, slack_channel="#nba"))
     assert isinstance(prod, SlackAlertsResource) and prod.channel == "#nba"
     assert isinstance(prod.slack.token, dg.EnvVar) and prod.slack.token.env_var_name == "SLACK_BOT_TOKEN"

@@ -11,6 +11,7 @@ from nba_assets.defs.automation.freshness import freshness_checks, freshness_sen
 from nba_assets.defs.automation.schedules import schedules
 from nba_assets.defs.automation.sensors import sensors
 from nba_assets.defs.context.assets import context_assets
+from nba_assets.defs.executors import build_executor
 from nba_assets.defs.features.assets import feature_assets
 from nba_assets.defs.grading.assets import grading_assets, grading_checks
 from nba_assets.defs.jobs import jobs
@@ -24,7 +25,8 @@ from nba_assets.lib.storage.event_log import enable_event_batches
 
 
 def build_definitions(settings: Settings, resources: Mapping[str, Any] | None = None) -> dg.Definitions:
-    """``resources`` replace the environment's by key (tests point the archive source elsewhere)."""
+    """``resources`` replace the environment's by key (tests point the archive source elsewhere). Every
+    job runs on ``settings.executor`` (:func:`nba_assets.defs.executors.build_executor`)."""
     if settings.env == "local":
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     # a partitioned output's per-partition events reach the instance's storage as one batch
@@ -45,4 +47,5 @@ def build_definitions(settings: Settings, resources: Mapping[str, Any] | None = 
         schedules=schedules,
         sensors=[*sensors, freshness_sensor],
         resources={**build_resources(settings), **(resources or {})},
+        executor=build_executor(settings),
     )

@@ -7,6 +7,7 @@ from pydantic import PrivateAttr
 
 from nba_assets.defs.automation.resources import alerts_resource
 from nba_assets.defs.context.resources import NbaDbtCliResource
+from nba_assets.defs.object_store_resource import ObjectStoreResource
 from nba_assets.lib.dbt_project import dbt_executable, dbt_project
 from nba_assets.lib.env import ODDS_API_KEY_VAR, Settings, require_value
 from nba_assets.lib.sources.archive import ArchiveSource
@@ -15,13 +16,6 @@ from nba_assets.lib.storage.duckdb_io import NbaDuckDBIOManager
 from nba_assets.lib.storage.object_store import LocalObjectStore, ObjectStore
 
 # ---------------------------------------------------------------- object stores
-
-
-class ObjectStoreResource(dg.ConfigurableResource):
-    """Where raw payloads, quarantined rows, models and reports are kept."""
-
-    def get_store(self) -> ObjectStore:
-        raise NotImplementedError
 
 
 class LocalObjectStoreResource(ObjectStoreResource):

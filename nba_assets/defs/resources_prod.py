@@ -38,13 +38,14 @@ class GCSObjectStoreResource(ObjectStoreResource):
 def build_prod_resources(settings: Settings) -> dict[str, Any]:
     """Every resource of the prod environment."""
     gcs = GCSResource(project=dg.EnvVar(GCP_PROJECT_VAR))
+    object_store = GCSObjectStoreResource(
+        gcs=gcs, bucket=dg.EnvVar(GCS_BUCKET_VAR), prefix=settings.gcs_prefix
+    )
     return {
         "io_manager": NbaPolarsBigQueryIOManager(
             project=dg.EnvVar(GCP_PROJECT_VAR), location=settings.bigquery_location
         ),
-        "object_store": GCSObjectStoreResource(
-            gcs=gcs, bucket=dg.EnvVar(GCS_BUCKET_VAR), prefix=settings.gcs_prefix
-        ),
+        "object_store": object_store,
         "nba_source": LiveSourceResource(
             odds_api_key=dg.EnvVar(ODDS_API_KEY_VAR), bettingpros_api_key=dg.EnvVar(BETTINGPROS_API_KEY_VAR)
         ),
@@ -54,5 +55,6 @@ def build_prod_resources(settings: Settings) -> dict[str, Any]:
             target="bigquery",
             dbt_executable=dbt_executable(),
         ),
-        "alerts": alerts_resource(settings),
+        # Slack with a channel, else the alert log in GCS (never a file of the code server's pod)
+        "alerts": alerts_resource(settings, object_store),
     }

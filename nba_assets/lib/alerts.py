@@ -1,5 +1,7 @@
 """Alerts: one message per failed run (with the checks that failed in it) and one per failed check
-of a successful run, to Slack when configured and to the local alert log (and console) otherwise.
+of a successful run, to Slack when configured and otherwise to an alert log (and the console): the local
+file in the local environment, the object store (GCS) in prod, where the sensors that send alerts run in
+a code-server pod whose files nobody sees and which a restart wipes.
 
 The message text never contains a secret: it is built from run ids, asset keys, partitions, check
 names and check metadata only.
@@ -11,6 +13,7 @@ import json
 import logging
 import re
 import threading
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +22,9 @@ from typing import Any, Protocol
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+
+from nba_assets.lib.errors import StoreUnavailableError
+from nba_assets.lib.storage.object_store import ObjectStore
 
 log = logging.getLogger("nba_assets.alerts")
 
@@ -103,6 +109,44 @@ class LocalAlertLog:
         if not self.path.exists():
             return []
         return [json.loads(line) for line in self.path.read_text().splitlines() if line.strip()]
+
+
+ALERTS_PREFIX = "alerts"
+
+
+class ObjectStoreAlertLog:
+    """Alerts as JSON lines in the object store, one object per delivered batch (GCS has no append):
+    ``alerts/<UTC date>/<UTC time>-<id>.jsonl``, and a line on the console. Every process and pod of a
+    deployment writes to the same place, and nothing is lost when a pod goes. An object store still
+    failing after its client's retries is a transient delivery error (the sensor keeps its cursor and
+    tries again on its next tick)."""
+
+    def __init__(self, store: ObjectStore, prefix: str = ALERTS_PREFIX) -> None:
+        self.store = store
+        self.prefix = prefix
+
+    def send_all(self, alerts: list[Alert]) -> None:
+        if not alerts:
+            return
+        now = datetime.now(UTC)
+        key = f"{self.prefix}/{now:%Y-%m-%d}/{now:%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex[:12]}.jsonl"
+        body = "".join(alert.to_json() + "\n" for alert in alerts).encode()
+        try:
+            self.store.put_bytes(key, body, "application/x-ndjson")
+        except StoreUnavailableError as exc:
+            raise AlertDeliveryError(f"object store unavailable: {exc}", transient=True) from None
+        for alert in alerts:
+            log.warning("ALERT %s", alert.render().replace("\n", " | "))
+
+    def read(self) -> list[dict[str, Any]]:
+        """Every alert logged, oldest first."""
+        return [
+            json.loads(line)
+            for key in sorted(self.store.list_keys(self.prefix))
+            if key.endswith(".jsonl")
+            for line in self.store.get_bytes(key).decode().splitlines()
+            if line.strip()
+        ]
 
 
 # Slack Web API error codes that a later attempt can get past; every other code (invalid_auth,

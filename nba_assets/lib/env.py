@@ -2,7 +2,10 @@
 
 ``NBA_ASSETS_ENV``: ``local`` (default) or ``prod``. ``NBA_ASSETS_DATA_DIR`` moves everything the
 local environment writes (DuckDB warehouse, object store, alert log); default ``./.nba_assets``.
-Read only when definitions are built (``nba_assets.definitions``), never at import time.
+``NBA_ASSETS_EXECUTOR``: how a run executes its steps, ``multiprocess`` (default: one process per step on
+the run's machine) or ``k8s`` (one Kubernetes pod per step, ``dagster_k8s.k8s_job_executor``; prod only,
+since the local warehouse and object store are files on one machine). Read only when definitions are
+built (``nba_assets.definitions``), never at import time.
 Secrets are not read here: resources take them through ``dg.EnvVar``.
 
 ``dg.EnvVar`` refuses an unset variable when a run starts, but passes one set to ``""`` on, which then
@@ -20,11 +23,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, cast
 
+ENV_VAR = "NBA_ASSETS_ENV"
+DATA_DIR_VAR = "NBA_ASSETS_DATA_DIR"
 Env = Literal["local", "prod"]
 ENVS: tuple[Env, ...] = ("local", "prod")
+Executor = Literal["multiprocess", "k8s"]
+EXECUTORS: tuple[Executor, ...] = ("multiprocess", "k8s")
+EXECUTOR_VAR = "NBA_ASSETS_EXECUTOR"
 
 GCP_PROJECT_VAR = "NBA_ASSETS_GCP_PROJECT"
 GCS_BUCKET_VAR = "NBA_ASSETS_GCS_BUCKET"
+GCS_PREFIX_VAR = "NBA_ASSETS_GCS_PREFIX"
+BIGQUERY_LOCATION_VAR = "NBA_ASSETS_BIGQUERY_LOCATION"
 ODDS_API_KEY_VAR = "ODDS_API_KEY"
 # The variables the prod environment cannot run without (README, "Environments").
 REQUIRED_PROD_VARS: tuple[str, ...] = (GCP_PROJECT_VAR, GCS_BUCKET_VAR, ODDS_API_KEY_VAR)
@@ -35,6 +45,23 @@ SET_PROD_VARS: tuple[str, ...] = (BETTINGPROS_API_KEY_VAR,)
 # A Slack channel sends prod alerts to Slack (``alerts_resource``), whose client needs the bot token.
 SLACK_CHANNEL_VAR = "NBA_ASSETS_SLACK_CHANNEL"
 SLACK_BOT_TOKEN_VAR = "SLACK_BOT_TOKEN"
+# The prod variables that hold secrets: a deployment maps them from a secret store (deploy/k8s/values.yaml
+# from a Kubernetes Secret), never writes their values into a file. The others name things (project,
+# bucket, channel) and may sit in plain configuration.
+SECRET_PROD_VARS: tuple[str, ...] = (ODDS_API_KEY_VAR, BETTINGPROS_API_KEY_VAR, SLACK_BOT_TOKEN_VAR)
+# Every variable a production deployment sets for the code (Settings.from_env and the resources read
+# nothing else but NBA_ASSETS_DATA_DIR, which only the local environment uses); deploy/k8s/values.yaml
+# maps exactly these (nba_assets_tests/test_deploy.py).
+DEPLOYMENT_VARS: tuple[str, ...] = (
+    ENV_VAR,
+    EXECUTOR_VAR,
+    GCP_PROJECT_VAR,
+    BIGQUERY_LOCATION_VAR,
+    GCS_BUCKET_VAR,
+    GCS_PREFIX_VAR,
+    SLACK_CHANNEL_VAR,
+    *SECRET_PROD_VARS,
+)
 
 
 class SettingError(ValueError):
@@ -88,12 +115,21 @@ def prod_setting_problems(environ: Mapping[str, str] | None = None) -> list[str]
 @dataclass(frozen=True)
 class Settings:
     env: Env = "local"
+    executor: Executor = "multiprocess"
     data_dir: Path = Path(".nba_assets")
     # prod only (names, not secrets; the GCP project and the GCS bucket reach the resources through
     # dg.EnvVar, see defs/resources_prod.py)
     bigquery_location: str = "US"
     gcs_prefix: str = "nba_assets"
     slack_channel: str = ""
+
+    def __post_init__(self) -> None:
+        if self.executor == "k8s" and self.env != "prod":
+            raise ValueError(
+                f"{EXECUTOR_VAR}=k8s needs NBA_ASSETS_ENV=prod, got NBA_ASSETS_ENV={self.env!r}: the "
+                "local environment's DuckDB warehouse, object store and alert log are files on one "
+                "machine, which the pods of other steps cannot see"
+            )
 
     @property
     def warehouse_path(self) -> Path:
@@ -110,13 +146,17 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         environ = os.environ if environ is None else environ
-        env = environ.get("NBA_ASSETS_ENV", "local").strip().lower() or "local"
+        env = environ.get(ENV_VAR, "local").strip().lower() or "local"
         if env not in ENVS:
-            raise ValueError(f"NBA_ASSETS_ENV must be one of {ENVS}, got {env!r}")
+            raise ValueError(f"{ENV_VAR} must be one of {ENVS}, got {env!r}")
+        executor = environ.get(EXECUTOR_VAR, "").strip().lower() or "multiprocess"
+        if executor not in EXECUTORS:
+            raise ValueError(f"{EXECUTOR_VAR} must be one of {EXECUTORS}, got {executor!r}")
         return cls(
             env=cast(Env, env),  # checked against ENVS above
-            data_dir=Path(environ.get("NBA_ASSETS_DATA_DIR") or ".nba_assets").expanduser().resolve(),
-            bigquery_location=environ.get("NBA_ASSETS_BIGQUERY_LOCATION", "US"),
-            gcs_prefix=environ.get("NBA_ASSETS_GCS_PREFIX", "nba_assets"),
+            executor=cast(Executor, executor),  # checked against EXECUTORS above
+            data_dir=Path(environ.get(DATA_DIR_VAR) or ".nba_assets").expanduser().resolve(),
+            bigquery_location=environ.get(BIGQUERY_LOCATION_VAR, "US"),
+            gcs_prefix=environ.get(GCS_PREFIX_VAR, "nba_assets"),
             slack_channel=environ.get(SLACK_CHANNEL_VAR, ""),
         )

@@ -21,6 +21,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_assets
 
 from nba_assets.defs.context.resources import NbaDbtCliResource
+from nba_assets.defs.executors import DBT_STEP_TAGS
 from nba_assets.defs.partitions import (
     add_partition_row_counts,
     empty_range_message,
@@ -162,6 +163,7 @@ def _build_staging(context: dg.AssetExecutionContext | None, dbt: NbaDbtCliResou
     dagster_dbt_translator=translator,
     select="path:models/staging",
     pool="duckdb",
+    op_tags=DBT_STEP_TAGS,
     name="staging_dbt_models",
 )
 def staging_dbt_models(context: dg.AssetExecutionContext, dbt: NbaDbtCliResource) -> Iterator[Any]:
@@ -200,6 +202,7 @@ def ensure_staging(context: dg.AssetExecutionContext, dbt: NbaDbtCliResource) ->
     partitions_def=game_date_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     pool="duckdb",
+    op_tags=DBT_STEP_TAGS,  # the pod's resources under the k8s executor (ignored by the others)
     name="context_dbt_models",
 )
 def context_dbt_models(context: dg.AssetExecutionContext, dbt: NbaDbtCliResource) -> Iterator[Any]:

@@ -10,6 +10,7 @@ import dagster as dg
 import polars as pl
 
 from nba_assets.defs.check_results import check_result
+from nba_assets.defs.executors import TRAINING_STEP_TAGS
 from nba_assets.defs.resources import ObjectStoreResource
 from nba_assets.lib.metadata import markdown_table
 from nba_assets.lib.modeling.checks import training_history_current
@@ -62,6 +63,8 @@ def resolve_cutoff(value: str) -> date:
     ins={"features": dg.AssetIn(key=["features", "player_features"])},
     kinds={"catboost", "polars"},
     pool="duckdb",
+    # the pod's resources under the k8s executor (ignored by the others)
+    op_tags=TRAINING_STEP_TAGS,
     check_specs=[
         dg.AssetCheckSpec(
             GATE,
