@@ -181,6 +181,18 @@ def test_env_is_decided_in_one_place_and_validated() -> None:
         Settings.from_env({"NBA_ASSETS_ENV": "staging"})
 
 
+def test_optional_prod_settings_left_blank_take_their_defaults() -> None:
+    # a Kubernetes ConfigMap key left empty reached the resources as "": objects at the bucket's root,
+    # BigQuery location ""
+    blank = Settings.from_env({"NBA_ASSETS_GCS_PREFIX": " ", "NBA_ASSETS_BIGQUERY_LOCATION": ""})
+    assert (blank.gcs_prefix, blank.bigquery_location) == (
+        Settings().gcs_prefix,
+        Settings().bigquery_location,
+    )
+    set_ = Settings.from_env({"NBA_ASSETS_GCS_PREFIX": "pp", "NBA_ASSETS_BIGQUERY_LOCATION": "EU"})
+    assert (set_.gcs_prefix, set_.bigquery_location) == ("pp", "EU")
+
+
 def test_importing_the_package_reads_no_environment(monkeypatch) -> None:
     code = "import nba_assets.definitions, nba_assets.defs.build, os; print('ok')"
     env = {**os.environ, "NBA_ASSETS_ENV": "not-an-env"}

@@ -156,7 +156,8 @@ class Settings:
             env=cast(Env, env),  # checked against ENVS above
             executor=cast(Executor, executor),  # checked against EXECUTORS above
             data_dir=Path(environ.get(DATA_DIR_VAR) or ".nba_assets").expanduser().resolve(),
-            bigquery_location=environ.get(BIGQUERY_LOCATION_VAR, "US"),
-            gcs_prefix=environ.get(GCS_PREFIX_VAR, "nba_assets"),
+            # an empty value (a ConfigMap key left blank) takes the default, as an unset one does
+            bigquery_location=environ.get(BIGQUERY_LOCATION_VAR, "").strip() or "US",
+            gcs_prefix=environ.get(GCS_PREFIX_VAR, "").strip() or "nba_assets",
             slack_channel=environ.get(SLACK_CHANNEL_VAR, ""),
         )
