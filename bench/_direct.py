@@ -187,11 +187,13 @@ def context_direct(data_dir: Path, start: date, end: date) -> None:
         fingerprint = dbt_state.project_fingerprint(project)
         built_staging = not dbt_state.staging_is_current(warehouse, fingerprint, manifest)
         if built_staging:
+            missing = dbt_state.missing_raw_tables(warehouse, manifest)  # as the context asset does
             build(
                 ["--indirect-selection", "cautious", "--select", "path:models/staging"],
                 Path(tmp) / "staging",
             )
-            dbt_state.mark_staging_current(warehouse, fingerprint, manifest)
+            if not missing:
+                dbt_state.mark_staging_current(warehouse, fingerprint, manifest)
         window = {
             "NBA_ASSETS_DBT_MIN_DATE": start.isoformat(),
             "NBA_ASSETS_DBT_MAX_DATE": end.isoformat(),

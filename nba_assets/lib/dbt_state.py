@@ -2,7 +2,10 @@
 
 * the staging views: they hold no rows and change only with the dbt project, so they are rebuilt only
   when the warehouse lacks them or they were built from another version of the project (a fingerprint of
-  the project's files and the dbt version, kept as each view's comment in DuckDB);
+  the project's files and the dbt version, kept as each view's comment in DuckDB), or while a raw table
+  they read does not exist: a view built then reads an empty relation in its place
+  (``dbt_project/macros/raw_table.sql``), so it is marked current only when every raw table existed
+  before the build, and is rebuilt by the first context run after the table's first write;
 * dbt's ``partial_parse.msgpack``, kept per profile (target and warehouse path) under
   ``dbt_project/target/partial_parse/``; dbt itself checks it against the project files, the profile,
   ``--vars`` and its version, and re-parses what changed.
@@ -39,6 +42,28 @@ def staging_views(manifest: Path) -> tuple[str, ...]:
     )
 
 
+@cache
+def raw_sources(manifest: Path) -> tuple[tuple[str, str], ...]:
+    """The raw tables the dbt project reads, as ``(schema, table)``, from a prepared manifest."""
+    sources = json.loads(Path(manifest).read_text())["sources"].values()
+    return tuple(sorted((s["schema"], s["identifier"]) for s in sources))
+
+
+def missing_raw_tables(warehouse: str | Path, manifest: Path) -> list[str]:
+    """The raw tables (``schema.table``) the dbt project reads that the DuckDB warehouse lacks (all of
+    them when the warehouse file does not exist yet)."""
+    import duckdb
+
+    wanted = raw_sources(manifest)
+    if not Path(warehouse).exists():
+        return [f"{schema}.{table}" for schema, table in wanted]
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        present = set(
+            con.execute("SELECT schema_name, table_name FROM duckdb_tables() WHERE NOT internal").fetchall()
+        )
+    return [f"{schema}.{table}" for schema, table in wanted if (schema, table) not in present]
+
+
 def project_fingerprint(project_dir: Path = DBT_PROJECT_DIR) -> str:
     """A digest of every file of the dbt project that shapes what dbt builds (models, macros, tests,
     project and profiles) and of the dbt-core version: another value means the views may differ."""
@@ -53,10 +78,11 @@ def project_fingerprint(project_dir: Path = DBT_PROJECT_DIR) -> str:
 
 
 def staging_is_current(warehouse: str | Path, fingerprint: str, manifest: Path) -> bool:
-    """Whether every staging view exists in the DuckDB warehouse with this project fingerprint."""
+    """Whether every staging view exists in the DuckDB warehouse with this project fingerprint and every
+    raw table they read exists (a view built while its table was missing reads no rows: rebuilt)."""
     import duckdb
 
-    if not Path(warehouse).exists():
+    if not Path(warehouse).exists() or missing_raw_tables(warehouse, manifest):
         return False
     with duckdb.connect(str(warehouse)) as con:
         rows = con.sql(
@@ -69,7 +95,8 @@ def staging_is_current(warehouse: str | Path, fingerprint: str, manifest: Path) 
 
 def mark_staging_current(warehouse: str | Path, fingerprint: str, manifest: Path) -> None:
     """Record on each staging view the fingerprint of the project that built it (dbt's next
-    ``create or replace view`` drops the comment, so a failed rebuild never looks current)."""
+    ``create or replace view`` drops the comment, so a failed rebuild never looks current). Call it only
+    for a build that started with every raw table present (:func:`missing_raw_tables` empty before it)."""
     import duckdb
 
     with duckdb.connect(str(warehouse)) as con:

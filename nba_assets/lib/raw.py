@@ -42,12 +42,7 @@ class Validated:
 
 def validate_batch(frame: pl.DataFrame, table: str, source: str) -> Validated:
     """Contract, then row rules (fatal ones raise), then pandera on what will be stored."""
-    contract = {
-        "schedule": schemas.SCHEDULE_SCHEMA,
-        "box_scores": schemas.BOX_SCORE_SCHEMA,
-        "injury_report": schemas.INJURY_SCHEMA,
-        "player_props": schemas.PROPS_SCHEMA,
-    }[table]
+    contract = schemas.RAW_CONTRACTS[table]
     frame = schemas.conform(frame, contract, source)
     good, bad = schemas.split_quarantine(frame, table, source)
     # batch-level rules: a batch that breaks one is refused whole, before anything is stored, so the

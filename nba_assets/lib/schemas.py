@@ -103,6 +103,37 @@ PROPS_SCHEMA: dict[str, pl.DataType] = {
     "source": pl.Utf8(),
 }
 
+# The raw tables' contracts by table name (``raw.<table>`` in the warehouse). dbt's sources
+# (dbt_project/models/sources.yml) declare the same columns with :func:`column_type_name` types, from
+# which a staging view reads an empty relation while its raw table does not exist yet; a test keeps the
+# two equal.
+RAW_CONTRACTS: dict[str, dict[str, pl.DataType]] = {
+    "schedule": SCHEDULE_SCHEMA,
+    "box_scores": BOX_SCORE_SCHEMA,
+    "injury_report": INJURY_SCHEMA,
+    "player_props": PROPS_SCHEMA,
+}
+
+
+def column_type_name(dtype: pl.DataType) -> str:
+    """A raw contract column's type in the warehouse-neutral words of ``sources.yml`` (BigQuery's, in
+    lower case: ``datetime`` is a naive timestamp, ``timestamp`` one in UTC); the dbt macro
+    ``raw_column_type`` maps each to the warehouse's type the IO managers create for it."""
+    if isinstance(dtype, pl.Datetime):
+        return "timestamp" if dtype.time_zone else "datetime"
+    names = {
+        pl.Date: "date",
+        pl.Utf8: "string",
+        pl.Int64: "int64",
+        pl.Float64: "float64",
+        pl.Boolean: "boolean",
+    }
+    for polars_type, name in names.items():
+        if dtype == polars_type:
+            return name
+    raise ValueError(f"raw contract: no warehouse-neutral type name for polars type {dtype}")
+
+
 # An empty-fetch marker is a ``player_props`` row that says "this book's snapshot of this game, taken at
 # ``snapshot_utc`` while the game was still upcoming, held no points line": the book was asked for the
 # event and answered nothing (it pulled every line of the game, or the market). It carries the event's

@@ -15,5 +15,5 @@ select
     pts, fgm, fga, fg3m, fg3a, ftm, fta, oreb, dreb, reb, ast, stl, blk, tov, pf,
     plus_minus,
     nullif(status_comment, '') as status_comment
-from {{ source('raw', 'box_scores') }}
+from {{ raw_table('box_scores') }}
 where player_id is not null and {{ modeled_game('game_id') }}

@@ -7,4 +7,4 @@ select
     player_name,
     status,
     reason
-from {{ source('raw', 'injury_report') }}
+from {{ raw_table('injury_report') }}

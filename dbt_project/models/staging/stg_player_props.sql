@@ -18,5 +18,5 @@ select
     coalesce(is_main_line, false) as is_main_line,
     snapshot_utc,
     tipoff_utc
-from {{ source('raw', 'player_props') }}
+from {{ raw_table('player_props') }}
 where (line is not null or match_method = 'empty_fetch') and snapshot_utc < tipoff_utc and {{ modeled_game('game_id') }}

@@ -11,5 +11,5 @@ select
     lower(status) as status,
     cast(home_pts as {{ dbt.type_int() }}) as home_pts,
     cast(away_pts as {{ dbt.type_int() }}) as away_pts
-from {{ source('raw', 'schedule') }}
+from {{ raw_table('schedule') }}
 where game_id is not null and {{ modeled_game('game_id') }}

@@ -10,7 +10,10 @@ Two things keep a per-date run to one dbt process with a partial parse (bench/RE
   whole project whenever ``--vars`` change, and env vars read at parse time would re-parse the models;
 * the staging views hold no rows and change only with the project, so the context run builds them only
   when the warehouse lacks them or they were built from another version of the project (a fingerprint of
-  the dbt project kept as the views' comment). Materializing ``staging/*`` explicitly always rebuilds.
+  the dbt project kept as the views' comment), or while a raw table they read does not exist yet (the
+  view reads an empty relation in its place; see ``dbt_project/macros/raw_table.sql``). On BigQuery
+  (no warehouse path) every context run rebuilds them. Materializing ``staging/*`` explicitly always
+  rebuilds.
 """
 
 from collections.abc import Iterator, Mapping
@@ -137,8 +140,14 @@ def mark_staging_current(warehouse: str, fingerprint: str) -> None:
     dbt_state.mark_staging_current(warehouse, fingerprint, manifest_path())
 
 
+def missing_raw_tables(warehouse: str) -> list[str]:
+    return dbt_state.missing_raw_tables(warehouse, manifest_path())
+
+
 def _build_staging(context: dg.AssetExecutionContext | None, dbt: NbaDbtCliResource) -> Iterator[Any]:
     fingerprint = project_fingerprint()
+    # read before the build: a table first written during it may or may not be in the views
+    missing = missing_raw_tables(dbt.warehouse_path) if dbt.warehouse_path else []
     if context is not None:  # dagster-dbt selects the context's staging models
         invocation = dbt.cli(["build", "--indirect-selection", "cautious"], context=context)
     else:
@@ -153,7 +162,7 @@ def _build_staging(context: dg.AssetExecutionContext | None, dbt: NbaDbtCliResou
     else:
         invocation.wait()
     dbt.keep_partial_parse(invocation)
-    if dbt.warehouse_path:
+    if dbt.warehouse_path and not missing:
         mark_staging_current(dbt.warehouse_path, fingerprint)
 
 
@@ -180,14 +189,24 @@ def ensure_staging(context: dg.AssetExecutionContext, dbt: NbaDbtCliResource) ->
     if dbt.warehouse_path and staging_is_current(dbt.warehouse_path, project_fingerprint()):
         context.log.info("staging views are current (built from this dbt project); not rebuilt")
         return False
-    context.log.info("building the staging views (missing, or built from another dbt project version)")
+    missing = missing_raw_tables(dbt.warehouse_path) if dbt.warehouse_path else []
+    if missing:
+        context.log.warning(
+            f"raw table(s) {', '.join(missing)} not written by any run yet: their staging views read no "
+            "rows until then (rebuilt by the first context run after their first write)"
+        )
+    context.log.info(
+        "building the staging views (missing, built from another dbt project version, or over a raw "
+        "table that did not exist)"
+    )
     for _ in _build_staging(None, dbt):
         pass
     for view in staging_views():
         context.log_event(
             dg.AssetMaterialization(
                 asset_key=dg.AssetKey([STAGING_SCHEMA, view]),
-                description="built by the context run: the view was missing or stale",
+                description="built by the context run: the view was missing or stale"
+                + (f" (read as empty until written: {', '.join(missing)})" if missing else ""),
                 metadata={"fingerprint": project_fingerprint()},
             )
         )

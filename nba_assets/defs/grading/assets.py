@@ -10,6 +10,7 @@ from nba_assets.defs.check_results import check_result, partitioned_check_result
 from nba_assets.defs.partitions import dates_of, game_date_partitions, record_partition_row_counts
 from nba_assets.lib import exports, grading
 from nba_assets.lib.metadata import markdown_table
+from nba_assets.lib.storage.duckdb_io import MISSING_TABLE_IS_EMPTY
 
 BOX = dg.AssetKey(["raw", "box_scores"])
 GRADES = dg.AssetKey(["grading", "prediction_grades"])
@@ -49,10 +50,15 @@ def box_scores_ready_for_grading(
     kinds={"polars", "duckdb"},
     metadata={"partition_expr": "game_date"},
     ins={
-        "predictions": dg.AssetIn(key=["predictions", "player_points_predictions"]),
+        # nothing predicted yet (a fresh deployment's first overnight run is graded before any
+        # morning slate ran): no rows to grade
+        "predictions": dg.AssetIn(
+            key=["predictions", "player_points_predictions"], metadata={MISSING_TABLE_IS_EMPTY: True}
+        ),
         "box_scores": dg.AssetIn(key=BOX),
         "schedule_rows": dg.AssetIn(key=["raw", "schedule"]),
-        "injuries": dg.AssetIn(key=["raw", "injury_report"]),
+        # no injury report written yet (a fresh warehouse's overnight run writes none): no statuses
+        "injuries": dg.AssetIn(key=["raw", "injury_report"], metadata={MISSING_TABLE_IS_EMPTY: True}),
     },
     check_specs=[
         dg.AssetCheckSpec(

@@ -31,6 +31,7 @@ from dagster._core.storage.db_io_manager import DbIOManager, DbTypeHandler, Tabl
 from dagster_duckdb.io_manager import DuckDbClient
 from dagster_duckdb_polars import DuckDBPolarsIOManager, DuckDBPolarsTypeHandler
 
+from nba_assets.lib.schemas import RAW_CONTRACTS
 from nba_assets.lib.storage.schema_drift import refuse_drift, refuse_untyped
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -92,17 +93,31 @@ def missing_table_is_empty(context: dg.InputContext) -> bool:
 
 def missing_table(context: dg.InputContext, name: str) -> pl.DataFrame:
     """What an input whose warehouse table ``name`` was never created loads: an empty frame (with a
-    warning) if it opted in, else a failure naming the table and the asset to materialize."""
+    warning) if it opted in, else a failure naming the table and the asset to materialize. The empty
+    frame has the columns and types the table would give once written when the asset has a contract
+    (:func:`empty_contract`), else none."""
     if missing_table_is_empty(context):
         context.log.warning(
             f"{name} does not exist yet (nothing stored): loaded as an empty frame, as this input allows"
         )
-        return pl.DataFrame()
+        return pl.DataFrame(schema=empty_contract(context.asset_key.path))
     raise dg.Failure(
         f"warehouse table {name} does not exist: asset {context.asset_key.to_user_string()} "
         "was never materialized here; "
         "materialize it (or backfill its partitions) first"
     )
+
+
+def empty_contract(path: Sequence[str]) -> dict[str, pl.DataType]:
+    """The columns and types of the table of asset ``path`` where the code fixes them: the raw tables'
+    contracts (``schemas.RAW_CONTRACTS``) and the predictions'; ``{}`` for any other asset."""
+    if len(path) == 2 and path[0] == "raw" and path[1] in RAW_CONTRACTS:
+        return RAW_CONTRACTS[path[1]]
+    if list(path) == ["predictions", "player_points_predictions"]:
+        from nba_assets.lib.modeling.decisions import PREDICTION_SCHEMA
+
+        return PREDICTION_SCHEMA
+    return {}
 
 
 def table_exists(connection: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
