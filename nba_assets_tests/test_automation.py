@@ -86,6 +86,11 @@ def tick(
         return sensor.evaluate_tick(ctx)
 
 
+def slate_ran(instance: dg.DagsterInstance, day: str) -> None:
+    """Record what the morning slate of ``day`` stores first: its ``raw/schedule`` partition."""
+    instance.report_runless_asset_event(dg.AssetMaterialization(["raw", "schedule"], partition=day))
+
+
 def requests_at(schedule: dg.ScheduleDefinition, repo: dg.RepositoryDefinition, moment: datetime) -> list:
     """The run requests of the tick at ``moment``, resolved the way the daemon resolves them."""
     ctx = dg.build_schedule_context(scheduled_execution_time=moment, repository_def=repo)
@@ -280,6 +285,7 @@ def test_refresh_lines_sensor_over_a_real_archive_day(repo, tmp_path, monkeypatc
             "before the morning slate"
             in tick(sensors.refresh_lines_sensor, repo, instance, **res).skip_message
         )
+        slate_ran(instance, "2025-11-05")
         at(monkeypatch, et(2025, 11, 5, 10, 30))
         first = tick(sensors.refresh_lines_sensor, repo, instance, **res)
         assert not first.run_requests and "first look" in first.skip_message
@@ -316,6 +322,7 @@ def test_the_refresh_sensor_asks_the_source_within_the_sensor_deadline(repo, tmp
 
     res = {"nba_source": ProbeOnly(), "object_store": LocalObjectStoreResource(root=str(tmp_path))}
     with dg.instance_for_test() as instance:
+        slate_ran(instance, "2025-11-05")
         at(monkeypatch, et(2025, 11, 5, 10, 30))
         assert "first look" in tick(sensors.refresh_lines_sensor, repo, instance, **res).skip_message
 
@@ -351,9 +358,35 @@ def test_refresh_lines_sensor_probes_the_current_offer_not_the_ledger(repo, tmp_
 
     res = {"nba_source": RecordingResource(), "object_store": LocalObjectStoreResource(root=str(tmp_path))}
     with dg.instance_for_test() as instance:
+        slate_ran(instance, "2025-11-05")
         at(monkeypatch, et(2025, 11, 5, 12, 30))
         tick(sensors.refresh_lines_sensor, repo, instance, **res)
     assert asked == [False]
+
+
+def test_refresh_lines_sensor_waits_for_the_days_schedule(repo, tmp_path, monkeypatch) -> None:
+    """A deployment started after 10:00 ET has no morning slate for today: the refresh job reads
+    today's raw/schedule, which it does not write, so each run it launched on a line move failed
+    ("warehouse table raw.schedule does not exist") and alerted until the last tip-off. The sensor
+    waits for the schedule (asking no source), naming the job to run; once stored it proceeds."""
+    asked: list[bool] = []
+
+    class Recording(ArchiveSourceResource):
+        def get_probe_source(self, store):  # type: ignore[override]
+            asked.append(True)
+            return super().get_probe_source(store)
+
+    res = {"nba_source": Recording(), "object_store": LocalObjectStoreResource(root=str(tmp_path))}
+    with dg.instance_for_test() as instance:
+        at(monkeypatch, et(2025, 11, 5, 13, 0))
+        slate_ran(instance, "2025-11-04")  # yesterday's slate does not count
+        waiting = tick(sensors.refresh_lines_sensor, repo, instance, "kept", **res)
+        assert not waiting.run_requests and asked == []
+        assert waiting.skip_message.startswith("no schedule of 2025-11-05 stored")
+        assert "morning_slate_job" in waiting.skip_message and waiting.cursor == "kept"
+        slate_ran(instance, "2025-11-05")
+        first = tick(sensors.refresh_lines_sensor, repo, instance, **res)
+        assert "first look" in first.skip_message and len(asked) == 1
 
 
 # ---------------------------------------------------------------- catch-up and grading (real raw runs)

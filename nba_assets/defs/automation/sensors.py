@@ -2,7 +2,8 @@
 
 * ``refresh_lines_sensor``: from the morning slate to the last tip-off, polls today's lines through the
   ``nba_source`` resource (the current offer, not the lines ledger) and re-runs injuries, lines, context,
-  features, predictions and the report when a game's lines moved or were pulled.
+  features, predictions and the report when a game's lines moved or were pulled; it waits until today's
+  schedule is stored (the morning slate ran), which the refreshed assets read.
 * ``box_scores_catch_up_sensor``: re-runs the overnight box scores for recent dates whose grading
   readiness failed or never ran, a bounded number of times, then alerts once (an alert that cannot go
   out is retried next tick without holding back the other dates' runs).
@@ -34,6 +35,7 @@ from nba_assets.defs.resources import NbaSourceResource, ObjectStoreResource
 from nba_assets.lib.alerts import Alert, AlertDeliveryError
 
 TRIGGER_TAG = "nba_assets/trigger"
+SCHEDULE = dg.AssetKey(["raw", "schedule"])
 RUNNING = dg.DefaultSensorStatus.RUNNING
 
 
@@ -83,6 +85,15 @@ def refresh_lines_sensor(
     if now < opens:
         return dg.SensorResult(
             skip_reason=f"before the morning slate ({opens:%H:%M} ET)", cursor=context.cursor
+        )
+    # The refresh re-reads injuries and lines over the slate's schedule (raw/schedule of today, which
+    # the refresh job does not write): without it (a deployment started after 10:00, a slate that
+    # failed before its schedule step) every run would fail on a missing table or predict nothing.
+    if queries.latest_materialization(context.instance, SCHEDULE, day.isoformat()) is None:
+        return dg.SensorResult(
+            skip_reason=f"no schedule of {day} stored: the morning slate has not run for it "
+            f"(run morning_slate_job for {day}; lines are refreshed over a slate)",
+            cursor=context.cursor,
         )
     # The source's schedule, not raw/schedule: tip-offs can move after the slate ran, and the raw
     # asset's metadata does not carry them.
