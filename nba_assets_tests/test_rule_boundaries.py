@@ -256,3 +256,258 @@ def test_the_isotonic_map_stays_inside_its_evidence() -> None:
     assert low == pytest.approx(0.5) and 0.6 < high <= 0.99
     assert Isotonic()(np.array([0.0, 1.0])).tolist() == [0.01, 0.99]
     assert Isotonic().shrunk(0.5).y == [0.25, 0.75]
+
+
+def test_a_player_without_minutes_is_void_with_no_error_and_only_a_bet_is_refunded() -> None:
+    """VOID rows: no error (a player who did not play is not a miss of the model), the refund 0 only on a
+    bet (a PASS has no stake: no profit at all), and the reason says whether the box score has him
+    (``did_not_play``) or not (``not_on_box_score``), never another game (no box row is no other game)."""
+    from nba_assets.lib import grading
+
+    d = date(2025, 11, 5)
+    preds = pl.DataFrame(
+        {
+            "game_date": [d] * 4,
+            "game_id": ["g1"] * 4,
+            "player_id": [1, 2, 3, 4],
+            "recommendation": ["OVER", "PASS", "OVER", "PASS"],
+            "line": [10.5] * 4,
+            "over_price": [-110] * 4,
+            "under_price": [-110] * 4,
+            "predicted_points": [14.0] * 4,
+        }
+    )
+    box = pl.DataFrame(  # 1 and 2 on the box score without minutes; 3 and 4 not on it
+        {
+            "game_date": [d, d],
+            "game_id": ["g1", "g1"],
+            "player_id": [1, 2],
+            "pts": [0, 0],
+            "minutes": [0.0, 0.0],
+        }
+    )
+    got = grading.grade(preds, box).sort("player_id")
+    assert got["result"].to_list() == ["VOID"] * 4
+    assert got["void_reason"].to_list() == [
+        "did_not_play",
+        "did_not_play",
+        "not_on_box_score",
+        "not_on_box_score",
+    ]
+    assert got["profit"].to_list() == [0.0, None, 0.0, None]
+    assert got["abs_error"].to_list() == [None] * 4 and got["signed_error"].to_list() == [None] * 4
+
+
+def test_a_record_s_roi_and_hit_rate_are_over_decided_bets() -> None:
+    """README: hit rate and ROI are over decided bets (a push is refunded: neither won nor lost)."""
+    from nba_assets.lib import grading
+
+    rows = pl.DataFrame(
+        {
+            "system": ["catboost"] * 5,
+            "game_date": [date(2025, 11, 5)] * 5,
+            "player_id": [1, 2, 3, 4, 5],
+            "result": ["WIN", "WIN", "LOSS", "PUSH", "VOID"],
+            "profit": [1.0, 0.5, -1.0, 0.0, 0.0],
+        }
+    )
+    rec = grading.bet_record(rows, ["system"]).row(0, named=True)
+    assert (rec["bets"], rec["wins"], rec["losses"], rec["pushes"]) == (4, 2, 1, 1)
+    assert rec["hit_rate"] == pytest.approx(2 / 3) and rec["roi"] == pytest.approx(0.5 / 3)
+
+
+def test_model_check_passes_on_a_tie_and_judges_from_exactly_min_n_player_dates() -> None:
+    from nba_assets.lib.grading import MODEL_MIN_PLAYER_DATES, model_not_worse_than_baselines
+
+    def perf(catboost_mae: float, n: int) -> pl.DataFrame:
+        maes = {"baseline_l10": 5.2, "baseline_blend": 5.1, "catboost": catboost_mae}
+        return pl.DataFrame(
+            [
+                {
+                    "game_date": date(2025, 11, 20),
+                    "window": "30d",
+                    "tier": "all",
+                    "system": s,
+                    "n": n,
+                    "mae": m,
+                }
+                for s, m in maes.items()
+            ]
+        )
+
+    tie = model_not_worse_than_baselines(perf(5.1, MODEL_MIN_PLAYER_DATES))
+    assert tie.passed and tie.metadata["gain"] == 0.0
+    judged = model_not_worse_than_baselines(perf(5.3, MODEL_MIN_PLAYER_DATES))
+    assert not judged.passed and "note" not in judged.metadata
+    assert model_not_worse_than_baselines(perf(5.3, MODEL_MIN_PLAYER_DATES - 1)).passed
+
+
+def test_graded_share_passes_at_the_threshold_and_a_player_date_graded_on_one_line_counts_as_graded() -> None:
+    """Exactly 80 % of the lined player-dates graded on points passes; a player-date is VOID only when
+    all its rows are (player 5's line on another game of the day is VOID, his line on his own game
+    is graded)."""
+    from nba_assets.lib import grading
+
+    d = date(2025, 11, 5)
+    graded = pl.DataFrame(
+        {
+            "game_date": [d] * 6,
+            "player_id": [1, 2, 3, 4, 5, 5],
+            "line": [20.5] * 6,
+            "predicted_points": [21.0] * 6,
+            "result": ["WIN", "LOSS", "WIN", "VOID", "VOID", "WIN"],
+            "void_reason": [None, None, None, "not_on_box_score", "played_another_game", None],
+        }
+    )
+    got = grading.graded_share(graded)
+    assert got.metadata["player_dates_with_lines"] == 5 and got.metadata["graded_on_points"] == 4
+    assert got.passed and got.metadata["share"] == 0.8
+
+
+class _Constant:
+    """A stand-in booster predicting one value: its MAE on rows all scoring 10 points is |value - 10|."""
+
+    def __init__(self, value: float) -> None:
+        self.value = value
+
+    def predict(self, x):
+        import numpy as np
+
+        return np.full(len(x), self.value)
+
+
+def _version(cutoff: date, validation_start: date, final: float, holdout: float | None):
+    from nba_assets.lib.modeling.distribution import Isotonic, SigmaModel
+    from nba_assets.lib.modeling.train import PointsModel
+
+    return PointsModel(
+        version=f"pm-{cutoff}-{final}",
+        cutoff=cutoff,
+        train_start=date(2025, 1, 1),
+        train_end=cutoff,
+        features=["x"],
+        params={},
+        booster=_Constant(final),
+        sigma=SigmaModel(1.0, 0.0),
+        calibration=Isotonic(),
+        metrics={"mae": abs(final - 10), "validation_start": validation_start.isoformat()},
+        holdout_booster=_Constant(holdout) if holdout is not None else None,
+    )
+
+
+def test_the_promotion_gate_scores_each_model_on_the_rows_it_never_trained_on() -> None:
+    """README "Models": the candidate's validation rows (from its validation start, before its cutoff)
+    scored by its hold-out booster; the champion by its final booster on the rows on or after its
+    cutoff when there are at least GATE_MIN_ROWS of them, else by its hold-out booster on the rows on
+    or after both validation starts, else (no hold-out booster stored) in sample on all the rows.
+    Every player scores 10 points, so each model's MAE is its constant's distance from 10."""
+    from datetime import timedelta
+
+    from nba_assets.lib.modeling.train import GATE_MIN_ROWS, promotion_gate
+
+    per_day = GATE_MIN_ROWS // 10
+    days = [date(2025, 1, 1) + timedelta(days=i) for i in range(20)]  # Jan 1 .. Jan 20
+    feats = pl.DataFrame(
+        {
+            "game_date": [d for d in days for _ in range(per_day)],
+            "game_id": ["0022400001"] * (20 * per_day),
+            "player_id": list(range(per_day)) * 20,
+            "played": [True] * (20 * per_day),
+            "quality": [90.0] * (20 * per_day),
+            "target_pts": [10.0] * (20 * per_day),
+            "x": [0.0] * (20 * per_day),
+        }
+    )
+    val_start = date(2025, 1, 11)  # the candidate validates on Jan 11 .. Jan 20: exactly GATE_MIN_ROWS
+    candidate = _version(date(2025, 1, 21), val_start, final=10.0, holdout=11.0)
+
+    assert promotion_gate(candidate, None, feats).promote  # the first version
+
+    # the champion's cutoff is the candidate's validation start: every validation row is unseen by it
+    oos = promotion_gate(candidate, _version(val_start, date(2025, 1, 1), final=11.0, holdout=15.0), feats)
+    assert oos.metadata["basis"] == "champion_out_of_sample"
+    assert (oos.metadata["rows"], oos.metadata["rows_unseen_by_champion"]) == (GATE_MIN_ROWS, GATE_MIN_ROWS)
+    assert (oos.metadata["candidate_mae"], oos.metadata["champion_mae"]) == (1.0, 1.0)
+    assert oos.promote  # a tie promotes
+
+    # a champion four days older: 60 rows unseen by it; both hold-out boosters on the rows from Jan 15
+    recent = _version(date(2025, 1, 19), date(2025, 1, 15), final=10.0, holdout=12.0)
+    held = promotion_gate(candidate, recent, feats)
+    assert held.metadata["basis"] == "hold_out_models"
+    assert (held.metadata["rows"], held.metadata["rows_unseen_by_champion"]) == (6 * per_day, 2 * per_day)
+    assert (held.metadata["candidate_mae"], held.metadata["champion_mae"]) == (1.0, 2.0)
+    assert held.promote
+
+    legacy = _version(date(2025, 1, 19), date(2025, 1, 15), final=10.5, holdout=None)
+    in_sample = promotion_gate(candidate, legacy, feats)
+    assert in_sample.metadata["basis"] == "champion_in_sample" and in_sample.metadata["rows"] == GATE_MIN_ROWS
+    assert in_sample.metadata["champion_mae"] == 0.5 and not in_sample.promote
+
+    # no row both can be scored on (the features end before the validation window): never promoted
+    none = promotion_gate(candidate, recent, feats.filter(pl.col("game_date") < val_start))
+    assert none.metadata["rows"] == 0 and not none.promote
+
+
+def test_the_validation_window_is_the_newest_dates_holding_both_enough_dates_and_enough_rows() -> None:
+    from datetime import timedelta
+
+    from nba_assets.lib.modeling.config import ModelConfig
+    from nba_assets.lib.modeling.train import _validation_start
+
+    cfg = ModelConfig(validation_days=3, validation_min_rows=100)
+
+    def rows(per_date: list[int]) -> pl.DataFrame:  # per_date[0]: the newest date, Jan 31
+        days = [date(2025, 1, 31) - timedelta(days=i) for i, n in enumerate(per_date) for _ in range(n)]
+        return pl.DataFrame({"game_date": days})
+
+    # 3 dates hold 150 rows (rows reached on the 2nd): the 3rd newest date starts the window
+    assert _validation_start(rows([50] * 6), cfg) == date(2025, 1, 29)
+    # 3 dates hold 30 rows: extended to the 10th newest date
+    assert _validation_start(rows([10] * 12), cfg) == date(2025, 1, 22)
+    # never enough: every date validates
+    assert _validation_start(rows([10] * 5), cfg) == date(2025, 1, 27)
+
+
+def test_the_hold_out_booster_never_trains_on_the_validation_window(monkeypatch) -> None:
+    """The hold-out booster learns from the rows before the validation start and stops early on the
+    validation rows; the stored booster is refit on every row before the cutoff."""
+    import dataclasses
+
+    from nba_assets.lib.modeling import train
+    from nba_assets_tests.test_lib_modeling import FAST, synthetic_features
+
+    fits: list[tuple[int, int | None]] = []
+    real_fit = train._fit
+
+    def recording_fit(x, y, cfg, iterations, names, eval_set=None):
+        fits.append((len(x), None if eval_set is None else len(eval_set[0])))
+        return real_fit(x, y, cfg, iterations, names, eval_set)
+
+    monkeypatch.setattr(train, "_fit", recording_fit)
+    feats = synthetic_features(date(2025, 1, 1), 20)
+    cutoff = date(2025, 1, 16)
+    model = train.train_points_model(
+        feats, cutoff, dataclasses.replace(FAST, iterations=5, monotone_increasing=())
+    )
+    val_start = date.fromisoformat(model.metrics["validation_start"])
+    rows = train.training_rows(feats, cutoff)
+    before = rows.filter(pl.col("game_date") < val_start).height
+    assert fits == [(before, rows.height - before), (rows.height, None)]
+    assert model.metrics["validation_rows"] == rows.height - before > 0
+
+
+def test_the_line_blend_weight_is_fitted_once_there_are_enough_rows_and_stays_in_0_1() -> None:
+    import numpy as np
+
+    from nba_assets.lib.modeling.config import ModelConfig
+    from nba_assets.lib.modeling.train import fit_line_blend
+
+    cfg = ModelConfig(blend_min_rows=4, blend_prior_weight=0.35)
+    line = np.array([20.5, 15.5, 10.5, 25.5])
+    mu = line + np.array([2.0, -2.0, 1.0, -1.0])
+    # actual = line + 0.5 * (mu - line): the least-squares weight is 0.5, from exactly blend_min_rows rows
+    assert fit_line_blend(mu, line, line + 0.5 * (mu - line), cfg) == pytest.approx(0.5)
+    assert fit_line_blend(mu[:3], line[:3], line[:3], cfg) == 0.35  # too few rows: the prior
+    assert fit_line_blend(mu, line, line + 3.0 * (mu - line), cfg) == 1.0  # clipped
+    assert fit_line_blend(mu, line, line - (mu - line), cfg) == 0.0
+    assert fit_line_blend(line, line, line + 1.0, cfg) == 0.35  # the model says the line: no weight to fit
