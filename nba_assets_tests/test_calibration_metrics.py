@@ -12,14 +12,21 @@ import numpy as np
 import polars as pl
 import pytest
 
+from nba_assets.lib.modeling.baselines import baseline_predictions
 from nba_assets.lib.modeling.distribution import (
     Isotonic,
+    SigmaModel,
     brier,
     cross_fitted,
     raw_p_over,
     reliability_table,
 )
-from nba_assets.lib.modeling.train import calibration_fitter, train_points_model, training_rows
+from nba_assets.lib.modeling.train import (
+    _validation_start,
+    calibration_fitter,
+    train_points_model,
+    training_rows,
+)
 from nba_assets_tests.test_lib_modeling import FAST, synthetic_features
 
 
@@ -123,3 +130,47 @@ def test_stored_calibration_metrics_are_out_of_sample_and_the_served_map_is_unch
     assert m["brier_calibrated_in_sample"] == pytest.approx(brier(served(p_raw), over))
     # on points no feature predicts, the in-sample figure flatters the map
     assert m["brier_out_of_sample"] > m["brier_calibrated_in_sample"]
+
+    # each baseline's map: fitted on the same rows and lines, from its own spread, shrunk like the model's
+    for name, mu_b in baseline_predictions(val).items():
+        sigma_b = SigmaModel.fit(mu_b, y)
+        iso = Isotonic.fit(raw_p_over(mu_b, sigma_b(mu_b), lines), over)
+        expected = iso if shrink is None else iso.shrunk(shrink)
+        got = model.distribution(name).calibration
+        assert got is not None and (got.x, got.y) == (expected.x, expected.y), name
+
+
+def test_real_line_calibration_leaves_out_pushes_and_zero_lines_and_maps_the_blend() -> None:
+    """Whole-point lines: a push is neither over nor under, so it is left out of the calibration rows; a
+    line of 0 is no line. The real lines are used from exactly ``calibration_min_lined_rows`` decided
+    rows, and the line-aware map is fitted on the blend w * mu + (1 - w) * line, not on mu."""
+    feats = synthetic_features(date(2025, 1, 1), 40, 7).with_columns(
+        pl.col("target_pts").round(0),
+        pl.when(pl.col("player_id") % 4 > 0)
+        .then(pl.col("pts_avg_season").round(0))
+        .otherwise(0.0)
+        .alias("consensus_line"),
+    )
+    cutoff = date(2025, 2, 10)
+    cfg = dataclasses.replace(
+        FAST, iterations=30, monotone_increasing=(), validation_days=10, validation_min_rows=600
+    )
+    rows = training_rows(feats, cutoff)
+    val = rows.filter(pl.col("game_date") >= _validation_start(rows, cfg))
+    y, cons = val["target_pts"].to_numpy(), val["consensus_line"].to_numpy()
+    lined = cons > 0
+    decided = lined & (y != cons)
+    assert 0 < decided.sum() < lined.sum() < val.height  # pushes and zero lines both present
+    model = train_points_model(
+        feats, cutoff, dataclasses.replace(cfg, calibration_min_lined_rows=int(decided.sum()))
+    )
+    m = model.metrics
+    assert m["calibrated_on"] == "real_lines"
+    assert m["lined_validation_rows"] == lined.sum() and m["calibration_rows"] == decided.sum()
+
+    mu = np.clip(model.holdout_booster.predict(val.select(model.features).to_numpy()), 0, None)[decided]
+    lines, over = cons[decided], (y[decided] > cons[decided]).astype(float)
+    blend = m["blend_weight"] * mu + (1 - m["blend_weight"]) * lines
+    expected = Isotonic.fit(raw_p_over(blend, model.sigma(blend), lines), over)
+    assert model.calibration_line is not None
+    assert (model.calibration_line.x, model.calibration_line.y) == (expected.x, expected.y)

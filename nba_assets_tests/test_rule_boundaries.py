@@ -511,3 +511,37 @@ def test_the_line_blend_weight_is_fitted_once_there_are_enough_rows_and_stays_in
     assert fit_line_blend(mu, line, line + 3.0 * (mu - line), cfg) == 1.0  # clipped
     assert fit_line_blend(mu, line, line - (mu - line), cfg) == 0.0
     assert fit_line_blend(line, line, line + 1.0, cfg) == 0.35  # the model says the line: no weight to fit
+
+
+def test_a_performance_window_of_n_days_holds_exactly_n_dates_and_its_line_is_the_main_line() -> None:
+    """The 7-day window ending on D is D-6 .. D, the day window D alone, the 30-day window D-29 .. D;
+    the line's MAE is measured against the median of the main lines."""
+    from datetime import timedelta
+
+    from nba_assets.lib import grading
+
+    as_of = date(2025, 11, 30)
+    ages = [0, 6, 7, 29, 30]  # days before as_of
+    grades = pl.DataFrame(
+        {
+            "game_date": [as_of - timedelta(days=a) for a in ages],
+            "player_id": [1] * len(ages),
+            "system": ["catboost"] * len(ages),
+            "tier": ["high"] * len(ages),
+            "is_main_line": [True] * len(ages),
+            "line": [20.5] * len(ages),
+            "played": [True] * len(ages),
+            "predicted_points": [24.0] * len(ages),
+            "actual_points": [25.0] * len(ages),
+            "result": ["WIN"] * len(ages),
+            "profit": [0.9] * len(ages),
+        }
+    )
+    perf = grading.performance(grades, as_of).filter(pl.col("tier") == "all")
+    assert dict(perf.select("window", "bets").iter_rows()) == {"day": 1, "7d": 2, "30d": 4, "season": 5}
+    # the line's MAE is the median main line's: an alternate at 10.5 on the same player-date is no line
+    alternate = grades.head(1).with_columns(pl.lit(False).alias("is_main_line"), pl.lit(10.5).alias("line"))
+    day = grading.performance(pl.concat([grades, alternate]), as_of).filter(
+        (pl.col("tier") == "all") & (pl.col("window") == "day")
+    )
+    assert day.select("n", "mae", "line_mae", "bets").row(0) == (1, 1.0, 4.5, 1)
