@@ -448,3 +448,44 @@ def test_tier_interval_counts_each_player_date_once() -> None:
         expected["hi"]
     )
     assert rec["hit_high90"] - rec["hit_low90"] > 0.3  # 100 independent bets would give about 0.16
+
+
+def test_report_tables_score_played_main_lines_and_tier_bets_at_their_bounds() -> None:
+    """accuracy: one row per player-date that played (a VOID row's 0 points is no error), against the
+    median of the main lines (an alternate is no consensus); edge tiers are [lo, hi) (an edge of exactly
+    1.5 is in "1.5-2.5"); confidence tiers count main lines only; best_tier takes a tier from exactly
+    ``min_bets`` decided bets."""
+    d = date(2025, 11, 5)
+
+    def row(player: int, line: float, main: bool, result: str, actual: float, edge: float, tier: str) -> dict:
+        return {
+            "game_date": d,
+            "player_id": player,
+            "system": "catboost",
+            "tier": tier,
+            "is_main_line": main,
+            "line": line,
+            "edge": edge,
+            "predicted_points": 21.0,
+            "actual_points": actual,
+            "result": result,
+            "profit": {"WIN": 1.0, "LOSS": -1.0}.get(result, 0.0),
+        }
+
+    rows = pl.DataFrame(
+        [
+            row(1, 19.5, True, "WIN", 20.0, 1.5, "high"),
+            row(1, 14.5, False, "WIN", 20.0, 6.5, "high"),  # an alternate
+            row(2, 22.5, True, "VOID", 0.0, -1.5, "high"),  # did not play
+            row(3, 18.5, True, "LOSS", 17.0, 2.5, "medium"),
+        ]
+    )
+    acc = backtest.accuracy(rows).row(0, named=True)
+    assert acc["player_dates"] == 2
+    assert acc["mae"] == pytest.approx((1.0 + 4.0) / 2) and acc["line_mae"] == pytest.approx((0.5 + 1.5) / 2)
+    edge = {r["edge_tier"]: r["bets"] for r in backtest.by_edge_tier(rows).iter_rows(named=True)}
+    assert edge == {"1.5-2.5": 1, "2.5-4": 1}
+    conf = backtest.by_confidence_tier(rows)
+    assert dict(conf.select("tier", "bets").iter_rows()) == {"high": 1, "medium": 1}
+    assert backtest.best_tier(conf, "catboost", min_bets=1)["tier"] == "high"
+    assert backtest.best_tier(conf, "catboost", min_bets=2) is None
