@@ -362,3 +362,14 @@ def test_teammates_out_counts_every_teammate_listed_out_resolved_or_not() -> Non
     # player 2 is Out himself: his three unresolved teammates
     assert _row(out, 2)["teammates_out"] == 3.0
     assert _row(out, 1)["sources"]["teammates_out"] == "report"
+
+
+@pytest.mark.parametrize(("gap", "rest"), [(1, 1.0), (9, 9.0), (10, 10.0), (11, 10.0), (40, 10.0)])
+def test_rest_days_count_days_since_the_last_game_capped_at_10(gap: int, rest: float) -> None:
+    """docs/FEATURES.md: days since the player's last game with minutes, capped at 10 (a cap moved to
+    11 survived the suite in a mutation audit); back-to-back only at 1 day."""
+    d = S2 + timedelta(days=60)
+    pg = pl.DataFrame([_game(d - timedelta(days=gap), 1, "NYK", "MIA", 10, 20.0, False, 0)])
+    p1 = _row(build_features(_targets(d, [1]), pg, _teams(pg)), 1)
+    assert p1["rest_days"] == rest
+    assert p1["is_back_to_back"] == (1.0 if gap == 1 else 0.0)
