@@ -7,30 +7,9 @@ import polars as pl
 import pytest
 
 from nba_assets.lib.modeling.decisions import book_lines, consensus, decide
+from nba_assets_tests.test_lib_modeling import _rows
 
-
-def _calls(**cols: list) -> pl.DataFrame:
-    n = len(next(iter(cols.values())))
-    base: dict[str, list] = {
-        "line": [22.5] * n,
-        "over_price": [-110] * n,
-        "under_price": [-110] * n,
-        "predicted_points": [25.0] * n,
-        "p_over": [0.65] * n,
-        "quality": [90.0] * n,
-    }
-    base.update(cols)
-    return pl.DataFrame(
-        base,
-        schema={
-            "line": pl.Float64,
-            "over_price": pl.Int64,
-            "under_price": pl.Int64,
-            "predicted_points": pl.Float64,
-            "p_over": pl.Float64,
-            "quality": pl.Float64,
-        },
-    )
+_calls = _rows  # decision rows: a 22.5 line at -110 both sides, 25 predicted, P(over) 0.65, quality 90
 
 
 def test_the_documented_thresholds_call_at_the_threshold_and_pass_below_it() -> None:
