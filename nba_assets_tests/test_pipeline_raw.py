@@ -470,3 +470,74 @@ def test_a_range_longer_than_the_per_date_limit_records_one_result_naming_it(tmp
     assert evaluation.passed and evaluation.partition is None
     assert evaluation.metadata["games"].value == 18
     assert "3 dates 2025-11-04 .. 2025-11-06" in evaluation.metadata["range"].value
+
+
+def test_a_missing_box_score_is_a_warn_for_exactly_six_hours_after_every_incomplete_game_ended() -> None:
+    """Box-score completeness lets the feed lag six hours after a game's end (tipoff + 3 h): at exactly
+    six hours it is an ERROR (mutant W12, the grace including its end, survived), and one incomplete
+    game older than that makes it an ERROR whatever the others (W13, WARN when any game is recent,
+    survived)."""
+    from nba_assets.lib import raw
+
+    schedule = ArchiveSource().schedule([date(2025, 11, 4)], datetime(2025, 11, 6, tzinfo=UTC)).frame
+    no_box = pl.DataFrame(schema={"game_id": pl.Utf8, "team_abbr": pl.Utf8})
+    late = schedule.filter(pl.col("game_id") == "0022500169")  # GSW-PHX, tipoff 03:10 UTC, ended 06:10
+    ended = datetime(2025, 11, 5, 6, 10, tzinfo=UTC)
+    assert late["tipoff_utc"][0] + timedelta(hours=3) == ended
+    lagging = raw.box_scores_complete(late, no_box, ended + raw.BOX_SCORE_GRACE - timedelta(seconds=1))
+    assert not lagging.passed and lagging.severity == "WARN"
+    assert raw.box_scores_complete(late, no_box, ended + raw.BOX_SCORE_GRACE).severity == "ERROR"
+    # with an earlier game (0022500166, ended 04:10) also without its box score: that one is 6 h 50 min
+    # late at 11:00, the other 4 h 50 min: the day is an ERROR
+    both = schedule.filter(pl.col("game_id").is_in(["0022500166", "0022500169"]))
+    outcome = raw.box_scores_complete(both, no_box, datetime(2025, 11, 5, 11, tzinfo=UTC))
+    assert outcome.metadata["missing_game_ids"] == ["0022500166", "0022500169"]
+    assert not outcome.passed and outcome.severity == "ERROR"
+
+
+def test_the_box_score_and_lines_checks_pass_exactly_at_their_thresholds(fixtures_dir) -> None:
+    """Each threshold passes at its value and fails one step past it: 5 players with minutes for a team
+    (mutant W15, 5 counted short, survived the suite), lines for 80% of the games (W16, 80% short,
+    survived), 2% of the book names unresolved (W17)."""
+    from nba_assets.lib import raw
+
+    box, schedule = _one_game_2025_11_04(fixtures_dir)
+    tor = box.filter((pl.col("team_abbr") == "TOR") & pl.col("played"))["player_id"].head(5)
+    five = box.filter((pl.col("team_abbr") != "TOR") | pl.col("player_id").is_in(tor.implode()))
+    assert raw.MIN_PLAYERS_WITH_MINUTES == 5
+    assert raw.min_players_with_minutes(schedule, five).passed
+    four = five.filter(pl.col("player_id") != tor[0])
+    short = raw.min_players_with_minutes(schedule, four)
+    assert not short.passed and short.metadata["first_short"] == ["0022500165 TOR: 4 with minutes"]
+
+    games = ArchiveSource().schedule([date(2025, 11, 4)], datetime(2025, 11, 6, tzinfo=UTC)).frame.head(5)
+    ids = games.sort("game_id")["game_id"]
+    lines = pl.DataFrame({"game_id": ids.head(4), "event_id": ["e1", "e2", "e3", "e4"]})
+    assert raw.MIN_PROPS_COVERAGE == 0.8
+    covered = raw.props_coverage(games, lines)
+    assert covered.passed and covered.metadata["coverage"] == 0.8
+    assert not raw.props_coverage(games, lines.head(3)).passed
+
+    names = pl.DataFrame({"player_name": [f"p{i}" for i in range(50)], "player_id": [None, *range(1, 50)]})
+    assert raw.MAX_UNRESOLVED_SHARE == 0.02
+    assert raw.unresolved_share(names).passed  # 1 of 50
+    two = names.with_columns(
+        player_id=pl.when(pl.col("player_name") == "p1").then(None).otherwise("player_id")
+    )
+    assert not raw.unresolved_share(two).passed  # 2 of 50
+
+
+def test_a_run_s_as_of_without_a_zone_is_utc() -> None:
+    """A naive ``as_of_utc`` is UTC (mutant W21, kept naive, survived the suite: every check comparing
+    it with a game's tipoff then failed with a TypeError on aware vs naive datetimes)."""
+    assert raw.parse_as_of("2025-11-05T12:00:00") == datetime(2025, 11, 5, 12, tzinfo=UTC)
+    assert raw.parse_as_of("2025-11-05T12:00:00").tzinfo is not None
+    assert raw.parse_as_of("2025-11-05T07:00:00-05:00") == datetime(2025, 11, 5, 12, tzinfo=UTC)
+    schedule = ArchiveSource().schedule([date(2025, 11, 4)], datetime(2025, 11, 6, tzinfo=UTC)).frame
+    no_box = pl.DataFrame(schema={"game_id": pl.Utf8, "team_abbr": pl.Utf8})
+    assert (
+        raw.box_scores_complete(schedule, no_box, raw.parse_as_of("2025-11-05T08:00:00")).severity == "WARN"
+    )
+    with pytest.raises(SourceDataError) as err:
+        raw.parse_as_of("yesterday")
+    assert (err.value.source, err.value.field, err.value.value) == ("run config", "as_of_utc", "yesterday")

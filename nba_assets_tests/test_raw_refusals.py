@@ -364,3 +364,57 @@ def test_a_range_run_of_a_stored_check_fails_only_the_spoiled_date_and_the_step(
     assert {d: e.passed for d, e in by_date.items()} == {"2025-11-04": True, "2025-11-05": False}
     assert len(by_date["2025-11-05"].metadata["duplicate_game_ids"].value) == 1
     assert not result.success  # blocking: the spoiled date's ERROR fails the step
+
+
+def test_a_game_listed_postponed_and_played_on_one_date_is_refused() -> None:
+    """A game is listed once a date: a feed listing it postponed and final on the same date is a
+    duplicate (mutant W04, duplicates counted on a date only from 3 rows, survived the suite: the
+    postponed row is not counted as played, so only the per-date rule refuses it)."""
+    schedule = ArchiveSource().schedule([DAY], AFTER).frame
+    first = schedule.sort("game_id")["game_id"][0]
+    postponed = schedule.filter(pl.col("game_id") == first).with_columns(
+        status=pl.lit("postponed"), home_pts=pl.lit(None, pl.Int64), away_pts=pl.lit(None, pl.Int64)
+    )
+    both = pl.concat([schedule, postponed])
+    assert raw.duplicate_game_ids(both).to_list() == [first]
+    with pytest.raises(SourceDataError) as err:
+        raw.validate_batch(both, "schedule", "stats.nba.com")
+    assert (err.value.field, err.value.value) == ("game_id", first)
+    assert not raw.schedule_duplicates(both).passed
+
+
+def _players(props: pl.DataFrame, n: int) -> pl.DataFrame:
+    """All lines of the first ``n`` players (by name) of the day."""
+    names = props["player_name"].unique().sort().head(n)
+    return props.filter(pl.col("player_name").is_in(names.implode()))
+
+
+def _filled(props: pl.DataFrame, k: int, value: float = 77.5) -> pl.DataFrame:
+    """``props`` with the main lines of its first ``k`` players (by name) set to ``value``."""
+    names = props["player_name"].unique().sort().head(k)
+    return props.with_columns(
+        line=pl.when(pl.col("is_main_line") & pl.col("player_name").is_in(names.implode()))
+        .then(value)
+        .otherwise(pl.col("line"))
+    )
+
+
+def test_one_main_line_value_is_refused_above_a_quarter_of_a_date_s_20_players_and_not_at_it() -> None:
+    """The repeated-value rule at its edges: a date of exactly 20 players is judged (mutant W07, the rule
+    only from 21 players, survived), 5 of 20 players (a quarter, not more) is kept (W08, refused from a
+    quarter on, survived), 6 of 20 is refused; below 20 players the rule does not judge the date."""
+    twenty = _players(_props(), 20)
+    assert twenty["player_name"].n_unique() == 20
+    assert raw.repeated_line_values(twenty).is_empty()  # no real value repeated for 6 of these players
+    five = _filled(twenty, 5)
+    assert raw.validate_batch(five, "player_props", "the-odds-api").good.height == five.height
+    assert raw.placeholder_lines(five).passed
+    six = _filled(twenty, 6)
+    with pytest.raises(SourceDataError) as err:
+        raw.validate_batch(six, "player_props", "the-odds-api")
+    assert (err.value.field, err.value.value) == ("line", 77.5)
+    assert "main line of 6 of 20 players on 2025-11-05" in str(err.value)
+    assert not raw.placeholder_lines(six).passed
+    # 19 players: too few to tell a default from a coincidence, even all at one value
+    nineteen = _filled(_players(_props(), 19), 19)
+    assert raw.validate_batch(nineteen, "player_props", "the-odds-api").good.height == nineteen.height
