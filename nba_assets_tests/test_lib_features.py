@@ -373,3 +373,49 @@ def test_rest_days_count_days_since_the_last_game_capped_at_10(gap: int, rest: f
     p1 = _row(build_features(_targets(d, [1]), pg, _teams(pg)), 1)
     assert p1["rest_days"] == rest
     assert p1["is_back_to_back"] == (1.0 if gap == 1 else 0.0)
+
+
+def test_the_last_10_and_last_5_windows_hold_exactly_10_and_5_games() -> None:
+    """docs/FEATURES.md: ``pts_avg_l10`` is the mean of the last 10 games (mutant F17, a window of 9,
+    survived the suite: no test history held more than 9 games of a player)."""
+    d = S2 + timedelta(days=30)
+    pg = pl.DataFrame(
+        [_game(S2 + timedelta(days=2 * i), 1, "NYK", "MIA", i + 1, 20.0, False, i) for i in range(12)]
+    )
+    p1 = _row(build_features(_targets(d, [1]), pg, _teams(pg)), 1)
+    assert p1["pts_avg_l10"] == pytest.approx(sum(range(3, 13)) / 10)  # games 3..12
+    assert p1["pts_avg_l5"] == pytest.approx(sum(range(8, 13)) / 5)
+    assert p1["pts_trend"] == pytest.approx(10.0 - 7.5)
+    assert p1["season_games"] == 12.0
+
+
+def test_a_game_without_minutes_is_no_history_and_no_training_row() -> None:
+    """A box-score row marked played with 0 minutes is no game "with minutes" (docs/FEATURES.md): it is
+    neither a training row (mutant F12 survived the suite) nor the player's last game, in his windows
+    or in his 7-day workload (F15 survived)."""
+    from nba_assets.lib.features.build import training_targets
+
+    pg, tg = _history()
+    d = S2 + timedelta(days=4)
+    zero = pl.DataFrame([_game(d - timedelta(days=1), 1, "NYK", "MIA", 0, 0.0, False, 0)]).select(pg.columns)
+    with_zero = pl.concat([pg, zero])
+    named = with_zero.with_columns(pl.lit("P").alias("player_name"), pl.lit(True).alias("is_home"))
+    assert training_targets(named, [d - timedelta(days=1)]).is_empty()
+    assert training_targets(named, [S2 + timedelta(days=2)])["target_pts"].to_list() == [14.0, 9.0]
+    without = build_features(_targets(d, [1, 2]), pg, tg)
+    assert build_features(_targets(d, [1, 2]), with_zero, tg).equals(without)
+    assert _row(without, 1)["rest_days"] == 2.0 and _row(without, 1)["pts_last_game"] == 14.0
+
+
+def test_the_team_s_win_share_and_season_phase_start_over_with_a_new_season() -> None:
+    """``team_win_pct`` and ``season_phase`` are this season's (docs/FEATURES.md: "season to D-1"): on
+    BOS's first game of 2024-25, its 2023-24 games are no evidence, the defaults with the tag
+    ``new_season`` (mutants F13 and F19, last season's values, survived the suite)."""
+    pg, tg = _history()
+    bos = _row(build_features(_targets(S2, [1], team="BOS"), pg, tg), 1)
+    assert bos["team_win_pct"] == DEFAULTS["team_win_pct"] and bos["sources"]["team_win_pct"] == "new_season"
+    assert bos["season_phase"] == DEFAULTS["season_phase"] and bos["sources"]["season_phase"] == "new_season"
+    # within 2023-24 the same team's values are its season's: 4 games, all won
+    late = _row(build_features(_targets(S1 + timedelta(days=10), [1], team="BOS"), pg, tg), 1)
+    assert late["team_win_pct"] == 1.0 and late["season_phase"] == pytest.approx(4 / 82)
+    assert late["sources"]["team_win_pct"] == "data"
