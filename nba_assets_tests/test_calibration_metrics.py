@@ -14,6 +14,7 @@ import pytest
 
 from nba_assets.lib.modeling.baselines import baseline_predictions
 from nba_assets.lib.modeling.distribution import (
+    Distribution,
     Isotonic,
     SigmaModel,
     brier,
@@ -174,3 +175,46 @@ def test_real_line_calibration_leaves_out_pushes_and_zero_lines_and_maps_the_ble
     expected = Isotonic.fit(raw_p_over(blend, model.sigma(blend), lines), over)
     assert model.calibration_line is not None
     assert (model.calibration_line.x, model.calibration_line.y) == (expected.x, expected.y)
+
+
+def test_each_block_of_dates_is_scored_by_a_map_fitted_on_all_other_blocks() -> None:
+    """10 dates in 5 folds: 5 contiguous blocks of 2 dates, each scored by a map fitted on the other 8
+    dates (mutant S18, the blocks folded into 2 alternating folds, survived the suite: each map then saw
+    half the other dates)."""
+    groups = np.repeat(np.arange(10), 3)
+    p = groups / 100 + 0.3  # a row's raw probability tells its date
+    seen: list[set[int]] = []
+
+    def fit(p_train: np.ndarray, outcome_train: np.ndarray) -> Isotonic:
+        seen.append({round((x - 0.3) * 100) for x in p_train})
+        return Isotonic()
+
+    assert cross_fitted(p, np.zeros(p.size), groups, 5, fit) is not None
+    assert seen == [set(range(10)) - {2 * b, 2 * b + 1} for b in range(5)]
+
+
+def test_the_isotonic_map_is_pre_binned_into_200_blocks() -> None:
+    """``Isotonic.fit`` pre-bins into 200 equal-count blocks: 200 rows are 200 steps, so the map steps
+    between the two rows where the outcome turns (mutant S19, 50 blocks of 4 rows, survived the suite:
+    the block holding both sides of the turn gave 0.44 to a row whose outcome, like all below it, is 0)."""
+    p = (np.arange(200) + 0.5) / 200
+    outcome = (np.arange(200) >= 102).astype(float)
+    iso = Isotonic.fit(p, outcome)
+    assert len(iso.x) == 202  # 200 knots and the two ends
+    assert iso(p[[0, 101, 102, 199]]).tolist() == [0.01, 0.01, 0.99, 0.99]
+
+
+def test_a_baseline_s_distribution_keeps_its_map_through_storage() -> None:
+    """A stored model's baselines are ``Distribution.to_json``; read back, each serves the same P(over)
+    and P(under) through its own isotonic map (mutant S20, the map dropped on reading, survived the
+    suite: a reloaded model's baselines served the raw normal probability). A distribution stored without
+    a map reads back without one."""
+    mu, line = np.array([8.0, 15.0, 22.0]), np.array([14.5, 14.5, 15.0])
+    dist = Distribution(SigmaModel(1.0, 0.3), Isotonic([0.0, 0.5, 1.0], [0.2, 0.4, 0.9]))
+    back = Distribution.from_json(dist.to_json())
+    assert back == dist
+    assert np.array_equal(back.p_over(mu, line), dist.p_over(mu, line))
+    assert np.array_equal(back.p_under(mu, line), dist.p_under(mu, line))
+    assert not np.allclose(back.p_over(mu, line), raw_p_over(mu, dist.sigma(mu), line))
+    bare = Distribution(SigmaModel(1.0, 0.3))
+    assert Distribution.from_json(bare.to_json()) == bare
