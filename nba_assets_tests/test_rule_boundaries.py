@@ -524,3 +524,32 @@ def test_a_performance_window_of_n_days_holds_exactly_n_dates_and_its_line_is_th
         (pl.col("tier") == "all") & (pl.col("window") == "day")
     )
     assert day.select("n", "mae", "line_mae", "bets").row(0) == (1, 1.0, 4.5, 1)
+
+
+def test_a_book_s_two_unmatched_games_keep_their_own_latest_snapshots() -> None:
+    """A game the schedule did not match has no NBA id; its book offer is keyed by the feed's event id
+    (decisions.book_games). Keyed by the null game id alone, a book's two unmatched games would share
+    one latest snapshot and the earlier-captured game's lines would vanish (mutant D29)."""
+    early = {**_prop("draftkings", 1, 20.5), "game_id": None, "event_id": "ev-a"}
+    late = {
+        **_prop("draftkings", 2, 11.5),
+        "game_id": None,
+        "event_id": "ev-b",
+        "snapshot_utc": datetime(2025, 11, 5, 17),
+    }
+    lines = book_lines(pl.DataFrame([early, late]))
+    assert sorted(lines.select("player_id", "line").rows()) == [(1, 20.5), (2, 11.5)]
+
+
+def test_the_newest_labeled_date_is_before_the_cutoff() -> None:
+    """points_model_training_history_current reports the newest date holding training rows before the
+    cutoff: rows of the cutoff date itself (the day being predicted) never count (mutant K07)."""
+    from nba_assets.lib.modeling.checks import training_history_current
+
+    cutoff = date(2025, 11, 10)
+    days = [date(2025, 11, 7), date(2025, 11, 8), cutoff]
+    feats = pl.DataFrame(
+        {"game_date": days, "is_expected": [True] * 3, "played": [True] * 3, "target_pts": [10, 12, 14]}
+    )
+    got = training_history_current(feats, cutoff)
+    assert got.passed and got.metadata["newest_labeled_date"] == "2025-11-08"
