@@ -17,6 +17,7 @@ import dagster as dg
 import duckdb
 
 from nba_assets.defs.build import build_definitions
+from nba_assets.defs.partitions import CUTOFF_TAG, TRIGGER_TAG
 from nba_assets.lib.env import Settings
 from nba_assets.lib.exports import game_date_span
 
@@ -137,12 +138,6 @@ def summarize_raw(warehouse: Path, start: date, end: date) -> list[str]:
 
 
 HISTORY_START = date(2022, 10, 18)  # first game date of the archive
-
-
-# The tag the schedules and sensors set on their runs (``nba_assets/trigger``): the UI's run list tells
-# the command-line runs apart from them by it.
-TRIGGER_TAG = "nba_assets/trigger"
-CUTOFF_TAG = "nba_assets/cutoff"
 
 
 def run_tags(

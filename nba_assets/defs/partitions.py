@@ -26,6 +26,10 @@ def validate_partition_key(key: str) -> date:
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
+# Who launched a run (a schedule, a sensor, `nba-assets main`): the UI's run list tells them apart by
+# it; a retrain also carries its training cutoff.
+TRIGGER_TAG = "nba_assets/trigger"
+CUTOFF_TAG = "nba_assets/cutoff"
 
 
 def empty_range_message(start: str, end: str) -> str:

@@ -20,9 +20,8 @@ from nba_assets.defs.automation.policy import (
     slate_partition,
 )
 from nba_assets.defs.jobs import morning_slate_job, overnight_box_scores_job, weekly_retrain_job
-from nba_assets.defs.partitions import GAME_TZ
+from nba_assets.defs.partitions import CUTOFF_TAG, GAME_TZ, TRIGGER_TAG
 
-TRIGGER_TAG = "nba_assets/trigger"
 GAME_DATE_TAG = "nba_assets/game_date"
 RETRAIN_OP = "models__points_model"
 
@@ -79,7 +78,7 @@ def weekly_retrain_job_schedule(context: dg.ScheduleEvaluationContext) -> dg.Run
     return dg.RunRequest(
         run_key=f"weekly_retrain:{cutoff}",
         run_config={"ops": {RETRAIN_OP: {"config": {"cutoff": cutoff}}}},
-        tags={TRIGGER_TAG: "weekly_retrain_job_schedule", "nba_assets/cutoff": cutoff},
+        tags={TRIGGER_TAG: "weekly_retrain_job_schedule", CUTOFF_TAG: cutoff},
     )
 
 

@@ -30,11 +30,10 @@ from nba_assets.defs.jobs import (
     refresh_lines_job,
     system_performance_job,
 )
-from nba_assets.defs.partitions import RANGE_END_TAG, RANGE_START_TAG
+from nba_assets.defs.partitions import RANGE_END_TAG, RANGE_START_TAG, TRIGGER_TAG
 from nba_assets.defs.resources import NbaSourceResource, ObjectStoreResource
 from nba_assets.lib.alerts import Alert, AlertDeliveryError
 
-TRIGGER_TAG = "nba_assets/trigger"
 SCHEDULE = dg.AssetKey(["raw", "schedule"])
 RUNNING = dg.DefaultSensorStatus.RUNNING
 
