@@ -144,10 +144,14 @@ def missing_raw_tables(warehouse: str) -> list[str]:
     return dbt_state.missing_raw_tables(warehouse, manifest_path())
 
 
-def _build_staging(context: dg.AssetExecutionContext | None, dbt: NbaDbtCliResource) -> Iterator[Any]:
+def _build_staging(
+    context: dg.AssetExecutionContext | None, dbt: NbaDbtCliResource, missing: list[str] | None = None
+) -> Iterator[Any]:
+    """``missing``: the raw tables absent before the build, if the caller has read them already."""
     fingerprint = project_fingerprint()
     # read before the build: a table first written during it may or may not be in the views
-    missing = missing_raw_tables(dbt.warehouse_path) if dbt.warehouse_path else []
+    if missing is None:
+        missing = missing_raw_tables(dbt.warehouse_path) if dbt.warehouse_path else []
     if context is not None:  # dagster-dbt selects the context's staging models
         invocation = dbt.cli(["build", "--indirect-selection", "cautious"], context=context)
     else:
@@ -199,7 +203,7 @@ def ensure_staging(context: dg.AssetExecutionContext, dbt: NbaDbtCliResource) ->
         "building the staging views (missing, built from another dbt project version, or over a raw "
         "table that did not exist)"
     )
-    for _ in _build_staging(None, dbt):
+    for _ in _build_staging(None, dbt, missing):
         pass
     for view in staging_views():
         context.log_event(
