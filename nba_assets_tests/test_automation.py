@@ -278,6 +278,7 @@ def test_refresh_lines_sensor_over_a_real_archive_day(repo, tmp_path, monkeypatc
     res = {
         "nba_source": ArchiveSourceResource(),
         "object_store": LocalObjectStoreResource(root=str(tmp_path)),
+        "alerts": LocalAlertsResource(path=str(tmp_path / "alerts.log")),
     }
     with dg.instance_for_test() as instance:
         at(monkeypatch, et(2025, 11, 5, 9, 30))
@@ -320,7 +321,11 @@ def test_the_refresh_sensor_asks_the_source_within_the_sensor_deadline(repo, tmp
         def get_probe_source(self, store):  # type: ignore[override]
             return super().get_source(store)
 
-    res = {"nba_source": ProbeOnly(), "object_store": LocalObjectStoreResource(root=str(tmp_path))}
+    res = {
+        "nba_source": ProbeOnly(),
+        "object_store": LocalObjectStoreResource(root=str(tmp_path)),
+        "alerts": LocalAlertsResource(path=str(tmp_path / "alerts.log")),
+    }
     with dg.instance_for_test() as instance:
         slate_ran(instance, "2025-11-05")
         at(monkeypatch, et(2025, 11, 5, 10, 30))
@@ -356,7 +361,11 @@ def test_refresh_lines_sensor_probes_the_current_offer_not_the_ledger(repo, tmp_
         def get_source(self, store):  # type: ignore[override]
             return Recording()
 
-    res = {"nba_source": RecordingResource(), "object_store": LocalObjectStoreResource(root=str(tmp_path))}
+    res = {
+        "nba_source": RecordingResource(),
+        "object_store": LocalObjectStoreResource(root=str(tmp_path)),
+        "alerts": LocalAlertsResource(path=str(tmp_path / "alerts.log")),
+    }
     with dg.instance_for_test() as instance:
         slate_ran(instance, "2025-11-05")
         at(monkeypatch, et(2025, 11, 5, 12, 30))
@@ -376,7 +385,11 @@ def test_refresh_lines_sensor_waits_for_the_days_schedule(repo, tmp_path, monkey
             asked.append(True)
             return super().get_probe_source(store)
 
-    res = {"nba_source": Recording(), "object_store": LocalObjectStoreResource(root=str(tmp_path))}
+    res = {
+        "nba_source": Recording(),
+        "object_store": LocalObjectStoreResource(root=str(tmp_path)),
+        "alerts": LocalAlertsResource(path=str(tmp_path / "alerts.log")),
+    }
     with dg.instance_for_test() as instance:
         at(monkeypatch, et(2025, 11, 5, 13, 0))
         slate_ran(instance, "2025-11-04")  # yesterday's slate does not count
@@ -387,6 +400,101 @@ def test_refresh_lines_sensor_waits_for_the_days_schedule(repo, tmp_path, monkey
         slate_ran(instance, "2025-11-05")
         first = tick(sensors.refresh_lines_sensor, repo, instance, **res)
         assert "first look" in first.skip_message and len(asked) == 1
+
+
+class QuotaProbe(LiveSourceResource):
+    """The live probe exactly as the resource builds it (reserve included), without real sleeping."""
+
+    def get_probe_source(self, store):  # type: ignore[no-untyped-def]
+        probe = super().get_probe_source(store)
+        probe.http.sleep = lambda seconds: None
+        return probe
+
+
+def _serve_quota_slate(mock, fixtures_dir, remaining: str) -> None:
+    """On ``mock`` (a responses.RequestsMock): 2025-11-05's scoreboard and two of its games as Odds API
+    events (00:00 UTC), their lines the recorded ORL-at-CLE ones; the free events list says
+    ``remaining`` credits are left."""
+    odds = json.loads(
+        (fixtures_dir / "oddsapi_v4_event_odds_player_points_ORL-at-CLE_2024-02-22.json").read_text()
+    )
+    teams = [("Philadelphia 76ers", "Cleveland Cavaliers"), ("Utah Jazz", "Detroit Pistons")]
+    events = [
+        {"id": f"event{n}", "commence_time": "2025-11-06T00:00:00Z", "home_team": h, "away_team": a}
+        for n, (a, h) in enumerate(teams)
+    ]
+    stats = "https://stats.nba.com/stats/scoreboardv3"
+    base = "https://api.the-odds-api.com/v4/sports/basketball_nba"
+    mock.get(stats, body=(fixtures_dir / "stats_scoreboardv3_2025-11-05.json").read_bytes())
+    mock.get(f"{base}/events", json=events, headers={"x-requests-remaining": remaining})
+    for ev in events:
+        mock.get(f"{base}/events/{ev['id']}/odds", json={**odds, **ev})
+
+
+def test_refresh_lines_sensor_stops_polling_at_the_reserve_and_alerts_once(
+    repo, tmp_path, fixtures_dir, monkeypatch
+) -> None:
+    """The 15-minute polls spent a paid call per game until The Odds API answered 401 (credits
+    spent), silently, and the next morning slate had no lines. With 501 credits left a poll of two
+    games would go under the reserve (500): the tick skips before any paid call, naming the source,
+    the header and its value; the alert goes out once, not every tick; credits renewed, polling
+    resumes and a later drop alerts again."""
+    import responses
+
+    log = tmp_path / "alerts.log"
+    res = {
+        "nba_source": QuotaProbe(odds_api_key="k", odds_quota_reserve=500),
+        "object_store": LocalObjectStoreResource(root=str(tmp_path / "objects")),
+        "alerts": LocalAlertsResource(path=str(log)),
+    }
+
+    def poll(remaining: str, cursor: str | None):
+        with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+            _serve_quota_slate(mock, fixtures_dir, remaining)
+            result = tick(sensors.refresh_lines_sensor, repo, instance, cursor, **res)
+            paid = [c.request.url for c in mock.calls if "/odds" in c.request.url]
+        return result, paid
+
+    def alerts_sent() -> list[dict]:
+        return LocalAlertLog(log).read() if log.exists() else []
+
+    with dg.instance_for_test() as instance:
+        slate_ran(instance, "2025-11-05")
+        at(monkeypatch, et(2025, 11, 5, 12, 0))
+        first, paid = poll("501.0", None)
+        assert not first.run_requests and paid == []
+        assert first.skip_message.startswith(
+            "line polling stopped: the-odds-api: header 'x-requests-remaining' is 501: asking the lines of "
+            "2 event(s) of 2025-11-05 would cost 2 credit(s) and leave less than the reserve kept for the "
+            "scheduled fetches of 500 (NBA_ASSETS_ODDS_QUOTA_RESERVE)"
+        )
+        (alert,) = alerts_sent()
+        assert alert["kind"] == "odds_quota_low" and "'x-requests-remaining' is 501" in alert["text"]
+        at(monkeypatch, et(2025, 11, 5, 12, 15))
+        second, paid = poll("498", first.cursor)
+        assert paid == [] and "(alerted before)" in second.skip_message and len(alerts_sent()) == 1
+        # the plan renewed: polling resumes (a first look), the alert is re-armed
+        at(monkeypatch, et(2025, 11, 5, 12, 30))
+        renewed, paid = poll("20000", second.cursor)
+        assert len(paid) == 2 and "first look" in renewed.skip_message
+        assert policy.quota_alerted_at(renewed.cursor) is None
+        at(monkeypatch, et(2025, 11, 5, 12, 45))
+        again, paid = poll("500", renewed.cursor)
+        assert paid == [] and "(alert sent)" in again.skip_message and len(alerts_sent()) == 2
+        assert json.loads(again.cursor)["day"] == "2025-11-05"  # the lines state is kept while stopped
+
+
+def test_the_low_credits_alert_is_once_per_drop() -> None:
+    assert policy.quota_alert_decision(None, 480.0, refused=True) == (True, 480.0)
+    assert policy.quota_alert_decision(480.0, 470.0, refused=True) == (False, 480.0)  # same drop
+    assert policy.quota_alert_decision(480.0, None, refused=False) == (False, 480.0)  # no reading
+    assert policy.quota_alert_decision(480.0, 20000.0, refused=False) == (False, None)  # renewed
+    assert policy.quota_alert_decision(480.0, 495.0, refused=True) == (True, 495.0)  # renewed, dropped
+    assert policy.quota_alert_decision(None, 600.0, refused=False) == (False, None)
+    cursor = policy.with_quota_alerted_at('{"day": "2025-11-05", "games": {}, "launches": 0}', 480.0)
+    assert policy.quota_alerted_at(cursor) == 480.0 and json.loads(cursor)["day"] == "2025-11-05"
+    assert policy.quota_alerted_at(policy.with_quota_alerted_at(cursor, None)) is None
+    assert policy.quota_alerted_at("not json") is None
 
 
 # ---------------------------------------------------------------- catch-up and grading (real raw runs)

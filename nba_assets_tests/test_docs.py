@@ -213,6 +213,7 @@ def test_the_thresholds_and_limits_the_readme_quotes_are_the_codes() -> None:
     from nba_assets.defs.raw.assets import PER_DATE_CHECK_LIMIT
     from nba_assets.defs.resources import PROBE_TICK_SECONDS, PROBE_UNIT_SECONDS, LiveSourceResource
     from nba_assets.lib import grading, raw
+    from nba_assets.lib.env import ODDS_QUOTA_FLOOR_DEFAULT, ODDS_QUOTA_RESERVE_DEFAULT
     from nba_assets.lib.modeling.train import GATE_MIN_ROWS
 
     checks = _section(README, "### Checks")
@@ -236,3 +237,9 @@ def test_the_thresholds_and_limits_the_readme_quotes_are_the_codes() -> None:
     assert _number(prod, r"probe limits \((\d+) s per request") == PROBE_UNIT_SECONDS
     assert _number(prod, r"and (\d+) s for all requests of the tick") == PROBE_TICK_SECONDS
     assert _number(README, r"range of up to (\d+) dates") == PER_DATE_CHECK_LIMIT
+    assert _number(prod, r"`NBA_ASSETS_ODDS_QUOTA_RESERVE` \(default (\d+)\)") == ODDS_QUOTA_RESERVE_DEFAULT
+    assert (
+        _number(prod, r"`NBA_ASSETS_ODDS_QUOTA_RESERVE` \(default (\d+) credits")
+        == ODDS_QUOTA_RESERVE_DEFAULT
+    )
+    assert _number(prod, r"`NBA_ASSETS_ODDS_QUOTA_FLOOR` \(default (\d+)[;)]") == ODDS_QUOTA_FLOOR_DEFAULT

@@ -9,7 +9,15 @@ from nba_assets.defs.automation.resources import alerts_resource
 from nba_assets.defs.context.resources import NbaDbtCliResource
 from nba_assets.defs.object_store_resource import ObjectStoreResource
 from nba_assets.lib.dbt_project import dbt_executable, dbt_project
-from nba_assets.lib.env import ODDS_API_KEY_VAR, Settings, require_value
+from nba_assets.lib.env import (
+    ODDS_API_KEY_VAR,
+    ODDS_QUOTA_FLOOR_DEFAULT,
+    ODDS_QUOTA_FLOOR_VAR,
+    ODDS_QUOTA_RESERVE_DEFAULT,
+    ODDS_QUOTA_RESERVE_VAR,
+    Settings,
+    require_value,
+)
 from nba_assets.lib.sources.archive import ArchiveSource
 from nba_assets.lib.sources.base import NbaSource
 from nba_assets.lib.storage.duckdb_io import NbaDuckDBIOManager
@@ -80,6 +88,10 @@ class LiveSourceResource(NbaSourceResource):
     budget_seconds: float | None = 600.0
     max_attempts: int = 5
     odds_api_bookmakers: str = ""  # comma-separated; empty = every US book
+    # The Odds API credits left untouched: by the refresh sensor's polls (the reserve, kept for the
+    # scheduled fetches) and by the runs (the floor); from NBA_ASSETS_ODDS_QUOTA_RESERVE / _FLOOR
+    odds_quota_reserve: int = ODDS_QUOTA_RESERVE_DEFAULT
+    odds_quota_floor: int = ODDS_QUOTA_FLOOR_DEFAULT
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         # dg.EnvVar refuses ODDS_API_KEY unset, not set to "" (BETTINGPROS_API_KEY may be empty)
@@ -94,6 +106,7 @@ class LiveSourceResource(NbaSourceResource):
             request_deadline=self.request_deadline_seconds,
             budget_seconds=self.budget_seconds,
             max_attempts=self.max_attempts,
+            kept=(self.odds_quota_floor, ODDS_QUOTA_FLOOR_VAR, "the floor"),
         )
 
     def get_probe_source(self, store: ObjectStore) -> NbaSource:
@@ -105,7 +118,9 @@ class LiveSourceResource(NbaSourceResource):
         only two attempts. The run it requests uses the full limits. No BettingPros fallback: it would
         need time the tick does not have, so a tick during an Odds API outage fails (red in the UI)
         while the runs still get their lines from the fallback. A new source per call: the tick's
-        budget runs from its first request."""
+        budget runs from its first request. Its polls are optional: they leave the reserve of credits
+        (``odds_quota_reserve``) to the scheduled fetches, and a poll that would go under it is refused
+        before any paid call (the sensor skips and alerts once)."""
         unit, tick = PROBE_UNIT_SECONDS, PROBE_TICK_SECONDS
         return self._live(
             store,
@@ -116,9 +131,17 @@ class LiveSourceResource(NbaSourceResource):
             budget_seconds=min(self.budget_seconds or tick, tick),
             total_budget_seconds=tick,
             max_attempts=min(self.max_attempts, 2),
+            kept=(
+                self.odds_quota_reserve,
+                ODDS_QUOTA_RESERVE_VAR,
+                "the reserve kept for the scheduled fetches",
+            ),
         )
 
-    def _live(self, store: ObjectStore, bettingpros_api_key: str, **limits: Any) -> NbaSource:
+    def _live(
+        self, store: ObjectStore, bettingpros_api_key: str, kept: tuple[int, str, str], **limits: Any
+    ) -> NbaSource:
+        from nba_assets.lib.sources.live.quota import CreditsKept
         from nba_assets.lib.sources.live.source import LiveSource
 
         return LiveSource(
@@ -126,6 +149,7 @@ class LiveSourceResource(NbaSourceResource):
             odds_api_key=self.odds_api_key,
             bettingpros_api_key=bettingpros_api_key,
             bookmakers=[b for b in self.odds_api_bookmakers.split(",") if b],
+            kept=CreditsKept(*kept),
             **limits,
         )
 

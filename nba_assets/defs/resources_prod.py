@@ -47,7 +47,10 @@ def build_prod_resources(settings: Settings) -> dict[str, Any]:
         ),
         "object_store": object_store,
         "nba_source": LiveSourceResource(
-            odds_api_key=dg.EnvVar(ODDS_API_KEY_VAR), bettingpros_api_key=dg.EnvVar(BETTINGPROS_API_KEY_VAR)
+            odds_api_key=dg.EnvVar(ODDS_API_KEY_VAR),
+            bettingpros_api_key=dg.EnvVar(BETTINGPROS_API_KEY_VAR),
+            odds_quota_reserve=settings.odds_quota_reserve,
+            odds_quota_floor=settings.odds_quota_floor,
         ),
         # DbtCliResource.__init__ takes a DbtProject; mypy sees only the pydantic field (a str)
         "dbt": NbaDbtCliResource(

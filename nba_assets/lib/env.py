@@ -6,6 +6,11 @@ local environment writes (DuckDB warehouse, object store, alert log); default ``
 the run's machine) or ``k8s`` (one Kubernetes pod per step, ``dagster_k8s.k8s_job_executor``; prod only,
 since the local warehouse and object store are files on one machine). Read only when definitions are
 built (``nba_assets.definitions``), never at import time.
+``NBA_ASSETS_ODDS_QUOTA_RESERVE`` (default :data:`ODDS_QUOTA_RESERVE_DEFAULT`): The Odds API credits the
+refresh sensor's optional line polls leave for the scheduled fetches (it stops polling at or below it);
+``NBA_ASSETS_ODDS_QUOTA_FLOOR`` (default 0): the credits the runs themselves leave (a date they cannot
+pay for without going under it is refused). Whole numbers, floor <= reserve; an empty value is the
+default. Only the live sources (prod) spend credits.
 Secrets are not read here: resources take them through ``dg.EnvVar``.
 
 ``dg.EnvVar`` refuses an unset variable when a run starts, but passes one set to ``""`` on, which then
@@ -49,6 +54,13 @@ SLACK_BOT_TOKEN_VAR = "SLACK_BOT_TOKEN"
 # from a Kubernetes Secret), never writes their values into a file. The others name things (project,
 # bucket, channel) and may sit in plain configuration.
 SECRET_PROD_VARS: tuple[str, ...] = (ODDS_API_KEY_VAR, BETTINGPROS_API_KEY_VAR, SLACK_BOT_TOKEN_VAR)
+# The Odds API credits kept back (nba_assets/lib/sources/live/quota.py). The reserve covers the morning
+# slates until the plan renews: a full 15-game slate costs 15 credits (player_points x region us), so a
+# month of them ~450, plus their retries.
+ODDS_QUOTA_RESERVE_VAR = "NBA_ASSETS_ODDS_QUOTA_RESERVE"
+ODDS_QUOTA_FLOOR_VAR = "NBA_ASSETS_ODDS_QUOTA_FLOOR"
+ODDS_QUOTA_RESERVE_DEFAULT = 500
+ODDS_QUOTA_FLOOR_DEFAULT = 0
 # Every variable a production deployment sets for the code (Settings.from_env and the resources read
 # nothing else but NBA_ASSETS_DATA_DIR, which only the local environment uses); deploy/k8s/values.yaml
 # maps exactly these (nba_assets_tests/test_deploy.py).
@@ -60,6 +72,8 @@ DEPLOYMENT_VARS: tuple[str, ...] = (
     GCS_BUCKET_VAR,
     GCS_PREFIX_VAR,
     SLACK_CHANNEL_VAR,
+    ODDS_QUOTA_RESERVE_VAR,
+    ODDS_QUOTA_FLOOR_VAR,
     *SECRET_PROD_VARS,
 )
 
@@ -122,8 +136,16 @@ class Settings:
     bigquery_location: str = "US"
     gcs_prefix: str = "nba_assets"
     slack_channel: str = ""
+    # The Odds API credits the refresh sensor's polls leave (reserve) and the runs leave (floor)
+    odds_quota_reserve: int = ODDS_QUOTA_RESERVE_DEFAULT
+    odds_quota_floor: int = ODDS_QUOTA_FLOOR_DEFAULT
 
     def __post_init__(self) -> None:
+        if self.odds_quota_floor < 0 or self.odds_quota_floor > self.odds_quota_reserve:
+            raise ValueError(
+                f"{ODDS_QUOTA_FLOOR_VAR} must be between 0 and {ODDS_QUOTA_RESERVE_VAR} "
+                f"({self.odds_quota_reserve}), got {self.odds_quota_floor}"
+            )
         if self.executor == "k8s" and self.env != "prod":
             raise ValueError(
                 f"{EXECUTOR_VAR}=k8s needs NBA_ASSETS_ENV=prod, got NBA_ASSETS_ENV={self.env!r}: the "
@@ -160,4 +182,21 @@ class Settings:
             bigquery_location=environ.get(BIGQUERY_LOCATION_VAR, "").strip() or "US",
             gcs_prefix=environ.get(GCS_PREFIX_VAR, "").strip() or "nba_assets",
             slack_channel=environ.get(SLACK_CHANNEL_VAR, ""),
+            odds_quota_reserve=credits_setting(environ, ODDS_QUOTA_RESERVE_VAR, ODDS_QUOTA_RESERVE_DEFAULT),
+            odds_quota_floor=credits_setting(environ, ODDS_QUOTA_FLOOR_VAR, ODDS_QUOTA_FLOOR_DEFAULT),
         )
+
+
+def credits_setting(environ: Mapping[str, str], var: str, default: int) -> int:
+    """A whole number of credits (0 or more) from ``var``; unset or empty: ``default``. Anything else
+    is a ValueError naming the variable and the value (these are not secrets)."""
+    raw = environ.get(var, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{var} must be a whole number of credits (0 or more), got {raw!r}") from None
+    if value < 0:
+        raise ValueError(f"{var} must be a whole number of credits (0 or more), got {raw!r}")
+    return value

@@ -189,6 +189,57 @@ def _lines_cursor(day: str, games: dict[str, list], launches: int) -> str:
     return json.dumps({"day": day, "games": games, "launches": launches}, sort_keys=True)
 
 
+# ---------------------------------------------------------------- The Odds API credits
+
+# In the refresh sensor's cursor, beside the lines: the credits left (x-requests-remaining) when the
+# low-credits alert went out; absent while none is due.
+QUOTA_ALERTED_KEY = "quota_alerted_at"
+
+
+def quota_alerted_at(cursor: str | None) -> float | None:
+    """The remaining credits the low-credits alert was sent at, or None (not sent, or re-armed)."""
+    value = _load(cursor).get(QUOTA_ALERTED_KEY)
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def with_quota_alerted_at(cursor: str | None, alerted_at: float | None) -> str:
+    """``cursor`` (the refresh sensor's JSON) with the low-credits alert state set, or removed."""
+    doc = _load(cursor)
+    doc.pop(QUOTA_ALERTED_KEY, None)
+    if alerted_at is not None:
+        doc[QUOTA_ALERTED_KEY] = alerted_at
+    return json.dumps(doc, sort_keys=True)
+
+
+def quota_alert_decision(
+    alerted_at: float | None, remaining: float | None, refused: bool
+) -> tuple[bool, float | None]:
+    """Whether to send the low-credits alert now, and the state to keep.
+
+    Once per drop: a poll refused for the reserve sends it when none is outstanding and remembers the
+    credits left then. Credits only go down until the plan renews, so a later reading above that
+    number means they were renewed (or topped up): the alert is re-armed, and the next drop below the
+    reserve alerts again. Refusals in between (every tick until the renewal) send nothing, nor do
+    readings that cannot be compared (header not sent)."""
+    if alerted_at is not None and remaining is not None and remaining > alerted_at:
+        alerted_at = None  # renewed since the alert
+    if refused and alerted_at is None:
+        return True, remaining
+    return False, alerted_at
+
+
+def odds_quota_alert(day: str, reason: str) -> Alert:
+    """The low-credits alert: why the refresh sensor stopped polling, and what still runs."""
+    return Alert(
+        kind="odds_quota_low",
+        title="The Odds API credits at the reserve: line polling stopped",
+        partition=day,
+        text=f"{reason}. refresh_lines_sensor no longer polls today's lines (line moves are not picked "
+        "up) until the credits renew or the plan is raised; the scheduled morning slate and other runs "
+        "still fetch lines, spending the reserve down to the floor (NBA_ASSETS_ODDS_QUOTA_FLOOR).",
+    )
+
+
 # ---------------------------------------------------------------- readiness: catch-up and grading
 
 

@@ -3,7 +3,9 @@
 * ``refresh_lines_sensor``: from the morning slate to the last tip-off, polls today's lines through the
   ``nba_source`` resource (the current offer, not the lines ledger) and re-runs injuries, lines, context,
   features, predictions and the report when a game's lines moved or were pulled; it waits until today's
-  schedule is stored (the morning slate ran), which the refreshed assets read.
+  schedule is stored (the morning slate ran), which the refreshed assets read. Its polls are optional:
+  one that would take The Odds API's credits under the reserve is refused before any paid call, the
+  tick skips naming the header and its value, and the alert sink hears of it once per drop.
 * ``box_scores_catch_up_sensor``: re-runs the overnight box scores for recent dates whose grading
   readiness failed or never ran, a bounded number of times, then alerts once (an alert that cannot go
   out is retried next tick without holding back the other dates' runs).
@@ -33,6 +35,7 @@ from nba_assets.defs.jobs import (
 from nba_assets.defs.partitions import RANGE_END_TAG, RANGE_START_TAG, TRIGGER_TAG
 from nba_assets.defs.resources import NbaSourceResource, ObjectStoreResource
 from nba_assets.lib.alerts import Alert, AlertDeliveryError
+from nba_assets.lib.sources.live.quota import REMAINING_METADATA, OddsQuotaError
 
 SCHEDULE = dg.AssetKey(["raw", "schedule"])
 RUNNING = dg.DefaultSensorStatus.RUNNING
@@ -73,10 +76,14 @@ def _deliver(log: logging.Logger | logging.LoggerAdapter, alerts: AlertsResource
     default_status=RUNNING,
     description="10:00 ET to today's last tip-off: polls today's lines (nba_source) and re-runs injuries, "
     "lines, context, features, predictions and the report for today when a game's lines moved (player, book, "
-    "line, prices) or were pulled.",
+    "line, prices) or were pulled. Stops polling (and alerts once) when The Odds API's credits left would "
+    "go under the reserve kept for the scheduled fetches.",
 )
 def refresh_lines_sensor(
-    context: dg.SensorEvaluationContext, nba_source: NbaSourceResource, object_store: ObjectStoreResource
+    context: dg.SensorEvaluationContext,
+    nba_source: NbaSourceResource,
+    object_store: ObjectStoreResource,
+    alerts: AlertsResource,
 ) -> dg.SensorResult:
     now = utc_now()
     day = policy.et_date(now)
@@ -105,16 +112,32 @@ def refresh_lines_sensor(
             skip_reason=f"every game of {day} has tipped off (last at {last.astimezone(policy.ET):%H:%M} ET)",
             cursor=context.cursor,
         )
-    # the current offer only: the ledger would keep a pulled line alive, and a probe records nothing
-    games = policy.line_fingerprints(source.player_props([day], now, ledger=False).frame)
+    alerted_at = policy.quota_alerted_at(context.cursor)
+    try:
+        # the current offer only: the ledger would keep a pulled line alive, and a probe records nothing
+        batch = source.player_props([day], now, ledger=False)
+    except OddsQuotaError as exc:
+        # the poll would spend the reserve of the scheduled fetches: no paid call went out
+        send, alerted_at = policy.quota_alert_decision(alerted_at, exc.quota.remaining, refused=True)
+        status = "alerted before"
+        if send:
+            delivered = _deliver(context.log, alerts, [policy.odds_quota_alert(day.isoformat(), str(exc))])
+            status = "alert sent" if delivered else "alert delivery failed; retrying next tick"
+            alerted_at = alerted_at if delivered else None
+        return dg.SensorResult(
+            skip_reason=f"line polling stopped: {exc} ({status})",
+            cursor=policy.with_quota_alerted_at(context.cursor, alerted_at),
+        )
+    _, alerted_at = policy.quota_alert_decision(alerted_at, batch.metrics.get(REMAINING_METADATA), False)
+    games = policy.line_fingerprints(batch.frame)
     decision = policy.lines_decision(context.cursor, day.isoformat(), games, now)
+    cursor = policy.with_quota_alerted_at(decision.cursor, alerted_at)
     if decision.baseline:
         return dg.SensorResult(
-            skip_reason=f"first look at {day}: lines of {len(games)} game(s) remembered",
-            cursor=decision.cursor,
+            skip_reason=f"first look at {day}: lines of {len(games)} game(s) remembered", cursor=cursor
         )
     if not decision.changed_games:
-        return dg.SensorResult(skip_reason=f"no line moved ({len(games)} game(s))", cursor=decision.cursor)
+        return dg.SensorResult(skip_reason=f"no line moved ({len(games)} game(s))", cursor=cursor)
     request = dg.RunRequest(
         run_key=decision.run_key,
         partition_key=day.isoformat(),
@@ -123,7 +146,7 @@ def refresh_lines_sensor(
             "nba_assets/lines_moved": ",".join(decision.changed_games),
         },
     )
-    return dg.SensorResult(run_requests=[request], cursor=decision.cursor)
+    return dg.SensorResult(run_requests=[request], cursor=cursor)
 
 
 @dg.sensor(

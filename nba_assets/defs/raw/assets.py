@@ -102,6 +102,8 @@ def _output(
         "archived_payloads": len(batch.payload_keys),
         **extra,
         **{f"note_{k}": v for k, v in batch.notes.items()},
+        # numbers the UI plots across materializations (The Odds API's credits left and used)
+        **{k: dg.MetadataValue.float(v) for k, v in batch.metrics.items()},
         "preview": dg.MetadataValue.md(markdown_table(df, 10, preview_cols)),
     }
     record_partition_row_counts(context, df)

@@ -22,6 +22,8 @@ class SourceBatch:
     notes: dict[str, str] = field(default_factory=dict)
     # game date (ISO) -> why a fallback source answered for it instead of the primary one
     fallbacks: dict[str, str] = field(default_factory=dict)
+    # numbers worth plotting across materializations (The Odds API's credits left and used)
+    metrics: dict[str, float] = field(default_factory=dict)
 
 
 class NbaSource(ABC):

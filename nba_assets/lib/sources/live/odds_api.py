@@ -2,7 +2,9 @@
 
 The key travels in the ``apiKey`` query parameter; the HttpClient redacts it from logs and errors and
 archive keys are content hashes. Quota headers (``x-requests-remaining``/``-used``/``-last``) of the
-last response are kept on the client and in each result's ``meta``.
+latest responses are kept on the client (``quota`` as sent, ``reading`` as numbers, see ``quota.py``) and
+in each result's ``meta``; :meth:`OddsApiClient.ensure_credits` refuses a fetch that would spend the
+credits the client keeps back (``kept``).
 """
 
 from __future__ import annotations
@@ -15,11 +17,19 @@ import polars as pl
 from nba_assets.lib.parsers import odds_api
 from nba_assets.lib.parsers._common import ODDS_API, decode_json, et_date_of, et_day_bounds_utc, to_date
 from nba_assets.lib.sources.live.http import Fetched, HttpClient, HttpResponse
+from nba_assets.lib.sources.live.quota import (
+    QUOTA_HEADERS,
+    CreditsKept,
+    OddsQuota,
+    OddsQuotaError,
+    event_odds_cost,
+    parse_quota,
+    quota_refusal,
+)
 from nba_assets.lib.storage.object_store import ObjectStore
 
 BASE_URL = "https://api.the-odds-api.com/v4"
 SPORT = "basketball_nba"
-QUOTA_HEADERS = ("x-requests-remaining", "x-requests-used", "x-requests-last")
 
 
 def _iso(dt: datetime) -> str:
@@ -36,6 +46,7 @@ class OddsApiClient:
         regions: str = "us",
         bookmakers: list[str] | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        kept: CreditsKept | None = None,
     ) -> None:
         self.http = http
         self.store = store
@@ -43,7 +54,10 @@ class OddsApiClient:
         self.regions = regions
         self.bookmakers = bookmakers
         self.now = now
-        self.quota: dict[str, str] = {}
+        self.quota: dict[str, str] = {}  # the latest quota headers, as sent
+        self.reading = OddsQuota()  # the same as numbers (None: never sent)
+        self.answers = 0  # answers received (their quota headers read)
+        self.kept = kept or CreditsKept()
 
     def _get(
         self, path: str, params: dict[str, str], kind: str, game_date: date, accept: tuple[int, ...] = (200,)
@@ -58,8 +72,24 @@ class OddsApiClient:
             accept=accept,
         )
         lowered = {k.lower(): v for k, v in resp.headers.items()}
-        self.quota = {h: lowered[h] for h in QUOTA_HEADERS if h in lowered}
+        # a header this answer did not send keeps its last value: credits only go down until the plan
+        # renews, so the last number the API gave beats none
+        self.quota = {**self.quota, **{h: lowered[h] for h in QUOTA_HEADERS if h in lowered}}
+        self.reading = parse_quota(self.quota)  # a header that is not a number fails here, naming it
+        self.answers += 1
         return resp
+
+    def event_odds_cost(self) -> int:
+        """Credits one :meth:`event_odds` call costs with this client's parameters."""
+        return event_odds_cost(self.regions, odds_api.MARKET, self.bookmakers)
+
+    def ensure_credits(self, events: int, what: str) -> None:
+        """Refuse (:class:`OddsQuotaError`, naming the header and its value) ``events`` event-odds
+        calls when the latest ``x-requests-remaining`` minus their cost is below the credits this
+        client keeps; an unknown remaining (header never sent) lets them go out."""
+        why = quota_refusal(self.reading, events * self.event_odds_cost(), self.kept, what)
+        if why:
+            raise OddsQuotaError(why, self.reading)
 
     def _odds_params(self) -> dict[str, str]:
         params = {

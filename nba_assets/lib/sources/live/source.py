@@ -12,7 +12,11 @@
   snapshot is no longer its current offer. When The Odds API fails for a
   date (down after its retries, a refused key or spent quota, a payload off its contract) and a
   BettingPros key is configured, BettingPros' offers for the date's events not yet tipped off stand in,
-  and the batch says so (``SourceBatch.fallbacks``: the raw asset's primary-source check warns);
+  and the batch says so (``SourceBatch.fallbacks``: the raw asset's primary-source check warns).
+  Before paying for a date's event odds, the free events list's ``x-requests-remaining`` is checked
+  against the credits this source keeps back (``kept``: the floor for runs, the reserve for the
+  refresh sensor's probe); a date it cannot pay for is refused (:class:`quota.OddsQuotaError`), and
+  the last reading goes into the batch's ``metrics`` (the raw asset's numeric metadata);
 * player history: ``leaguegamelog`` for every season the range touches, for name resolution.
 
 Every HTTP body is archived before it is parsed (``HttpClient``).
@@ -41,6 +45,7 @@ from nba_assets.lib.sources.live.nba_cdn import NbaCdnClient
 from nba_assets.lib.sources.live.nba_stats import TIMEOUT as STATS_TIMEOUT
 from nba_assets.lib.sources.live.nba_stats import NbaStatsClient
 from nba_assets.lib.sources.live.odds_api import OddsApiClient
+from nba_assets.lib.sources.live.quota import CreditsKept, quota_metadata
 from nba_assets.lib.storage.object_store import ObjectStore
 
 log = logging.getLogger(__name__)
@@ -190,13 +195,15 @@ class LiveSource(NbaSource):
         request_deadline: float = RetryPolicy.request_deadline,
         budget_seconds: float | None = 600.0,
         total_budget_seconds: float | None = None,
+        kept: CreditsKept | None = None,
     ) -> None:
         """``timeout``: read timeout (s) of every host but stats.nba.com, which gets ``stats_timeout``;
         ``request_deadline``: seconds for one whole request, body included; ``budget_seconds``: for all
         requests of one unit of work, retries and fallbacks included: one date (schedule, injury
         report, lines) or one game (box scores), so a range run's time grows with its dates and games
         but no single one can hold it; ``total_budget_seconds``: for every request of this source, from
-        its first (a sensor tick's probe; None for runs)."""
+        its first (a sensor tick's probe; None for runs); ``kept``: The Odds API credits this source
+        will not spend (default: none, the API's own refusal at 0 stands)."""
         self.http = http or HttpClient(
             timeout=(10.0, timeout),
             host_intervals=HOST_INTERVALS,
@@ -212,7 +219,9 @@ class LiveSource(NbaSource):
         self.cdn = NbaCdnClient(self.http, store)
         self.injuries = InjuryReportClient(self.http, store)
         self.now = now or (lambda: datetime.now(UTC))
-        self.odds = OddsApiClient(self.http, store, odds_api_key, bookmakers=bookmakers, now=self.now)
+        self.odds = OddsApiClient(
+            self.http, store, odds_api_key, bookmakers=bookmakers, now=self.now, kept=kept
+        )
         # the lines fallback, only with a key (without one, The Odds API's failures fail the run)
         self.bettingpros = (
             BettingProsClient(self.http, store, bettingpros_api_key) if bettingpros_api_key else None
@@ -370,7 +379,12 @@ class LiveSource(NbaSource):
         frame = pl.concat(frames, how="vertical_relaxed") if frames else schemas.empty(schemas.PROPS_SCHEMA)
         notes.update({f"lines_fallback_{day}": why for day, why in fallbacks.items()})
         label = "the-odds-api, bettingpros" if fallbacks else "the-odds-api"
-        return SourceBatch(frame, label, keys, notes, fallbacks)
+        if self.odds.answers and self.odds.reading.remaining is None:
+            notes["odds_api_quota_unknown"] = (
+                "the-odds-api answered without an x-requests-remaining header: credits left unknown, "
+                "no reserve or floor could be applied"
+            )
+        return SourceBatch(frame, label, keys, notes, fallbacks, quota_metadata(self.odds.reading))
 
     def _current_lines(
         self, day: date, as_of: datetime
@@ -401,11 +415,16 @@ class LiveSource(NbaSource):
     def _odds_api_lines(
         self, day: date, as_of: datetime
     ) -> tuple[list[pl.DataFrame], list[str], pl.DataFrame]:
-        events = self.odds.events(day)
+        events = self.odds.events(day)  # free, and its headers tell the credits left
+        upcoming = [
+            ev
+            for ev in events.frame.iter_rows(named=True)
+            # started: its lines are no longer pre-game lines
+            if ev["tipoff_utc"] is None or ev["tipoff_utc"] > as_of
+        ]
+        self.odds.ensure_credits(len(upcoming), f"asking the lines of {len(upcoming)} event(s) of {day}")
         frames, keys, asked = [], list(events.archive_keys), []
-        for ev in events.frame.iter_rows(named=True):
-            if ev["tipoff_utc"] is not None and ev["tipoff_utc"] <= as_of:
-                continue  # started: its lines are no longer pre-game lines
+        for ev in upcoming:
             got = self.odds.event_odds(ev["event_id"], day)
             if got is None:
                 continue  # 404: the API does not know the event any more; nothing was answered
