@@ -304,7 +304,6 @@ def predictions_direct(data_dir: Path, start: date, end: date) -> None:
             props = con.sql(
                 "SELECT * FROM raw.player_props WHERE game_date >= ? AND game_date < ?", params=[start, hi]
             ).pl()
-            con.sql("SELECT * FROM models.points_model").pl()  # the asset's model_versions input
             registry = ModelRegistry(LocalObjectStore(data_dir / "objects"))
             used: dict[str, Any] = {}
 

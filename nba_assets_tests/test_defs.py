@@ -298,3 +298,44 @@ def test_instance_configs_pass_dagsters_schema(tmp_path, monkeypatch, where) -> 
     assert config["concurrency"]["pools"]["default_limit"] == (4 if where == "deploy" else 1)
     if where == "deploy":
         assert "postgres" in config["storage"]
+
+
+def test_predictions_load_their_inputs_but_not_the_model_versions_table(tmp_path) -> None:
+    """The predictions take the model from the registry in the object store; the warehouse's table of
+    versions (``models/points_model``) is upstream only so they run after a retrain: the IO manager
+    must not read it (a whole-table read on BigQuery, and a failure where that table is missing)."""
+    import polars as pl
+
+    from nba_assets.defs.predictions.assets import player_points_predictions
+    from nba_assets.lib.schemas import RAW_CONTRACTS
+
+    loaded: list[str] = []
+
+    class RecordingIOManager(dg.IOManager):
+        def handle_output(self, context: dg.OutputContext, obj: object) -> None:
+            pass
+
+        def load_input(self, context: dg.InputContext) -> pl.DataFrame:
+            key = context.asset_key.to_user_string()
+            loaded.append(key)
+            if key == "raw/player_props":
+                return pl.DataFrame(schema=RAW_CONTRACTS["player_props"])
+            return pl.DataFrame(schema={"game_date": pl.Date, "player_id": pl.Int64})
+
+    node = (
+        build_definitions(Settings(data_dir=tmp_path))
+        .resolve_asset_graph()
+        .get(player_points_predictions.key)
+    )
+    assert dg.AssetKey(["models", "points_model"]) in node.parent_keys  # still runs after a retrain
+    upstream = [dg.AssetSpec(key) for key in (["features", "player_features"], ["raw", "player_props"])]
+    result = dg.materialize(
+        [player_points_predictions, *upstream, dg.AssetSpec(["models", "points_model"])],
+        partition_key="2025-11-05",
+        resources={
+            "io_manager": RecordingIOManager(),
+            "object_store": LocalObjectStoreResource(root=str(tmp_path / "objects")),
+        },
+    )
+    assert result.success
+    assert sorted(loaded) == ["features/player_features", "raw/player_props"]

@@ -35,8 +35,10 @@ def _result(name: str, outcome: Any) -> dg.AssetCheckResult:
     ins={
         "features": dg.AssetIn(key=["features", "player_features"]),
         "props": dg.AssetIn(key=["raw", "player_props"]),
-        "model_versions": dg.AssetIn(key=["models", "points_model"]),
     },
+    # the model comes from the registry in the object store (the newest promoted version whose cutoff is on
+    # or before each date); the warehouse's table of versions is upstream only so a retrain runs first
+    deps=[dg.AssetKey(["models", "points_model"])],
     check_specs=[
         dg.AssetCheckSpec(
             CHECKS[0],
@@ -55,7 +57,6 @@ def player_points_predictions(
     context: dg.AssetExecutionContext,
     features: pl.DataFrame,
     props: pl.DataFrame,
-    model_versions: pl.DataFrame,
     object_store: ObjectStoreResource,
 ) -> Iterator[Any]:
     # CatBoost (and the pandas it imports, ~1 s) only in the process that predicts
