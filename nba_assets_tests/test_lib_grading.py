@@ -414,3 +414,74 @@ def test_every_window_of_performance_ends_within_the_dates_reading_it() -> None:
     ):
         sees = grading.performance(grades, as_of).height > 0
         assert sees == (as_of in reading), as_of
+
+
+def _accuracy_grades() -> pl.DataFrame:
+    """Two systems on four player-dates of D: player 1 with two main lines (19.5, 20.5: consensus 20.0)
+    and an alternate, catboost's high tier only on the 19.5 line; player 2 did not play (VOID); player 3
+    has only an alternate (no consensus line); player 4 one main line (8.5)."""
+    preds = {
+        "catboost": {1: 21.0, 2: 12.0, 3: 13.0, 4: 9.0},
+        "baseline_l10": {1: 18.0, 2: 11.0, 3: 14.0, 4: 7.0},
+    }
+    actual = {1: 22.0, 2: 0.0, 3: 15.0, 4: 6.0}
+    lines = [
+        (1, 19.5, True),
+        (1, 20.5, True),
+        (1, 14.5, False),
+        (2, 10.5, True),
+        (3, 12.5, False),
+        (4, 8.5, True),
+    ]
+    rows = []
+    for system, pred in preds.items():
+        for player, line, main in lines:
+            played = player != 2
+            tier = "high" if (system, player, line) == ("catboost", 1, 19.5) else "low"
+            result = "VOID" if not played else ("WIN" if actual[player] > line else "LOSS")
+            rows.append(
+                {
+                    "game_date": D,
+                    "player_id": player,
+                    "system": system,
+                    "tier": tier,
+                    "is_main_line": main,
+                    "line": line,
+                    "played": played,
+                    "predicted_points": pred[player],
+                    "actual_points": actual[player] if played else None,
+                    "result": result,
+                    "profit": {"WIN": 0.9, "LOSS": -1.0}.get(result, 0.0),
+                }
+            )
+    return pl.DataFrame(rows)
+
+
+# (n, MAE, the line's MAE, bias) per system over players 1 and 4; the line is 20.0 and 8.5
+ACCURACY = {"baseline_l10": (2, 2.5, 2.25, -1.5), "catboost": (2, 2.0, 2.25, 1.0)}
+
+
+def test_mae_against_the_line_s_mae_is_one_figure_in_the_backtest_the_report_and_the_performance() -> None:
+    """The backtest's accuracy, the report's record and system_performance score the same player-dates:
+    played (not VOID), predicted, with a consensus (median) main line; several lines of a player-date
+    count once, an alternate is no line, and a tier's line is the consensus of all the player-date's
+    main lines (not only the tier's)."""
+    from nba_assets.lib import backtest
+    from nba_assets.lib.reports import record_by_system
+
+    grades = _accuracy_grades()
+    one = grading.line_accuracy(grades).select("system", "n", "mae", "line_mae", "bias")
+    assert {r[0]: r[1:] for r in one.iter_rows()} == ACCURACY
+    acc = backtest.accuracy(grades).select("system", "player_dates", "mae", "line_mae", "bias")
+    assert {r[0]: r[1:] for r in acc.iter_rows()} == ACCURACY  # exact: quarters
+    rec = record_by_system(grades).select("system", "player_games", "mae", "line_mae")
+    assert {r[0]: r[1:] for r in rec.iter_rows()} == {s: v[:3] for s, v in ACCURACY.items()}
+    perf = grading.performance(grades, D).filter(pl.col("window") == "day")
+    got = {
+        (r["system"], r["tier"]): (r["n"], r["mae"], r["line_mae"], r["bias"])
+        for r in perf.iter_rows(named=True)
+    }
+    assert {s: got[(s, "all")] for s in ACCURACY} == ACCURACY
+    assert got[("catboost", "high")] == (1, 1.0, 2.0, -1.0)  # line 20.0, not the tier's 19.5
+    assert got[("catboost", "low")] == ACCURACY["catboost"]  # player 1 by his 20.5 and alternate rows
+    assert ("catboost", "medium") not in got

@@ -186,41 +186,22 @@ def run_backtest(
 
 def accuracy(rows: pl.DataFrame) -> pl.DataFrame:
     """Per system: MAE over player-dates that played (one prediction per player-date), with the
-    consensus line's MAE (median of the books' main lines) on exactly the same player-dates."""
+    consensus line's MAE (median of the books' main lines) on exactly the same player-dates
+    (:func:`nba_assets.lib.grading.line_accuracy`, as the report and system_performance count them)."""
     return (
-        _player_dates(rows)
-        .group_by("system")
-        .agg(
-            pl.len().alias("player_dates"),
-            (pl.col("predicted_points") - pl.col("actual_points")).abs().mean().alias("mae"),
-            (pl.col("consensus_line") - pl.col("actual_points")).abs().mean().alias("line_mae"),
-            (pl.col("predicted_points") - pl.col("actual_points")).mean().alias("bias"),
-        )
+        grading.line_accuracy(rows)
+        .rename({"n": "player_dates"})
         .with_columns((pl.col("mae") - pl.col("line_mae")).alias("mae_minus_line"))
         .sort("system")
-    )
-
-
-def _player_dates(rows: pl.DataFrame) -> pl.DataFrame:
-    """One row per (game_date, player_id, system) that played and has a consensus line, with the
-    prediction, the outcome and that line (the rows :func:`accuracy` scores)."""
-    cons = (
-        rows.filter(pl.col("is_main_line"))
-        .group_by("game_date", "player_id")
-        .agg(pl.col("line").median().alias("consensus_line"))
-    )
-    return (
-        rows.filter((pl.col("result") != "VOID") & pl.col("predicted_points").is_not_null())
-        .group_by("game_date", "player_id", "system")
-        .agg(pl.col("predicted_points").first(), pl.col("actual_points").first())
-        .join(cons, on=["game_date", "player_id"], how="inner")
     )
 
 
 def accuracy_by_week(rows: pl.DataFrame) -> pl.DataFrame:
     """:func:`accuracy` per system and week (weeks start on Monday): where in the window a gain or
     a miss comes from (the season's opening week behaves unlike the rest)."""
-    pd_rows = _player_dates(rows).with_columns(pl.col("game_date").dt.truncate("1w").alias("week"))
+    pd_rows = grading.scored_player_dates(rows).with_columns(
+        pl.col("game_date").dt.truncate("1w").alias("week")
+    )
     err = (pl.col("predicted_points") - pl.col("actual_points")).abs().mean()
     wide = (
         pd_rows.group_by("week", "system")
@@ -249,7 +230,7 @@ def mae_gain_interval(
 ) -> dict[str, float]:
     """MAE(baseline) - MAE(system) on the same player-dates, with a paired bootstrap interval that
     resamples whole game dates (a date's errors move together: one slate, one scoring night)."""
-    pd_rows = _player_dates(rows).filter(pl.col("system").is_in([system, baseline]))
+    pd_rows = grading.scored_player_dates(rows).filter(pl.col("system").is_in([system, baseline]))
     err = (pl.col("predicted_points") - pl.col("actual_points")).abs()
     wide = pd_rows.with_columns(err.alias("err")).pivot(
         on="system", index=["game_date", "player_id"], values="err"

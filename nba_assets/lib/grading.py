@@ -16,6 +16,7 @@ default price).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -191,6 +192,48 @@ def performance_dates_reading(day: date, newest: date) -> list[date]:
     return [day + timedelta(days=n) for n in range((last - day).days + 1)]
 
 
+def scored_player_dates(rows: pl.DataFrame, lines: pl.DataFrame | None = None) -> pl.DataFrame:
+    """The rows every "MAE against the line's MAE" figure scores (the backtest, the report's record,
+    ``grading/system_performance``): one row per (``system``, ``game_date``, ``player_id``) whose player
+    played (result not VOID) and got a prediction, with that ``predicted_points``, the
+    ``actual_points`` and the player-date's ``consensus_line``: the median of the books' main lines of
+    the player-date in ``lines`` (default ``rows``). A player-date without a main line is left out, so
+    both MAEs are over exactly the same player-dates; its several lines count once (a system's
+    prediction of a player-date does not depend on the line). ``lines`` lets a subset of the rows (a
+    confidence tier) be measured against the consensus of all its player-dates' main lines."""
+    cons = (
+        (rows if lines is None else lines)
+        .filter(pl.col("is_main_line"))
+        .group_by("game_date", "player_id")
+        .agg(pl.col("line").median().alias("consensus_line"))
+    )
+    return (
+        rows.filter((pl.col("result") != "VOID") & pl.col("predicted_points").is_not_null())
+        .group_by("system", "game_date", "player_id")
+        .agg(pl.col("predicted_points").first(), pl.col("actual_points").first())
+        .join(cons, on=["game_date", "player_id"], how="inner")
+    )
+
+
+def line_accuracy(
+    rows: pl.DataFrame, by: Sequence[str] = ("system",), lines: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """Per group of ``by`` (columns of :func:`scored_player_dates`): ``n`` player-dates, ``mae``, the
+    consensus line's MAE ``line_mae`` on the same player-dates, and ``bias`` (mean predicted - actual)."""
+    err = pl.col("predicted_points") - pl.col("actual_points")
+    return (
+        scored_player_dates(rows, lines)
+        .group_by(list(by))
+        .agg(
+            pl.len().alias("n"),
+            err.abs().mean().alias("mae"),
+            (pl.col("consensus_line") - pl.col("actual_points")).abs().mean().alias("line_mae"),
+            err.mean().alias("bias"),
+        )
+        .sort(list(by))
+    )
+
+
 def performance(grades: pl.DataFrame, as_of: date) -> pl.DataFrame:
     """Per system x tier (``all`` and each tier) x window (day, 7d, 30d, season) ending on ``as_of``:
     n, MAE, the line's MAE on the same player-dates, bias, and the :func:`bet_record` of the calls on
@@ -206,19 +249,14 @@ def performance(grades: pl.DataFrame, as_of: date) -> pl.DataFrame:
         if w.is_empty():
             continue
         main = w.filter(pl.col("is_main_line"))
-        cons = main.group_by("game_date", "player_id").agg(pl.col("line").median().alias("_cons"))
         for tier in ("all", "high", "medium", "low"):
             tw = w if tier == "all" else w.filter(pl.col("tier") == tier)
             bets = bet_record(tw.filter(pl.col("is_main_line")), ["system"])
             records = {r["system"]: r for r in bets.iter_rows(named=True)}
+            # a tier's player-dates against the consensus of all their main lines in the window
+            accuracy = {r["system"]: r for r in line_accuracy(tw, lines=main).iter_rows(named=True)}
             for system in sorted(tw["system"].unique().to_list()):
-                s = tw.filter(pl.col("system") == system)
-                acc = (
-                    s.filter(pl.col("played") & pl.col("predicted_points").is_not_null())
-                    .group_by("game_date", "player_id")
-                    .agg(pl.col("predicted_points").first(), pl.col("actual_points").first())
-                    .join(cons, on=["game_date", "player_id"], how="inner")
-                )
+                acc = accuracy.get(system, {})
                 bet = records.get(system, {})
                 rows.append(
                     {
@@ -226,10 +264,10 @@ def performance(grades: pl.DataFrame, as_of: date) -> pl.DataFrame:
                         "window": window,
                         "system": system,
                         "tier": tier,
-                        "n": acc.height,
-                        "mae": _mean((acc["predicted_points"] - acc["actual_points"]).abs()),
-                        "line_mae": _mean((acc["_cons"] - acc["actual_points"]).abs()),
-                        "bias": _mean(acc["predicted_points"] - acc["actual_points"]),
+                        "n": acc.get("n", 0),
+                        "mae": acc.get("mae"),
+                        "line_mae": acc.get("line_mae"),
+                        "bias": acc.get("bias"),
                         "bets": bet.get("bets", 0),
                         "wins": bet.get("wins", 0),
                         "losses": bet.get("losses", 0),
@@ -292,10 +330,6 @@ def model_not_worse_than_baselines(
     best = min(baselines, key=baselines.__getitem__)
     meta.update({"best_baseline": best, "gain": round(baselines[best] - maes[model], 3)})
     return CheckOutcome(maes[model] <= baselines[best], meta, "WARN")
-
-
-def _mean(s: pl.Series) -> float | None:
-    return float(s.mean()) if s.len() else None  # type: ignore[arg-type]
 
 
 def graded_share(grades: pl.DataFrame) -> CheckOutcome:

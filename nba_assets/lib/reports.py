@@ -48,23 +48,7 @@ def record_by_system(grades: pl.DataFrame) -> pl.DataFrame:
     rec = grading.bet_record(grades.filter(pl.col("is_main_line")), ["system"]).select(
         "system", "bets", "wins", "losses", "pushes", "profit", "hit_rate", "roi"
     )
-    cons = (
-        grades.filter(pl.col("is_main_line"))
-        .group_by("game_date", "player_id")
-        .agg(pl.col("line").median().alias("consensus"))
-    )
-    acc = (
-        grades.filter(pl.col("played") & pl.col("predicted_points").is_not_null())
-        .group_by("system", "game_date", "player_id")
-        .agg(pl.col("predicted_points").first(), pl.col("actual_points").first())
-        .join(cons, on=["game_date", "player_id"])
-        .group_by("system")
-        .agg(
-            pl.len().alias("player_games"),
-            (pl.col("predicted_points") - pl.col("actual_points")).abs().mean().alias("mae"),
-            (pl.col("consensus") - pl.col("actual_points")).abs().mean().alias("line_mae"),
-        )
-    )
+    acc = grading.line_accuracy(grades).select("system", pl.col("n").alias("player_games"), "mae", "line_mae")
     return acc.join(rec, on="system", how="left").sort("system")
 
 

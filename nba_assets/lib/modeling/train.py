@@ -4,6 +4,14 @@ A model with cutoff C is trained only on player-game rows with game_date < C (it
 The newest ``validation_days`` game dates before C are held out: they choose the number of trees,
 fit the predictive distribution (sigma by level) and the probability calibration, and give the
 validation metrics. The stored model is then refit on every row before C with that many trees.
+
+The validation metrics' line figures (``mae_line_on_lined_rows`` next to ``mae_on_lined_rows``) are
+not :func:`nba_assets.lib.grading.line_accuracy`, and differ on purpose: they are measured at training
+time, before any prediction is served or graded, on the held-out feature-store rows (one per
+player-game that was played) whose pre-game ``consensus_line`` feature is positive, against the
+holdout model's raw prediction, which is also what the line blend weight is fitted on. The graded
+figure (backtest, report, ``grading/system_performance``) scores the served predictions of each
+system against the median of the books' main lines the graded rows carry.
 """
 
 from __future__ import annotations
