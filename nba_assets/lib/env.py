@@ -167,23 +167,24 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """The settings ``environ`` (default: the process environment) selects. A variable unset or
+        empty (a ConfigMap key left blank) takes the field's default above, defined only there."""
         environ = os.environ if environ is None else environ
-        env = environ.get(ENV_VAR, "local").strip().lower() or "local"
+        env = environ.get(ENV_VAR, "").strip().lower() or cls.env
         if env not in ENVS:
             raise ValueError(f"{ENV_VAR} must be one of {ENVS}, got {env!r}")
-        executor = environ.get(EXECUTOR_VAR, "").strip().lower() or "multiprocess"
+        executor = environ.get(EXECUTOR_VAR, "").strip().lower() or cls.executor
         if executor not in EXECUTORS:
             raise ValueError(f"{EXECUTOR_VAR} must be one of {EXECUTORS}, got {executor!r}")
         return cls(
             env=cast(Env, env),  # checked against ENVS above
             executor=cast(Executor, executor),  # checked against EXECUTORS above
-            data_dir=Path(environ.get(DATA_DIR_VAR) or ".nba_assets").expanduser().resolve(),
-            # an empty value (a ConfigMap key left blank) takes the default, as an unset one does
-            bigquery_location=environ.get(BIGQUERY_LOCATION_VAR, "").strip() or "US",
-            gcs_prefix=environ.get(GCS_PREFIX_VAR, "").strip() or "nba_assets",
-            slack_channel=environ.get(SLACK_CHANNEL_VAR, ""),
-            odds_quota_reserve=credits_setting(environ, ODDS_QUOTA_RESERVE_VAR, ODDS_QUOTA_RESERVE_DEFAULT),
-            odds_quota_floor=credits_setting(environ, ODDS_QUOTA_FLOOR_VAR, ODDS_QUOTA_FLOOR_DEFAULT),
+            data_dir=Path(environ.get(DATA_DIR_VAR) or cls.data_dir).expanduser().resolve(),
+            bigquery_location=environ.get(BIGQUERY_LOCATION_VAR, "").strip() or cls.bigquery_location,
+            gcs_prefix=environ.get(GCS_PREFIX_VAR, "").strip() or cls.gcs_prefix,
+            slack_channel=environ.get(SLACK_CHANNEL_VAR, cls.slack_channel),
+            odds_quota_reserve=credits_setting(environ, ODDS_QUOTA_RESERVE_VAR, cls.odds_quota_reserve),
+            odds_quota_floor=credits_setting(environ, ODDS_QUOTA_FLOOR_VAR, cls.odds_quota_floor),
         )
 
 
