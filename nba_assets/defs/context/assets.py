@@ -154,16 +154,14 @@ def _build_staging(
         missing = missing_raw_tables(dbt.warehouse_path) if dbt.warehouse_path else []
     if context is not None:  # dagster-dbt selects the context's staging models
         invocation = dbt.cli(["build", "--indirect-selection", "cautious"], context=context)
-    else:
+        yield from invocation.stream()
+    else:  # the context run's rebuild (ensure_staging logs the views' materializations)
         invocation = dbt.cli(
             ["build", "--select", "path:models/staging", "--indirect-selection", "cautious"],
             manifest=manifest_path(),
             dagster_dbt_translator=translator,
             raise_on_error=True,
         )
-    if context is not None:
-        yield from invocation.stream()
-    else:
         invocation.wait()
     dbt.keep_partial_parse(invocation)
     if dbt.warehouse_path and not missing:
