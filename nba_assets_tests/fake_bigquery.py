@@ -17,7 +17,10 @@ behaviour, backed by an in-memory DuckDB:
   NUMERIC -> BIGNUMERIC, FLOAT64; BIGNUMERIC -> FLOAT64; DATE -> DATETIME; anything else only to
   itself, so FLOAT64 into INT64 fails), like BigQuery; a column of ``t`` not listed is NULL, as there;
 * ``tables.get`` answers a table's reference and schema, with the legacy type names (INTEGER, FLOAT,
-  BOOLEAN): the API documents both spellings, so code comparing schemas must accept either.
+  BOOLEAN): the API documents both spellings, so code comparing schemas must accept either;
+* ``tables.list`` answers a dataset's tables (reference, type, ``creationTime`` in epoch milliseconds) in
+  one page, and ``notFound`` for a dataset that does not exist. A table's creation time is when a load
+  job created or replaced it, or the one :meth:`FakeBigQuery.put_table` gave it.
 
 Not emulated (the IO manager does not rely on it): the values' conversion itself is DuckDB's once the
 coercion is allowed; REQUIRED modes, NUMERIC precision, descriptions and every other table property
@@ -25,8 +28,8 @@ coercion is allowed; REQUIRED modes, NUMERIC precision, descriptions and every o
 ``schemaUpdateOptions``); STRUCT and ARRAY coercion (their types must be equal); concurrency beyond the
 ``conflicts`` fault (requests are handled one at a time).
 
-Faults: ``fail_load`` (load jobs fail), ``fail_statement`` (a statement containing this text fails)
-and ``conflicts`` (that many transactions are cancelled for a concurrent update, as BigQuery cancels
+Faults: ``fail_load`` (load jobs fail), ``fail_statement`` (a statement containing this text fails),
+``fail_list`` (``tables.list`` fails with a server error) and ``conflicts`` (that many transactions are cancelled for a concurrent update, as BigQuery cancels
 a transaction that mutates a table another transaction is mutating). Every request is kept in ``requests`` for the tests to read.
 """
 
@@ -61,9 +64,11 @@ class FakeBigQuery:
     fail_load: str | None = None
     fail_statement: str | None = None
     conflicts: int = 0
+    fail_list: bool = False
     requests: list[Request] = field(default_factory=list)
     schemas: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # "dataset.table" -> fields
     jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    created: dict[str, datetime] = field(default_factory=dict)  # "dataset.table" -> creation time
 
     def __post_init__(self) -> None:
         self.db = duckdb.connect()
@@ -89,6 +94,8 @@ class FakeBigQuery:
             return self._reply(self._results(self.jobs[m.group(1)]))
         if m := re.fullmatch(r"/bigquery/v2/projects/[^/]+/jobs/([^/]+)", path):
             return self._reply(self.jobs[m.group(1)]["resource"])
+        if m := re.fullmatch(r"/bigquery/v2/projects/[^/]+/datasets/([^/]+)/tables", path):
+            return self._list_tables(m.group(1))
         if m := re.fullmatch(r"/bigquery/v2/projects/[^/]+/datasets/([^/]+)/tables/([^/]+)", path):
             if request.method == "DELETE":
                 return self._drop(m.group(1), m.group(2))
@@ -131,11 +138,45 @@ class FakeBigQuery:
         fields = [_legacy(f) for f in self.schemas[name]]
         return self._reply({"tableReference": reference, "schema": {"fields": fields}})
 
+    def put_table(self, name: str, frame: pl.DataFrame, created: datetime) -> None:
+        """Store ``frame`` as table ``dataset.table``, created at ``created`` (a test's setup)."""
+        dataset = name.split(".")[0]
+        self.db.execute(f'CREATE SCHEMA IF NOT EXISTS "{dataset}"')
+        self.db.register("_put", frame.to_arrow())
+        self.db.execute(f"CREATE OR REPLACE TABLE {_quoted(name)} AS SELECT * FROM _put")
+        self.db.unregister("_put")
+        kinds = {pl.Int64: "INTEGER", pl.String: "STRING", pl.Date: "DATE"}
+        self.schemas[name] = [{"name": c, "type": kinds[t.base_type()]} for c, t in frame.schema.items()]
+        self.created[name] = created
+
+    def _list_tables(self, dataset: str) -> tuple[int, dict[str, str], str]:
+        if self.fail_list:
+            return 500, {}, json.dumps({"error": {"code": 500, "message": "backendError"}})
+        schemas = {
+            r[0] for r in self.db.execute("SELECT schema_name FROM information_schema.schemata").fetchall()
+        }
+        if dataset not in schemas:
+            return 404, {}, json.dumps({"error": {"code": 404, "message": f"Not found: Dataset {dataset}"}})
+        items = []
+        for name in self.tables():
+            ds, table = name.split(".")
+            if ds == dataset:
+                item = {
+                    "kind": "bigquery#table",
+                    "tableReference": {"projectId": self.project, "datasetId": ds, "tableId": table},
+                    "type": "TABLE",
+                }
+                if name in self.created:
+                    item["creationTime"] = str(int(self.created[name].timestamp() * 1000))
+                items.append(item)
+        return self._reply({"kind": "bigquery#tableList", "tables": items, "totalItems": len(items)})
+
     def _drop(self, dataset: str, table: str) -> tuple[int, dict[str, str], str]:
         if f"{dataset}.{table}" not in self.tables():
             return 404, {}, json.dumps({"error": {"code": 404, "message": f"Not found: Table {table}"}})
         self.db.execute(f'DROP TABLE "{dataset}"."{table}"')
         self.schemas.pop(f"{dataset}.{table}", None)
+        self.created.pop(f"{dataset}.{table}", None)
         return 204, {}, ""
 
     # ------------------------------------------------------------------ jobs
@@ -177,6 +218,7 @@ class FakeBigQuery:
         if load.get("writeDisposition") == "WRITE_TRUNCATE" or name not in self.tables():
             self.db.execute(f"CREATE OR REPLACE TABLE {_quoted(name)} AS SELECT * FROM _incoming")
             self.schemas[name] = fields
+            self.created[name] = datetime.now(UTC)
         else:  # WRITE_APPEND, BigQuery's default for load jobs
             self.db.execute(f"INSERT INTO {_quoted(name)} BY NAME SELECT * FROM _incoming")
         self.db.unregister("_incoming")
@@ -220,6 +262,7 @@ class FakeBigQuery:
             if target not in self.tables():
                 self.db.execute(f"CREATE TABLE {_quoted(target)} AS SELECT * FROM {_quoted(source)} LIMIT 0")
                 self.schemas[target] = self.schemas[source]
+                self.created[target] = datetime.now(UTC)
             return [], []
         insert = re.fullmatch(r"INSERT INTO `([^`]+)` \(([^)]*)\) SELECT (.*) FROM `([^`]+)`", sql, re.S)
         if insert:

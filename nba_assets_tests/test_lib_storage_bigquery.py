@@ -341,3 +341,69 @@ def test_column_types_read_legacy_and_standard_names_alike() -> None:
             "s": "STRUCT<a STRING, n INT64>",
         }
     )
+
+
+def test_a_write_drops_the_staging_tables_a_killed_run_left_in_its_dataset(bq) -> None:
+    """A run killed between its load and its drop leaves its ``_staging_`` table behind; the next write
+    to the dataset drops those older than STALE_STAGING_HOURS, whatever table they staged, and keeps a
+    younger one (another run's write in progress), a table that only looks like one, and other
+    datasets' tables."""
+    from datetime import timedelta
+
+    from nba_assets.lib.storage.bigquery_io import STALE_STAGING_HOURS
+
+    now = datetime.now(UTC)
+    old, young = (
+        now - timedelta(hours=STALE_STAGING_HOURS + 1),
+        now - timedelta(hours=STALE_STAGING_HOURS - 1),
+    )
+    rows = pl.DataFrame({"v": [1]})
+    left = {
+        "raw._staging_t_0123456789ab": old,  # this asset's, killed a day ago
+        "raw._staging_box_scores_a1b2c3d4e5f6": old,  # another asset's of the dataset
+        "raw._staging_t_ba9876543210": young,  # a write still running
+        "raw._staging_notes": old,  # not a name a write gives
+        "mart._staging_u_0123456789ab": old,  # another dataset: its own writes sweep it
+    }
+    for name, created in left.items():
+        bq.put_table(name, rows, created)
+    assert dg.materialize(_assets({})[:1], resources=_io(), partition_key="2025-11-03").success
+    assert sorted(bq.table("raw.t")["v"].to_list()) == [3, 30]
+    assert [t for t in bq.tables() if "_staging_" in t] == [
+        "mart._staging_u_0123456789ab",
+        "raw._staging_notes",
+        "raw._staging_t_ba9876543210",
+    ]
+
+
+def test_a_failed_sweep_of_staging_tables_does_not_fail_the_write(bq) -> None:
+    """The sweep is housekeeping: a listing that fails is tried once, logged, and left to a later write."""
+    from datetime import timedelta
+
+    bq.put_table(
+        "raw._staging_t_0123456789ab", pl.DataFrame({"v": [1]}), datetime.now(UTC) - timedelta(days=3)
+    )
+    bq.fail_list = True
+    result = dg.materialize(_assets({})[:1], resources=_io(), partition_key="2025-11-03")
+    assert result.success and sorted(bq.table("raw.t")["v"].to_list()) == [3, 30]
+    assert bq.tables().count("raw._staging_t_0123456789ab") == 1  # left for a later write
+    assert sum(r.path.endswith("/datasets/raw/tables") for r in bq.requests) == 1  # tried once
+    bq.fail_list = False
+    assert dg.materialize(_assets({})[:1], resources=_io(), partition_key="2025-11-04").success
+    assert [t for t in bq.tables() if "_staging_" in t] == []
+
+
+def test_stale_staging_tables_are_staging_names_older_than_the_limit() -> None:
+    from datetime import timedelta
+
+    from nba_assets.lib.storage.bigquery_io import stale_staging_tables
+
+    now = datetime(2025, 11, 5, 12, tzinfo=UTC)
+    tables = [
+        ("_staging_t_0123456789ab", now - timedelta(hours=24, seconds=1)),
+        ("_staging_t_0123456789ac", now - timedelta(hours=24)),  # exactly the limit: kept
+        ("_staging_t_0123456789ad", None),  # age unknown: kept
+        ("_staging_t_0123456789AB", now - timedelta(days=9)),  # not a uuid's hex: kept
+        ("t", now - timedelta(days=9)),
+    ]
+    assert stale_staging_tables(tables, now, hours=24) == ["_staging_t_0123456789ab"]

@@ -9,7 +9,9 @@ same reasons as :mod:`nba_assets.lib.storage.duckdb_io`, plus two of BigQuery's 
   (``BEGIN TRANSACTION; DELETE ...; INSERT ...; COMMIT``). BigQuery rolls the transaction back if any
   statement fails, so the table holds the old rows or the new ones, never neither. A transaction that
   BigQuery cancels for a concurrent update of the same table (parallel partition runs) is run again
-  with a randomized backoff. The staging table is dropped afterwards, whatever happened.
+  with a randomized backoff. The staging table is dropped afterwards, whatever happened; one a killed
+  run left behind (killed between the load and the drop) is dropped by a later write to the same
+  dataset once it is older than ``STALE_STAGING_HOURS`` (:func:`sweep_stale_staging`).
 * the stock manager converts the frame to pandas before loading, which turns a polars ``Date`` into
   ``datetime64`` and the ``game_date`` column into a BigQuery DATETIME (dagster-io/community-integrations
   #253); its partition filter compares with ``'YYYY-MM-DD HH:MM:SS'`` literals, which BigQuery cannot
@@ -34,8 +36,9 @@ import io
 import re
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import dagster as dg
@@ -46,6 +49,7 @@ from dagster_gcp.bigquery.io_manager import BigQueryClient
 from dagster_polars import PolarsBigQueryIOManager
 from dagster_polars.io_managers.bigquery import PolarsBigQueryTypeHandler
 from google.api_core.exceptions import GoogleAPIError, NotFound
+from google.api_core.retry import Retry
 from google.cloud import bigquery
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
@@ -61,6 +65,13 @@ from nba_assets.lib.storage.schema_drift import refuse_drift, refuse_untyped
 
 _PROJECT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.:_-]*$")
 STAGING_PREFIX = "_staging_"
+# a write's staging table: _staging_<table>_<12 hex digits> (handle_output)
+STAGING_TABLE = re.compile(rf"^{STAGING_PREFIX}\w+_[0-9a-f]{{12}}$")
+# A write keeps its staging table from its load job to the end of its swap: minutes (the swap's retries
+# wait a minute at most). One older than this was left by a run killed in between, never by a write in
+# progress, so a later write to the same dataset drops it.
+STALE_STAGING_HOURS = 24
+_ONCE = Retry(predicate=lambda _exc: False)  # a request that is not retried
 
 
 def _project(name: str | None) -> str:
@@ -199,6 +210,38 @@ def replace_slice_script(target: str, staging: str, columns: Sequence[str], wher
     return f"{create};\nBEGIN TRANSACTION;\n{delete};\n{insert};\nCOMMIT TRANSACTION;"
 
 
+def stale_staging_tables(
+    tables: Iterable[tuple[str, datetime | None]], now: datetime, hours: float = STALE_STAGING_HOURS
+) -> list[str]:
+    """Of ``tables`` ((name, creation time) of one dataset), the staging tables (:data:`STAGING_TABLE`)
+    created more than ``hours`` before ``now``, sorted. A table of unknown age is kept."""
+    before = now - timedelta(hours=hours)
+    return sorted(
+        name
+        for name, created in tables
+        if STAGING_TABLE.match(name) and created is not None and created < before
+    )
+
+
+def sweep_stale_staging(
+    connection: bigquery.Client, dataset: str, now: datetime, timeout: float | None
+) -> list[str]:
+    """Drop the staging tables of ``dataset`` (``project.dataset``, checked) that a killed run left
+    behind (:func:`stale_staging_tables`); the names dropped. A dataset not created yet has none."""
+    # one attempt per request (_ONCE): the client's default retries a server error for up to 10 minutes,
+    # which housekeeping must not add to a write; a later write sweeps again
+    try:
+        listed = [
+            (t.table_id, t.created) for t in connection.list_tables(dataset, retry=_ONCE, timeout=timeout)
+        ]
+    except NotFound:
+        return []
+    stale = stale_staging_tables(listed, now)
+    for name in stale:
+        connection.delete_table(f"{dataset}.{name}", retry=_ONCE, not_found_ok=True, timeout=timeout)
+    return stale
+
+
 def plain_arrow(table: pa.Table) -> pa.Table:
     """The client tags DATETIME columns as the Arrow extension ``google:sqlType:datetime`` (field
     metadata), which polars keeps as an extension type instead of ``Datetime``: drop the tags."""
@@ -255,6 +298,13 @@ class NbaPolarsBigQueryTypeHandler(PolarsBigQueryTypeHandler):
         if stored is not None:  # the table exists: the frame must have its columns and types
             drop = f"bq rm -t {target.replace('.', ':', 1)}"  # bq's project:dataset.table
             refuse_drift(target, asset, column_types(stored), column_types(schema), drop=drop)
+        dataset = f"{_project(table_slice.database)}.{ident(table_slice.schema)}"
+        try:  # housekeeping: its failure leaves the leftovers for a later write, the write goes on
+            swept = sweep_stale_staging(connection, dataset, datetime.now(UTC), timeout)
+            if swept:
+                context.log.info(f"warehouse: dropped staging tables a killed run left in {dataset}: {swept}")
+        except GoogleAPIError as exc:
+            context.log.warning(f"warehouse: could not sweep stale staging tables of {dataset}: {exc}")
         staging = table_id(table_slice, f"{STAGING_PREFIX}{table_slice.table}_{uuid.uuid4().hex[:12]}")
         data = io.BytesIO()
         obj.write_parquet(data)
