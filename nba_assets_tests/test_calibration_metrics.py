@@ -218,3 +218,25 @@ def test_a_baseline_s_distribution_keeps_its_map_through_storage() -> None:
     assert not np.allclose(back.p_over(mu, line), raw_p_over(mu, dist.sigma(mu), line))
     bare = Distribution(SigmaModel(1.0, 0.3))
     assert Distribution.from_json(bare.to_json()) == bare
+
+
+def test_p_under_is_read_through_the_p_over_map_by_symmetry() -> None:
+    """The map is fitted on P(over); P(under) = 1 - map(1 - raw P(under)) (mutant S12, P(under) as the
+    map of the raw P(under), survived the suite: every P(under) test used no map or a symmetric one).
+    Map here: 0 -> 0.1, 0.5 -> 0.3, 1 -> 0.95 (not symmetric about 0.5)."""
+    from scipy.stats import norm
+
+    dist = Distribution(SigmaModel(7.0, 0.0), Isotonic([0.0, 0.5, 1.0], [0.1, 0.3, 0.95]))
+    # half-point line at the mean: raw P(over) = raw P(under) = 0.5, map(0.5) = 0.3
+    over, under = (
+        dist.p_over(np.array([19.5]), np.array([19.5])),
+        dist.p_under(np.array([19.5]), np.array([19.5])),
+    )
+    assert over[0] == pytest.approx(0.3) and under[0] == pytest.approx(0.7)  # the map of 0.5 would be 0.3
+    mu, line = np.array([8.0, 15.0, 22.0, 30.0]), np.array([14.5, 14.5, 21.5, 24.5])
+    assert dist.p_over(mu, line) + dist.p_under(mu, line) == pytest.approx(np.ones(4), abs=1e-12)
+    # whole-point line at the mean: raw P(under) = P(X <= 19) = r < 0.5, so 1 - r is on the map's upper piece
+    r = norm.cdf(-0.5 / 7.0)
+    under_whole = dist.p_under(np.array([20.0]), np.array([20.0]))[0]
+    assert under_whole == pytest.approx(1.0 - (0.3 + (0.5 - r) * (0.95 - 0.3) / 0.5))
+    assert dist.p_over(np.array([20.0]), np.array([20.0]))[0] == pytest.approx(0.1 + r * (0.3 - 0.1) / 0.5)
