@@ -240,3 +240,25 @@ def test_p_under_is_read_through_the_p_over_map_by_symmetry() -> None:
     under_whole = dist.p_under(np.array([20.0]), np.array([20.0]))[0]
     assert under_whole == pytest.approx(1.0 - (0.3 + (0.5 - r) * (0.95 - 0.3) / 0.5))
     assert dist.p_over(np.array([20.0]), np.array([20.0]))[0] == pytest.approx(0.1 + r * (0.3 - 0.1) / 0.5)
+
+
+def test_the_reliability_table_bins_at_tenths_and_counts_p_one_in_the_last_bin() -> None:
+    """Bins are [k/10, (k+1)/10), the last one closed: a probability of exactly 0.3, 0.6 or 0.7 (an
+    isotonic step is a block's hit rate, often such a fraction) is in the bin it names as its lower
+    edge (float edges from linspace, 0.30000000000000004, put it in the bin below), and p = 1.0 is
+    counted (mutant S15, the last bin open at 1.0, survived the suite: a served probability is clipped
+    to 0.99, so none reached the edge)."""
+    assert Isotonic([0.0, 1.0], [0.0, 1.0])(np.array([1.0, 0.0])).tolist() == [0.99, 0.01]
+    p = np.array([0.1, 0.3, 0.6, 0.7, 0.99, 1.0, 0.0, 0.2999])
+    outcome = np.array([0, 1, 1, 0, 1, 1, 0, 0], dtype=float)
+    table = {r["bin"]: (r["n"], r["mean_p"], r["hit_rate"]) for r in reliability_table(p, outcome)}
+    assert table == {
+        "0.0-0.1": (1, 0.0, 0.0),
+        "0.1-0.2": (1, 0.1, 0.0),
+        "0.2-0.3": (1, 0.2999, 0.0),
+        "0.3-0.4": (1, 0.3, 1.0),
+        "0.6-0.7": (1, 0.6, 1.0),
+        "0.7-0.8": (1, 0.7, 0.0),
+        "0.9-1.0": (2, pytest.approx(0.995), 1.0),
+    }
+    assert sum(r["n"] for r in reliability_table(p, outcome)) == p.size
