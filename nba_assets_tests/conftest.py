@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,3 +34,10 @@ def fixtures_dir() -> Path:
 def local_fixtures_dir() -> Path:
     """``nba_assets_tests/fixtures``: hand-made fixtures that live with the tests."""
     return Path(__file__).resolve().parent / "fixtures"
+
+
+@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: the controller, as each worker finishes
+def pytest_testnodedown(node: Any, error: object) -> None:
+    from nba_assets_tests.test_reliability_support import merge_worker_figures
+
+    merge_worker_figures(node.config, getattr(node, "workeroutput", None) or {})

@@ -4,7 +4,9 @@
   leaked ...). Tests add what they measured with :func:`add`; the session fixture
   :func:`reliability_figures` (imported by every ``test_reliability_*`` module) prints one summary line
   in pytest's terminal summary (shown with or without ``-s``) and writes the figures as JSON to
-  ``<pytest basetemp>/reliability_summary.json`` (or ``$NBA_RELIABILITY_SUMMARY``).
+  ``<pytest basetemp>/reliability_summary.json`` (or ``$NBA_RELIABILITY_SUMMARY``). Under pytest-xdist
+  (``scripts/dev.sh test``) each worker hands its figures to the controller, which sums them
+  (:func:`merge_worker_figures`, called from conftest.py) and prints and writes the run's summary.
 * :class:`FaultServer` — a loopback-only HTTP server (``http.server`` in a thread) that answers from a
   script of faults: statuses, resets, stalls, short reads, trickled bodies, redirects.
 * :class:`LoopbackAdapter` — a requests transport that sends every request of a session to that server
@@ -64,6 +66,10 @@ def summary_line() -> str:
     )
 
 
+REPORTER_NAME = "nba_reliability_figures"
+WORKER_OUTPUT_KEY = "nba_reliability_figures"
+
+
 class _FiguresReporter:
     """A pytest plugin registered at run time: its terminal-summary hook runs at session end."""
 
@@ -81,14 +87,39 @@ class _FiguresReporter:
         terminalreporter.write_line(f"figures written to {self.path}")
 
 
-@pytest.fixture(scope="session", autouse=True)
-def reliability_figures(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
-    manager = request.config.pluginmanager
-    reporter = manager.get_plugin("nba_reliability_figures")
+def _reporter(config: pytest.Config) -> _FiguresReporter:
+    """The session's reporter, registered on first use."""
+    manager = config.pluginmanager
+    reporter = manager.get_plugin(REPORTER_NAME)
     if reporter is None:
-        default = tmp_path_factory.getbasetemp() / "reliability_summary.json"
+        default = config._tmp_path_factory.getbasetemp() / "reliability_summary.json"  # type: ignore[attr-defined]
         reporter = _FiguresReporter(Path(os.environ.get("NBA_RELIABILITY_SUMMARY") or default))
-        manager.register(reporter, "nba_reliability_figures")
+        manager.register(reporter, REPORTER_NAME)
+    return reporter
+
+
+def merge_worker_figures(config: pytest.Config, worker_output: dict[str, Any]) -> None:
+    """Under pytest-xdist (the controller's ``pytest_testnodedown``, in conftest.py): add the figures a
+    worker measured to this process's, so the summary and the JSON cover the whole run, not one worker."""
+    figures = worker_output.get(WORKER_OUTPUT_KEY)
+    if figures is None:
+        return  # this worker ran no reliability test
+    for name, n in figures.items():
+        add(name, n)
+    _reporter(config)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def reliability_figures(request: pytest.FixtureRequest):
+    config = request.config
+    worker_output = getattr(config, "workeroutput", None)  # set in a pytest-xdist worker only
+    if worker_output is not None:
+        # a worker sees only its share of the tests: it hands its figures to the controller, which sums
+        # them (merge_worker_figures) and prints and writes the summary
+        yield FIGURES
+        worker_output[WORKER_OUTPUT_KEY] = dict(FIGURES)
+        return
+    reporter = _reporter(config)
     yield FIGURES
     reporter.write()
 

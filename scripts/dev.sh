@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One entry point for a fresh machine: creates ./.venv (Python 3.11+), installs the project, then
 #   scripts/dev.sh run    runs the main job on the embedded archive (no network, no keys)
-#   scripts/dev.sh test   runs ruff (lint + format check), mypy (nba_assets) and the test suite
+#   scripts/dev.sh test   runs ruff (lint + format check), mypy (nba_assets) and the test suite (in
+#                         parallel: pytest-xdist, a worker per core)
 #   scripts/dev.sh slow   runs the long tests (season backfills) too
 # Re-running skips the install when pyproject.toml and setup.cfg have not changed.
 set -euo pipefail
@@ -31,6 +32,10 @@ export PATH="$PWD/$VENV/bin:$PATH"
 # dbt manifest for the context layer (dbt parse: offline, no warehouse)
 "$VENV/bin/python" -m nba_assets.lib.dbt_project >/dev/null
 
+# pytest-xdist (dev extra): one worker per core (NBA_ASSETS_TEST_WORKERS=0 runs in one process); a test
+# file stays on one worker, so its module fixtures (warehouses, instances, dbt builds) are built once.
+xdist=(-n "${NBA_ASSETS_TEST_WORKERS:-auto}" --dist loadfile)
+
 case "${1:-run}" in
   run)
     shift || true
@@ -41,10 +46,10 @@ case "${1:-run}" in
     ruff check nba_assets nba_assets_tests scripts bench
     ruff format --check nba_assets nba_assets_tests scripts bench
     mypy  # [tool.mypy] in pyproject.toml: nba_assets
-    exec python -m pytest "$@"
+    exec python -m pytest "${xdist[@]}" "$@"
     ;;
   slow)
     shift || true
-    exec python -m pytest -m "slow or not slow" "$@"
+    exec python -m pytest "${xdist[@]}" -m "slow or not slow" "$@"
     ;;
 esac
