@@ -473,3 +473,69 @@ def child_main(argv: list[str] | None = None) -> None:
             instance.dispose()
     times["finished"] = time.time()
     print(json.dumps({"label": label, "success": ok, **times, **STEP_TIMES}), flush=True)
+
+
+# ---------------------------------------------------------------- the figures under pytest-xdist
+
+_FIGURES_CONFTEST = """
+from nba_assets_tests.conftest import pytest_testnodedown  # noqa: F401 (the hook under test)
+from nba_assets_tests.test_reliability_support import reliability_figures  # noqa: F401
+"""
+
+_FIGURES_TEST = """
+from nba_assets_tests.test_reliability_support import add
+
+
+def test_a():
+    add("faults_tried", {a})
+
+
+def test_b():
+    add("mutations_tried", {b})
+"""
+
+
+def test_reliability_figures_are_summed_over_the_xdist_workers(tmp_path: Path) -> None:
+    """Two test files on two workers (--dist loadfile): the written summary holds both workers' figures,
+    the same as one process would (a controller that kept only its own, or one worker's, fails)."""
+    import subprocess
+    import sys
+
+    from nba_assets_tests.conftest import REPO_ROOT
+
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")  # not the repo's addopts
+    (tmp_path / "conftest.py").write_text(_FIGURES_CONFTEST)
+    (tmp_path / "test_one.py").write_text(_FIGURES_TEST.format(a=3, b=5))
+    (tmp_path / "test_two.py").write_text(_FIGURES_TEST.format(a=7, b=11))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")])}
+    figures = {}
+    for workers in ("2", "0"):
+        out = tmp_path / f"summary_{workers}.json"
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-q",
+                "-n",
+                workers,
+                "--dist",
+                "loadfile",
+                "-p",
+                "no:cacheprovider",
+                "-c",
+                str(tmp_path / "pytest.ini"),
+                "--rootdir",
+                str(tmp_path),
+                str(tmp_path),
+            ],
+            env={**env, "NBA_RELIABILITY_SUMMARY": str(out)},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "4 passed" in done.stdout
+        figures[workers] = json.loads(out.read_text())
+    assert figures["2"]["faults_tried"] == 10 and figures["2"]["mutations_tried"] == 16
+    assert figures["2"] == figures["0"]
