@@ -407,3 +407,17 @@ def test_stale_staging_tables_are_staging_names_older_than_the_limit() -> None:
         ("t", now - timedelta(days=9)),
     ]
     assert stale_staging_tables(tables, now, hours=24) == ["_staging_t_0123456789ab"]
+
+
+def test_a_sweep_cut_off_by_the_network_does_not_fail_the_write(bq, monkeypatch) -> None:
+    """The sweep's requests are not retried (_ONCE), so a dropped connection or a read timeout of its
+    listing reaches the write as the transport's own exception (requests', not a GoogleAPIError): it is
+    housekeeping all the same, logged and left to a later write."""
+    import requests
+
+    def cut(dataset: str) -> tuple[int, dict[str, str], str]:
+        raise requests.exceptions.ConnectionError("Connection reset by peer")
+
+    monkeypatch.setattr(bq, "_list_tables", cut)
+    result = dg.materialize(_assets({})[:1], resources=_io(), partition_key="2025-11-03")
+    assert result.success and sorted(bq.table("raw.t")["v"].to_list()) == [3, 30]

@@ -303,7 +303,9 @@ class NbaPolarsBigQueryTypeHandler(PolarsBigQueryTypeHandler):
             swept = sweep_stale_staging(connection, dataset, datetime.now(UTC), timeout)
             if swept:
                 context.log.info(f"warehouse: dropped staging tables a killed run left in {dataset}: {swept}")
-        except GoogleAPIError as exc:
+        # not retried (_ONCE), a dropped connection or a timeout comes as the transport's own error:
+        # requests' exceptions are OSErrors, not GoogleAPIErrors
+        except (GoogleAPIError, OSError) as exc:
             context.log.warning(f"warehouse: could not sweep stale staging tables of {dataset}: {exc}")
         staging = table_id(table_slice, f"{STAGING_PREFIX}{table_slice.table}_{uuid.uuid4().hex[:12]}")
         data = io.BytesIO()
