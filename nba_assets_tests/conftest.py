@@ -40,4 +40,5 @@ def local_fixtures_dir() -> Path:
 def pytest_testnodedown(node: Any, error: object) -> None:
     from nba_assets_tests.test_reliability_support import merge_worker_figures
 
-    merge_worker_figures(node.config, getattr(node, "workeroutput", None) or {})
+    # a worker that crashed (error set) sent no output: merge_worker_figures marks the figures partial
+    merge_worker_figures(node.config, None if error is not None else getattr(node, "workeroutput", {}))

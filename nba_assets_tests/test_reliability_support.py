@@ -6,7 +6,8 @@
   in pytest's terminal summary (shown with or without ``-s``) and writes the figures as JSON to
   ``<pytest basetemp>/reliability_summary.json`` (or ``$NBA_RELIABILITY_SUMMARY``). Under pytest-xdist
   (``scripts/dev.sh test``) each worker hands its figures to the controller, which sums them
-  (:func:`merge_worker_figures`, called from conftest.py) and prints and writes the run's summary.
+  (:func:`merge_worker_figures`, called from conftest.py) and prints and writes the run's summary; a
+  worker that crashed sent nothing, so the summary then says it is PARTIAL (``workers_crashed``).
 * :class:`FaultServer` — a loopback-only HTTP server (``http.server`` in a thread) that answers from a
   script of faults: statuses, resets, stalls, short reads, trickled bodies, redirects.
 * :class:`LoopbackAdapter` — a requests transport that sends every request of a session to that server
@@ -49,6 +50,8 @@ FIGURES: dict[str, int] = {
     "crash_kills": 0,
     "concurrent_runs": 0,
     "sql_sites_checked": 0,
+    # pytest-xdist workers that crashed: their figures never reached the controller (merge_worker_figures)
+    "workers_crashed": 0,
 }
 
 
@@ -63,6 +66,11 @@ def summary_line() -> str:
         f"rows lost {f['rows_lost']}, duplicates {f['duplicates']}, secrets leaked {f['secrets_leaked']} "
         f"(crash kills {f['crash_kills']}, concurrent runs {f['concurrent_runs']}, "
         f"SQL sites checked {f['sql_sites_checked']}, secret surfaces scanned {f['secret_surfaces_scanned']})"
+        + (
+            f"; PARTIAL: {f['workers_crashed']} pytest-xdist worker(s) crashed, their figures are missing"
+            if f.get("workers_crashed")
+            else ""
+        )
     )
 
 
@@ -98,9 +106,15 @@ def _reporter(config: pytest.Config) -> _FiguresReporter:
     return reporter
 
 
-def merge_worker_figures(config: pytest.Config, worker_output: dict[str, Any]) -> None:
+def merge_worker_figures(config: pytest.Config, worker_output: dict[str, Any] | None) -> None:
     """Under pytest-xdist (the controller's ``pytest_testnodedown``, in conftest.py): add the figures a
-    worker measured to this process's, so the summary and the JSON cover the whole run, not one worker."""
+    worker measured to this process's, so the summary and the JSON cover the whole run, not one worker.
+    ``worker_output`` None: the worker crashed and sent nothing; whatever it measured is lost, so the
+    summary is printed and says it is partial (it may have run no reliability test: that cannot be told)."""
+    if worker_output is None:
+        add("workers_crashed")
+        _reporter(config)
+        return
     figures = worker_output.get(WORKER_OUTPUT_KEY)
     if figures is None:
         return  # this worker ran no reliability test
