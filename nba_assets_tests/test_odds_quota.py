@@ -119,9 +119,9 @@ def test_the_refusal_keeps_the_reserve_and_names_source_header_and_value() -> No
         "the-odds-api: header 'x-requests-remaining' is 514: a poll of 15 event(s) would cost 15 credit(s) "
         "and leave less than the reserve kept for the scheduled fetches of 500 (NBA_ASSETS_ODDS_QUOTA_RESERVE)"
     )
-    # at the reserve any paid call is refused, and below it even one costing nothing
+    # at the reserve any paid call is refused; one costing nothing spends nothing, even below it
     assert quota_refusal(OddsQuota(remaining=500.0), 1, RESERVE, "a poll") is not None
-    assert quota_refusal(OddsQuota(remaining=499.0), 0, RESERVE, "a poll") is not None
+    assert quota_refusal(OddsQuota(remaining=499.0), 0, RESERVE, "a poll") is None
     # the floor (default 0) refuses only what the credits left cannot pay for
     assert quota_refusal(OddsQuota(remaining=2.0), 2, CreditsKept(), "a run") is None
     assert "'x-requests-remaining' is 1:" in (
@@ -170,10 +170,30 @@ def test_a_run_refuses_a_date_the_credits_left_cannot_pay_for(tmp_path, fixtures
     with pytest.raises(OddsQuotaError, match=r"'x-requests-remaining' is 1: asking the lines of 2 event"):
         source.player_props([DAY], BEFORE_TIP)
     assert paid_calls() == []
-    responses.replace(responses.GET, f"{ODDS}/events", json=[], headers=quota_headers("40"))
+    responses.reset()
+    serve_slate(fixtures_dir, "51")  # two events would leave 49
     floor = LiveSourceResource(odds_api_key="k", odds_quota_reserve=100, odds_quota_floor=50)
     with pytest.raises(OddsQuotaError, match=r"less than the floor of 50 \(NBA_ASSETS_ODDS_QUOTA_FLOOR\)"):
         offline(floor.get_source(LocalObjectStore(tmp_path))).player_props([DAY], BEFORE_TIP)
+
+
+@responses.activate
+def test_a_run_with_nothing_to_pay_for_is_not_refused_under_the_floor(tmp_path, fixtures_dir) -> None:
+    """The floor keeps credits from being spent; a date whose events have all tipped off (or a day
+    without games) costs nothing. Credits already under the floor (40 < 50, the floor raised to keep
+    credits for hand runs) must not fail such a run: it reads the lines the ledger kept from before
+    the tip-offs, with no paid call, as it would with any number of credits left."""
+    serve_slate(fixtures_dir, "501.0")
+    runs = LiveSourceResource(odds_api_key="k", odds_quota_reserve=100, odds_quota_floor=50)
+    first = offline(runs.get_source(LocalObjectStore(tmp_path)))
+    first.now = first.odds.now = lambda: BEFORE_TIP  # the snapshot's time: the morning slate's
+    before = first.player_props([DAY], BEFORE_TIP)
+    assert len(paid_calls()) == 2 and not before.frame.is_empty()
+    responses.replace(responses.GET, f"{ODDS}/events", json=[], headers=quota_headers("40"))
+    after_tip = datetime(2025, 11, 6, 4, 0, tzinfo=UTC)  # 23:00 ET: every game has started
+    later = offline(runs.get_source(LocalObjectStore(tmp_path))).player_props([DAY], after_tip)
+    assert len(paid_calls()) == 2  # nothing asked
+    assert later.frame.height == before.frame.height and later.metrics[REMAINING_METADATA] == 40.0
 
 
 @responses.activate

@@ -91,10 +91,11 @@ class OddsQuotaError(SourceUnavailableError):
 
 def quota_refusal(quota: OddsQuota, cost: int, kept: CreditsKept, what: str) -> str | None:
     """Why ``what`` (a fetch costing ``cost`` credits) must not go out, or None when it may: it may
-    when ``x-requests-remaining`` is unknown (no reading to act on; the metadata shows it missing) or
-    the credits left after it stay at or above ``kept``. So with nothing to pay for (cost 0) only a
-    remaining already below ``kept`` refuses, and at ``remaining == kept`` any paid call does."""
-    if quota.remaining is None or quota.remaining - max(cost, 0) >= kept.credits:
+    when ``x-requests-remaining`` is unknown (no reading to act on; the metadata shows it missing), when
+    it costs nothing (every event tipped off, a day without games: ``kept`` is about spending, and
+    there is nothing to spend) or when the credits left after it stay at or above ``kept``. So at
+    ``remaining == kept`` any paid call is refused."""
+    if quota.remaining is None or cost <= 0 or quota.remaining - cost >= kept.credits:
         return None
     return (
         f"{ODDS_API}: header '{REMAINING}' is {format_credits(quota.remaining)}: {what} would cost "
