@@ -243,3 +243,14 @@ def test_the_thresholds_and_limits_the_readme_quotes_are_the_codes() -> None:
         == ODDS_QUOTA_RESERVE_DEFAULT
     )
     assert _number(prod, r"`NBA_ASSETS_ODDS_QUOTA_FLOOR` \(default (\d+)[;)]") == ODDS_QUOTA_FLOOR_DEFAULT
+
+
+def test_the_readme_odds_api_credits_section_renders_as_its_own_paragraphs() -> None:
+    """Markdown joins lines without a blank one between them: the credits section began on the line
+    after the BettingPros paragraph (so it rendered inside it) and its closing advice on the line after
+    the last bullet (so it rendered inside that bullet, about metadata)."""
+    from markdown_it import MarkdownIt
+
+    html = MarkdownIt("commonmark").render(README)
+    assert "<p><strong>The Odds API credits.</strong>" in html
+    assert "<p>On a plan of 500 credits a month the default reserve" in html
