@@ -487,4 +487,3 @@ def child_main(argv: list[str] | None = None) -> None:
             instance.dispose()
     times["finished"] = time.time()
     print(json.dumps({"label": label, "success": ok, **times, **STEP_TIMES}), flush=True)
-
