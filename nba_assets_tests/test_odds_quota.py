@@ -260,3 +260,35 @@ def test_prod_hands_the_settings_to_the_live_source() -> None:
     settings = Settings(env="prod", odds_quota_reserve=800, odds_quota_floor=20)
     live = build_prod_resources(settings)["nba_source"]
     assert (live.odds_quota_reserve, live.odds_quota_floor) == (800, 20)
+
+
+@responses.activate
+def test_a_paid_answer_with_an_unreadable_quota_header_keeps_its_lines(tmp_path, fixtures_dir) -> None:
+    """The lines of a paid call are the product's input; a quota header that is not a number of credits
+    (here the last answer's x-requests-remaining) must not throw them away. The credits reading keeps
+    the last number the API gave, and the batch's notes name the source, the header and the value."""
+    ids = serve_slate(fixtures_dir, "501")
+    odds = json.loads(
+        (fixtures_dir / "oddsapi_v4_event_odds_player_points_ORL-at-CLE_2024-02-22.json").read_text()
+    )
+    responses.replace(
+        responses.GET,
+        f"{ODDS}/events/{ids[-1]}/odds",
+        json={
+            **odds,
+            "id": ids[-1],
+            "home_team": "Detroit Pistons",
+            "away_team": "Utah Jazz",
+            "commence_time": "2025-11-06T00:00:00Z",
+        },
+        headers=quota_headers("lots", "102", "1"),
+    )
+    runs = LiveSourceResource(odds_api_key="k")
+    batch = offline(runs.get_source(LocalObjectStore(tmp_path))).player_props([DAY], BEFORE_TIP)
+    assert len(paid_calls()) == 2
+    assert batch.frame["event_id"].n_unique() == 2  # both games' lines kept
+    assert batch.metrics[REMAINING_METADATA] == 500.0  # the first paid answer's reading stands
+    assert batch.metrics[USED_METADATA] == 102.0
+    note = batch.notes["odds_api_quota_unreadable_x-requests-remaining"]
+    assert note.startswith("the-odds-api: field 'x-requests-remaining' is not a number of credits")
+    assert "'lots'" in note

@@ -9,11 +9,12 @@ credits the client keeps back (``kept``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 
 import polars as pl
 
+from nba_assets.lib.errors import SourceDataError
 from nba_assets.lib.parsers import odds_api
 from nba_assets.lib.parsers._common import ODDS_API, decode_json, et_date_of, et_day_bounds_utc, to_date
 from nba_assets.lib.sources.live.http import Fetched, HttpClient, HttpResponse
@@ -23,6 +24,7 @@ from nba_assets.lib.sources.live.quota import (
     OddsQuota,
     OddsQuotaError,
     event_odds_cost,
+    parse_credits,
     parse_quota,
     quota_refusal,
 )
@@ -55,6 +57,7 @@ class OddsApiClient:
         self.bookmakers = bookmakers
         self.now = now
         self.quota: dict[str, str] = {}  # the latest quota headers, as sent
+        self.quota_problems: dict[str, str] = {}  # header -> why its latest value was not read
         self.reading = OddsQuota()  # the same as numbers (None: never sent)
         self.answers = 0  # answers received (their quota headers read)
         self.kept = kept or CreditsKept()
@@ -71,13 +74,26 @@ class OddsApiClient:
             game_date=game_date,
             accept=accept,
         )
-        lowered = {k.lower(): v for k, v in resp.headers.items()}
-        # a header this answer did not send keeps its last value: credits only go down until the plan
-        # renews, so the last number the API gave beats none
-        self.quota = {**self.quota, **{h: lowered[h] for h in QUOTA_HEADERS if h in lowered}}
-        self.reading = parse_quota(self.quota)  # a header that is not a number fails here, naming it
+        self._read_quota(resp.headers)
         self.answers += 1
         return resp
+
+    def _read_quota(self, headers: Mapping[str, str]) -> None:
+        """Keep this answer's quota headers. One it did not send keeps its last value: credits only go
+        down until the plan renews, so the last number the API gave beats none. One that is not a
+        number of credits is treated the same way and named in ``quota_problems`` (the lines asset's
+        notes): the answer (lines already paid for) is kept, only the credits reading is not."""
+        lowered = {k.lower(): v for k, v in headers.items()}
+        for header in QUOTA_HEADERS:
+            if header not in lowered:
+                continue
+            try:
+                parse_credits(header, lowered[header])
+            except SourceDataError as exc:
+                self.quota_problems[header] = str(exc)
+                continue
+            self.quota[header] = lowered[header]
+        self.reading = parse_quota(self.quota)  # every value kept is a number of credits
 
     def event_odds_cost(self) -> int:
         """Credits one :meth:`event_odds` call costs with this client's parameters."""

@@ -384,6 +384,8 @@ class LiveSource(NbaSource):
                 "the-odds-api answered without an x-requests-remaining header: credits left unknown, "
                 "no reserve or floor could be applied"
             )
+        for header, why in sorted(self.odds.quota_problems.items()):
+            notes[f"odds_api_quota_unreadable_{header}"] = f"{why}; the credits reading kept its last value"
         return SourceBatch(frame, label, keys, notes, fallbacks, quota_metadata(self.odds.reading))
 
     def _current_lines(
