@@ -11,7 +11,10 @@ behaviour, backed by an in-memory DuckDB:
   ``BEGIN TRANSACTION`` / ``COMMIT TRANSACTION``. A statement that fails ends the query with an
   error and rolls back an open transaction, as BigQuery does without an exception handler;
 * a query of a missing table fails with ``notFound``; rows come back JSON-encoded per column type,
-  the way ``jobs.getQueryResults`` returns them;
+  the way ``jobs.getQueryResults`` returns them, in pages: at most ``maxResults`` rows (the client asks
+  for none while it waits for the job) and a ``pageToken`` while rows remain. A query job names its
+  anonymous result table (``destinationTable`` in ``_anon``), which the Storage Read API's fake
+  (:mod:`fake_bigquery_storage`) reads;
 * ``INSERT INTO t (cols) SELECT cols FROM s`` refuses a column ``t`` lacks and a column whose type
   GoogleSQL cannot coerce to ``t``'s (its conversion rules: INT64 -> NUMERIC, BIGNUMERIC, FLOAT64;
   NUMERIC -> BIGNUMERIC, FLOAT64; BIGNUMERIC -> FLOAT64; DATE -> DATETIME; anything else only to
@@ -41,6 +44,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import duckdb
 import polars as pl
@@ -49,6 +53,7 @@ import pyarrow.parquet as pq
 import responses
 
 BASE = "https://bigquery.googleapis.com"
+ANONYMOUS_DATASET = "_anon"  # where a query's result table lives (BigQuery's are hidden datasets too)
 
 
 @dataclass
@@ -69,6 +74,7 @@ class FakeBigQuery:
     schemas: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # "dataset.table" -> fields
     jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
     created: dict[str, datetime] = field(default_factory=dict)  # "dataset.table" -> creation time
+    storage: Any = None  # the Storage Read API's fake (fake_bigquery_storage), when a test starts one
 
     def __post_init__(self) -> None:
         self.db = duckdb.connect()
@@ -91,7 +97,8 @@ class FakeBigQuery:
         if request.method == "POST" and path.endswith("/jobs"):
             return self._reply(self._query(body))
         if m := re.fullmatch(r"/bigquery/v2/projects/[^/]+/queries/([^/]+)", path):
-            return self._reply(self._results(self.jobs[m.group(1)]))
+            query = parse_qs(urlsplit(request.url).query)
+            return self._reply(self._results(self.jobs[m.group(1)], query))
         if m := re.fullmatch(r"/bigquery/v2/projects/[^/]+/jobs/([^/]+)", path):
             return self._reply(self.jobs[m.group(1)]["resource"])
         if m := re.fullmatch(r"/bigquery/v2/projects/[^/]+/datasets/([^/]+)/tables", path):
@@ -252,7 +259,14 @@ class FakeBigQuery:
                 missing = isinstance(exc, duckdb.CatalogException)
                 return self._job("query", str(exc), "notFound" if missing else "invalidQuery")
         resource = self._job("query")
-        self.jobs[resource["jobReference"]["jobId"]].update(schema=last[0], rows=last[1])
+        job_id = resource["jobReference"]["jobId"]
+        # BigQuery writes every query's result to an anonymous table (the Storage Read API reads it)
+        resource["configuration"]["query"]["destinationTable"] = {
+            "projectId": self.project,
+            "datasetId": ANONYMOUS_DATASET,
+            "tableId": f"anon{job_id}",
+        }
+        self.jobs[job_id].update(schema=last[0], rows=last[1])
         return resource
 
     def _statement(self, sql: str, params: dict[str, Any]) -> tuple[list[dict[str, Any]], list[tuple]]:
@@ -302,15 +316,29 @@ class FakeBigQuery:
             return f"{parts[1]}.{parts[2]}"
         return name
 
-    def _results(self, job: dict[str, Any]) -> dict[str, Any]:
+    def _results(self, job: dict[str, Any], query: dict[str, list[str]]) -> dict[str, Any]:
+        """One page of ``jobs.getQueryResults``: at most ``maxResults`` rows (the client asks for 0 while
+        it waits for the job) from the ``pageToken`` offset, and the next page's token if rows remain."""
         schema, rows = job["schema"], job["rows"]
-        return {
+        start = int(query.get("pageToken", ["0"])[0])
+        size = int(query["maxResults"][0]) if "maxResults" in query else len(rows)
+        page = rows[start : start + size]
+        reply = {
             "jobReference": job["resource"]["jobReference"],
             "jobComplete": True,
             "schema": {"fields": schema},
             "totalRows": str(len(rows)),
-            "rows": [{"f": [{"v": _cell(v, f)} for v, f in zip(row, schema, strict=True)]} for row in rows],
+            "rows": [{"f": [{"v": _cell(v, f)} for v, f in zip(row, schema, strict=True)]} for row in page],
         }
+        if start + size < len(rows):
+            reply["pageToken"] = str(start + size)
+        return reply
+
+    def result_table(self, table: str) -> tuple[list[dict[str, Any]], list[tuple]] | None:
+        """(schema, rows) of a query's anonymous result table ``_anon.anon<job id>`` (None: no such table)."""
+        match = re.fullmatch(rf"{ANONYMOUS_DATASET}\.anon(\w+)", table)
+        job = self.jobs.get(match.group(1)) if match else None
+        return None if job is None else (job["schema"], job["rows"])
 
 
 def _quoted(name: str) -> str:

@@ -14,6 +14,7 @@ from google.auth.credentials import AnonymousCredentials
 
 from nba_assets.lib.storage.bigquery_io import SWAP_ATTEMPTS, NbaPolarsBigQueryIOManager, bigquery_schema
 from nba_assets_tests.fake_bigquery import FakeBigQuery
+from nba_assets_tests.fake_bigquery_storage import FakeBigQueryRead
 from nba_assets_tests.test_lib_storage import DRIFT, drift_asset, failure_text, missing_table_assets
 
 parts = dg.DailyPartitionsDefinition(start_date="2025-11-01", timezone="America/New_York", end_offset=1)
@@ -30,13 +31,30 @@ DATE_LITERAL = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 @pytest.fixture
 def bq(monkeypatch) -> FakeBigQuery:
+    """The REST API's fake, with the Storage Read API's (a local gRPC server) in ``bq.storage``: the
+    client library's own storage client factory hands out a read client connected to it, and counts
+    in ``bq.storage_clients`` how often it was asked for one."""
     import google.auth
+    from google.cloud import bigquery
 
     monkeypatch.setattr(google.auth, "default", lambda *a, **k: (AnonymousCredentials(), "p"))
     fake = FakeBigQuery(project="p")
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        fake.install(mock)
-        yield fake
+    fake.storage = FakeBigQueryRead(fake)
+    fake.storage.start()
+    asked: list[int] = []
+
+    def storage_client(self, *args, **kwargs):
+        asked.append(1)
+        return fake.storage.client()
+
+    monkeypatch.setattr(bigquery.Client, "_ensure_bqstorage_client", storage_client)
+    fake.storage_clients = asked  # type: ignore[attr-defined]
+    try:
+        with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+            fake.install(mock)
+            yield fake
+    finally:
+        fake.storage.stop()
 
 
 def _io() -> dict[str, NbaPolarsBigQueryIOManager]:
@@ -189,6 +207,7 @@ def test_a_never_created_table_follows_the_local_missing_table_rule(bq, opt_in) 
     else:
         error = result.failure_data_for_node("mart__u").error.to_string()  # type: ignore[union-attr]
         assert "warehouse table p.raw.t does not exist: asset raw/t was never materialized" in error
+    assert bq.storage.sessions == [], "the query's notFound: no read session"
 
 
 def test_decimal_columns_get_a_bigquery_type_that_holds_them() -> None:
@@ -421,3 +440,91 @@ def test_a_sweep_cut_off_by_the_network_does_not_fail_the_write(bq, monkeypatch)
     monkeypatch.setattr(bq, "_list_tables", cut)
     result = dg.materialize(_assets({})[:1], resources=_io(), partition_key="2025-11-03")
     assert result.success and sorted(bq.table("raw.t")["v"].to_list()) == [3, 30]
+
+
+REFUSED = "Permission bigquery.readsessions.create denied on resource project p (or it may not exist)"
+
+
+def _expected_read(day: date) -> pl.DataFrame:
+    """What asset u loads of raw/t's partition ``day`` (t's default rows), with t's column types."""
+    return pl.DataFrame(
+        {
+            "game_date": [day, day],
+            "v": [day.day, day.day * 10],
+            "report_time_et": [datetime(2025, 11, 3, 17, 30)] * 2,
+            "snapshot_utc": [datetime(2025, 11, 3, 22, 0, tzinfo=UTC)] * 2,
+            "sources": [{"pts_avg_l10": "box_scores"}] * 2,
+            "books": [["fanduel", "draftkings"]] * 2,
+        },
+        schema=SCHEMA,
+    )
+
+
+def _warnings(instance: dg.DagsterInstance, run_id: str) -> list[str]:
+    import logging
+
+    return [e.user_message for e in instance.all_logs(run_id) if e.level == logging.WARNING]
+
+
+@pytest.mark.parametrize("refused", [False, True])
+def test_reads_use_the_storage_read_api_and_fall_back_to_rest_when_refused(bq, refused) -> None:
+    """A read asks the client for a Storage Read API client and streams the result table through it. A
+    service account without bigquery.readsessions.create gets PermissionDenied from the read session:
+    the client library does not fall back on its own, so the read is done again over REST, with one
+    warning naming the table and the permission, and the same frame."""
+    from polars.testing import assert_frame_equal
+
+    state: dict = {}
+    bq.storage.refuse = REFUSED if refused else None
+    instance = dg.DagsterInstance.ephemeral()
+    result = dg.materialize(_assets(state), resources=_io(), partition_key="2025-11-03", instance=instance)
+    assert result.success
+    assert_frame_equal(state["seen"].sort("v"), _expected_read(date(2025, 11, 3)))
+    assert len(bq.storage_clients) == 1, "one read, one storage client"
+    assert [s.split("/tables/")[0] for s in bq.storage.sessions] == ["projects/p/datasets/_anon"]
+    read_warnings = [m for m in _warnings(instance, result.run_id) if "p.raw.t" in m]
+    if refused:
+        assert bq.storage.reads == []
+        assert len(read_warnings) == 1
+        assert "bigquery.readsessions.create" in read_warnings[0]
+        assert "roles/bigquery.readSessionUser" in read_warnings[0]
+    else:
+        assert len(bq.storage.reads) == 2, "both streams read"
+        assert read_warnings == []
+
+
+def test_the_frame_is_the_same_over_the_storage_read_api_and_over_rest(bq) -> None:
+    """The same partition read both ways: same rows, same column types (DATE, DATETIME without the
+    client's extension tag, TIMESTAMP UTC, RECORD, REPEATED)."""
+    from polars.testing import assert_frame_equal
+
+    state: dict = {}
+    assets = _assets(state)
+    assert dg.materialize(assets, resources=_io(), partition_key="2025-11-03").success
+    fast = state.pop("seen")
+    assert len(bq.storage.sessions) == 1 and bq.storage.reads
+    bq.storage.refuse = REFUSED
+    assert dg.materialize(assets, resources=_io(), partition_key="2025-11-03").success
+    rest = state.pop("seen")
+    assert len(bq.storage.sessions) == 2
+    assert fast.schema == rest.schema == SCHEMA
+    assert_frame_equal(fast.sort("v"), rest.sort("v"))
+
+
+def test_a_read_session_on_a_vanished_result_is_not_a_missing_table(bq) -> None:
+    """Only the query's notFound means the table was never created; a notFound from the Storage Read API
+    (e.g. the query's result table expired) fails the read with BigQuery's error, not with "never
+    materialized"."""
+    state: dict = {}
+    assets = _assets(state)
+    assert dg.materialize(assets[:1], resources=_io(), partition_key="2025-11-03").success
+    original = bq.result_table
+    bq.result_table = lambda table: None  # every result table is gone when its session is created
+    result = dg.materialize(
+        assets, resources=_io(), partition_key="2025-11-03", selection=[assets[1]], raise_on_error=False
+    )
+    bq.result_table = original
+    assert not result.success
+    error = failure_text(result, "mart__u")
+    assert "Not found: Table projects/p/datasets/_anon/tables/anon" in error
+    assert "does not exist" not in error and "never materialized" not in error

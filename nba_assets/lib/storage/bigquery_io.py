@@ -27,6 +27,12 @@ same reasons as :mod:`nba_assets.lib.storage.duckdb_io`, plus two of BigQuery's 
   fail the run only for types without an implicit coercion (FLOAT64 into INT64). A table created by
   another write between the look-up and the swap is not compared (the INSERT still refuses what
   GoogleSQL cannot coerce).
+* reads go through the BigQuery Storage Read API (``google-cloud-bigquery-storage``, in the ``prod``
+  extra): the client streams the query's result table as Arrow record batches instead of paging JSON
+  rows over REST. The client library reads over REST on its own when the package is missing or the
+  result came back whole in the first page, but not when the service refuses the read session (a
+  service account without ``bigquery.readsessions.create``): that error is its caller's. Here such a
+  read is done again over REST with one warning naming the table and the permission (:func:`read_rows`).
 
 Identifiers (dataset = asset layer, table = asset name, columns of frames built in code) pass
 :func:`ident`; the project comes from configuration and passes :func:`_project`.
@@ -36,7 +42,7 @@ import io
 import re
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -48,7 +54,7 @@ from dagster._core.storage.db_io_manager import DbIOManager, DbTypeHandler, Tabl
 from dagster_gcp.bigquery.io_manager import BigQueryClient
 from dagster_polars import PolarsBigQueryIOManager
 from dagster_polars.io_managers.bigquery import PolarsBigQueryTypeHandler
-from google.api_core.exceptions import GoogleAPIError, NotFound
+from google.api_core.exceptions import Forbidden, GoogleAPIError, NotFound
 from google.api_core.retry import Retry
 from google.cloud import bigquery
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
@@ -249,6 +255,35 @@ def plain_arrow(table: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(table.columns, schema=schema)
 
 
+# The permission the Storage Read API needs (role roles/bigquery.readSessionUser grants it).
+READ_SESSION_PERMISSION = "bigquery.readsessions.create"
+
+
+def read_rows(
+    job: bigquery.QueryJob,
+    rows: bigquery.table.RowIterator,
+    target: str,
+    timeout: float | None,
+    warn: Callable[[str], None],
+) -> pa.Table:
+    """The rows of finished query ``job`` (its result ``rows``, a read of ``target``) as Arrow, through the Storage Read API
+    when the client can use it. A refused read session (HTTP 403: ``PermissionDenied`` from the read
+    client) is read again over REST, with one ``warn`` naming ``target`` and the permission: the fast
+    path is an optimization, never a reason for a run to fail. Either way the columns come out with the
+    same Arrow types (:func:`plain_arrow`)."""
+    try:
+        table = rows.to_arrow(create_bqstorage_client=True)
+    except Forbidden as exc:
+        warn(
+            f"warehouse: the BigQuery Storage Read API refused to read {target} ({exc}); read it over "
+            f"the REST API instead (slower). Grant the service account {READ_SESSION_PERMISSION} "
+            "(role roles/bigquery.readSessionUser) for the fast path."
+        )
+        # a new iterator (the refused one has started); the job's results are read again, not rerun
+        table = job.result(timeout=timeout).to_arrow(create_bqstorage_client=False)
+    return plain_arrow(table)
+
+
 # BigQuery cancels a transaction that mutates a table another transaction is mutating ("Transaction is
 # aborted due to concurrent update"), e.g. two partitions of one asset written by parallel runs. The
 # staged rows are intact, so the replace is simply run again after a randomized backoff.
@@ -362,17 +397,17 @@ class NbaPolarsBigQueryTypeHandler(PolarsBigQueryTypeHandler):
         cols = ", ".join(f"`{ident(c)}`" for c in table_slice.columns) if table_slice.columns else "*"
         where, params = bigquery_where(table_slice)
         location, timeout = _job_options(context)
-        try:
+        try:  # a never-created table: the query fails with notFound (a failed read does not)
             job = connection.query(
                 f"SELECT {cols} FROM `{target}` WHERE {where}",  # noqa: S608 (identifiers checked, values bound)
                 job_config=bigquery.QueryJobConfig(query_parameters=params),
                 location=location,
                 timeout=timeout,
             )
-            table = job.result(timeout=timeout).to_arrow(create_bqstorage_client=False)
+            rows = job.result(timeout=timeout)
         except NotFound:
             return missing_table(context, target)
-        return pl.from_arrow(plain_arrow(table))  # type: ignore[return-value]
+        return pl.from_arrow(read_rows(job, rows, target, timeout, context.log.warning))  # type: ignore[return-value]
 
 
 class NbaPolarsBigQueryIOManager(PolarsBigQueryIOManager):
