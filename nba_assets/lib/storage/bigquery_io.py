@@ -266,8 +266,8 @@ def read_rows(
     timeout: float | None,
     warn: Callable[[str], None],
 ) -> pa.Table:
-    """The rows of finished query ``job`` (its result ``rows``, a read of ``target``) as Arrow, through the Storage Read API
-    when the client can use it. A refused read session (HTTP 403: ``PermissionDenied`` from the read
+    """The rows of finished query ``job`` (its result ``rows``, a read of ``target``) as Arrow, through
+    the Storage Read API when the client can use it. A refused read session (HTTP 403: ``PermissionDenied`` from the read
     client) is read again over REST, with one ``warn`` naming ``target`` and the permission: the fast
     path is an optimization, never a reason for a run to fail. Either way the columns come out with the
     same Arrow types (:func:`plain_arrow`)."""
@@ -397,7 +397,7 @@ class NbaPolarsBigQueryTypeHandler(PolarsBigQueryTypeHandler):
         cols = ", ".join(f"`{ident(c)}`" for c in table_slice.columns) if table_slice.columns else "*"
         where, params = bigquery_where(table_slice)
         location, timeout = _job_options(context)
-        try:  # a never-created table: the query fails with notFound (a failed read does not)
+        try:  # only the query's notFound means a never-created table (not one from reading its result)
             job = connection.query(
                 f"SELECT {cols} FROM `{target}` WHERE {where}",  # noqa: S608 (identifiers checked, values bound)
                 job_config=bigquery.QueryJobConfig(query_parameters=params),
