@@ -20,6 +20,7 @@ from nba_assets.lib.env import (
 )
 from nba_assets.lib.sources.archive import ArchiveSource
 from nba_assets.lib.sources.base import NbaSource
+from nba_assets.lib.sources.live.quota import CreditsKept
 from nba_assets.lib.storage.duckdb_io import NbaDuckDBIOManager
 from nba_assets.lib.storage.object_store import LocalObjectStore, ObjectStore
 
@@ -106,7 +107,7 @@ class LiveSourceResource(NbaSourceResource):
             request_deadline=self.request_deadline_seconds,
             budget_seconds=self.budget_seconds,
             max_attempts=self.max_attempts,
-            kept=(self.odds_quota_floor, ODDS_QUOTA_FLOOR_VAR, "the floor"),
+            kept=CreditsKept(self.odds_quota_floor, ODDS_QUOTA_FLOOR_VAR, "the floor"),
         )
 
     def get_probe_source(self, store: ObjectStore) -> NbaSource:
@@ -131,17 +132,14 @@ class LiveSourceResource(NbaSourceResource):
             budget_seconds=min(self.budget_seconds or tick, tick),
             total_budget_seconds=tick,
             max_attempts=min(self.max_attempts, 2),
-            kept=(
-                self.odds_quota_reserve,
-                ODDS_QUOTA_RESERVE_VAR,
-                "the reserve kept for the scheduled fetches",
+            kept=CreditsKept(
+                self.odds_quota_reserve, ODDS_QUOTA_RESERVE_VAR, "the reserve kept for the scheduled fetches"
             ),
         )
 
     def _live(
-        self, store: ObjectStore, bettingpros_api_key: str, kept: tuple[int, str, str], **limits: Any
+        self, store: ObjectStore, bettingpros_api_key: str, kept: CreditsKept, **limits: Any
     ) -> NbaSource:
-        from nba_assets.lib.sources.live.quota import CreditsKept
         from nba_assets.lib.sources.live.source import LiveSource
 
         return LiveSource(
@@ -149,7 +147,7 @@ class LiveSourceResource(NbaSourceResource):
             odds_api_key=self.odds_api_key,
             bettingpros_api_key=bettingpros_api_key,
             bookmakers=[b for b in self.odds_api_bookmakers.split(",") if b],
-            kept=CreditsKept(*kept),
+            kept=kept,
             **limits,
         )
 
