@@ -528,3 +528,44 @@ def test_a_read_session_on_a_vanished_result_is_not_a_missing_table(bq) -> None:
     error = failure_text(result, "mart__u")
     assert "Not found: Table projects/p/datasets/_anon/tables/anon" in error
     assert "does not exist" not in error and "never materialized" not in error
+
+
+def test_only_a_refused_read_session_falls_back_to_rest() -> None:
+    """The fallback is for the Storage Read API's gRPC PermissionDenied. A REST 403 (Forbidden: the
+    account may not read the data at all) is raised as it is, without a warning that would blame the
+    read session and without a second read that can only fail the same way."""
+    import pyarrow as pa
+    from google.api_core.exceptions import Forbidden, PermissionDenied
+
+    from nba_assets.lib.storage.bigquery_io import read_rows
+
+    rest = pa.table({"v": [1, 2]})
+
+    class Rows:
+        def __init__(self, error: Exception) -> None:
+            self.error = error
+
+        def to_arrow(self, create_bqstorage_client: bool) -> pa.Table:
+            if create_bqstorage_client:
+                raise self.error
+            return rest
+
+    class Job:
+        def __init__(self, error: Exception) -> None:
+            self.error = error
+            self.reads = 0
+
+        def result(self, timeout: float | None = None) -> Rows:
+            self.reads += 1
+            return Rows(self.error)
+
+    warned: list[str] = []
+    job = Job(PermissionDenied(REFUSED))
+    assert read_rows(job, Rows(job.error), "p.raw.t", None, warned.append).equals(rest)  # type: ignore[arg-type]
+    assert job.reads == 1 and len(warned) == 1 and "bigquery.readsessions.create" in warned[0]
+
+    warned.clear()
+    job = Job(Forbidden("Access Denied: Table p:raw.t: User does not have permission to query table"))
+    with pytest.raises(Forbidden, match="Access Denied"):
+        read_rows(job, Rows(job.error), "p.raw.t", None, warned.append)  # type: ignore[arg-type]
+    assert job.reads == 0 and warned == []

@@ -54,7 +54,7 @@ from dagster._core.storage.db_io_manager import DbIOManager, DbTypeHandler, Tabl
 from dagster_gcp.bigquery.io_manager import BigQueryClient
 from dagster_polars import PolarsBigQueryIOManager
 from dagster_polars.io_managers.bigquery import PolarsBigQueryTypeHandler
-from google.api_core.exceptions import Forbidden, GoogleAPIError, NotFound
+from google.api_core.exceptions import GoogleAPIError, NotFound, PermissionDenied
 from google.api_core.retry import Retry
 from google.cloud import bigquery
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
@@ -267,13 +267,15 @@ def read_rows(
     warn: Callable[[str], None],
 ) -> pa.Table:
     """The rows of finished query ``job`` (its result ``rows``, a read of ``target``) as Arrow, through
-    the Storage Read API when the client can use it. A refused read session (HTTP 403: ``PermissionDenied`` from the read
-    client) is read again over REST, with one ``warn`` naming ``target`` and the permission: the fast
-    path is an optimization, never a reason for a run to fail. Either way the columns come out with the
-    same Arrow types (:func:`plain_arrow`)."""
+    the Storage Read API when the client can use it. A refused read session (gRPC ``PermissionDenied``
+    from the read client) is read again over REST, with one ``warn`` naming ``target`` and the
+    permission: the fast path is an optimization, never a reason for a run to fail. A 403 of the REST
+    API (``Forbidden``: no right to read the data at all) is not a refused fast path and is raised as
+    it is, with no warning. Either way the columns come out with the same Arrow types
+    (:func:`plain_arrow`)."""
     try:
         table = rows.to_arrow(create_bqstorage_client=True)
-    except Forbidden as exc:
+    except PermissionDenied as exc:  # gRPC: the read session; REST's 403 is a Forbidden, not this
         warn(
             f"warehouse: the BigQuery Storage Read API refused to read {target} ({exc}); read it over "
             f"the REST API instead (slower). Grant the service account {READ_SESSION_PERMISSION} "
