@@ -57,7 +57,7 @@ class OddsApiClient:
         self.bookmakers = bookmakers
         self.now = now
         self.quota: dict[str, str] = {}  # the latest quota headers, as sent
-        self.quota_problems: dict[str, str] = {}  # header -> why its latest value was not read
+        self.quota_problems: dict[str, str] = {}  # header -> why a value it sent was not read (the last)
         self.reading = OddsQuota()  # the same as numbers (None: never sent)
         self.answers = 0  # answers received (their quota headers read)
         self.kept = kept or CreditsKept()
