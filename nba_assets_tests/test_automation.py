@@ -4,6 +4,7 @@ and the daily summary, driven through Dagster's own evaluation against a tempora
 import json
 import os
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -49,6 +50,7 @@ from nba_assets.lib.alerts import (
 )
 from nba_assets.lib.env import Settings
 from nba_assets.lib.storage.object_store import LocalObjectStore
+from nba_assets_tests.test_odds_quota import serve_slate
 from nba_assets_tests.test_reliability_support import FaultServer, reply, reset
 
 ET = ZoneInfo("America/New_York")
@@ -273,13 +275,18 @@ def test_lines_decision_gives_a_return_to_earlier_lines_a_new_run_key() -> None:
     assert policy.lines_decision(launched[0].cursor, day, a, noon).run_key == launched[1].run_key
 
 
-def test_refresh_lines_sensor_over_a_real_archive_day(repo, tmp_path, monkeypatch) -> None:
-    """2025-11-05 in the archive: lines appear at 12:00 ET, the last game tips at 22:10 ET."""
-    res = {
-        "nba_source": ArchiveSourceResource(),
+def refresh_resources(tmp_path: Path, nba_source: Any) -> dict[str, Any]:
+    """The refresh sensor's resources: ``nba_source``, an object store and an alert log in ``tmp_path``."""
+    return {
+        "nba_source": nba_source,
         "object_store": LocalObjectStoreResource(root=str(tmp_path)),
         "alerts": LocalAlertsResource(path=str(tmp_path / "alerts.log")),
     }
+
+
+def test_refresh_lines_sensor_over_a_real_archive_day(repo, tmp_path, monkeypatch) -> None:
+    """2025-11-05 in the archive: lines appear at 12:00 ET, the last game tips at 22:10 ET."""
+    res = refresh_resources(tmp_path, ArchiveSourceResource())
     with dg.instance_for_test() as instance:
         at(monkeypatch, et(2025, 11, 5, 9, 30))
         assert (
@@ -321,11 +328,7 @@ def test_the_refresh_sensor_asks_the_source_within_the_sensor_deadline(repo, tmp
         def get_probe_source(self, store):  # type: ignore[override]
             return super().get_source(store)
 
-    res = {
-        "nba_source": ProbeOnly(),
-        "object_store": LocalObjectStoreResource(root=str(tmp_path)),
-        "alerts": LocalAlertsResource(path=str(tmp_path / "alerts.log")),
-    }
+    res = refresh_resources(tmp_path, ProbeOnly())
     with dg.instance_for_test() as instance:
         slate_ran(instance, "2025-11-05")
         at(monkeypatch, et(2025, 11, 5, 10, 30))
@@ -361,11 +364,7 @@ def test_refresh_lines_sensor_probes_the_current_offer_not_the_ledger(repo, tmp_
         def get_source(self, store):  # type: ignore[override]
             return Recording()
 
-    res = {
-        "nba_source": RecordingResource(),
-        "object_store": LocalObjectStoreResource(root=str(tmp_path)),
-        "alerts": LocalAlertsResource(path=str(tmp_path / "alerts.log")),
-    }
+    res = refresh_resources(tmp_path, RecordingResource())
     with dg.instance_for_test() as instance:
         slate_ran(instance, "2025-11-05")
         at(monkeypatch, et(2025, 11, 5, 12, 30))
@@ -385,11 +384,7 @@ def test_refresh_lines_sensor_waits_for_the_days_schedule(repo, tmp_path, monkey
             asked.append(True)
             return super().get_probe_source(store)
 
-    res = {
-        "nba_source": Recording(),
-        "object_store": LocalObjectStoreResource(root=str(tmp_path)),
-        "alerts": LocalAlertsResource(path=str(tmp_path / "alerts.log")),
-    }
+    res = refresh_resources(tmp_path, Recording())
     with dg.instance_for_test() as instance:
         at(monkeypatch, et(2025, 11, 5, 13, 0))
         slate_ran(instance, "2025-11-04")  # yesterday's slate does not count
@@ -411,26 +406,6 @@ class QuotaProbe(LiveSourceResource):
         return probe
 
 
-def _serve_quota_slate(mock, fixtures_dir, remaining: str) -> None:
-    """On ``mock`` (a responses.RequestsMock): 2025-11-05's scoreboard and two of its games as Odds API
-    events (00:00 UTC), their lines the recorded ORL-at-CLE ones; the free events list says
-    ``remaining`` credits are left."""
-    odds = json.loads(
-        (fixtures_dir / "oddsapi_v4_event_odds_player_points_ORL-at-CLE_2024-02-22.json").read_text()
-    )
-    teams = [("Philadelphia 76ers", "Cleveland Cavaliers"), ("Utah Jazz", "Detroit Pistons")]
-    events = [
-        {"id": f"event{n}", "commence_time": "2025-11-06T00:00:00Z", "home_team": h, "away_team": a}
-        for n, (a, h) in enumerate(teams)
-    ]
-    stats = "https://stats.nba.com/stats/scoreboardv3"
-    base = "https://api.the-odds-api.com/v4/sports/basketball_nba"
-    mock.get(stats, body=(fixtures_dir / "stats_scoreboardv3_2025-11-05.json").read_bytes())
-    mock.get(f"{base}/events", json=events, headers={"x-requests-remaining": remaining})
-    for ev in events:
-        mock.get(f"{base}/events/{ev['id']}/odds", json={**odds, **ev})
-
-
 def test_refresh_lines_sensor_stops_polling_at_the_reserve_and_alerts_once(
     repo, tmp_path, fixtures_dir, monkeypatch
 ) -> None:
@@ -450,7 +425,9 @@ def test_refresh_lines_sensor_stops_polling_at_the_reserve_and_alerts_once(
 
     def poll(remaining: str, cursor: str | None):
         with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-            _serve_quota_slate(mock, fixtures_dir, remaining)
+            scoreboard = fixtures_dir / "stats_scoreboardv3_2025-11-05.json"
+            mock.get("https://stats.nba.com/stats/scoreboardv3", body=scoreboard.read_bytes())
+            serve_slate(fixtures_dir, remaining, mock=mock)
             result = tick(sensors.refresh_lines_sensor, repo, instance, cursor, **res)
             paid = [c.request.url for c in mock.calls if "/odds" in c.request.url]
         return result, paid

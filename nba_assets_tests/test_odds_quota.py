@@ -5,6 +5,7 @@ sensor's polls, the floor kept by the runs, and the credits as numeric metadata 
 import json
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import pytest
@@ -40,14 +41,22 @@ def quota_headers(remaining: str, used: str = "100", last: str = "1") -> dict[st
     return {"x-requests-remaining": remaining, "x-requests-used": used, "x-requests-last": last}
 
 
-def serve_slate(fixtures_dir: Path, remaining: str, games: int = 2, used: str = "100") -> list[str]:
-    """2025-11-05's first ``games`` games (PHI@CLE, UTA@DET ...) as Odds API events tipping off at
-    00:00 UTC, each answering the recorded ORL-at-CLE lines; every answer carries the quota headers
-    (``remaining`` for the free events list, one credit less per paid call after it). Returns the
-    event ids."""
+def event_odds_body(fixtures_dir: Path, event: dict) -> dict:
+    """The recorded ORL-at-CLE lines as the answer for ``event`` (its id, teams and tip-off)."""
     odds = json.loads(
         (fixtures_dir / "oddsapi_v4_event_odds_player_points_ORL-at-CLE_2024-02-22.json").read_text()
     )
+    return {**odds, **event}
+
+
+def serve_slate(
+    fixtures_dir: Path, remaining: str, games: int = 2, used: str = "100", mock: Any = responses
+) -> list[str]:
+    """2025-11-05's first ``games`` games (PHI@CLE, UTA@DET ...) as Odds API events tipping off at
+    00:00 UTC, each answering the recorded ORL-at-CLE lines; every answer carries the quota headers
+    (``remaining`` for the free events list, one credit less per paid call after it). ``mock``: the
+    ``responses`` mock to register on (default: the module's, for ``@responses.activate``). Returns the
+    event ids."""
     teams = [("Philadelphia 76ers", "Cleveland Cavaliers"), ("Utah Jazz", "Detroit Pistons")][:games]
     events = [
         {
@@ -60,11 +69,11 @@ def serve_slate(fixtures_dir: Path, remaining: str, games: int = 2, used: str = 
         }
         for n, (away, home) in enumerate(teams)
     ]
-    responses.get(f"{ODDS}/events", json=events, headers=quota_headers(remaining, used, "0"))
+    mock.get(f"{ODDS}/events", json=events, headers=quota_headers(remaining, used, "0"))
     for n, ev in enumerate(events, start=1):
-        responses.get(
+        mock.get(
             f"{ODDS}/events/{ev['id']}/odds",
-            json={**odds, **ev},
+            json=event_odds_body(fixtures_dir, ev),
             headers=quota_headers(f"{float(remaining) - n:.1f}", str(int(used) + n), "1"),
         )
     return [ev["id"] for ev in events]
@@ -268,19 +277,11 @@ def test_a_paid_answer_with_an_unreadable_quota_header_keeps_its_lines(tmp_path,
     (here the last answer's x-requests-remaining) must not throw them away. The credits reading keeps
     the last number the API gave, and the batch's notes name the source, the header and the value."""
     ids = serve_slate(fixtures_dir, "501")
-    odds = json.loads(
-        (fixtures_dir / "oddsapi_v4_event_odds_player_points_ORL-at-CLE_2024-02-22.json").read_text()
-    )
+    last = {"id": ids[-1], "home_team": "Detroit Pistons", "away_team": "Utah Jazz"}
     responses.replace(
         responses.GET,
         f"{ODDS}/events/{ids[-1]}/odds",
-        json={
-            **odds,
-            "id": ids[-1],
-            "home_team": "Detroit Pistons",
-            "away_team": "Utah Jazz",
-            "commence_time": "2025-11-06T00:00:00Z",
-        },
+        json=event_odds_body(fixtures_dir, {**last, "commence_time": "2025-11-06T00:00:00Z"}),
         headers=quota_headers("lots", "102", "1"),
     )
     runs = LiveSourceResource(odds_api_key="k")
