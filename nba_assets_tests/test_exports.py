@@ -77,9 +77,13 @@ def synthetic_predictions(day: date, n_players: int = 14) -> pl.DataFrame:
 
 
 def synthetic_box_scores(preds: pl.DataFrame) -> pl.DataFrame:
-    """Actual points around each player's catboost prediction; player 1001 did not play (VOIDs)."""
+    """Actual points around each player's catboost prediction; player 1001 did not play (VOIDs). The
+    draws follow the players' order in ``preds``: a ``unique`` without ``maintain_order`` hands them
+    out in hash order, which changes from one process to the next (another fixture every run)."""
     rng = np.random.default_rng(7)
-    players = preds.filter(pl.col("system") == "catboost").unique(["game_date", "player_id"])
+    players = preds.filter(pl.col("system") == "catboost").unique(
+        ["game_date", "player_id"], keep="first", maintain_order=True
+    )
     return players.select(
         "game_date",
         "game_id",
