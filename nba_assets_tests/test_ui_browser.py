@@ -317,7 +317,9 @@ def test_report_and_performance_metadata_render(webserver, data_dir, page, artif
         img = dialog.locator("img")
         expect(img).to_be_visible()
         assert img.get_attribute("src").startswith("data:image/png;base64,")
-        assert img.evaluate("e => e.complete && e.naturalWidth > 100 && e.naturalHeight > 100")
+        # decode() waits for the image (a data: URI decodes asynchronously; `complete` read once can be
+        # early) and rejects on a broken one, which fails the evaluate
+        assert img.evaluate("e => e.decode().then(() => e.naturalWidth > 100 && e.naturalHeight > 100)")
         page.screenshot(path=str(artifacts / f"system_performance_{label}.png"))
         dialog.get_by_role("button", name="Close").click()
         expect(dialog).to_be_hidden()
@@ -333,7 +335,10 @@ def test_html_report_renders_without_the_network(data_dir, page, artifacts) -> N
     expect(page.get_by_role("heading", name="Today's picks")).to_be_visible()
     expect(page.get_by_role("heading", name="Coverage")).to_be_visible()
     assert page.locator("img").count() == 2
-    assert page.evaluate("() => [...document.images].every(i => i.complete && i.naturalWidth > 100)")
+    assert page.evaluate(
+        "() => Promise.all([...document.images].map(i => i.decode().then(() => i.naturalWidth > 100)))"
+        ".then(ok => ok.every(Boolean))"
+    )
     assert all(u.startswith(("file:", "data:")) for u in requested), requested
     picks = pl.read_csv(data_dir / "objects" / "reports" / D / "picks.csv")
     top = picks.filter((pl.col("system") == "catboost") & pl.col("actionable") & pl.col("is_main_line"))
