@@ -46,9 +46,11 @@ class WarehouseHistory:
         return self.box.filter(pl.col("game_date").is_between(since, before, closed="left"))
 
     def player_directory(self) -> pl.DataFrame:
+        # his name on his last game (two rows that day: the last by team, then name), whatever order
+        # the warehouse returned the rows in
         return (
-            self.box.sort("game_date")
-            .unique(subset="player_id", keep="last")
+            self.box.sort("game_date", "team_abbr", "player_name", nulls_last=False)
+            .unique(subset="player_id", keep="last", maintain_order=True)
             .select("player_id", "player_name")
         )
 
@@ -202,7 +204,8 @@ def accuracy_by_week(rows: pl.DataFrame) -> pl.DataFrame:
     pd_rows = grading.scored_player_dates(rows).with_columns(
         pl.col("game_date").dt.truncate("1w").alias("week")
     )
-    err = (pl.col("predicted_points") - pl.col("actual_points")).abs().mean()
+    # the models' errors averaged in value order, not row order (see grading.line_accuracy)
+    err = (pl.col("predicted_points") - pl.col("actual_points")).abs().sort().mean()
     wide = (
         pd_rows.group_by("week", "system")
         .agg(err.alias("mae"))
@@ -240,7 +243,7 @@ def mae_gain_interval(
     per_date = (
         wide.drop_nulls([system, baseline])
         .group_by("game_date")
-        .agg(pl.len().alias("n"), (pl.col(baseline) - pl.col(system)).sum().alias("gain_sum"))
+        .agg(pl.len().alias("n"), (pl.col(baseline) - pl.col(system)).sort().sum().alias("gain_sum"))
         .sort("game_date")
     )
     n, g = per_date["n"].to_numpy().astype(float), per_date["gain_sum"].to_numpy()

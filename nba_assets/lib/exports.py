@@ -69,10 +69,11 @@ def export_rows(preds: pl.DataFrame) -> pl.DataFrame:
                 "is_main_line",
                 "confidence",
                 "player_name",
+                "player_id",  # two players can share a name: a total order, whatever the rows' order
                 "bookmaker",
                 "line",
             ],
-            descending=[False, False, True, True, True, False, False, False],
+            descending=[False, False, True, True, True, False, False, False, False],
             nulls_last=True,
         )
         .drop("_s")

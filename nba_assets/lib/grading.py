@@ -49,12 +49,18 @@ def grade(
         pl.col("pts").cast(pl.Float64).alias("actual_points"),
         pl.col("minutes").alias("actual_minutes"),
         pl.lit(True).alias("_on_box"),
-    ).unique(subset=["game_date", "player_id"])
+    )
     # A line is on one game: a player on D's box score for another game (traded during the day) did
-    # not play in it. A line whose game is unknown (null id) is graded on the player's day.
+    # not play in it. A line whose game is unknown (null id) is graded on the player's day. A player on
+    # two box scores of D is graded on the line's game when it is one of them, else on the first by id:
+    # never on whichever row the warehouse returned first (BigQuery returns them in no set order).
     other_game = pl.col("game_id").is_not_null() & (pl.col("_box_game") != pl.col("game_id")).fill_null(False)
     g = (
-        predictions.join(box, on=["game_date", "player_id"], how="left")
+        predictions.with_row_index("_row")
+        .join(box, on=["game_date", "player_id"], how="left")
+        .sort("_row", pl.col("_box_game") != pl.col("game_id"), "_box_game", nulls_last=True)
+        .unique(subset="_row", keep="first", maintain_order=True)
+        .drop("_row")
         .with_columns(other_game.alias("_other_game"))
         .with_columns(
             pl.when(~pl.col("_other_game")).then(pl.col(c)).alias(c)
@@ -62,9 +68,11 @@ def grade(
         )
     )
     if injuries is not None and injuries.height:
+        # the latest report's status; two of them in one edition: the first by name, as the context's
+        # injury_status (player_game_context) picks it
         inj = (
             injuries.filter(pl.col("player_id").is_not_null())
-            .sort("report_time_et")
+            .sort(["report_time_et", "status"], descending=[False, True], nulls_last=False)
             .group_by("game_date", "player_id")
             .agg(pl.col("status").last().alias("_injury"))
         )
@@ -164,7 +172,9 @@ def bet_record(rows: pl.DataFrame, by: list[str]) -> pl.DataFrame:
             (pl.col("result") == "WIN").sum().cast(pl.Int64).alias("wins"),
             (pl.col("result") == "LOSS").sum().cast(pl.Int64).alias("losses"),
             (pl.col("result") == "PUSH").sum().cast(pl.Int64).alias("pushes"),
-            pl.col("profit").sum().cast(pl.Float64).alias("profit"),
+            # summed in value order: a float sum in row order changes in its last bits with the order
+            # the warehouse returns the rows in
+            pl.col("profit").sort().sum().cast(pl.Float64).alias("profit"),
         )
         # null, not NaN, when every bet of a group pushed
         .with_columns(pl.when(decided > 0).then(pl.col("wins") / decided).alias("hit_rate"))
@@ -221,14 +231,17 @@ def line_accuracy(
     """Per group of ``by`` (columns of :func:`scored_player_dates`): ``n`` player-dates, ``mae``, the
     consensus line's MAE ``line_mae`` on the same player-dates, and ``bias`` (mean predicted - actual)."""
     err = pl.col("predicted_points") - pl.col("actual_points")
+    # the predictions' errors averaged in value order: in row order their means change in the last bits
+    # with the order the warehouse returns the rows in (BigQuery: none), and the stored figures would
+    # differ from DuckDB's. The line's errors are whole and half points: exact sums in any order.
     return (
         scored_player_dates(rows, lines)
         .group_by(list(by))
         .agg(
             pl.len().alias("n"),
-            err.abs().mean().alias("mae"),
+            err.abs().sort().mean().alias("mae"),
             (pl.col("consensus_line") - pl.col("actual_points")).abs().mean().alias("line_mae"),
-            err.mean().alias("bias"),
+            err.sort().mean().alias("bias"),
         )
         .sort(list(by))
     )
@@ -344,7 +357,8 @@ def graded_share(grades: pl.DataFrame) -> CheckOutcome:
     lined = (
         grades.filter(pl.col("line").is_not_null() & pl.col("predicted_points").is_not_null())
         .group_by("game_date", "player_id")
-        .agg((pl.col("result") == "VOID").all().alias("void"), pl.col("void_reason").first())
+        # a player-date VOID on lines of two games for two reasons: the first reason by name
+        .agg((pl.col("result") == "VOID").all().alias("void"), pl.col("void_reason").min())
     )
     voids = lined.filter(pl.col("void"))
     share = 1.0 if lined.is_empty() else 1 - voids.height / lined.height
@@ -379,6 +393,8 @@ def readiness(schedule: pl.DataFrame, box_scores: pl.DataFrame) -> CheckOutcome:
     game whose schedule row has no final score (``home_pts`` or ``away_pts`` null; the raw row rules
     refuse such a batch, so only rows written around them get here) holds the day back too: nothing
     shows its box score complete, and the overnight catch-up fetches the schedule again."""
+    # the games each list names, by date and id: not in the order the warehouse returned them
+    schedule = schedule.sort("game_date", "game_id")
     ignored = schedule.filter(~is_modeled("game_id"))
     schedule = schedule.filter(is_modeled("game_id"))
     not_final = schedule.filter(~pl.col("status").is_in(["final", "postponed"]))

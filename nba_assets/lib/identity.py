@@ -321,7 +321,9 @@ class PlayerRegistry:
         ).drop_nulls(["game_date", "player_id"])
         if as_of is not None:
             history = history.filter(pl.col("game_date") < as_of)
-        history = history.sort("game_date", "player_id")
+        # a total order: a player's last row ("his team before D") is the same whatever order the
+        # warehouse returned the box scores in (two rows on his last date: the last by team, then name)
+        history = history.sort("game_date", "player_id", "team_abbr", "player_name", nulls_last=False)
 
         box_names = (
             history.drop_nulls("player_name")
@@ -395,7 +397,11 @@ class PlayerRegistry:
         )
         agg = names.group_by("player_id").agg(
             pl.col("norm").str.replace_all(" ", "", literal=True).unique().sort().alias("name_keys"),
-            pl.col("player_name").sort_by(pl.col("first_seen").is_null()).first().alias("any_name"),
+            # a box-score spelling before a reference one; of several, the earliest seen, then by name
+            pl.col("player_name")
+            .sort_by(pl.col("first_seen").is_null(), "first_seen", "player_name")
+            .first()
+            .alias("any_name"),
         )
         return (
             agg.join(latest, on="player_id", how="full", coalesce=True)

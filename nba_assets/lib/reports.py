@@ -10,8 +10,9 @@ from nba_assets.lib.modeling.decisions import called_price
 
 def best_picks(preds: pl.DataFrame, system: str) -> pl.DataFrame:
     """One row per player: the actionable main line of ``system`` with the highest confidence (ties: the
-    better price for the side, then the book first by name), with ``books`` = how many books' main
-    lines carry the same call. The order of ``preds`` does not matter (BigQuery returns rows in none)."""
+    better price for the side, the book first by name, then the better line for the side), with
+    ``books`` = how many books' main lines carry the same call. The order of ``preds`` does not matter
+    (BigQuery returns rows in none)."""
     picks = preds.filter((pl.col("system") == system) & pl.col("actionable") & pl.col("is_main_line"))
     if picks.is_empty():
         return picks.with_columns(
@@ -21,7 +22,18 @@ def best_picks(preds: pl.DataFrame, system: str) -> pl.DataFrame:
     books = picks.group_by("player_id", "recommendation").agg(pl.col("bookmaker").n_unique().alias("books"))
     return (
         picks.with_columns(price.alias("price"))
-        .sort(["confidence", "price", "bookmaker"], descending=[True, True, False], nulls_last=True)
+        # ties: the better price, the book first by name, then the better line for the side (a book with
+        # two main lines): a total order per player, whatever order the rows came in
+        .sort(
+            [
+                "confidence",
+                "price",
+                "bookmaker",
+                pl.when(pl.col("recommendation") == "OVER").then(pl.col("line")).otherwise(-pl.col("line")),
+            ],
+            descending=[True, True, False, False],
+            nulls_last=True,
+        )
         .unique(subset=["player_id"], keep="first", maintain_order=True)
         .join(books, on=["player_id", "recommendation"], how="left")
         .sort(["confidence", "player_name", "player_id"], descending=[True, False, False])

@@ -128,8 +128,19 @@ def book_lines(props: pl.DataFrame) -> pl.DataFrame:
     the current offer is predicted, picked and graded. Rows without a resolved player id cannot be
     predicted (they are counted as ``unresolved_lines``)."""
     lines = current_offers(props).filter(pl.col("player_id").is_not_null() & pl.col("line").is_not_null())
+    # the latest snapshot's row; two rows of it for one (player, book, line) (two games of the book's
+    # feed, a main and an alternate market): the last by game, main line, then prices, not whichever the
+    # warehouse returned last (BigQuery returns rows in no set order)
     return (
-        lines.sort("snapshot_utc")
+        lines.sort(
+            "snapshot_utc",
+            "game_id",
+            "is_main_line",
+            "over_price",
+            "under_price",
+            "player_name",
+            nulls_last=False,
+        )
         .group_by("game_date", "player_id", "bookmaker", "line")
         .agg(pl.all().last())
         .select(
