@@ -520,6 +520,120 @@ def test_a_moved_player_is_placed_by_his_earlier_lines(warehouse, tmp_path) -> N
     assert _check(result, "covers_line_players").passed
 
 
+def _built_in_two_orders(settings: Settings, tmp_path, insert, table: str) -> tuple[list[tuple], list[tuple]]:
+    """``table``'s rows of D built from raw rows that ``insert(con, reverse)`` writes in one order, then
+    in the other: BigQuery reads tables in no set order, DuckDB in insertion order, so a window whose
+    ORDER BY leaves ties follows the order the rows were written in."""
+    out = []
+    for reverse in (False, True):
+        (tmp_path / f"reverse_{reverse}").mkdir()
+        copy = _copy(settings, tmp_path / f"reverse_{reverse}")
+        with duckdb.connect(str(copy.warehouse_path)) as con:
+            insert(con, reverse)
+        _build_context(copy, D)
+        out.append(_q(copy.warehouse_path, f"select * from {table} where game_date = ? order by all", [D]))
+    return out[0], out[1]
+
+
+def test_a_player_listed_twice_in_one_report_edition_gets_one_team_and_status_in_any_order(
+    warehouse, tmp_path
+) -> None:
+    """D's report lists a player with both teams of his game in the same edition and status (the
+    report's parser or the league's PDF repeating him): the context places him with one team, the
+    first by name, and one reason, whichever row the warehouse returns first (the old ROW_NUMBER ordered
+    by time and status only, and took the first row it met)."""
+    settings, _ = warehouse
+    player, home, away = _q(
+        settings.warehouse_path,
+        """select c.player_id, s.home_abbr, s.away_abbr from context.player_game_context c
+           join raw.schedule s on s.game_id = c.game_id and s.game_date = c.game_date
+           where c.game_date = ? and c.expected_source = 'both' order by c.player_id limit 1""",
+        [D],
+    )[0]
+
+    def insert(con, reverse: bool) -> None:
+        for team in sorted((home, away), reverse=reverse):
+            con.execute(
+                "insert into raw.injury_report (game_date, report_time_et, team_abbr, player_name, player_id, "
+                "status, reason, source) values (?, ?, ?, 'X', ?, 'Questionable', ?, 'test')",
+                [D, datetime(2025, 11, 5, 11, 30), team, player, f"listed by {team}"],
+            )
+
+    first, second = _built_in_two_orders(settings, tmp_path, insert, "context.player_game_context")
+    assert first == second
+    team = min(home, away)
+    assert _q_rows(first, player) == [(team, "injury_report", "Questionable", f"listed by {team}")]
+
+
+def _q_rows(rows: list[tuple], player: int) -> list[tuple]:
+    """(team_abbr, team_source, injury_status, injury_reason) of ``player``'s context rows."""
+    cols = [
+        "game_date", "game_id", "player_id", "player_name", "team_abbr", "opponent_abbr", "is_home", "tipoff_utc",
+        "rest_days", "is_back_to_back", "team_rest_days", "opponent_rest_days", "injury_status", "injury_reason",
+        "has_line", "consensus_line", "opening_line", "line_move", "books_count", "expected_source", "team_source",
+    ]  # fmt: skip
+    at = {c: i for i, c in enumerate(cols)}
+    return [
+        (r[at["team_abbr"]], r[at["team_source"]], r[at["injury_status"]], r[at["injury_reason"]])
+        for r in rows
+        if r[at["player_id"]] == player
+    ]
+
+
+def test_a_player_on_two_box_scores_of_one_date_gets_the_same_rest_in_any_order(warehouse, tmp_path) -> None:
+    """A player on two box scores of D (two games of one date): each row's previous game is his last
+    date before D, whichever row the warehouse returns first (the old window, ROWS over game_date, gave
+    the second row it met D itself: rest 0 days, not a back-to-back)."""
+    settings, _ = warehouse
+    player, game = _q(
+        settings.warehouse_path,
+        """select player_id, game_id from context.player_game_summary
+           where game_date = ? and minutes > 0 and rest_days = 2 order by player_id limit 1""",
+        [D],
+    )[0]
+    other, home = _q(
+        settings.warehouse_path,
+        "select game_id, home_abbr from raw.schedule where game_date = ? and game_id <> ? order by game_id limit 1",
+        [D, game],
+    )[0]
+
+    def insert(con, reverse: bool) -> None:
+        con.execute(
+            "create temp table twin as select * replace (? as game_id, ? as team_abbr) from raw.box_scores "
+            "where game_date = ? and player_id = ?",
+            [other, home, D, player],
+        )
+        if reverse:  # the twin first, then his own row
+            con.execute(
+                "create temp table own as select * from raw.box_scores where game_date = ? and player_id = ?",
+                [D, player],
+            )
+            con.execute("delete from raw.box_scores where game_date = ? and player_id = ?", [D, player])
+            con.execute("insert into raw.box_scores select * from twin")
+            con.execute("insert into raw.box_scores select * from own")
+        else:
+            con.execute("insert into raw.box_scores select * from twin")
+
+    first, second = _built_in_two_orders(settings, tmp_path, insert, "context.player_game_summary")
+    assert first == second
+    rest = _q(
+        settings.warehouse_path,
+        "select rest_days, is_back_to_back from context.player_game_summary where game_date = ? and player_id = ?",
+        [D, player],
+    )
+    assert rest == [(2, False)]
+    cols = [
+        c
+        for (c,) in _q(
+            settings.warehouse_path,
+            "select column_name from information_schema.columns "
+            "where table_schema = 'context' and table_name = 'player_game_summary' order by ordinal_position",
+        )
+    ]
+    mine = [r for r in first if r[cols.index("player_id")] == player]
+    assert [(r[cols.index("rest_days")], r[cols.index("is_back_to_back")]) for r in mine] == [(2, False)] * 2
+
+
 def test_dbt_tests_are_passing_asset_checks(warehouse) -> None:
     _, result = warehouse
     evaluations = result.get_asset_check_evaluations()

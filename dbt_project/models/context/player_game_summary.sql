@@ -10,8 +10,11 @@ with box as (
 with_history as (
     select
         box.*,
+        -- his last date with minutes before this game's date: a range over dates, not rows, so two rows of
+        -- one date (two games) see the same earlier dates in whatever order they are read
         max(case when played then game_date end) over (
-            partition by player_id order by game_date rows between unbounded preceding and 1 preceding
+            partition by player_id order by {{ day_number('game_date') }}
+            range between unbounded preceding and 1 preceding
         ) as prev_played_date,
         count(case when played then 1 end) over (
             partition by player_id order by {{ day_number('game_date') }} range between 7 preceding and 1 preceding
