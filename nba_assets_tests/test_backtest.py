@@ -166,6 +166,11 @@ def test_report_figures(tmp_path: Path) -> None:
     world.quarantined = {"quarantined: snapshot after tip-off": 2}  # from a --lines file
     result = backtest.run_backtest(world, start, start + timedelta(days=6), 7, FAST)
     assert result.skipped["quarantined: snapshot after tip-off"] == 2
+    # the CSV's order is total: no two rows share the sort key, so the file does not depend on row order
+    assert not result.rows.select(backtest.OUTPUT_ORDER).is_duplicated().any()
+    assert result.rows.equals(
+        result.rows.sample(fraction=1, shuffle=True, seed=3).sort(backtest.OUTPUT_ORDER)
+    )
     acc = backtest.accuracy(result.rows)
     assert set(acc["system"]) == {"baseline_l10", "baseline_blend", "catboost", "catboost_line"}
     # the line's MAE is computed on the same player-dates for every system

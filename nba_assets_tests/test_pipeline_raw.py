@@ -525,6 +525,13 @@ def test_the_box_score_and_lines_checks_pass_exactly_at_their_thresholds(fixture
         player_id=pl.when(pl.col("player_name") == "p1").then(None).otherwise("player_id")
     )
     assert not raw.unresolved_share(two).passed  # 2 of 50
+    # a name with a resolved and an unresolved line (its second game's line could not be resolved) is
+    # unresolved, in either row order (it used to be whichever row unique() kept)
+    again = pl.DataFrame({"player_name": ["p1"], "player_id": [None]}, schema=names.schema)
+    for frame in (pl.concat([names, again]), pl.concat([again, names])):
+        outcome = raw.unresolved_share(frame)
+        assert outcome.metadata["unresolved"] == 2 and outcome.metadata["names"] == 50
+        assert outcome.metadata["unresolved_names"] == ["p0", "p1"]
 
 
 def test_a_run_s_as_of_without_a_zone_is_utc() -> None:

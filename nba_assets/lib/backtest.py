@@ -29,6 +29,9 @@ from nba_assets.lib.sources.base import HISTORY_COLUMNS
 
 # the prediction contract, then the outcome
 OUTPUT_COLUMNS = [*PREDICTION_SCHEMA, "actual_points", "actual_minutes", "result", "profit"]
+# the CSV's row order: a total key (one prediction per player, book, line and system on a date; book_lines
+# keeps one offer per player, book and line), so two runs write the same file whatever order rows came in
+OUTPUT_ORDER = ["game_date", "player_name", "player_id", "bookmaker", "line", "system"]
 EDGE_TIERS: tuple[tuple[str, float, float], ...] = (
     ("1.5-2.5", 1.5, 2.5),
     ("2.5-4", 2.5, 4.0),
@@ -177,9 +180,7 @@ def run_backtest(
         raise ValueError(f"backtest: no lines with resolved players between {start} and {end}")
     preds = pl.concat(frames)
     graded = grading.grade(preds, inputs.box_scores, inputs.injuries)
-    rows = graded.select([c for c in OUTPUT_COLUMNS if c in graded.columns]).sort(
-        "game_date", "player_name", "bookmaker", "line", "system"
-    )
+    rows = graded.select([c for c in OUTPUT_COLUMNS if c in graded.columns]).sort(OUTPUT_ORDER)
     return BacktestResult(rows=rows, models=models, skipped=skipped, seconds=time.perf_counter() - t0)
 
 

@@ -471,9 +471,15 @@ def primary_source_answered(fallbacks: dict[str, str]) -> CheckOutcome:
 
 
 def unresolved_share(props: pl.DataFrame) -> CheckOutcome:
-    """Share of the book names (empty-fetch markers name nobody) not resolved to an NBA person id."""
-    names = schemas.offered_lines(props).select("player_name", "player_id").unique(subset="player_name")
-    unresolved = names.filter(pl.col("player_id").is_null())
+    """Share of the book names (empty-fetch markers name nobody) not resolved to an NBA person id. A name
+    counts as unresolved when any of its lines is (those lines cannot be predicted), whatever order the
+    rows come in."""
+    names = (
+        schemas.offered_lines(props)
+        .group_by("player_name")
+        .agg(pl.col("player_id").is_null().any().alias("unresolved"))
+    )
+    unresolved = names.filter("unresolved")
     share = 0.0 if names.is_empty() else unresolved.height / names.height
     return CheckOutcome(
         share <= MAX_UNRESOLVED_SHARE,
