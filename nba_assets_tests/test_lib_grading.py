@@ -306,6 +306,21 @@ def test_a_line_is_graded_on_its_own_game_not_on_another_game_the_player_played(
     assert unnamed["result"].to_list() == ["WIN"]
 
 
+def test_a_line_of_no_named_game_is_graded_on_the_game_the_player_played_that_day() -> None:
+    """A player on two box scores of D, without minutes in g1 (listed by the team that traded him) and
+    20 points in g2: a line whose game is unknown (null id) is graded on his day, so on g2, in any row
+    order (the first by game id made it VOID, did_not_play, on a day he played)."""
+    box = _box(["g1", "g2"], teams=("HOM",)).with_columns(
+        pl.lit(1, pl.Int64).alias("player_id"),
+        pl.when(pl.col("game_id") == "g1").then(0.0).otherwise(pl.col("minutes")).alias("minutes"),
+    )
+    preds = _preds([D, D, D], [None, "g1", "g2"], [1, 1, 1])
+    for rows in (box, box.reverse()):
+        graded = grading.grade(preds, rows)
+        assert graded["result"].to_list() == ["WIN", "VOID", "WIN"]
+        assert graded["void_reason"].to_list() == [None, "did_not_play", None]
+
+
 def test_a_price_that_is_not_american_odds_is_quarantined_before_it_can_be_graded() -> None:
     """American odds are +100 or more, or -100 or less. A feed's 0 (or "EVEN" misread, or a decimal
     price such as 1.91 rounded to 2) was stored and graded: a WIN at 0 paid 100/0 = inf units, at +2

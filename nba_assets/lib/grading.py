@@ -52,13 +52,18 @@ def grade(
     )
     # A line is on one game: a player on D's box score for another game (traded during the day) did
     # not play in it. A line whose game is unknown (null id) is graded on the player's day. A player on
-    # two box scores of D is graded on the line's game when it is one of them, else on the first by id:
-    # never on whichever row the warehouse returned first (BigQuery returns them in no set order).
+    # two box scores of D is graded on the line's game when it is one of them, else on the game he
+    # played most minutes in, then the first by id: never on whichever row the warehouse returned first
+    # (BigQuery returns them in no set order).
     other_game = pl.col("game_id").is_not_null() & (pl.col("_box_game") != pl.col("game_id")).fill_null(False)
     g = (
         predictions.with_row_index("_row")
         .join(box, on=["game_date", "player_id"], how="left")
-        .sort("_row", pl.col("_box_game") != pl.col("game_id"), "_box_game", nulls_last=True)
+        .sort(
+            ["_row", pl.col("_box_game") != pl.col("game_id"), "actual_minutes", "_box_game"],
+            descending=[False, False, True, False],
+            nulls_last=True,
+        )
         .unique(subset="_row", keep="first", maintain_order=True)
         .drop("_row")
         .with_columns(other_game.alias("_other_game"))
