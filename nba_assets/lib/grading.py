@@ -238,7 +238,8 @@ def line_accuracy(
     err = pl.col("predicted_points") - pl.col("actual_points")
     # the predictions' errors averaged in value order: in row order their means change in the last bits
     # with the order the warehouse returns the rows in (BigQuery: none), and the stored figures would
-    # differ from DuckDB's. The line's errors are whole and half points: exact sums in any order.
+    # differ from DuckDB's. The line's errors (a median of half-point lines less whole points) are multiples
+    # of a quarter point: exact sums in any order.
     return (
         scored_player_dates(rows, lines)
         .group_by(list(by))
