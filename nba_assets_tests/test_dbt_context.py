@@ -3,6 +3,7 @@ through Dagster (one ``dbt build`` per run), for 2025-11-05 (11 games) and range
 
 import os
 import shutil
+import struct
 import subprocess
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -611,6 +612,34 @@ def test_a_player_on_two_box_scores_of_one_date_gets_the_same_rest_in_any_order(
     assert first == second
     mine = [(r["game_id"], r["rest_days"], r["is_back_to_back"]) for r in first if r["player_id"] == player]
     assert mine == sorted([(game, 2, False), (other, 2, False)])
+
+
+def test_team_minutes_and_pace_are_the_same_bits_in_any_order_of_the_box_scores(warehouse, tmp_path) -> None:
+    """A team's minutes are the sum of its players' decimal minutes (23.1, 8.283 ...): a floating-point
+    sum depends on the order it adds in, and the warehouse returns the rows in no set order (BigQuery),
+    so team_minutes, and the pace and features built on it, moved in their last bits with the order
+    D's box scores were written in (test_row_order_end_to_end found it). They are summed as whole
+    hundredths of a second now: exact in any order."""
+    settings, _ = warehouse
+
+    def insert(con, reverse: bool) -> None:
+        direction = "desc" if reverse else "asc"
+        con.execute(
+            "create temp table day as select * from raw.box_scores where game_date = ? "
+            f"order by game_id, team_abbr, player_id {direction}",
+            [D],
+        )
+        con.execute("delete from raw.box_scores where game_date = ?", [D])
+        con.execute("insert into raw.box_scores select * from day")
+
+    first, second = _built_in_two_orders(settings, tmp_path, insert, "context.team_game_summary")
+    assert len(first) == 22
+    for a, b in zip(first, second, strict=True):
+        for col in ("team_minutes", "pace"):
+            assert struct.pack("<d", a[col]) == struct.pack("<d", b[col]), (a["team_abbr"], col)
+    assert first == second
+    # the sum itself is unchanged: a team plays 240 minutes (5 x 48) in regulation, 25 more per overtime
+    assert all(abs(r["team_minutes"] - 240 - 25 * round((r["team_minutes"] - 240) / 25)) < 0.1 for r in first)
 
 
 def test_dbt_tests_are_passing_asset_checks(warehouse) -> None:

@@ -18,7 +18,10 @@ teams as (
         sum(fta) as fta,
         sum(oreb) as oreb,
         sum(tov) as tov,
-        sum(minutes) as team_minutes,
+        -- in whole hundredths of a second (minutes are decimal: 34.2 = 34:12.00; the archive's 8.283 =
+        -- 8:16.98): an integer sum is exact in any order, a floating-point one moved in its last bits
+        -- with the order the warehouse returned the rows in (BigQuery: no set order)
+        sum(cast(round(minutes * 6000) as {{ dbt.type_bigint() }})) / 6000 as team_minutes,
         sum(fga) - sum(oreb) + sum(tov) + 0.44 * sum(fta) as possessions
     from box
     group by game_date, game_id, team_abbr
