@@ -1,5 +1,6 @@
 """The raw layer end to end through the real graph, on the embedded archive, into a tmp DuckDB."""
 
+import shutil
 from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
@@ -13,7 +14,7 @@ from nba_assets.defs.resources import ArchiveSourceResource, build_resources
 from nba_assets.lib import raw
 from nba_assets.lib.env import Settings
 from nba_assets.lib.errors import SourceDataError
-from nba_assets.lib.sources.archive import ArchiveSource
+from nba_assets.lib.sources.archive import DEFAULT_ARCHIVE_DIR, ArchiveSource
 from nba_assets.lib.sources.base import SourceBatch
 
 
@@ -70,6 +71,35 @@ def test_checks_pass_and_metadata_is_useful(slate) -> None:
     assert props["games"].value == 11 and props["books"].value >= 5
     assert "unresolved_names" in props and "preview" in props
     assert "no injury reports" in mats["raw/injury_report"]["note_injury_report"].value
+
+
+def test_the_previews_are_the_same_whatever_order_the_source_returns_rows_in(slate, tmp_path) -> None:
+    """The archive's files with their rows reversed (a source answers in no set order): each raw
+    asset's preview shows the same rows (it showed the batch's first ten as they came)."""
+    _, result = slate
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    for name in ("games", "box_scores", "props_points"):
+        pl.read_parquet(DEFAULT_ARCHIVE_DIR / f"{name}.parquet").reverse().write_parquet(
+            archive / f"{name}.parquet"
+        )
+    shutil.copy(DEFAULT_ARCHIVE_DIR / "PROVENANCE.json", archive / "PROVENANCE.json")
+    settings = Settings(data_dir=tmp_path / "data")
+    settings.data_dir.mkdir()
+    resources = {**build_resources(settings), "nba_source": ArchiveSourceResource(archive_dir=str(archive))}
+    reversed_run = dg.materialize(raw_assets, resources=resources, partition_key="2025-11-05")
+    assert reversed_run.success
+
+    def previews(run: dg.ExecuteInProcessResult) -> dict[str, str]:
+        return {
+            m.asset_key.to_user_string(): m.metadata["preview"].value
+            for m in (e.materialization for e in run.get_asset_materialization_events())
+        }
+
+    want = previews(result)
+    assert want["raw/box_scores"].startswith("| game_date | team_abbr | player_name |")
+    assert want["raw/box_scores"].count("\n| 2025-11-05 | ") == 10
+    assert previews(reversed_run) == want
 
 
 def test_rematerializing_is_idempotent(tmp_path) -> None:
