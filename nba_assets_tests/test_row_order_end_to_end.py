@@ -46,6 +46,7 @@ from dagster._core.storage.db_io_manager import DbTypeHandler, TableSlice
 from nba_assets.defs.build import build_definitions
 from nba_assets.defs.resources import ArchiveSourceResource
 from nba_assets.lib.env import Settings
+from nba_assets.lib.schemas import BOX_SCORE_COUNTING_STATS
 from nba_assets.lib.sources.archive import DEFAULT_ARCHIVE_DIR
 from nba_assets.lib.storage.duckdb_io import NbaDuckDBIOManager, PolarsDuckDBTypeHandler
 
@@ -150,29 +151,12 @@ def _archive_with_ties(dest: Path) -> dict[str, Any]:
         .sort("game_id")
         .row(0, named=True)
     )
-    counting = (
-        "pts",
-        "fgm",
-        "fga",
-        "fg3m",
-        "fg3a",
-        "ftm",
-        "fta",
-        "oreb",
-        "dreb",
-        "reb",
-        "ast",
-        "stl",
-        "blk",
-        "tov",
-        "pf",
-    )
     twin = player.head(1).with_columns(
         *[
             pl.lit(other[c], box.schema[c]).alias(c)
             for c in ("game_id", "team_id", "team_abbr", "opponent_abbr", "is_home")
         ],
-        *[pl.lit(0, box.schema[c]).alias(c) for c in counting],
+        *[pl.lit(0, box.schema[c]).alias(c) for c in BOX_SCORE_COUNTING_STATS],
         pl.lit(False).alias("starter"),
         pl.lit(False).alias("played"),
         pl.lit(0.0).alias("minutes"),

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import polars as pl
 
+from nba_assets.lib.schemas import BOX_SCORE_COUNTING_STATS
 from nba_assets.lib.sources.lines_csv import GUARANTEED_COLUMNS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -45,23 +46,6 @@ GAMES_FILE = "games_2014-15_to_2025-26.csv"
 LINES_FILE = "props_points_2025-26_dev_oddsapi.csv"
 # Columns a sportsbook feed publishes before tip-off (the `--lines` contract of the backtest).
 PUBLISHED_LINE_COLUMNS = list(GUARANTEED_COLUMNS)
-STAT_COLS = [
-    "pts",
-    "fgm",
-    "fga",
-    "fg3m",
-    "fg3a",
-    "ftm",
-    "fta",
-    "oreb",
-    "dreb",
-    "reb",
-    "ast",
-    "stl",
-    "blk",
-    "tov",
-    "pf",
-]
 
 
 def sha256(path: Path) -> str:
@@ -92,7 +76,7 @@ def build_box_scores(raw: Path) -> pl.DataFrame:
         pl.col("start_position").fill_null("").alias("position"),
         (pl.col("played") == 1).alias("played"),
         pl.col("minutes").fill_null(0.0).round(3).cast(pl.Float64),
-        *[pl.col(c).fill_null(0).cast(pl.Int64) for c in STAT_COLS],
+        *[pl.col(c).fill_null(0).cast(pl.Int64) for c in BOX_SCORE_COUNTING_STATS],
         pl.col("plus_minus").cast(pl.Float64),
         pl.col("status_comment").fill_null("").alias("status_comment"),
     ).sort("game_date", "game_id", "team_id", "player_id")

@@ -66,6 +66,10 @@ BOX_SCORE_SCHEMA: dict[str, pl.DataType] = {
     "status_comment": pl.Utf8(),  # "DNP - Coach's Decision", "" when played
     "source": pl.Utf8(),
 }
+# The box score's counting stats (pts .. pf, 0 for a player who did not play): its integer columns but ids.
+BOX_SCORE_COUNTING_STATS: tuple[str, ...] = tuple(
+    c for c, t in BOX_SCORE_SCHEMA.items() if t == pl.Int64() and c not in ("team_id", "player_id")
+)
 
 INJURY_SCHEMA: dict[str, pl.DataType] = {
     "game_date": pl.Date(),
