@@ -149,7 +149,7 @@ def test_prod_setting_problems_name_each_unset_or_empty_variable() -> None:
 @pytest.mark.parametrize("token", [None, "", "  "])
 def test_prod_setting_problems_need_the_slack_token_when_alerts_go_to_slack(token: str | None) -> None:
     """With NBA_ASSETS_SLACK_CHANNEL set, alerts go to Slack through dg.EnvVar("SLACK_BOT_TOKEN"): the
-    sensors failed on it later. Without a channel alerts go to the local log and need no token."""
+    sensors failed on it later. Without a channel alerts go to the alert log in GCS and need no token."""
     from nba_assets.lib.env import prod_setting_problems
 
     slack = {**PROD_VALUES, "NBA_ASSETS_SLACK_CHANNEL": "#props-alerts"}
@@ -159,8 +159,10 @@ def test_prod_setting_problems_need_the_slack_token_when_alerts_go_to_slack(toke
     assert [p.split(" is ")[0] for p in problems] == ["SLACK_BOT_TOKEN"]
     assert ("not set" if token is None else "set but empty") in problems[0]
     assert "NBA_ASSETS_SLACK_CHANNEL is set" in problems[0] and "#props-alerts" not in problems[0]
+    # the way out it names is prod's (these checks run in prod only): without a channel alerts go to GCS
+    assert "alert log in GCS" in problems[0] and "local" not in problems[0], problems[0]
     assert prod_setting_problems({**slack, "SLACK_BOT_TOKEN": "xoxb-cAnArY"}) == []
-    # no channel (unset or empty): the local alert log, no token needed
+    # no channel (unset or empty): the alert log in GCS, no token needed
     assert prod_setting_problems(PROD_VALUES) == []
     assert prod_setting_problems({**PROD_VALUES, "NBA_ASSETS_SLACK_CHANNEL": ""}) == []
 

@@ -116,7 +116,8 @@ def prod_setting_problems(environ: Mapping[str, str] | None = None) -> list[str]
     if environ.get(SLACK_CHANNEL_VAR, ""):
         why = (
             f"{SLACK_CHANNEL_VAR} is set: alerts go to Slack, which needs the bot token; leave "
-            f"{SLACK_CHANNEL_VAR} unset or empty for the local alert log"
+            f"{SLACK_CHANNEL_VAR} unset or empty to write alerts to the alert log in GCS (alerts/ under "
+            f"{GCS_PREFIX_VAR}) instead"
         )
         token = environ.get(SLACK_BOT_TOKEN_VAR)
         if token is None:

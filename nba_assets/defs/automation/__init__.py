@@ -2,5 +2,5 @@
 
 ``policy`` holds the decisions as pure functions (tested without Dagster), ``queries`` reads the
 Dagster instance, ``schedules`` / ``sensors`` are thin declarations over both, ``resources`` is the
-alert sink (Slack when configured, the local alert log otherwise).
+alert sink (Slack when configured, otherwise the alert log: a local file, or the object store in prod).
 """
