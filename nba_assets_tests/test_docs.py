@@ -254,3 +254,15 @@ def test_the_readme_odds_api_credits_section_renders_as_its_own_paragraphs() -> 
     html = MarkdownIt("commonmark").render(README)
     assert "<p><strong>The Odds API credits.</strong>" in html
     assert "<p>On a plan of 500 credits a month the default reserve" in html
+
+
+def test_the_readme_names_the_columns_a_backtest_lines_file_needs() -> None:
+    """`--lines` took "a CSV with the columns of props_points_2025-26_dev_oddsapi.csv", a file the README
+    did not locate, and left the reader to guess which of its 24 columns were read."""
+    from nba_assets.lib.sources.lines_csv import GUARANTEED_COLUMNS
+
+    backtest = _section(README, "### Backtest")
+    named = re.search(r"only the\s+guaranteed columns are read \(([^:]*):", backtest)
+    assert named, "the backtest section does not list the columns --lines reads"
+    assert re.findall(r"`(\w+)`", named.group(1)) == list(GUARANTEED_COLUMNS)
+    assert "`../shared/data/real/`" in backtest
