@@ -266,3 +266,19 @@ def test_the_readme_names_the_columns_a_backtest_lines_file_needs() -> None:
     assert named, "the backtest section does not list the columns --lines reads"
     assert re.findall(r"`(\w+)`", named.group(1)) == list(GUARANTEED_COLUMNS)
     assert "`../shared/data/real/`" in backtest
+
+
+def test_the_readme_retrain_config_is_the_one_the_retrain_schedule_sends() -> None:
+    """The README showed no way to train a model for a chosen cutoff (TrainConfig.cutoff, default today)."""
+    import yaml
+
+    from nba_assets.defs.automation.schedules import RETRAIN_OP
+    from nba_assets.defs.models.assets import TrainConfig
+
+    m = re.search(r"retrain\.yaml:\s+(ops: \{.*\})\n", README)
+    assert m, "the README shows no retrain config"
+    config = yaml.safe_load(m.group(1))
+    assert list(config["ops"]) == [RETRAIN_OP]
+    fields = config["ops"][RETRAIN_OP]["config"]
+    assert set(fields) <= set(TrainConfig.model_fields) and "cutoff" in fields
+    assert "-j weekly_retrain_job -c retrain.yaml" in README
