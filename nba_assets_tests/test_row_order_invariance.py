@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from itertools import permutations
 from pathlib import Path
 
 import numpy as np
@@ -333,6 +334,28 @@ def test_the_backtest_s_summaries_do_not_depend_on_the_order_of_the_graded_rows(
             except AssertionError as err:
                 raise AssertionError(f"{name}: {err}") from None
         assert backtest.mae_gain_interval(mixed, "catboost", "baseline_blend", draws=200) == gain
+
+
+def test_the_calibration_table_is_the_same_bits_in_every_order_of_its_rows() -> None:
+    """Five graded main lines in the lowest P(over) bin: its mean P(over) is the same float in each of
+    the 120 orders of the rows (the old mean, taken in row order, had two values: 0.0302 in its last
+    bits either way)."""
+    p_over = [0.001, 0.08, 0.02, 0.01, 0.04]
+    rows = pl.DataFrame(
+        {
+            "system": ["catboost"] * 5,
+            "is_main_line": [True] * 5,
+            "p_over": p_over,
+            "line": [20.5] * 5,
+            "actual_points": [12.0, 25.0, 18.0, 9.0, 14.0],
+            "result": ["WIN", "LOSS", "WIN", "WIN", "WIN"],
+        }
+    )
+    tables = [exports.calibration_table(rows[list(order)], "catboost") for order in permutations(range(5))]
+    assert tables[0].select("bin", "n", "over_rate").rows() == [("0.0-0.1", 5, 0.2)]
+    assert abs(tables[0]["mean_p"].item() - sum(p_over) / 5) < 1e-15
+    for table in tables[1:]:
+        same(table, tables[0])
 
 
 def test_the_history_s_player_directory_does_not_depend_on_the_order_of_the_box_scores(world: World) -> None:

@@ -245,8 +245,10 @@ def calibration_table(grades: pl.DataFrame, system: str, bins: int = 10) -> pl.D
         .group_by("_b")
         .agg(
             pl.len().cast(pl.Int64).alias("n"),
-            pl.col("p_over").mean().alias("mean_p"),
-            pl.col("_o").mean().alias("over_rate"),
+            # in value order: a float mean in row order moved in its last bits with the order the
+            # warehouse returned the grades in (BigQuery: no set order)
+            pl.col("p_over").sort().mean().alias("mean_p"),
+            pl.col("_o").sort().mean().alias("over_rate"),
         )
         .sort("_b")
         .with_columns(
