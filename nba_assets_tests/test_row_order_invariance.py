@@ -35,6 +35,7 @@ from nba_assets.lib.modeling.train import (
     PointsModel,
     _fit,
     _matrix,
+    promotion_gate,
     train_points_model,
     training_rows,
 )
@@ -162,6 +163,34 @@ def test_the_training_rows_and_the_model_do_not_depend_on_the_order_of_the_featu
     assert np.array_equal(models[0].predict(probe), models[1].predict(probe))
     assert models[0].metrics == models[1].metrics
     assert models[0].meta() | {"version": ""} == models[1].meta() | {"version": ""}
+
+
+def test_the_promotion_gate_does_not_depend_on_the_order_of_the_feature_rows(world: World) -> None:
+    """The gate scores both models on the week's played rows. A tie made exact: the champion is the
+    same booster reading a copy of the feature columns that holds another row's features on each
+    row, and every target is 0, so the two models' errors are the same numbers on different rows. Its
+    MAEs are equal and the candidate is promoted (no worse) in every order of the rows; the old gate
+    took each mean in row order, and which came out smaller in its last bit followed that order."""
+    alt = {f: f"alt_{f}" for f in BASE_FEATURES}
+    played = training_rows(world.features, D + timedelta(days=1)).sort(FEATURE_KEY)
+    feats = played.with_columns(
+        pl.lit(0, dtype=played["target_pts"].dtype).alias("target_pts"),
+        *[pl.col(f).reverse().alias(a) for f, a in alt.items()],
+    )
+    candidate = replace(
+        world.model,
+        version="candidate",
+        cutoff=D + timedelta(days=1),
+        holdout_booster=None,  # scored by its booster, like the champion
+        metrics={**world.model.metrics, "validation_start": DAYS[0].isoformat()},
+    )
+    champion = replace(world.model, version="champion", features=[alt[f] for f in world.model.features])
+    want = promotion_gate(candidate, champion, feats)
+    assert want.metadata["basis"] == "champion_out_of_sample" and want.metadata["rows"] == feats.height > 900
+    assert want.promote and want.metadata["candidate_mae"] == want.metadata["champion_mae"] > 5
+    for seed in (*SEEDS, 4, 5, 6, 7, 8):
+        got = promotion_gate(candidate, champion, shuffled(feats, seed))
+        assert (got.promote, got.metadata) == (want.promote, want.metadata)
 
 
 # ---------------------------------------------------------------- predictions and decisions

@@ -407,7 +407,11 @@ def promotion_gate(
 
 
 def _mae(booster: CatBoostRegressor, names: list[str], rows: pl.DataFrame, y: np.ndarray) -> float:
-    return float(np.mean(np.abs(np.clip(booster.predict(_matrix(rows, names)), 0, None) - y)))
+    """The mean absolute error, summed in value order: the same float whatever order the feature rows
+    came in (BigQuery: no set order), and two models whose errors are the same numbers on different
+    rows get the same MAE, so a tie is one for the gate's ``cand <= champ`` in any order."""
+    err = np.abs(np.clip(booster.predict(_matrix(rows, names)), 0, None) - y)
+    return float(np.mean(np.sort(err)))
 
 
 def fit_line_blend(mu: np.ndarray, line: np.ndarray, actual: np.ndarray, cfg: ModelConfig = MODEL) -> float:
