@@ -5,7 +5,24 @@ from __future__ import annotations
 import polars as pl
 
 from nba_assets.lib import grading
+from nba_assets.lib.metadata import markdown_table
 from nba_assets.lib.modeling.decisions import called_price
+
+PICKS_PREVIEW_COLUMNS = [
+    "game_date",
+    "player_name",
+    "bookmaker",
+    "line",
+    "predicted_points",
+    "p_over",
+    "recommendation",
+    "tier",
+]
+
+
+def picks_preview(picks: pl.DataFrame, limit: int = 15) -> str:
+    """The predictions asset's ``picks`` metadata: the most confident picks, as a markdown table."""
+    return markdown_table(picks.sort("confidence", descending=True), limit, PICKS_PREVIEW_COLUMNS)
 
 
 def best_picks(preds: pl.DataFrame, system: str) -> pl.DataFrame:

@@ -10,7 +10,6 @@ from nba_assets.defs.check_results import check_result
 from nba_assets.defs.partitions import dates_of, game_date_partitions, record_partition_row_counts
 from nba_assets.lib.features import store
 from nba_assets.lib.features.catalog import markdown as features_markdown
-from nba_assets.lib.metadata import markdown_table
 from nba_assets.lib.storage.duckdb_io import MISSING_TABLE_IS_EMPTY
 
 KEY = dg.AssetKey(["features", "player_features"])
@@ -79,23 +78,7 @@ def player_features(
             "quality_mean_expected": round(float(exp["quality"].mean()), 1) if exp.height else 0.0,  # type: ignore[arg-type]
             "history_rows_read": player_games.height,
             "default_share": store.default_shares(rows) if rows.height else {},
-            "preview": dg.MetadataValue.md(
-                markdown_table(
-                    exp.sort("quality", descending=True),
-                    10,
-                    [
-                        "game_date",
-                        "player_name",
-                        "team_abbr",
-                        "pts_avg_l10",
-                        "min_avg_l10",
-                        "usage_share_l10",
-                        "quality",
-                    ],
-                )
-                if exp.height
-                else "_no expected players_"
-            ),
+            "preview": dg.MetadataValue.md(store.expected_preview(exp)),
         },
     )
     if rows.is_empty():

@@ -10,8 +10,8 @@ import polars as pl
 from nba_assets.defs.check_results import check_result
 from nba_assets.defs.partitions import dates_of, game_date_partitions, record_partition_row_counts
 from nba_assets.defs.resources import ObjectStoreResource
-from nba_assets.lib.metadata import markdown_table
 from nba_assets.lib.modeling import checks as pchecks
+from nba_assets.lib.reports import picks_preview
 
 KEY = dg.AssetKey(["predictions", "player_points_predictions"])
 CHECKS = ("player_points_predictions_every_line_answered", "player_points_predictions_not_all_fallbacks")
@@ -92,22 +92,7 @@ def player_points_predictions(
                 s: int(n) for s, n in preds.filter(pl.col("actionable")).group_by("system").len().iter_rows()
             },
             "picks_catboost_main_lines": picks.height,
-            "picks": dg.MetadataValue.md(
-                markdown_table(
-                    picks.sort("confidence", descending=True),
-                    15,
-                    [
-                        "game_date",
-                        "player_name",
-                        "bookmaker",
-                        "line",
-                        "predicted_points",
-                        "p_over",
-                        "recommendation",
-                        "tier",
-                    ],
-                )
-            ),
+            "picks": dg.MetadataValue.md(picks_preview(picks)),
         },
     )
     yield _result(CHECKS[0], pchecks.every_line_answered(props, preds))

@@ -10,6 +10,7 @@ import polars as pl
 from nba_assets.lib.features.build import build_features, training_targets
 from nba_assets.lib.features.catalog import BASE_FEATURES, FEATURES
 from nba_assets.lib.game_types import modeled_only
+from nba_assets.lib.metadata import markdown_table
 from nba_assets.lib.raw import CheckOutcome
 
 # Days of context history the builder reads before the first date of a run: in effect every game since
@@ -121,3 +122,21 @@ def check_null_share(features: pl.DataFrame) -> CheckOutcome:
         "limit": MAX_DEFAULT_SHARE,
     }
     return CheckOutcome(not nulls and not worst, meta, "WARN" if not nulls else "ERROR")
+
+
+PREVIEW_COLUMNS = [
+    "game_date",
+    "player_name",
+    "team_abbr",
+    "pts_avg_l10",
+    "min_avg_l10",
+    "usage_share_l10",
+    "quality",
+]
+
+
+def expected_preview(expected: pl.DataFrame, limit: int = 10) -> str:
+    """The asset's preview: the expected rows of the highest quality, as a markdown table."""
+    if expected.is_empty():
+        return "_no expected players_"
+    return markdown_table(expected.sort("quality", descending=True), limit, PREVIEW_COLUMNS)
