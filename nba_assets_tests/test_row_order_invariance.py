@@ -26,7 +26,7 @@ from polars.testing import assert_frame_equal
 
 from nba_assets.lib import backtest, exports, grading, raw
 from nba_assets.lib.features.catalog import BASE_FEATURES
-from nba_assets.lib.features.store import feature_rows
+from nba_assets.lib.features.store import expected_preview, feature_rows
 from nba_assets.lib.identity import PlayerRegistry
 from nba_assets.lib.modeling.decisions import book_lines, consensus
 from nba_assets.lib.modeling.predict import predict_dates
@@ -39,7 +39,7 @@ from nba_assets.lib.modeling.train import (
     train_points_model,
     training_rows,
 )
-from nba_assets.lib.reports import best_picks, record_by_system
+from nba_assets.lib.reports import best_picks, picks_preview, record_by_system
 from nba_assets.lib.sources.archive import ArchiveSource
 from nba_assets_tests.test_lib_modeling import FAST
 from nba_assets_tests.test_look_ahead import _expected, _injuries, archive_context  # noqa: F401
@@ -205,6 +205,23 @@ def test_predictions_and_calls_do_not_depend_on_the_order_of_lines_and_features(
         same(got.predictions, want.predictions)
         assert got.skipped == want.skipped
     assert want.predictions.select(LINE_KEY).is_duplicated().sum() == 0  # one row per line and system
+
+
+def test_the_features_and_predictions_previews_are_the_same_text_in_any_order(world: World) -> None:
+    """The assets' markdown previews (the top rows by quality, the picks by confidence): many rows
+    share the top quality and picks share a confidence, and the old sort left those ties in the
+    order the rows came in, another preview each time."""
+    expected = world.features.filter(pl.col("is_expected"))
+    picks = world.predictions.filter(
+        (pl.col("system") == "catboost") & pl.col("actionable") & pl.col("is_main_line")
+    )
+    # the premise: ties at the top of both sorts
+    assert expected.filter(pl.col("quality") == pl.col("quality").max()).height > 10
+    assert picks.sort("confidence", descending=True).head(15)["confidence"].is_duplicated().any()
+    want = (expected_preview(expected), picks_preview(picks))
+    assert want[0].count("\n") > 10 and want[1].count("\n") > 15
+    for seed in SEEDS:
+        assert (expected_preview(shuffled(expected, seed)), picks_preview(shuffled(picks, seed))) == want
 
 
 def test_each_book_s_current_line_and_the_consensus_do_not_depend_on_the_order_of_the_snapshots(

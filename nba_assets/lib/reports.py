@@ -21,8 +21,12 @@ PICKS_PREVIEW_COLUMNS = [
 
 
 def picks_preview(picks: pl.DataFrame, limit: int = 15) -> str:
-    """The predictions asset's ``picks`` metadata: the most confident picks, as a markdown table."""
-    return markdown_table(picks.sort("confidence", descending=True), limit, PICKS_PREVIEW_COLUMNS)
+    """The predictions asset's ``picks`` metadata: the most confident picks, as a markdown table. Picks
+    share a confidence: the ties in date, name and line order (a total order: one row per line of a
+    system), not in the order the rows came in, so it is the same text for the same rows."""
+    order = ["confidence", "game_date", "player_name", "player_id", "bookmaker", "line"]
+    top = picks.sort(order, descending=[True] + [False] * (len(order) - 1), nulls_last=True)
+    return markdown_table(top, limit, PICKS_PREVIEW_COLUMNS)
 
 
 def best_picks(preds: pl.DataFrame, system: str) -> pl.DataFrame:

@@ -136,7 +136,11 @@ PREVIEW_COLUMNS = [
 
 
 def expected_preview(expected: pl.DataFrame, limit: int = 10) -> str:
-    """The asset's preview: the expected rows of the highest quality, as a markdown table."""
+    """The asset's preview: the expected rows of the highest quality, as a markdown table. Many rows
+    share the top quality: the ties in date, name and key order (a total order), not in the order the
+    rows came in (BigQuery: no set order), so it is the same text for the same rows."""
     if expected.is_empty():
         return "_no expected players_"
-    return markdown_table(expected.sort("quality", descending=True), limit, PREVIEW_COLUMNS)
+    order = ["quality", "game_date", "player_name", "player_id", "game_id", "team_abbr"]
+    top = expected.sort(order, descending=[True] + [False] * (len(order) - 1), nulls_last=True)
+    return markdown_table(top, limit, PREVIEW_COLUMNS)
