@@ -6,6 +6,7 @@ import shutil
 import struct
 import subprocess
 from datetime import date, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import dagster as dg
@@ -574,6 +575,53 @@ def test_a_player_listed_twice_in_one_report_edition_gets_one_team_and_status_in
     assert mine == [(team, "injury_report", "Questionable", f"listed by {team}")]
 
 
+# DuckDB's own default puts NULLs last in both directions; BigQuery (production) puts them first
+# ascending and last descending. A dbt profile's ``settings`` give DuckDB BigQuery's placement.
+NULL_ORDERS = {"duckdb": "nulls_last", "bigquery": "nulls_first_on_asc_last_on_desc"}
+
+
+def test_a_report_edition_listing_a_player_with_and_without_a_reason_gives_one_reason_in_both_engines(
+    warehouse, tmp_path
+) -> None:
+    """D's report lists a player twice in one edition, the same status and team, once without a reason:
+    the context keeps the reason, with DuckDB's default placement of NULLs and with BigQuery's (the old
+    ROW_NUMBER ordered by ``reason`` ascending: BigQuery, NULLs first, took the row without it)."""
+    settings, _ = warehouse
+    copy = _copy(settings, tmp_path)
+    player, team = _q(
+        settings.warehouse_path,
+        "select player_id, team_abbr from context.player_game_context where game_date = ? "
+        "and injury_status is null order by player_id limit 1",
+        [D],
+    )[0]
+    with duckdb.connect(str(copy.warehouse_path)) as con:
+        for reason in (None, "Left Ankle; Sprain"):
+            con.execute(
+                "insert into raw.injury_report (game_date, report_time_et, team_abbr, player_name, player_id, "
+                "status, reason, source) values (?, ?, ?, 'X', ?, 'Questionable', ?, 'test')",
+                [D, datetime(2025, 11, 5, 11, 30), team, player, reason],
+            )
+    env = {"NBA_ASSETS_WAREHOUSE": str(copy.warehouse_path), **window_env({"min_date": D, "max_date": D})}
+    got = {}
+    for engine, order in NULL_ORDERS.items():
+        profiles = tmp_path / f"profiles_{engine}"
+        profiles.mkdir()
+        (profiles / "profiles.yml").write_text(
+            "nba_assets:\n  target: duckdb\n  outputs:\n    duckdb:\n      type: duckdb\n"
+            "      path: \"{{ env_var('NBA_ASSETS_WAREHOUSE') }}\"\n      threads: 1\n"
+            f"      settings:\n        default_null_order: {order}\n"
+        )
+        run = _dbt(["run", "--select", "player_game_context"], env, tmp_path, profiles_dir=profiles)
+        assert run.returncode == 0, run.stdout[-2000:]
+        got[engine] = _q(
+            copy.warehouse_path,
+            "select team_abbr, injury_status, injury_reason from context.player_game_context "
+            "where game_date = ? and player_id = ?",
+            [D, player],
+        )
+    assert got["duckdb"] == got["bigquery"] == [(team, "Questionable", "Left Ankle; Sprain")]
+
+
 def test_a_player_on_two_box_scores_of_one_date_gets_the_same_rest_in_any_order(warehouse, tmp_path) -> None:
     """A player on two box scores of D (two games of one date): each row's previous game is his last
     date before D, whichever row the warehouse returns first (the old window, ROWS over game_date, gave
@@ -788,13 +836,18 @@ def test_range_is_one_run_and_matches_single_partitions(warehouse, tmp_path) -> 
 
 
 def _dbt(
-    args: list[str], env: dict[str, str], tmp_path, environ: dict[str, str] | None = None
+    args: list[str],
+    env: dict[str, str],
+    tmp_path,
+    environ: dict[str, str] | None = None,
+    profiles_dir: Path | None = None,
 ) -> subprocess.CompletedProcess:
     from nba_assets.lib.dbt_project import dbt_executable
 
     project = REPO_ROOT / "dbt_project"
+    profiles = profiles_dir or project
     return subprocess.run(
-        [dbt_executable(), *args, "--project-dir", str(project), "--profiles-dir", str(project)]
+        [dbt_executable(), *args, "--project-dir", str(project), "--profiles-dir", str(profiles)]
         + ["--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")],
         env={**(os.environ if environ is None else environ), **env},
         capture_output=True,

@@ -75,12 +75,16 @@ props as (
 -- the latest injury-report row of each player on D (report editions before tip-off); a player listed
 -- twice in one edition: the first status, team and reason by name. A total order: with ties ROW_NUMBER
 -- takes the first row it meets, and BigQuery reads rows in no set order (DuckDB in insertion order).
+-- NULLs placed explicitly: ascending, BigQuery puts them first and DuckDB last (a row without a reason
+-- won over the one with it in production only).
 injuries as (
     select game_date, player_id, team_abbr, status, reason from (
         select
             game_date, player_id, team_abbr, status, reason,
             row_number() over (
-                partition by game_date, player_id order by report_time_et desc, status, team_abbr, reason
+                partition by game_date, player_id
+                order by
+                    report_time_et desc nulls last, status nulls last, team_abbr nulls last, reason nulls last
             ) as rn
         from {{ ref('stg_injury_report') }}
         where game_date between {{ window_start() }} and {{ window_end() }} and player_id is not null
