@@ -10,6 +10,7 @@ credits the client keeps back (``kept``).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import astuple
 from datetime import UTC, date, datetime
 
 import polars as pl
@@ -25,7 +26,6 @@ from nba_assets.lib.sources.live.quota import (
     OddsQuotaError,
     event_odds_cost,
     parse_credits,
-    parse_quota,
     quota_refusal,
 )
 from nba_assets.lib.storage.object_store import ObjectStore
@@ -84,16 +84,17 @@ class OddsApiClient:
         number of credits is treated the same way and named in ``quota_problems`` (the lines asset's
         notes): the answer (lines already paid for) is kept, only the credits reading is not."""
         lowered = {k.lower(): v for k, v in headers.items()}
+        credits = dict(zip(QUOTA_HEADERS, astuple(self.reading), strict=True))  # the values kept, as numbers
         for header in QUOTA_HEADERS:
             if header not in lowered:
                 continue
             try:
-                parse_credits(header, lowered[header])
+                credits[header] = parse_credits(header, lowered[header])
             except SourceDataError as exc:
                 self.quota_problems[header] = str(exc)
                 continue
             self.quota[header] = lowered[header]
-        self.reading = parse_quota(self.quota)  # every value kept is a number of credits
+        self.reading = OddsQuota(*(credits[h] for h in QUOTA_HEADERS))
 
     def event_odds_cost(self) -> int:
         """Credits one :meth:`event_odds` call costs with this client's parameters."""
