@@ -381,3 +381,17 @@ def test_an_instance_file_an_earlier_version_wrote_is_brought_up_to_date(tmp_pat
     (home / "dagster.yaml").write_text(own)
     ensure_dagster_home(Settings(data_dir=tmp_path))
     assert (home / "dagster.yaml").read_text() == own
+
+
+def test_main_help_says_where_the_history_starts_and_what_start_is() -> None:
+    # `--start` is the first date predicted and the model's cutoff, not the first date ingested: the
+    # help names the history's real first date (the runner's), so a user does not read the default
+    # as "nothing before 2025-10-21 is used"
+    from nba_assets.lib.cli import build_parser
+    from nba_assets.runner import HISTORY_START
+
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    main_parser = sub.choices["main"]  # type: ignore[attr-defined]
+    start_help = next(a.help for a in main_parser._actions if a.dest == "start") or ""
+    assert HISTORY_START.isoformat() in start_help
+    assert "cutoff" in start_help

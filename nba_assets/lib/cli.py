@@ -290,8 +290,18 @@ def build_parser() -> argparse.ArgumentParser:
     m = sub.add_parser(
         "main", help="run the pipeline on the configured environment for a range of game dates"
     )
-    m.add_argument("--start", default="2025-10-21", help="first game date (ET), default 2025-10-21")
-    m.add_argument("--end", default="2025-11-20", help="last game date (ET), default 2025-11-20")
+    m.add_argument(
+        "--start",
+        default="2025-10-21",
+        help="first game date (ET) predicted and graded, and the model's training cutoff, default "
+        "2025-10-21 (raw data, context and features are built from "
+        "2022-10-18, the archive's first game date, so the model learns from the seasons before it)",
+    )
+    m.add_argument(
+        "--end",
+        default="2025-11-20",
+        help="last game date (ET) built, predicted and graded, default 2025-11-20",
+    )
     m.set_defaults(func=cmd_main)
     b = sub.add_parser(
         "backtest",
