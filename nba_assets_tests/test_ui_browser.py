@@ -65,6 +65,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _address_in_use(log: str) -> bool:
+    """The webserver's log says it could not bind its port (uvicorn: ``[Errno 98] ... address already
+    in use``)."""
+    return "address already in use" in log.lower() or "errno 98" in log.lower()
+
+
 @pytest.fixture(scope="module")
 def artifacts(tmp_path_factory) -> Path:
     path = Path(os.environ.get("NBA_ASSETS_UI_ARTIFACTS") or tmp_path_factory.mktemp("ui_artifacts"))
@@ -131,47 +137,68 @@ def data_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def webserver(data_dir: Path) -> Iterator[str]:
-    port = _free_port()
-    log = (data_dir / "webserver.log").open("w")
     env = {
         **os.environ,
         "DAGSTER_HOME": str(data_dir / "dagster_home"),
         "NBA_ASSETS_DATA_DIR": str(data_dir),
         "NBA_ASSETS_ENV": "local",
     }
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(port)]
-        + ["-w", "workspace.yaml"],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # its code server is a child: stopped with it as one process group
-    )
-    base = f"http://127.0.0.1:{port}"
+    log_path = data_dir / "webserver.log"
+    # The free port is released before the webserver binds it, so another process can take it in
+    # between: a start that ends on an address in use is retried on a new port; any other exit, or no
+    # answer in 180 s, fails the tests.
+    for attempt in range(3):
+        port = _free_port()
+        base = f"http://127.0.0.1:{port}"
+        with log_path.open("w") as log:
+            proc = subprocess.Popen(
+                [str(Path(sys.executable).parent / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(port)]
+                + ["-w", "workspace.yaml"],
+                cwd=REPO,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its code server is a child: stopped with it as one process group
+            )
+        try:
+            if _answers(proc, base, deadline=time.monotonic() + 180):
+                break
+            if proc.poll() is None:
+                pytest.fail(f"dagster-webserver did not answer in 180 s; see {log_path}")
+            if attempt == 2 or not _address_in_use(log_path.read_text(errors="replace")):
+                pytest.fail(f"dagster-webserver exited ({proc.returncode}); see {log_path}")
+        except BaseException:
+            _stop(proc)
+            raise
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"dagster-webserver exited ({proc.returncode}); see {data_dir / 'webserver.log'}")
-            try:
-                with urllib.request.urlopen(base + "/server_info", timeout=5) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"dagster-webserver did not answer in 180 s; see {data_dir / 'webserver.log'}")
-            time.sleep(1)
         yield base
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
+        _stop(proc)
+
+
+def _answers(proc: subprocess.Popen, base: str, deadline: float) -> bool:
+    """Poll ``/server_info`` until it answers 200 (True), the process exits or the deadline passes (False)."""
+    while proc.poll() is None and time.monotonic() < deadline:
         try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=30)
-        log.close()
+            with urllib.request.urlopen(base + "/server_info", timeout=5) as r:
+                if r.status == 200:
+                    return True
+        except OSError:
+            pass
+        time.sleep(1)
+    return False
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    try:  # the group: the webserver and its code server
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return  # all gone
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
 
 
 def _location_name(base: str) -> str:
