@@ -61,6 +61,8 @@ class Request:
     method: str
     path: str
     body: dict[str, Any] | None
+    # the client's ``timeout`` for this HTTP request (requests' keyword; None: wait for ever)
+    timeout: float | tuple[float, float] | None = None
 
 
 @dataclass
@@ -88,12 +90,13 @@ class FakeBigQuery:
 
     def _dispatch(self, request: Any) -> tuple[int, dict[str, str], str]:
         path = request.path_url.split("?")[0]
+        timeout = request.req_kwargs.get("timeout")  # what the client passed to requests
         if path.startswith("/upload/bigquery/v2/projects/") and path.endswith("/jobs"):
             config, data = self._multipart(request)
-            self.requests.append(Request("LOAD", path, config))
+            self.requests.append(Request("LOAD", path, config, timeout))
             return self._reply(self._load(config, data))
         body = json.loads(request.body) if request.body else None
-        self.requests.append(Request(request.method, path, body))
+        self.requests.append(Request(request.method, path, body, timeout))
         if request.method == "POST" and path.endswith("/jobs"):
             return self._reply(self._query(body))
         if m := re.fullmatch(r"/bigquery/v2/projects/[^/]+/queries/([^/]+)", path):

@@ -12,7 +12,12 @@ import pytest
 import responses
 from google.auth.credentials import AnonymousCredentials
 
-from nba_assets.lib.storage.bigquery_io import SWAP_ATTEMPTS, NbaPolarsBigQueryIOManager, bigquery_schema
+from nba_assets.lib.storage.bigquery_io import (
+    SWAP_ATTEMPTS,
+    TIMEOUT_SECONDS,
+    NbaPolarsBigQueryIOManager,
+    bigquery_schema,
+)
 from nba_assets_tests.fake_bigquery import FakeBigQuery
 from nba_assets_tests.fake_bigquery_storage import FakeBigQueryRead
 from nba_assets_tests.test_lib_storage import DRIFT, drift_asset, failure_text, missing_table_assets
@@ -542,11 +547,19 @@ def test_only_a_refused_read_session_falls_back_to_rest() -> None:
 
     rest = pa.table({"v": [1, 2]})
 
-    class Rows:
+    class Rows:  # RowIterator.to_arrow's signature (google-cloud-bigquery 3.47)
         def __init__(self, error: Exception) -> None:
             self.error = error
+            self.timeouts: list[float | None] = []
 
-        def to_arrow(self, create_bqstorage_client: bool) -> pa.Table:
+        def to_arrow(
+            self,
+            progress_bar_type: str | None = None,
+            bqstorage_client: object = None,
+            create_bqstorage_client: bool = True,
+            timeout: float | None = None,
+        ) -> pa.Table:
+            self.timeouts.append(timeout)
             if create_bqstorage_client:
                 raise self.error
             return rest
@@ -558,15 +571,38 @@ def test_only_a_refused_read_session_falls_back_to_rest() -> None:
 
         def result(self, timeout: float | None = None) -> Rows:
             self.reads += 1
-            return Rows(self.error)
+            self.rest = Rows(self.error)
+            return self.rest
 
     warned: list[str] = []
     job = Job(PermissionDenied(REFUSED))
-    assert read_rows(job, Rows(job.error), "p.raw.t", None, warned.append).equals(rest)  # type: ignore[arg-type]
+    fast = Rows(job.error)
+    assert read_rows(job, fast, "p.raw.t", 30.0, warned.append).equals(rest)  # type: ignore[arg-type]
     assert job.reads == 1 and len(warned) == 1 and "bigquery.readsessions.create" in warned[0]
+    # both downloads are bounded by the read's timeout (to_arrow's default, None, waits for ever)
+    assert fast.timeouts == [30.0] and job.rest.timeouts == [30.0]
 
     warned.clear()
     job = Job(Forbidden("Access Denied: Table p:raw.t: User does not have permission to query table"))
     with pytest.raises(Forbidden, match="Access Denied"):
         read_rows(job, Rows(job.error), "p.raw.t", None, warned.append)  # type: ignore[arg-type]
     assert job.reads == 0 and warned == []
+
+
+def test_every_request_of_the_prod_warehouse_has_a_time_limit(bq, monkeypatch) -> None:
+    """google-cloud-bigquery waits for ever by default (DEFAULT_TIMEOUT None: requests gets timeout=None),
+    and the prod resources give the IO manager no timeout: every request of a write and a read went out
+    without a limit, so a dead connection hung the run. Now each has the IO manager's default limit,
+    including dagster-gcp's CREATE SCHEMA, which passed none at all."""
+    from nba_assets.defs.resources_prod import build_prod_resources
+    from nba_assets.lib.env import Settings
+
+    monkeypatch.setenv("NBA_ASSETS_GCP_PROJECT", "p")
+    io_manager = build_prod_resources(Settings(env="prod"))["io_manager"]
+    assert dg.materialize(
+        _assets({}), resources={"io_manager": io_manager}, partition_key="2025-11-03"
+    ).success
+    # CREATE SCHEMA, tables.get, tables.list, the load, the swap, the staging drop, the read's query
+    assert {r.method for r in bq.requests} == {"POST", "GET", "LOAD", "DELETE"}
+    assert [(r.method, r.path, r.timeout) for r in bq.requests if r.timeout != TIMEOUT_SECONDS] == []
+    assert 0 < TIMEOUT_SECONDS < 3600

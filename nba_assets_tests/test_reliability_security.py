@@ -92,6 +92,9 @@ ALLOWED: dict[tuple[str, str, str], str] = {
     (BIGQUERY_IO, "load_input", "cols"): "column names of the input, each through ident",
     (BIGQUERY_IO, "load_input", "target"): "table_id(table_slice): checked project, ident names",
     (BIGQUERY_IO, "load_input", "where"): "bigquery_where(): ident columns, @ parameters",
+    (BIGQUERY_IO, "ensure_schema_exists", "ident(table_slice.schema)"): (
+        "the dataset = the asset key's prefix (code), through ident"
+    ),
     ("nba_assets/lib/dbt_state.py", "rows_by_date", "ident(schema)"): (
         "a context asset key's schema (dbt's manifest, code), through ident; dates are bound with ?"
     ),

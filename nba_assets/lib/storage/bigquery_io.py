@@ -57,6 +57,7 @@ from dagster_polars.io_managers.bigquery import PolarsBigQueryTypeHandler
 from google.api_core.exceptions import GoogleAPIError, NotFound, PermissionDenied
 from google.api_core.retry import Retry
 from google.cloud import bigquery
+from pydantic import Field
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from nba_assets.lib.env import GCP_PROJECT_VAR, require_value
@@ -78,6 +79,14 @@ STAGING_TABLE = re.compile(rf"^{STAGING_PREFIX}\w+_[0-9a-f]{{12}}$")
 # progress, so a later write to the same dataset drops it.
 STALE_STAGING_HOURS = 24
 _ONCE = Retry(predicate=lambda _exc: False)  # a request that is not retried
+# google-cloud-bigquery waits for ever unless told otherwise: its DEFAULT_TIMEOUT is None (no limit on
+# an HTTP request; google/cloud/bigquery/retry.py), QueryJob.result() without a timeout waits for the job
+# however long it runs, and RowIterator.to_arrow(timeout=None) for the whole download. dagster-gcp's
+# ``timeout`` (default None) is what every call here passes, so an unset one left a run hanging on a
+# dead connection. Every job of this warehouse is one partition's load, swap or read, or a whole table of
+# a few hundred thousand rows: seconds to a few minutes. The limit bounds each request, each job's wait
+# and each download.
+TIMEOUT_SECONDS = 900.0
 
 
 def _project(name: str | None) -> str:
@@ -274,7 +283,7 @@ def read_rows(
     it is, with no warning. Either way the columns come out with the same Arrow types
     (:func:`plain_arrow`)."""
     try:
-        table = rows.to_arrow(create_bqstorage_client=True)
+        table = rows.to_arrow(create_bqstorage_client=True, timeout=timeout)
     except PermissionDenied as exc:  # gRPC: the read session; REST's 403 is a Forbidden, not this
         warn(
             f"warehouse: the BigQuery Storage Read API refused to read {target} ({exc}); read it over "
@@ -282,7 +291,7 @@ def read_rows(
             "(role roles/bigquery.readSessionUser) for the fast path."
         )
         # a new iterator (the refused one has started); the job's results are read again, not rerun
-        table = job.result(timeout=timeout).to_arrow(create_bqstorage_client=False)
+        table = job.result(timeout=timeout).to_arrow(create_bqstorage_client=False, timeout=timeout)
     return plain_arrow(table)
 
 
@@ -315,6 +324,14 @@ class StagedBigQueryClient(BigQueryClient):
     @staticmethod
     def delete_table_slice(context: dg.OutputContext, table_slice: TableSlice, connection: Any) -> None:
         return None
+
+    @staticmethod
+    def ensure_schema_exists(context: dg.OutputContext, table_slice: TableSlice, connection: Any) -> None:
+        # dagster-gcp's runs this query with no timeout (its .result() waits for ever)
+        location, timeout = _job_options(context)
+        connection.query(
+            f"CREATE SCHEMA IF NOT EXISTS {ident(table_slice.schema)}", location=location, timeout=timeout
+        ).result(timeout=timeout)
 
 
 def _job_options(context: dg.OutputContext | dg.InputContext) -> tuple[str | None, float | None]:
@@ -414,6 +431,14 @@ class NbaPolarsBigQueryTypeHandler(PolarsBigQueryTypeHandler):
 
 class NbaPolarsBigQueryIOManager(PolarsBigQueryIOManager):
     """BigQuery warehouse for polars frames; dataset = asset key prefix (the layer)."""
+
+    timeout: float | None = Field(
+        default=TIMEOUT_SECONDS,
+        description=(
+            "Seconds each BigQuery request, each job's wait and each read's download may take "
+            "(None: no limit, which the client library's defaults are)."
+        ),
+    )
 
     @staticmethod
     def type_handlers() -> Sequence[DbTypeHandler]:
