@@ -874,6 +874,19 @@ def test_the_bigquery_target_parses_with_dates_given_as_yaml_vars(tmp_path) -> N
     assert "Env var required but not provided: 'NBA_ASSETS_GCP_PROJECT'" in missing.stdout
 
 
+def test_the_bigquery_target_bounds_how_long_a_dbt_job_may_run() -> None:
+    """dbt-bigquery waits up to a day for a job when the profile sets no limit; the prod target sets
+    one, under a known credentials field (a misspelt key would be ignored or refused)."""
+    import yaml
+    from dbt.adapters.bigquery.credentials import BigQueryCredentials
+
+    target = yaml.safe_load((REPO_ROOT / "dbt_project" / "profiles.yml").read_text())["nba_assets"][
+        "outputs"
+    ]["bigquery"]
+    assert "job_execution_timeout_seconds" in BigQueryCredentials.__dataclass_fields__
+    assert 0 < target["job_execution_timeout_seconds"] <= 3600
+
+
 def test_the_coverage_test_names_a_scheduled_game_the_model_lost(warehouse, tmp_path) -> None:
     """covers_scheduled_games (with require_history: a join on each team's first box-score date, which
     BigQuery can plan, instead of a correlated EXISTS) fails for a game of the window that lost its
