@@ -34,6 +34,15 @@ coercion is allowed; REQUIRED modes, NUMERIC precision, descriptions and every o
 Faults: ``fail_load`` (load jobs fail), ``fail_statement`` (a statement containing this text fails),
 ``fail_list`` (``tables.list`` fails with a server error) and ``conflicts`` (that many transactions are cancelled for a concurrent update, as BigQuery cancels
 a transaction that mutates a table another transaction is mutating). Every request is kept in ``requests`` for the tests to read.
+
+``stall`` (a stalled job): the next ``stalls`` jobs whose query contains this text (``"LOAD"``: load jobs)
+never finish: ``jobs.insert``, ``jobs.get`` and ``getQueryResults`` answer RUNNING / ``jobComplete: false``
+for ever and nothing of the job is applied. ``jobs.cancel`` (each request's job id kept in ``cancels``)
+stops it as BigQuery documents for a script cancelled before its ``COMMIT TRANSACTION``: the job ends
+DONE with reason ``stopped`` and nothing applied (its transaction is rolled back). With ``late_commit`` the
+cancel arrives too late: the job applies its work (the load, or every statement up to the COMMIT) and ends
+DONE without error, as a job that finished before the cancel took effect. ``fail_cancel`` makes
+``jobs.cancel`` fail with a server error (the job stays RUNNING).
 """
 
 import io
@@ -72,6 +81,11 @@ class FakeBigQuery:
     fail_statement: str | None = None
     conflicts: int = 0
     fail_list: bool = False
+    stall: str | None = None  # a job whose query contains this ("LOAD": a load job) never finishes
+    stalls: int = 1  # how many such jobs stall; later ones run normally
+    late_commit: bool = False  # a cancel of a stalled job comes too late: its work is applied
+    fail_cancel: bool = False
+    cancels: list[str] = field(default_factory=list)  # job ids of jobs.cancel requests
     requests: list[Request] = field(default_factory=list)
     schemas: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # "dataset.table" -> fields
     jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -99,6 +113,8 @@ class FakeBigQuery:
         self.requests.append(Request(request.method, path, body, timeout))
         if request.method == "POST" and path.endswith("/jobs"):
             return self._reply(self._query(body))
+        if m := re.fullmatch(r"/bigquery/v2/projects/[^/]+/jobs/([^/]+)/cancel", path):
+            return self._cancel(m.group(1))
         if m := re.fullmatch(r"/bigquery/v2/projects/[^/]+/queries/([^/]+)", path):
             query = parse_qs(urlsplit(request.url).query)
             return self._reply(self._results(self.jobs[m.group(1)], query))
@@ -212,6 +228,8 @@ class FakeBigQuery:
         assert load["sourceFormat"] == "PARQUET"
         if self.fail_load:
             return self._job("load", self.fail_load, "invalid")
+        if self._stalls("LOAD"):
+            return self._hold("load", lambda: self._load(config, data))
         # The client's own Parquet (load_table_from_dataframe) tags columns with BigQuery type names in
         # the field metadata; BigQuery reads the physical types, so the fake drops the tags.
         arrow = pq.read_table(io.BytesIO(data))
@@ -236,6 +254,8 @@ class FakeBigQuery:
 
     def _query(self, body: dict[str, Any]) -> dict[str, Any]:
         query = body["configuration"]["query"]
+        if self._stalls(query["query"]):
+            return self._hold("query", lambda: self._query(body))
         params = {p["name"]: _param(p) for p in query.get("queryParameters", [])}
         if self.conflicts and "BEGIN TRANSACTION" in query["query"]:
             self.conflicts -= 1
@@ -271,6 +291,48 @@ class FakeBigQuery:
         }
         self.jobs[job_id].update(schema=last[0], rows=last[1])
         return resource
+
+    def _stalls(self, text: str) -> bool:
+        """Whether a job whose query is ``text`` (``"LOAD"`` for a load job) stalls (one of ``stalls``)."""
+        if self.stall is None or self.stalls <= 0 or self.stall not in text:
+            return False
+        self.stalls -= 1
+        return True
+
+    def _hold(self, kind: str, work: Any) -> dict[str, Any]:
+        """A job that stays RUNNING: ``work`` (what it would do) runs only if a cancel comes too late."""
+        resource = self._job(kind)
+        resource["status"] = {"state": "RUNNING"}
+        self.jobs[resource["jobReference"]["jobId"]]["work"] = work
+        return resource
+
+    def _cancel(self, job_id: str) -> tuple[int, dict[str, str], str]:
+        """``jobs.cancel``: a stalled job stops (nothing applied) or, with ``late_commit``, finishes its
+        work; a finished job stays as it is. The reply is the job's resource after the request."""
+        self.cancels.append(job_id)
+        if self.fail_cancel:
+            return 500, {}, json.dumps({"error": {"code": 500, "message": "backendError"}})
+        job = self.jobs[job_id]
+        work = job.pop("work", None)
+        if work is not None:
+            if self.late_commit:
+                stalls, self.stall = self.stall, None  # the held job's own work does not stall again
+                done = work()  # its resource, under a job id of its own
+                self.stall = stalls
+                finished = self.jobs[done["jobReference"]["jobId"]]
+                job.update(
+                    schema=finished["schema"],
+                    rows=finished["rows"],
+                    resource={**done, "jobReference": job["resource"]["jobReference"]},
+                )
+            else:
+                reason, message = "stopped", "Job execution was cancelled: User requested cancellation"
+                job["resource"]["status"] = {
+                    "state": "DONE",
+                    "errorResult": {"reason": reason, "message": message},
+                    "errors": [{"reason": reason, "message": message}],
+                }
+        return self._reply({"kind": "bigquery#jobCancelResponse", "job": job["resource"]})
 
     def _statement(self, sql: str, params: dict[str, Any]) -> tuple[list[dict[str, Any]], list[tuple]]:
         like = re.fullmatch(r"CREATE TABLE IF NOT EXISTS `([^`]+)` LIKE `([^`]+)`", sql)
@@ -322,6 +384,8 @@ class FakeBigQuery:
     def _results(self, job: dict[str, Any], query: dict[str, list[str]]) -> dict[str, Any]:
         """One page of ``jobs.getQueryResults``: at most ``maxResults`` rows (the client asks for 0 while
         it waits for the job) from the ``pageToken`` offset, and the next page's token if rows remain."""
+        if job["resource"]["status"]["state"] != "DONE":  # still running: no result yet
+            return {"jobReference": job["resource"]["jobReference"], "jobComplete": False}
         schema, rows = job["schema"], job["rows"]
         start = int(query.get("pageToken", ["0"])[0])
         size = int(query["maxResults"][0]) if "maxResults" in query else len(rows)

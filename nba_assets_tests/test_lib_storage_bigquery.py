@@ -606,3 +606,128 @@ def test_every_request_of_the_prod_warehouse_has_a_time_limit(bq, monkeypatch) -
     assert {r.method for r in bq.requests} == {"POST", "GET", "LOAD", "DELETE"}
     assert [(r.method, r.path, r.timeout) for r in bq.requests if r.timeout != TIMEOUT_SECONDS] == []
     assert 0 < TIMEOUT_SECONDS < 3600
+
+
+def _stalled_io(seconds: float = 0.3) -> dict[str, NbaPolarsBigQueryIOManager]:
+    return {"io_manager": NbaPolarsBigQueryIOManager(project="p", location="US", timeout=seconds)}
+
+
+def _job_ids(fake: FakeBigQuery, kind: str) -> list[str]:
+    """Ids of the jobs ``kind`` ("load" or "query") the fake created, in order."""
+    return [
+        j["resource"]["jobReference"]["jobId"]
+        for j in fake.jobs.values()
+        if kind in j["resource"]["configuration"]
+    ]
+
+
+@pytest.mark.parametrize(
+    ("stall", "operation", "kind", "node"),
+    [
+        ("LOAD", "staging 2 rows for p.raw.t (game_date 2025-11-03) timed out", "load", "raw__t"),
+        (
+            "BEGIN TRANSACTION",
+            "replacing the slice of p.raw.t (game_date 2025-11-03) timed out",
+            "query",
+            "raw__t",
+        ),
+        ("SELECT * FROM `p.raw.t`", "reading p.raw.t (game_date 2025-11-03) timed out", "query", "mart__u"),
+        ("CREATE SCHEMA IF NOT EXISTS raw", "creating dataset raw timed out", "query", "raw__t"),
+    ],
+)
+def test_a_job_that_outlives_its_timeout_is_cancelled_and_named(bq, stall, operation, kind, node) -> None:
+    """A load, swap or read job that never finishes: the client library raises a bare TimeoutError from
+    result() and leaves the job running in BigQuery. The job is cancelled and the step fails naming the
+    operation, the table, the partition, the job id and the timeout; the table keeps its rows."""
+    state: dict = {}
+    assets = _assets(state)
+    assert dg.materialize(assets[:1], resources=_io(), partition_key="2025-11-03").success
+    bq.stall = stall
+    state["values"] = [7, 8]
+    result = dg.materialize(assets, resources=_stalled_io(), partition_key="2025-11-03", raise_on_error=False)
+    assert not result.success
+    stalled = [
+        job_id for job_id in _job_ids(bq, kind) if bq.jobs[job_id]["resource"]["status"].get("errorResult")
+    ]
+    assert bq.cancels == stalled and len(stalled) == 1, "the stalled job, and only it, was cancelled"
+    error = failure_text(result, node)
+    assert operation in error
+    assert f"BigQuery job {stalled[0]} did not finish within 0.3 s" in error
+    assert "BigQuery stopped it (Job execution was cancelled: User requested cancellation)" in error
+    assert sorted(bq.table("raw.t")["v"].to_list()) == ([3, 30] if node == "raw__t" else [7, 8])
+    assert [t for t in bq.tables() if "_staging_" in t] == []
+
+
+def test_a_failed_cancel_is_logged_and_the_timeout_is_the_error(bq) -> None:
+    """Cancelling is best effort: a cancel request that fails is a warning naming the job, and the step
+    fails with the timeout (not with the cancel's error)."""
+    t = _assets({})[:1]
+    bq.stall, bq.fail_cancel = "BEGIN TRANSACTION", True
+    instance = dg.DagsterInstance.ephemeral()
+    result = dg.materialize(
+        t, resources=_stalled_io(), partition_key="2025-11-03", raise_on_error=False, instance=instance
+    )
+    assert not result.success and len(bq.cancels) == 1
+    error = failure_text(result, "raw__t")
+    assert f"BigQuery job {bq.cancels[0]} did not finish within 0.3 s" in error
+    assert "cancelling it failed" in error and "so it may still run" in error
+    warnings = [m for m in _warnings(instance, result.run_id) if "could not cancel" in m]
+    assert len(warnings) == 1 and bq.cancels[0] in warnings[0]
+
+
+@pytest.mark.parametrize("late_commit", [False, True])
+def test_a_retried_write_after_a_timed_out_swap_leaves_one_batch(bq, late_commit) -> None:
+    """The first attempt's swap stalls and is cancelled: BigQuery stops it before its COMMIT (the old
+    rows stay) or the cancel comes too late and it commits (the first attempt's rows). Either way the
+    step's retry swaps again, and the partition holds exactly the retry's rows: never both batches,
+    never neither."""
+
+    @dg.asset(
+        key=["raw", "t"],
+        partitions_def=parts,
+        metadata={"partition_expr": "game_date"},
+        retry_policy=dg.RetryPolicy(max_retries=1),
+    )
+    def t(context: dg.AssetExecutionContext) -> pl.DataFrame:
+        values = [100 + context.retry_number, 200 + context.retry_number]  # each attempt its own batch
+        return pl.DataFrame({"game_date": [date(2025, 11, 3)] * 2, "v": values})
+
+    assert dg.materialize([t], resources=_io(), partition_key="2025-11-03").success  # batch [100, 200]
+    bq.stall, bq.late_commit = "BEGIN TRANSACTION", late_commit
+    instance = dg.DagsterInstance.ephemeral()
+    result = dg.materialize([t], resources=_stalled_io(), partition_key="2025-11-03", instance=instance)
+    assert result.success
+    failures = [
+        e
+        for e in instance.all_logs(result.run_id)
+        if e.dagster_event and e.dagster_event.is_step_up_for_retry
+    ]
+    assert len(failures) == 1, "the first attempt failed on the timeout and was retried"
+    (swap,) = bq.cancels
+    status = bq.jobs[swap]["resource"]["status"]
+    assert status["state"] == "DONE" and bool(status.get("errorResult")) is not late_commit
+    assert sorted(bq.table("raw.t")["v"].to_list()) == [101, 201]
+    assert [t for t in bq.tables() if "_staging_" in t] == []
+
+
+def test_slice_label_names_the_partitions() -> None:
+    from dagster._core.storage.db_io_manager import TablePartitionDimension
+
+    from nba_assets.lib.storage.bigquery_io import slice_label
+
+    def window(start: str, end: str) -> TablePartitionDimension:
+        return TablePartitionDimension(
+            partition_expr="game_date",
+            partitions=dg.TimeWindow(datetime.fromisoformat(start), datetime.fromisoformat(end)),
+        )
+
+    def label(*dims: TablePartitionDimension) -> str:
+        return slice_label(TableSlice(table="t", schema="raw", database="p", partition_dimensions=dims))
+
+    from dagster._core.storage.db_io_manager import TableSlice
+
+    assert label() == ""
+    assert label(window("2025-11-03", "2025-11-04")) == "game_date 2025-11-03"
+    assert label(window("2025-11-01", "2025-11-05")) == "game_date 2025-11-01 to 2025-11-04"
+    keys = TablePartitionDimension(partition_expr="season", partitions=["2024-25", "2025-26"])
+    assert label(window("2025-11-03", "2025-11-04"), keys) == "game_date 2025-11-03; season 2024-25, 2025-26"

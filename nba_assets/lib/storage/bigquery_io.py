@@ -38,6 +38,7 @@ Identifiers (dataset = asset layer, table = asset name, columns of frames built 
 :func:`ident`; the project comes from configuration and passes :func:`_project`.
 """
 
+import concurrent.futures
 import io
 import re
 import time
@@ -50,6 +51,7 @@ from typing import Any
 import dagster as dg
 import polars as pl
 import pyarrow as pa
+import requests
 from dagster._core.storage.db_io_manager import DbIOManager, DbTypeHandler, TableSlice
 from dagster_gcp.bigquery.io_manager import BigQueryClient
 from dagster_polars import PolarsBigQueryIOManager
@@ -87,6 +89,25 @@ _ONCE = Retry(predicate=lambda _exc: False)  # a request that is not retried
 # a few hundred thousand rows: seconds to a few minutes. The limit bounds each request, each job's wait
 # and each download.
 TIMEOUT_SECONDS = 900.0
+
+
+# What a job wait that times out leaves behind, and what is guaranteed. google-cloud-bigquery (3.47)
+# raises concurrent.futures.TimeoutError (the builtin TimeoutError) from LoadJob.result (api_core's
+# PollingFuture) and from QueryJob.result, which also turns requests' Timeout into it; the job itself
+# goes on running in BigQuery. So a timed-out wait cancels its job (:func:`wait_for_job`). jobs.cancel
+# only asks: it returns at once, a job that has finished stays finished, and whether the cancel took
+# effect is the job's state afterwards (REST reference, jobs.cancel). For the swap script, BigQuery
+# commits the transaction only at COMMIT TRANSACTION and rolls it back when the script ends before it
+# (multi-statement transactions): a cancel that stops it first leaves the previous rows, one that comes
+# after the COMMIT leaves the new rows. Never a mix, but which one is not known when the step fails. The
+# step's retry stages its rows again and runs a new swap, which deletes the slice before inserting, so the
+# slice then holds that retry's rows, whatever the first swap did; a first swap still running then
+# mutates the same table concurrently, and BigQuery aborts one of the two transactions ("concurrent
+# update": the retry's swap runs again, SWAP_ATTEMPTS). The staging table is dropped after a timeout too,
+# so a timed-out swap that has not read it yet fails rather than committing later. A load that outlives
+# the drop would recreate its staging table: the cancel stops it, and a leftover is swept
+# (STALE_STAGING_HOURS).
+CANCEL_TIMEOUT_SECONDS = 60.0  # jobs.cancel's own request: the run has already waited its timeout
 
 
 def _project(name: str | None) -> str:
@@ -309,6 +330,57 @@ def _pause(seconds: float) -> None:
     time.sleep(seconds)
 
 
+def slice_label(table_slice: TableSlice) -> str:
+    """The slice's partitions for messages: ``game_date 2025-11-03`` (one day), ``game_date 2025-11-01
+    to 2025-11-04`` (a range, inclusive), ``season 2024-25, 2025-26`` (keys); "" when unpartitioned."""
+    parts: list[str] = []
+    for column, values in partition_filters(table_slice):
+        if isinstance(values, tuple):
+            first, last = values[0], values[1] - timedelta(days=1)
+            parts.append(f"{column} {first}" if first >= last else f"{column} {first} to {last}")
+        else:
+            parts.append(f"{column} {', '.join(values)}")
+    return "; ".join(parts)
+
+
+def _cancel(job: Any, warn: Callable[[str], None]) -> str:
+    """Ask BigQuery to cancel ``job`` (once, best effort); what is known of it afterwards, for the error.
+    A failure to cancel is logged with ``warn``, never raised over the timeout."""
+    try:
+        job.cancel(retry=_ONCE, timeout=CANCEL_TIMEOUT_SECONDS)
+    # requests' exceptions (a dropped connection, a timeout) are OSErrors, not GoogleAPIErrors
+    except (GoogleAPIError, OSError) as exc:
+        warn(f"warehouse: could not cancel BigQuery job {job.job_id}, it may still run: {exc}")
+        return f"cancelling it failed ({exc}), so it may still run"
+    if job.state != "DONE":  # the cancel's reply: the job as it was when BigQuery took the request
+        return f"cancel requested (BigQuery reported it {job.state}); a job stopped early applies nothing"
+    if job.error_result:
+        return f"BigQuery stopped it ({job.error_result.get('message') or job.error_result.get('reason')})"
+    return "it finished as it was being cancelled, so its work stands"
+
+
+def wait_for_job(
+    job: Any, timeout: float | None, what: str, warn: Callable[[str], None], after: str = ""
+) -> Any:
+    """``job.result(timeout=timeout)``. A wait that times out cancels the job (:func:`_cancel`: the
+    client library leaves it running) and fails with a message naming ``what`` was being done (the
+    operation, table and partitions), the job id, the timeout and what happened to the job; ``after``
+    says what that leaves in the table."""
+    try:
+        return job.result(timeout=timeout)
+    except (concurrent.futures.TimeoutError, requests.exceptions.Timeout) as exc:
+        outcome = _cancel(job, warn)
+        raise dg.Failure(
+            f"warehouse: {what} timed out: BigQuery job {job.job_id} did not finish within {timeout} s "
+            f"(the IO manager's timeout); {outcome}{after}"
+        ) from exc
+
+
+def _what(operation: str, target: str, table_slice: TableSlice) -> str:
+    label = slice_label(table_slice)
+    return f"{operation} {target} ({label})" if label else f"{operation} {target}"
+
+
 @contextmanager
 def _fails_as(message: str) -> Iterator[None]:
     """A BigQuery error as a Dagster failure that says what happened to the table."""
@@ -329,9 +401,10 @@ class StagedBigQueryClient(BigQueryClient):
     def ensure_schema_exists(context: dg.OutputContext, table_slice: TableSlice, connection: Any) -> None:
         # dagster-gcp's runs this query with no timeout (its .result() waits for ever)
         location, timeout = _job_options(context)
-        connection.query(
+        job = connection.query(
             f"CREATE SCHEMA IF NOT EXISTS {ident(table_slice.schema)}", location=location, timeout=timeout
-        ).result(timeout=timeout)
+        )
+        wait_for_job(job, timeout, f"creating dataset {table_slice.schema}", context.log.warning)
 
 
 def _job_options(context: dg.OutputContext | dg.InputContext) -> tuple[str | None, float | None]:
@@ -379,13 +452,25 @@ class NbaPolarsBigQueryTypeHandler(PolarsBigQueryTypeHandler):
             with _fails_as(
                 f"warehouse: staging {obj.height} rows for {target} failed, so {target} was not touched"
             ):
-                connection.load_table_from_file(
+                job = connection.load_table_from_file(
                     data, staging, size=size, job_config=load, location=location, timeout=timeout
-                ).result(timeout=timeout)
+                )
+                wait_for_job(
+                    job,
+                    timeout,
+                    _what(f"staging {obj.height} rows for", target, table_slice),
+                    context.log.warning,
+                    f"; {target} was not touched",
+                )
             where, params = bigquery_where(table_slice)
             replaced = (
                 f"warehouse: replacing the slice of {target} failed; it runs as one transaction, "
                 f"so {target} keeps its previous rows"
+            )
+            swap_what = _what("replacing the slice of", target, table_slice)
+            swap_after = (
+                f"; the swap is one transaction, so {target} holds its previous rows or the new ones, "
+                "never a mix, and a retry of the step replaces the slice again"
             )
             with _fails_as(replaced):
                 for attempt in Retrying(
@@ -396,12 +481,13 @@ class NbaPolarsBigQueryTypeHandler(PolarsBigQueryTypeHandler):
                     reraise=True,
                 ):
                     with attempt:
-                        connection.query(
+                        job = connection.query(
                             replace_slice_script(target, staging, obj.columns, where),
                             job_config=bigquery.QueryJobConfig(query_parameters=params),
                             location=location,
                             timeout=timeout,
-                        ).result(timeout=timeout)
+                        )
+                        wait_for_job(job, timeout, swap_what, context.log.warning, swap_after)
         finally:
             try:
                 connection.delete_table(staging, not_found_ok=True, timeout=timeout)
@@ -423,7 +509,7 @@ class NbaPolarsBigQueryTypeHandler(PolarsBigQueryTypeHandler):
                 location=location,
                 timeout=timeout,
             )
-            rows = job.result(timeout=timeout)
+            rows = wait_for_job(job, timeout, _what("reading", target, table_slice), context.log.warning)
         except NotFound:
             return missing_table(context, target)
         return pl.from_arrow(read_rows(job, rows, target, timeout, context.log.warning))  # type: ignore[return-value]
