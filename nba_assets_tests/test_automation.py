@@ -40,6 +40,7 @@ from nba_assets.defs.resources import (
     build_resources,
 )
 from nba_assets.lib.alerts import (
+    SLACK_MAX_RETRY_AFTER_SECONDS,
     SLACK_MAX_TEXT,
     SLACK_TIMEOUT_SECONDS,
     Alert,
@@ -892,6 +893,65 @@ def test_a_rate_limited_post_waits_once_and_is_delivered_in_the_same_tick(repo, 
         assert dg.materialize([demo_lines], instance=instance, partition_key="2025-11-05").success
         result = tick(sensors.alerts_sensor, repo, instance, alerts=_slack_alerts("xoxb-busy"))
         assert "failed" not in (result.skip_message or "") and len(posted(server)) == 2  # refused, then taken
+
+
+@pytest.fixture
+def slack_sleeps(monkeypatch) -> list[float]:
+    """slack_sdk's 429 handler sleeps ``Retry-After`` (+ up to 1 s): recorded here, not slept."""
+    from types import SimpleNamespace
+
+    from slack_sdk.http_retry import builtin_handlers
+
+    sleeps: list[float] = []
+    monkeypatch.setattr(builtin_handlers, "time", SimpleNamespace(sleep=sleeps.append))
+    return sleeps
+
+
+@pytest.mark.parametrize(
+    ("wait", "waited"),
+    [(str(SLACK_MAX_RETRY_AFTER_SECONDS), True), ("11", False), ("3600", False), ("soon", False)],
+)
+def test_a_send_waits_out_only_a_short_retry_after(slack, slack_sleeps, wait, waited) -> None:
+    """slack_sdk's 429 handler sleeps for the whole Retry-After: an hour's rate limit held a sensor tick
+    (Dagster's limit: 60 s) for an hour. A Retry-After up to SLACK_MAX_RETRY_AFTER_SECONDS is waited out
+    once; a longer or unreadable one fails the send at once, as transient, naming Slack, the channel and
+    the Retry-After."""
+    server = slack("xoxb-limited", slack_reply("ratelimited", 429, {"Retry-After": wait}), slack_reply())
+    sink = SlackAlerts(slack_client(FakeSlack(token="xoxb-limited").get_client()), "#nba-alerts")
+    alert = Alert(kind="run_failure", title="Run failed", run_id="r1")
+    if waited:
+        sink.send_all([alert])
+        assert len(posted(server)) == 2 and len(slack_sleeps) == 1
+        assert int(wait) <= slack_sleeps[0] < int(wait) + 1
+        return
+    with pytest.raises(AlertDeliveryError) as err:
+        sink.send_all([alert])
+    assert err.value.transient and slack_sleeps == [] and len(posted(server)) == 1
+    message = str(err.value)
+    assert "Slack rate-limited the alert to channel #nba-alerts" in message
+    assert f"Retry-After: {wait}" in message and "xoxb" not in message
+
+
+def test_a_long_rate_limit_holds_the_alert_for_a_later_tick(repo, slack, slack_sleeps) -> None:
+    """A tick that meets a long Retry-After does not wait for it: the delivery fails as transient, the
+    tick ends at once with its cursor before the alert, and a later tick sends it, exactly once."""
+    limited = slack("xoxb-hour", slack_reply("ratelimited", 429, {"Retry-After": "3600"}), slack_reply())
+    with dg.instance_for_test() as instance:
+        assert dg.materialize([demo_lines], instance=instance, partition_key="2025-11-05").success
+        held = tick(sensors.alerts_sensor, repo, instance, alerts=_slack_alerts("xoxb-hour"))
+        assert held.skip_message == "alert delivery failed; retrying next tick"
+        assert slack_sleeps == [] and len(posted(limited)) == 1
+        later = tick(sensors.alerts_sensor, repo, instance, held.cursor, alerts=_slack_alerts("xoxb-hour"))
+        assert len(posted(limited)) == 2 and "demo/lines:lines_fresh" in posted(limited)[1]["text"]
+        tick(sensors.alerts_sensor, repo, instance, later.cursor, alerts=_slack_alerts("xoxb-hour"))
+        assert len(posted(limited)) == 2
+
+
+def test_a_slack_delivery_fits_the_alerts_ticks_budget() -> None:
+    """The slowest send (a call timing out, the longest Retry-After waited out with its up to 1 s of
+    jitter, a second call timing out) started at the end of the tick's budget ends inside Dagster's 60 s."""
+    slowest = 2 * SLACK_TIMEOUT_SECONDS + SLACK_MAX_RETRY_AFTER_SECONDS + 1
+    assert policy.ALERTS_TICK_BUDGET.total_seconds() + slowest < 60
 
 
 @pytest.mark.parametrize("code", ["channel_not_found", "invalid_auth", "not_in_channel"])

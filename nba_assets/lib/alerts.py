@@ -14,6 +14,7 @@ import logging
 import re
 import threading
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +23,9 @@ from typing import Any, Protocol
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 
 from nba_assets.lib.errors import StoreUnavailableError
 from nba_assets.lib.storage.object_store import ObjectStore
@@ -155,14 +159,55 @@ SLACK_TRANSIENT_ERRORS = frozenset(
     {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 )
 SLACK_TIMEOUT_SECONDS = 10  # per call: a sensor tick must finish well inside Dagster's 60 s
+# The longest ``Retry-After`` a send waits out (slack_sdk sleeps it plus up to 1 s, then posts once
+# more). A send then takes at most 10 + 11 + 10 s, inside the alerts sensor's budget (policy.
+# ALERTS_TICK_BUDGET): a longer wait would outlive Dagster's 60 s sensor timeout, and a tick that times
+# out stores no cursor, so what it had already posted went out again.
+SLACK_MAX_RETRY_AFTER_SECONDS = 10
 SLACK_MAX_TEXT = 39_000  # chat.postMessage truncates past 40,000 characters
 
 
+def retry_after(headers: Mapping[str, Any]) -> str | None:
+    """The ``Retry-After`` header's value (any case; slack_sdk's retry hooks hold header values as
+    lists), None when absent."""
+    for name, value in headers.items():
+        if name.lower() == "retry-after":
+            return str(value[0] if isinstance(value, list | tuple) and value else value).strip()
+    return None
+
+
+class CappedRateLimitRetryHandler(RateLimitErrorRetryHandler):
+    """slack_sdk's HTTP 429 handler (sleep ``Retry-After`` plus up to 1 s, then try again), only for a
+    ``Retry-After`` of whole seconds up to ``max_wait``. A longer (or unreadable) one is not waited for:
+    the 429 reaches :class:`SlackAlerts`, which fails the send as transient and the sensor sends the
+    alert again on a later tick (its cursor stays before it)."""
+
+    def __init__(self, max_wait: int = SLACK_MAX_RETRY_AFTER_SECONDS, max_retry_count: int = 1) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self.max_wait = max_wait
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if response is None or not super()._can_retry(
+            state=state, request=request, response=response, error=error
+        ):
+            return False
+        value = retry_after(response.headers)
+        return value is not None and value.isdigit() and int(value) <= self.max_wait
+
+
 def slack_client(client: WebClient) -> WebClient:
-    """dagster-slack's client, bounded: 10 s per call, and one wait on HTTP 429 (``Retry-After``); by
-    default slack_sdk retries only connection errors, so a rate limit failed the delivery at once."""
+    """dagster-slack's client, bounded: 10 s per call, and one wait on HTTP 429 when its ``Retry-After``
+    is at most SLACK_MAX_RETRY_AFTER_SECONDS; by default slack_sdk retries only connection errors, so a
+    rate limit failed the delivery at once, and its own 429 handler sleeps whatever Retry-After says."""
     client.timeout = SLACK_TIMEOUT_SECONDS
-    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=1))
+    client.retry_handlers.append(CappedRateLimitRetryHandler())
     return client
 
 
@@ -197,6 +242,14 @@ class SlackAlerts:
         try:
             self.client.chat_postMessage(channel=self.channel, text=text)
         except SlackApiError as exc:
+            if exc.response.status_code == 429:  # not waited for (slack_client), or still limited after
+                wait = retry_after(exc.response.headers or {})
+                raise AlertDeliveryError(
+                    f"Slack rate-limited the alert to channel {self.channel} (HTTP 429, Retry-After: "
+                    f"{wait[:40] if wait is not None else 'not given'}); a send waits at most "
+                    f"{SLACK_MAX_RETRY_AFTER_SECONDS} s and once, so the alert is held for a later try",
+                    transient=True,
+                ) from None
             code = str(exc.response.get("error") or f"HTTP {exc.response.status_code}")
             transient = code in SLACK_TRANSIENT_ERRORS or exc.response.status_code >= 500
             raise AlertDeliveryError(f"Slack refused the alert: {code}", transient) from None

@@ -37,7 +37,8 @@ MAX_CATCH_UP_ATTEMPTS = 6
 SUMMARY_MEMORY = 60
 FIRST_TICK_LOOKBACK = timedelta(hours=24)
 # The alerts sensor starts no new delivery after this long in a tick: Dagster abandons a tick after
-# 60 s without storing its cursor, and one delivery can take 20 s (a 10 s Slack call, retried once).
+# 60 s without storing its cursor, and one delivery can take 31 s (a 10 s Slack call, retried once,
+# after a rate limit's Retry-After of at most 10 s plus 1 s: alerts.SLACK_MAX_RETRY_AFTER_SECONDS).
 ALERTS_TICK_BUDGET = timedelta(seconds=20)
 
 # Readiness statuses as Dagster stores them (AssetCheckExecutionRecordStatus values).
