@@ -5,7 +5,7 @@ import os
 import shutil
 import struct
 import subprocess
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -1003,3 +1003,172 @@ def test_the_context_keys_uniqueness_checks_are_blocking() -> None:
         "context/player_game_context",
     }
     assert all(s.blocking for s in unique.values())
+
+
+# ---------------------------------------------------------------- the backtest's line features from a lines file
+
+
+def _line_features_match_the_context(db: Path, day: str) -> int:
+    """``backtest.line_features_of`` on the raw lines of ``day`` gives every context row of ``day`` the
+    consensus, opening line and books count the dbt model gave it; returns the rows with a line."""
+    import polars as pl
+
+    from nba_assets.lib import backtest
+
+    with duckdb.connect(str(db), read_only=True) as con:
+        props = con.sql("select * from raw.player_props where game_date = ?", params=[day]).pl()
+        context = con.sql(
+            "select game_date, game_id, player_id, consensus_line, opening_line, line_move, books_count "
+            "from context.player_game_context where game_date = ?",
+            params=[day],
+        ).pl()
+    mine = backtest.line_features_of(props)
+    assert mine.select(backtest.LINE_KEY).is_duplicated().sum() == 0
+    got = context.select(backtest.LINE_KEY).join(mine, on=backtest.LINE_KEY, how="left")
+    got = got.with_columns(
+        (pl.col("consensus_line") - pl.col("opening_line")).alias("line_move"),
+        pl.col("books_count").fill_null(0).cast(pl.Int64),
+    )
+    key = backtest.LINE_KEY
+    want = context.with_columns(pl.col("books_count").cast(pl.Int64)).sort(key)
+    assert got.select(want.columns).sort(key).equals(want), "line features differ from the dbt model's"
+    return int(want["consensus_line"].is_not_null().sum())
+
+
+def test_the_backtest_computes_line_features_exactly_as_the_context_model(warehouse, tmp_path) -> None:
+    """The backtest's line features of a lines file (``backtest.line_features_of``) are the dbt model's:
+    on D's real lines, then on lines with a later snapshot that moves one main line and drops another
+    player's, an alternate line, ties of two main lines in the first and the latest snapshot, a book whose latest snapshot
+    of a game is an empty-fetch marker, and a snapshot after tip-off (which never counts)."""
+    settings, _ = warehouse
+    assert _line_features_match_the_context(settings.warehouse_path, D) > 150
+    copy = _copy(settings, tmp_path)
+    db = copy.warehouse_path
+    (game, book, moved, pulled), (game2, book2) = (
+        _q(
+            db,
+            """select game_id, bookmaker, min(player_id), max(player_id) from raw.player_props
+           where game_date = ? and is_main_line and player_id is not null
+           group by all having count(distinct player_id) >= 2 order by all limit 1""",
+            [D],
+        )[0],
+        _q(
+            db,
+            """select game_id, bookmaker from raw.player_props where game_date = ? and is_main_line
+           group by all order by game_id desc, bookmaker limit 1""",
+            [D],
+        )[0],
+    )
+    with duckdb.connect(str(db)) as con:
+        # a later snapshot of (game, book): `moved`'s main line up 2, `pulled`'s gone
+        con.execute(
+            """insert into raw.player_props
+               select * replace (
+                   snapshot_utc + interval 1 second as snapshot_utc,
+                   case when player_id = ? and is_main_line then line + 2 else line end as line)
+               from raw.player_props
+               where game_date = ? and game_id = ? and bookmaker = ? and player_id is distinct from ?""",
+            [moved, D, game, book, pulled],
+        )
+        # in that snapshot `moved` also has an alternate line and a second, lower main line (a tie)
+        con.execute(
+            """insert into raw.player_props
+               select p.* replace (p.line - 5 as line, a.alt as is_main_line)
+               from raw.player_props p cross join (values (true), (false)) a(alt)
+               where p.game_date = ? and p.game_id = ? and p.bookmaker = ? and p.player_id = ? and p.is_main_line
+               and p.snapshot_utc = (select max(snapshot_utc) from raw.player_props
+                   where game_date = ? and game_id = ? and bookmaker = ?)""",
+            [D, game, book, moved, D, game, book],
+        )
+        # and a second, lower main line in its earliest snapshot (a tie for the opening line)
+        con.execute(
+            """insert into raw.player_props
+               select * replace (line - 3 as line) from raw.player_props
+               where game_date = ? and game_id = ? and bookmaker = ? and player_id = ? and is_main_line
+               and snapshot_utc = (select min(snapshot_utc) from raw.player_props
+                   where game_date = ? and game_id = ? and bookmaker = ? and player_id = ?)""",
+            [D, game, book, moved, D, game, book, moved],
+        )
+        # (game2, book2)'s latest snapshot is an empty-fetch marker: none of its lines is current
+        con.execute(
+            """insert into raw.player_props
+               select * replace (
+                   max(snapshot_utc) over () + interval 1 second as snapshot_utc,
+                   cast(null as varchar) as player_name, cast(null as bigint) as player_id,
+                   cast(null as varchar) as team_abbr, 'empty_fetch' as match_method,
+                   cast(null as double) as line, cast(null as bigint) as over_price,
+                   cast(null as bigint) as under_price, cast(null as boolean) as is_main_line)
+               from raw.player_props where game_date = ? and game_id = ? and bookmaker = ?
+               limit 1""",
+            [D, game2, book2],
+        )
+        # a snapshot after tip-off (the raw layer refuses one; the staging view leaves it out too)
+        con.execute(
+            """insert into raw.player_props
+               select * replace (tipoff_utc + interval 1 minute as snapshot_utc, line + 7 as line)
+               from raw.player_props where game_date = ? and game_id = ? and player_id = ? and is_main_line""",
+            [D, game, moved],
+        )
+    _build_context(copy, D)
+    assert _line_features_match_the_context(db, D) > 150
+
+
+def test_a_backtest_with_a_lines_file_gives_the_window_the_files_line_features(warehouse, tmp_path) -> None:
+    """``backtest --lines`` on a window the warehouse holds no lines for: the feature rows the models
+    train on get the line features the file's lines give, equal to those of a warehouse that ingested
+    the same lines (as production does day by day); dates before the window keep the warehouse's."""
+    import polars as pl
+
+    from nba_assets.lib import backtest
+    from nba_assets.lib.features.catalog import LINE_FEATURES
+    from nba_assets.lib.features.store import feature_rows
+    from nba_assets.lib.sources.lines_csv import GUARANTEED_COLUMNS, read_lines_csv
+    from nba_assets_tests.conftest import shared_dir
+
+    settings, _ = warehouse
+    copy = _copy(settings, tmp_path)
+    db, day = copy.warehouse_path, date.fromisoformat(D)
+    with duckdb.connect(str(db)) as con:
+
+        def q(sql: str) -> pl.DataFrame:
+            return con.sql(sql).pl()
+
+        expected = q("select * from context.player_game_context")
+        args = (
+            q("select * from context.player_game_summary"),
+            q("select * from context.team_game_summary"),
+            q("select * from raw.injury_report"),
+        )
+        with_lines = feature_rows([day], expected, *args)
+        # the context of a warehouse without lines for D: no consensus, no opening line, 0 books
+        no_lines = feature_rows(
+            [day],
+            expected.with_columns(
+                pl.lit(None, pl.Float64).alias("consensus_line"),
+                pl.lit(None, pl.Float64).alias("opening_line"),
+                pl.lit(0, pl.Int64).alias("books_count"),
+            ),
+            *args,
+        )
+        assert not no_lines.select(*LINE_FEATURES).equals(with_lines.select(*LINE_FEATURES))
+        con.execute("create schema features")
+        con.register("no_lines", no_lines)
+        con.execute("create table features.player_features as select * from no_lines")
+    dev = shared_dir() / "data" / "real" / "props_points_2025-26_dev_oddsapi.csv"
+    lines_csv = tmp_path / "lines.csv"
+    pl.read_csv(dev, infer_schema=False).filter(pl.col("game_date") == D).select(
+        GUARANTEED_COLUMNS
+    ).write_csv(lines_csv)
+    inputs = backtest.read_inputs(db, day, day, read_lines_csv(lines_csv))
+    cols = ["game_date", "game_id", "player_id", "is_expected", *LINE_FEATURES, "sources", "quality"]
+    key = ["game_date", "game_id", "player_id", "team_abbr"]
+    got, want = inputs.features.sort(key), with_lines.sort(key)
+    assert got.select(cols).equals(want.select(cols))
+    lined = want.filter(pl.col("is_expected") & (pl.col("consensus_line") > 0))
+    assert lined.height > 150 and lined["sources"].struct.field("consensus_line").eq("line").all()
+    # the rest of each row is the warehouse's; a window after D leaves D's rows alone
+    assert got.drop(LINE_FEATURES, "sources").equals(no_lines.sort(key).drop(LINE_FEATURES, "sources"))
+    later = backtest.read_inputs(
+        db, day + timedelta(days=1), day + timedelta(days=1), read_lines_csv(lines_csv)
+    )
+    assert later.features.sort(key).equals(no_lines.sort(key))
