@@ -397,18 +397,7 @@ def test_a_book_that_pulled_every_line_of_a_game_no_longer_counts_in_the_context
 
     before = context()
     with duckdb.connect(str(db)) as con:
-        con.execute(
-            """insert into raw.player_props
-               select * replace (
-                   max(snapshot_utc) over () + interval 1 second as snapshot_utc,
-                   cast(null as varchar) as player_name, cast(null as bigint) as player_id,
-                   cast(null as varchar) as team_abbr, 'empty_fetch' as match_method,
-                   cast(null as double) as line, cast(null as bigint) as over_price,
-                   cast(null as bigint) as under_price, cast(null as boolean) as is_main_line)
-               from raw.player_props where game_date = ? and game_id = ? and bookmaker = ?
-               limit 1""",
-            [D, game, book],
-        )
+        _insert_empty_fetch_marker(con, D, game, book)
     _build_context(copy, D)
     after = context()
     for player in players:
@@ -906,6 +895,23 @@ def test_the_coverage_test_names_a_scheduled_game_the_model_lost(warehouse, tmp_
     assert "PASS=0 WARN=1" in failed.stdout and "Got 1 result" in failed.stdout, failed.stdout[-2000:]
 
 
+def _insert_empty_fetch_marker(con: duckdb.DuckDBPyConnection, day: str, game: str, book: str) -> None:
+    """A raw.player_props empty-fetch marker for (game, book) one second after that book's last snapshot
+    of the game: the book's latest snapshot of the game then holds no line."""
+    con.execute(
+        """insert into raw.player_props
+           select * replace (
+               max(snapshot_utc) over () + interval 1 second as snapshot_utc,
+               cast(null as varchar) as player_name, cast(null as bigint) as player_id,
+               cast(null as varchar) as team_abbr, 'empty_fetch' as match_method,
+               cast(null as double) as line, cast(null as bigint) as over_price,
+               cast(null as bigint) as under_price, cast(null as boolean) as is_main_line)
+           from raw.player_props where game_date = ? and game_id = ? and bookmaker = ?
+           limit 1""",
+        [day, game, book],
+    )
+
+
 def _context_of(db, day: str = D) -> dict[str, list[tuple]]:
     return {
         table: _q(db, f"select * from context.{table} where game_date = ? order by all", [day])
@@ -1090,18 +1096,7 @@ def test_the_backtest_computes_line_features_exactly_as_the_context_model(wareho
             [D, game, book, moved, D, game, book, moved],
         )
         # (game2, book2)'s latest snapshot is an empty-fetch marker: none of its lines is current
-        con.execute(
-            """insert into raw.player_props
-               select * replace (
-                   max(snapshot_utc) over () + interval 1 second as snapshot_utc,
-                   cast(null as varchar) as player_name, cast(null as bigint) as player_id,
-                   cast(null as varchar) as team_abbr, 'empty_fetch' as match_method,
-                   cast(null as double) as line, cast(null as bigint) as over_price,
-                   cast(null as bigint) as under_price, cast(null as boolean) as is_main_line)
-               from raw.player_props where game_date = ? and game_id = ? and bookmaker = ?
-               limit 1""",
-            [D, game2, book2],
-        )
+        _insert_empty_fetch_marker(con, D, game2, book2)
         # a snapshot after tip-off (the raw layer refuses one; the staging view leaves it out too)
         con.execute(
             """insert into raw.player_props
