@@ -328,15 +328,7 @@ def test_a_later_snapshot_moves_and_pulls_lines_in_the_context(warehouse, tmp_pa
     moved_lines, pulled_lines = lines(moved), lines(pulled)
     assert context(moved) == (median(moved_lines.values()), median(moved_lines.values()), len(moved_lines))
     with duckdb.connect(str(db)) as con:
-        con.execute(
-            """insert into raw.player_props
-               select * replace (
-                   snapshot_utc + interval 1 second as snapshot_utc,
-                   case when player_id = ? and is_main_line then line + 2 else line end as line)
-               from raw.player_props
-               where game_date = ? and game_id = ? and bookmaker = ? and player_id is distinct from ?""",
-            [moved, D, game, book, pulled],
-        )
+        _insert_later_snapshot(con, D, game, book, moved, pulled)
     _build_context(copy, D)
     now = {**moved_lines, book: moved_lines[book] + 2}
     assert context(moved) == (median(now.values()), median(moved_lines.values()), len(moved_lines))
@@ -895,6 +887,22 @@ def test_the_coverage_test_names_a_scheduled_game_the_model_lost(warehouse, tmp_
     assert "PASS=0 WARN=1" in failed.stdout and "Got 1 result" in failed.stdout, failed.stdout[-2000:]
 
 
+def _insert_later_snapshot(
+    con: duckdb.DuckDBPyConnection, day: str, game: str, book: str, moved: int, pulled: int
+) -> None:
+    """(game, book)'s rows copied one second later, a later snapshot: ``moved``'s main
+    line up 2, ``pulled``'s lines gone."""
+    con.execute(
+        """insert into raw.player_props
+           select * replace (
+               snapshot_utc + interval 1 second as snapshot_utc,
+               case when player_id = ? and is_main_line then line + 2 else line end as line)
+           from raw.player_props
+           where game_date = ? and game_id = ? and bookmaker = ? and player_id is distinct from ?""",
+        [moved, day, game, book, pulled],
+    )
+
+
 def _insert_empty_fetch_marker(con: duckdb.DuckDBPyConnection, day: str, game: str, book: str) -> None:
     """A raw.player_props empty-fetch marker for (game, book) one second after that book's last snapshot
     of the game: the book's latest snapshot of the game then holds no line."""
@@ -1067,15 +1075,7 @@ def test_the_backtest_computes_line_features_exactly_as_the_context_model(wareho
     )
     with duckdb.connect(str(db)) as con:
         # a later snapshot of (game, book): `moved`'s main line up 2, `pulled`'s gone
-        con.execute(
-            """insert into raw.player_props
-               select * replace (
-                   snapshot_utc + interval 1 second as snapshot_utc,
-                   case when player_id = ? and is_main_line then line + 2 else line end as line)
-               from raw.player_props
-               where game_date = ? and game_id = ? and bookmaker = ? and player_id is distinct from ?""",
-            [moved, D, game, book, pulled],
-        )
+        _insert_later_snapshot(con, D, game, book, moved, pulled)
         # in that snapshot `moved` also has an alternate line and a second, lower main line (a tie)
         con.execute(
             """insert into raw.player_props
