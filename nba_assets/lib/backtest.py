@@ -135,7 +135,6 @@ def line_features_of(props: pl.DataFrame) -> pl.DataFrame:
     - consensus = median of the books' latest lines, opening = median of their first lines,
       books_count = books with a latest line (a player-game whose books all pulled their lines: a
       null consensus and 0 books)."""
-    key = LINE_KEY
     if props.is_empty():
         return pl.DataFrame(
             schema={
@@ -168,7 +167,7 @@ def line_features_of(props: pl.DataFrame) -> pl.DataFrame:
         pl.col("player_id").is_not_null() & pl.col("is_main_line") & pl.col("game_id").is_not_null()
     ).join(snapshots, on=["game_date", "_book_game", "bookmaker"], how="inner")
     books = (
-        main.group_by(*key, "bookmaker")
+        main.group_by(*LINE_KEY, "bookmaker")
         .agg(
             pl.col("line", "snapshot_utc", "_book_latest")
             .sort_by(["snapshot_utc", "line"], descending=[True, False])
@@ -182,7 +181,7 @@ def line_features_of(props: pl.DataFrame) -> pl.DataFrame:
             .alias("latest_line")
         )
     )
-    return books.group_by(key).agg(
+    return books.group_by(LINE_KEY).agg(
         pl.col("latest_line").median().alias("consensus_line"),
         pl.col("first_line").median().alias("opening_line"),
         pl.col("latest_line").count().cast(pl.Int64).alias("books_count"),

@@ -26,3 +26,12 @@ def markdown_table(df: pl.DataFrame, limit: int = 10, columns: list[str] | None 
     if view.height > limit:
         lines.append(f"\n_{limit} of {view.height:,} rows_")
     return "\n".join(lines)
+
+
+def top_rows_table(df: pl.DataFrame, rank: str, ties: list[str], columns: list[str], limit: int = 10) -> str:
+    """:func:`markdown_table` of the ``limit`` rows highest on ``rank``; rows that tie on it in ``ties``
+    order (ascending, nulls last). With ``ties`` making the order total, the table is the same for the
+    same rows in any order (BigQuery returns rows in none)."""
+    order = [rank, *ties]
+    top = df.sort(order, descending=[True] + [False] * len(ties), nulls_last=True)
+    return markdown_table(top, limit, columns)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from nba_assets.lib import grading
-from nba_assets.lib.metadata import markdown_table
+from nba_assets.lib.metadata import top_rows_table
 from nba_assets.lib.modeling.decisions import called_price
 
 PICKS_PREVIEW_COLUMNS = [
@@ -24,9 +24,8 @@ def picks_preview(picks: pl.DataFrame, limit: int = 15) -> str:
     """The predictions asset's ``picks`` metadata: the most confident picks, as a markdown table. Picks
     share a confidence: the ties in date, name and line order (a total order: one row per line of a
     system), not in the order the rows came in, so it is the same text for the same rows."""
-    order = ["confidence", "game_date", "player_name", "player_id", "bookmaker", "line"]
-    top = picks.sort(order, descending=[True] + [False] * (len(order) - 1), nulls_last=True)
-    return markdown_table(top, limit, PICKS_PREVIEW_COLUMNS)
+    ties = ["game_date", "player_name", "player_id", "bookmaker", "line"]
+    return top_rows_table(picks, "confidence", ties, PICKS_PREVIEW_COLUMNS, limit)
 
 
 def best_picks(preds: pl.DataFrame, system: str) -> pl.DataFrame:

@@ -10,7 +10,7 @@ import polars as pl
 from nba_assets.lib.features.build import build_features, training_targets
 from nba_assets.lib.features.catalog import BASE_FEATURES, FEATURES
 from nba_assets.lib.game_types import modeled_only
-from nba_assets.lib.metadata import markdown_table
+from nba_assets.lib.metadata import top_rows_table
 from nba_assets.lib.raw import CheckOutcome
 
 # Days of context history the builder reads before the first date of a run: in effect every game since
@@ -141,6 +141,5 @@ def expected_preview(expected: pl.DataFrame, limit: int = 10) -> str:
     rows came in (BigQuery: no set order), so it is the same text for the same rows."""
     if expected.is_empty():
         return "_no expected players_"
-    order = ["quality", "game_date", "player_name", "player_id", "game_id", "team_abbr"]
-    top = expected.sort(order, descending=[True] + [False] * (len(order) - 1), nulls_last=True)
-    return markdown_table(top, limit, PREVIEW_COLUMNS)
+    ties = ["game_date", "player_name", "player_id", "game_id", "team_abbr"]
+    return top_rows_table(expected, "quality", ties, PREVIEW_COLUMNS, limit)
