@@ -711,7 +711,7 @@ def test_a_retried_write_after_a_timed_out_swap_leaves_one_batch(bq, late_commit
 
 
 def test_slice_label_names_the_partitions() -> None:
-    from dagster._core.storage.db_io_manager import TablePartitionDimension
+    from dagster._core.storage.db_io_manager import TablePartitionDimension, TableSlice
 
     from nba_assets.lib.storage.bigquery_io import slice_label
 
@@ -723,8 +723,6 @@ def test_slice_label_names_the_partitions() -> None:
 
     def label(*dims: TablePartitionDimension) -> str:
         return slice_label(TableSlice(table="t", schema="raw", database="p", partition_dimensions=dims))
-
-    from dagster._core.storage.db_io_manager import TableSlice
 
     assert label() == ""
     assert label(window("2025-11-03", "2025-11-04")) == "game_date 2025-11-03"
