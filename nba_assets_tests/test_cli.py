@@ -318,6 +318,52 @@ def test_dev_sh_checks_its_command_before_making_the_venv(tmp_path: Path, arg: s
     assert not venv.exists()
 
 
+@pytest.mark.parametrize(
+    ("args", "calls"),
+    [
+        (["run", "--start", "2025-11-01"], ["nba-assets main --start 2025-11-01"]),
+        (
+            ["test", "-k", "dbt"],
+            [
+                "ruff check nba_assets nba_assets_tests scripts bench",
+                "ruff format --check nba_assets nba_assets_tests scripts bench",
+                "mypy",
+                "python -m pytest -n auto --dist loadfile -k dbt",
+            ],
+        ),
+    ],
+)
+def test_dev_sh_runs_the_tools_of_a_venv_given_by_absolute_path(
+    tmp_path: Path, args: list[str], calls: list[str]
+) -> None:
+    # The README's `NBA_ASSETS_VENV=DIR` with an absolute DIR made the venv and installed into it, then put
+    # "$PWD/$VENV/bin" (<repo>//abs/dir/bin) on PATH: `run` ended in "nba-assets: not found" (127), `test`
+    # in "ruff: not found". A fake venv whose tools log their names and arguments shows which ones ran.
+    repo = Path(__file__).resolve().parents[1]
+    venv = tmp_path / "somewhere" / "venv"
+    (venv / "bin").mkdir(parents=True)
+    log = tmp_path / "calls.log"
+    for tool in ("python", "nba-assets", "ruff", "mypy"):
+        script = venv / "bin" / tool
+        script.write_text(f'#!/bin/sh\necho "$(basename "$0")" "$@" >> "{log}"\n')
+        script.chmod(0o755)
+    env = {"PATH": "/usr/bin:/bin", "NBA_ASSETS_VENV": str(venv)}
+    out = subprocess.run(
+        ["bash", str(repo / "scripts" / "dev.sh"), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    lines = log.read_text().splitlines()
+    # the install (pip) and the dbt manifest went through the venv's python, then the command's tools
+    assert lines[0].startswith("python -m pip install")
+    assert "python -m nba_assets.lib.dbt_project" in lines
+    assert lines[lines.index("python -m nba_assets.lib.dbt_project") + 1 :] == calls
+    assert (venv / ".nba_assets-installed").exists()
+
+
 def test_main_job_runs_are_tagged_with_their_trigger_and_cutoff() -> None:
     # In the UI's run list the schedules' and sensors' runs carry nba_assets/trigger (and the retrain its
     # cutoff); the main job's runs carried only their range, so nothing said where they came from.

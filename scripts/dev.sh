@@ -9,6 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 VENV=${NBA_ASSETS_VENV:-.venv}
+# a relative NBA_ASSETS_VENV is under the repo; absolute from here on, since its bin/ goes on PATH below
+case "$VENV" in /*) ;; *) VENV="$PWD/$VENV" ;; esac
 usage() { echo "usage: scripts/dev.sh [run|test|slow] [args]" >&2; }
 # The command is checked before the venv is made and the project installed (minutes on a fresh machine).
 case "${1:-run}" in
@@ -28,7 +30,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   "$VENV/bin/python" -m pip install --quiet -e ".[dev]"
   echo "$want" > "$stamp"
 fi
-export PATH="$PWD/$VENV/bin:$PATH"
+export PATH="$VENV/bin:$PATH"
 # dbt manifest for the context layer (dbt parse: offline, no warehouse)
 "$VENV/bin/python" -m nba_assets.lib.dbt_project >/dev/null
 
