@@ -43,6 +43,11 @@ DONE with reason ``stopped`` and nothing applied (its transaction is rolled back
 cancel arrives too late: the job applies its work (the load, or every statement up to the COMMIT) and ends
 DONE without error, as a job that finished before the cancel took effect. ``fail_cancel`` makes
 ``jobs.cancel`` fail with a server error (the job stays RUNNING).
+
+``billed`` (the cap on bytes billed): a query job whose query contains a key would bill that many bytes.
+A job whose ``maximumBytesBilled`` is below it is refused as BigQuery refuses it, before running and
+without charge: DONE with reason ``bytesBilledLimitExceeded`` and "Query exceeded limit for bytes billed:
+<cap>. <bytes> or higher required.", nothing applied. Without a cap the job runs (BigQuery bills it all).
 """
 
 import io
@@ -86,6 +91,7 @@ class FakeBigQuery:
     late_commit: bool = False  # a cancel of a stalled job comes too late: its work is applied
     fail_cancel: bool = False
     cancels: list[str] = field(default_factory=list)  # job ids of jobs.cancel requests
+    billed: dict[str, int] = field(default_factory=dict)  # query text -> bytes a job with it bills
     requests: list[Request] = field(default_factory=list)
     schemas: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # "dataset.table" -> fields
     jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -256,6 +262,11 @@ class FakeBigQuery:
         query = body["configuration"]["query"]
         if self._stalls(query["query"]):
             return self._hold("query", lambda: self._query(body))
+        needed = max((n for text, n in self.billed.items() if text in query["query"]), default=0)
+        cap = query.get("maximumBytesBilled")
+        if cap is not None and needed > int(cap):
+            message = f"Query exceeded limit for bytes billed: {cap}. {needed} or higher required."
+            return self._job("query", message, "bytesBilledLimitExceeded")
         params = {p["name"]: _param(p) for p in query.get("queryParameters", [])}
         if self.conflicts and "BEGIN TRANSACTION" in query["query"]:
             self.conflicts -= 1

@@ -868,6 +868,56 @@ def test_the_bigquery_target_bounds_how_long_a_dbt_job_may_run() -> None:
     assert 0 < target["job_execution_timeout_seconds"] <= 3600
 
 
+# dbt's own rendering of the profile (dbt-core 1.11), in a process of its own: it sets dbt's global flags
+_RENDER_BIGQUERY_PROFILE = """
+import json, os, sys
+from argparse import Namespace
+from dbt.config.profile import Profile, read_profile
+from dbt.config.renderer import ProfileRenderer
+from dbt.flags import set_from_args
+from dbt_common.context import set_invocation_context
+
+var, got = "NBA_ASSETS_BIGQUERY_MAX_BYTES_BILLED", {}
+set_from_args(Namespace(), None)
+for value in json.loads(sys.argv[2]):
+    environ = {k: v for k, v in os.environ.items() if k != var}
+    if value is not None:
+        environ[var] = value
+    set_invocation_context(environ)
+    profile = Profile.from_raw_profiles(
+        read_profile(sys.argv[1]), "nba_assets", ProfileRenderer({}), target_override="bigquery"
+    )
+    got[str(value)] = profile.credentials.maximum_bytes_billed
+print(json.dumps(got))
+"""
+
+
+def test_the_bigquery_target_caps_the_bytes_a_dbt_query_may_bill() -> None:
+    """dbt-bigquery sets maximum_bytes_billed on its query jobs only when the profile gives it; the prod
+    target takes the IO manager's setting, NBA_ASSETS_BIGQUERY_MAX_BYTES_BILLED, with the same default
+    when it is unset or empty (as rendered by dbt into its BigQuery credentials)."""
+    import json
+    import sys
+
+    from nba_assets.lib.env import BIGQUERY_MAX_BYTES_BILLED_DEFAULT
+
+    cases = [None, "", "5000000000"]
+    got = subprocess.run(
+        [sys.executable, "-c", _RENDER_BIGQUERY_PROFILE, str(REPO_ROOT / "dbt_project"), json.dumps(cases)],
+        env={**os.environ, "NBA_ASSETS_GCP_PROJECT": "p"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert got.returncode == 0, got.stderr[-2000:]
+    assert json.loads(got.stdout.splitlines()[-1]) == {
+        "None": BIGQUERY_MAX_BYTES_BILLED_DEFAULT,
+        "": BIGQUERY_MAX_BYTES_BILLED_DEFAULT,
+        "5000000000": 5_000_000_000,
+    }
+
+
 def test_the_coverage_test_names_a_scheduled_game_the_model_lost(warehouse, tmp_path) -> None:
     """covers_scheduled_games (with require_history: a join on each team's first box-score date, which
     BigQuery can plan, instead of a correlated EXISTS) fails for a game of the window that lost its

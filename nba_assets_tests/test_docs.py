@@ -213,7 +213,11 @@ def test_the_thresholds_and_limits_the_readme_quotes_are_the_codes() -> None:
     from nba_assets.defs.raw.assets import PER_DATE_CHECK_LIMIT
     from nba_assets.defs.resources import PROBE_TICK_SECONDS, PROBE_UNIT_SECONDS, LiveSourceResource
     from nba_assets.lib import grading, raw
-    from nba_assets.lib.env import ODDS_QUOTA_FLOOR_DEFAULT, ODDS_QUOTA_RESERVE_DEFAULT
+    from nba_assets.lib.env import (
+        BIGQUERY_MAX_BYTES_BILLED_DEFAULT,
+        ODDS_QUOTA_FLOOR_DEFAULT,
+        ODDS_QUOTA_RESERVE_DEFAULT,
+    )
     from nba_assets.lib.modeling.train import GATE_MIN_ROWS
 
     checks = _section(README, "### Checks")
@@ -243,6 +247,11 @@ def test_the_thresholds_and_limits_the_readme_quotes_are_the_codes() -> None:
         == ODDS_QUOTA_RESERVE_DEFAULT
     )
     assert _number(prod, r"`NBA_ASSETS_ODDS_QUOTA_FLOOR` \(default (\d+)[;)]") == ODDS_QUOTA_FLOOR_DEFAULT
+    assert (
+        _number(prod, r"`NBA_ASSETS_BIGQUERY_MAX_BYTES_BILLED` \(default ([\d,]+)")
+        == _number(prod, r"`NBA_ASSETS_BIGQUERY_MAX_BYTES_BILLED` \(default (\d+) GB") * 10**9
+        == BIGQUERY_MAX_BYTES_BILLED_DEFAULT
+    )
 
 
 def test_the_readme_odds_api_credits_section_renders_as_its_own_paragraphs() -> None:

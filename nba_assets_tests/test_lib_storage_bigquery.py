@@ -729,3 +729,92 @@ def test_slice_label_names_the_partitions() -> None:
     assert label(window("2025-11-01", "2025-11-05")) == "game_date 2025-11-01 to 2025-11-04"
     keys = TablePartitionDimension(partition_expr="season", partitions=["2024-25", "2025-26"])
     assert label(window("2025-11-03", "2025-11-04"), keys) == "game_date 2025-11-03; season 2024-25, 2025-26"
+
+
+def _query_jobs(fake: FakeBigQuery) -> list[dict]:
+    """The ``configuration.query`` of every query job the IO manager asked for (jobs.insert)."""
+    return [
+        r.body["configuration"]["query"]
+        for r in fake.requests
+        if r.method == "POST" and r.path.endswith("/jobs") and r.body
+    ]
+
+
+@pytest.mark.parametrize("setting", [None, "1234567890"])
+def test_every_query_job_of_the_prod_warehouse_carries_the_cap_on_bytes_billed(
+    bq, monkeypatch, setting
+) -> None:
+    """The stock manager and dagster-gcp set no maximumBytesBilled: a query that lost its partition
+    filter billed without limit. Every query job (the dataset check, the swap, the read) now carries the
+    cap, NBA_ASSETS_BIGQUERY_MAX_BYTES_BILLED or its default."""
+    from nba_assets.defs.resources_prod import build_prod_resources
+    from nba_assets.lib.env import BIGQUERY_MAX_BYTES_BILLED_DEFAULT, Settings
+
+    monkeypatch.setenv("NBA_ASSETS_GCP_PROJECT", "p")
+    environ = {"NBA_ASSETS_ENV": "prod"}
+    if setting is not None:
+        environ["NBA_ASSETS_BIGQUERY_MAX_BYTES_BILLED"] = setting
+    io_manager = build_prod_resources(Settings.from_env(environ))["io_manager"]
+    assert dg.materialize(
+        _assets({}), resources={"io_manager": io_manager}, partition_key="2025-11-03"
+    ).success
+    jobs = _query_jobs(bq)
+    kinds = [j["query"].split()[0] for j in jobs]
+    assert sorted(set(kinds)) == ["CREATE", "SELECT"] and len(jobs) == 5  # 2 checks, 2 swaps, 1 read
+    want = setting or str(BIGQUERY_MAX_BYTES_BILLED_DEFAULT)
+    assert [j.get("maximumBytesBilled") for j in jobs] == [want] * len(jobs)
+
+
+@pytest.mark.parametrize(
+    ("billed", "node", "operation", "kept"),
+    [
+        (
+            "BEGIN TRANSACTION",
+            "raw__t",
+            "BigQuery refused replacing the slice of p.raw.t (game_date 2025-11-03)",
+            "the swap is one transaction, so p.raw.t keeps its previous rows",
+        ),
+        ("SELECT * FROM `p.raw.t`", "mart__u", "BigQuery refused reading p.raw.t (game_date 2025-11-03)", ""),
+    ],
+)
+def test_a_query_refused_for_the_cap_names_the_slice_the_cap_and_the_setting(
+    bq, billed, node, operation, kept
+) -> None:
+    """A query that would bill more than the cap is refused by BigQuery (bytesBilledLimitExceeded, which
+    the client raises as a bare 500 InternalServerError): the step fails naming the operation, the table,
+    the partition, the cap and the variable that raises it, the table keeps its rows, and the refusal is
+    not retried as a concurrent update would be."""
+    state: dict = {}
+    assets = _assets(state)
+    assert dg.materialize(assets[:1], resources=_io(), partition_key="2025-11-03").success
+    swaps_before = sum("BEGIN TRANSACTION" in q for q in _queries(bq))
+    bq.billed = {billed: 3 * 10**11}
+    state["values"] = [7, 8]
+    capped = {
+        "io_manager": NbaPolarsBigQueryIOManager(project="p", location="US", maximum_bytes_billed=10**9)
+    }
+    result = dg.materialize(assets, resources=capped, partition_key="2025-11-03", raise_on_error=False)
+    assert not result.success
+    error = failure_text(result, node)
+    assert operation in error
+    assert "would bill more than 1000000000 bytes" in error and "maximum_bytes_billed" in error
+    assert "raise NBA_ASSETS_BIGQUERY_MAX_BYTES_BILLED" in error
+    assert "Query exceeded limit for bytes billed: 1000000000. 300000000000 or higher required." in error
+    assert kept in error
+    assert sorted(bq.table("raw.t")["v"].to_list()) == ([3, 30] if node == "raw__t" else [7, 8])
+    assert sum("BEGIN TRANSACTION" in q for q in _queries(bq)) == swaps_before + 1, "refused once"
+    assert [t for t in bq.tables() if "_staging_" in t] == []
+
+
+def test_the_cap_on_bytes_billed_is_a_setting_with_a_default_and_clear_errors() -> None:
+    from nba_assets.lib.env import BIGQUERY_MAX_BYTES_BILLED_DEFAULT, Settings
+
+    var = "NBA_ASSETS_BIGQUERY_MAX_BYTES_BILLED"
+    assert Settings.from_env({}).bigquery_max_bytes_billed == BIGQUERY_MAX_BYTES_BILLED_DEFAULT
+    assert Settings.from_env({var: ""}).bigquery_max_bytes_billed == BIGQUERY_MAX_BYTES_BILLED_DEFAULT
+    assert Settings.from_env({var: " 5000000000 "}).bigquery_max_bytes_billed == 5_000_000_000
+    for bad in ("200GB", "0", "-1"):
+        with pytest.raises(
+            ValueError, match=rf"{var} must be a whole number of bytes \(above 0\), got '{bad}'"
+        ):
+            Settings.from_env({var: bad})

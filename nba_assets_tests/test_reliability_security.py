@@ -58,6 +58,9 @@ SQL_TEXT = re.compile(
     r"|\bIN\s*\(|(^|\s)\?(\s|,|\)|$)"
 )
 SQL_CALLS = {"execute", "executemany", "sql", "query", "raw_sql"}
+# the package's own functions that send one argument (at this index) to the warehouse as SQL: a call is
+# checked as a SQL_CALLS call is, and their body's send of that argument is allowed below
+SQL_HELPERS = {"run_query": 1}
 
 # (file, function, interpolated expression) -> why it is safe. Exactly what duckdb_io.py interpolates:
 # identifiers from asset keys / asset metadata defined in code, each passed through ident (a strict
@@ -95,6 +98,7 @@ ALLOWED: dict[tuple[str, str, str], str] = {
     (BIGQUERY_IO, "ensure_schema_exists", "ident(table_slice.schema)"): (
         "the dataset = the asset key's prefix (code), through ident"
     ),
+    (BIGQUERY_IO, "run_query", "sql"): "its SQL argument, checked at each call (SQL_HELPERS)",
     ("nba_assets/lib/dbt_state.py", "rows_by_date", "ident(schema)"): (
         "a context asset key's schema (dbt's manifest, code), through ident; dates are bound with ?"
     ),
@@ -231,15 +235,22 @@ def scan_sql(source: str, path: str, allowed: dict[tuple[str, str, str], str] | 
                     for v in [*node.args, *(k.value for k in node.keywords)]:
                         record(node, v)
             elif node.func.attr in SQL_CALLS and node.args:
-                first = node.args[0]
-                formatted = (
-                    isinstance(first, ast.Call)
-                    and isinstance(first.func, ast.Attribute)
-                    and first.func.attr == "format"
-                )
-                if not (_is_constant_str(first) or formatted or isinstance(first, ast.JoinedStr | ast.BinOp)):
-                    record(node, first)  # SQL from a variable: must resolve to code constants
+                if _from_a_variable(node.args[0]):
+                    record(node, node.args[0])  # SQL from a variable: must resolve to code constants
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in SQL_HELPERS:
+            index = SQL_HELPERS[node.func.id]
+            if len(node.args) > index and _from_a_variable(node.args[index]):
+                record(node, node.args[index])
     return sites
+
+
+def _from_a_variable(sql: ast.AST) -> bool:
+    """SQL passed as an expression that is not a literal nor built in place (f-string, ``%``, ``+``,
+    ``.format``, whose values the scan checks where they are built)."""
+    formatted = (
+        isinstance(sql, ast.Call) and isinstance(sql.func, ast.Attribute) and sql.func.attr == "format"
+    )
+    return not (_is_constant_str(sql) or formatted or isinstance(sql, ast.JoinedStr | ast.BinOp))
 
 
 def _package_sites() -> list[SqlSite]:
@@ -273,12 +284,13 @@ def f(con, name, day, table):
     con.execute("SELECT * FROM raw.t WHERE game_date = '" + day + "'")
     sql = build(name)
     con.execute(sql)
+    run_query(con, build(table), [], "reading", None)
 
 def g(con):
     f(con, input(), input(), input())
 """
     found = [s for s in scan_sql(bad, "bad.py", allowed={}) if not s.why]
-    assert sorted(s.expr for s in found) == ["day", "day", "name", "sql", "table"], found
+    assert sorted(s.expr for s in found) == ["build(table)", "day", "day", "name", "sql", "table"], found
     ok = """
 def q(con, table, lo):
     return con.sql(f"SELECT * FROM {table} WHERE game_date >= ?", params=[lo])

@@ -43,7 +43,9 @@ def build_prod_resources(settings: Settings) -> dict[str, Any]:
     )
     return {
         "io_manager": NbaPolarsBigQueryIOManager(
-            project=dg.EnvVar(GCP_PROJECT_VAR), location=settings.bigquery_location
+            project=dg.EnvVar(GCP_PROJECT_VAR),
+            location=settings.bigquery_location,
+            maximum_bytes_billed=settings.bigquery_max_bytes_billed,
         ),
         "object_store": object_store,
         "nba_source": LiveSourceResource(

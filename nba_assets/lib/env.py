@@ -11,6 +11,9 @@ refresh sensor's optional line polls leave for the scheduled fetches (it stops p
 ``NBA_ASSETS_ODDS_QUOTA_FLOOR`` (default 0): the credits the runs themselves leave (a date they cannot
 pay for without going under it is refused). Whole numbers, floor <= reserve; an empty value is the
 default. Only the live sources (prod) spend credits.
+``NBA_ASSETS_BIGQUERY_MAX_BYTES_BILLED`` (default :data:`BIGQUERY_MAX_BYTES_BILLED_DEFAULT`): the bytes one
+BigQuery query job may bill (prod: the IO manager's queries and dbt's ``bigquery`` target); BigQuery
+refuses a job that would bill more, without charging it. A whole number above 0; empty: the default.
 Secrets are not read here: resources take them through ``dg.EnvVar``.
 
 ``dg.EnvVar`` refuses an unset variable when a run starts, but passes one set to ``""`` on, which then
@@ -61,6 +64,12 @@ ODDS_QUOTA_RESERVE_VAR = "NBA_ASSETS_ODDS_QUOTA_RESERVE"
 ODDS_QUOTA_FLOOR_VAR = "NBA_ASSETS_ODDS_QUOTA_FLOOR"
 ODDS_QUOTA_RESERVE_DEFAULT = 500
 ODDS_QUOTA_FLOOR_DEFAULT = 0
+# The bytes one BigQuery query job may bill (maximumBytesBilled; BigQuery leaves a job without it
+# uncapped unless the project sets a default). This warehouse's queries read one partition or a whole
+# table of a few hundred thousand rows; 200 GB, about $1.14 at the on-demand list price
+# of $6.25 per TiB, still stops a runaway query (a lost partition filter, a join without its keys).
+BIGQUERY_MAX_BYTES_BILLED_VAR = "NBA_ASSETS_BIGQUERY_MAX_BYTES_BILLED"
+BIGQUERY_MAX_BYTES_BILLED_DEFAULT = 200_000_000_000
 # Every variable a production deployment sets for the code (Settings.from_env and the resources read
 # nothing else but NBA_ASSETS_DATA_DIR, which only the local environment uses); deploy/k8s/values.yaml
 # maps exactly these (nba_assets_tests/test_deploy.py).
@@ -74,6 +83,7 @@ DEPLOYMENT_VARS: tuple[str, ...] = (
     SLACK_CHANNEL_VAR,
     ODDS_QUOTA_RESERVE_VAR,
     ODDS_QUOTA_FLOOR_VAR,
+    BIGQUERY_MAX_BYTES_BILLED_VAR,
     *SECRET_PROD_VARS,
 )
 
@@ -140,6 +150,8 @@ class Settings:
     # The Odds API credits the refresh sensor's polls leave (reserve) and the runs leave (floor)
     odds_quota_reserve: int = ODDS_QUOTA_RESERVE_DEFAULT
     odds_quota_floor: int = ODDS_QUOTA_FLOOR_DEFAULT
+    # the bytes one BigQuery query job may bill (prod: the IO manager and dbt's bigquery target)
+    bigquery_max_bytes_billed: int = BIGQUERY_MAX_BYTES_BILLED_DEFAULT
 
     def __post_init__(self) -> None:
         if self.odds_quota_floor < 0 or self.odds_quota_floor > self.odds_quota_reserve:
@@ -186,6 +198,9 @@ class Settings:
             slack_channel=environ.get(SLACK_CHANNEL_VAR, cls.slack_channel),
             odds_quota_reserve=credits_setting(environ, ODDS_QUOTA_RESERVE_VAR, cls.odds_quota_reserve),
             odds_quota_floor=credits_setting(environ, ODDS_QUOTA_FLOOR_VAR, cls.odds_quota_floor),
+            bigquery_max_bytes_billed=bytes_setting(
+                environ, BIGQUERY_MAX_BYTES_BILLED_VAR, cls.bigquery_max_bytes_billed
+            ),
         )
 
 
@@ -201,4 +216,19 @@ def credits_setting(environ: Mapping[str, str], var: str, default: int) -> int:
         raise ValueError(f"{var} must be a whole number of credits (0 or more), got {raw!r}") from None
     if value < 0:
         raise ValueError(f"{var} must be a whole number of credits (0 or more), got {raw!r}")
+    return value
+
+
+def bytes_setting(environ: Mapping[str, str], var: str, default: int) -> int:
+    """A whole number of bytes (above 0) from ``var``; unset or empty: ``default``. Anything else is a
+    ValueError naming the variable and the value (not a secret)."""
+    raw = environ.get(var, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{var} must be a whole number of bytes (above 0), got {raw!r}") from None
+    if value <= 0:
+        raise ValueError(f"{var} must be a whole number of bytes (above 0), got {raw!r}")
     return value

@@ -33,6 +33,10 @@ same reasons as :mod:`nba_assets.lib.storage.duckdb_io`, plus two of BigQuery's 
   result came back whole in the first page, but not when the service refuses the read session (a
   service account without ``bigquery.readsessions.create``): that error is its caller's. Here such a
   read is done again over REST with one warning naming the table and the permission (:func:`read_rows`).
+* every query job carries a cap on the bytes it may bill (``maximum_bytes_billed``, prod:
+  ``NBA_ASSETS_BIGQUERY_MAX_BYTES_BILLED``): the stock manager sets none, so a query that lost its
+  partition filter billed without limit. A job BigQuery refuses for the cap fails naming the operation,
+  the table, the partitions, the cap and the setting (:func:`run_query`).
 
 Identifiers (dataset = asset layer, table = asset name, columns of frames built in code) pass
 :func:`ident`; the project comes from configuration and passes :func:`_project`.
@@ -62,7 +66,12 @@ from google.cloud import bigquery
 from pydantic import Field
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
-from nba_assets.lib.env import GCP_PROJECT_VAR, require_value
+from nba_assets.lib.env import (
+    BIGQUERY_MAX_BYTES_BILLED_DEFAULT,
+    BIGQUERY_MAX_BYTES_BILLED_VAR,
+    GCP_PROJECT_VAR,
+    require_value,
+)
 from nba_assets.lib.storage.duckdb_io import (
     asset_name,
     frame_metadata,
@@ -376,6 +385,60 @@ def wait_for_job(
         ) from exc
 
 
+# BigQuery refuses a query job that would bill more than its maximumBytesBilled, without charging it:
+# the job fails with reason bytesBilledLimitExceeded ("Query exceeded limit for bytes billed: <cap>. <n> or
+# higher required."). google-cloud-bigquery raises it from result() as a 500 InternalServerError (the
+# reason is not in its table of reasons) and does not retry it (not a retryable reason).
+BILLING_CAP_REASON = "bytesBilledLimitExceeded"
+
+
+def over_billing_cap(exc: GoogleAPIError) -> bool:
+    """Whether BigQuery refused the job for its cap on bytes billed (the reason, or BigQuery's message)."""
+    errors = getattr(exc, "errors", None) or []
+    reasons = {e.get("reason") for e in errors if isinstance(e, Mapping)}
+    return BILLING_CAP_REASON in reasons or "exceeded limit for bytes billed" in str(exc).lower()
+
+
+@contextmanager
+def _within_cap(what: str, cap: int | None, after: str) -> Iterator[None]:
+    """A query job BigQuery refuses for its cap (:func:`over_billing_cap`) as a Dagster failure naming
+    ``what`` was being done, the cap and the setting that raises it; ``after`` says what that leaves."""
+    try:
+        yield
+    except GoogleAPIError as exc:
+        if not over_billing_cap(exc):
+            raise
+        raise dg.Failure(
+            f"warehouse: BigQuery refused {what}: the query would bill more than {cap} bytes, the cap on one "
+            f"query job (the IO manager's maximum_bytes_billed, set from {BIGQUERY_MAX_BYTES_BILLED_VAR}); "
+            f"a refused query is neither run nor charged{after}. A query of a few partitions that needs "
+            f"this much has likely lost its partition filter; if it is meant to read that much, raise "
+            f"{BIGQUERY_MAX_BYTES_BILLED_VAR}. BigQuery said: {exc}"
+        ) from exc
+
+
+def run_query(
+    connection: bigquery.Client,
+    sql: str,
+    params: Sequence[Any],
+    what: str,
+    context: dg.OutputContext | dg.InputContext,
+    after: str = "",
+    refused: str = "",
+) -> tuple[bigquery.QueryJob, Any]:
+    """Run one query job of the IO manager: ``sql`` with ``params``, at most the IO manager's
+    ``maximum_bytes_billed``, its requests and its wait bounded by its timeout; (the job, its result).
+    ``what`` names the operation, table and partitions in the failures: a job that outlives the timeout
+    (:func:`wait_for_job`; ``after`` says what that leaves in the table) and a job refused for the cap
+    (:func:`_within_cap`; ``refused`` says what that leaves)."""
+    location, timeout = _job_options(context)
+    cap = _max_bytes_billed(context)
+    config = bigquery.QueryJobConfig(query_parameters=list(params), maximum_bytes_billed=cap)
+    with _within_cap(what, cap, refused):
+        job = connection.query(sql, job_config=config, location=location, timeout=timeout)
+        return job, wait_for_job(job, timeout, what, context.log.warning, after)
+
+
 def _what(operation: str, target: str, table_slice: TableSlice) -> str:
     label = slice_label(table_slice)
     return f"{operation} {target} ({label})" if label else f"{operation} {target}"
@@ -399,17 +462,25 @@ class StagedBigQueryClient(BigQueryClient):
 
     @staticmethod
     def ensure_schema_exists(context: dg.OutputContext, table_slice: TableSlice, connection: Any) -> None:
-        # dagster-gcp's runs this query with no timeout (its .result() waits for ever)
-        location, timeout = _job_options(context)
-        job = connection.query(
-            f"CREATE SCHEMA IF NOT EXISTS {ident(table_slice.schema)}", location=location, timeout=timeout
+        # dagster-gcp's runs this query with no timeout (its .result() waits for ever) and no cap
+        run_query(
+            connection,
+            f"CREATE SCHEMA IF NOT EXISTS {ident(table_slice.schema)}",
+            [],
+            f"creating dataset {table_slice.schema}",
+            context,
+            "; creating a dataset if it does not exist changes nothing a second time",
         )
-        wait_for_job(job, timeout, f"creating dataset {table_slice.schema}", context.log.warning)
 
 
 def _job_options(context: dg.OutputContext | dg.InputContext) -> tuple[str | None, float | None]:
     config: Mapping[str, Any] = context.resource_config or {}
     return config.get("location"), config.get("timeout")
+
+
+def _max_bytes_billed(context: dg.OutputContext | dg.InputContext) -> int | None:
+    config: Mapping[str, Any] = context.resource_config or {}
+    return config.get("maximum_bytes_billed")
 
 
 class NbaPolarsBigQueryTypeHandler(PolarsBigQueryTypeHandler):
@@ -481,13 +552,15 @@ class NbaPolarsBigQueryTypeHandler(PolarsBigQueryTypeHandler):
                     reraise=True,
                 ):
                     with attempt:
-                        job = connection.query(
+                        run_query(
+                            connection,
                             replace_slice_script(target, staging, obj.columns, where),
-                            job_config=bigquery.QueryJobConfig(query_parameters=params),
-                            location=location,
-                            timeout=timeout,
+                            params,
+                            swap_what,
+                            context,
+                            swap_after,
+                            f"; the swap is one transaction, so {target} keeps its previous rows",
                         )
-                        wait_for_job(job, timeout, swap_what, context.log.warning, swap_after)
         finally:
             try:
                 connection.delete_table(staging, not_found_ok=True, timeout=timeout)
@@ -501,15 +574,16 @@ class NbaPolarsBigQueryTypeHandler(PolarsBigQueryTypeHandler):
         target = table_id(table_slice)
         cols = ", ".join(f"`{ident(c)}`" for c in table_slice.columns) if table_slice.columns else "*"
         where, params = bigquery_where(table_slice)
-        location, timeout = _job_options(context)
+        _, timeout = _job_options(context)
         try:  # only the query's notFound means a never-created table (not one from reading its result)
-            job = connection.query(
+            job, rows = run_query(
+                connection,
                 f"SELECT {cols} FROM `{target}` WHERE {where}",  # noqa: S608 (identifiers checked, values bound)
-                job_config=bigquery.QueryJobConfig(query_parameters=params),
-                location=location,
-                timeout=timeout,
+                params,
+                _what("reading", target, table_slice),
+                context,
+                "; a read changes nothing",
             )
-            rows = wait_for_job(job, timeout, _what("reading", target, table_slice), context.log.warning)
         except NotFound:
             return missing_table(context, target)
         return pl.from_arrow(read_rows(job, rows, target, timeout, context.log.warning))  # type: ignore[return-value]
@@ -523,6 +597,14 @@ class NbaPolarsBigQueryIOManager(PolarsBigQueryIOManager):
         description=(
             "Seconds each BigQuery request, each job's wait and each read's download may take "
             "(None: no limit, which the client library's defaults are)."
+        ),
+    )
+    maximum_bytes_billed: int | None = Field(
+        default=BIGQUERY_MAX_BYTES_BILLED_DEFAULT,
+        description=(
+            "Bytes one query job (a read, a swap) may bill; BigQuery refuses a job that would bill more, "
+            f"without charging it. Prod: {BIGQUERY_MAX_BYTES_BILLED_VAR}. None: the project's default "
+            "(no limit unless the project sets one)."
         ),
     )
 
