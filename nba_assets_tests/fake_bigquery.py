@@ -48,6 +48,12 @@ DONE without error, as a job that finished before the cancel took effect. ``fail
 A job whose ``maximumBytesBilled`` is below it is refused as BigQuery refuses it, before running and
 without charge: DONE with reason ``bytesBilledLimitExceeded`` and "Query exceeded limit for bytes billed:
 <cap>. <bytes> or higher required.", nothing applied. Without a cap the job runs (BigQuery bills it all).
+
+``lose_reply`` (a request creating a job that times out): the next ``lost_replies`` requests creating a
+job whose query contains this text (``"LOAD"``: a load's upload) get no answer: the client's HTTP call
+raises requests' ``ReadTimeout`` after waiting its timeout, on ``clock`` (:class:`VirtualClock`) when a
+test installed one. With ``applied_before_loss`` the request reached BigQuery and the job ran (its work
+is applied) before the answer was lost; without, nothing of it happened.
 """
 
 import io
@@ -64,6 +70,7 @@ import duckdb
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
+import requests
 import responses
 
 BASE = "https://bigquery.googleapis.com"
@@ -92,6 +99,10 @@ class FakeBigQuery:
     fail_cancel: bool = False
     cancels: list[str] = field(default_factory=list)  # job ids of jobs.cancel requests
     billed: dict[str, int] = field(default_factory=dict)  # query text -> bytes a job with it bills
+    lose_reply: str | None = None  # the answer to a request creating such a job is lost ("LOAD": loads)
+    lost_replies: int = 1  # how many such answers are lost; later ones arrive
+    applied_before_loss: bool = False  # a request whose answer is lost created its job, which ran
+    clock: Any = None  # a VirtualClock: a lost answer is waited for on it
     requests: list[Request] = field(default_factory=list)
     schemas: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # "dataset.table" -> fields
     jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -114,11 +125,11 @@ class FakeBigQuery:
         if path.startswith("/upload/bigquery/v2/projects/") and path.endswith("/jobs"):
             config, data = self._multipart(request)
             self.requests.append(Request("LOAD", path, config, timeout))
-            return self._reply(self._load(config, data))
+            return self._created("LOAD", timeout, lambda: self._load(config, data))
         body = json.loads(request.body) if request.body else None
         self.requests.append(Request(request.method, path, body, timeout))
         if request.method == "POST" and path.endswith("/jobs"):
-            return self._reply(self._query(body))
+            return self._created(body["configuration"]["query"]["query"], timeout, lambda: self._query(body))
         if m := re.fullmatch(r"/bigquery/v2/projects/[^/]+/jobs/([^/]+)/cancel", path):
             return self._cancel(m.group(1))
         if m := re.fullmatch(r"/bigquery/v2/projects/[^/]+/queries/([^/]+)", path):
@@ -133,6 +144,19 @@ class FakeBigQuery:
                 return self._drop(m.group(1), m.group(2))
             return self._get_table(m.group(1), m.group(2))
         raise AssertionError(f"fake BigQuery: unexpected request {request.method} {path}")
+
+    def _created(self, text: str, timeout: Any, work: Any) -> tuple[int, dict[str, str], str]:
+        """The answer to a request creating a job (``work`` creates it), unless it is lost
+        (``lose_reply``): then requests' ReadTimeout after the client's ``timeout``."""
+        if self.lose_reply is None or self.lost_replies <= 0 or self.lose_reply not in text:
+            return self._reply(work())
+        self.lost_replies -= 1
+        if self.applied_before_loss:
+            work()
+        seconds = timeout[1] if isinstance(timeout, tuple) else timeout
+        if self.clock is not None and seconds is not None:
+            self.clock.sleep(seconds)
+        raise requests.exceptions.ReadTimeout(f"fake BigQuery: no answer within {seconds} s")
 
     @staticmethod
     def _reply(payload: dict[str, Any]) -> tuple[int, dict[str, str], str]:
@@ -514,3 +538,28 @@ def _cell(value: Any, f: dict[str, Any]) -> Any:
     if isinstance(value, Decimal):
         return format(value, "f")
     return str(value)
+
+
+class VirtualClock:
+    """The clock of the client libraries' retries (google-api-core's deadlines and backoff sleeps,
+    google-resumable-media's upload retries), so a test can play a request that waits out a timeout of
+    minutes, and the retries that follow it, at once: sleeping advances the clock."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+    def install(self, monkeypatch: Any) -> None:
+        """Replace the ``time`` module of the retry code (it calls only monotonic and sleep)."""
+        from google.api_core.retry import retry_base, retry_unary
+        from google.resumable_media.requests import _request_helpers
+
+        for module in (retry_base, retry_unary, _request_helpers):
+            monkeypatch.setattr(module, "time", self)

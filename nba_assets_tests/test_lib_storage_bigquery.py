@@ -818,3 +818,114 @@ def test_the_cap_on_bytes_billed_is_a_setting_with_a_default_and_clear_errors() 
             ValueError, match=rf"{var} must be a whole number of bytes \(above 0\), got '{bad}'"
         ):
             Settings.from_env({var: bad})
+
+
+@pytest.fixture
+def clock(bq, monkeypatch):
+    """The retries' clock, virtual: a lost answer waits out the IO manager's timeout (900 s) on it."""
+    from nba_assets_tests.fake_bigquery import VirtualClock
+
+    virtual = VirtualClock()
+    virtual.install(monkeypatch)
+    bq.clock = virtual
+    return virtual
+
+
+def _creating(fake: FakeBigQuery, text: str) -> list:
+    """The requests creating a job whose query contains ``text`` ("LOAD": the loads' uploads)."""
+    if text == "LOAD":
+        return [r for r in fake.requests if r.method == "LOAD"]
+    return [
+        r
+        for r in fake.requests
+        if r.method == "POST"
+        and r.path.endswith("/jobs")
+        and text in r.body["configuration"]["query"]["query"]
+    ]
+
+
+@pytest.mark.parametrize(
+    ("lost", "operation", "node", "attempts", "left"),
+    [
+        ("LOAD", "staging 2 rows for p.raw.t (game_date 2025-11-03)", "raw__t", 7, "p.raw.t was not touched"),
+        (
+            "BEGIN TRANSACTION",
+            "replacing the slice of p.raw.t (game_date 2025-11-03)",
+            "raw__t",
+            1,
+            "the swap is one transaction, so p.raw.t holds its previous rows or the new ones",
+        ),
+        (
+            "SELECT * FROM `p.raw.t`",
+            "reading p.raw.t (game_date 2025-11-03)",
+            "mart__u",
+            1,
+            "a read changes nothing",
+        ),
+        (
+            "CREATE SCHEMA IF NOT EXISTS raw",
+            "creating dataset raw",
+            "raw__t",
+            1,
+            "changes nothing a second time",
+        ),
+    ],
+)
+def test_a_request_creating_a_job_that_times_out_names_the_slice_and_says_a_retry_is_safe(
+    bq, clock, lost, operation, node, attempts, left
+) -> None:
+    """Every answer to the request creating the job is lost, at the prod timeout (900 s, on a virtual
+    clock). The client does not retry a query's jobs.insert past its 600 s retry deadline (one request,
+    then a RetryError the write reported as "failed, keeps its previous rows"), and retries a load's upload
+    6 more times, then raises requests' ReadTimeout bare. Either way the step now fails naming the
+    operation, table, partition and timeout, says the job may exist and that a retry is safe."""
+    state: dict = {}
+    assets = _assets(state)
+    assert dg.materialize(assets[:1], resources=_io(), partition_key="2025-11-03").success
+    before = len(_creating(bq, lost))
+    bq.lose_reply, bq.lost_replies = lost, 99
+    state["values"] = [7, 8]
+    result = dg.materialize(assets, resources=_io(), partition_key="2025-11-03", raise_on_error=False)
+    assert not result.success
+    error = failure_text(result, node)
+    assert f"{operation} timed out before its BigQuery job was known" in error
+    assert f"got no answer within {TIMEOUT_SECONDS} s (the IO manager's timeout)" in error
+    assert "may or may not have created it, and it may still run" in error
+    assert left in error and "Retrying the step is safe." in error
+    assert len(_creating(bq, lost)) - before == attempts
+    assert sorted(bq.table("raw.t")["v"].to_list()) == ([3, 30] if node == "raw__t" else [7, 8])
+    assert [t for t in bq.tables() if "_staging_" in t] == []
+
+
+@pytest.mark.parametrize("applied", [False, True])
+def test_a_retried_write_after_a_lost_swap_request_leaves_the_retrys_rows(bq, clock, applied) -> None:
+    """What "retrying is safe" rests on: the answer to the swap's jobs.insert is lost, after BigQuery
+    created the job and it committed (applied) or before it did anything. The step's retry stages its
+    own rows and swaps again: the partition holds exactly the retry's rows, never two batches."""
+    batches: list[int] = []
+
+    @dg.asset(
+        key=["raw", "t"],
+        partitions_def=parts,
+        metadata={"partition_expr": "game_date"},
+        retry_policy=dg.RetryPolicy(max_retries=1),
+    )
+    def t() -> pl.DataFrame:
+        batches.append(len(batches))  # each attempt its own batch: [100, 200], [101, 201], ...
+        return pl.DataFrame(
+            {"game_date": [date(2025, 11, 3)] * 2, "v": [100 + batches[-1], 200 + batches[-1]]}
+        )
+
+    assert dg.materialize([t], resources=_io(), partition_key="2025-11-03").success
+    bq.lose_reply, bq.applied_before_loss = "BEGIN TRANSACTION", applied
+    instance = dg.DagsterInstance.ephemeral()
+    result = dg.materialize([t], resources=_io(), partition_key="2025-11-03", instance=instance)
+    assert result.success and bq.lost_replies == 0
+    retried = [
+        e
+        for e in instance.all_logs(result.run_id)
+        if e.dagster_event and e.dagster_event.is_step_up_for_retry
+    ]
+    assert len(retried) == 1, "the first attempt failed on the lost answer and was retried"
+    assert sorted(bq.table("raw.t")["v"].to_list()) == [102, 202]
+    assert [t for t in bq.tables() if "_staging_" in t] == []

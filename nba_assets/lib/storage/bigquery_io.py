@@ -60,7 +60,7 @@ from dagster._core.storage.db_io_manager import DbIOManager, DbTypeHandler, Tabl
 from dagster_gcp.bigquery.io_manager import BigQueryClient
 from dagster_polars import PolarsBigQueryIOManager
 from dagster_polars.io_managers.bigquery import PolarsBigQueryTypeHandler
-from google.api_core.exceptions import GoogleAPIError, NotFound, PermissionDenied
+from google.api_core.exceptions import GoogleAPIError, NotFound, PermissionDenied, RetryError
 from google.api_core.retry import Retry
 from google.cloud import bigquery
 from pydantic import Field
@@ -117,6 +117,11 @@ TIMEOUT_SECONDS = 900.0
 # the drop would recreate its staging table: the cancel stops it, and a leftover is swept
 # (STALE_STAGING_HOURS).
 CANCEL_TIMEOUT_SECONDS = 60.0  # jobs.cancel's own request: the run has already waited its timeout
+# what a load whose upload timed out leaves behind (see request_timed_out)
+STAGING_LEFT = (
+    " (the load writes only its own staging table, dropped now; a load that runs later recreates it, and a "
+    f"later write to the dataset drops it once {STALE_STAGING_HOURS} hours old)"
+)
 
 
 def _project(name: str | None) -> str:
@@ -385,6 +390,52 @@ def wait_for_job(
         ) from exc
 
 
+# A request that creates a job (jobs.insert of a query, the upload of a load) can time out before
+# BigQuery answers: whether the job exists is then not known, and no job id is known to cancel. The client
+# library retries a timed-out request within its retry deadline (DEFAULT_RETRY, 600 s; jobs.insert again
+# with the same job id, taking the job over on a 409), but TIMEOUT_SECONDS is longer than that deadline:
+# a query's insert is sent once and ends in api_core's RetryError whose cause (nested) is requests'
+# Timeout, a GoogleAPIError, which a swap reported as "failed, keeps its previous rows" though its job may
+# still run. A load's upload is retried by google-resumable-media up to 6 more times whatever the time
+# spent (each waiting up to the timeout: 7 x TIMEOUT_SECONDS at worst), then ends in requests' Timeout
+# itself, which is not a GoogleAPIError and reached the run bare. Either way the job may exist and may
+# still run. What is guaranteed whichever it was, so that retrying the step
+# is safe: a load writes only its own staging table (a name no other write uses), dropped right after the
+# failure; a load that runs later recreates it, and a later write to the dataset drops it once
+# STALE_STAGING_HOURS old; the target is not touched. A swap is one transaction: the table holds its
+# previous rows or the new ones, never a mix; the staging table is dropped right after the failure, so a
+# swap job that has not read it yet fails; the step's retry stages its rows again and runs a new swap,
+# which deletes the slice before inserting, and BigQuery aborts one of two transactions mutating a table
+# at once (the retry's swap then runs again, SWAP_ATTEMPTS), so the slice ends with the retry's rows. A
+# read, and CREATE SCHEMA IF NOT EXISTS, change nothing a second time.
+def request_timed_out(exc: BaseException) -> bool:
+    """Whether ``exc`` is a request that got no answer within its timeout, as the client raises it:
+    requests' Timeout (or the builtin TimeoutError), or the RetryError its retries end in, whose cause
+    (possibly another RetryError) is one."""
+    seen: BaseException | None = exc
+    while isinstance(seen, RetryError):
+        seen = seen.cause
+    return isinstance(seen, requests.exceptions.Timeout | TimeoutError)
+
+
+@contextmanager
+def _creating_job(what: str, timeout: float | None, after: str) -> Iterator[None]:
+    """A request creating a job that times out (:func:`request_timed_out`) as a Dagster failure naming
+    ``what`` was being done (the operation, table and partitions) and the timeout, saying that the job
+    may exist and that retrying the step is safe; ``after`` says what that leaves in the table."""
+    try:
+        yield
+    # requests' exceptions are OSErrors, not GoogleAPIErrors; other errors pass on unchanged
+    except (GoogleAPIError, OSError) as exc:
+        if not request_timed_out(exc):
+            raise
+        raise dg.Failure(
+            f"warehouse: {what} timed out before its BigQuery job was known: the request creating the job "
+            f"got no answer within {timeout} s (the IO manager's timeout), so BigQuery may or may not have "
+            f"created it, and it may still run{after}. Retrying the step is safe."
+        ) from exc
+
+
 # BigQuery refuses a query job that would bill more than its maximumBytesBilled, without charging it:
 # the job fails with reason bytesBilledLimitExceeded ("Query exceeded limit for bytes billed: <cap>. <n> or
 # higher required."). google-cloud-bigquery raises it from result() as a 500 InternalServerError (the
@@ -428,14 +479,16 @@ def run_query(
 ) -> tuple[bigquery.QueryJob, Any]:
     """Run one query job of the IO manager: ``sql`` with ``params``, at most the IO manager's
     ``maximum_bytes_billed``, its requests and its wait bounded by its timeout; (the job, its result).
-    ``what`` names the operation, table and partitions in the failures: a job that outlives the timeout
-    (:func:`wait_for_job`; ``after`` says what that leaves in the table) and a job refused for the cap
-    (:func:`_within_cap`; ``refused`` says what that leaves)."""
+    ``what`` names the operation, table and partitions in the failures: a request that times out before
+    the job is known (:func:`_creating_job`), a job that outlives the timeout (:func:`wait_for_job`;
+    ``after`` says what either leaves in the table) and a job refused for the cap (:func:`_within_cap`;
+    ``refused`` says what that leaves)."""
     location, timeout = _job_options(context)
     cap = _max_bytes_billed(context)
     config = bigquery.QueryJobConfig(query_parameters=list(params), maximum_bytes_billed=cap)
     with _within_cap(what, cap, refused):
-        job = connection.query(sql, job_config=config, location=location, timeout=timeout)
+        with _creating_job(what, timeout, after):
+            job = connection.query(sql, job_config=config, location=location, timeout=timeout)
         return job, wait_for_job(job, timeout, what, context.log.warning, after)
 
 
@@ -523,16 +576,12 @@ class NbaPolarsBigQueryTypeHandler(PolarsBigQueryTypeHandler):
             with _fails_as(
                 f"warehouse: staging {obj.height} rows for {target} failed, so {target} was not touched"
             ):
-                job = connection.load_table_from_file(
-                    data, staging, size=size, job_config=load, location=location, timeout=timeout
-                )
-                wait_for_job(
-                    job,
-                    timeout,
-                    _what(f"staging {obj.height} rows for", target, table_slice),
-                    context.log.warning,
-                    f"; {target} was not touched",
-                )
+                stage_what = _what(f"staging {obj.height} rows for", target, table_slice)
+                with _creating_job(stage_what, timeout, f"; {target} was not touched{STAGING_LEFT}"):
+                    job = connection.load_table_from_file(
+                        data, staging, size=size, job_config=load, location=location, timeout=timeout
+                    )
+                wait_for_job(job, timeout, stage_what, context.log.warning, f"; {target} was not touched")
             where, params = bigquery_where(table_slice)
             replaced = (
                 f"warehouse: replacing the slice of {target} failed; it runs as one transaction, "
