@@ -929,3 +929,34 @@ def test_a_retried_write_after_a_lost_swap_request_leaves_the_retrys_rows(bq, cl
     assert len(retried) == 1, "the first attempt failed on the lost answer and was retried"
     assert sorted(bq.table("raw.t")["v"].to_list()) == [102, 202]
     assert [t for t in bq.tables() if "_staging_" in t] == []
+
+
+def test_every_bigquery_client_the_io_manager_opens_is_closed(bq, monkeypatch) -> None:
+    """dagster-gcp opens a client per output and per input and never closes it (its HTTP session and
+    pooled connections waited for the garbage collector). Each is now closed when the IO manager is done
+    with it, a failed write's too."""
+    from google.cloud import bigquery
+
+    opened: list[int] = []
+    closed: list[int] = []
+    init, close = bigquery.Client.__init__, bigquery.Client.close
+
+    def spy_init(self, *args, **kwargs) -> None:
+        opened.append(id(self))
+        init(self, *args, **kwargs)
+
+    def spy_close(self) -> None:
+        closed.append(id(self))
+        close(self)
+
+    monkeypatch.setattr(bigquery.Client, "__init__", spy_init)
+    monkeypatch.setattr(bigquery.Client, "close", spy_close)
+    state: dict = {}
+    assets = _assets(state)
+    assert dg.materialize(assets, resources=_io(), partition_key="2025-11-03").success
+    assert len(opened) == 3, "t's output, u's input, u's output"
+    bq.fail_statement = "INSERT INTO"
+    assert not dg.materialize(
+        assets[:1], resources=_io(), partition_key="2025-11-04", raise_on_error=False
+    ).success
+    assert len(opened) == 4 and sorted(closed) == sorted(opened)

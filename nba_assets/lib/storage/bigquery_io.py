@@ -37,6 +37,8 @@ same reasons as :mod:`nba_assets.lib.storage.duckdb_io`, plus two of BigQuery's 
   ``NBA_ASSETS_BIGQUERY_MAX_BYTES_BILLED``): the stock manager sets none, so a query that lost its
   partition filter billed without limit. A job BigQuery refuses for the cap fails naming the operation,
   the table, the partitions, the cap and the setting (:func:`run_query`).
+* each use of a client closes it (:meth:`StagedBigQueryClient.connect`): dagster-gcp opens one per output
+  and per input and never closes it, leaving its HTTP connections to the garbage collector.
 
 Identifiers (dataset = asset layer, table = asset name, columns of frames built in code) pass
 :func:`ident`; the project comes from configuration and passes :func:`_project`.
@@ -524,6 +526,20 @@ class StagedBigQueryClient(BigQueryClient):
             context,
             "; creating a dataset if it does not exist changes nothing a second time",
         )
+
+    @staticmethod
+    @contextmanager
+    def connect(
+        context: dg.OutputContext | dg.InputContext, table_slice: TableSlice
+    ) -> Iterator[bigquery.Client]:
+        """dagster-gcp's client for one output or input, closed when the IO manager is done with it
+        (dagster-gcp's is never closed: its HTTP session and connections waited for the garbage
+        collector). A read's rows are in memory by then (``to_arrow``)."""
+        with BigQueryClient.connect(context, table_slice) as connection:
+            try:
+                yield connection
+            finally:
+                connection.close()
 
 
 def _job_options(context: dg.OutputContext | dg.InputContext) -> tuple[str | None, float | None]:
