@@ -9,11 +9,17 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from dagster_dbt import DbtProject
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
+# Days of raw box scores before a date that rest days and rosters read (dbt var history_days): about a
+# season and an off-season, so a season opener still knows each player's previous game.
+HISTORY_DAYS = 400
+WAREHOUSE_ENV = "NBA_ASSETS_WAREHOUSE"  # profiles.yml reads the DuckDB path from it
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
@@ -29,7 +35,7 @@ def prepare() -> Path:
     env = {
         **os.environ,
         # parse opens no database; point the profile at memory so no warehouse file is created
-        "NBA_ASSETS_WAREHOUSE": ":memory:",
+        WAREHOUSE_ENV: ":memory:",
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
     subprocess.run(
@@ -48,6 +54,11 @@ def prepare() -> Path:
         env=env,
     )
     return dbt_project.manifest_path
+
+
+def window_env(dbt_vars: Mapping[str, Any]) -> dict[str, str]:
+    """The window as the environment the dbt macros read (macros/window.sql: ``window_value``)."""
+    return {f"NBA_ASSETS_DBT_{name.upper()}": str(value) for name, value in dbt_vars.items()}
 
 
 def manifest_path() -> Path:

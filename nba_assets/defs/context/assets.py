@@ -33,11 +33,8 @@ from nba_assets.defs.partitions import (
 )
 from nba_assets.lib import dbt_state
 from nba_assets.lib.dbt_checks import check_description
-from nba_assets.lib.dbt_project import DBT_PROJECT_DIR, dbt_project, manifest_path
+from nba_assets.lib.dbt_project import DBT_PROJECT_DIR, HISTORY_DAYS, dbt_project, manifest_path, window_env
 
-# Days of raw box scores before a date that rest days and rosters read (dbt var history_days): about a
-# season and an off-season, so a season opener still knows each player's previous game.
-HISTORY_DAYS = 400
 STAGING_SCHEMA = dbt_state.STAGING_SCHEMA
 
 
@@ -51,11 +48,6 @@ def partition_vars(window: dg.TimeWindow) -> dict[str, Any]:
     for day in (first, last):
         validate_partition_key(day.isoformat())
     return {"min_date": first.isoformat(), "max_date": last.isoformat(), "history_days": HISTORY_DAYS}
-
-
-def window_env(dbt_vars: Mapping[str, Any]) -> dict[str, str]:
-    """The window as the environment the dbt macros read (macros/window.sql: ``window_value``)."""
-    return {f"NBA_ASSETS_DBT_{name.upper()}": str(value) for name, value in dbt_vars.items()}
 
 
 class NbaDbtTranslator(DagsterDbtTranslator):

@@ -10,6 +10,7 @@ from typing import Any
 
 from dagster_dbt import DbtCliResource
 
+from nba_assets.lib.dbt_project import WAREHOUSE_ENV
 from nba_assets.lib.dbt_state import keep_partial_parse, partial_parse_cache, seed_partial_parse
 from nba_assets.lib.env import GCP_PROJECT_VAR, require_value
 
@@ -17,7 +18,6 @@ from nba_assets.lib.env import GCP_PROJECT_VAR, require_value
 # DbtCliResource builds the subprocess environment from os.environ; the variables are set only around the
 # call that starts dbt, under a lock, so concurrent invocations in one process never see another value.
 _ENV_LOCK = threading.Lock()
-WAREHOUSE_ENV = "NBA_ASSETS_WAREHOUSE"
 
 
 class NbaDbtCliResource(DbtCliResource):
