@@ -5,12 +5,14 @@ For each block of ``retrain_days`` dates starting at ``start`` a model is traine
 player-game before the block's first date (its cutoff), then predicts each date of the block; so a
 date is only ever predicted from data before it, and models are retrained at least weekly. Lines
 come from the warehouse (``raw.player_props``) or a lines CSV (:mod:`nba_assets.lib.sources.lines_csv`);
-with a CSV, the window's line features come from its lines too (:func:`with_line_features`), as
-production builds them from each day's ingested lines.
+with a CSV, the window's context and features are built again with its lines in place of the warehouse's
+(:func:`context_with_lines`, :func:`window_features`), as production builds them from each day's ingested
+lines.
 """
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,8 +25,8 @@ import numpy as np
 import polars as pl
 
 from nba_assets.lib import exports, grading, raw
-from nba_assets.lib.features.catalog import DEFAULTS, LINE_FEATURES
-from nba_assets.lib.game_types import is_modeled
+from nba_assets.lib.dbt_project import HISTORY_DAYS, run_models
+from nba_assets.lib.features.store import feature_rows
 from nba_assets.lib.modeling.config import DECISIONS, MODEL, SYSTEMS, DecisionConfig, ModelConfig
 from nba_assets.lib.modeling.decisions import PREDICTION_SCHEMA
 from nba_assets.lib.modeling.predict import predict_dates
@@ -84,15 +86,25 @@ def read_inputs(warehouse: Path, start: date, end: date, lines: pl.DataFrame | N
         schedule = q("SELECT * FROM raw.schedule WHERE game_date BETWEEN ? AND ?", [start, end])
         injuries = q("SELECT * FROM raw.injury_report WHERE game_date BETWEEN ? AND ?", [start, end])
         quarantined: dict[str, int] = {}
+        games: tuple[pl.DataFrame, pl.DataFrame] | None = None  # the feature store's game summaries
         if lines is None:
             props = q("SELECT * FROM raw.player_props WHERE game_date BETWEEN ? AND ?", [start, end])
         else:
             resolved = resolve_lines(lines, schedule, box, start, end)
             props = resolved.good
             quarantined = {f"quarantined: {r}": n for r, n in resolved.quarantine_reasons.items()}
-            # the window's line features from the file's lines, as production builds them from each
-            # day's ingested lines: training before each cutoff sees the lines the backtest grades on
-            features = with_line_features(features, line_features_of(props), start, end)
+            if not props.is_empty():  # no resolved line: nothing to predict, nothing rebuilt
+                # up to the window's end, as the features asset reads them for a range
+                games = (
+                    q("SELECT * FROM context.player_game_summary WHERE game_date <= ?", [end]),
+                    q("SELECT * FROM context.team_game_summary WHERE game_date <= ?", [end]),
+                )
+    if games is not None:
+        # the window's context and features as production builds them from each day's ingested lines:
+        # who is expected (a line places its player) and the line features each week's model trains
+        # and calibrates on
+        context = context_with_lines(warehouse, props, start, end)
+        features = window_features(features, context, *games, injuries, start, end)
     return BacktestInputs(
         features=features,
         props=props,
@@ -117,119 +129,71 @@ def resolve_lines(
     return raw.validate_batch(frame, "player_props", "lines_csv")
 
 
-LINE_KEY = ["game_date", "game_id", "player_id"]
-
-
-def line_features_of(props: pl.DataFrame) -> pl.DataFrame:
-    """Per (game_date, game_id, player_id) with a resolved main line: ``consensus_line``,
-    ``opening_line`` and ``books_count`` from rows in the raw ``player_props`` contract, computed as
-    ``context.player_game_context`` computes them (CTEs ``book_snapshots``, ``book_lines``, ``lines``):
-
-    - the rows ``stg_player_props`` keeps: a line (or an empty-fetch marker) captured before tip-off,
-      of a modeled game;
-    - each book's latest snapshot of a game (keyed by game id, else event id) over all those rows,
-      resolved or not;
-    - per player-game and book, over its main lines with a game and a player id: the latest line (the
-      latest snapshot, the lowest line at a tie) counts only when its snapshot is the book's latest of
-      the game (a pulled line is not current); the first line (the earliest snapshot, the lowest line);
-    - consensus = median of the books' latest lines, opening = median of their first lines,
-      books_count = books with a latest line (a player-game whose books all pulled their lines: a
-      null consensus and 0 books)."""
-    if props.is_empty():
-        return pl.DataFrame(
-            schema={
-                "game_date": pl.Date,
-                "game_id": pl.Utf8,
-                "player_id": pl.Int64,
-                "consensus_line": pl.Float64,
-                "opening_line": pl.Float64,
-                "books_count": pl.Int64,
-            }
-        )
-    marker = (
-        pl.col("match_method") == "empty_fetch" if "match_method" in props.columns else pl.lit(False)
-    ).fill_null(False)
-    stg = props.filter(
-        (pl.col("line").is_not_null() | marker)
-        & (pl.col("snapshot_utc") < pl.col("tipoff_utc"))
-        & is_modeled("game_id")
-    ).with_columns(
-        pl.col("game_date").cast(pl.Date),
-        pl.col("player_id").cast(pl.Int64),
-        pl.col("line").cast(pl.Float64),
-        pl.col("is_main_line").fill_null(False),
-        pl.coalesce("game_id", "event_id").alias("_book_game"),
-    )
-    snapshots = stg.group_by("game_date", "_book_game", "bookmaker").agg(
-        pl.col("snapshot_utc").max().alias("_book_latest")
-    )
-    main = stg.filter(
-        pl.col("player_id").is_not_null() & pl.col("is_main_line") & pl.col("game_id").is_not_null()
-    ).join(snapshots, on=["game_date", "_book_game", "bookmaker"], how="inner")
-    books = (
-        main.group_by(*LINE_KEY, "bookmaker")
-        .agg(
-            pl.col("line", "snapshot_utc", "_book_latest")
-            .sort_by(["snapshot_utc", "line"], descending=[True, False])
-            .first()
-            .name.prefix("_last_"),
-            pl.col("line").sort_by(["snapshot_utc", "line"]).first().alias("first_line"),
-        )
-        .with_columns(
-            pl.when(pl.col("_last_snapshot_utc") == pl.col("_last__book_latest"))
-            .then(pl.col("_last_line"))
-            .alias("latest_line")
-        )
-    )
-    return books.group_by(LINE_KEY).agg(
-        pl.col("latest_line").median().alias("consensus_line"),
-        pl.col("first_line").median().alias("opening_line"),
-        pl.col("latest_line").count().cast(pl.Int64).alias("books_count"),
-    )
-
-
-def with_line_features(features: pl.DataFrame, lines: pl.DataFrame, start: date, end: date) -> pl.DataFrame:
-    """``features`` with the line features (and their ``sources`` tags) of its expected rows dated
-    ``start``..``end`` taken from ``lines`` (:func:`line_features_of`), as the feature store builds
-    them from the context's lines: consensus_line, opening_line, line_move = consensus - opening and
-    books_count (0 without a line), a null filled with the feature's default and tagged ``default``,
-    a value tagged ``line``. The context attaches lines to expected rows only, so the other rows, and
-    every row dated before ``start``, keep the warehouse's values."""
-    if features.is_empty():
-        return features
-    joined = features.join(
-        lines.select(*LINE_KEY, pl.col("consensus_line", "opening_line", "books_count").name.prefix("_new_")),
-        on=LINE_KEY,
-        how="left",
-        maintain_order="left",
-    )
-    new = {
-        "consensus_line": pl.col("_new_consensus_line"),
-        "opening_line": pl.col("_new_opening_line"),
-        "line_move": pl.col("_new_consensus_line") - pl.col("_new_opening_line"),
-        "books_count": pl.col("_new_books_count").fill_null(0).cast(pl.Float64),
+def context_with_lines(warehouse: Path, props: pl.DataFrame, start: date, end: date) -> pl.DataFrame:
+    """``context.player_game_context`` of ``start``..``end`` as production builds it when the window's
+    ingested lines are ``props`` (rows of the raw ``player_props`` contract): the dbt model itself, run
+    with the context run's window on a scratch DuckDB file that holds the warehouse's raw tables, its
+    lines of the window replaced by ``props`` (the warehouse is only read). So a line places its player
+    in its game as it does in production (``team_source``; a player no recent roster holds, back from
+    an injury or just traded, gets a row; a lined player whose team nothing names gets none), and the
+    line features are the model's (``consensus_line``, ``opening_line``, ``books_count``)."""
+    # literal statements (identifiers from code); a raw table the warehouse lacks stays missing in the
+    # scratch file too, and the staging view reads it as no rows, as the context run would
+    copy_raw = {
+        "schedule": "CREATE TABLE raw.schedule AS SELECT * FROM src.raw.schedule",
+        "box_scores": "CREATE TABLE raw.box_scores AS SELECT * FROM src.raw.box_scores",
+        "injury_report": "CREATE TABLE raw.injury_report AS SELECT * FROM src.raw.injury_report",
+        "player_props": "CREATE TABLE raw.player_props AS SELECT * FROM src.raw.player_props",
     }
-    if set(new) != set(LINE_FEATURES):
-        raise RuntimeError(f"with_line_features: the catalog's line features are {LINE_FEATURES}")
-    replace = pl.col("game_date").is_between(start, end) & pl.col("is_expected").fill_null(False)
-    values = {name: expr.fill_nan(None) for name, expr in new.items()}
-    out = joined.with_columns(
-        *[
-            pl.when(replace)
-            .then(pl.when(v.is_not_null()).then(pl.lit("line")).otherwise(pl.lit("default")))
-            .otherwise(pl.col("sources").struct.field(name))
-            .alias(f"_tag_{name}")
-            for name, v in values.items()
-        ],
-        *[
-            pl.when(replace).then(v.fill_null(DEFAULTS[name])).otherwise(pl.col(name)).alias(name)
-            for name, v in values.items()
-        ],
-    )
-    out = out.with_columns(
-        pl.col("sources").struct.with_fields(*[pl.col(f"_tag_{name}").alias(name) for name in values])
-    )
-    return out.select(features.columns)
+    with tempfile.TemporaryDirectory(prefix="nba_assets_backtest_") as tmp:
+        scratch = Path(tmp) / "warehouse.duckdb"
+        with duckdb.connect(str(scratch)) as con:
+            con.execute("ATTACH ? AS src (READ_ONLY)", [str(warehouse)])
+            present = {
+                name
+                for (name,) in con.execute(
+                    "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = ?",
+                    ["src", "raw"],
+                ).fetchall()
+            }
+            con.execute("CREATE SCHEMA raw")
+            for name in copy_raw:
+                if name in present:
+                    con.execute(copy_raw[name])
+            con.execute("DETACH src")
+            con.register("window_lines", props)
+            if "player_props" in present:
+                con.execute("DELETE FROM raw.player_props WHERE game_date BETWEEN ? AND ?", [start, end])
+                con.execute("INSERT INTO raw.player_props BY NAME SELECT * FROM window_lines")
+            else:
+                con.execute("CREATE TABLE raw.player_props AS SELECT * FROM window_lines")
+            con.unregister("window_lines")
+        dbt_vars = {"min_date": start.isoformat(), "max_date": end.isoformat(), "history_days": HISTORY_DAYS}
+        run_models(scratch, ["path:models/staging", "player_game_context"], dbt_vars, Path(tmp))
+        with duckdb.connect(str(scratch), read_only=True) as con:
+            return con.sql(
+                "SELECT * FROM context.player_game_context WHERE game_date BETWEEN ? AND ?",
+                params=[start, end],
+            ).pl()
+
+
+def window_features(
+    features: pl.DataFrame,
+    context: pl.DataFrame,
+    player_games: pl.DataFrame,
+    team_games: pl.DataFrame,
+    injuries: pl.DataFrame,
+    start: date,
+    end: date,
+) -> pl.DataFrame:
+    """``features`` with its rows dated ``start``..``end`` built again by the feature store's own function
+    (:func:`nba_assets.lib.features.store.feature_rows`, as the features asset builds a range) from
+    ``context`` (the window's expected rows, :func:`context_with_lines`), the game summaries up to
+    ``end`` and the window's injury report; rows before ``start`` are the warehouse's."""
+    dates = [start + timedelta(days=i) for i in range((end - start).days + 1)]
+    rows = feature_rows(dates, context, player_games, team_games, injuries)
+    kept = features.filter(~pl.col("game_date").is_between(start, end))
+    return pl.concat([kept, rows.select(features.columns)])
 
 
 @dataclass

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,27 @@ def prepare() -> Path:
 def window_env(dbt_vars: Mapping[str, Any]) -> dict[str, str]:
     """The window as the environment the dbt macros read (macros/window.sql: ``window_value``)."""
     return {f"NBA_ASSETS_DBT_{name.upper()}": str(value) for name, value in dbt_vars.items()}
+
+
+def run_models(warehouse: Path, select: Sequence[str], dbt_vars: Mapping[str, Any], work_dir: Path) -> None:
+    """``dbt run --select <select>`` (models only, no tests) on the DuckDB file ``warehouse`` for the
+    window ``dbt_vars`` (``min_date``, ``max_date``, ``history_days``, passed as the context run passes
+    them: :func:`window_env`); dbt's target and logs go under ``work_dir``, not the project. A failed
+    run raises ``RuntimeError`` with the end of dbt's output."""
+    env = {
+        **os.environ,
+        WAREHOUSE_ENV: str(warehouse),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        **window_env(dbt_vars),
+    }
+    args = ["run", "--select", *select, "--project-dir", str(DBT_PROJECT_DIR)]
+    args += ["--profiles-dir", str(DBT_PROJECT_DIR), "--target", "duckdb"]
+    args += ["--target-path", str(work_dir / "target"), "--log-path", str(work_dir / "logs")]
+    done = subprocess.run([dbt_executable(), *args], env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(
+            f"dbt run --select {' '.join(select)} failed: {(done.stdout + done.stderr)[-2000:]}"
+        )
 
 
 def manifest_path() -> Path:
