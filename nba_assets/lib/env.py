@@ -207,28 +207,26 @@ class Settings:
 def credits_setting(environ: Mapping[str, str], var: str, default: int) -> int:
     """A whole number of credits (0 or more) from ``var``; unset or empty: ``default``. Anything else
     is a ValueError naming the variable and the value (these are not secrets)."""
-    raw = environ.get(var, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"{var} must be a whole number of credits (0 or more), got {raw!r}") from None
-    if value < 0:
-        raise ValueError(f"{var} must be a whole number of credits (0 or more), got {raw!r}")
-    return value
+    return whole_number_setting(environ, var, default, "credits", 0)
 
 
 def bytes_setting(environ: Mapping[str, str], var: str, default: int) -> int:
     """A whole number of bytes (above 0) from ``var``; unset or empty: ``default``. Anything else is a
     ValueError naming the variable and the value (not a secret)."""
+    return whole_number_setting(environ, var, default, "bytes", 1)
+
+
+def whole_number_setting(environ: Mapping[str, str], var: str, default: int, unit: str, least: int) -> int:
+    """A whole number of ``unit`` of at least ``least`` from ``var``; unset or empty: ``default``.
+    Anything else is a ValueError naming the variable, the unit, the bound and the value."""
     raw = environ.get(var, "").strip()
     if not raw:
         return default
+    bound = "above 0" if least == 1 else f"{least} or more"
     try:
         value = int(raw)
     except ValueError:
-        raise ValueError(f"{var} must be a whole number of bytes (above 0), got {raw!r}") from None
-    if value <= 0:
-        raise ValueError(f"{var} must be a whole number of bytes (above 0), got {raw!r}")
+        raise ValueError(f"{var} must be a whole number of {unit} ({bound}), got {raw!r}") from None
+    if value < least:
+        raise ValueError(f"{var} must be a whole number of {unit} ({bound}), got {raw!r}")
     return value
