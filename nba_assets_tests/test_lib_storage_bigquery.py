@@ -847,7 +847,7 @@ def _creating(fake: FakeBigQuery, text: str) -> list:
 @pytest.mark.parametrize(
     ("lost", "operation", "node", "attempts", "left"),
     [
-        ("LOAD", "staging 2 rows for p.raw.t (game_date 2025-11-03)", "raw__t", 7, "p.raw.t was not touched"),
+        ("LOAD", "staging 2 rows for p.raw.t (game_date 2025-11-03)", "raw__t", 3, "p.raw.t was not touched"),
         (
             "BEGIN TRANSACTION",
             "replacing the slice of p.raw.t (game_date 2025-11-03)",
@@ -877,7 +877,7 @@ def test_a_request_creating_a_job_that_times_out_names_the_slice_and_says_a_retr
     """Every answer to the request creating the job is lost, at the prod timeout (900 s, on a virtual
     clock). The client does not retry a query's jobs.insert past its 600 s retry deadline (one request,
     then a RetryError the write reported as "failed, keeps its previous rows"), and retries a load's upload
-    6 more times, then raises requests' ReadTimeout bare. Either way the step now fails naming the
+    (6 more times by default, UPLOAD_RETRIES = 2 here: 3 attempts, 45 min at the prod timeout), then raises requests' ReadTimeout bare. Either way the step now fails naming the
     operation, table, partition and timeout, says the job may exist and that a retry is safe."""
     state: dict = {}
     assets = _assets(state)

@@ -119,6 +119,11 @@ TIMEOUT_SECONDS = 900.0
 # the drop would recreate its staging table: the cancel stops it, and a leftover is swept
 # (STALE_STAGING_HOURS).
 CANCEL_TIMEOUT_SECONDS = 60.0  # jobs.cancel's own request: the run has already waited its timeout
+# Retries of a load's upload (google-resumable-media's num_retries, 6 by default: connection errors, 429s
+# and 5xx, and a request that got no answer within the timeout, each attempt waiting up to TIMEOUT_SECONDS
+# whatever the time already spent: 7 x 15 min at worst). Two retries bound a dead upload at 45 min; the
+# step's retry policy is the retry after that.
+UPLOAD_RETRIES = 2
 # what a load whose upload timed out leaves behind (see request_timed_out)
 STAGING_LEFT = (
     " (the load writes only its own staging table, dropped now; a load that runs later recreates it, and a "
@@ -398,8 +403,8 @@ def wait_for_job(
 # with the same job id, taking the job over on a 409), but TIMEOUT_SECONDS is longer than that deadline:
 # a query's insert is sent once and ends in api_core's RetryError whose cause (nested) is requests'
 # Timeout, a GoogleAPIError, which a swap reported as "failed, keeps its previous rows" though its job may
-# still run. A load's upload is retried by google-resumable-media up to 6 more times whatever the time
-# spent (each waiting up to the timeout: 7 x TIMEOUT_SECONDS at worst), then ends in requests' Timeout
+# still run. A load's upload is retried by google-resumable-media UPLOAD_RETRIES more times whatever the
+# time spent (each waiting up to the timeout), then ends in requests' Timeout
 # itself, which is not a GoogleAPIError and reached the run bare. Either way the job may exist and may
 # still run. What is guaranteed whichever it was, so that retrying the step
 # is safe: a load writes only its own staging table (a name no other write uses), dropped right after the
@@ -595,7 +600,13 @@ class NbaPolarsBigQueryTypeHandler(PolarsBigQueryTypeHandler):
                 stage_what = _what(f"staging {obj.height} rows for", target, table_slice)
                 with _creating_job(stage_what, timeout, f"; {target} was not touched{STAGING_LEFT}"):
                     job = connection.load_table_from_file(
-                        data, staging, size=size, job_config=load, location=location, timeout=timeout
+                        data,
+                        staging,
+                        size=size,
+                        num_retries=UPLOAD_RETRIES,
+                        job_config=load,
+                        location=location,
+                        timeout=timeout,
                     )
                 wait_for_job(job, timeout, stage_what, context.log.warning, f"; {target} was not touched")
             where, params = bigquery_where(table_slice)
