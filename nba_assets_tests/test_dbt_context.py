@@ -1345,3 +1345,17 @@ def test_a_backtest_with_a_lines_file_gives_the_window_the_files_line_features(w
         db, day + timedelta(days=1), day + timedelta(days=1), read_lines_csv(lines_csv)
     )
     assert later.features.sort(key).equals(no_lines.sort(key))
+    # the same with lines of its own (the file's D+1): the window D+1 is rebuilt, D's rows stay as they
+    # are (above, a window without a resolved line rebuilds nothing, so that held whatever was kept)
+    after = (day + timedelta(days=1)).isoformat()
+    after_csv = tmp_path / "after.csv"
+    pl.read_csv(dev, infer_schema=False).filter(pl.col("game_date") == after).select(
+        GUARANTEED_COLUMNS
+    ).write_csv(after_csv)
+    later = backtest.read_inputs(
+        db, day + timedelta(days=1), day + timedelta(days=1), read_lines_csv(after_csv)
+    )
+    assert later.props.height > 0
+    rebuilt = later.features.filter(pl.col("game_date") == day + timedelta(days=1))
+    assert rebuilt.filter(pl.col("is_expected") & (pl.col("books_count") > 0)).height > 0
+    assert later.features.filter(pl.col("game_date") == day).sort(key).equals(no_lines.sort(key))
