@@ -1086,6 +1086,19 @@ def _same_rows(got, want) -> bool:
     return got.select(want.columns).sort(want.columns).equals(want.sort(want.columns))
 
 
+def test_the_backtests_scratch_copy_holds_every_raw_table_the_dbt_project_reads() -> None:
+    """``backtest.context_with_lines`` copies the raw tables its dbt run reads: a source added to the
+    project but not to ``RAW_COPIES`` would read as no rows there (the ``raw_table`` macro's empty
+    relation) and place players unlike the context run, silently."""
+    from nba_assets.lib.backtest import RAW_COPIES
+    from nba_assets.lib.dbt_project import manifest_path
+    from nba_assets.lib.dbt_state import raw_sources
+
+    assert sorted(("raw", name) for name in RAW_COPIES) == sorted(raw_sources(manifest_path()))
+    for name, statement in RAW_COPIES.items():
+        assert statement == f"CREATE TABLE raw.{name} AS SELECT * FROM src.raw.{name}"
+
+
 def test_the_backtest_builds_a_lines_files_context_exactly_as_the_context_model(warehouse, tmp_path) -> None:
     """The context a backtest builds from a lines file's rows (``backtest.context_with_lines``: the dbt
     model on a scratch copy of the warehouse's raw tables, the window's lines replaced by the file's) is

@@ -162,13 +162,17 @@ def _constant_param(tree: ast.AST, fn: ast.FunctionDef | None, name: str) -> boo
 
 
 def _constant_local(fn: ast.FunctionDef | None, tree: ast.AST, name: str) -> bool:
-    """``name`` is bound (in ``fn`` or at module level) only to literals or dicts of literals."""
-    scope = fn or tree
-    values = [
-        n.value
-        for n in ast.walk(scope)
-        if isinstance(n, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in n.targets)
-    ]
+    """``name`` is bound (in ``fn``, or when ``fn`` does not bind it, anywhere in the module) only to
+    literals or dicts of literals."""
+
+    def bound(scope: ast.AST) -> list[ast.expr]:
+        return [
+            n.value
+            for n in ast.walk(scope)
+            if isinstance(n, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in n.targets)
+        ]
+
+    values = (bound(fn) if fn else []) or bound(tree)
     return bool(values) and all(
         _is_constant_str(v) or (isinstance(v, ast.Dict) and all(_is_constant_str(x) for x in v.values))
         for v in values
@@ -288,9 +292,31 @@ def f(con, name, day, table):
 
 def g(con):
     f(con, input(), input(), input())
+
+COPIES = {"a": "CREATE TABLE a AS SELECT 1"}
+SHADOWED = {"a": "SELECT 1"}
+REBOUND = "SELECT 1"
+
+def k(con, name):
+    SHADOWED = {"a": name}
+    con.execute(SHADOWED["a"])
+    con.execute(REBOUND)
+
+def m():
+    global REBOUND
+    REBOUND = input()
 """
     found = [s for s in scan_sql(bad, "bad.py", allowed={}) if not s.why]
-    assert sorted(s.expr for s in found) == ["build(table)", "day", "day", "name", "sql", "table"], found
+    assert sorted(s.expr for s in found) == [
+        "REBOUND",
+        "SHADOWED['a']",
+        "build(table)",
+        "day",
+        "day",
+        "name",
+        "sql",
+        "table",
+    ], found
     ok = """
 def q(con, table, lo):
     return con.sql(f"SELECT * FROM {table} WHERE game_date >= ?", params=[lo])
@@ -298,6 +324,12 @@ def q(con, table, lo):
 def h(con, day):
     q(con, "raw.schedule", day)
     con.execute("SELECT 1 WHERE x = ?", [day])
+
+COPIES = {"a": "CREATE TABLE a AS SELECT 1"}
+
+def n(con):
+    for name in COPIES:
+        con.execute(COPIES[name])
 """
     assert all(s.why for s in scan_sql(ok, "ok.py", allowed={}))
 

@@ -129,6 +129,18 @@ def resolve_lines(
     return raw.validate_batch(frame, "player_props", "lines_csv")
 
 
+# The raw tables the dbt project reads (its sources: test_dbt_context keeps the two equal), copied into the
+# scratch file of :func:`context_with_lines`. Literal statements (identifiers from code); a raw table the
+# warehouse lacks stays missing in the scratch file too, and the staging view reads it as no rows, as the
+# context run would.
+RAW_COPIES = {
+    "schedule": "CREATE TABLE raw.schedule AS SELECT * FROM src.raw.schedule",
+    "box_scores": "CREATE TABLE raw.box_scores AS SELECT * FROM src.raw.box_scores",
+    "injury_report": "CREATE TABLE raw.injury_report AS SELECT * FROM src.raw.injury_report",
+    "player_props": "CREATE TABLE raw.player_props AS SELECT * FROM src.raw.player_props",
+}
+
+
 def context_with_lines(warehouse: Path, props: pl.DataFrame, start: date, end: date) -> pl.DataFrame:
     """``context.player_game_context`` of ``start``..``end`` as production builds it when the window's
     ingested lines are ``props`` (rows of the raw ``player_props`` contract): the dbt model itself, run
@@ -137,14 +149,6 @@ def context_with_lines(warehouse: Path, props: pl.DataFrame, start: date, end: d
     in its game as it does in production (``team_source``; a player no recent roster holds, back from
     an injury or just traded, gets a row; a lined player whose team nothing names gets none), and the
     line features are the model's (``consensus_line``, ``opening_line``, ``books_count``)."""
-    # literal statements (identifiers from code); a raw table the warehouse lacks stays missing in the
-    # scratch file too, and the staging view reads it as no rows, as the context run would
-    copy_raw = {
-        "schedule": "CREATE TABLE raw.schedule AS SELECT * FROM src.raw.schedule",
-        "box_scores": "CREATE TABLE raw.box_scores AS SELECT * FROM src.raw.box_scores",
-        "injury_report": "CREATE TABLE raw.injury_report AS SELECT * FROM src.raw.injury_report",
-        "player_props": "CREATE TABLE raw.player_props AS SELECT * FROM src.raw.player_props",
-    }
     with tempfile.TemporaryDirectory(prefix="nba_assets_backtest_") as tmp:
         scratch = Path(tmp) / "warehouse.duckdb"
         with duckdb.connect(str(scratch)) as con:
@@ -157,9 +161,9 @@ def context_with_lines(warehouse: Path, props: pl.DataFrame, start: date, end: d
                 ).fetchall()
             }
             con.execute("CREATE SCHEMA raw")
-            for name in copy_raw:
+            for name in RAW_COPIES:
                 if name in present:
-                    con.execute(copy_raw[name])
+                    con.execute(RAW_COPIES[name])
             con.execute("DETACH src")
             con.register("window_lines", props)
             if "player_props" in present:
