@@ -25,7 +25,7 @@ import numpy as np
 import polars as pl
 
 from nba_assets.lib import exports, grading, raw
-from nba_assets.lib.dbt_project import HISTORY_DAYS, run_models
+from nba_assets.lib.dbt_project import run_models, window_vars
 from nba_assets.lib.features.store import feature_rows
 from nba_assets.lib.modeling.config import DECISIONS, MODEL, SYSTEMS, DecisionConfig, ModelConfig
 from nba_assets.lib.modeling.decisions import PREDICTION_SCHEMA
@@ -172,8 +172,9 @@ def context_with_lines(warehouse: Path, props: pl.DataFrame, start: date, end: d
             else:
                 con.execute("CREATE TABLE raw.player_props AS SELECT * FROM window_lines")
             con.unregister("window_lines")
-        dbt_vars = {"min_date": start.isoformat(), "max_date": end.isoformat(), "history_days": HISTORY_DAYS}
-        run_models(scratch, ["path:models/staging", "player_game_context"], dbt_vars, Path(tmp))
+        run_models(
+            scratch, ["path:models/staging", "player_game_context"], window_vars(start, end), Path(tmp)
+        )
         with duckdb.connect(str(scratch), read_only=True) as con:
             return con.sql(
                 "SELECT * FROM context.player_game_context WHERE game_date BETWEEN ? AND ?",

@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,12 @@ def prepare() -> Path:
         env=env,
     )
     return dbt_project.manifest_path
+
+
+def window_vars(first: date, last: date) -> dict[str, Any]:
+    """The context run's dbt vars for the game dates ``first``..``last`` (inclusive, ``YYYY-MM-DD``) and
+    HISTORY_DAYS of history before them: the context asset's partitions and the backtest's scratch run."""
+    return {"min_date": first.isoformat(), "max_date": last.isoformat(), "history_days": HISTORY_DAYS}
 
 
 def window_env(dbt_vars: Mapping[str, Any]) -> dict[str, str]:

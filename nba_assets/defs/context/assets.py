@@ -33,7 +33,14 @@ from nba_assets.defs.partitions import (
 )
 from nba_assets.lib import dbt_state
 from nba_assets.lib.dbt_checks import check_description
-from nba_assets.lib.dbt_project import DBT_PROJECT_DIR, HISTORY_DAYS, dbt_project, manifest_path, window_env
+from nba_assets.lib.dbt_project import (
+    DBT_PROJECT_DIR,
+    HISTORY_DAYS,
+    dbt_project,
+    manifest_path,
+    window_env,
+    window_vars,
+)
 
 STAGING_SCHEMA = dbt_state.STAGING_SCHEMA
 
@@ -47,7 +54,7 @@ def partition_vars(window: dg.TimeWindow) -> dict[str, Any]:
         raise ValueError(empty_range_message(first.isoformat(), last.isoformat()))
     for day in (first, last):
         validate_partition_key(day.isoformat())
-    return {"min_date": first.isoformat(), "max_date": last.isoformat(), "history_days": HISTORY_DAYS}
+    return window_vars(first, last)
 
 
 class NbaDbtTranslator(DagsterDbtTranslator):
