@@ -278,7 +278,7 @@ def test_a_player_without_minutes_is_void_with_no_error_and_only_a_bet_is_refund
 
 
 def test_a_record_s_roi_and_hit_rate_are_over_decided_bets() -> None:
-    """README: hit rate and ROI are over decided bets (a push is refunded: neither won nor lost)."""
+    """README ("How to read it"): hit rate and ROI are over decided bets (a push is refunded: neither won nor lost)."""
     from nba_assets.lib import grading
 
     rows = pl.DataFrame(
