@@ -8,6 +8,7 @@ leaving the README wrong.
 
 from __future__ import annotations
 
+import argparse
 import re
 import shlex
 from pathlib import Path
@@ -291,3 +292,147 @@ def test_the_readme_retrain_config_is_the_one_the_retrain_schedule_sends() -> No
     fields = config["ops"][RETRAIN_OP]["config"]
     assert set(fields) <= set(TrainConfig.model_fields) and "cutoff" in fields
     assert "-j weekly_retrain_job -c retrain.yaml" in README
+
+
+DOCS = {
+    "README.md": README,
+    "bench/README.md": BENCH_README,
+    **{f"docs/{p.name}": p.read_text() for p in sorted((REPO / "docs").glob("*.md"))},
+}
+# Where the code, scripts and deployment read their settings (the tests are not: a variable only a test
+# names is not one a reader can set).
+CODE_FILES = [
+    p
+    for folder in ("nba_assets", "scripts", "bench", "deploy", "dbt_project/models", "dbt_project/macros")
+    for p in (REPO / folder).rglob("*")
+    if p.is_file() and p.suffix in {".py", ".sh", ".yaml", ".yml", ".sql", ""}
+] + [REPO / "dbt_project" / "profiles.yml", REPO / ".ci" / "run"]
+ENV_VAR = r"\b((?:NBA_ASSETS|NBA_BENCH|DAGSTER)_[A-Z0-9_]+|ODDS_API_KEY|BETTINGPROS_API_KEY|SLACK_BOT_TOKEN)"
+
+
+def test_every_environment_variable_the_docs_name_is_one_the_code_reads() -> None:
+    """A variable renamed in the code but not in the docs is set by the reader and read by nobody."""
+    code = "\n".join(p.read_text(errors="replace") for p in CODE_FILES)
+    missing = []
+    for doc, text in DOCS.items():
+        for var in sorted(set(re.findall(ENV_VAR, text))):
+            # `NBA_ASSETS_DBT_*` names a family of variables: a prefix, not a name
+            found = var in code if var.endswith("_") else re.search(rf"\b{var}\b", code)
+            if not found:
+                missing.append(f"{doc}: {var}")
+    assert not missing
+
+
+def test_env_var_pattern_reads_names_and_prefixes() -> None:
+    text = "set `NBA_ASSETS_DATA_DIR`, NBA_ASSETS_DBT_* and SLACK_BOT_TOKEN; DAGSTER_HOME=x"
+    assert re.findall(ENV_VAR, text) == [
+        "NBA_ASSETS_DATA_DIR",
+        "NBA_ASSETS_DBT_",
+        "SLACK_BOT_TOKEN",
+        "DAGSTER_HOME",
+    ]
+
+
+def test_the_readme_names_every_variable_a_deployment_sets() -> None:
+    """DEPLOYMENT_VARS is what deploy/k8s/values.yaml maps: each must be explained in the README's
+    environment sections (from "## Environments" to "## The embedded archive")."""
+    from nba_assets.lib.env import DEPLOYMENT_VARS
+
+    prod = README[README.index("## Environments") : README.index("## The embedded archive")]
+    assert [v for v in DEPLOYMENT_VARS if not re.search(rf"`{v}[`=]", prod)] == []
+
+
+def test_the_readme_names_only_resources_the_definitions_have(defs: dg.Definitions) -> None:
+    named = set(re.findall(r"the `(\w+)` resource", README))
+    assert named and named <= set(defs.resources)
+
+
+def test_the_readme_warns_of_every_sensor_that_acts_when_previewed(defs: dg.Definitions) -> None:
+    """`dagster sensor preview` runs a sensor's function without saving its cursor: a sensor that sends
+    alerts (it takes the `alerts` resource) sends them again on the daemon's next tick, so the README
+    must name it among the sensors not to preview. It named three and left out refresh_lines_sensor,
+    whose `odds_quota_low` alert and paid Odds API probe a preview repeats."""
+    start = README.index("`dagster sensor preview` runs the sensor's function for real")
+    warning = README[start : README.index("Preview the other sensors only.", start)]
+    named = set(re.findall(r"`(\w+_sensor)`", warning))
+    acting = {s.name for s in defs.sensors or [] if "alerts" in s.required_resource_keys}
+    assert "alerts_sensor" in acting
+    assert sorted(acting - named) == []
+
+
+def test_the_readme_checks_table_says_which_checks_block(defs: dg.Definitions) -> None:
+    """The severity column says "blocking" exactly for the checks that stop downstream steps."""
+    graph = defs.resolve_asset_graph()
+    blocking = {k.name: graph.get_check_spec(k).blocking for k in graph.asset_check_keys}
+    wrong = []
+    for row in _table_rows(_section(README, "### Checks")):
+        for name in re.findall(r"^`(\w+)`", row[0]):
+            if ("blocking" in row[1]) != blocking[name]:
+                wrong.append(f"{name}: README '{row[1]}', blocking={blocking[name]}")
+    assert not wrong
+
+
+def test_the_readme_partitioning_is_the_graphs(defs: dg.Definitions) -> None:
+    """Every game-date asset is daily-partitioned (ET, reaching today) and backfills a range in one run;
+    the staging views and the model are the unpartitioned ones."""
+    graph = defs.resolve_asset_graph()
+    unpartitioned = []
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        if node.partitions_def is None:
+            unpartitioned.append(key.to_user_string())
+            continue
+        assert isinstance(node.partitions_def, dg.DailyPartitionsDefinition), key
+        assert node.partitions_def.timezone == "America/New_York", key
+        assert node.partitions_def.end_offset == 1, key  # today's slate is a partition
+        assert node.backfill_policy == dg.BackfillPolicy.single_run(), key
+    assert (
+        "Every game-date asset is daily-partitioned (game date, America/New_York, reaching today)" in README
+    )
+    assert "`BackfillPolicy.single_run()`" in README and "The model is unpartitioned" in README
+    staging = sorted(k.to_user_string() for k in graph.get_all_asset_keys() if k.path[0] == "staging")
+    assert staging and sorted(unpartitioned) == sorted(["models/points_model", *staging])
+
+
+def test_the_readme_main_job_dates_are_the_commands_defaults() -> None:
+    from nba_assets.runner import HISTORY_START
+
+    args = build_parser().parse_args(["main"])
+    main_job = _section(README, "### What the main job does")
+    assert f"for {HISTORY_START} .. {args.end} (history + window)" in main_job
+    assert f"`weekly_retrain_job` with cutoff {args.start}:" in main_job
+    assert f"the development window {args.start} .. {args.end}," in main_job
+
+
+def test_the_feature_counts_the_docs_quote_are_the_catalogs() -> None:
+    from nba_assets.lib.features.catalog import BASE_FEATURES, FEATURES, LINE_FEATURES
+
+    table = _section(README, "## The asset graph")
+    assert _number(table, r"the (\d+)-feature vector") == len(FEATURES)
+    assert _number(table, r"\((\d+) line-blind") == len(BASE_FEATURES)
+    assert _number(table, r"line-blind, (\d+) line-aware\)") == len(LINE_FEATURES)
+    assert _number(README, r"on the (\d+)\s+line-blind features") == len(BASE_FEATURES)
+    assert _number(README, r"has ([\d,]+) training rows of history") == MODEL.min_train_rows
+    # the quality score counts the line-blind features only (a row without a line is not penalised)
+    features_doc = DOCS["docs/FEATURES.md"]
+    assert _number(features_doc, r"share of its (\d+) line-blind features") == len(BASE_FEATURES)
+
+
+def test_every_flag_the_readme_quotes_is_an_nba_assets_option() -> None:
+    """`--retrain-days`, `--report-dir` ...: each option the prose names belongs to a subcommand."""
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    options = {o for sub in subparsers.choices.values() for a in sub._actions for o in a.option_strings}
+    quoted = set(re.findall(r"`(--[a-z][\w-]*)`", README))
+    assert quoted and quoted <= options, sorted(quoted - options)
+
+
+def test_every_repo_path_docs_folder_names_exists() -> None:
+    missing = []
+    for doc, text in DOCS.items():
+        if not doc.startswith("docs/"):
+            continue  # README.md and bench/README.md: test_every_repo_path_the_docs_name_exists
+        for token in re.findall(r"`((?:nba_assets|scripts|bench|deploy|docs|dbt_project)/[\w./-]+)`", text):
+            if "." in token.rsplit("/", 1)[-1] and not (REPO / token).exists():
+                missing.append(f"{doc}: {token}")
+    assert not missing
