@@ -516,6 +516,61 @@ def test_baselines_probabilities_are_calibrated_on_their_own_errors() -> None:
     assert abs(over[sure].mean() - calibrated[sure].mean()) < 0.06
 
 
+def test_a_player_whose_lines_name_no_scheduled_game_is_passed_as_unscheduled_game() -> None:
+    """A line whose event matched no game of the stored schedule (game_id null: the NBA Cup final the
+    archive lacks, or a schedule that missed a game) gives its player no context row; the PASS names the
+    schedule (``unscheduled_game``), counted apart from a player the context left out
+    (``no_feature_row``). A player with a feature row is predicted even if one book's event went
+    unmatched, and a player with no feature row on a scheduled game stays ``no_feature_row``."""
+    from datetime import datetime
+
+    from nba_assets.lib.modeling.checks import every_line_answered
+    from nba_assets.lib.modeling.predict import SYSTEMS, predict_lines
+
+    feats = synthetic_features(date(2025, 1, 1), 40)
+    model = train_points_model(feats, date(2025, 1, 31), FAST)
+    day = date(2025, 1, 31)
+    window = feats.filter((pl.col("game_date") == day) & pl.col("player_id").is_in([0, 1])).with_columns(
+        pl.lit("BOS").alias("team_abbr")
+    )
+    # player 0: feature row, one book unmatched; 1: feature row, scheduled; 2: no row, unscheduled at
+    # both books; 3: no row, on a scheduled game
+    offers = [(0, "draftkings", None), (0, "fanduel", "0022400030"), (1, "draftkings", "0022400030")]
+    offers += [(2, "draftkings", None), (2, "fanduel", None), (3, "draftkings", "0022400030")]
+    props = pl.DataFrame(
+        [
+            {
+                "game_date": day,
+                "game_id": game,
+                "player_id": player,
+                "player_name": f"p{player}",
+                "bookmaker": book,
+                "line": 10.5,
+                "over_price": -110,
+                "under_price": -110,
+                "is_main_line": True,
+                "snapshot_utc": datetime(2025, 1, 31, 15),
+            }
+            for player, book, game in offers
+        ],
+        schema_overrides={"game_id": pl.Utf8},
+    )
+    batch = predict_lines(props, window, model, 0.6, CFG)
+    preds = batch.predictions
+    assert preds.height == len(offers) * len(SYSTEMS)
+    by_player = {p: g for (p,), g in preds.group_by("player_id", maintain_order=True)}
+    for player in (0, 1):
+        assert by_player[player]["predicted_points"].is_not_null().all(), player
+        assert not by_player[player]["skip_reason"].is_in(["unscheduled_game", "no_feature_row"]).any()
+    for player, reason, n_lines in ((2, "unscheduled_game", 2), (3, "no_feature_row", 1)):
+        rows = by_player[player]
+        assert rows["predicted_points"].is_null().all(), player
+        assert rows["skip_reason"].to_list() == [reason] * (n_lines * len(SYSTEMS))
+        assert rows["recommendation"].to_list() == ["PASS"] * (n_lines * len(SYSTEMS))
+    assert batch.skipped["unscheduled_game"] == 1 and batch.skipped["no_feature_row"] == 1
+    assert every_line_answered(props, preds).passed
+
+
 def test_lines_of_preseason_and_all_star_games_are_passed_with_a_counted_reason() -> None:
     """A book's line on a preseason (001) or All-Star (003) game is not predicted as if it were a
     regular-season game, even when the player has a feature row: every system's row is a PASS with

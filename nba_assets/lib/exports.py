@@ -643,7 +643,8 @@ def _coverage_section(preds: pl.DataFrame) -> str:
     out.append(
         '<p class="note">low_quality / no_feature_row: the player is passed on every line (too little '
         "history); edge_below_threshold / probability_below_threshold: the line is too close to call; "
-        "preseason_game / all_star_game: a game type the model is not built on, never predicted.</p>"
+        "preseason_game / all_star_game: a game type the model is not built on, never predicted; "
+        "unscheduled_game: the line's game is on no stored schedule (the schedule missed it).</p>"
     )
     return "\n".join(out)
 

@@ -24,6 +24,8 @@ from nba_assets.lib.schemas import offered_lines
 
 # Every line is answered by each system; in the output a line's rows follow this (name) order.
 SYSTEMS = ("baseline_blend", "baseline_l10", "catboost", "catboost_line")
+# the skip reason of a player whose lines name no game of the stored schedule
+UNSCHEDULED = "unscheduled_game"
 
 
 def system_probabilities(
@@ -59,6 +61,8 @@ def predict_lines(
 
     ``features``: feature rows of the same dates (expected players). Lines of players without a
     feature row or below the quality threshold are kept with PASS and a skip reason, never dropped.
+    A player none of whose lines names a game of the stored schedule has no feature row either: his
+    reason is ``unscheduled_game``, counted apart from ``no_feature_row``.
     Lines of a preseason or All-Star game (``lib/game_types.py``) are not predicted, whatever features
     the player has: PASS with ``preseason_game`` / ``all_star_game``, counted per player-date."""
     lines = book_lines(props)
@@ -85,13 +89,25 @@ def predict_lines(
         how="left",
     ).join(unmodeled.select("game_date", "player_id"), on=["game_date", "player_id"], how="anti")
     have = players.filter(pl.col("quality").is_not_null() & (pl.col("quality") >= cfg.quality_min))
+    # player-dates none of whose lines names a game of the stored schedule (the raw props coverage check
+    # counts such events as unmatched_events): no context row can place the player, so the reason is
+    # the schedule's, not the player's
+    unscheduled = (
+        lines.group_by("game_date", "player_id")
+        .agg(pl.col("game_id").is_null().all().alias("_unscheduled"))
+        .filter(pl.col("_unscheduled"))
+    )
+    no_row = players.filter(pl.col("quality").is_null())
+    no_row_unscheduled = no_row.join(unscheduled, on=["game_date", "player_id"], how="semi").height
     skipped = {
-        "no_feature_row": players.filter(pl.col("quality").is_null()).height,
+        "no_feature_row": no_row.height - no_row_unscheduled,
         "low_quality": players.filter(pl.col("quality") < cfg.quality_min).height,
         "unresolved_lines": offered_lines(props).filter(pl.col("player_id").is_null()).height,
     }
     for reason, n in unmodeled.group_by("_unmodeled").len().iter_rows():
         skipped[reason] = n
+    if no_row_unscheduled:
+        skipped[UNSCHEDULED] = no_row_unscheduled
     mus: dict[str, np.ndarray] = {}
     if have.height:
         base = baseline_predictions(have)
@@ -119,7 +135,9 @@ def predict_lines(
         pl.Series(name, mus[system], pl.Float64) if system in mus else pl.lit(None, pl.Float64).alias(name)
         for name, system in zip(mu_cols, SYSTEMS, strict=True)
     )
-    per_line = per_line.join(mu_frame, on=keys, how="left", maintain_order="left")
+    per_line = per_line.join(mu_frame, on=keys, how="left", maintain_order="left").join(
+        unscheduled, on=keys, how="left", maintain_order="left"
+    )
     n, k = per_line.height, len(SYSTEMS)
     # (n, k) -> n * k in line-major order: row i * k + j is line i under system j
     mu_null = np.column_stack([per_line[c].is_null().to_numpy() for c in mu_cols]).ravel()
@@ -144,7 +162,9 @@ def predict_lines(
         )
     )
     rows = decide(rows, cfg).with_columns(
-        pl.when(pl.col("_no_feature_row"))
+        pl.when(pl.col("_no_feature_row") & pl.col("_unscheduled").fill_null(False))
+        .then(pl.lit(UNSCHEDULED))
+        .when(pl.col("_no_feature_row"))
         .then(pl.lit("no_feature_row"))
         .otherwise(pl.col("skip_reason"))
         .alias("skip_reason")
