@@ -207,6 +207,7 @@ class BacktestResult:
     models: list[dict[str, Any]] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    seed: int = MODEL.seed  # the CatBoost seed of every model
 
 
 def cutoffs(start: date, end: date, retrain_days: int) -> list[tuple[date, date]]:
@@ -272,7 +273,9 @@ def run_backtest(
     preds = pl.concat(frames)
     graded = grading.grade(preds, inputs.box_scores, inputs.injuries)
     rows = graded.select([c for c in OUTPUT_COLUMNS if c in graded.columns]).sort(OUTPUT_ORDER)
-    return BacktestResult(rows=rows, models=models, skipped=skipped, seconds=time.perf_counter() - t0)
+    return BacktestResult(
+        rows=rows, models=models, skipped=skipped, seconds=time.perf_counter() - t0, seed=model_cfg.seed
+    )
 
 
 # ---------------------------------------------------------------- report
@@ -413,8 +416,8 @@ def write_report(result: BacktestResult, start: date, end: date, out_dir: Path, 
     lines = [
         f"# Backtest {start} .. {end}",
         "",
-        f"Walk-forward: {len(result.models)} models, each trained only on games before the first date it "
-        f"predicts. Lines: {lines_label}. {rows.height:,} rows (player x line x system), "
+        f"Walk-forward: {len(result.models)} models (CatBoost seed {result.seed}), each trained only on games "
+        f"before the first date it predicts. Lines: {lines_label}. {rows.height:,} rows (player x line x system), "
         f"{rows.select('game_date', 'player_id').n_unique():,} player-dates, {result.seconds:.0f} s.",
         "",
         "## Accuracy (one prediction per player-date that played; the line = median of the books' main lines)",

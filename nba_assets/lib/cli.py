@@ -14,6 +14,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from nba_assets.lib.env import Settings
 from nba_assets.lib.errors import SourceDataError
+from nba_assets.lib.modeling.config import MODEL
 
 if TYPE_CHECKING:  # imported where used, like the other modules a command needs
     from nba_assets.lib.sources.archive import ArchiveSource
@@ -113,6 +115,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         raise SystemExit(
             f"nba-assets backtest: --retrain-days {args.retrain_days} is not in 1..7 (models retrain at least weekly)"
         )
+    if args.seed < 0:
+        raise SystemExit(f"nba-assets backtest: --seed {args.seed} is negative (CatBoost takes 0 or more)")
     _check_writable("--out", Path(args.out), is_file=True)
     if args.report_dir:
         _check_writable("--report-dir", Path(args.report_dir), is_file=False)
@@ -164,11 +168,17 @@ def cmd_backtest(args: argparse.Namespace) -> int:
             f"in {label}{skipped}"
         )
     print(
-        f"backtest {start} .. {end}: {inputs.props.height:,} lines, retrain every {args.retrain_days} days",
+        f"backtest {start} .. {end}: {inputs.props.height:,} lines, retrain every {args.retrain_days} days, "
+        f"CatBoost seed {args.seed}",
         flush=True,
     )
     result = backtest.run_backtest(
-        inputs, start, end, args.retrain_days, progress=lambda m: print("  " + m, flush=True)
+        inputs,
+        start,
+        end,
+        args.retrain_days,
+        model_cfg=replace(MODEL, seed=args.seed),
+        progress=lambda m: print("  " + m, flush=True),
     )
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -317,6 +327,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--report-dir", help="where backtest_report.md and the PNG plots go (default: beside --out)"
     )
     b.add_argument("--retrain-days", type=int, default=7, help="days between retrains (1..7, default 7)")
+    b.add_argument(
+        "--seed",
+        type=int,
+        default=MODEL.seed,
+        help=f"CatBoost seed of every weekly model (default {MODEL.seed}, the shipped one); the README judges "
+        "a gain over several seeds",
+    )
     b.set_defaults(func=cmd_backtest)
     r = sub.add_parser(
         "report", help="write the day's picks (CSV, JSON) and HTML report from the configured warehouse"
