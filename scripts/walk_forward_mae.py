@@ -2,7 +2,8 @@
 warehouse's feature store, with or without real lines.
 
     python scripts/walk_forward_mae.py --warehouse DATA_DIR/warehouse.duckdb \
-        --start 2024-10-22 --end 2024-11-21 [--rows lined|rotation] [--min-minutes 18] [--seed 17]
+        --start 2024-10-22 --end 2024-11-21 [--rows lined|rotation] [--min-minutes 18] [--seed 17] \
+        [--retrain-days 7]
 
 The backtest (``nba-assets backtest``) needs real points lines, and the archive has them only for
 2025-26. This script checks that the model's gain is not an accident of that one window: it repeats
@@ -20,7 +21,8 @@ new team's opener); the backtest cannot predict such a player (``no_feature_row`
 here read D's box score.
 
 ``--seed`` sets CatBoost's random seed (default: the shipped model's), to measure how much of a
-difference between two settings is seed-to-seed noise.
+difference between two settings is seed-to-seed noise. ``--retrain-days`` (1..7, default 7, the
+backtest's) sets how often a model is retrained.
 
 It prints MAE per system and the gain over the better baseline with a 90% paired bootstrap interval
 over game dates. It reads the warehouse read-only and writes nothing.
@@ -51,11 +53,12 @@ def scored_rows(
     end: date,
     rotation_minutes: float,
     cfg: ModelConfig = MODEL,
+    retrain_days: int = 7,
 ) -> pl.DataFrame:
     """Predictions of every system for the window, in the backtest's row shape (one main line per
     player-date: the consensus; null when the window has no lines)."""
     out = []
-    for cutoff, last in cutoffs(start, end, 7):
+    for cutoff, last in cutoffs(start, end, retrain_days):
         # the pre-game rows that played: a played row without an expected one took its team from D's box score
         test = features.filter(
             pl.col("game_date").is_between(cutoff, last) & pl.col("played") & pl.col("is_expected")
@@ -94,10 +97,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--rows", choices=["lined", "rotation"], default="lined")
     ap.add_argument("--min-minutes", type=float, default=18.0)
     ap.add_argument("--seed", type=int, default=MODEL.seed, help=f"CatBoost seed (default {MODEL.seed})")
+    ap.add_argument("--retrain-days", type=int, default=7, help="days between retrains (1..7, default 7)")
     args = ap.parse_args(argv)
     # checked before anything is read or trained (five weekly models take minutes)
     if args.end < args.start:
         ap.error(f"--end {args.end} is before --start {args.start}")
+    if not 1 <= args.retrain_days <= 7:
+        ap.error(f"--retrain-days {args.retrain_days} is not in 1..7 (models retrain at least weekly)")
     if not args.warehouse.is_file():
         ap.error(f"--warehouse {args.warehouse} is not a file (run `nba-assets main` first)")
     con = duckdb.connect(str(args.warehouse), read_only=True)
@@ -122,8 +128,8 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         con.close()
     cfg = replace(MODEL, seed=args.seed)
-    print(f"CatBoost seed {cfg.seed}", flush=True)
-    rows = scored_rows(features, lined, args.start, args.end, args.min_minutes, cfg)
+    print(f"CatBoost seed {cfg.seed}, retrain every {args.retrain_days} days", flush=True)
+    rows = scored_rows(features, lined, args.start, args.end, args.min_minutes, cfg, args.retrain_days)
     table = accuracy(rows).sort("mae")
     print(table)
     baselines = table.filter(pl.col("system").str.starts_with("baseline")).sort("mae")
