@@ -1174,6 +1174,39 @@ def test_the_backtest_builds_a_lines_files_context_exactly_as_the_context_model(
     )
 
 
+def _dev_lines(first: str, last: str):
+    """The development lines file's rows dated ``first``..``last``, its guaranteed columns only (text)."""
+    import polars as pl
+
+    from nba_assets.lib.sources.lines_csv import GUARANTEED_COLUMNS
+    from nba_assets_tests.conftest import shared_dir
+
+    dev = shared_dir() / "data" / "real" / "props_points_2025-26_dev_oddsapi.csv"
+    frame = pl.read_csv(dev, infer_schema=False)
+    return frame.filter((pl.col("game_date") >= first) & (pl.col("game_date") <= last)).select(
+        GUARANTEED_COLUMNS
+    )
+
+
+def _ingest_lines(db: Path, lines, start: date, end: date):
+    """Replace the raw lines of ``start``..``end`` in ``db`` with ``lines`` (a read lines file) resolved as
+    the backtest resolves them (``backtest.resolve_lines``: the schedule of the window, players seen in
+    the box scores up to ``end``), as production ingests them; returns the rows written."""
+    from nba_assets.lib import backtest
+
+    with duckdb.connect(str(db), read_only=True) as con:
+        schedule = con.sql(
+            "select * from raw.schedule where game_date between ? and ?", params=[start, end]
+        ).pl()
+        box = con.sql("select * from raw.box_scores where game_date <= ?", params=[end]).pl()
+    ingested = backtest.resolve_lines(lines, schedule, box, start, end).good
+    with duckdb.connect(str(db)) as con:
+        con.execute("delete from raw.player_props where game_date between ? and ?", [start, end])
+        con.register("ingested", ingested)
+        con.execute("insert into raw.player_props by name select * from ingested")
+    return ingested
+
+
 def _context_and_features(settings: Settings, start: str, end: str) -> None:
     """build_context_job then build_features_job for ``start``..``end`` (one range run each), as
     production builds a window's context and features from its raw tables."""
@@ -1205,15 +1238,12 @@ def test_a_backtest_with_a_lines_file_expects_the_players_its_lines_place(wareho
     import polars as pl
 
     from nba_assets.lib import backtest
-    from nba_assets.lib.sources.lines_csv import GUARANTEED_COLUMNS, read_lines_csv
-    from nba_assets_tests.conftest import shared_dir
+    from nba_assets.lib.sources.lines_csv import read_lines_csv
 
     first, last = "2025-11-04", "2025-11-06"
     start, end = date.fromisoformat(first), date.fromisoformat(last)
     settings, _ = warehouse
-    dev = shared_dir() / "data" / "real" / "props_points_2025-26_dev_oddsapi.csv"
-    lines = pl.read_csv(dev, infer_schema=False).select(GUARANTEED_COLUMNS)
-    lines = lines.filter((pl.col("game_date") >= first) & (pl.col("game_date") <= last))
+    lines = _dev_lines(first, last)
     # a player on D's rosters with a line moves to a game of two other teams (the team he was traded to
     # plays there): nothing before tip-off says which of the two is his
     mover, team = _q(
@@ -1246,16 +1276,7 @@ def test_a_backtest_with_a_lines_file_expects_the_players_its_lines_place(wareho
     # gives), then the context and features of the window
     (tmp_path / "real").mkdir()
     real = _copy(settings, tmp_path / "real")
-    with duckdb.connect(str(real.warehouse_path), read_only=True) as con:
-        schedule = con.sql(
-            "select * from raw.schedule where game_date between ? and ?", params=[first, last]
-        ).pl()
-        box = con.sql("select * from raw.box_scores where game_date <= ?", params=[last]).pl()
-    ingested = backtest.resolve_lines(lines, schedule, box, start, end).good
-    with duckdb.connect(str(real.warehouse_path)) as con:
-        con.execute("delete from raw.player_props where game_date between ? and ?", [first, last])
-        con.register("ingested", ingested)
-        con.execute("insert into raw.player_props by name select * from ingested")
+    ingested = _ingest_lines(real.warehouse_path, lines, start, end)
     _context_and_features(real, first, last)
     # the warehouse a sealed window's backtest reads: the same, built without the window's lines
     nolines = Settings(data_dir=tmp_path / "nolines")
@@ -1294,29 +1315,18 @@ def test_a_backtest_with_a_lines_file_gives_the_window_the_files_line_features(w
     from nba_assets.lib import backtest
     from nba_assets.lib.features.catalog import LINE_FEATURES
     from nba_assets.lib.features.store import feature_rows
-    from nba_assets.lib.sources.lines_csv import GUARANTEED_COLUMNS, read_lines_csv
-    from nba_assets_tests.conftest import shared_dir
+    from nba_assets.lib.sources.lines_csv import read_lines_csv
 
     settings, _ = warehouse
     copy = _copy(settings, tmp_path)
     db, day = copy.warehouse_path, date.fromisoformat(D)
-    dev = shared_dir() / "data" / "real" / "props_points_2025-26_dev_oddsapi.csv"
     lines_csv = tmp_path / "lines.csv"
-    pl.read_csv(dev, infer_schema=False).filter(pl.col("game_date") == D).select(
-        GUARANTEED_COLUMNS
-    ).write_csv(lines_csv)
+    _dev_lines(D, D).write_csv(lines_csv)
     # the warehouse ingests the file's lines as the backtest resolves them (resolve_lines: players seen in
     # the warehouse's box scores). The archive's resolver reads every season, this warehouse 16 days: it
     # gives Darius Garland (back from an injury) his last team, CLE, which places him by his line; the
     # backtest's resolver knows no team of his, and neither the context run nor the backtest places him
-    with duckdb.connect(str(db), read_only=True) as con:
-        schedule = con.sql("select * from raw.schedule where game_date = ?", params=[day]).pl()
-        box = con.sql("select * from raw.box_scores where game_date <= ?", params=[day]).pl()
-    ingested = backtest.resolve_lines(read_lines_csv(lines_csv), schedule, box, day, day).good
-    with duckdb.connect(str(db)) as con:
-        con.execute("delete from raw.player_props where game_date = ?", [day])
-        con.register("ingested", ingested)
-        con.execute("insert into raw.player_props by name select * from ingested")
+    _ingest_lines(db, read_lines_csv(lines_csv), day, day)
     _build_context(copy, D)
     with duckdb.connect(str(db)) as con:
 
@@ -1362,9 +1372,7 @@ def test_a_backtest_with_a_lines_file_gives_the_window_the_files_line_features(w
     # are (above, a window without a resolved line rebuilds nothing, so that held whatever was kept)
     after = (day + timedelta(days=1)).isoformat()
     after_csv = tmp_path / "after.csv"
-    pl.read_csv(dev, infer_schema=False).filter(pl.col("game_date") == after).select(
-        GUARANTEED_COLUMNS
-    ).write_csv(after_csv)
+    _dev_lines(after, after).write_csv(after_csv)
     later = backtest.read_inputs(
         db, day + timedelta(days=1), day + timedelta(days=1), read_lines_csv(after_csv)
     )
