@@ -731,13 +731,14 @@ def test_slice_label_names_the_partitions() -> None:
     assert label(window("2025-11-03", "2025-11-04"), keys) == "game_date 2025-11-03; season 2024-25, 2025-26"
 
 
+def _query_requests(fake: FakeBigQuery) -> list:
+    """The requests creating a query job (jobs.insert), in order."""
+    return [r for r in fake.requests if r.method == "POST" and r.path.endswith("/jobs") and r.body]
+
+
 def _query_jobs(fake: FakeBigQuery) -> list[dict]:
     """The ``configuration.query`` of every query job the IO manager asked for (jobs.insert)."""
-    return [
-        r.body["configuration"]["query"]
-        for r in fake.requests
-        if r.method == "POST" and r.path.endswith("/jobs") and r.body
-    ]
+    return [r.body["configuration"]["query"] for r in _query_requests(fake)]
 
 
 @pytest.mark.parametrize("setting", [None, "1234567890"])
@@ -835,13 +836,7 @@ def _creating(fake: FakeBigQuery, text: str) -> list:
     """The requests creating a job whose query contains ``text`` ("LOAD": the loads' uploads)."""
     if text == "LOAD":
         return [r for r in fake.requests if r.method == "LOAD"]
-    return [
-        r
-        for r in fake.requests
-        if r.method == "POST"
-        and r.path.endswith("/jobs")
-        and text in r.body["configuration"]["query"]["query"]
-    ]
+    return [r for r in _query_requests(fake) if text in r.body["configuration"]["query"]["query"]]
 
 
 @pytest.mark.parametrize(
