@@ -31,29 +31,26 @@ def dbt_executable() -> str:
     return str(beside) if beside.exists() else "dbt"
 
 
+def _run_dbt(
+    command: Sequence[str], warehouse: str, env: Mapping[str, str] | None = None, **run: Any
+) -> subprocess.CompletedProcess[str]:
+    """``dbt <command>`` on this project and its ``duckdb`` target with the DuckDB file ``warehouse``
+    (``WAREHOUSE_ENV``), no usage stats, and ``env`` added to this process's environment; ``run`` goes
+    to :func:`subprocess.run`."""
+    args = [*command, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
+    environ = {
+        **os.environ,
+        WAREHOUSE_ENV: warehouse,
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        **(env or {}),
+    }
+    return subprocess.run([dbt_executable(), *args, "--target", "duckdb"], env=environ, text=True, **run)
+
+
 def prepare() -> Path:
     """Write ``dbt_project/target/manifest.json`` with ``dbt parse`` (no warehouse, no network)."""
-    env = {
-        **os.environ,
-        # parse opens no database; point the profile at memory so no warehouse file is created
-        WAREHOUSE_ENV: ":memory:",
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-    }
-    subprocess.run(
-        [
-            dbt_executable(),
-            "parse",
-            "--quiet",
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-            "--target",
-            "duckdb",
-        ],
-        check=True,
-        env=env,
-    )
+    # parse opens no database; point the profile at memory so no warehouse file is created
+    _run_dbt(["parse", "--quiet"], ":memory:", check=True)
     return dbt_project.manifest_path
 
 
@@ -73,16 +70,14 @@ def run_models(warehouse: Path, select: Sequence[str], dbt_vars: Mapping[str, An
     window ``dbt_vars`` (``min_date``, ``max_date``, ``history_days``, passed as the context run passes
     them: :func:`window_env`); dbt's target and logs go under ``work_dir``, not the project. A failed
     run raises ``RuntimeError`` with the end of dbt's output."""
-    env = {
-        **os.environ,
-        WAREHOUSE_ENV: str(warehouse),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        **window_env(dbt_vars),
-    }
-    args = ["run", "--select", *select, "--project-dir", str(DBT_PROJECT_DIR)]
-    args += ["--profiles-dir", str(DBT_PROJECT_DIR), "--target", "duckdb"]
-    args += ["--target-path", str(work_dir / "target"), "--log-path", str(work_dir / "logs")]
-    done = subprocess.run([dbt_executable(), *args], env=env, capture_output=True, text=True, check=False)
+    paths = ["--target-path", str(work_dir / "target"), "--log-path", str(work_dir / "logs")]
+    done = _run_dbt(
+        ["run", "--select", *select, *paths],
+        str(warehouse),
+        window_env(dbt_vars),
+        capture_output=True,
+        check=False,
+    )
     if done.returncode != 0:
         raise RuntimeError(
             f"dbt run --select {' '.join(select)} failed: {(done.stdout + done.stderr)[-2000:]}"
