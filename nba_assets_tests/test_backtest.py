@@ -542,3 +542,101 @@ def test_report_tables_score_played_main_lines_and_tier_bets_at_their_bounds() -
     assert dict(conf.select("tier", "bets").iter_rows()) == {"high": 1, "medium": 1}
     assert backtest.best_tier(conf, "catboost", min_bets=1)["tier"] == "high"
     assert backtest.best_tier(conf, "catboost", min_bets=2) is None
+
+
+def _seed_run(catboost_err: float, wins: int, bets: int = 160) -> pl.DataFrame:
+    """A backtest CSV's rows for one seed: ``bets`` player-dates over 10 dates, one book, line 20.5,
+    20 points scored (the line is 0.5 off); catboost is ``catboost_err`` off and calls every
+    player-date in its `high` tier (the first ``wins`` win at -110), baseline_blend 1.0 off,
+    baseline_l10 1.5, catboost_line 0.25."""
+    rows = []
+    for k in range(bets):
+        day, player = date(2025, 11, 1) + timedelta(days=k % 10), 1 + k // 10
+        for system, err in (
+            ("catboost", catboost_err),
+            ("baseline_blend", 1.0),
+            ("baseline_l10", 1.5),
+            ("catboost_line", 0.25),
+        ):
+            call = system == "catboost"
+            result = ("WIN" if k < wins else "LOSS") if call else "NO_BET"
+            rows.append(
+                {
+                    "game_date": day,
+                    "player_id": player,
+                    "bookmaker": "fanduel",
+                    "line": 20.5,
+                    "system": system,
+                    "is_main_line": True,
+                    "predicted_points": 20.0 + err,
+                    "actual_points": 20.0,
+                    "tier": "high" if call else None,
+                    "result": result,
+                    "profit": {"WIN": 100 / 110, "LOSS": -1.0}.get(result, 0.0),
+                }
+            )
+    return pl.DataFrame(rows)
+
+
+def test_target_figures_are_the_reports_three_targets() -> None:
+    t = backtest.target_figures(_seed_run(0.8, wins=100))
+    assert t["baseline"] == "baseline_blend" and t["baseline_mae"] == pytest.approx(1.0)
+    assert t["catboost_mae"] == pytest.approx(0.8) and t["gain"]["gain"] == pytest.approx(0.2)
+    assert t["catboost_line_mae"] == pytest.approx(0.25) and t["line_mae"] == pytest.approx(0.5)
+    assert (t["tiers"]["catboost"]["wins"], t["tiers"]["catboost"]["losses"]) == (100, 60)
+    assert t["tiers"]["catboost_line"] is None  # it made no call
+    # 149 bets: no tier holds the 150 the target asks for
+    assert backtest.target_figures(_seed_run(0.8, wins=100, bets=149))["tiers"]["catboost"] is None
+
+
+def test_compare_seeds_counts_the_runs_meeting_each_target() -> None:
+    """scripts/compare_seeds.py: a target is met by a run, not by the best of them; the tier is also
+    pooled over the runs."""
+    script = _script("compare_seeds")
+    runs = {"seed17": _seed_run(0.8, wins=100), "seed18": _seed_run(0.9, wins=80)}
+    table = script.per_run(runs)
+    assert table["gain"].to_list() == pytest.approx([0.2, 0.1])
+    assert table["hit_rate"].to_list() == pytest.approx([100 / 160, 80 / 160])
+    lines = script.verdicts(table, runs)
+    assert lines[0].startswith("catboost's MAE gain >= +0.150 over the better baseline: 1 of 2 runs")
+    assert "(mean +0.150, range +0.100 .. +0.200)" in lines[0]
+    assert lines[1] == "catboost_line's MAE at or below the line's: 2 of 2 runs"
+    assert lines[2].endswith("and profitable: 1 of 2 runs")  # 50 % at -110 loses
+    assert lines[3].startswith("pooled over the 2 runs: catboost `high` 180-140 (56.2%)")
+    # each run below 150 bets: no pooled tier either (150 a run)
+    small = {"a": _seed_run(0.8, wins=100, bets=140), "b": _seed_run(0.8, wins=100, bets=140)}
+    assert script.verdicts(script.per_run(small), small)[3] == (
+        "pooled over the 2 runs: no catboost tier holds 300 bets"
+    )
+
+
+def test_compare_seeds_refuses_runs_of_other_predictions(tmp_path: Path, capsys) -> None:
+    script = _script("compare_seeds")
+    a, b = _seed_run(0.8, wins=100), _seed_run(0.8, wins=100)
+    other_line = b.with_columns(
+        pl.when(pl.col("player_id") == 1).then(21.5).otherwise(pl.col("line")).alias("line")
+    )
+    with pytest.raises(
+        ValueError, match=r"seed18: not the same predictions as seed17 \(40 of its rows missing"
+    ):
+        script.check_same_predictions({"seed17": a, "seed18": other_line})
+    script.check_same_predictions({"seed17": a, "seed18": b})  # the same keys: accepted
+    # the command line: each CSV named by its folder; a missing one named before anything is read
+    for name, frame in (("s17", a), ("s18", other_line)):
+        (tmp_path / name).mkdir()
+        frame.write_csv(tmp_path / name / "backtest.csv")
+    with pytest.raises(SystemExit) as exc:
+        script.main([str(tmp_path / "s17" / "backtest.csv"), str(tmp_path / "s18" / "backtest.csv")])
+    assert exc.value.code == 2 and "s18: not the same predictions as s17" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        script.main([str(tmp_path / "s17" / "backtest.csv"), str(tmp_path / "nope.csv")])
+    assert f"csv {tmp_path / 'nope.csv'} is not a file" in capsys.readouterr().err
+    # the same run twice: refused, the figures would count one seed twice
+    with pytest.raises(SystemExit):
+        script.main([str(tmp_path / "s17" / "backtest.csv")] * 2)
+    assert "the same CSV is named twice" in capsys.readouterr().err
+    # two good runs: the table and the verdicts
+    b.write_csv(tmp_path / "s18" / "backtest.csv")
+    script.main([str(tmp_path / "s17" / "backtest.csv"), str(tmp_path / "s18" / "backtest.csv")])
+    out = capsys.readouterr().out
+    assert "catboost_line's MAE at or below the line's: 2 of 2 runs" in out and "s18" in out
