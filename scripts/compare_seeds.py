@@ -3,7 +3,7 @@ seed), each run's figures and how many runs meet each target.
 
     python scripts/compare_seeds.py seed17/backtest.csv seed18/backtest.csv seed19/backtest.csv ...
 
-One seed's figures are not the model's: on the development window the MAE gain moved 0.128-0.151 and
+One seed's figures are not the model's: on the development window the MAE gain moved 0.130-0.151 and
 catboost's `high` tier 178-823 bets at 49.6-70.8 % with the seed alone (README). A target is read as
 met when every run meets it. Each run is named by its CSV's folder. The runs must cover the same
 predictions (player, date, book, line and system): runs of another window or other lines are refused.

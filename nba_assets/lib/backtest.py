@@ -406,16 +406,15 @@ def target_figures(rows: pl.DataFrame) -> dict[str, Any]:
 
     base = acc.filter(pl.col("system").str.starts_with("baseline")).sort("mae")
     baseline = str(base["system"][0]) if base.height else None
+    catboost = mae("catboost")
     cbl = acc.filter(pl.col("system") == "catboost_line")
     conf = by_confidence_tier(rows)
     return {
-        "catboost_mae": mae("catboost"),
+        "catboost_mae": catboost,
         "baseline": baseline,
-        "baseline_mae": mae(baseline) if baseline else None,
-        "gain": mae_gain_interval(rows, "catboost", baseline)
-        if baseline and mae("catboost") is not None
-        else None,
-        "catboost_line_mae": float(cbl["mae"][0]) if cbl.height else None,
+        "baseline_mae": float(base["mae"][0]) if base.height else None,
+        "gain": mae_gain_interval(rows, "catboost", baseline) if baseline and catboost is not None else None,
+        "catboost_line_mae": mae("catboost_line"),
         "line_mae": float(cbl["line_mae"][0]) if cbl.height else None,
         "tiers": {system: best_tier(conf, system) for system in ("catboost", "catboost_line")},
     }
