@@ -640,3 +640,29 @@ def test_compare_seeds_refuses_runs_of_other_predictions(tmp_path: Path, capsys)
     script.main([str(tmp_path / "s17" / "backtest.csv"), str(tmp_path / "s18" / "backtest.csv")])
     out = capsys.readouterr().out
     assert "catboost_line's MAE at or below the line's: 2 of 2 runs" in out and "s18" in out
+
+
+def test_compare_seeds_reads_a_part_of_the_window(tmp_path: Path, capsys) -> None:
+    """--start/--end: the figures of those game dates only (the README's after-opening-week reading)."""
+    script = _script("compare_seeds")
+    run = _seed_run(0.8, wins=100)  # dates 2025-11-01 .. 11-10, 16 player-dates each
+    assert script.within(run, date(2025, 11, 9), None)["game_date"].n_unique() == 2
+    assert script.within(run, None, date(2025, 11, 2))["game_date"].n_unique() == 2
+    assert script.within(run, date(2025, 11, 3), date(2025, 11, 3))["game_date"].unique().to_list() == [
+        date(2025, 11, 3)
+    ]
+    for name in ("s17", "s18"):
+        (tmp_path / name).mkdir()
+        run.write_csv(tmp_path / name / "backtest.csv")
+    paths = [str(tmp_path / n / "backtest.csv") for n in ("s17", "s18")]
+    script.main([*paths, "--start", "2025-11-01", "--end", "2025-11-10"])
+    assert "pooled over the 2 runs: catboost `high` 200-120" in capsys.readouterr().out
+    # five dates: 80 bets a run, under the 150 the tier target counts
+    script.main([*paths, "--start", "2025-11-06"])
+    assert "no catboost tier holds 300 bets" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        script.main([*paths, "--start", "2025-12-01"])
+    assert "no rows of the game dates asked for (--start 2025-12-01)" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        script.main([*paths, "--start", "2025-11-05", "--end", "2025-11-04"])
+    assert "--end 2025-11-04 is before --start 2025-11-05" in capsys.readouterr().err

@@ -1,7 +1,10 @@
 """The issue's three targets over several backtests of the same window and lines (one per CatBoost
 seed), each run's figures and how many runs meet each target.
 
-    python scripts/compare_seeds.py seed17/backtest.csv seed18/backtest.csv seed19/backtest.csv ...
+    python scripts/compare_seeds.py seed17/backtest.csv seed18/backtest.csv seed19/backtest.csv ... \
+        [--start 2025-11-04] [--end 2025-11-20]
+
+``--start`` / ``--end`` read only the rows of those game dates (inclusive): a part of the window.
 
 One seed's figures are not the model's: on the development window the MAE gain moved 0.130-0.151 and
 catboost's `high` tier 178-823 bets at 49.6-70.8 % with the seed alone (README). A target is read as
@@ -13,6 +16,7 @@ It reads the CSVs and writes nothing.
 from __future__ import annotations
 
 import argparse
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +26,15 @@ from nba_assets.lib import backtest
 
 # a prediction's key: the same in every run of a window and lines file, whatever the seed
 KEY = ["game_date", "player_id", "bookmaker", "line", "system"]
+
+
+def within(rows: pl.DataFrame, start: date | None, end: date | None) -> pl.DataFrame:
+    """The rows of game dates ``start`` .. ``end`` (inclusive; None: open)."""
+    if start is not None:
+        rows = rows.filter(pl.col("game_date") >= start)
+    if end is not None:
+        rows = rows.filter(pl.col("game_date") <= end)
+    return rows
 
 
 def check_same_predictions(runs: dict[str, pl.DataFrame]) -> None:
@@ -104,7 +117,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument(
         "csv", type=Path, nargs="+", help="backtest CSVs, one per seed (`nba-assets backtest --out`)"
     )
+    ap.add_argument("--start", type=date.fromisoformat, help="first game date read (default: the CSV's)")
+    ap.add_argument("--end", type=date.fromisoformat, help="last game date read (default: the CSV's)")
     args = ap.parse_args(argv)
+    if args.start and args.end and args.end < args.start:
+        ap.error(f"--end {args.end} is before --start {args.start}")
     for path in args.csv:
         if not path.is_file():
             ap.error(f"csv {path} is not a file (`nba-assets backtest --out` writes it)")
@@ -114,9 +131,16 @@ def main(argv: list[str] | None = None) -> None:
     if len(set(names)) < len(names):
         ap.error("the same CSV is named twice")
     runs = {
-        name: pl.read_csv(path, try_parse_dates=True, schema_overrides={"game_id": pl.Utf8})
+        name: within(
+            pl.read_csv(path, try_parse_dates=True, schema_overrides={"game_id": pl.Utf8}),
+            args.start,
+            args.end,
+        )
         for name, path in zip(names, args.csv, strict=True)
     }
+    if any(rows.is_empty() for rows in runs.values()):
+        asked = " ".join(f"--{k} {v}" for k, v in (("start", args.start), ("end", args.end)) if v)
+        ap.error(f"no rows of the game dates asked for ({asked})")
     try:
         check_same_predictions(runs)
     except ValueError as exc:
