@@ -666,3 +666,41 @@ def test_compare_seeds_reads_a_part_of_the_window(tmp_path: Path, capsys) -> Non
     with pytest.raises(SystemExit):
         script.main([*paths, "--start", "2025-11-05", "--end", "2025-11-04"])
     assert "--end 2025-11-04 is before --start 2025-11-05" in capsys.readouterr().err
+
+
+def test_the_backtest_calibrates_real_lines_with_the_map_it_is_given(tmp_path: Path) -> None:
+    """`nba-assets backtest --calibration platt`: every weekly model calibrated on real lines serves
+    catboost's P(over) through the Platt map; the points and the other systems do not move, and the
+    report's first line names the calibration (the shipped default's text is unchanged)."""
+    start = date(2025, 2, 1)
+    end = start + timedelta(days=6)
+    world = _world(start, 7)
+    world.features = world.features.with_columns(  # lines in the validation window: the real branch
+        (pl.col("pts_avg_season").round(0) + 0.5).alias("consensus_line")
+    )
+    cfg = replace(FAST, calibration_min_lined_rows=100)
+    runs = {
+        m: backtest.run_backtest(world, start, end, 7, replace(cfg, real_line_calibration=m))
+        for m in ("isotonic", "platt")
+    }
+    assert [r.calibration for r in runs.values()] == ["isotonic", "platt"]
+
+    def column(method: str, system: str, name: str) -> list:
+        return runs[method].rows.filter(pl.col("system") == system)[name].to_list()
+
+    assert column("platt", "catboost", "predicted_points") == column(
+        "isotonic", "catboost", "predicted_points"
+    )
+    assert column("platt", "catboost", "p_over") != column("isotonic", "catboost", "p_over")
+    for system in ("catboost_line", "baseline_l10", "baseline_blend"):
+        assert column("platt", system, "p_over") == column("isotonic", system, "p_over"), system
+    texts = {
+        m: backtest.write_report(r, start, end, tmp_path / m, "synthetic").read_text()
+        for m, r in runs.items()
+    }
+    assert f"models (CatBoost seed {FAST.seed}), each trained only on games before" in texts["isotonic"]
+    assert "Platt" not in texts["isotonic"]
+    assert (
+        f"models (CatBoost seed {FAST.seed}, P(over) calibrated by Platt on real lines), each trained only"
+        in texts["platt"]
+    )

@@ -19,6 +19,8 @@ from nba_assets.lib.modeling.distribution import (
     SigmaModel,
     brier,
     cross_fitted,
+    platt_fit,
+    platt_map,
     raw_p_over,
     reliability_table,
 )
@@ -262,3 +264,127 @@ def test_the_reliability_table_bins_at_tenths_and_counts_p_one_in_the_last_bin()
         "0.9-1.0": (2, pytest.approx(0.995), 1.0),
     }
     assert sum(r["n"] for r in reliability_table(p, outcome)) == p.size
+
+
+# ---------------------------------------------------------------- Platt scaling (opt-in on real lines)
+
+
+def _platt_rows(a: float, b: float, rows: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Raw probabilities and outcomes drawn from P(outcome) = sigmoid(a + b * logit(p))."""
+    rng = np.random.default_rng(seed)
+    p = rng.uniform(0.05, 0.95, rows)
+    truth = 1 / (1 + np.exp(-(a + b * np.log(p / (1 - p)))))
+    return p, (rng.uniform(0, 1, rows) < truth).astype(float)
+
+
+def test_platt_map_recovers_a_known_curve_as_a_monotone_map() -> None:
+    """The experiment's fitted slopes were 0.06-0.22: a = -0.1, b = 0.3 on 20,000 rows is recovered by
+    maximum likelihood, and served as the usual piecewise-linear map (same storage, shrink, JSON)."""
+    p, outcome = _platt_rows(-0.1, 0.3, 20_000, 11)
+    a, b = platt_fit(p, outcome)
+    assert a == pytest.approx(-0.1, abs=0.04) and b == pytest.approx(0.3, abs=0.04)
+    m = platt_map(p, outcome)
+    assert m.x[0] == 0.0 and m.x[-1] == 1.0 and len(m.x) == 201
+    assert np.all(np.diff(m.x) > 0) and np.all(np.diff(m.y) >= 0)
+    grid = np.linspace(0.02, 0.98, 97)
+    curve = 1 / (1 + np.exp(-(a + b * np.log(grid / (1 - grid)))))
+    assert np.max(np.abs(m(grid) - curve)) < 2e-3  # the knots follow the fitted curve
+    half = m.shrunk(0.5)
+    assert np.allclose(half(grid), 0.5 + 0.5 * (m(grid) - 0.5))
+    stored = Distribution.from_json(Distribution(SigmaModel(), m).to_json()).calibration
+    assert stored is not None and (stored.x, stored.y) == (m.x, m.y)
+
+
+def test_platt_map_is_flat_at_the_base_rate_when_the_slope_is_negative() -> None:
+    """Anti-informative raw probabilities (the higher, the rarer the over): a monotone map cannot
+    follow them; like an isotonic fit it pools them into the base rate, never a reversed map."""
+    p, outcome = _platt_rows(0.2, -0.5, 5000, 12)
+    assert platt_fit(p, outcome)[1] < 0
+    m = platt_map(p, outcome)
+    assert m(np.array([0.1, 0.5, 0.9])) == pytest.approx([outcome.mean()] * 3)
+
+
+def test_platt_fit_stays_finite_on_separated_outcomes() -> None:
+    """The outcome is 1 exactly when p > 0.5: unpenalized maximum likelihood runs off to an infinite
+    slope; the tiny ridge keeps it finite and the map monotone."""
+    p = np.linspace(0.1, 0.9, 400)
+    outcome = (p > 0.5).astype(float)
+    a, b = platt_fit(p, outcome)
+    assert np.isfinite([a, b]).all() and 1 < b < 100  # unpenalized: 9,401 after 50 steps, then singular
+    m = platt_map(p, outcome)
+    assert np.all(np.diff(m.y) >= 0) and m(np.array([0.2]))[0] < 0.05 < 0.95 < m(np.array([0.8]))[0]
+
+
+def _lined_world(seed: int) -> pl.DataFrame:
+    """Points follow the season average plus noise; every row has a real line, the season average
+    missed by a book's error (sd 2), so the model's distance from the line tells the over."""
+    feats = synthetic_features(date(2025, 1, 1), 40, seed)
+    miss = pl.Series(np.random.default_rng(seed + 200).normal(0, 2, feats.height))
+    return feats.with_columns(((pl.col("pts_avg_season") + miss).floor() + 0.5).alias("consensus_line"))
+
+
+def test_platt_on_real_lines_replaces_only_the_catboost_map() -> None:
+    """``real_line_calibration="platt"``: on the real-line branch the catboost map (and its cross-fitted
+    figures) is the Platt curve; the predicted points, the line-aware map and the baselines' maps are
+    those of the shipped isotonic model; the version reloads to the same probabilities."""
+    feats, cutoff = _lined_world(3), date(2025, 2, 10)
+    cfg = dataclasses.replace(
+        FAST, validation_days=10, validation_min_rows=600, calibration_min_lined_rows=100
+    )
+    iso = train_points_model(feats, cutoff, cfg)
+    platt = train_points_model(feats, cutoff, dataclasses.replace(cfg, real_line_calibration="platt"))
+    assert iso.metrics["calibration_map"] == "isotonic" and "platt_b" not in iso.metrics
+    m = platt.metrics
+    assert m["calibrated_on"] == "real_lines" and m["calibration_map"] == "platt"
+
+    val = training_rows(feats, cutoff).filter(
+        pl.col("game_date") >= date.fromisoformat(m["validation_start"])
+    )
+    mu = np.clip(platt.holdout_booster.predict(val.select(platt.features).to_numpy()), 0, None)
+    y, lines = val["target_pts"].to_numpy(), val["consensus_line"].to_numpy()
+    over = (y > lines).astype(float)
+    p_raw = raw_p_over(mu, platt.sigma(mu), lines)
+    expected = platt_map(p_raw, over)
+    assert (platt.calibration.x, platt.calibration.y) == (expected.x, expected.y)
+    assert (platt.calibration.x, platt.calibration.y) != (iso.calibration.x, iso.calibration.y)
+    assert (m["platt_a"], m["platt_b"]) == pytest.approx(platt_fit(p_raw, over)) and m["platt_b"] > 0
+    oos = cross_fitted(p_raw, over, val["game_date"].to_numpy(), 5, calibration_fitter(None, "platt"))
+    assert oos is not None and m["brier_out_of_sample"] == pytest.approx(brier(oos, over))
+
+    assert np.array_equal(platt.predict(val), iso.predict(val))  # calibration moves no points
+    assert platt.calibration_line is not None and iso.calibration_line is not None
+    assert (platt.calibration_line.x, platt.calibration_line.y) == (
+        iso.calibration_line.x,
+        iso.calibration_line.y,
+    )
+    for name in ("baseline_l10", "baseline_blend"):
+        assert platt.distribution(name).to_json() == iso.distribution(name).to_json(), name
+
+    again = type(platt).from_bytes(*platt.to_bytes())
+    assert again.metrics["calibration_map"] == "platt"
+    assert np.array_equal(
+        again.distribution("catboost").p_over(mu, lines), platt.distribution("catboost").p_over(mu, lines)
+    )
+    assert not np.array_equal(
+        platt.distribution("catboost").p_over(mu, lines), iso.distribution("catboost").p_over(mu, lines)
+    )
+
+
+def test_platt_leaves_the_synthetic_line_branch_isotonic() -> None:
+    feats, cutoff = _lined_world(3), date(2025, 2, 10)
+    cfg = dataclasses.replace(
+        FAST, validation_days=10, validation_min_rows=600, calibration_min_lined_rows=10**6
+    )
+    platt = train_points_model(feats, cutoff, dataclasses.replace(cfg, real_line_calibration="platt"))
+    iso = train_points_model(feats, cutoff, cfg)
+    assert platt.metrics["calibrated_on"] == "synthetic_lines_shrunk_0.5"
+    assert platt.metrics["calibration_map"] == "isotonic" and "platt_a" not in platt.metrics
+    assert (platt.calibration.x, platt.calibration.y) == (iso.calibration.x, iso.calibration.y)
+
+
+def test_an_unknown_real_line_calibration_is_refused_before_training() -> None:
+    bad = dataclasses.replace(FAST, real_line_calibration="sigmoid")
+    with pytest.raises(ValueError, match=r"real_line_calibration='sigmoid' is not one of isotonic, platt"):
+        train_points_model(_lined_world(3), date(2025, 2, 10), bad)
+    with pytest.raises(ValueError, match="real_line_calibration='foo'"):
+        calibration_fitter(None, "foo")

@@ -470,3 +470,39 @@ def test_main_help_says_where_the_history_starts_and_what_start_is() -> None:
     start_help = next(a.help for a in main_parser._actions if a.dest == "start") or ""
     assert HISTORY_START.isoformat() in start_help
     assert "cutoff" in start_help
+
+
+@pytest.mark.parametrize(("flags", "method"), [([], "isotonic"), (["--calibration", "platt"], "platt")])
+def test_backtest_calibrates_real_lines_with_the_map_asked_for(
+    no_runs, monkeypatch, tmp_path: Path, flags: list[str], method: str
+) -> None:
+    """--calibration reaches every weekly model's config (with the default seed); the default is the
+    shipped isotonic map. What the map does to training: test_calibration_metrics."""
+    import polars as pl
+
+    import nba_assets.runner
+    from nba_assets.lib import backtest
+
+    monkeypatch.setattr(nba_assets.runner, "ensure_history", lambda *_a, **_k: True)
+    one = pl.DataFrame({"game_date": [date(2025, 11, 1)]})
+    monkeypatch.setattr(
+        backtest, "read_inputs", lambda *_a, **_k: backtest.BacktestInputs(one, one, one, one)
+    )
+    seen: list[tuple[str, int]] = []
+
+    def run_backtest(*_a, model_cfg, **_k):
+        seen.append((model_cfg.real_line_calibration, model_cfg.seed))
+        raise SystemExit(0)
+
+    monkeypatch.setattr(backtest, "run_backtest", run_backtest)
+    with pytest.raises(SystemExit):
+        main([*BT, "--start", "2025-11-01", "--end", "2025-11-03", *flags])
+    assert seen == [(method, 17)]
+
+
+def test_backtest_refuses_an_unknown_calibration_before_anything_runs(no_runs, capsys) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main([*BT, "--start", "2025-11-01", "--end", "2025-11-03", "--calibration", "foo"])
+    assert exc.value.code == 2  # argparse's usage error, before the command (no_runs: nothing ran)
+    err = capsys.readouterr().err
+    assert "--calibration: invalid choice: 'foo'" in err and "'isotonic', 'platt'" in err

@@ -213,6 +213,8 @@ class BacktestResult:
     skipped: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     seed: int = MODEL.seed  # the CatBoost seed of every model
+    # the map of catboost's P(over) on real lines (ModelConfig.real_line_calibration)
+    calibration: str = MODEL.real_line_calibration
 
 
 def cutoffs(start: date, end: date, retrain_days: int) -> list[tuple[date, date]]:
@@ -279,7 +281,12 @@ def run_backtest(
     graded = grading.grade(preds, inputs.box_scores, inputs.injuries)
     rows = graded.select([c for c in OUTPUT_COLUMNS if c in graded.columns]).sort(OUTPUT_ORDER)
     return BacktestResult(
-        rows=rows, models=models, skipped=skipped, seconds=time.perf_counter() - t0, seed=model_cfg.seed
+        rows=rows,
+        models=models,
+        skipped=skipped,
+        seconds=time.perf_counter() - t0,
+        seed=model_cfg.seed,
+        calibration=model_cfg.real_line_calibration,
     )
 
 
@@ -434,6 +441,16 @@ def _md(frame: pl.DataFrame, digits: int = 3) -> str:
     return "\n".join(out)
 
 
+CALIBRATION_NAMES = {"platt": "Platt"}
+
+
+def _calibration_note(result: BacktestResult) -> str:
+    """The report names a P(over) calibration other than the shipped one (the default text is unchanged)."""
+    if result.calibration == MODEL.real_line_calibration:
+        return ""
+    return f", P(over) calibrated by {CALIBRATION_NAMES.get(result.calibration, result.calibration)} on real lines"
+
+
 def write_report(result: BacktestResult, start: date, end: date, out_dir: Path, lines_label: str) -> Path:
     """``backtest_report.md`` and PNG plots (calibration, hit rate by tier) in ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -448,7 +465,8 @@ def write_report(result: BacktestResult, start: date, end: date, out_dir: Path, 
     lines = [
         f"# Backtest {start} .. {end}",
         "",
-        f"Walk-forward: {len(result.models)} models (CatBoost seed {result.seed}), each trained only on games "
+        f"Walk-forward: {len(result.models)} models (CatBoost seed {result.seed}{_calibration_note(result)}), "
+        "each trained only on games "
         f"before the first date it predicts. Lines: {lines_label}. {rows.height:,} rows (player x line x system), "
         f"{rows.select('game_date', 'player_id').n_unique():,} player-dates, {result.seconds:.0f} s.",
         "",

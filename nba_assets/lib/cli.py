@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from nba_assets.lib.env import Settings
 from nba_assets.lib.errors import SourceDataError
-from nba_assets.lib.modeling.config import MODEL
+from nba_assets.lib.modeling.config import MODEL, REAL_LINE_CALIBRATIONS
 
 if TYPE_CHECKING:  # imported where used, like the other modules a command needs
     from nba_assets.lib.sources.archive import ArchiveSource
@@ -169,7 +169,12 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         )
     print(
         f"backtest {start} .. {end}: {inputs.props.height:,} lines, retrain every {args.retrain_days} days, "
-        f"CatBoost seed {args.seed}",
+        f"CatBoost seed {args.seed}"
+        + (
+            f", P(over) calibrated by {args.calibration} on real lines"
+            if args.calibration != MODEL.real_line_calibration
+            else ""
+        ),
         flush=True,
     )
     result = backtest.run_backtest(
@@ -177,7 +182,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         start,
         end,
         args.retrain_days,
-        model_cfg=replace(MODEL, seed=args.seed),
+        model_cfg=replace(MODEL, seed=args.seed, real_line_calibration=args.calibration),
         progress=lambda m: print("  " + m, flush=True),
     )
     out = Path(args.out)
@@ -333,6 +338,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=MODEL.seed,
         help=f"CatBoost seed of every weekly model (default {MODEL.seed}, the shipped one); the README judges "
         "a gain over several seeds",
+    )
+    b.add_argument(
+        "--calibration",
+        choices=REAL_LINE_CALIBRATIONS,
+        default=MODEL.real_line_calibration,
+        help=f"map of catboost's P(over) in the weeks calibrated on real lines (default "
+        f"{MODEL.real_line_calibration}, the shipped one; platt: a logistic regression on logit(p)); "
+        "synthetic-line weeks, catboost_line and the baselines stay isotonic",
     )
     b.set_defaults(func=cmd_backtest)
     r = sub.add_parser(

@@ -6,7 +6,8 @@ half-point lines. A whole-point line can push: over wins from line + 1 on and un
 so with the continuity correction P(over) = 1 - Phi((line + 0.5 - mu) / sigma) and
 P(under) = Phi((line - 0.5 - mu) / sigma), and the two leave out the push's mass between them.
 The raw probability is then mapped through an isotonic calibration fitted on validation rows, at the
-real consensus lines or realistic synthetic ones (the recent average rounded to the half point).
+real consensus lines or realistic synthetic ones (the recent average rounded to the half point). On real
+lines a Platt map (:func:`platt_map`, opt-in: ``ModelConfig.real_line_calibration``) can replace it.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.special import ndtr
+from scipy.special import expit, ndtr
 
 
 def normal_sf(z: np.ndarray) -> np.ndarray:
@@ -97,6 +98,72 @@ class Isotonic:
     def shrunk(self, factor: float) -> Isotonic:
         """The same map pulled toward 0.5: y' = 0.5 + factor * (y - 0.5)."""
         return Isotonic(list(self.x), [0.5 + factor * (v - 0.5) for v in self.y])
+
+
+PLATT_CLIP = 1e-6  # raw probabilities are clipped to [1e-6, 1 - 1e-6] before the logit
+PLATT_RIDGE = 1e-3  # on a and b: a finite fit when the outcome is separated by the raw probability
+PLATT_GRID = 200  # the map's knots: x = 0, 1/200, ..., 1
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    q = np.clip(np.asarray(p, dtype=float), PLATT_CLIP, 1 - PLATT_CLIP)
+    return np.log(q / (1 - q))
+
+
+def platt_fit(p: np.ndarray, outcome: np.ndarray, iterations: int = 50) -> tuple[float, float]:
+    """(a, b) of P(outcome) = sigmoid(a + b * logit(p)) by maximum likelihood, with a tiny ridge
+    (``PLATT_RIDGE`` * (a^2 + b^2) / 2): Newton steps, each halved until the penalized log-likelihood
+    does not fall. Starts from the base rate (a = its logit, b = 0)."""
+    z = _logit(p)
+    y = np.asarray(outcome, dtype=float)
+    if z.size == 0:
+        return 0.0, 0.0
+    design = np.column_stack([np.ones_like(z), z])
+    beta = np.array([float(_logit(np.array([y.mean()]))[0]), 0.0])
+
+    def penalized(b: np.ndarray) -> float:
+        eta = design @ b
+        # log-likelihood of a Bernoulli with logit eta: y * eta - log(1 + e^eta)
+        return float(np.sum(y * eta - np.logaddexp(0.0, eta)) - PLATT_RIDGE * float(b @ b) / 2)
+
+    current = penalized(beta)
+    for _ in range(iterations):
+        mu = expit(design @ beta)
+        grad = design.T @ (y - mu) - PLATT_RIDGE * beta
+        hess = design.T @ (design * (mu * (1 - mu))[:, None]) + PLATT_RIDGE * np.eye(2)
+        step = np.linalg.solve(hess, grad)
+        scale = 1.0
+        while scale > 1e-8 and penalized(beta + scale * step) < current:
+            scale /= 2
+        if scale <= 1e-8:
+            break
+        beta = beta + scale * step
+        current = penalized(beta)
+        if float(np.max(np.abs(scale * step))) < 1e-10:
+            break
+    return float(beta[0]), float(beta[1])
+
+
+def platt_knots(a: float, b: float, base_rate: float) -> Isotonic:
+    """The Platt curve sigmoid(a + b * logit(x)) as the piecewise-linear map type, sampled at
+    x = 0, 1/200, ..., 1 (the endpoints through the clipped logit). A negative slope says the higher
+    the raw P(over), the rarer the over: a monotone map cannot follow that, and the isotonic fit on
+    such rows pools them all into one block at the base rate; the Platt map does the same, a flat map
+    at ``base_rate``, rather than serve a map that turns the model's calls around."""
+    x = np.arange(PLATT_GRID + 1) / PLATT_GRID
+    if b < 0:
+        return Isotonic([0.0, 1.0], [float(base_rate), float(base_rate)])
+    y = np.maximum.accumulate(expit(a + b * _logit(x)))  # non-decreasing in floats too
+    return Isotonic([float(v) for v in x], [float(v) for v in y])
+
+
+def platt_map(p: np.ndarray, outcome: np.ndarray) -> Isotonic:
+    """Platt scaling of raw P(over): a logistic regression of the outcome on logit(p) (two
+    parameters, :func:`platt_fit`), returned as an :class:`Isotonic` map (the same storage, ``shrunk``
+    and serialization); flat at the base rate when the fitted slope is negative."""
+    o = np.asarray(outcome, dtype=float)
+    a, b = platt_fit(p, o)
+    return platt_knots(a, b, float(o.mean()) if o.size else 0.5)
 
 
 @dataclass

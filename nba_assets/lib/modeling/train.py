@@ -31,13 +31,15 @@ from catboost import CatBoostRegressor
 
 from nba_assets.lib.features.catalog import BASE_FEATURES
 from nba_assets.lib.modeling.baselines import baseline_predictions
-from nba_assets.lib.modeling.config import MODEL, ModelConfig
+from nba_assets.lib.modeling.config import MODEL, REAL_LINE_CALIBRATIONS, ModelConfig
 from nba_assets.lib.modeling.distribution import (
     Distribution,
     Isotonic,
     SigmaModel,
     brier,
     cross_fitted,
+    platt_fit,
+    platt_map,
     raw_p_over,
     reliability_table,
 )
@@ -222,12 +224,24 @@ def _fit(
     return model
 
 
-def calibration_fitter(shrink: float | None) -> Callable[[np.ndarray, np.ndarray], Isotonic]:
-    """How the served P(over) map is fitted: isotonic, pulled toward 0.5 by ``shrink`` (synthetic
-    lines) or not (real lines). The cross-fitted out-of-sample metrics use the same fitter."""
+def check_real_line_calibration(method: str) -> None:
+    if method not in REAL_LINE_CALIBRATIONS:
+        raise ValueError(
+            f"ModelConfig.real_line_calibration={method!r} is not one of {', '.join(REAL_LINE_CALIBRATIONS)}"
+        )
+
+
+def calibration_fitter(
+    shrink: float | None, method: str = "isotonic"
+) -> Callable[[np.ndarray, np.ndarray], Isotonic]:
+    """How the served P(over) map is fitted: ``method`` "isotonic" (:meth:`Isotonic.fit`) or "platt"
+    (:func:`platt_map`), pulled toward 0.5 by ``shrink`` (synthetic lines) or not (real lines). The
+    cross-fitted out-of-sample metrics use the same fitter."""
+    check_real_line_calibration(method)
+    base = platt_map if method == "platt" else Isotonic.fit
 
     def fit(p: np.ndarray, outcome: np.ndarray) -> Isotonic:
-        iso = Isotonic.fit(p, outcome)
+        iso = base(p, outcome)
         return iso.shrunk(shrink) if shrink is not None else iso
 
     return fit
@@ -235,6 +249,7 @@ def calibration_fitter(shrink: float | None) -> Callable[[np.ndarray, np.ndarray
 
 def train_points_model(features: pl.DataFrame, cutoff: date, cfg: ModelConfig = MODEL) -> PointsModel:
     """Train the line-blind model on rows before ``cutoff``; see the module docstring."""
+    check_real_line_calibration(cfg.real_line_calibration)
     names = list(BASE_FEATURES)
     # a set order: the warehouse may return the rows in any (BigQuery has none without ORDER BY), and
     # CatBoost learns another model from the same rows in another order
@@ -271,7 +286,10 @@ def train_points_model(features: pl.DataFrame, cutoff: date, cfg: ModelConfig = 
     if real:
         lines, over_real = cons[decided], (yv[decided] > cons[decided]).astype(float)
         p_raw = raw_p_over(mu_v[decided], sigma(mu_v[decided]), lines)
-        fit_map = calibration_fitter(None)
+        # the catboost map only: "isotonic" (shipped) or "platt" (opt-in); the line-aware map and the
+        # baselines' stay isotonic
+        calibration_map = cfg.real_line_calibration
+        fit_map = calibration_fitter(None, calibration_map)
         calibration = fit_map(p_raw, over_real)
         blend_v = blend_weight * mu_v[decided] + (1 - blend_weight) * lines
         calibration_line: Isotonic | None = Isotonic.fit(
@@ -282,9 +300,14 @@ def train_points_model(features: pl.DataFrame, cutoff: date, cfg: ModelConfig = 
         lines = synthetic_lines(val)
         over = (yv > lines).astype(float)
         p_raw = raw_p_over(mu_v, sigma(mu_v), lines)
+        calibration_map = "isotonic"
         fit_map = calibration_fitter(cfg.synthetic_shrink)
         calibration = fit_map(p_raw, over)
         calibration_line, calibrated_on = None, f"synthetic_lines_shrunk_{cfg.synthetic_shrink}"
+    # the served Platt curve's sigmoid(a + b * logit(p)) (its knots are what "calibration" stores)
+    platt_parameters: dict[str, float] = {}
+    if calibration_map == "platt":
+        platt_parameters["platt_a"], platt_parameters["platt_b"] = platt_fit(p_raw, over)
     p_cal = calibration(p_raw)  # in sample: the map was fitted on these rows
     # out of sample: each block of validation dates scored by the map fitted on the other blocks
     cal_dates = val["game_date"].to_numpy()[decided if real else slice(None)]
@@ -305,6 +328,8 @@ def train_points_model(features: pl.DataFrame, cutoff: date, cfg: ModelConfig = 
         "bias": float(np.mean(mu_v - yv)),
         **{f"mae_{k}": float(np.mean(np.abs(v - yv))) for k, v in base.items()},
         "calibrated_on": calibrated_on,
+        "calibration_map": calibration_map,
+        **platt_parameters,
         "calibration_rows": int(len(over)),
         "calibration_dates": n_cal_dates,
         "calibration_folds": min(cfg.calibration_folds, n_cal_dates),
