@@ -444,11 +444,12 @@ def _md(frame: pl.DataFrame, digits: int = 3) -> str:
 CALIBRATION_NAMES = {"platt": "Platt"}
 
 
-def _calibration_note(result: BacktestResult) -> str:
-    """The report names a P(over) calibration other than the shipped one (the default text is unchanged)."""
-    if result.calibration == MODEL.real_line_calibration:
+def calibration_note(calibration: str) -> str:
+    """ ", P(over) calibrated by ... on real lines" for a calibration other than the shipped one, else
+    "" (the default texts are unchanged): the report's first line and the CLI's progress line."""
+    if calibration == MODEL.real_line_calibration:
         return ""
-    return f", P(over) calibrated by {CALIBRATION_NAMES.get(result.calibration, result.calibration)} on real lines"
+    return f", P(over) calibrated by {CALIBRATION_NAMES.get(calibration, calibration)} on real lines"
 
 
 def write_report(result: BacktestResult, start: date, end: date, out_dir: Path, lines_label: str) -> Path:
@@ -465,7 +466,7 @@ def write_report(result: BacktestResult, start: date, end: date, out_dir: Path, 
     lines = [
         f"# Backtest {start} .. {end}",
         "",
-        f"Walk-forward: {len(result.models)} models (CatBoost seed {result.seed}{_calibration_note(result)}), "
+        f"Walk-forward: {len(result.models)} models (CatBoost seed {result.seed}{calibration_note(result.calibration)}), "
         "each trained only on games "
         f"before the first date it predicts. Lines: {lines_label}. {rows.height:,} rows (player x line x system), "
         f"{rows.select('game_date', 'player_id').n_unique():,} player-dates, {result.seconds:.0f} s.",

@@ -3,7 +3,8 @@
 nba-assets parse KIND FILE [--game-date D]   parse one saved payload with the pipeline's own parser, print JSON lines
 nba-assets kinds               list the payload kinds ``parse`` knows
 nba-assets main [--start D] [--end D]   run the pipeline for a range of game dates
-nba-assets backtest --start D --end D --out CSV [--lines CSV] [--report-dir DIR] [--retrain-days N]   walk-forward backtest (local)
+nba-assets backtest --start D --end D --out CSV [--lines CSV] [--report-dir DIR] [--retrain-days N]
+    [--seed N] [--calibration isotonic|platt]   walk-forward backtest (local)
 nba-assets report --date D [--out DIR]  the day's picks (CSV, JSON) and HTML report from the warehouse
 """
 
@@ -169,12 +170,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         )
     print(
         f"backtest {start} .. {end}: {inputs.props.height:,} lines, retrain every {args.retrain_days} days, "
-        f"CatBoost seed {args.seed}"
-        + (
-            f", P(over) calibrated by {args.calibration} on real lines"
-            if args.calibration != MODEL.real_line_calibration
-            else ""
-        ),
+        f"CatBoost seed {args.seed}{backtest.calibration_note(args.calibration)}",
         flush=True,
     )
     result = backtest.run_backtest(
