@@ -290,12 +290,9 @@ def test_backtest_without_resolved_lines_ends_in_one_line(no_runs, monkeypatch) 
     )
 
 
-@pytest.mark.parametrize(("flags", "seed"), [([], 17), (["--seed", "18"], 18)])
-def test_backtest_trains_with_the_seed_asked_for(
-    no_runs, monkeypatch, tmp_path: Path, flags: list[str], seed: int
-) -> None:
-    """--seed reaches every weekly model (the README's seed-to-seed figures); the default is the shipped
-    model's. What the seed does to training: test_backtest."""
+def _backtest_model_cfgs(monkeypatch, flags: list[str]) -> list:
+    """The ModelConfig each ``nba-assets backtest`` run with ``flags`` hands to ``run_backtest`` (the
+    history, the inputs and the run itself stubbed: what reaches the models, not what they do)."""
     import polars as pl
 
     import nba_assets.runner
@@ -306,15 +303,25 @@ def test_backtest_trains_with_the_seed_asked_for(
     monkeypatch.setattr(
         backtest, "read_inputs", lambda *_a, **_k: backtest.BacktestInputs(one, one, one, one)
     )
-    seen: list[int] = []
+    seen = []
 
     def run_backtest(*_a, model_cfg, **_k):
-        seen.append(model_cfg.seed)
+        seen.append(model_cfg)
         raise SystemExit(0)
 
     monkeypatch.setattr(backtest, "run_backtest", run_backtest)
     with pytest.raises(SystemExit):
         main([*BT, "--start", "2025-11-01", "--end", "2025-11-03", *flags])
+    return seen
+
+
+@pytest.mark.parametrize(("flags", "seed"), [([], 17), (["--seed", "18"], 18)])
+def test_backtest_trains_with_the_seed_asked_for(
+    no_runs, monkeypatch, tmp_path: Path, flags: list[str], seed: int
+) -> None:
+    """--seed reaches every weekly model (the README's seed-to-seed figures); the default is the shipped
+    model's. What the seed does to training: test_backtest."""
+    seen = [cfg.seed for cfg in _backtest_model_cfgs(monkeypatch, flags)]
     assert seen == [seed]
 
 
@@ -478,25 +485,7 @@ def test_backtest_calibrates_real_lines_with_the_map_asked_for(
 ) -> None:
     """--calibration reaches every weekly model's config (with the default seed); the default is the
     shipped isotonic map. What the map does to training: test_calibration_metrics."""
-    import polars as pl
-
-    import nba_assets.runner
-    from nba_assets.lib import backtest
-
-    monkeypatch.setattr(nba_assets.runner, "ensure_history", lambda *_a, **_k: True)
-    one = pl.DataFrame({"game_date": [date(2025, 11, 1)]})
-    monkeypatch.setattr(
-        backtest, "read_inputs", lambda *_a, **_k: backtest.BacktestInputs(one, one, one, one)
-    )
-    seen: list[tuple[str, int]] = []
-
-    def run_backtest(*_a, model_cfg, **_k):
-        seen.append((model_cfg.real_line_calibration, model_cfg.seed))
-        raise SystemExit(0)
-
-    monkeypatch.setattr(backtest, "run_backtest", run_backtest)
-    with pytest.raises(SystemExit):
-        main([*BT, "--start", "2025-11-01", "--end", "2025-11-03", *flags])
+    seen = [(cfg.real_line_calibration, cfg.seed) for cfg in _backtest_model_cfgs(monkeypatch, flags)]
     assert seen == [(method, 17)]
 
 
