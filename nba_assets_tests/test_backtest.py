@@ -1,5 +1,6 @@
 """The backtest: lines CSV loader, walk-forward blocks, no look-ahead, report."""
 
+import json
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -12,7 +13,7 @@ from nba_assets.lib.errors import SourceDataError
 from nba_assets.lib.features.catalog import BASE_FEATURES
 from nba_assets.lib.modeling.config import MODEL, ModelConfig
 from nba_assets.lib.sources.lines_csv import GUARANTEED_COLUMNS, read_lines_csv
-from nba_assets_tests.conftest import shared_dir
+from nba_assets_tests.conftest import script_module, shared_dir
 from nba_assets_tests.test_lib_modeling import synthetic_features
 
 FAST = ModelConfig(iterations=60, validation_days=5, validation_min_rows=200, min_train_rows=200)
@@ -183,6 +184,25 @@ def test_report_figures(tmp_path: Path) -> None:
     assert "quarantined: snapshot after tip-off" in text
     assert f"models (CatBoost seed {FAST.seed})" in text
     assert (tmp_path / "calibration.png").stat().st_size > 1000
+    # the Models table: each weekly model's validation MAE next to the better baseline's, and what its
+    # P(over) was calibrated on; every stored metric in backtest_models.json
+    (row,) = result.models
+    (meta,) = json.loads((tmp_path / backtest.MODELS_JSON).read_text())
+    assert (
+        meta["version"] == row["version"]
+        and meta["predicts"] == row["predicts"] == f"{start} .. {start + timedelta(days=6)}"
+    )
+    m = meta["metrics"]
+    assert row["validation_mae"] == round(m["mae"], 3) and row["validation_from"] == m["validation_start"]
+    assert row["validation_mae_best_baseline"] == round(
+        min(m["mae_baseline_l10"], m["mae_baseline_blend"]), 3
+    )
+    assert m["calibrated_on"].startswith("synthetic_lines") and row["calibrated_on"] == "synthetic lines"
+    assert row["calibration_rows"] == m["calibration_rows"] > 0
+    assert row["brier_out_of_sample"] == round(m["brier_out_of_sample"], 4)
+    assert meta["features"] == list(BASE_FEATURES) and meta["params"]["seed"] == FAST.seed
+    assert "| validation_mae_best_baseline |" in text and "| synthetic lines |" in text
+    assert f"`{backtest.MODELS_JSON}`" in text
     assert (tmp_path / "hit_rate_by_tier.png").stat().st_size > 1000
 
 
@@ -302,21 +322,10 @@ def test_tier_records_carry_a_wilson_interval() -> None:
     assert got["lo"][1] == pytest.approx(0.0, abs=1e-12) and 0.15 < got["hi"][1] < 0.25
 
 
-def _script(name: str):
-    import importlib.util
-
-    path = Path(backtest.__file__).parents[2] / "scripts" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_walk_forward_mae_script_scores_a_window_without_lines() -> None:
     """scripts/walk_forward_mae.py: the second-window check (no lines) scores every system on the
     same player-dates with weekly models, and its gain is the paired difference of the MAEs."""
-    script = _script("walk_forward_mae")
+    script = script_module("walk_forward_mae")
     feats = synthetic_features(date(2025, 1, 1), 50)
     start, end = date(2025, 2, 6), date(2025, 2, 19)
     rows = script.scored_rows(feats, None, start, end, rotation_minutes=-1e9, cfg=FAST)
@@ -339,7 +348,7 @@ def test_walk_forward_mae_script_scores_only_player_dates_known_before_tip_off()
     come from D's box score (a rookie or mover no pre-game source placed). The backtest cannot predict
     such a player (no_feature_row); the script scored him, reading D's box score, and in the rotation
     mode let his default last-10 minutes (20) pass the 18-minute filter."""
-    script = _script("walk_forward_mae")
+    script = script_module("walk_forward_mae")
     quick = replace(FAST, monotone_increasing=())  # which rows are scored does not depend on the model
     feats = synthetic_features(date(2025, 1, 1), 50)
     start, end = date(2025, 2, 6), date(2025, 2, 12)
@@ -382,7 +391,7 @@ def test_walk_forward_mae_script_refuses_bad_arguments_before_training(
         con.execute("create table features.player_features (game_date date, sources varchar)")
         con.execute("create table raw.player_props (game_date date)")
         con.execute("insert into raw.player_props values (date '2025-10-21')")
-    script = _script("walk_forward_mae")
+    script = script_module("walk_forward_mae")
     with pytest.raises(SystemExit) as exc:
         script.main(["--warehouse", str(warehouse), *argv])
     assert exc.value.code == 2
@@ -407,7 +416,7 @@ def test_walk_forward_mae_script_trains_with_the_seed_asked_for(
     with duckdb.connect(str(warehouse)) as con:
         con.execute("create schema features")
         con.execute("create table features.player_features (game_date date, sources varchar)")
-    script = _script("walk_forward_mae")
+    script = script_module("walk_forward_mae")
     seen: list[tuple[int, int]] = []
 
     def fake_scored_rows(*args, **kwargs):
@@ -426,7 +435,7 @@ def test_walk_forward_mae_script_trains_with_the_seed_asked_for(
 def test_walk_forward_mae_script_retrains_as_often_as_asked(capsys) -> None:
     """--retrain-days 3 over a 7-day window: three models (cutoffs 3 days apart), each predicting only
     the dates from its cutoff on; the same player-dates are scored as with one weekly model."""
-    script = _script("walk_forward_mae")
+    script = script_module("walk_forward_mae")
     quick = replace(FAST, monotone_increasing=())
     feats = synthetic_features(date(2025, 1, 1), 50)
     start, end = date(2025, 2, 6), date(2025, 2, 12)
@@ -447,7 +456,7 @@ def test_walk_forward_mae_script_retrains_as_often_as_asked(capsys) -> None:
 def test_line_shopping_script_names_a_missing_csv(tmp_path: Path, capsys) -> None:
     # it ended in a polars FileNotFoundError traceback
     with pytest.raises(SystemExit) as exc:
-        _script("line_shopping").main([str(tmp_path / "backtest.csv")])
+        script_module("line_shopping").main([str(tmp_path / "backtest.csv")])
     assert exc.value.code == 2
     assert f"csv {tmp_path / 'backtest.csv'} is not a file" in capsys.readouterr().err
 
@@ -470,7 +479,7 @@ def test_line_shopping_bets_each_call_once_at_the_best_offer() -> None:
         {**base, "player_id": 2, "bookmaker": "c", "line": 7.5, "recommendation": "PASS",
          "over_price": -110, "under_price": -110, "confidence": 0.5, "result": None},
     ]  # fmt: skip
-    best = _script("line_shopping").best_offers(pl.DataFrame(rows)).sort("player_id")
+    best = script_module("line_shopping").best_offers(pl.DataFrame(rows)).sort("player_id")
     assert best["bookmaker"].to_list() == ["c", "a"]
     assert best["recommendation"].to_list() == ["OVER", "UNDER"]
 
@@ -592,7 +601,7 @@ def test_target_figures_are_the_reports_three_targets() -> None:
 def test_compare_seeds_counts_the_runs_meeting_each_target() -> None:
     """scripts/compare_seeds.py: a target is met by a run, not by the best of them; the tier is also
     pooled over the runs."""
-    script = _script("compare_seeds")
+    script = script_module("compare_seeds")
     runs = {"seed17": _seed_run(0.8, wins=100), "seed18": _seed_run(0.9, wins=80)}
     table = script.per_run(runs)
     assert table["gain"].to_list() == pytest.approx([0.2, 0.1])
@@ -611,7 +620,7 @@ def test_compare_seeds_counts_the_runs_meeting_each_target() -> None:
 
 
 def test_compare_seeds_refuses_runs_of_other_predictions(tmp_path: Path, capsys) -> None:
-    script = _script("compare_seeds")
+    script = script_module("compare_seeds")
     a, b = _seed_run(0.8, wins=100), _seed_run(0.8, wins=100)
     other_line = b.with_columns(
         pl.when(pl.col("player_id") == 1).then(21.5).otherwise(pl.col("line")).alias("line")
@@ -644,7 +653,7 @@ def test_compare_seeds_refuses_runs_of_other_predictions(tmp_path: Path, capsys)
 
 def test_compare_seeds_reads_a_part_of_the_window(tmp_path: Path, capsys) -> None:
     """--start/--end: the figures of those game dates only (the README's after-opening-week reading)."""
-    script = _script("compare_seeds")
+    script = script_module("compare_seeds")
     run = _seed_run(0.8, wins=100)  # dates 2025-11-01 .. 11-10, 16 player-dates each
     assert script.within(run, date(2025, 11, 9), None)["game_date"].n_unique() == 2
     assert script.within(run, None, date(2025, 11, 2))["game_date"].n_unique() == 2

@@ -9,6 +9,8 @@ leaving the README wrong.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import re
 import shlex
 from pathlib import Path
@@ -21,6 +23,7 @@ from nba_assets.defs.build import build_definitions
 from nba_assets.lib.cli import build_parser
 from nba_assets.lib.env import Settings
 from nba_assets.lib.modeling.config import DECISIONS, MODEL
+from nba_assets_tests.conftest import script_module
 
 REPO = Path(__file__).resolve().parents[1]
 README = (REPO / "README.md").read_text()
@@ -183,6 +186,36 @@ def test_every_nba_assets_command_line_the_readme_shows_parses() -> None:
     parser = build_parser()
     for line in lines:
         parser.parse_args(shlex.split(line))  # exits (SystemExit) on an unknown flag or a missing argument
+
+
+def _script_options(name: str) -> set[str]:
+    """The options ``scripts/<name>.py`` takes, read from its ``--help`` (each script builds its parser
+    in ``main(argv)``)."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), pytest.raises(SystemExit):
+        script_module(name).main(["--help"])
+    return set(re.findall(r"(?<![\w-])(--[a-z][\w-]*)", out.getvalue()))
+
+
+def test_every_flag_the_docs_give_a_script_is_one_it_takes() -> None:
+    """`scripts/walk_forward_mae.py --retrain-days 3`, `python scripts/compare_seeds.py ... --start D`:
+    most of the README's script commands are fragments with placeholders, so each one's flags (after
+    the script's name, in the same inline span or bash line) are checked against the script's parser."""
+    code = "\n".join(re.findall(r"```bash\n(.*?)```", README, flags=re.S))
+    prose = re.sub(r"```.*?```", "", README, flags=re.S)
+    commands = [*re.findall(r"`([^`]+)`", prose), *re.sub(r"#.*", "", code).splitlines()]
+    quoted: dict[str, set[str]] = {}
+    for command in commands:
+        for name, rest in re.findall(r"scripts/(\w+)\.py((?:(?!scripts/)[^\n])*)", command):
+            quoted.setdefault(name, set()).update(re.findall(r"(?<![\w-])(--[a-z][\w-]*)", rest))
+    assert {"walk_forward_mae", "compare_seeds"} <= {n for n, flags in quoted.items() if flags}
+    unknown = {
+        f"scripts/{name}.py {flag}"
+        for name, flags in quoted.items()
+        if flags
+        for flag in flags - _script_options(name)
+    }
+    assert not unknown, sorted(unknown)
 
 
 def _generated_dirs() -> tuple[str, ...]:

@@ -12,6 +12,7 @@ lines.
 
 from __future__ import annotations
 
+import json
 import tempfile
 import time
 from collections.abc import Callable
@@ -43,6 +44,8 @@ OUTPUT_ORDER = ["game_date", "player_name", "player_id", "bookmaker", "line", "s
 TARGET_GAIN = 0.150
 MIN_TIER_BETS = 150
 TARGET_HIT_RATE = 0.55
+# next to the report: each weekly model's metadata (BacktestResult.model_meta)
+MODELS_JSON = "backtest_models.json"
 EDGE_TIERS: tuple[tuple[str, float, float], ...] = (
     ("1.5-2.5", 1.5, 2.5),
     ("2.5-4", 2.5, 4.0),
@@ -209,7 +212,10 @@ def window_features(
 @dataclass
 class BacktestResult:
     rows: pl.DataFrame  # one row per player x line x system, graded
-    models: list[dict[str, Any]] = field(default_factory=list)
+    models: list[dict[str, Any]] = field(default_factory=list)  # the report's Models table (model_row)
+    # each weekly model's stored metadata (PointsModel.meta: window, features, parameters, every
+    # validation metric, the calibration maps) and the dates it predicted: backtest_models.json
+    model_meta: list[dict[str, Any]] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     seed: int = MODEL.seed  # the CatBoost seed of every model
@@ -230,6 +236,31 @@ def cutoffs(start: date, end: date, retrain_days: int) -> list[tuple[date, date]
     return blocks
 
 
+def model_row(model: PointsModel, last: date, seconds: float) -> dict[str, Any]:
+    """A weekly model's row in the report's Models table: what it trained on and predicts, its validation
+    MAE next to the better baseline's on the same rows, and what its P(over) was calibrated on (the
+    validation window's real consensus lines, or synthetic ones when it held too few) with the map's
+    out-of-sample Brier score on those lines (0.25 = a constant 0.5)."""
+    m = model.metrics
+    brier = m.get("brier_out_of_sample")
+    return {
+        "version": model.version,
+        "cutoff": model.cutoff.isoformat(),
+        "predicts": f"{model.cutoff} .. {last}",
+        "train_rows": m["train_rows"],
+        "validation_from": m["validation_start"],
+        "validation_mae": round(m["mae"], 3),
+        "validation_mae_best_baseline": round(
+            min(v for k, v in m.items() if k.startswith("mae_baseline_")), 3
+        ),
+        "calibrated_on": "real lines" if m["calibrated_on"] == "real_lines" else "synthetic lines",
+        "calibration_rows": m["calibration_rows"],
+        "brier_out_of_sample": round(brier, 4) if brier is not None else None,
+        "blend_weight": round(m["blend_weight"], 3),
+        "seconds": round(seconds, 1),
+    }
+
+
 def run_backtest(
     inputs: BacktestInputs,
     start: date,
@@ -241,6 +272,7 @@ def run_backtest(
 ) -> BacktestResult:
     t0 = time.perf_counter()
     frames, models, skipped = [], [], dict(inputs.quarantined)
+    model_meta: list[dict[str, Any]] = []
     for cutoff, last in cutoffs(start, end, retrain_days):
         block_props = inputs.props.filter(pl.col("game_date").is_between(cutoff, last))
         if block_props.is_empty():
@@ -250,17 +282,8 @@ def run_backtest(
         model: PointsModel = train_points_model(
             inputs.features.filter(pl.col("game_date") < cutoff), cutoff, model_cfg
         )
-        models.append(
-            {
-                "version": model.version,
-                "cutoff": cutoff.isoformat(),
-                "predicts": f"{cutoff} .. {last}",
-                "train_rows": model.metrics["train_rows"],
-                "validation_mae": round(model.metrics["mae"], 3),
-                "blend_weight": round(model.metrics["blend_weight"], 3),
-                "seconds": round(time.perf_counter() - t, 1),
-            }
-        )
+        models.append(model_row(model, last, time.perf_counter() - t))
+        model_meta.append({**model.meta(), "predicts": f"{cutoff} .. {last}"})
         progress(
             f"model {model.version}: {model.metrics['train_rows']:,} rows, validation MAE "
             f"{model.metrics['mae']:.3f}; predicting {cutoff} .. {last}"
@@ -283,6 +306,7 @@ def run_backtest(
     return BacktestResult(
         rows=rows,
         models=models,
+        model_meta=model_meta,
         skipped=skipped,
         seconds=time.perf_counter() - t0,
         seed=model_cfg.seed,
@@ -453,7 +477,8 @@ def calibration_note(calibration: str) -> str:
 
 
 def write_report(result: BacktestResult, start: date, end: date, out_dir: Path, lines_label: str) -> Path:
-    """``backtest_report.md`` and PNG plots (calibration, hit rate by tier) in ``out_dir``."""
+    """``backtest_report.md``, PNG plots (calibration, hit rate by tier) and each weekly model's metadata
+    (``backtest_models.json``) in ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = result.rows
     acc = accuracy(rows)
@@ -523,10 +548,21 @@ def write_report(result: BacktestResult, start: date, end: date, out_dir: Path, 
         table = exports.calibration_table(rows, system)
         if table.height:
             lines += [f"### {system}", "", _md(table), ""]
-    lines += ["## Models", "", _md(pl.DataFrame(result.models)), ""]
+    lines += [
+        "## Models",
+        "",
+        "Validation: the game dates from `validation_from` to the cutoff, held out to pick the number of trees "
+        "and to fit the P(over) maps; the final model then trains on every row before the cutoff. Every metric "
+        "each model stored, and its calibration maps, "
+        f"are in `{MODELS_JSON}`.",
+        "",
+        _md(pl.DataFrame(result.models)),
+        "",
+    ]
     if result.skipped:
         lines += ["## Lines not predicted", "", _md(pl.DataFrame([result.skipped])), ""]
     lines += ["## Plots", ""] + [f"![{p.stem}]({p.name})" for p in plots]
+    (out_dir / MODELS_JSON).write_text(json.dumps(result.model_meta, indent=1, default=str) + "\n")
     path = out_dir / "backtest_report.md"
     path.write_text("\n".join(lines) + "\n")
     return path
