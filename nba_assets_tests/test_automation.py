@@ -176,8 +176,61 @@ def test_schedules_and_sensors_start_with_the_daemon(repo) -> None:
         "alerts_sensor",
         "daily_summary_sensor",
         "predictions_freshness_sensor",
+        "model_bootstrap_sensor",
     }
     assert all(s.default_status == dg.DefaultSensorStatus.RUNNING for s in repo.sensor_defs)
+
+
+def test_bootstrap_decision_trains_today_only_without_a_serving_model_or_a_retrain_in_flight() -> None:
+    late = et(2025, 11, 3, 22, 30).astimezone(UTC)  # 03:30 UTC on the 4th: still the 3rd in ET
+    assert policy.bootstrap_decision(late, None, False) == (
+        "2025-11-03",
+        "no promoted model serves 2025-11-03: training one with cutoff 2025-11-03",
+    )
+    assert policy.bootstrap_decision(late, "pm-2025-10-21-ab", False) == (
+        None,
+        "pm-2025-10-21-ab serves 2025-11-03",
+    )
+    cutoff, why = policy.bootstrap_decision(late, None, True)
+    assert cutoff is None and "already queued or running" in why
+
+
+def test_model_bootstrap_sensor_trains_a_first_model_once_a_day(repo, tmp_path, monkeypatch) -> None:
+    """A first deployment (no promoted model) does not wait for Monday: one retrain run a day with
+    cutoff = today, none while a retrain is in flight, none once a promoted model serves today."""
+    from dagster._core.test_utils import create_run_for_test
+
+    from nba_assets.lib.modeling.registry import ModelRegistry
+    from nba_assets.lib.modeling.train import train_points_model
+    from nba_assets_tests.test_backtest import FAST
+    from nba_assets_tests.test_lib_modeling import synthetic_features
+
+    store = LocalObjectStoreResource(root=str(tmp_path))
+    at(monkeypatch, et(2025, 11, 5, 8))  # a Wednesday: the weekly retrain is five days off
+    with dg.instance_for_test() as instance:
+        result = tick(sensors.model_bootstrap_sensor, repo, instance, object_store=store)
+        (request,) = result.run_requests
+        assert request.run_key == "model_bootstrap:2025-11-05"
+        assert request.run_config == {"ops": {"models__points_model": {"config": {"cutoff": "2025-11-05"}}}}
+        assert dg.validate_run_config(repo.get_job("weekly_retrain_job"), request.run_config)
+        assert request.tags["nba_assets/trigger"] == "model_bootstrap_sensor"
+        assert request.tags["nba_assets/cutoff"] == "2025-11-05"
+        # a retrain queued or running (this request's run, or the Monday schedule's): nothing more
+        running = create_run_for_test(
+            instance, job_name="weekly_retrain_job", status=dg.DagsterRunStatus.STARTED
+        )
+        again = tick(sensors.model_bootstrap_sensor, repo, instance, object_store=store)
+        assert not again.run_requests and "already queued or running" in (again.skip_message or "")
+        # it failed: asked again (the daemon runs a run key once, so the next try is the next day's)
+        instance.report_run_failed(running)
+        (retry,) = tick(sensors.model_bootstrap_sensor, repo, instance, object_store=store).run_requests
+        assert retry.run_key == "model_bootstrap:2025-11-05"
+    # a promoted model with a cutoff on or before today serves it: nothing to do
+    model = train_points_model(synthetic_features(date(2025, 9, 1), 50), date(2025, 10, 20), FAST)
+    ModelRegistry(store.get_store()).save(model, True, {"reason": "no champion yet"})
+    with dg.instance_for_test() as instance:
+        served = tick(sensors.model_bootstrap_sensor, repo, instance, object_store=store)
+        assert not served.run_requests and served.skip_message == f"{model.version} serves 2025-11-05"
 
 
 # ---------------------------------------------------------------- lines

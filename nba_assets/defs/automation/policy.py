@@ -65,6 +65,18 @@ def overnight_partition(tick: datetime) -> str:
     return (et_date(tick) - timedelta(days=1)).isoformat()
 
 
+def bootstrap_decision(now: datetime, served: str | None, retrain_unfinished: bool) -> tuple[str | None, str]:
+    """The model bootstrap: a retrain with cutoff = today (ET) when no promoted model serves today (a
+    first deployment, an emptied or moved registry, a first model the gate could not promote) and no
+    ``weekly_retrain_job`` run is queued or running; else no cutoff. Either way, why."""
+    today = et_date(now)
+    if served is not None:
+        return None, f"{served} serves {today}"
+    if retrain_unfinished:
+        return None, f"no model serves {today}; a weekly_retrain_job run is already queued or running"
+    return today.isoformat(), f"no promoted model serves {today}: training one with cutoff {today}"
+
+
 def retrain_cutoff(tick: datetime) -> str:
     """The weekly model trains on every game before the tick's ET date."""
     return et_date(tick).isoformat()

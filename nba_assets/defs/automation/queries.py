@@ -35,9 +35,11 @@ def _unfinished(instance: dg.DagsterInstance, run_id: str) -> bool:
     return run is not None and run.status in UNFINISHED
 
 
-def unfinished_run_exists(instance: dg.DagsterInstance, job_name: str, partition: str) -> bool:
+def unfinished_run_exists(instance: dg.DagsterInstance, job_name: str, partition: str | None = None) -> bool:
+    """A run of the job (of that partition, when one is named) is queued, starting or running."""
+    tags = {PARTITION_TAG: partition} if partition is not None else None
     records = instance.get_run_records(
-        dg.RunsFilter(job_name=job_name, tags={PARTITION_TAG: partition}, statuses=UNFINISHED), limit=1
+        dg.RunsFilter(job_name=job_name, tags=tags, statuses=UNFINISHED), limit=1
     )
     return bool(records)
 

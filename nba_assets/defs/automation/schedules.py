@@ -75,10 +75,16 @@ def overnight_box_scores_job_schedule(context: dg.ScheduleEvaluationContext) -> 
 )
 def weekly_retrain_job_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     cutoff = retrain_cutoff(context.scheduled_execution_time)
+    return retrain_request(cutoff, "weekly_retrain_job_schedule", run_key=f"weekly_retrain:{cutoff}")
+
+
+def retrain_request(cutoff: str, trigger: str, run_key: str) -> dg.RunRequest:
+    """A ``weekly_retrain_job`` run training on every game before ``cutoff`` (the schedule's and the
+    model bootstrap sensor's)."""
     return dg.RunRequest(
-        run_key=f"weekly_retrain:{cutoff}",
+        run_key=run_key,
         run_config={"ops": {RETRAIN_OP: {"config": {"cutoff": cutoff}}}},
-        tags={TRIGGER_TAG: "weekly_retrain_job_schedule", CUTOFF_TAG: cutoff},
+        tags={TRIGGER_TAG: trigger, CUTOFF_TAG: cutoff},
     )
 
 

@@ -16,6 +16,9 @@
 * ``alerts_sensor``: every failed run and every failed check, once, to the alert sink (a backlog over
   several ticks, each within its time budget).
 * ``daily_summary_sensor``: after a date's grading succeeds, its record and performance, once.
+* ``model_bootstrap_sensor``: when no promoted model serves today (a first deployment, an emptied
+  registry), one ``weekly_retrain_job`` run a day with cutoff = today, instead of every prediction
+  failing until the Monday retrain.
 """
 
 import logging
@@ -25,12 +28,14 @@ import dagster as dg
 
 from nba_assets.defs.automation import policy, queries
 from nba_assets.defs.automation.resources import AlertsResource
+from nba_assets.defs.automation.schedules import retrain_request
 from nba_assets.defs.grading.assets import GRADES, PERF
 from nba_assets.defs.jobs import (
     grade_job,
     overnight_box_scores_job,
     refresh_lines_job,
     system_performance_job,
+    weekly_retrain_job,
 )
 from nba_assets.defs.partitions import RANGE_END_TAG, RANGE_START_TAG, TRIGGER_TAG
 from nba_assets.defs.resources import NbaSourceResource, ObjectStoreResource
@@ -326,6 +331,33 @@ def daily_summary_sensor(context: dg.SensorEvaluationContext, alerts: AlertsReso
     return dg.SensorResult(skip_reason=None if sent else "no newly graded date", cursor=cursor.dump())
 
 
+@dg.sensor(
+    name="model_bootstrap_sensor",
+    job=weekly_retrain_job,
+    minimum_interval_seconds=60 * 60,
+    default_status=RUNNING,
+    description="When no promoted model serves today's ET date (a first deployment, an emptied registry), "
+    "requests one weekly_retrain_job run a day with cutoff = today (none while a retrain is queued or "
+    "running); a failed one is alerted, and the next try is the next day's.",
+)
+def model_bootstrap_sensor(
+    context: dg.SensorEvaluationContext, object_store: ObjectStoreResource
+) -> dg.SensorResult:
+    # the registry module imports CatBoost: only in the process that evaluates this sensor
+    from nba_assets.lib.modeling.registry import ModelRegistry
+
+    now = utc_now()
+    served = ModelRegistry(object_store.get_store()).version_for(policy.et_date(now))
+    running = queries.unfinished_run_exists(context.instance, weekly_retrain_job.name)
+    cutoff, why = policy.bootstrap_decision(now, served, running)
+    if cutoff is None:
+        return dg.SensorResult(skip_reason=why)
+    context.log.info(why)
+    return dg.SensorResult(
+        run_requests=[retrain_request(cutoff, "model_bootstrap_sensor", run_key=f"model_bootstrap:{cutoff}")]
+    )
+
+
 sensors = [
     refresh_lines_sensor,
     box_scores_catch_up_sensor,
@@ -333,4 +365,5 @@ sensors = [
     system_performance_refresh_sensor,
     alerts_sensor,
     daily_summary_sensor,
+    model_bootstrap_sensor,
 ]
