@@ -175,12 +175,16 @@ def test_the_readme_thresholds_and_model_settings_are_the_configs() -> None:
     assert _number(text, r"each of (\d+) blocks") == MODEL.calibration_folds
 
 
+# the README's bash blocks without their comments, and its inline `spans` outside them
+BASH = re.sub(r"#.*", "", "\n".join(re.findall(r"```bash\n(.*?)```", README, flags=re.S)))
+SPANS = re.findall(r"`([^`]+)`", re.sub(r"```.*?```", "", README, flags=re.S))
+FLAG = r"(?<![\w-])(--[a-z][\w-]*)"
+
+
 def test_every_nba_assets_command_line_the_readme_shows_parses() -> None:
-    code = "\n".join(re.findall(r"```bash\n(.*?)```", README, flags=re.S))
-    blocks = re.sub(r"#.*", "", code)  # without the comments
-    spans = [s for s in re.findall(r"`([^`]+)`", README) if " --" in s]  # inline command lines
+    spans = [s for s in SPANS if " --" in s]  # inline command lines
     lines = re.findall(
-        r"nba-assets ((?:main|backtest|parse|report|kinds)\b[^\n#]*)", "\n".join([blocks, *spans])
+        r"nba-assets ((?:main|backtest|parse|report|kinds)\b[^\n#]*)", "\n".join([BASH, *spans])
     )
     assert any(line.startswith("backtest") for line in lines)
     parser = build_parser()
@@ -194,20 +198,17 @@ def _script_options(name: str) -> set[str]:
     out = io.StringIO()
     with contextlib.redirect_stdout(out), pytest.raises(SystemExit):
         script_module(name).main(["--help"])
-    return set(re.findall(r"(?<![\w-])(--[a-z][\w-]*)", out.getvalue()))
+    return set(re.findall(FLAG, out.getvalue()))
 
 
 def test_every_flag_the_docs_give_a_script_is_one_it_takes() -> None:
     """`scripts/walk_forward_mae.py --retrain-days 3`, `python scripts/compare_seeds.py ... --start D`:
     most of the README's script commands are fragments with placeholders, so each one's flags (after
     the script's name, in the same inline span or bash line) are checked against the script's parser."""
-    code = "\n".join(re.findall(r"```bash\n(.*?)```", README, flags=re.S))
-    prose = re.sub(r"```.*?```", "", README, flags=re.S)
-    commands = [*re.findall(r"`([^`]+)`", prose), *re.sub(r"#.*", "", code).splitlines()]
     quoted: dict[str, set[str]] = {}
-    for command in commands:
+    for command in [*SPANS, *BASH.splitlines()]:
         for name, rest in re.findall(r"scripts/(\w+)\.py((?:(?!scripts/)[^\n])*)", command):
-            quoted.setdefault(name, set()).update(re.findall(r"(?<![\w-])(--[a-z][\w-]*)", rest))
+            quoted.setdefault(name, set()).update(re.findall(FLAG, rest))
     assert {"walk_forward_mae", "compare_seeds"} <= {n for n, flags in quoted.items() if flags}
     unknown = {
         f"scripts/{name}.py {flag}"

@@ -67,8 +67,8 @@ def overnight_partition(tick: datetime) -> str:
 
 def bootstrap_decision(now: datetime, served: str | None, retrain_unfinished: bool) -> tuple[str | None, str]:
     """The model bootstrap: a retrain with cutoff = today (ET) when no promoted model serves today (a
-    first deployment, an emptied or moved registry) and no
-    ``weekly_retrain_job`` run is queued or running; else no cutoff. Either way, why."""
+    first deployment, an emptied or moved registry) and no ``weekly_retrain_job`` run is queued or
+    running; else no cutoff. Either way, why."""
     today = et_date(now)
     if served is not None:
         return None, f"{served} serves {today}"
