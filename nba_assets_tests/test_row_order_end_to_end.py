@@ -356,6 +356,20 @@ def _blank_model_info(data: bytes, keys: tuple[str, ...]) -> bytes:
         return (Path(tmp) / "model.cbm").read_bytes()
 
 
+def test_the_model_materialization_says_what_its_p_over_was_calibrated_on(runs: tuple[Run, Run]) -> None:
+    """The UI shows, next to the validation MAEs and Briers, what catboost's P(over) map was fitted on
+    (real consensus lines or synthetic ones), by which map and on how many rows: the model's stored
+    metrics, as the backtest report's Models table gives them."""
+    run = runs[0]
+    (shown,) = run.events[("weekly_retrain_job", "models/points_model", None)]
+    stored = json.loads(
+        (run.settings.object_store_root / "models/points_model" / _version(run) / "meta.json").read_text()
+    )["metrics"]
+    for key in ("calibrated_on", "calibration_map", "calibration_rows"):
+        assert getattr(shown[key], "value", shown[key]) == stored[key], key
+    assert stored["calibration_map"] == "isotonic" and stored["calibration_rows"] > 0
+
+
 def _metadata(run: Run) -> dict[tuple[str, str, str | None], list[dict[str, str]]]:
     """Each run's materialization and check metadata as text (a float as its repr, so bit for bit),
     run-specific keys left out, the run's own names (version, training time, data dir, archive)

@@ -117,6 +117,11 @@ def points_model(
                 else {}
             ),
             "brier_calibrated_in_sample": round(m["brier_calibrated_in_sample"], 4),
+            # what catboost's P(over) map was fitted on: the validation window's real consensus lines
+            # ("real_lines") or, with too few of them, synthetic ones; and by which map
+            "calibrated_on": m["calibrated_on"],
+            "calibration_map": m["calibration_map"],
+            "calibration_rows": m["calibration_rows"],
             "blend_weight": round(m["blend_weight"], 3),
             "features": len(candidate.features),
             "reliability_out_of_sample": (
