@@ -98,12 +98,13 @@ def test_a_box_score_that_does_not_add_up_to_the_final_score_blocks_grading() ->
     assert ready.passed and ready.metadata["final_points_mismatch"] == []
 
 
-def test_grades_materialized_without_the_readiness_check_refuse_a_box_score_not_adding_up() -> None:
+def test_grades_materialized_without_the_readiness_check_refuse_a_box_score_not_adding_up(tmp_path) -> None:
     """The grades asset run alone (a UI materialization, a run without the blocking check) guards
     itself with the same readiness: it fails instead of grading, naming the team-game in the failure."""
     import dagster as dg
 
     from nba_assets.defs.grading.assets import prediction_grades
+    from nba_assets.defs.resources import LocalObjectStoreResource
 
     box = _box(["g1"]).with_columns(
         pts=pl.when(pl.col("team_abbr") == "AWY").then(18).otherwise(pl.col("pts"))
@@ -116,6 +117,7 @@ def test_grades_materialized_without_the_readiness_check_refuse_a_box_score_not_
                 box_scores=box,
                 schedule_rows=_schedule({"g1": "final"}),
                 injuries=pl.DataFrame(),
+                object_store=LocalObjectStoreResource(root=str(tmp_path)),
             )
         )
     assert "not adding up to the final scores" in str(failure.value.description)

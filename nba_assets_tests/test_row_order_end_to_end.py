@@ -490,3 +490,97 @@ def test_every_materialization_s_and_check_s_metadata_is_the_same_whatever_order
         if a.get(k) != b.get(k)
     }
     assert not differ, differ
+
+
+def test_calls_published_before_tip_off_are_kept_and_graded_as_published(
+    runs: tuple[Run, Run], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real jobs on a copy of the first run's data dir: predictions run before END's first tip-off
+    publish every actionable call of END (an immutable object-store snapshot); a run after the tip-offs
+    publishes nothing; grading grades the calls as first published, with a call withdrawn since (here a
+    first publication on the other side, written as an earlier snapshot) counted apart."""
+    from datetime import UTC, datetime, timedelta
+
+    from nba_assets.defs.predictions import assets as prediction_assets
+    from nba_assets.lib import publications
+    from nba_assets.lib.storage.object_store import LocalObjectStore
+
+    settings = Settings(data_dir=tmp_path / "data")
+    shutil.copytree(runs[0].settings.data_dir, settings.data_dir)
+    defs = build_definitions(settings)
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        first_tip, last_tip = con.execute(
+            "SELECT min(tipoff_utc), max(tipoff_utc) FROM raw.player_props WHERE game_date = ?", [END]
+        ).fetchall()[0]
+    morning = first_tip.astimezone(UTC) - timedelta(hours=2)
+    store = LocalObjectStore(settings.object_store_root)
+
+    def run(job: str, now: datetime) -> dict[str, Any]:
+        monkeypatch.setattr(prediction_assets, "utc_now", lambda: now)
+        with dg.instance_for_test() as instance:
+            result = defs.resolve_job_def(job).execute_in_process(
+                instance=instance, tags=_range(END, END), raise_on_error=False
+            )
+            assert result.success, job
+            (event,) = [
+                e.materialization
+                for e in result.get_asset_materialization_events()
+                if e.materialization.asset_key.path[0] in ("predictions", "grading")
+                and e.materialization.asset_key.path[1] in ("player_points_predictions", "prediction_grades")
+            ]
+            return {k: getattr(v, "value", v) for k, v in event.metadata.items()}
+
+    shown = run("predict_job", morning)
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        calls = con.sql(
+            "SELECT * FROM predictions.player_points_predictions WHERE game_date = ? AND actionable",
+            params=[END],
+        ).pl()
+    snapshot = publications.read_snapshots(store, [date.fromisoformat(END)])
+    assert snapshot is not None and shown["calls_published"] == snapshot.height == calls.height > 0
+    assert set(snapshot["published_utc"].to_list()) == {morning}
+    assert run("predict_job", last_tip.astimezone(UTC) + timedelta(minutes=1))["calls_published"] == 0
+    assert len(store.list_keys(f"publications/{END}/")) == 1  # the later run published nothing
+
+    # one main-line catboost call first published on the other side, earlier, then withdrawn
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        decided = con.sql(
+            "SELECT p.* FROM predictions.player_points_predictions p JOIN grading.prediction_grades g "
+            "USING (game_date, player_id, bookmaker, line, system) WHERE p.game_date = ? AND p.actionable "
+            "AND p.is_main_line AND p.system = 'catboost' AND g.result IN ('WIN', 'LOSS') ORDER BY p.player_id, "
+            "p.bookmaker LIMIT 1",
+            params=[END],
+        ).pl()
+    flipped = decided.with_columns(
+        pl.when(pl.col("recommendation") == "OVER")
+        .then(pl.lit("UNDER"))
+        .otherwise(pl.lit("OVER"))
+        .alias("recommendation")
+    )
+    earlier = morning - timedelta(hours=1)
+    publications.write_snapshots(
+        store, publications.publishable(flipped, _tips(settings), earlier), earlier, "x"
+    )
+    graded = run("grade_job", morning)
+    final = graded["record_by_system"]
+    published = graded["published_record_by_system"]
+    for system, record in published.items():
+        withdrawn = 1 if system == "catboost" else 0
+        assert record["withdrawn_bets"] == withdrawn, system
+        wins, losses, _pushes = (int(x) for x in record["record"].split("-"))
+        final_wins, final_losses = (int(x) for x in final[system].split("-"))
+        # the same calls, one of catboost's on the other side
+        assert wins + losses == final_wins + final_losses, system
+        if not withdrawn:
+            assert (wins, losses) == (final_wins, final_losses), system
+    # the flipped call lost where the final one won, or won where it lost
+    wins, losses, _pushes = (int(x) for x in published["catboost"]["record"].split("-"))
+    final_wins, final_losses = (int(x) for x in final["catboost"].split("-"))
+    assert abs(wins - final_wins) == 1 and abs(losses - final_losses) == 1
+
+
+def _tips(settings: Settings) -> pl.DataFrame:
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        return con.sql(
+            "SELECT game_id, tipoff_utc FROM raw.player_props WHERE game_date = ?", params=[END]
+        ).pl()

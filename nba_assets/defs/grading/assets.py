@@ -8,7 +8,8 @@ import polars as pl
 
 from nba_assets.defs.check_results import check_result, partitioned_check_results
 from nba_assets.defs.partitions import dates_of, game_date_partitions, record_partition_row_counts
-from nba_assets.lib import exports, grading
+from nba_assets.defs.resources import ObjectStoreResource
+from nba_assets.lib import exports, grading, publications
 from nba_assets.lib.metadata import markdown_table
 from nba_assets.lib.storage.duckdb_io import MISSING_TABLE_IS_EMPTY
 
@@ -43,7 +44,8 @@ def box_scores_ready_for_grading(
     key=GRADES,
     group_name="grading",
     description="Each prediction of D graded against D's box scores: actual points and minutes, errors, "
-    "WIN/LOSS/PUSH on the recommended side, VOID (with the pre-game injury status when known), profit at the offered price.",
+    "WIN/LOSS/PUSH on the recommended side, VOID (with the pre-game injury status when known), profit at the offered price. "
+    "Its metadata also grades the calls as first published before tip-off, with those withdrawn later counted apart.",
     partitions_def=game_date_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     pool="duckdb",
@@ -74,6 +76,7 @@ def prediction_grades(
     box_scores: pl.DataFrame,
     schedule_rows: pl.DataFrame,
     injuries: pl.DataFrame,
+    object_store: ObjectStoreResource,
 ) -> Iterator[Any]:
     ready = grading.readiness(schedule_rows, box_scores)
     if not ready.passed:
@@ -90,12 +93,24 @@ def prediction_grades(
         r["system"]: f"{r['wins']}-{r['losses']}"
         for r in grading.bet_record(grades.filter(pl.col("is_main_line")), ["system"]).iter_rows(named=True)
     }
+    # the calls as first published before tip-off (lib/publications): a call withdrawn by a later
+    # run is not in the predictions, so not in the record above
+    snapshots = publications.read_snapshots(object_store.get_store(), dates_of(context))
+    published = (
+        publications.published_record(
+            grading.grade(publications.first_publications(snapshots), box_scores, injuries, schedule_rows),
+            predictions,
+        )
+        if snapshots is not None
+        else "no calls published before tip-off (a backfill, or no morning slate)"
+    )
     yield dg.Output(
         grades,
         metadata={
             "dagster/row_count": grades.height,
             "dates": len(dates_of(context)),
             "record_by_system": record,
+            "published_record_by_system": published,
             "results": dict(grades.group_by("result").len().sort("result").iter_rows()),
             "voids": grades.filter(pl.col("result") == "VOID").select("player_id").n_unique(),
         },

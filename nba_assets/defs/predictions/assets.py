@@ -1,7 +1,7 @@
 """predictions/player_points_predictions: every real line x every system, with a call and a reason."""
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import dagster as dg
@@ -10,11 +10,17 @@ import polars as pl
 from nba_assets.defs.check_results import check_result
 from nba_assets.defs.partitions import dates_of, game_date_partitions, record_partition_row_counts
 from nba_assets.defs.resources import ObjectStoreResource
+from nba_assets.lib import publications
 from nba_assets.lib.modeling import checks as pchecks
 from nba_assets.lib.reports import picks_preview
 
 KEY = dg.AssetKey(["predictions", "player_points_predictions"])
 CHECKS = ("player_points_predictions_every_line_answered", "player_points_predictions_not_all_fallbacks")
+
+
+def utc_now() -> datetime:
+    """When the calls are published (tests stand it before a tip-off)."""
+    return datetime.now(UTC)
 
 
 def _result(name: str, outcome: Any) -> dg.AssetCheckResult:
@@ -26,7 +32,8 @@ def _result(name: str, outcome: Any) -> dg.AssetCheckResult:
     group_name="predictions",
     description="Per player x posted line (alternates too) x system: predicted points, calibrated P(over), edge, "
     "OVER/UNDER/PASS/NO_LINE, confidence tier, actionable flag and skip reason. Each date uses the newest model "
-    "whose cutoff is on or before it.",
+    "whose cutoff is on or before it. The calls of games not yet tipped off are also kept as published, "
+    "immutably, in the object store (publications/<D>/), for grading.",
     partitions_def=game_date_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     pool="duckdb",
@@ -81,6 +88,11 @@ def player_points_predictions(
     preds = batch.predictions
     record_partition_row_counts(context, preds)
     picks = preds.filter((pl.col("system") == "catboost") & pl.col("actionable") & pl.col("is_main_line"))
+    # the calls of games still ahead, kept as published whatever a later run predicts (lib/publications)
+    now = utc_now()
+    published = publications.write_snapshots(
+        object_store.get_store(), publications.publishable(preds, props, now), now, context.run_id
+    )
     yield dg.Output(
         preds,
         metadata={
@@ -92,6 +104,8 @@ def player_points_predictions(
                 s: int(n) for s, n in preds.filter(pl.col("actionable")).group_by("system").len().iter_rows()
             },
             "picks_catboost_main_lines": picks.height,
+            # 0 for a run after the games' tip-offs (a backfill): nothing it says could have been acted on
+            "calls_published": sum(published.values()),
             "picks": dg.MetadataValue.md(picks_preview(picks)),
         },
     )

@@ -1,0 +1,114 @@
+"""Published calls: what the predictions told users before each game, kept whatever later runs say.
+
+The line refresh re-predicts today's partition whenever lines move, so the predictions table, and the
+graded record built on it, hold each date's *final* calls. A call published at 10:00 and withdrawn at
+15:00 (the line moved against it, the call became a PASS) is in neither: the record of final calls can
+leave out exactly the calls the market disagreed with. So every predictions run also writes the
+actionable calls of the games that have not tipped off yet as an immutable snapshot in the object store
+(``publications/<D>/<UTC time>-<run id>.parquet``; never overwritten), and grading reads the first
+publication of each call back and grades it: the record of what was published, next to the record of
+the final calls, with the calls withdrawn before tip-off counted apart.
+
+A run after a game's tip-off (a backfill, the main job's replay of past dates) publishes nothing of it:
+nobody could have acted on it.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, date, datetime
+
+import polars as pl
+
+from nba_assets.lib import grading
+from nba_assets.lib.storage.object_store import ObjectStore
+
+PREFIX = "publications"
+# one call: a system's side on one book's line of a player on a date
+CALL_KEY = ["game_date", "player_id", "bookmaker", "line", "system"]
+
+
+def publishable(predictions: pl.DataFrame, props: pl.DataFrame, now: datetime) -> pl.DataFrame:
+    """The actionable calls of ``predictions`` whose game tips off after ``now`` (the earliest
+    ``tipoff_utc`` the lines give the game), with ``published_utc`` = ``now``. A game whose tip-off no
+    line gives publishes nothing: it cannot be shown to be ahead."""
+    if now.tzinfo is None:
+        raise ValueError(f"publications: {now!r} is naive; pass an aware datetime")
+    tips = (
+        props.filter(pl.col("game_id").is_not_null() & pl.col("tipoff_utc").is_not_null())
+        .group_by("game_id")
+        # DuckDB gives the zone as Etc/UTC, the archive and the live sources as UTC: compare in one
+        .agg(pl.col("tipoff_utc").min().dt.convert_time_zone("UTC").alias("_tipoff"))
+    )
+    return (
+        predictions.filter(pl.col("actionable"))
+        .join(tips, on="game_id", how="inner")
+        .filter(pl.col("_tipoff") > pl.lit(now).cast(pl.Datetime("us", "UTC")))
+        .drop("_tipoff")
+        .with_columns(pl.lit(now).cast(pl.Datetime("us", "UTC")).alias("published_utc"))
+    )
+
+
+def snapshot_key(day: date, now: datetime, run_id: str) -> str:
+    """A snapshot's object key: its date, its UTC time (keys of a date sort by time) and its run."""
+    return f"{PREFIX}/{day.isoformat()}/{now.astimezone(UTC).strftime('%Y%m%dT%H%M%S%fZ')}-{run_id}.parquet"
+
+
+def write_snapshots(store: ObjectStore, calls: pl.DataFrame, now: datetime, run_id: str) -> dict[str, int]:
+    """One immutable snapshot per date of ``calls`` (:func:`publishable`'s rows); calls per date."""
+    written = {}
+    for (day,), rows in calls.partition_by("game_date", as_dict=True, maintain_order=True).items():
+        buf = io.BytesIO()
+        rows.write_parquet(buf)
+        store.put_bytes(snapshot_key(day, now, run_id), buf.getvalue())
+        written[day.isoformat()] = rows.height
+    return written
+
+
+def read_snapshots(store: ObjectStore, days: list[date]) -> pl.DataFrame | None:
+    """Every snapshot of ``days``, or None when none was published."""
+    frames = [
+        pl.read_parquet(io.BytesIO(store.get_bytes(key)))
+        for day in days
+        for key in sorted(store.list_keys(f"{PREFIX}/{day.isoformat()}/"))
+    ]
+    return pl.concat(frames, how="diagonal_relaxed") if frames else None
+
+
+def first_publications(snapshots: pl.DataFrame) -> pl.DataFrame:
+    """Each call as it was first published: a later snapshot that flipped its side or moved its price
+    does not change it (the first is what a user could have acted on first)."""
+    return (
+        snapshots.sort([*CALL_KEY, "published_utc"])
+        .unique(subset=CALL_KEY, keep="first", maintain_order=True)
+        .sort(CALL_KEY)
+    )
+
+
+def withdrawn(first: pl.DataFrame, final: pl.DataFrame) -> pl.DataFrame:
+    """The first-published calls that are not among the final predictions' actionable calls on the same
+    side: dropped to a PASS, flipped, or their line no longer offered when the last run predicted."""
+    kept = final.filter(pl.col("actionable")).select(*CALL_KEY, "recommendation")
+    return first.join(kept, on=[*CALL_KEY, "recommendation"], how="anti")
+
+
+def published_record(graded_first: pl.DataFrame, final: pl.DataFrame) -> dict[str, dict[str, object]]:
+    """Per system, over main lines (as every record counts them): the first-published calls' bets,
+    W-L-P and ROI at the published prices, and how many of those bets were withdrawn before tip-off
+    with their W-L."""
+    main = graded_first.filter(pl.col("is_main_line"))
+    gone = withdrawn(main, final)
+    out: dict[str, dict[str, object]] = {}
+    for system in sorted(set(main["system"].to_list())):
+        rec = grading.bet_record(main.filter(pl.col("system") == system), ["system"])
+        w = grading.bet_record(gone.filter(pl.col("system") == system), ["system"])
+        r = rec.row(0, named=True) if rec.height else None
+        wr = w.row(0, named=True) if w.height else None
+        out[system] = {
+            "bets": r["bets"] if r else 0,
+            "record": f"{r['wins']}-{r['losses']}-{r['pushes']}" if r else "0-0-0",
+            "roi": round(r["roi"], 4) if r and r["roi"] is not None else None,
+            "withdrawn_bets": wr["bets"] if wr else 0,
+            "withdrawn_record": f"{wr['wins']}-{wr['losses']}-{wr['pushes']}" if wr else "0-0-0",
+        }
+    return out

@@ -1,0 +1,146 @@
+"""Published calls: the calls of games still ahead are kept as first published, and graded so, with the
+ones a later run withdrew counted apart (pure functions and the object store on hand-made rows)."""
+
+from datetime import UTC, date, datetime, timedelta, timezone
+
+import polars as pl
+import pytest
+
+from nba_assets.lib import grading, publications
+from nba_assets.lib.modeling.decisions import PREDICTION_SCHEMA
+from nba_assets.lib.storage.object_store import LocalObjectStore
+
+D = date(2025, 11, 5)
+TIP_A = datetime(2025, 11, 6, 0, 0, tzinfo=UTC)  # 19:00 ET
+TIP_B = datetime(2025, 11, 5, 22, 0, tzinfo=UTC)  # 17:00 ET
+
+
+def _pred(player_id: int, game_id: str, **over: object) -> dict[str, object]:
+    row: dict[str, object] = {c: None for c in PREDICTION_SCHEMA}
+    row.update(
+        game_date=D,
+        game_id=game_id,
+        player_id=player_id,
+        player_name=f"P{player_id}",
+        bookmaker="book",
+        line=18.5,
+        over_price=-110,
+        under_price=-110,
+        is_main_line=True,
+        system="catboost",
+        predicted_points=21.0,
+        edge=2.5,
+        recommendation="OVER",
+        actionable=True,
+    )
+    row.update(over)
+    return row
+
+
+def _preds(rows: list[dict[str, object]]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema=PREDICTION_SCHEMA)
+
+
+def _props(tips: dict[str, datetime | None]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {"game_id": list(tips), "tipoff_utc": list(tips.values())},
+        schema={"game_id": pl.Utf8, "tipoff_utc": pl.Datetime("us", "UTC")},
+    )
+
+
+def test_only_actionable_calls_of_games_still_ahead_are_published() -> None:
+    preds = _preds(
+        [
+            _pred(1, "A"),
+            _pred(2, "A", recommendation="PASS", actionable=False),
+            _pred(3, "B"),  # tipped off at 22:00 UTC
+            _pred(4, "C"),  # no line gives its tip-off
+        ]
+    )
+    props = _props({"A": TIP_A, "B": TIP_B, "C": None})
+    now = datetime(2025, 11, 5, 22, 30, tzinfo=UTC)
+    got = publications.publishable(preds, props, now)
+    assert got["player_id"].to_list() == [1]
+    assert got["published_utc"].to_list() == [now]
+    # before both tip-offs, both games' calls; after both, none (a backfill publishes nothing)
+    assert publications.publishable(preds, props, TIP_B - timedelta(hours=1))["player_id"].to_list() == [1, 3]
+    assert publications.publishable(preds, props, TIP_A).is_empty()
+    # the warehouse's zone name (DuckDB: Etc/UTC) compares the same
+    etc = props.with_columns(pl.col("tipoff_utc").dt.convert_time_zone("Etc/UTC"))
+    assert publications.publishable(preds, etc, now)["player_id"].to_list() == [1]
+    with pytest.raises(ValueError, match="naive"):
+        publications.publishable(preds, props, datetime(2025, 11, 5, 12))
+
+
+def test_snapshots_are_immutable_objects_read_back_in_time_order(tmp_path) -> None:
+    store = LocalObjectStore(tmp_path)
+    assert publications.read_snapshots(store, [D]) is None
+    preds = _preds([_pred(1, "A"), _pred(2, "A")])
+    props = _props({"A": TIP_A})
+    later = datetime(2025, 11, 5, 20, 0, tzinfo=UTC)
+    # given in ET, keyed in UTC: 10:00 ET is 15:00 UTC, before the 20:00 UTC snapshot
+    morning = datetime(2025, 11, 5, 10, 0, tzinfo=timezone(timedelta(hours=-5)))
+    for now, run in ((later, "run2"), (morning, "run1")):
+        assert publications.write_snapshots(store, publications.publishable(preds, props, now), now, run) == {
+            "2025-11-05": 2
+        }
+    keys = sorted(store.list_keys("publications/2025-11-05/"))
+    assert [k.rsplit("/", 1)[1] for k in keys] == [
+        "20251105T150000000000Z-run1.parquet",
+        "20251105T200000000000Z-run2.parquet",
+    ]
+    back = publications.read_snapshots(store, [D, D + timedelta(days=1)])
+    assert back is not None and back.height == 4
+    assert back["published_utc"].to_list() == [morning.astimezone(UTC)] * 2 + [later] * 2
+
+
+def test_a_call_is_graded_as_first_published_and_a_withdrawn_one_is_counted_apart() -> None:
+    t1 = datetime(2025, 11, 5, 15, 0, tzinfo=UTC)
+    t2 = datetime(2025, 11, 5, 20, 0, tzinfo=UTC)
+
+    def snap(rows: list[dict[str, object]], at: datetime) -> pl.DataFrame:
+        return _preds(rows).with_columns(pl.lit(at).cast(pl.Datetime("us", "UTC")).alias("published_utc"))
+
+    snapshots = pl.concat(
+        [
+            # 10:00 ET: OVER on players 1, 2 and 3, and an alternate line of player 1
+            snap(
+                [_pred(1, "A"), _pred(2, "A"), _pred(3, "A"), _pred(1, "A", line=22.5, is_main_line=False)],
+                t1,
+            ),
+            # 15:00 ET: player 1's line moved; his call flipped to UNDER and its price changed; player 3
+            # was dropped (the line moved against the call): not in this snapshot nor in the final calls
+            snap([_pred(1, "A", recommendation="UNDER", under_price=-130), _pred(2, "A")], t2),
+        ]
+    )
+    first = publications.first_publications(snapshots)
+    assert first.height == 4  # one per call key: players 1 (main and alternate), 2, 3
+    p1 = first.filter((pl.col("player_id") == 1) & pl.col("is_main_line")).row(0, named=True)
+    assert (p1["recommendation"], p1["under_price"], p1["published_utc"]) == ("OVER", -110, t1)
+    final = _preds([_pred(1, "A", recommendation="UNDER", under_price=-130), _pred(2, "A")])
+    assert publications.withdrawn(first, final)["player_id"].to_list() == [1, 1, 3]
+    # player 1 scored 25 (the published OVER won, the final UNDER would have lost), 2 scored 15, 3 scored 30
+    box = pl.DataFrame(
+        {
+            "game_date": [D] * 3,
+            "game_id": ["A"] * 3,
+            "player_id": [1, 2, 3],
+            "pts": [25, 15, 30],
+            "minutes": [30.0] * 3,
+        }
+    )
+    graded = grading.grade(first, box)
+    record = publications.published_record(graded, final)
+    # main lines only: 1 WIN (player 1's published OVER), 2 LOSS, 3 WIN; withdrawn: players 1 and 3, both won
+    assert record == {
+        "catboost": {
+            "bets": 3,
+            "record": "2-1-0",
+            "roi": pytest.approx(round((2 * 100 / 110 - 1) / 3, 4)),
+            "withdrawn_bets": 2,
+            "withdrawn_record": "2-0-0",
+        }
+    }
+    # the final calls' record (what prediction_grades holds) has neither withdrawn winner
+    final_record = grading.bet_record(grading.grade(final, box), ["system"]).row(0, named=True)
+    assert (final_record["wins"], final_record["losses"]) == (0, 2)
