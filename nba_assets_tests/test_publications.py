@@ -108,16 +108,18 @@ def test_a_call_is_graded_as_first_published_and_a_withdrawn_one_is_counted_apar
                 [_pred(1, "A"), _pred(2, "A"), _pred(3, "A"), _pred(1, "A", line=22.5, is_main_line=False)],
                 t1,
             ),
-            # 15:00 ET: player 1's line moved; his call flipped to UNDER and its price changed; player 3
-            # was dropped (the line moved against the call): not in this snapshot nor in the final calls
-            snap([_pred(1, "A", recommendation="UNDER", under_price=-130), _pred(2, "A")], t2),
+            # 15:00 ET: player 1's call flipped to UNDER and its price changed; player 2's main line moved
+            # to 19.5, still OVER (the same main-line bet); player 3 was dropped (the line moved against
+            # the call): not in this snapshot nor in the final calls
+            snap([_pred(1, "A", recommendation="UNDER", under_price=-130), _pred(2, "A", line=19.5)], t2),
         ]
     )
     first = publications.first_publications(snapshots)
     assert first.height == 4  # one per call key: players 1 (main and alternate), 2, 3
     p1 = first.filter((pl.col("player_id") == 1) & pl.col("is_main_line")).row(0, named=True)
     assert (p1["recommendation"], p1["under_price"], p1["published_utc"]) == ("OVER", -110, t1)
-    final = _preds([_pred(1, "A", recommendation="UNDER", under_price=-130), _pred(2, "A")])
+    assert first.filter(pl.col("player_id") == 2)["line"].to_list() == [18.5]  # one bet, as first published
+    final = _preds([_pred(1, "A", recommendation="UNDER", under_price=-130), _pred(2, "A", line=19.5)])
     assert publications.withdrawn(first, final)["player_id"].to_list() == [1, 1, 3]
     # player 1 scored 25 (the published OVER won, the final UNDER would have lost), 2 scored 15, 3 scored 30
     box = pl.DataFrame(

@@ -24,8 +24,16 @@ from nba_assets.lib import grading
 from nba_assets.lib.storage.object_store import ObjectStore
 
 PREFIX = "publications"
-# one call: a system's side on one book's line of a player on a date
-CALL_KEY = ["game_date", "player_id", "bookmaker", "line", "system"]
+# One call: a system's call on a book's main line of a player on a date, whatever that line was when
+# published (a main line that moved from 18.5 to 19.5 is still the one main-line bet), or on one of the
+# book's alternate lines (the line is the offer).
+CALL_KEY = ["game_date", "player_id", "bookmaker", "system", "is_main_line", "_alternate_line"]
+
+
+def _keyed(calls: pl.DataFrame) -> pl.DataFrame:
+    return calls.with_columns(
+        pl.when(pl.col("is_main_line")).then(None).otherwise(pl.col("line")).alias("_alternate_line")
+    )
 
 
 def publishable(predictions: pl.DataFrame, props: pl.DataFrame, now: datetime) -> pl.DataFrame:
@@ -79,17 +87,21 @@ def first_publications(snapshots: pl.DataFrame) -> pl.DataFrame:
     """Each call as it was first published: a later snapshot that flipped its side or moved its price
     does not change it (the first is what a user could have acted on first)."""
     return (
-        snapshots.sort([*CALL_KEY, "published_utc"])
+        _keyed(snapshots)
+        .sort([*CALL_KEY, "published_utc"], nulls_last=True)
         .unique(subset=CALL_KEY, keep="first", maintain_order=True)
-        .sort(CALL_KEY)
+        .sort(CALL_KEY, nulls_last=True)
+        .drop("_alternate_line")
     )
 
 
 def withdrawn(first: pl.DataFrame, final: pl.DataFrame) -> pl.DataFrame:
     """The first-published calls that are not among the final predictions' actionable calls on the same
-    side: dropped to a PASS, flipped, or their line no longer offered when the last run predicted."""
-    kept = final.filter(pl.col("actionable")).select(*CALL_KEY, "recommendation")
-    return first.join(kept, on=[*CALL_KEY, "recommendation"], how="anti")
+    side (a main-line call at whatever the main line became): dropped to a PASS, flipped, or an alternate
+    no longer offered when the last run predicted."""
+    on = [*CALL_KEY, "recommendation"]
+    kept = _keyed(final.filter(pl.col("actionable"))).select(on).unique()
+    return _keyed(first).join(kept, on=on, how="anti", nulls_equal=True).drop("_alternate_line")
 
 
 def published_record(graded_first: pl.DataFrame, final: pl.DataFrame) -> dict[str, dict[str, object]]:
