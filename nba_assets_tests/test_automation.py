@@ -1147,6 +1147,28 @@ def test_daily_summary_once_per_graded_date(repo, tmp_path) -> None:
     assert "catboost | 0.56" in summary["text"] and "WIN 14" in summary["text"]
 
 
+def test_the_daily_summary_gives_the_calls_as_first_published_when_any_were() -> None:
+    published = {
+        "catboost": {
+            "bets": 3,
+            "record": "2-1-0",
+            "roi": 0.2,
+            "withdrawn_bets": 2,
+            "withdrawn_record": "2-0-0",
+        }
+    }
+    meta = {"record_by_system": {"catboost": "0-2"}, "published_record_by_system": published}
+    text = policy.daily_summary("2025-11-05", meta, {}).text
+    assert "`catboost`: 0-2 (0.0%)" in text
+    assert "As first published" in text and "`catboost`: 2-1-0, withdrawn 2 (2-0-0)" in text
+    # nothing published (a backfill): the metadata says so in words, and the summary leaves it out
+    quiet = {
+        **meta,
+        "published_record_by_system": "no calls published before tip-off (a backfill, or no morning slate)",
+    }
+    assert "As first published" not in policy.daily_summary("2025-11-05", quiet, {}).text
+
+
 def test_predictions_freshness_check_before_first_tipoff(repo) -> None:
     """Today's predictions must exist before the first tip-off: a freshness check with an 11:30 ET
     deadline on the predictions, evaluated by a sensor that starts with the daemon."""

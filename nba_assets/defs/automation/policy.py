@@ -566,8 +566,9 @@ def catch_up_exhausted_alert(day: str, attempts: int, last_check: dict[str, Any]
 
 
 def daily_summary(day: str, grades_meta: dict[str, Any], perf_meta: dict[str, Any]) -> Alert:
-    """D's record and hit rate by system (from ``grading/prediction_grades`` metadata) and the season
-    table by system (from ``grading/system_performance``)."""
+    """D's record and hit rate by system (from ``grading/prediction_grades`` metadata), the record of
+    its calls as first published when any were, and the season table by system (from
+    ``grading/system_performance``)."""
     lines = []
     for system, rec in sorted((grades_meta.get("record_by_system") or {}).items()):
         try:
@@ -579,6 +580,14 @@ def daily_summary(day: str, grades_meta: dict[str, Any], perf_meta: dict[str, An
         lines.append(f"- `{system}`: {wins}-{losses} ({rate})")
     results = grades_meta.get("results") or {}
     parts = [f"Record on {day} by system (WIN-LOSS):", *(lines or ["- no graded bets"])]
+    published = grades_meta.get("published_record_by_system")
+    if isinstance(published, dict) and published:
+        # the calls as first published before tip-off, the withdrawn ones apart (lib/publications)
+        parts.append("As first published (WIN-LOSS-PUSH; withdrawn before tip-off apart):")
+        parts += [
+            f"- `{system}`: {rec.get('record')}, withdrawn {rec.get('withdrawn_bets')} ({rec.get('withdrawn_record')})"
+            for system, rec in sorted(published.items())
+        ]
     if results:
         parts.append("Results: " + ", ".join(f"{k} {v}" for k, v in sorted(results.items())))
     if grades_meta.get("dagster/row_count") is not None:
