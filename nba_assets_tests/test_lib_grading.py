@@ -117,6 +117,7 @@ def test_grades_materialized_without_the_readiness_check_refuse_a_box_score_not_
                 box_scores=box,
                 schedule_rows=_schedule({"g1": "final"}),
                 injuries=pl.DataFrame(),
+                props=pl.DataFrame(),
                 object_store=LocalObjectStoreResource(root=str(tmp_path)),
             )
         )

@@ -8,6 +8,7 @@ import pytest
 
 from nba_assets.lib import grading, publications
 from nba_assets.lib.modeling.decisions import PREDICTION_SCHEMA
+from nba_assets.lib.schemas import PROPS_SCHEMA
 from nba_assets.lib.storage.object_store import LocalObjectStore
 
 D = date(2025, 11, 5)
@@ -131,14 +132,48 @@ def test_a_call_is_graded_as_first_published_and_a_withdrawn_one_is_counted_apar
             "minutes": [30.0] * 3,
         }
     )
+    # the book's main lines: player 1's rose to 20.5 by its last snapshot before tip-off, player 2's to
+    # 19.5; player 3's was pulled (not in the last snapshot)
+    lines = [(1, 18.5, t1), (2, 18.5, t1), (3, 18.5, t1), (1, 20.5, t2), (2, 19.5, t2)]
+    props = pl.DataFrame(
+        [
+            {
+                **{c: None for c in PROPS_SCHEMA},
+                "game_date": D,
+                "game_id": "A",
+                "event_id": "e",
+                "tipoff_utc": TIP_A,
+                "snapshot_utc": at,
+                "bookmaker": "book",
+                "player_name": f"P{pid}",
+                "player_id": pid,
+                "match_method": "exact",
+                "line": line,
+                "over_price": -110,
+                "under_price": -110,
+                "is_main_line": True,
+            }
+            for pid, line, at in lines
+        ],
+        schema=PROPS_SCHEMA,
+    )
+    main = first.filter(pl.col("is_main_line"))
+    clv = publications.closing_line_value(main, props).sort("player_id")
+    assert clv["closing_line"].to_list() == [20.5, 19.5, None]
+    assert clv["clv"].to_list() == [2.0, 1.0, None]  # both OVERs at 18.5 beat the close
+    under = publications.closing_line_value(main.with_columns(recommendation=pl.lit("UNDER")), props)
+    assert under.sort("player_id")["clv"].to_list() == [-2.0, -1.0, None]
     graded = grading.grade(first, box)
-    record = publications.published_record(graded, final)
+    record = publications.published_record(graded, final, props)
     # main lines only: 1 WIN (player 1's published OVER), 2 LOSS, 3 WIN; withdrawn: players 1 and 3, both won
     assert record == {
         "catboost": {
             "bets": 3,
             "record": "2-1-0",
             "roi": pytest.approx(round((2 * 100 / 110 - 1) / 3, 4)),
+            "clv_calls": 2,
+            "clv_mean": 1.5,
+            "beat_close_share": 1.0,
             "withdrawn_bets": 2,
             "withdrawn_record": "2-0-0",
         }

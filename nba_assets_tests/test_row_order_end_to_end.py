@@ -565,6 +565,8 @@ def test_calls_published_before_tip_off_are_kept_and_graded_as_published(
     final = graded["record_by_system"]
     published = graded["published_record_by_system"]
     for system, record in published.items():
+        # the archive holds one snapshot of each line: every call's line closed where it was published
+        assert record["clv_calls"] > 0 and record["clv_mean"] == 0.0, system
         withdrawn = 1 if system == "catboost" else 0
         assert record["withdrawn_bets"] == withdrawn, system
         wins, losses, _pushes = (int(x) for x in record["record"].split("-"))

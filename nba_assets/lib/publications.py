@@ -7,7 +7,8 @@ leave out exactly the calls the market disagreed with. So every predictions run 
 actionable calls of the games that have not tipped off yet as an immutable snapshot in the object store
 (``publications/<D>/<UTC time>-<run id>.parquet``; never overwritten), and grading reads the first
 publication of each call back and grades it: the record of what was published, next to the record of
-the final calls, with the calls withdrawn before tip-off counted apart.
+the final calls, with the calls withdrawn before tip-off counted apart, and each call's closing-line
+value (how far the book's line moved toward it before tip-off), the least noisy sign of an edge.
 
 A run after a game's tip-off (a backfill, the main job's replay of past dates) publishes nothing of it:
 nobody could have acted on it.
@@ -21,6 +22,7 @@ from datetime import UTC, date, datetime
 import polars as pl
 
 from nba_assets.lib import grading
+from nba_assets.lib.modeling.decisions import book_lines
 from nba_assets.lib.storage.object_store import ObjectStore
 
 PREFIX = "publications"
@@ -104,11 +106,32 @@ def withdrawn(first: pl.DataFrame, final: pl.DataFrame) -> pl.DataFrame:
     return _keyed(first).join(kept, on=on, how="anti", nulls_equal=True).drop("_alternate_line")
 
 
-def published_record(graded_first: pl.DataFrame, final: pl.DataFrame) -> dict[str, dict[str, object]]:
+def closing_line_value(calls: pl.DataFrame, props: pl.DataFrame) -> pl.DataFrame:
+    """``calls`` (main-line calls) with ``closing_line``: the book's main line of the player in its last
+    snapshot of the game before tip-off (:func:`~nba_assets.lib.modeling.decisions.book_lines` over
+    every snapshot the raw lines hold), and ``clv``: how far the market moved toward the call after it
+    was published, in points (OVER: closing - called line; UNDER: called - closing). Positive is a call
+    that beat the close; null when the book no longer offered the player's main line."""
+    closing = (
+        book_lines(props)
+        .filter(pl.col("is_main_line"))
+        .group_by("game_date", "player_id", "bookmaker")
+        .agg(pl.col("line").max().alias("closing_line"))  # one main line a book and player
+    )
+    moved = pl.col("closing_line") - pl.col("line")
+    return calls.join(closing, on=["game_date", "player_id", "bookmaker"], how="left").with_columns(
+        pl.when(pl.col("recommendation") == "OVER").then(moved).otherwise(-moved).alias("clv")
+    )
+
+
+def published_record(
+    graded_first: pl.DataFrame, final: pl.DataFrame, props: pl.DataFrame
+) -> dict[str, dict[str, object]]:
     """Per system, over main lines (as every record counts them): the first-published calls' bets,
-    W-L-P and ROI at the published prices, and how many of those bets were withdrawn before tip-off
-    with their W-L."""
-    main = graded_first.filter(pl.col("is_main_line"))
+    W-L-P and ROI at the published prices, their mean closing-line value in points and the share that
+    beat the close (:func:`closing_line_value`, over the calls whose book still offered the line), and
+    how many of those bets were withdrawn before tip-off with their W-L-P."""
+    main = closing_line_value(graded_first.filter(pl.col("is_main_line")), props)
     gone = withdrawn(main, final)
     out: dict[str, dict[str, object]] = {}
     for system in sorted(set(main["system"].to_list())):
@@ -120,7 +143,18 @@ def published_record(graded_first: pl.DataFrame, final: pl.DataFrame) -> dict[st
             "bets": r["bets"] if r else 0,
             "record": f"{r['wins']}-{r['losses']}-{r['pushes']}" if r else "0-0-0",
             "roi": round(r["roi"], 4) if r and r["roi"] is not None else None,
+            **_clv(main.filter(pl.col("system") == system)),
             "withdrawn_bets": wr["bets"] if wr else 0,
             "withdrawn_record": f"{wr['wins']}-{wr['losses']}-{wr['pushes']}" if wr else "0-0-0",
         }
     return out
+
+
+def _clv(calls: pl.DataFrame) -> dict[str, object]:
+    clv = calls["clv"].drop_nulls()
+    return {
+        "clv_calls": clv.len(),
+        # summed in value order, as the records' floats are (the same figure whatever the row order)
+        "clv_mean": round(float(clv.sort().sum()) / clv.len(), 3) if clv.len() else None,
+        "beat_close_share": round(float((clv > 0).sum()) / clv.len(), 3) if clv.len() else None,
+    }

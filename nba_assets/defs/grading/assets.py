@@ -61,6 +61,9 @@ def box_scores_ready_for_grading(
         "schedule_rows": dg.AssetIn(key=["raw", "schedule"]),
         # no injury report written yet (a fresh warehouse's overnight run writes none): no statuses
         "injuries": dg.AssetIn(key=["raw", "injury_report"], metadata={MISSING_TABLE_IS_EMPTY: True}),
+        # every snapshot of D's lines: the closing line of each published call (none written yet on a
+        # fresh warehouse's first overnight run: no lines)
+        "props": dg.AssetIn(key=["raw", "player_props"], metadata={MISSING_TABLE_IS_EMPTY: True}),
     },
     check_specs=[
         dg.AssetCheckSpec(
@@ -76,6 +79,7 @@ def prediction_grades(
     box_scores: pl.DataFrame,
     schedule_rows: pl.DataFrame,
     injuries: pl.DataFrame,
+    props: pl.DataFrame,
     object_store: ObjectStoreResource,
 ) -> Iterator[Any]:
     ready = grading.readiness(schedule_rows, box_scores)
@@ -100,6 +104,7 @@ def prediction_grades(
         publications.published_record(
             grading.grade(publications.first_publications(snapshots), box_scores, injuries, schedule_rows),
             predictions,
+            props,
         )
         if snapshots is not None
         else "no calls published before tip-off (a backfill, or no morning slate)"
