@@ -1153,14 +1153,20 @@ def test_the_daily_summary_gives_the_calls_as_first_published_when_any_were() ->
             "bets": 3,
             "record": "2-1-0",
             "roi": 0.2,
+            "clv_calls": 2,
+            "clv_mean": 1.5,
+            "beat_close_share": 1.0,
             "withdrawn_bets": 2,
             "withdrawn_record": "2-0-0",
-        }
+        },
+        "catboost_line": {"bets": 0, "record": "0-0-0", "roi": None, "clv_calls": 0, "clv_mean": None},
     }
     meta = {"record_by_system": {"catboost": "0-2"}, "published_record_by_system": published}
     text = policy.daily_summary("2025-11-05", meta, {}).text
     assert "`catboost`: 0-2 (0.0%)" in text
-    assert "As first published" in text and "`catboost`: 2-1-0, withdrawn 2 (2-0-0)" in text
+    assert "As first published" in text
+    assert "`catboost`: 2-1-0, CLV +1.50 pts (100% beat the close), withdrawn 2 (2-0-0)" in text
+    assert "`catboost_line`: 0-0-0, no CLV" in text
     # nothing published (a backfill): the metadata says so in words, and the summary leaves it out
     quiet = {
         **meta,

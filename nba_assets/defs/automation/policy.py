@@ -583,11 +583,17 @@ def daily_summary(day: str, grades_meta: dict[str, Any], perf_meta: dict[str, An
     published = grades_meta.get("published_record_by_system")
     if isinstance(published, dict) and published:
         # the calls as first published before tip-off, the withdrawn ones apart (lib/publications)
-        parts.append("As first published (WIN-LOSS-PUSH; withdrawn before tip-off apart):")
-        parts += [
-            f"- `{system}`: {rec.get('record')}, withdrawn {rec.get('withdrawn_bets')} ({rec.get('withdrawn_record')})"
-            for system, rec in sorted(published.items())
-        ]
+        parts.append(
+            "As first published (WIN-LOSS-PUSH; closing-line value; withdrawn before tip-off apart):"
+        )
+        for system, rec in sorted(published.items()):
+            clv = rec.get("clv_mean")
+            beat = rec.get("beat_close_share")
+            clv_text = f"CLV {clv:+.2f} pts ({beat:.0%} beat the close)" if clv is not None else "no CLV"
+            parts.append(
+                f"- `{system}`: {rec.get('record')}, {clv_text}, withdrawn {rec.get('withdrawn_bets')} "
+                f"({rec.get('withdrawn_record')})"
+            )
     if results:
         parts.append("Results: " + ", ".join(f"{k} {v}" for k, v in sorted(results.items())))
     if grades_meta.get("dagster/row_count") is not None:
