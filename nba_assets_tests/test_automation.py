@@ -39,6 +39,7 @@ from nba_assets.defs.resources import (
     LocalObjectStoreResource,
     build_resources,
 )
+from nba_assets.lib import publications
 from nba_assets.lib.alerts import (
     SLACK_MAX_RETRY_AFTER_SECONDS,
     SLACK_MAX_TEXT,
@@ -1170,7 +1171,7 @@ def test_the_daily_summary_gives_the_calls_as_first_published_when_any_were() ->
     # nothing published (a backfill): the metadata says so in words, and the summary leaves it out
     quiet = {
         **meta,
-        "published_record_by_system": "no calls published before tip-off (a backfill, or no morning slate)",
+        "published_record_by_system": publications.NOTHING_PUBLISHED,
     }
     assert "As first published" not in policy.daily_summary("2025-11-05", quiet, {}).text
 

@@ -76,6 +76,9 @@ def test_only_actionable_calls_of_games_still_ahead_are_published() -> None:
 def test_snapshots_are_immutable_objects_read_back_in_time_order(tmp_path) -> None:
     store = LocalObjectStore(tmp_path)
     assert publications.read_snapshots(store, [D]) is None
+    empty = pl.DataFrame()
+    nothing = publications.graded_publications(store, [D], empty, empty, empty, empty, empty)
+    assert nothing == publications.NOTHING_PUBLISHED
     preds = _preds([_pred(1, "A"), _pred(2, "A")])
     props = _props({"A": TIP_A})
     later = datetime(2025, 11, 5, 20, 0, tzinfo=UTC)

@@ -150,6 +150,27 @@ def published_record(
     return out
 
 
+NOTHING_PUBLISHED = "no calls published before tip-off (a backfill, or no morning slate)"
+
+
+def graded_publications(
+    store: ObjectStore,
+    days: list[date],
+    final: pl.DataFrame,
+    box_scores: pl.DataFrame,
+    injuries: pl.DataFrame,
+    schedule: pl.DataFrame,
+    props: pl.DataFrame,
+) -> dict[str, dict[str, object]] | str:
+    """The grading asset's record of ``days``' calls as first published (:func:`published_record`,
+    graded as :func:`nba_assets.lib.grading.grade` grades the final ones), or why there is none."""
+    snapshots = read_snapshots(store, days)
+    if snapshots is None:
+        return NOTHING_PUBLISHED
+    graded = grading.grade(first_publications(snapshots), box_scores, injuries, schedule)
+    return published_record(graded, final, props)
+
+
 def _clv(calls: pl.DataFrame) -> dict[str, object]:
     clv = calls["clv"].drop_nulls()
     return {

@@ -99,15 +99,8 @@ def prediction_grades(
     }
     # the calls as first published before tip-off (lib/publications): a call withdrawn by a later
     # run is not in the predictions, so not in the record above
-    snapshots = publications.read_snapshots(object_store.get_store(), dates_of(context))
-    published = (
-        publications.published_record(
-            grading.grade(publications.first_publications(snapshots), box_scores, injuries, schedule_rows),
-            predictions,
-            props,
-        )
-        if snapshots is not None
-        else "no calls published before tip-off (a backfill, or no morning slate)"
+    published = publications.graded_publications(
+        object_store.get_store(), dates_of(context), predictions, box_scores, injuries, schedule_rows, props
     )
     yield dg.Output(
         grades,
