@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, date, datetime
+from typing import Any
 
 import polars as pl
 
@@ -50,12 +51,13 @@ def publishable(predictions: pl.DataFrame, props: pl.DataFrame, now: datetime) -
         # DuckDB gives the zone as Etc/UTC, the archive and the live sources as UTC: compare in one
         .agg(pl.col("tipoff_utc").min().dt.convert_time_zone("UTC").alias("_tipoff"))
     )
+    at = pl.lit(now).cast(pl.Datetime("us", "UTC"))
     return (
         predictions.filter(pl.col("actionable"))
         .join(tips, on="game_id", how="inner")
-        .filter(pl.col("_tipoff") > pl.lit(now).cast(pl.Datetime("us", "UTC")))
+        .filter(pl.col("_tipoff") > at)
         .drop("_tipoff")
-        .with_columns(pl.lit(now).cast(pl.Datetime("us", "UTC")).alias("published_utc"))
+        .with_columns(at.alias("published_utc"))
     )
 
 
@@ -132,22 +134,28 @@ def published_record(
     beat the close (:func:`closing_line_value`, over the calls whose book still offered the line), and
     how many of those bets were withdrawn before tip-off with their W-L-P."""
     main = closing_line_value(graded_first.filter(pl.col("is_main_line")), props)
-    gone = withdrawn(main, final)
+    records, gone = _records_by_system(main), _records_by_system(withdrawn(main, final))
     out: dict[str, dict[str, object]] = {}
     for system in sorted(set(main["system"].to_list())):
-        rec = grading.bet_record(main.filter(pl.col("system") == system), ["system"])
-        w = grading.bet_record(gone.filter(pl.col("system") == system), ["system"])
-        r = rec.row(0, named=True) if rec.height else None
-        wr = w.row(0, named=True) if w.height else None
+        r, wr = records.get(system), gone.get(system)
         out[system] = {
             "bets": r["bets"] if r else 0,
-            "record": f"{r['wins']}-{r['losses']}-{r['pushes']}" if r else "0-0-0",
+            "record": _wlp(r),
             "roi": round(r["roi"], 4) if r and r["roi"] is not None else None,
             **_clv(main.filter(pl.col("system") == system)),
             "withdrawn_bets": wr["bets"] if wr else 0,
-            "withdrawn_record": f"{wr['wins']}-{wr['losses']}-{wr['pushes']}" if wr else "0-0-0",
+            "withdrawn_record": _wlp(wr),
         }
     return out
+
+
+def _records_by_system(calls: pl.DataFrame) -> dict[str, dict[str, Any]]:
+    """:func:`nba_assets.lib.grading.bet_record` by system, as one row per system."""
+    return {r["system"]: r for r in grading.bet_record(calls, ["system"]).iter_rows(named=True)}
+
+
+def _wlp(record: dict[str, Any] | None) -> str:
+    return f"{record['wins']}-{record['losses']}-{record['pushes']}" if record else "0-0-0"
 
 
 NOTHING_PUBLISHED = "no calls published before tip-off (a backfill, or no morning slate)"
