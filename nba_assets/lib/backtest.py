@@ -282,8 +282,8 @@ def run_backtest(
         model: PointsModel = train_points_model(
             inputs.features.filter(pl.col("game_date") < cutoff), cutoff, model_cfg
         )
-        models.append(model_row(model, last, time.perf_counter() - t))
-        model_meta.append({**model.meta(), "predicts": f"{cutoff} .. {last}"})
+        models.append(row := model_row(model, last, time.perf_counter() - t))
+        model_meta.append({**model.meta(), "predicts": row["predicts"]})
         progress(
             f"model {model.version}: {model.metrics['train_rows']:,} rows, validation MAE "
             f"{model.metrics['mae']:.3f}; predicting {cutoff} .. {last}"
@@ -429,24 +429,18 @@ def target_figures(rows: pl.DataFrame) -> dict[str, Any]:
     ``gain`` interval (:func:`mae_gain_interval`), ``catboost_line_mae`` against ``line_mae`` on the
     same player-dates, and ``tiers``: each model system's :func:`best_tier` on main lines (None when no
     tier holds 150 bets). A figure is None when the rows lack its system."""
-    acc = accuracy(rows)
-
-    def mae(system: str) -> float | None:
-        row = acc.filter(pl.col("system") == system)
-        return float(row["mae"][0]) if row.height else None
-
-    base = acc.filter(pl.col("system").str.starts_with("baseline")).sort("mae")
-    baseline = str(base["system"][0]) if base.height else None
-    catboost = mae("catboost")
-    cbl = acc.filter(pl.col("system") == "catboost_line")
+    acc = {r["system"]: r for r in accuracy(rows).iter_rows(named=True)}
+    baselines = sorted((r["mae"], s) for s, r in acc.items() if s.startswith("baseline"))
+    baseline_mae, baseline = baselines[0] if baselines else (None, None)
+    catboost, cbl = acc.get("catboost"), acc.get("catboost_line")
     conf = by_confidence_tier(rows)
     return {
-        "catboost_mae": catboost,
+        "catboost_mae": catboost["mae"] if catboost else None,
         "baseline": baseline,
-        "baseline_mae": float(base["mae"][0]) if base.height else None,
-        "gain": mae_gain_interval(rows, "catboost", baseline) if baseline and catboost is not None else None,
-        "catboost_line_mae": mae("catboost_line"),
-        "line_mae": float(cbl["line_mae"][0]) if cbl.height else None,
+        "baseline_mae": baseline_mae,
+        "gain": mae_gain_interval(rows, "catboost", baseline) if baseline and catboost else None,
+        "catboost_line_mae": cbl["mae"] if cbl else None,
+        "line_mae": cbl["line_mae"] if cbl else None,
         "tiers": {system: best_tier(conf, system) for system in ("catboost", "catboost_line")},
     }
 
