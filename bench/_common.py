@@ -43,7 +43,7 @@ PARTITIONED = {
     "context": ["player_game_context", "player_game_summary", "team_game_summary"],
     "features": ["player_features"],
     "predictions": ["player_points_predictions"],
-    "grading": ["prediction_grades", "system_performance"],
+    "grading": ["prediction_grades", "published_grades", "system_performance"],
 }
 STAGE_TABLES = {
     "raw": [f"raw.{t}" for t in PARTITIONED["raw"]],

@@ -1162,18 +1162,19 @@ def test_the_daily_summary_gives_the_calls_as_first_published_when_any_were() ->
         },
         "catboost_line": {"bets": 0, "record": "0-0-0", "roi": None, "clv_calls": 0, "clv_mean": None},
     }
-    meta = {"record_by_system": {"catboost": "0-2"}, "published_record_by_system": published}
-    text = policy.daily_summary("2025-11-05", meta, {}).text
+    meta = {"record_by_system": {"catboost": "0-2"}}
+    perf = {"published_by_system": "| window | system |\n|---|---|\n| 30d | catboost |"}
+    text = policy.daily_summary("2025-11-05", meta, perf, {"published_record_by_system": published}).text
     assert "`catboost`: 0-2 (0.0%)" in text
     assert "As first published" in text
     assert "`catboost`: 2-1-0, CLV +1.50 pts (100% beat the close), withdrawn 2 (2-0-0)" in text
     assert "`catboost_line`: 0-0-0, no CLV" in text
+    assert "As first published, last 30 days and season to date:\n| window | system |" in text
     # nothing published (a backfill): the metadata says so in words, and the summary leaves it out
-    quiet = {
-        **meta,
-        "published_record_by_system": publications.NOTHING_PUBLISHED,
-    }
-    assert "As first published" not in policy.daily_summary("2025-11-05", quiet, {}).text
+    quiet = {"published_record_by_system": publications.NOTHING_PUBLISHED}
+    assert "As first published" not in policy.daily_summary("2025-11-05", meta, perf, quiet).text
+    # a grading run without the published grades (none yet in its run) neither
+    assert "As first published" not in policy.daily_summary("2025-11-05", meta, perf, {}).text
 
 
 def test_predictions_freshness_check_before_first_tipoff(repo) -> None:

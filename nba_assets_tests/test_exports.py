@@ -21,10 +21,10 @@ import polars as pl
 import pytest
 
 from nba_assets.defs.build import build_definitions
-from nba_assets.defs.grading.assets import prediction_grades, system_performance
+from nba_assets.defs.grading.assets import PUBLISHED, prediction_grades, system_performance
 from nba_assets.defs.partitions import game_date_partitions
 from nba_assets.defs.resources import build_resources
-from nba_assets.lib import exports, grading
+from nba_assets.lib import exports, grading, publications
 from nba_assets.lib.cli import main
 from nba_assets.lib.env import Settings
 from nba_assets.lib.modeling.config import SYSTEMS
@@ -361,8 +361,12 @@ def test_system_performance_shows_tier_and_calibration_plots(tmp_path, preds_all
     grades_spec = dg.AssetSpec(
         prediction_grades.key, partitions_def=game_date_partitions, metadata={"partition_expr": "game_date"}
     )
+    # never materialized here: read as empty (nothing published yet)
+    published_spec = dg.AssetSpec(
+        PUBLISHED, partitions_def=game_date_partitions, metadata={"partition_expr": "game_date"}
+    )
     result = dg.materialize(
-        [grades_spec, system_performance],
+        [grades_spec, published_spec, system_performance],
         selection=[system_performance.key],
         partition_key="2025-11-19",
         resources=build_resources(settings),
@@ -370,6 +374,7 @@ def test_system_performance_shows_tier_and_calibration_plots(tmp_path, preds_all
     meta = result.asset_materializations_for_node("grading__system_performance")[0].metadata
     assert meta["calibration"].value.startswith("![calibration](data:image/png;base64,")
     assert meta["hit_rate_by_tier"].value.startswith("![hit rate by tier](data:image/png;base64,")
+    assert meta["published_by_system"].value == publications.NOTHING_PUBLISHED
 
 
 def test_cli_report_writes_the_three_files_and_names_a_missing_date(

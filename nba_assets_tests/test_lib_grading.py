@@ -99,32 +99,33 @@ def test_a_box_score_that_does_not_add_up_to_the_final_score_blocks_grading() ->
 
 
 def test_grades_materialized_without_the_readiness_check_refuse_a_box_score_not_adding_up(tmp_path) -> None:
-    """The grades asset run alone (a UI materialization, a run without the blocking check) guards
-    itself with the same readiness: it fails instead of grading, naming the team-game in the failure."""
+    """Both grading assets run alone (a UI materialization, a run without the blocking check) guard
+    themselves with the same readiness: they fail instead of grading, naming the team-game."""
     import dagster as dg
 
-    from nba_assets.defs.grading.assets import prediction_grades
+    from nba_assets.defs.grading.assets import prediction_grades, published_grades
     from nba_assets.defs.resources import LocalObjectStoreResource
 
     box = _box(["g1"]).with_columns(
         pts=pl.when(pl.col("team_abbr") == "AWY").then(18).otherwise(pl.col("pts"))
     )
-    with pytest.raises(dg.Failure) as failure:
-        list(
-            prediction_grades(
-                dg.build_asset_context(partition_key=D.isoformat()),
-                predictions=_preds([D], ["g1"], [1]),
-                box_scores=box,
-                schedule_rows=_schedule({"g1": "final"}),
-                injuries=pl.DataFrame(),
-                props=pl.DataFrame(),
-                object_store=LocalObjectStoreResource(root=str(tmp_path)),
-            )
-        )
-    assert "not adding up to the final scores" in str(failure.value.description)
-    assert failure.value.metadata["final_points_mismatch"].data == [
-        "g1 AWY (away): players 18, final score 20"
-    ]
+    inputs = {
+        "predictions": _preds([D], ["g1"], [1]),
+        "box_scores": box,
+        "schedule_rows": _schedule({"g1": "final"}),
+        "injuries": pl.DataFrame(),
+    }
+    published = {"props": pl.DataFrame(), "object_store": LocalObjectStoreResource(root=str(tmp_path))}
+    for run in (
+        lambda ctx: list(prediction_grades(ctx, **inputs)),
+        lambda ctx: published_grades(ctx, **inputs, **published),
+    ):
+        with pytest.raises(dg.Failure) as failure:
+            run(dg.build_asset_context(partition_key=D.isoformat()))
+        assert "not adding up to the final scores" in str(failure.value.description)
+        assert failure.value.metadata["final_points_mismatch"].data == [
+            "g1 AWY (away): players 18, final score 20"
+        ]
 
 
 def test_points_are_compared_only_for_the_final_modeled_games_and_a_missing_team_is_named_once() -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from nba_assets.lib import grading, publications
 from nba_assets.lib.modeling.decisions import PREDICTION_SCHEMA
-from nba_assets.lib.schemas import PROPS_SCHEMA
+from nba_assets.lib.schemas import PROPS_SCHEMA, RAW_CONTRACTS
 from nba_assets.lib.storage.object_store import LocalObjectStore
 
 D = date(2025, 11, 5)
@@ -76,9 +76,24 @@ def test_only_actionable_calls_of_games_still_ahead_are_published() -> None:
 def test_snapshots_are_immutable_objects_read_back_in_time_order(tmp_path) -> None:
     store = LocalObjectStore(tmp_path)
     assert publications.read_snapshots(store, [D]) is None
-    empty = pl.DataFrame()
-    nothing = publications.graded_publications(store, [D], empty, empty, empty, empty, empty)
-    assert nothing == publications.NOTHING_PUBLISHED
+    # nothing published: no rows, the table's columns, and a record saying so
+    nothing = publications.published_grades(
+        store,
+        [D],
+        pl.DataFrame(schema=PREDICTION_SCHEMA),
+        pl.DataFrame(schema=RAW_CONTRACTS["box_scores"]),
+        pl.DataFrame(schema=RAW_CONTRACTS["injury_report"]),
+        pl.DataFrame(schema=RAW_CONTRACTS["schedule"]),
+        pl.DataFrame(schema=PROPS_SCHEMA),
+    )
+    assert nothing.is_empty()
+    assert list(nothing.schema.items())[: len(publications.SNAPSHOT_SCHEMA)] == list(
+        publications.SNAPSHOT_SCHEMA.items()
+    )
+    assert {"result", "profit", "closing_line", "clv", "withdrawn"} <= set(nothing.columns)
+    assert publications.published_record(nothing) == publications.NOTHING_PUBLISHED
+    assert publications.published_performance(nothing, D).is_empty()
+    assert publications.published_performance(pl.DataFrame(), D).is_empty()  # no table yet
     preds = _preds([_pred(1, "A"), _pred(2, "A")])
     props = _props({"A": TIP_A})
     later = datetime(2025, 11, 5, 20, 0, tzinfo=UTC)
@@ -124,7 +139,9 @@ def test_a_call_is_graded_as_first_published_and_a_withdrawn_one_is_counted_apar
     assert (p1["recommendation"], p1["under_price"], p1["published_utc"]) == ("OVER", -110, t1)
     assert first.filter(pl.col("player_id") == 2)["line"].to_list() == [18.5]  # one bet, as first published
     final = _preds([_pred(1, "A", recommendation="UNDER", under_price=-130), _pred(2, "A", line=19.5)])
-    assert publications.withdrawn(first, final)["player_id"].to_list() == [1, 1, 3]
+    marked = publications.mark_withdrawn(first, final)
+    assert marked.select(pl.exclude("withdrawn")).equals(first)  # the same rows in the same order
+    assert marked.filter("withdrawn")["player_id"].to_list() == [1, 1, 3]
     # player 1 scored 25 (the published OVER won, the final UNDER would have lost), 2 scored 15, 3 scored 30
     box = pl.DataFrame(
         {
@@ -166,8 +183,13 @@ def test_a_call_is_graded_as_first_published_and_a_withdrawn_one_is_counted_apar
     assert clv["clv"].to_list() == [2.0, 1.0, None]  # both OVERs at 18.5 beat the close
     under = publications.closing_line_value(main.with_columns(recommendation=pl.lit("UNDER")), props)
     assert under.sort("player_id")["clv"].to_list() == [-2.0, -1.0, None]
-    graded = grading.grade(first, box)
-    record = publications.published_record(graded, final, props)
+    # the alternate has no closing line: its offer has no main-line counterpart
+    alternate = publications.closing_line_value(first.filter(~pl.col("is_main_line")), props)
+    assert alternate.select("closing_line", "clv").row(0) == (None, None)
+    graded = publications.mark_withdrawn(
+        publications.closing_line_value(grading.grade(first, box), props), final
+    )
+    record = publications.published_record(graded)
     # main lines only: 1 WIN (player 1's published OVER), 2 LOSS, 3 WIN; withdrawn: players 1 and 3, both won
     assert record == {
         "catboost": {
@@ -184,3 +206,58 @@ def test_a_call_is_graded_as_first_published_and_a_withdrawn_one_is_counted_apar
     # the final calls' record (what prediction_grades holds) has neither withdrawn winner
     final_record = grading.bet_record(grading.grade(final, box), ["system"]).row(0, named=True)
     assert (final_record["wins"], final_record["losses"]) == (0, 2)
+
+
+def test_the_published_record_over_the_last_30_days_and_the_season(tmp_path) -> None:
+    """Snapshots of two dates of one season, 35 days apart, graded from the object store as the grading
+    asset grades them: the 30-day window holds the newer date's calls, the season both."""
+    store = LocalObjectStore(tmp_path)
+    old = D - timedelta(days=35)
+    tips = {"A": TIP_A, "O": TIP_A - timedelta(days=35)}
+    for day, game, players in ((old, "O", [1, 2]), (D, "A", [1, 3, 4])):
+        calls = _preds([_pred(p, game, game_date=day) for p in players])
+        now = tips[game] - timedelta(hours=9)
+        publications.write_snapshots(
+            store, publications.publishable(calls, _props(tips), now), now, f"r{game}"
+        )
+    # players 1 and 3 scored 25 on both dates (over 18.5 wins), 2 and 4 scored 10
+    box = pl.DataFrame(
+        [
+            {
+                "game_date": day,
+                "game_id": game,
+                "player_id": p,
+                "pts": 25 if p in (1, 3) else 10,
+                "minutes": 30.0,
+            }
+            for day, game in ((old, "O"), (D, "A"))
+            for p in (1, 2, 3, 4)
+        ]
+    )
+    final = _preds([_pred(1, "A"), _pred(3, "A"), _pred(4, "A", recommendation="PASS", actionable=False)])
+
+    def graded(days: list[date]) -> pl.DataFrame:
+        empty = {name: pl.DataFrame(schema=RAW_CONTRACTS[name]) for name in ("injury_report", "schedule")}
+        return publications.published_grades(
+            store,
+            days,
+            final,
+            box,
+            empty["injury_report"],
+            empty["schedule"],
+            pl.DataFrame(schema=PROPS_SCHEMA),
+        )
+
+    both = pl.concat([graded([old]), graded([D])])
+    assert both.height == 5 and both.filter("withdrawn")["player_id"].to_list() == [1, 2, 4]  # old: not final
+    newest = publications.published_record(graded([D]))
+    assert isinstance(newest, dict) and newest["catboost"]["record"] == "2-1-0"
+    perf = publications.published_performance(both, D)
+    assert perf.select("window", "system", "bets", "record", "withdrawn_bets", "withdrawn_record").rows() == [
+        ("30d", "catboost", 3, "2-1-0", 1, "0-1-0"),
+        ("season", "catboost", 5, "3-2-0", 3, "1-2-0"),
+    ]
+    # no line snapshot: no closing line, so no closing-line value either
+    assert perf["clv_calls"].to_list() == [0, 0] and perf["clv_mean"].to_list() == [None, None]
+    # a date before the season's start sees neither
+    assert publications.published_performance(both, date(2025, 7, 31)).is_empty()

@@ -515,22 +515,22 @@ def test_calls_published_before_tip_off_are_kept_and_graded_as_published(
     morning = first_tip.astimezone(UTC) - timedelta(hours=2)
     store = LocalObjectStore(settings.object_store_root)
 
-    def run(job: str, now: datetime) -> dict[str, Any]:
+    def run(job: str, now: datetime) -> dict[str, dict[str, Any]]:
+        """Each asset's materialization metadata, by asset name."""
         monkeypatch.setattr(prediction_assets, "utc_now", lambda: now)
         with dg.instance_for_test() as instance:
             result = defs.resolve_job_def(job).execute_in_process(
                 instance=instance, tags=_range(END, END), raise_on_error=False
             )
             assert result.success, job
-            (event,) = [
-                e.materialization
+            return {
+                e.materialization.asset_key.path[-1]: {
+                    k: getattr(v, "value", v) for k, v in e.materialization.metadata.items()
+                }
                 for e in result.get_asset_materialization_events()
-                if e.materialization.asset_key.path[0] in ("predictions", "grading")
-                and e.materialization.asset_key.path[1] in ("player_points_predictions", "prediction_grades")
-            ]
-            return {k: getattr(v, "value", v) for k, v in event.metadata.items()}
+            }
 
-    shown = run("predict_job", morning)
+    shown = run("predict_job", morning)["player_points_predictions"]
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         calls = con.sql(
             "SELECT * FROM predictions.player_points_predictions WHERE game_date = ? AND actionable",
@@ -539,7 +539,8 @@ def test_calls_published_before_tip_off_are_kept_and_graded_as_published(
     snapshot = publications.read_snapshots(store, [date.fromisoformat(END)])
     assert snapshot is not None and shown["calls_published"] == snapshot.height == calls.height > 0
     assert set(snapshot["published_utc"].to_list()) == {morning}
-    assert run("predict_job", last_tip.astimezone(UTC) + timedelta(minutes=1))["calls_published"] == 0
+    late = run("predict_job", last_tip.astimezone(UTC) + timedelta(minutes=1))
+    assert late["player_points_predictions"]["calls_published"] == 0
     assert len(store.list_keys(f"publications/{END}/")) == 1  # the later run published nothing
 
     # one main-line catboost call first published on the other side, earlier, then withdrawn
@@ -562,8 +563,19 @@ def test_calls_published_before_tip_off_are_kept_and_graded_as_published(
         store, publications.publishable(flipped, _tips(settings), earlier), earlier, "x"
     )
     graded = run("grade_job", morning)
-    final = graded["record_by_system"]
-    published = graded["published_record_by_system"]
+    final = graded["prediction_grades"]["record_by_system"]
+    published = graded["published_grades"]["published_record_by_system"]
+    # the table: one row per call as first published, the withdrawn one flagged
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        table = con.sql("SELECT * FROM grading.published_grades WHERE game_date = ?", params=[END]).pl()
+    assert graded["published_grades"]["dagster/row_count"] == table.height == snapshot.height
+    assert (
+        table.filter("withdrawn").select("player_id", "bookmaker", "system").rows()
+        == decided.select("player_id", "bookmaker", "system").rows()
+    )
+    # the 30-day and season record of the published calls, in the performance's metadata
+    perf = graded["system_performance"]["published_by_system"]
+    assert "| 30d | catboost |" in perf and "| season | catboost |" in perf
     for system, record in published.items():
         # the archive holds one snapshot of each line: every call's line closed where it was published
         assert record["clv_calls"] > 0 and record["clv_mean"] == 0.0, system

@@ -12,18 +12,23 @@ value (how far the book's line moved toward it before tip-off), the least noisy 
 
 A run after a game's tip-off (a backfill, the main job's replay of past dates) publishes nothing of it:
 nobody could have acted on it.
+
+Grading stores the graded first publications as a table (``grading/published_grades``, one row per call:
+:func:`published_grades`); its record per system (:func:`published_record`) is the date's in the grading
+metadata and, over the rolling 30 days and the season, in ``grading/system_performance``'s
+(:func:`published_performance`).
 """
 
 from __future__ import annotations
 
 import io
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import polars as pl
 
 from nba_assets.lib import grading
-from nba_assets.lib.modeling.decisions import book_lines
+from nba_assets.lib.modeling.decisions import PREDICTION_SCHEMA, book_lines
 from nba_assets.lib.storage.object_store import ObjectStore
 
 PREFIX = "publications"
@@ -31,6 +36,8 @@ PREFIX = "publications"
 # published (a main line that moved from 18.5 to 19.5 is still the one main-line bet), or on one of the
 # book's alternate lines (the line is the offer).
 CALL_KEY = ["game_date", "player_id", "bookmaker", "system", "is_main_line", "_alternate_line"]
+# A snapshot's columns: the predictions' and when they were published.
+SNAPSHOT_SCHEMA: dict[str, pl.DataType] = {**PREDICTION_SCHEMA, "published_utc": pl.Datetime("us", "UTC")}
 
 
 def _keyed(calls: pl.DataFrame) -> pl.DataFrame:
@@ -99,21 +106,29 @@ def first_publications(snapshots: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def withdrawn(first: pl.DataFrame, final: pl.DataFrame) -> pl.DataFrame:
-    """The first-published calls that are not among the final predictions' actionable calls on the same
-    side (a main-line call at whatever the main line became): dropped to a PASS, flipped, or an alternate
-    no longer offered when the last run predicted."""
+def mark_withdrawn(first: pl.DataFrame, final: pl.DataFrame) -> pl.DataFrame:
+    """``first`` with ``withdrawn``: true for a first-published call that is not among the final
+    predictions' actionable calls on the same side (a main-line call at whatever the main line became):
+    dropped to a PASS, flipped, or an alternate no longer offered when the last run predicted."""
     on = [*CALL_KEY, "recommendation"]
-    kept = _keyed(final.filter(pl.col("actionable"))).select(on).unique()
-    return _keyed(first).join(kept, on=on, how="anti", nulls_equal=True).drop("_alternate_line")
+    kept = (
+        _keyed(final.filter(pl.col("actionable"))).select(on).unique().with_columns(withdrawn=pl.lit(False))
+    )
+    return (
+        _keyed(first)
+        .join(kept, on=on, how="left", nulls_equal=True, maintain_order="left")
+        .with_columns(pl.col("withdrawn").fill_null(True))
+        .drop("_alternate_line")
+    )
 
 
 def closing_line_value(calls: pl.DataFrame, props: pl.DataFrame) -> pl.DataFrame:
-    """``calls`` (main-line calls) with ``closing_line``: the book's main line of the player in its last
-    snapshot of the game before tip-off (:func:`~nba_assets.lib.modeling.decisions.book_lines` over
+    """``calls`` with ``closing_line``: for a main-line call, the book's main line of the player in its
+    last snapshot of the game before tip-off (:func:`~nba_assets.lib.modeling.decisions.book_lines` over
     every snapshot the raw lines hold), and ``clv``: how far the market moved toward the call after it
     was published, in points (OVER: closing - called line; UNDER: called - closing). Positive is a call
-    that beat the close; null when the book no longer offered the player's main line."""
+    that beat the close; null when the book no longer offered the player's main line, and for an
+    alternate line (its offer has no closing counterpart)."""
     closing = (
         book_lines(props)
         .filter(pl.col("is_main_line"))
@@ -121,20 +136,23 @@ def closing_line_value(calls: pl.DataFrame, props: pl.DataFrame) -> pl.DataFrame
         .agg(pl.col("line").max().alias("closing_line"))  # one main line a book and player
     )
     moved = pl.col("closing_line") - pl.col("line")
-    return calls.join(closing, on=["game_date", "player_id", "bookmaker"], how="left").with_columns(
-        pl.when(pl.col("recommendation") == "OVER").then(moved).otherwise(-moved).alias("clv")
+    return (
+        calls.join(closing, on=["game_date", "player_id", "bookmaker"], how="left", maintain_order="left")
+        .with_columns(pl.when(pl.col("is_main_line")).then(pl.col("closing_line")).alias("closing_line"))
+        .with_columns(pl.when(pl.col("recommendation") == "OVER").then(moved).otherwise(-moved).alias("clv"))
     )
 
 
-def published_record(
-    graded_first: pl.DataFrame, final: pl.DataFrame, props: pl.DataFrame
-) -> dict[str, dict[str, object]]:
-    """Per system, over main lines (as every record counts them): the first-published calls' bets,
-    W-L-P and ROI at the published prices, their mean closing-line value in points and the share that
-    beat the close (:func:`closing_line_value`, over the calls whose book still offered the line), and
-    how many of those bets were withdrawn before tip-off with their W-L-P."""
-    main = closing_line_value(graded_first.filter(pl.col("is_main_line")), props)
-    records, gone = _records_by_system(main), _records_by_system(withdrawn(main, final))
+def published_record(graded: pl.DataFrame) -> dict[str, dict[str, object]] | str:
+    """Per system, over main lines (as every record counts them), from :func:`published_grades`' rows:
+    the first-published calls' bets, W-L-P and ROI at the published prices, their mean closing-line
+    value in points and the share that beat the close (over the calls whose book still offered the
+    line), and how many of those bets were withdrawn before tip-off with their W-L-P;
+    :data:`NOTHING_PUBLISHED` when no call was published."""
+    if graded.is_empty():
+        return NOTHING_PUBLISHED
+    main = graded.filter(pl.col("is_main_line"))
+    records, gone = _records_by_system(main), _records_by_system(main.filter(pl.col("withdrawn")))
     out: dict[str, dict[str, object]] = {}
     for system in sorted(set(main["system"].to_list())):
         r, wr = records.get(system), gone.get(system)
@@ -161,7 +179,7 @@ def _wlp(record: dict[str, Any] | None) -> str:
 NOTHING_PUBLISHED = "no calls published before tip-off (a backfill, or no morning slate)"
 
 
-def graded_publications(
+def published_grades(
     store: ObjectStore,
     days: list[date],
     final: pl.DataFrame,
@@ -169,14 +187,51 @@ def graded_publications(
     injuries: pl.DataFrame,
     schedule: pl.DataFrame,
     props: pl.DataFrame,
-) -> dict[str, dict[str, object]] | str:
-    """The grading asset's record of ``days``' calls as first published (:func:`published_record`,
-    graded as :func:`nba_assets.lib.grading.grade` grades the final ones), or why there is none."""
+) -> pl.DataFrame:
+    """Every call of ``days`` as first published (:func:`first_publications` of the snapshots), graded
+    as :func:`nba_assets.lib.grading.grade` grades the final calls ``final``, with its closing line and
+    closing-line value (:func:`closing_line_value`) and whether it was withdrawn before tip-off
+    (:func:`mark_withdrawn`). No snapshot: no rows, with the same columns."""
     snapshots = read_snapshots(store, days)
-    if snapshots is None:
-        return NOTHING_PUBLISHED
-    graded = grading.grade(first_publications(snapshots), box_scores, injuries, schedule)
-    return published_record(graded, final, props)
+    published = pl.DataFrame(schema=SNAPSHOT_SCHEMA) if snapshots is None else snapshots
+    # the contract's columns and types, whatever a snapshot's parquet gave (a zone named Etc/UTC, ...)
+    first = first_publications(published.select(pl.col(c).cast(t) for c, t in SNAPSHOT_SCHEMA.items()))
+    graded = grading.grade(first, box_scores, injuries, schedule)
+    return mark_withdrawn(closing_line_value(graded, props), final)
+
+
+PERFORMANCE_WINDOWS = ("30d", "season")
+
+
+def published_performance(graded: pl.DataFrame, as_of: date) -> pl.DataFrame:
+    """:func:`published_record` over each of ``PERFORMANCE_WINDOWS`` ending on ``as_of`` (the windows
+    of :func:`nba_assets.lib.grading.performance`), one row per window and system; no rows for a window
+    with no published call."""
+    rows: list[dict[str, object]] = []
+    if graded.is_empty():  # no table yet, or nothing published in the lookback
+        return pl.DataFrame(rows, schema=PERFORMANCE_SCHEMA)
+    first = grading.season_start_of(as_of)
+    for window in PERFORMANCE_WINDOWS:
+        days = grading.WINDOWS[window]
+        lo = first if days is None else as_of - timedelta(days=days - 1)
+        record = published_record(graded.filter(pl.col("game_date").is_between(lo, as_of)))
+        if isinstance(record, dict):
+            rows += [{"window": window, "system": system, **rec} for system, rec in record.items()]
+    return pl.DataFrame(rows, schema=PERFORMANCE_SCHEMA)
+
+
+PERFORMANCE_SCHEMA: dict[str, pl.DataType] = {
+    "window": pl.Utf8(),
+    "system": pl.Utf8(),
+    "bets": pl.Int64(),
+    "record": pl.Utf8(),
+    "roi": pl.Float64(),
+    "clv_calls": pl.Int64(),
+    "clv_mean": pl.Float64(),
+    "beat_close_share": pl.Float64(),
+    "withdrawn_bets": pl.Int64(),
+    "withdrawn_record": pl.Utf8(),
+}
 
 
 def _clv(calls: pl.DataFrame) -> dict[str, object]:

@@ -565,10 +565,12 @@ def catch_up_exhausted_alert(day: str, attempts: int, last_check: dict[str, Any]
     )
 
 
-def daily_summary(day: str, grades_meta: dict[str, Any], perf_meta: dict[str, Any]) -> Alert:
+def daily_summary(
+    day: str, grades_meta: dict[str, Any], perf_meta: dict[str, Any], published_meta: dict[str, Any]
+) -> Alert:
     """D's record and hit rate by system (from ``grading/prediction_grades`` metadata), the record of
-    its calls as first published when any were, and the season table by system (from
-    ``grading/system_performance``)."""
+    its calls as first published when any were (``grading/published_grades``), and the season table by
+    system with the published calls' 30-day and season record (``grading/system_performance``)."""
     lines = []
     for system, rec in sorted((grades_meta.get("record_by_system") or {}).items()):
         try:
@@ -580,7 +582,7 @@ def daily_summary(day: str, grades_meta: dict[str, Any], perf_meta: dict[str, An
         lines.append(f"- `{system}`: {wins}-{losses} ({rate})")
     results = grades_meta.get("results") or {}
     parts = [f"Record on {day} by system (WIN-LOSS):", *(lines or ["- no graded bets"])]
-    published = grades_meta.get("published_record_by_system")
+    published = published_meta.get("published_record_by_system")
     if isinstance(published, dict) and published:
         # the calls as first published before tip-off, the withdrawn ones apart (lib/publications)
         parts.append(
@@ -601,6 +603,9 @@ def daily_summary(day: str, grades_meta: dict[str, Any], perf_meta: dict[str, An
     season = perf_meta.get("season_by_system")
     if season:
         parts += ["Season to date by system:", str(season)]
+    published_perf = perf_meta.get("published_by_system")
+    if isinstance(published, dict) and published and published_perf:
+        parts += ["As first published, last 30 days and season to date:", str(published_perf)]
     return Alert(
         kind="daily_summary", title=f"Daily summary {day}", partition=day, text=redact("\n".join(parts))
     )

@@ -29,7 +29,7 @@ import dagster as dg
 from nba_assets.defs.automation import policy, queries
 from nba_assets.defs.automation.resources import AlertsResource
 from nba_assets.defs.automation.schedules import retrain_request
-from nba_assets.defs.grading.assets import GRADES, PERF
+from nba_assets.defs.grading.assets import GRADES, PERF, PUBLISHED
 from nba_assets.defs.jobs import (
     grade_job,
     overnight_box_scores_job,
@@ -321,7 +321,10 @@ def daily_summary_sensor(context: dg.SensorEvaluationContext, alerts: AlertsReso
         )
         if day and grades is not None and day not in cursor.done:
             perf = queries.materialization_metadata(context.instance, PERF, day, record.run_id) or {}
-            if not _deliver(context.log, alerts, [policy.daily_summary(day, grades, perf)]):
+            published = (
+                queries.materialization_metadata(context.instance, PUBLISHED, day, record.run_id) or {}
+            )
+            if not _deliver(context.log, alerts, [policy.daily_summary(day, grades, perf, published)]):
                 return dg.SensorResult(
                     skip_reason="alert delivery failed; retrying next tick", cursor=cursor.dump()
                 )
