@@ -11,7 +11,7 @@ import io
 import json
 import math
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -114,12 +114,29 @@ def grades(preds_all) -> pl.DataFrame:
     return grading.grade(before, synthetic_box_scores(before))
 
 
-def write_warehouse(path: Path, preds: pl.DataFrame, grades: pl.DataFrame | None) -> None:
-    """The two tables the report reads, as the IO manager stores them (schema = layer, table = asset)."""
+@pytest.fixture(scope="module")
+def published(grades) -> pl.DataFrame:
+    """``grading/published_grades`` rows of the graded days: their calls as first published, a third of
+    them withdrawn later, every line closing a point toward its call."""
+    toward = pl.when(pl.col("recommendation") == "OVER").then(1.0).otherwise(-1.0)
+    return grades.filter(pl.col("actionable")).with_columns(
+        published_utc=pl.lit(datetime(2025, 11, 1, 15, tzinfo=UTC)).cast(pl.Datetime("us", "UTC")),
+        closing_line=pl.col("line") + toward,
+        clv=pl.lit(1.0),
+        withdrawn=pl.col("player_id") % 3 == 0,
+    )
+
+
+def write_warehouse(
+    path: Path, preds: pl.DataFrame, grades: pl.DataFrame | None, published: pl.DataFrame | None = None
+) -> None:
+    """The tables the report reads, as the IO manager stores them (schema = layer, table = asset)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tables = [("predictions", "player_points_predictions", preds)]
     if grades is not None:
         tables.append(("grading", "prediction_grades", grades))
+    if published is not None:
+        tables.append(("grading", "published_grades", published))
     with duckdb.connect(str(path)) as con:
         for schema, table, frame in tables:
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
@@ -305,10 +322,31 @@ def test_tier_plot_is_left_out_when_every_bet_pushed(preds, grades) -> None:
     assert 'alt="Hit rate by confidence tier"' not in page and 'alt="Calibration of P(over)"' in page
 
 
+def test_the_report_shows_the_calls_as_first_published(preds, grades, published) -> None:
+    page = exports.render_html(preds, grades, D, published)
+    section = page.split("<h2>As first published</h2>")[1].split("<h2>")[0]
+    perf = publications.published_performance(published, D - timedelta(days=1))
+    assert set(perf["window"]) == {"30d", "season"} and perf.filter(pl.col("withdrawn_bets") > 0).height
+    for r in perf.iter_rows(named=True):
+        row = (
+            f'<td class="t">{r["system"]}</td><td class="t">{r["window"]}</td><td>{r["bets"]}</td>'
+            f"<td>{r['record']}</td>"
+        )
+        assert row in section, row
+        assert f"<td>{r['withdrawn_bets']}</td><td>{r['withdrawn_record']}</td>" in section
+    # every OVER closed a point higher, every UNDER a point lower than it was called: CLV +1.00, all beat it
+    assert section.count("<td>+1.00</td>") == perf.height and section.count("<td>100.0%</td>") == perf.height
+    # a publication on D or later is not in D's report
+    assert exports.render_html(preds, grades, D, published.with_columns(game_date=pl.lit(D))) == (
+        exports.render_html(preds, grades, D)
+    )
+
+
 def test_report_without_grades_says_so(preds) -> None:
     report = exports.build_daily_report(preds, pl.DataFrame(), D)
     page = report.html.decode()
     assert "No graded game before this date." in page and "<img" not in page
+    assert "No call published before tip-off this season" in page
     assert report.summary["last_graded_day"] is None and report.summary["graded_days"] == 0
     assert set(report.files()) == {"picks.csv", "picks.json", "report.html"}
 
@@ -325,9 +363,11 @@ def _report_run(settings: Settings, instance: dg.DagsterInstance, **kw) -> dict:
     return result.asset_materializations_for_node("reports__daily_report")[0].metadata
 
 
-def test_daily_report_asset_writes_the_files_to_the_object_store(tmp_path, preds_all, grades) -> None:
+def test_daily_report_asset_writes_the_files_to_the_object_store(
+    tmp_path, preds_all, grades, published
+) -> None:
     settings = Settings(data_dir=tmp_path)
-    write_warehouse(settings.warehouse_path, preds_all, grades)
+    write_warehouse(settings.warehouse_path, preds_all, grades, published)
     with dg.instance_for_test() as instance:
         meta = _report_run(settings, instance, partition_key=D.isoformat())
         folder = settings.object_store_root / "reports" / D.isoformat()
@@ -337,7 +377,8 @@ def test_daily_report_asset_writes_the_files_to_the_object_store(tmp_path, preds
         assert meta["lines"].value == 56 and meta["players"].value == 14
         assert meta["graded_days"].value == 4
         assert meta["picks"].value.startswith("| system | player_name |")
-        expected = exports.build_daily_report(preds_all, grades, D)
+        expected = exports.build_daily_report(preds_all, grades, D, published)
+        assert "No call published before tip-off" not in expected.html.decode()
         assert (folder / "picks.csv").read_bytes() == expected.csv
         assert (folder / "report.html").read_bytes() == expected.html
 
@@ -378,19 +419,19 @@ def test_system_performance_shows_tier_and_calibration_plots(tmp_path, preds_all
 
 
 def test_cli_report_writes_the_three_files_and_names_a_missing_date(
-    tmp_path, monkeypatch, capsys, preds_all, grades
+    tmp_path, monkeypatch, capsys, preds_all, grades, published
 ) -> None:
     monkeypatch.setenv("NBA_ASSETS_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("NBA_ASSETS_ENV", raising=False)
     with pytest.raises(SystemExit, match="no warehouse at"):
         main(["report", "--date", D.isoformat()])
-    write_warehouse(tmp_path / "warehouse.duckdb", preds_all, grades)
+    write_warehouse(tmp_path / "warehouse.duckdb", preds_all, grades, published)
 
     assert main(["report", "--date", D.isoformat()]) == 0
     printed = capsys.readouterr().out.split()
     folder = tmp_path / "reports" / D.isoformat()
     assert printed == [str(folder / n) for n in ("picks.csv", "picks.json", "report.html")]
-    expected = exports.build_daily_report(preds_all, grades, D)
+    expected = exports.build_daily_report(preds_all, grades, D, published)
     assert (folder / "picks.json").read_bytes() == expected.json
     assert (folder / "report.html").read_bytes() == expected.html
 

@@ -422,9 +422,17 @@ def test_the_history_s_player_directory_does_not_depend_on_the_order_of_the_box_
 
 def test_the_day_s_report_files_are_the_same_bytes_in_any_order(world: World) -> None:
     preds, grades = world.predictions, world.grades.filter(pl.col("game_date") < D)
-    want = exports.build_daily_report(preds, grades, D)
+    # the graded calls as published (here the final ones, closing half a point toward each call, and
+    # every other player's withdrawn): their section too
+    published = grades.filter(pl.col("actionable")).with_columns(
+        clv=pl.lit(0.5), withdrawn=pl.col("player_id") % 2 == 0
+    )
+    want = exports.build_daily_report(preds, grades, D, published)
+    assert "No call published before tip-off" not in want.html.decode()
     for seed in SEEDS:
-        got = exports.build_daily_report(shuffled(preds, seed), shuffled(grades, seed + 1), D)
+        got = exports.build_daily_report(
+            shuffled(preds, seed), shuffled(grades, seed + 1), D, shuffled(published, seed + 2)
+        )
         assert got.files() == want.files() and got.summary == want.summary and got.picks_md == want.picks_md
 
 

@@ -208,7 +208,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     import duckdb
 
     try:
-        preds, grades = exports.read_report_inputs(warehouse, day)
+        preds, grades, published = exports.read_report_inputs(warehouse, day)
     except duckdb.Error as exc:
         raise SystemExit(f"nba-assets report: cannot read {warehouse}: {exc}") from None
     if preds.is_empty():
@@ -218,7 +218,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             f"nba-assets report: no predictions for {day} in {warehouse} ({held}); "
             f"materialize predictions/player_points_predictions for {day} first"
         )
-    report = exports.build_daily_report(preds, grades, day)
+    report = exports.build_daily_report(preds, grades, day, published)
     out = Path(args.out) if args.out else settings.data_dir / "reports" / day.isoformat()
     out.mkdir(parents=True, exist_ok=True)
     for name, (data, _) in report.files().items():

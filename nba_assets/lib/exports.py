@@ -8,7 +8,8 @@ Pure functions of frames (no warehouse, no Dagster): the ``reports/daily_report`
   Values are data, not markup: a player's name is written as the source spelled it.
 * ``report.html``: one file with no external resource (inline CSS, plots as ``data:`` PNG images):
   today's picks (``catboost`` and ``catboost_line``, actionable, main lines), the last graded day's
-  record, rolling performance (7 / 30 days, season), calibration and hit rate by tier plots, and
+  record, rolling performance (7 / 30 days, season), the calls as first published before tip-off (30
+  days, season: :mod:`nba_assets.lib.publications`), calibration and hit rate by tier plots, and
   coverage (lines, players, skip reasons). Every text that comes from data goes through
   :func:`html.escape`.
 
@@ -31,7 +32,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from nba_assets.lib import grading
+from nba_assets.lib import grading, publications
 from nba_assets.lib.metadata import markdown_table
 from nba_assets.lib.modeling.config import DECISIONS, SYSTEMS
 from nba_assets.lib.modeling.decisions import PREDICTION_SCHEMA
@@ -384,9 +385,12 @@ class DailyReport:
         }
 
 
-def build_daily_report(preds: pl.DataFrame, grades: pl.DataFrame, day: date) -> DailyReport:
-    """The report of ``day`` from its predictions and the grades before it (rows on or after ``day``
-    are ignored)."""
+def build_daily_report(
+    preds: pl.DataFrame, grades: pl.DataFrame, day: date, published: pl.DataFrame | None = None
+) -> DailyReport:
+    """The report of ``day`` from its predictions, the grades before it and the graded publications
+    before it (``grading/published_grades``; none given: none shown; rows on or after ``day`` are
+    ignored)."""
     preds = preds.filter(pl.col("game_date") == day)
     if _has_grades(grades):
         grades = grades.filter(pl.col("game_date") < day)
@@ -406,7 +410,7 @@ def build_daily_report(preds: pl.DataFrame, grades: pl.DataFrame, day: date) -> 
         day=day,
         csv=picks_csv(preds),
         json=picks_json(preds, day),
-        html=render_html(preds, grades, day).encode(),
+        html=render_html(preds, grades, day, published).encode(),
         summary=summary,
         picks_md=picks_markdown(preds),
     )
@@ -585,6 +589,41 @@ def _rolling_section(grades: pl.DataFrame, day: date) -> str:
     )
 
 
+def _published_section(published: pl.DataFrame | None, day: date) -> str:
+    as_of = day - timedelta(days=1)
+    perf = publications.published_performance(pl.DataFrame() if published is None else published, as_of)
+    if perf.is_empty():
+        return (
+            '<p class="empty">No call published before tip-off this season (a backfill or a replay of '
+            "past dates publishes none).</p>"
+        )
+    rows = [
+        [
+            _e(r["system"]),
+            _e(r["window"]),
+            _e(r["bets"]),
+            _e(r["record"]),
+            _pct(r["roi"], signed=True),
+            _num(r["clv_mean"], 2, signed=True),
+            _pct(r["beat_close_share"]),
+            _e(r["withdrawn_bets"]),
+            _e(r["withdrawn_record"]),
+        ]
+        for r in sorted(perf.iter_rows(named=True), key=lambda r: (_system_order(r["system"]), r["window"]))
+    ]
+    return (
+        f'<p class="sub">Windows ending {_e(as_of.isoformat())}. Each call as first published before tip-off, '
+        "graded at its published line and price (main lines), whatever later runs said: the calls a line "
+        "move withdrew are in, and counted apart. CLV: points the book's line moved toward the call by "
+        "tip-off.</p>"
+        + _table(
+            ["System", "Window", "Bets", "W-L-P", "ROI", "CLV", "Beat close", "Withdrawn", "Withdrawn W-L-P"],
+            rows,
+            left=2,
+        )
+    )
+
+
 def _plots_section(grades: pl.DataFrame, day: date) -> str:
     as_of = day - timedelta(days=1)
     window = (
@@ -649,7 +688,9 @@ def _coverage_section(preds: pl.DataFrame) -> str:
     return "\n".join(out)
 
 
-def render_html(preds: pl.DataFrame, grades: pl.DataFrame, day: date) -> str:
+def render_html(
+    preds: pl.DataFrame, grades: pl.DataFrame, day: date, published: pl.DataFrame | None = None
+) -> str:
     """The day's report as one HTML document: no script, no external stylesheet, font or image."""
     cov = coverage(preds)
     picks = {s: best_picks(preds, s).height for s in REPORT_SYSTEMS}
@@ -678,6 +719,8 @@ def render_html(preds: pl.DataFrame, grades: pl.DataFrame, day: date) -> str:
         _record_section(grades, day),
         "<h2>Rolling performance</h2>",
         _rolling_section(grades, day),
+        "<h2>As first published</h2>",
+        _published_section(published, day),
         "<h2>Season to date</h2>",
         _plots_section(grades, day),
         "<h2>Coverage</h2>",
@@ -692,9 +735,10 @@ def render_html(preds: pl.DataFrame, grades: pl.DataFrame, day: date) -> str:
 # ---------------------------------------------------------------- reading the local warehouse
 
 
-def read_report_inputs(warehouse: Path, day: date) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """D's predictions and the grades of the :data:`GRADES_WINDOW_DAYS` days before D from a DuckDB
-    warehouse (what the asset's inputs load). Missing tables read as empty frames."""
+def read_report_inputs(warehouse: Path, day: date) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """D's predictions, and the grades and graded publications of the :data:`GRADES_WINDOW_DAYS` days
+    before D, from a DuckDB warehouse (what the asset's inputs load). Missing tables read as empty
+    frames."""
 
     def q(con: duckdb.DuckDBPyConnection, table: str, lo: date, hi: date) -> pl.DataFrame:
         schema, name = table.split(".")
@@ -704,17 +748,14 @@ def read_report_inputs(warehouse: Path, day: date) -> tuple[pl.DataFrame, pl.Dat
         ).fetchall()
         if not exists:
             return pl.DataFrame()
-        return con.sql(f"SELECT * FROM {table} WHERE game_date BETWEEN ? AND ?", params=[lo, hi]).pl()  # noqa: S608 (two fixed table names)
+        return con.sql(f"SELECT * FROM {table} WHERE game_date BETWEEN ? AND ?", params=[lo, hi]).pl()  # noqa: S608 (fixed table names)
 
     with duckdb.connect(str(warehouse), read_only=True) as con:
         preds = q(con, "predictions.player_points_predictions", day, day)
-        grades = q(
-            con,
-            "grading.prediction_grades",
-            day - timedelta(days=GRADES_WINDOW_DAYS),
-            day - timedelta(days=1),
-        )
-    return preds, grades
+        before = day - timedelta(days=GRADES_WINDOW_DAYS), day - timedelta(days=1)
+        grades = q(con, "grading.prediction_grades", *before)
+        published = q(con, "grading.published_grades", *before)
+    return preds, grades, published
 
 
 SPAN_TABLES = ("predictions.player_points_predictions", "features.player_features")

@@ -13,6 +13,11 @@ from nba_assets.lib.storage.duckdb_io import MISSING_TABLE_IS_EMPTY
 KEY = dg.AssetKey(["reports", "daily_report"])
 PREDICTIONS = dg.AssetKey(["predictions", "player_points_predictions"])
 GRADES = dg.AssetKey(["grading", "prediction_grades"])
+PUBLISHED = dg.AssetKey(["grading", "published_grades"])
+# the grades before D: D's own games are not graded when its report is written
+BEFORE_D = dg.TimeWindowPartitionMapping(
+    start_offset=-exports.GRADES_WINDOW_DAYS, end_offset=-1, allow_nonexistent_upstream_partitions=True
+)
 
 
 def report_key(day: str, name: str) -> str:
@@ -25,7 +30,8 @@ def report_key(day: str, name: str) -> str:
     group_name="reports",
     description="The report of game date D: every line with its call or skip reason (picks.csv, picks.json) and "
     "report.html (no external resource): D's picks (catboost, catboost_line; main lines), the last graded day's "
-    "record, rolling 7 / 30 days / season performance, calibration and hit rate by tier, coverage. Written to the "
+    "record, rolling 7 / 30 days / season performance, the calls as first published (30 days, season), calibration "
+    "and hit rate by tier, coverage. Written to the "
     "object store under reports/<D>/.",
     partitions_def=game_date_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
@@ -33,16 +39,10 @@ def report_key(day: str, name: str) -> str:
     kinds={"polars", "html"},
     ins={
         "predictions": dg.AssetIn(key=PREDICTIONS),
-        # the grades before D: D's own games are not graded when its report is written
-        "grades": dg.AssetIn(
-            key=GRADES,
-            # before the first grading run the table does not exist: the report says "no graded bets yet"
-            metadata={MISSING_TABLE_IS_EMPTY: True},
-            partition_mapping=dg.TimeWindowPartitionMapping(
-                start_offset=-exports.GRADES_WINDOW_DAYS,
-                end_offset=-1,
-                allow_nonexistent_upstream_partitions=True,
-            ),
+        # before the first grading run the tables do not exist: the report says "no graded bets yet"
+        "grades": dg.AssetIn(key=GRADES, metadata={MISSING_TABLE_IS_EMPTY: True}, partition_mapping=BEFORE_D),
+        "published": dg.AssetIn(
+            key=PUBLISHED, metadata={MISSING_TABLE_IS_EMPTY: True}, partition_mapping=BEFORE_D
         ),
     },
 )
@@ -50,6 +50,7 @@ def daily_report(
     context: dg.AssetExecutionContext,
     predictions: pl.DataFrame,
     grades: pl.DataFrame,
+    published: pl.DataFrame,
     object_store: ObjectStoreResource,
 ) -> dg.MaterializeResult:
     store = object_store.get_store()
@@ -60,7 +61,7 @@ def daily_report(
         if predictions.is_empty() or predictions.filter(pl.col("game_date") == day).is_empty():
             without.append(day.isoformat())
             continue
-        last = exports.build_daily_report(predictions, grades, day)
+        last = exports.build_daily_report(predictions, grades, day, published)
         written[day.isoformat()] = {
             name: store.put_bytes(report_key(day.isoformat(), name), data, content_type)
             for name, (data, content_type) in last.files().items()
