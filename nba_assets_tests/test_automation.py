@@ -184,16 +184,19 @@ def test_schedules_and_sensors_start_with_the_daemon(repo) -> None:
 
 def test_bootstrap_decision_trains_today_only_without_a_serving_model_or_a_retrain_in_flight() -> None:
     late = et(2025, 11, 3, 22, 30).astimezone(UTC)  # 03:30 UTC on the 4th: still the 3rd in ET
-    assert policy.bootstrap_decision(late, None, False) == (
+    assert policy.bootstrap_decision(late, None, False, True) == (
         "2025-11-03",
         "no promoted model serves 2025-11-03: training one with cutoff 2025-11-03",
     )
-    assert policy.bootstrap_decision(late, "pm-2025-10-21-ab", False) == (
+    assert policy.bootstrap_decision(late, "pm-2025-10-21-ab", False, True) == (
         None,
         "pm-2025-10-21-ab serves 2025-11-03",
     )
-    cutoff, why = policy.bootstrap_decision(late, None, True)
+    cutoff, why = policy.bootstrap_decision(late, None, True, True)
     assert cutoff is None and "already queued or running" in why
+    # a fresh instance that never built the features: a retrain could only fail on the missing table
+    cutoff, why = policy.bootstrap_decision(late, None, False, False)
+    assert cutoff is None and "features/player_features was never materialized here" in why
 
 
 def test_model_bootstrap_sensor_trains_a_first_model_once_a_day(repo, tmp_path, monkeypatch) -> None:
@@ -209,6 +212,12 @@ def test_model_bootstrap_sensor_trains_a_first_model_once_a_day(repo, tmp_path, 
     store = LocalObjectStoreResource(root=str(tmp_path))
     at(monkeypatch, et(2025, 11, 5, 8))  # a Wednesday: the weekly retrain is five days off
     with dg.instance_for_test() as instance:
+        # nothing built yet (`dagster dev` on a fresh data dir): no run that can only fail
+        bare = tick(sensors.model_bootstrap_sensor, repo, instance, object_store=store)
+        assert not bare.run_requests and "never materialized here" in (bare.skip_message or "")
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization(asset_key=["features", "player_features"], partition="2025-11-04")
+        )
         result = tick(sensors.model_bootstrap_sensor, repo, instance, object_store=store)
         (request,) = result.run_requests
         assert request.run_key == "model_bootstrap:2025-11-05"

@@ -65,15 +65,23 @@ def overnight_partition(tick: datetime) -> str:
     return (et_date(tick) - timedelta(days=1)).isoformat()
 
 
-def bootstrap_decision(now: datetime, served: str | None, retrain_unfinished: bool) -> tuple[str | None, str]:
+def bootstrap_decision(
+    now: datetime, served: str | None, retrain_unfinished: bool, features_materialized: bool
+) -> tuple[str | None, str]:
     """The model bootstrap: a retrain with cutoff = today (ET) when no promoted model serves today (a
-    first deployment, an emptied or moved registry) and no ``weekly_retrain_job`` run is queued or
-    running; else no cutoff. Either way, why."""
+    first deployment, an emptied or moved registry), no ``weekly_retrain_job`` run is queued or running
+    and the feature store was materialized on this instance (a retrain without it can only fail); else
+    no cutoff. Either way, why."""
     today = et_date(now)
     if served is not None:
         return None, f"{served} serves {today}"
     if retrain_unfinished:
         return None, f"no model serves {today}; a weekly_retrain_job run is already queued or running"
+    if not features_materialized:
+        return None, (
+            f"no model serves {today}, and features/player_features was never materialized here: a retrain "
+            "would fail; materialize the features (or run `nba-assets main`) first"
+        )
     return today.isoformat(), f"no promoted model serves {today}: training one with cutoff {today}"
 
 

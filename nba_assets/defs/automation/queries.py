@@ -44,6 +44,11 @@ def unfinished_run_exists(instance: dg.DagsterInstance, job_name: str, partition
     return bool(records)
 
 
+def ever_materialized(instance: dg.DagsterInstance, key: dg.AssetKey) -> bool:
+    """The asset has a materialization (of any partition) on this instance."""
+    return instance.get_latest_materialization_event(key) is not None
+
+
 def readiness_states(
     instance: dg.DagsterInstance, days: list[str], overnight_job: str
 ) -> dict[str, ReadinessState]:

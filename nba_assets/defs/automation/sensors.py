@@ -29,6 +29,7 @@ import dagster as dg
 from nba_assets.defs.automation import policy, queries
 from nba_assets.defs.automation.resources import AlertsResource
 from nba_assets.defs.automation.schedules import retrain_request
+from nba_assets.defs.features.assets import KEY as FEATURES
 from nba_assets.defs.grading.assets import GRADES, PERF, PUBLISHED
 from nba_assets.defs.jobs import (
     grade_job,
@@ -341,7 +342,8 @@ def daily_summary_sensor(context: dg.SensorEvaluationContext, alerts: AlertsReso
     default_status=RUNNING,
     description="When no promoted model serves today's ET date (a first deployment, an emptied registry), "
     "requests one weekly_retrain_job run a day with cutoff = today (none while a retrain is queued or "
-    "running); a failed one is alerted, and the next try is the next day's.",
+    "running, none before the features were ever materialized); a failed one is alerted, and the next try "
+    "is the next day's.",
 )
 def model_bootstrap_sensor(
     context: dg.SensorEvaluationContext, object_store: ObjectStoreResource
@@ -352,7 +354,8 @@ def model_bootstrap_sensor(
     now = utc_now()
     served = ModelRegistry(object_store.get_store()).version_for(policy.et_date(now))
     running = queries.unfinished_run_exists(context.instance, weekly_retrain_job.name)
-    cutoff, why = policy.bootstrap_decision(now, served, running)
+    features = queries.ever_materialized(context.instance, FEATURES)
+    cutoff, why = policy.bootstrap_decision(now, served, running, features)
     if cutoff is None:
         return dg.SensorResult(skip_reason=why)
     context.log.info(why)
