@@ -19,7 +19,7 @@ PERF = dg.AssetKey(["grading", "system_performance"])
 PUBLISHED = dg.AssetKey(["grading", "published_grades"])
 READY = "box_scores_ready_for_grading"
 MODEL_CHECK = "system_performance_model_not_worse_than_baselines"
-# grading/system_performance of D reads the grades of D and of the days before it its windows reach
+# grading/system_performance of D reads D and the GRADES_LOOKBACK_DAYS before it (its season window)
 LOOKBACK = dg.TimeWindowPartitionMapping(
     start_offset=-grading.GRADES_LOOKBACK_DAYS, end_offset=0, allow_nonexistent_upstream_partitions=True
 )
@@ -45,6 +45,20 @@ def box_scores_ready_for_grading(
     yield from partitioned_check_results(context, grading.readiness_by_date(schedule_rows, box_scores, days))
 
 
+# What the grading assets read of D: its predictions, box scores, schedule and injury report.
+GRADING_INS = {
+    # nothing predicted yet (a fresh deployment's first overnight run is graded before any morning
+    # slate ran): no rows to grade
+    "predictions": dg.AssetIn(
+        key=["predictions", "player_points_predictions"], metadata={MISSING_TABLE_IS_EMPTY: True}
+    ),
+    "box_scores": dg.AssetIn(key=BOX),
+    "schedule_rows": dg.AssetIn(key=["raw", "schedule"]),
+    # no injury report written yet (a fresh warehouse's overnight run writes none): no statuses
+    "injuries": dg.AssetIn(key=["raw", "injury_report"], metadata={MISSING_TABLE_IS_EMPTY: True}),
+}
+
+
 def _require_ready(schedule_rows: pl.DataFrame, box_scores: pl.DataFrame) -> None:
     """The blocking readiness check stops grading in a run that includes it; this guards any other run."""
     ready = grading.readiness(schedule_rows, box_scores)
@@ -67,17 +81,7 @@ def _require_ready(schedule_rows: pl.DataFrame, box_scores: pl.DataFrame) -> Non
     pool="duckdb",
     kinds={"polars", "duckdb"},
     metadata={"partition_expr": "game_date"},
-    ins={
-        # nothing predicted yet (a fresh deployment's first overnight run is graded before any
-        # morning slate ran): no rows to grade
-        "predictions": dg.AssetIn(
-            key=["predictions", "player_points_predictions"], metadata={MISSING_TABLE_IS_EMPTY: True}
-        ),
-        "box_scores": dg.AssetIn(key=BOX),
-        "schedule_rows": dg.AssetIn(key=["raw", "schedule"]),
-        # no injury report written yet (a fresh warehouse's overnight run writes none): no statuses
-        "injuries": dg.AssetIn(key=["raw", "injury_report"], metadata={MISSING_TABLE_IS_EMPTY: True}),
-    },
+    ins=GRADING_INS,
     check_specs=[
         dg.AssetCheckSpec(
             "prediction_grades_graded_share",
@@ -128,14 +132,10 @@ def prediction_grades(
     kinds={"polars", "duckdb"},
     metadata={"partition_expr": "game_date"},
     ins={
-        # the final calls: a first publication not among them was withdrawn
-        "predictions": dg.AssetIn(
-            key=["predictions", "player_points_predictions"], metadata={MISSING_TABLE_IS_EMPTY: True}
-        ),
-        "box_scores": dg.AssetIn(key=BOX),
-        "schedule_rows": dg.AssetIn(key=["raw", "schedule"]),
-        "injuries": dg.AssetIn(key=["raw", "injury_report"], metadata={MISSING_TABLE_IS_EMPTY: True}),
-        # every snapshot of D's lines: each published call's closing line
+        # the final calls (a first publication not among them was withdrawn) and what grades them
+        **GRADING_INS,
+        # every snapshot of D's lines: each published call's closing line (none written yet on a fresh
+        # warehouse's first overnight run: no lines)
         "props": dg.AssetIn(key=["raw", "player_props"], metadata={MISSING_TABLE_IS_EMPTY: True}),
     },
 )

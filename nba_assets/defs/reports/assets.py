@@ -5,6 +5,7 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
+from nba_assets.defs.grading.assets import GRADES, PUBLISHED
 from nba_assets.defs.partitions import dates_of, game_date_partitions
 from nba_assets.defs.resources import ObjectStoreResource
 from nba_assets.lib import exports
@@ -12,8 +13,6 @@ from nba_assets.lib.storage.duckdb_io import MISSING_TABLE_IS_EMPTY
 
 KEY = dg.AssetKey(["reports", "daily_report"])
 PREDICTIONS = dg.AssetKey(["predictions", "player_points_predictions"])
-GRADES = dg.AssetKey(["grading", "prediction_grades"])
-PUBLISHED = dg.AssetKey(["grading", "published_grades"])
 # the grades before D: D's own games are not graded when its report is written
 BEFORE_D = dg.TimeWindowPartitionMapping(
     start_offset=-exports.GRADES_WINDOW_DAYS, end_offset=-1, allow_nonexistent_upstream_partitions=True
