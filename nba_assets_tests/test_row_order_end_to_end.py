@@ -503,6 +503,7 @@ def test_calls_published_before_tip_off_are_kept_and_graded_as_published(
 
     from nba_assets.defs.predictions import assets as prediction_assets
     from nba_assets.lib import publications
+    from nba_assets.lib.raw import CheckOutcome
     from nba_assets.lib.storage.object_store import LocalObjectStore
 
     settings = Settings(data_dir=tmp_path / "data")
@@ -515,14 +516,14 @@ def test_calls_published_before_tip_off_are_kept_and_graded_as_published(
     morning = first_tip.astimezone(UTC) - timedelta(hours=2)
     store = LocalObjectStore(settings.object_store_root)
 
-    def run(job: str, now: datetime) -> dict[str, dict[str, Any]]:
+    def run(job: str, now: datetime, succeeds: bool = True) -> dict[str, dict[str, Any]]:
         """Each asset's materialization metadata, by asset name."""
         monkeypatch.setattr(prediction_assets, "utc_now", lambda: now)
         with dg.instance_for_test() as instance:
             result = defs.resolve_job_def(job).execute_in_process(
                 instance=instance, tags=_range(END, END), raise_on_error=False
             )
-            assert result.success, job
+            assert result.success is succeeds, job
             return {
                 e.materialization.asset_key.path[-1]: {
                     k: getattr(v, "value", v) for k, v in e.materialization.metadata.items()
@@ -530,6 +531,12 @@ def test_calls_published_before_tip_off_are_kept_and_graded_as_published(
                 for e in result.get_asset_materialization_events()
             }
 
+    # the blocking check fails (the run's report would not be written): nothing is published
+    with monkeypatch.context() as patched:
+        unanswered = CheckOutcome(False, {"lines_without_all_systems": 1})
+        patched.setattr(prediction_assets.pchecks, "every_line_answered", lambda props, preds: unanswered)
+        blocked = run("predict_job", morning, succeeds=False)["player_points_predictions"]
+    assert blocked["calls_published"] == 0 and not store.list_keys(f"publications/{END}/")
     shown = run("predict_job", morning)["player_points_predictions"]
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         calls = con.sql(

@@ -3,8 +3,9 @@
 The line refresh re-predicts today's partition whenever lines move, so the predictions table, and the
 graded record built on it, hold each date's *final* calls. A call published at 10:00 and withdrawn at
 15:00 (the line moved against it, the call became a PASS) is in neither: the record of final calls can
-leave out exactly the calls the market disagreed with. So every predictions run also writes the
-actionable calls of the games that have not tipped off yet as an immutable snapshot in the object store
+leave out exactly the calls the market disagreed with. So every predictions run also writes (once its
+predictions are stored and its blocking check passed: what a report can show) the actionable calls of the
+games that have not tipped off yet as an immutable snapshot in the object store
 (``publications/<D>/<UTC time>-<run id>.parquet``; never overwritten), and grading reads the first
 publication of each call back and grades it: the record of what was published, next to the record of
 the final calls, with the calls withdrawn before tip-off counted apart, and each call's closing-line

@@ -88,11 +88,11 @@ def player_points_predictions(
     preds = batch.predictions
     record_partition_row_counts(context, preds)
     picks = preds.filter((pl.col("system") == "catboost") & pl.col("actionable") & pl.col("is_main_line"))
-    # the calls of games still ahead, kept as published whatever a later run predicts (lib/publications)
+    answered = pchecks.every_line_answered(props, preds)
+    # the calls of games still ahead, kept as published whatever a later run predicts (lib/publications);
+    # none when the blocking check fails (the run's report is not written: nobody was shown them)
     now = utc_now()
-    published = publications.write_snapshots(
-        object_store.get_store(), publications.publishable(preds, props, now), now, context.run_id
-    )
+    calls = publications.publishable(preds, props, now) if answered.passed else preds.clear()
     yield dg.Output(
         preds,
         metadata={
@@ -105,11 +105,13 @@ def player_points_predictions(
             },
             "picks_catboost_main_lines": picks.height,
             # 0 for a run after the games' tip-offs (a backfill): nothing it says could have been acted on
-            "calls_published": sum(published.values()),
+            "calls_published": calls.height,
             "picks": dg.MetadataValue.md(picks_preview(picks)),
         },
     )
-    yield _result(CHECKS[0], pchecks.every_line_answered(props, preds))
+    # written once the output is stored: a run whose warehouse write failed published nothing
+    publications.write_snapshots(object_store.get_store(), calls, now, context.run_id)
+    yield _result(CHECKS[0], answered)
     yield _result(CHECKS[1], pchecks.not_all_fallbacks(preds))
 
 
