@@ -758,3 +758,45 @@ def test_empty_fetch_markers_pass_the_raw_contract_and_its_checks_only_as_marker
     }
     assert raw.placeholder_lines(props).passed  # a marker has no price, and is no line without one
     assert raw.unresolved_share(props).metadata["names"] == 3  # p1, p2, p3: the marker names nobody
+
+
+def test_the_model_learns_the_square_root_of_points_and_serves_points() -> None:
+    """CatBoost is fitted on sqrt(points); the served prediction is its square plus the residual
+    variance in square-root units on the rows it was fitted on. The shifts travel with the stored
+    version (the final and the hold-out booster's), and a version stored before the option (a model of
+    points, no ``target`` in its params) still loads as one."""
+    from dataclasses import replace
+
+    from catboost import CatBoostRegressor
+
+    from nba_assets.lib.modeling.train import TRAINING_ORDER, PointsModel, SqrtBooster, _matrix
+
+    feats = synthetic_features(date(2025, 1, 1), 50)
+    cutoff = date(2025, 1, 30)
+    model = train_points_model(feats, cutoff, FAST)
+    assert model.params["target"] == "sqrt" and isinstance(model.booster, SqrtBooster)
+    rows = training_rows(feats, cutoff).sort(TRAINING_ORDER)
+    x, root = _matrix(rows, model.features), np.sqrt(rows["target_pts"].to_numpy().astype(float))
+    raw = model.booster.model.predict(x)
+    assert model.params["target_shift"] == pytest.approx(float(np.mean((root - raw) ** 2)))
+    assert 0 < model.params["target_shift"] < 5
+    probe = feats.filter(pl.col("game_date") == date(2025, 2, 1))
+    xp = _matrix(probe, model.features)
+    want = np.clip(model.booster.model.predict(xp), 0, None) ** 2 + model.params["target_shift"]
+    assert np.allclose(model.predict(probe), want)
+    back = PointsModel.from_bytes(*model.to_bytes(), model.holdout_bytes())
+    assert np.array_equal(back.predict(probe), model.predict(probe))
+    assert model.holdout_booster is not None and back.holdout_booster is not None
+    assert np.array_equal(back.holdout_booster.predict(xp), model.holdout_booster.predict(xp))
+    assert back.holdout_booster.shift == model.params["holdout_target_shift"] != model.params["target_shift"]
+
+    old = train_points_model(feats, cutoff, replace(FAST, target="points"))
+    assert not isinstance(old.booster, SqrtBooster) and "target_shift" not in old.params
+    blob, meta = old.to_bytes()
+    legacy = json.loads(meta)
+    del legacy["params"]["target"]
+    loaded = PointsModel.from_bytes(blob, json.dumps(legacy).encode())
+    assert isinstance(loaded.booster, CatBoostRegressor)
+    assert np.array_equal(loaded.predict(probe), old.predict(probe))
+    with pytest.raises(ValueError, match="target='log'"):
+        train_points_model(feats, cutoff, replace(FAST, target="log"))

@@ -25,6 +25,11 @@ class ModelConfig:
     depth: int = 6
     l2_leaf_reg: float = 5.0
     loss: str = "RMSE"
+    # What CatBoost learns: "sqrt", the square root of points (points are right-skewed; their square
+    # root's spread hardly grows with the level), served as the square of its prediction plus the
+    # residual variance in square-root units (E[Y] = E[S]^2 + Var S for S = sqrt Y); or "points", as
+    # shipped until 2026-12-07. README "What was tried" gives the figures.
+    target: str = "sqrt"
     validation_days: int = 28  # the newest game dates before the cutoff validate the candidate ...
     validation_min_rows: int = 6000  # ... extended until they hold this many rows
     min_train_rows: int = 2000
@@ -68,4 +73,5 @@ class ModelConfig:
 DECISIONS = DecisionConfig()
 MODEL = ModelConfig()
 REAL_LINE_CALIBRATIONS = ("isotonic", "platt")
+TARGETS = ("sqrt", "points")
 SYSTEMS = ("baseline_l10", "baseline_blend", "catboost", "catboost_line")

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import polars as pl
@@ -31,7 +31,7 @@ from catboost import CatBoostRegressor
 
 from nba_assets.lib.features.catalog import BASE_FEATURES
 from nba_assets.lib.modeling.baselines import baseline_predictions
-from nba_assets.lib.modeling.config import MODEL, REAL_LINE_CALIBRATIONS, ModelConfig
+from nba_assets.lib.modeling.config import MODEL, REAL_LINE_CALIBRATIONS, TARGETS, ModelConfig
 from nba_assets.lib.modeling.distribution import (
     Distribution,
     Isotonic,
@@ -79,6 +79,27 @@ def synthetic_lines(frame: pl.DataFrame) -> np.ndarray:
 
 
 @dataclass
+class SqrtBooster:
+    """A CatBoost model of sqrt(points) that predicts points: the square of its prediction (clipped at
+    0) plus ``shift``, the residual variance in square-root units on the rows it was fitted on (the
+    mean of Y = S^2 is E[S]^2 + Var S; the square alone is about the median, too low for this data)."""
+
+    model: CatBoostRegressor
+    shift: float
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(np.clip(self.model.predict(x), 0, None) ** 2 + self.shift)
+
+    def get_best_iteration(self) -> int | None:
+        return self.model.get_best_iteration()  # type: ignore[no-any-return]
+
+
+# A fitted booster: predictions in points either way (a model stored before the target option is the
+# plain regressor of points).
+Booster: TypeAlias = CatBoostRegressor | SqrtBooster
+
+
+@dataclass
 class PointsModel:
     version: str
     cutoff: date
@@ -86,12 +107,12 @@ class PointsModel:
     train_end: date
     features: list[str]
     params: dict[str, Any]
-    booster: CatBoostRegressor
+    booster: Booster
     sigma: SigmaModel
     calibration: Isotonic
     metrics: dict[str, Any] = field(default_factory=dict)
     calibration_line: Isotonic | None = None  # for the line-aware system; None = ``calibration``
-    holdout_booster: CatBoostRegressor | None = None  # trained without the validation rows
+    holdout_booster: Booster | None = None  # trained without the validation rows
     # the baselines' own distributions, fitted on the same validation rows and lines
     baselines: dict[str, Distribution] = field(default_factory=dict)
 
@@ -151,29 +172,39 @@ class PointsModel:
             train_end=date.fromisoformat(meta["train_end"]),
             features=list(meta["features"]),
             params=dict(meta["params"]),
-            booster=_booster_from(blob),
+            booster=_booster_from(blob, meta["params"], "target_shift"),
             sigma=SigmaModel(**meta["sigma"]),
             calibration=Isotonic(**meta["calibration"]),
             metrics=dict(meta["metrics"]),
             calibration_line=Isotonic(**meta["calibration_line"]) if meta.get("calibration_line") else None,
-            holdout_booster=_booster_from(holdout) if holdout is not None else None,
+            holdout_booster=(
+                _booster_from(holdout, meta["params"], "holdout_target_shift")
+                if holdout is not None
+                else None
+            ),
             baselines={k: Distribution.from_json(v) for k, v in (meta.get("baselines") or {}).items()},
         )
 
 
-def _booster_bytes(booster: CatBoostRegressor) -> bytes:
+def _booster_bytes(booster: Booster) -> bytes:
+    """The CatBoost binary (a square-root model's shift is in the version's params)."""
+    model = booster.model if isinstance(booster, SqrtBooster) else booster
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "m.cbm"
-        booster.save_model(str(path))
+        model.save_model(str(path))
         return path.read_bytes()
 
 
-def _booster_from(blob: bytes) -> CatBoostRegressor:
+def _booster_from(blob: bytes, params: dict[str, Any], shift_key: str) -> Booster:
+    """A stored booster, as it was fitted: of sqrt(points) with its shift (``params[shift_key]``) when
+    the version's ``params["target"]`` says so, else of points (every version stored before)."""
     booster = CatBoostRegressor()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "m.cbm"
         path.write_bytes(blob)
         booster.load_model(str(path))
+    if params.get("target") == "sqrt":
+        return SqrtBooster(booster, float(params[shift_key]))
     return booster
 
 
@@ -201,6 +232,30 @@ def _fit(
     iterations: int,
     names: list[str],
     eval_set: tuple[np.ndarray, np.ndarray] | None = None,
+) -> Booster:
+    """A CatBoost regressor of ``cfg.target`` (early-stopped on ``eval_set`` when given, in the
+    target's units); its ``predict`` gives points."""
+    if cfg.target not in TARGETS:
+        raise ValueError(f"ModelConfig.target={cfg.target!r} is not one of {', '.join(TARGETS)}")
+    if cfg.target == "sqrt":
+        ys = np.sqrt(np.clip(np.asarray(y, dtype=float), 0, None))
+        es = (
+            None
+            if eval_set is None
+            else (eval_set[0], np.sqrt(np.clip(np.asarray(eval_set[1], float), 0, None)))
+        )
+        model = _fit_catboost(x, ys, cfg, iterations, names, es)
+        return SqrtBooster(model, float(np.mean((ys - model.predict(x)) ** 2)))
+    return _fit_catboost(x, y, cfg, iterations, names, eval_set)
+
+
+def _fit_catboost(
+    x: np.ndarray,
+    y: np.ndarray,
+    cfg: ModelConfig,
+    iterations: int,
+    names: list[str],
+    eval_set: tuple[np.ndarray, np.ndarray] | None,
 ) -> CatBoostRegressor:
     model = CatBoostRegressor(
         iterations=iterations,
@@ -356,6 +411,14 @@ def train_points_model(features: pl.DataFrame, cutoff: date, cfg: ModelConfig = 
         "loss": cfg.loss,
         "seed": cfg.seed,
         "monotone_increasing": [n for n in names if n in cfg.monotone_increasing],
+        "target": cfg.target,
+        # a square-root model's served shift (its residual variance in square-root units), and its
+        # hold-out booster's (the promotion gate scores it)
+        **(
+            {"target_shift": final.shift, "holdout_target_shift": holdout.shift}
+            if isinstance(final, SqrtBooster) and isinstance(holdout, SqrtBooster)
+            else {}
+        ),
     }
     return PointsModel(
         # unique per training: a retrain of the same cutoff is a new version, never the old one's files
@@ -431,7 +494,7 @@ def promotion_gate(
     )
 
 
-def _mae(booster: CatBoostRegressor, names: list[str], rows: pl.DataFrame, y: np.ndarray) -> float:
+def _mae(booster: Booster, names: list[str], rows: pl.DataFrame, y: np.ndarray) -> float:
     """The mean absolute error, summed in value order: the same float whatever order the feature rows
     came in (BigQuery: no set order), and two models whose errors are the same numbers on different
     rows get the same MAE, so a tie is one for the gate's ``cand <= champ`` in any order."""
