@@ -709,6 +709,11 @@ def test_the_backtest_calibrates_real_lines_with_the_map_it_is_given(tmp_path: P
     }
     assert f"models (CatBoost seed {FAST.seed}), each trained only on games before" in texts["isotonic"]
     assert "Platt" not in texts["isotonic"]
+    # a run of the old target says so (the shipped one's text is unchanged)
+    old = backtest.write_report(
+        replace(runs["isotonic"], target="points"), start, end, tmp_path / "points", "synthetic"
+    ).read_text()
+    assert f"models (CatBoost seed {FAST.seed}, trained on points), each trained only" in old
     assert (
         f"models (CatBoost seed {FAST.seed}, P(over) calibrated by Platt on real lines), each trained only"
         in texts["platt"]

@@ -489,6 +489,13 @@ def test_backtest_calibrates_real_lines_with_the_map_asked_for(
     assert seen == [(method, 17)]
 
 
+@pytest.mark.parametrize(("flags", "target"), [([], "sqrt"), (["--target", "points"], "points")])
+def test_backtest_trains_the_target_asked_for(no_runs, monkeypatch, flags: list[str], target: str) -> None:
+    """--target reaches every weekly model's config; the default is the shipped sqrt(points). What the
+    target does to training: test_lib_modeling."""
+    assert [cfg.target for cfg in _backtest_model_cfgs(monkeypatch, flags)] == [target]
+
+
 def test_backtest_refuses_an_unknown_calibration_before_anything_runs(no_runs, capsys) -> None:
     with pytest.raises(SystemExit) as exc:
         main([*BT, "--start", "2025-11-01", "--end", "2025-11-03", "--calibration", "foo"])

@@ -3,7 +3,7 @@ warehouse's feature store, with or without real lines.
 
     python scripts/walk_forward_mae.py --warehouse DATA_DIR/warehouse.duckdb \
         --start 2024-10-22 --end 2024-11-21 [--rows lined|rotation] [--min-minutes 18] [--seed 17] \
-        [--retrain-days 7]
+        [--retrain-days 7] [--target sqrt|points]
 
 The backtest (``nba-assets backtest``) needs real points lines, and the archive has them only for
 2025-26. This script checks that the model's gain is not an accident of that one window: it repeats
@@ -22,7 +22,8 @@ here read D's box score.
 
 ``--seed`` sets CatBoost's random seed (default: the shipped model's), to measure how much of a
 difference between two settings is seed-to-seed noise. ``--retrain-days`` (1..7, default 7, the
-backtest's) sets how often a model is retrained.
+backtest's) sets how often a model is retrained. ``--target`` sets what CatBoost learns (default: the
+shipped model's).
 
 It prints MAE per system and the gain over the better baseline with a 90% paired bootstrap interval
 over game dates. It reads the warehouse read-only and writes nothing.
@@ -41,7 +42,7 @@ import polars as pl
 
 from nba_assets.lib.backtest import accuracy, cutoffs, mae_gain_interval
 from nba_assets.lib.modeling.baselines import baseline_predictions
-from nba_assets.lib.modeling.config import MODEL, ModelConfig
+from nba_assets.lib.modeling.config import MODEL, TARGETS, ModelConfig
 from nba_assets.lib.modeling.decisions import book_lines, consensus
 from nba_assets.lib.modeling.train import REGULAR_SEASON_ID_PREFIX, train_points_model
 
@@ -98,6 +99,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--min-minutes", type=float, default=18.0)
     ap.add_argument("--seed", type=int, default=MODEL.seed, help=f"CatBoost seed (default {MODEL.seed})")
     ap.add_argument("--retrain-days", type=int, default=7, help="days between retrains (1..7, default 7)")
+    ap.add_argument("--target", choices=TARGETS, default=MODEL.target, help=f"default {MODEL.target}")
     args = ap.parse_args(argv)
     # checked before anything is read or trained (five weekly models take minutes)
     if args.end < args.start:
@@ -127,8 +129,10 @@ def main(argv: list[str] | None = None) -> None:
             lined = consensus(book_lines(props)).rename({"consensus_line": "cons"})
     finally:
         con.close()
-    cfg = replace(MODEL, seed=args.seed)
-    print(f"CatBoost seed {cfg.seed}, retrain every {args.retrain_days} days", flush=True)
+    cfg = replace(MODEL, seed=args.seed, target=args.target)
+    print(
+        f"CatBoost seed {cfg.seed}, target {cfg.target}, retrain every {args.retrain_days} days", flush=True
+    )
     rows = scored_rows(features, lined, args.start, args.end, args.min_minutes, cfg, args.retrain_days)
     table = accuracy(rows).sort("mae")
     print(table)

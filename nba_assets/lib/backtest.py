@@ -221,6 +221,7 @@ class BacktestResult:
     seed: int = MODEL.seed  # the CatBoost seed of every model
     # the map of catboost's P(over) on real lines (ModelConfig.real_line_calibration)
     calibration: str = MODEL.real_line_calibration
+    target: str = MODEL.target  # what CatBoost learned (ModelConfig.target)
 
 
 def cutoffs(start: date, end: date, retrain_days: int) -> list[tuple[date, date]]:
@@ -311,6 +312,7 @@ def run_backtest(
         seconds=time.perf_counter() - t0,
         seed=model_cfg.seed,
         calibration=model_cfg.real_line_calibration,
+        target=model_cfg.target,
     )
 
 
@@ -470,6 +472,11 @@ def calibration_note(calibration: str) -> str:
     return f", P(over) calibrated by {CALIBRATION_NAMES.get(calibration, calibration)} on real lines"
 
 
+def target_note(target: str) -> str:
+    """ ", trained on <target>" for a target other than the shipped one, else "" (as calibration_note)."""
+    return "" if target == MODEL.target else f", trained on {target}"
+
+
 def write_report(result: BacktestResult, start: date, end: date, out_dir: Path, lines_label: str) -> Path:
     """``backtest_report.md``, PNG plots (calibration, hit rate by tier) and each weekly model's metadata
     (``backtest_models.json``) in ``out_dir``."""
@@ -485,7 +492,7 @@ def write_report(result: BacktestResult, start: date, end: date, out_dir: Path, 
     lines = [
         f"# Backtest {start} .. {end}",
         "",
-        f"Walk-forward: {len(result.models)} models (CatBoost seed {result.seed}{calibration_note(result.calibration)}), "
+        f"Walk-forward: {len(result.models)} models (CatBoost seed {result.seed}{target_note(result.target)}{calibration_note(result.calibration)}), "
         "each trained only on games "
         f"before the first date it predicts. Lines: {lines_label}. {rows.height:,} rows (player x line x system), "
         f"{rows.select('game_date', 'player_id').n_unique():,} player-dates, {result.seconds:.0f} s.",

@@ -4,7 +4,7 @@ nba-assets parse KIND FILE [--game-date D]   parse one saved payload with the pi
 nba-assets kinds               list the payload kinds ``parse`` knows
 nba-assets main [--start D] [--end D]   run the pipeline for a range of game dates
 nba-assets backtest --start D --end D --out CSV [--lines CSV] [--report-dir DIR] [--retrain-days N]
-    [--seed N] [--calibration isotonic|platt]   walk-forward backtest (local)
+    [--seed N] [--calibration isotonic|platt] [--target sqrt|points]   walk-forward backtest (local)
 nba-assets report --date D [--out DIR]  the day's picks (CSV, JSON) and HTML report from the warehouse
 """
 
@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from nba_assets.lib.env import Settings
 from nba_assets.lib.errors import SourceDataError
-from nba_assets.lib.modeling.config import MODEL, REAL_LINE_CALIBRATIONS
+from nba_assets.lib.modeling.config import MODEL, REAL_LINE_CALIBRATIONS, TARGETS
 
 if TYPE_CHECKING:  # imported where used, like the other modules a command needs
     from nba_assets.lib.sources.archive import ArchiveSource
@@ -170,7 +170,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         )
     print(
         f"backtest {start} .. {end}: {inputs.props.height:,} lines, retrain every {args.retrain_days} days, "
-        f"CatBoost seed {args.seed}{backtest.calibration_note(args.calibration)}",
+        f"CatBoost seed {args.seed}, target {args.target}{backtest.calibration_note(args.calibration)}",
         flush=True,
     )
     result = backtest.run_backtest(
@@ -178,7 +178,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         start,
         end,
         args.retrain_days,
-        model_cfg=replace(MODEL, seed=args.seed, real_line_calibration=args.calibration),
+        model_cfg=replace(MODEL, seed=args.seed, real_line_calibration=args.calibration, target=args.target),
         progress=lambda m: print("  " + m, flush=True),
     )
     out = Path(args.out)
@@ -342,6 +342,13 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"map of catboost's P(over) in the weeks calibrated on real lines (default "
         f"{MODEL.real_line_calibration}, the shipped one; platt: a logistic regression on logit(p)); "
         "synthetic-line weeks, catboost_line and the baselines stay isotonic",
+    )
+    b.add_argument(
+        "--target",
+        choices=TARGETS,
+        default=MODEL.target,
+        help=f"what CatBoost learns (default {MODEL.target}, the shipped one: sqrt(points), served as its "
+        "square plus its residual variance; points: the points themselves, as shipped until 2026-12-07)",
     )
     b.set_defaults(func=cmd_backtest)
     r = sub.add_parser(
