@@ -15,7 +15,7 @@ import pytest
 from dagster._utils.schedules import cron_string_iterator  # test-only: the daemon's tick generator
 from dagster_slack import SlackResource
 
-from nba_assets.defs.automation import policy, sensors
+from nba_assets.defs.automation import policy, queries, sensors
 from nba_assets.defs.automation.resources import (
     AlertsResource,
     LocalAlertsResource,
@@ -29,7 +29,7 @@ from nba_assets.defs.automation.schedules import (
     weekly_retrain_job_schedule,
 )
 from nba_assets.defs.build import build_definitions
-from nba_assets.defs.grading.assets import GRADES, PERF, READY, box_scores_ready_for_grading
+from nba_assets.defs.grading.assets import GRADES, PERF, PUBLISHED, READY, box_scores_ready_for_grading
 from nba_assets.defs.raw.assets import raw_assets
 from nba_assets.defs.resources import (
     PROBE_TICK_SECONDS,
@@ -1313,33 +1313,39 @@ def stored_grades() -> None:
     """Stands for grading/prediction_grades: the sensor reads only the instance's materializations."""
 
 
+@dg.asset(key=PUBLISHED, partitions_def=SEASONS, backfill_policy=dg.BackfillPolicy.single_run())
+def stored_published() -> None:
+    """Stands for grading/published_grades (the performance reads it over the same window)."""
+
+
 @dg.asset(
     key=PERF,
     partitions_def=SEASONS,
     backfill_policy=dg.BackfillPolicy.single_run(),
     deps=[
         dg.AssetDep(
-            GRADES,
+            key,
             partition_mapping=dg.TimeWindowPartitionMapping(
                 start_offset=-300, end_offset=0, allow_nonexistent_upstream_partitions=True
             ),
         )
+        for key in (GRADES, PUBLISHED)
     ],
 )
 def stored_performance() -> None:
-    """Stands for grading/system_performance (same key, partitions and read window)."""
+    """Stands for grading/system_performance (same key, partitions and read windows)."""
 
 
-GRADED = [stored_grades, stored_performance]
+GRADED = [stored_grades, stored_published, stored_performance]
 
 
 def grade_run(instance: dg.DagsterInstance, start: str, end: str | None = None, *, performance: bool = True):
-    """What grade_job does for start..end: grades, then performance, in one run (``performance=False``:
-    the grades alone, as a UI materialization of prediction_grades does)."""
+    """What grade_job does for start..end: grades (final and published), then performance, in one run
+    (``performance=False``: the grades alone, as a UI materialization of prediction_grades does)."""
     run = dg.materialize(
         GRADED,
         instance=instance,
-        selection=[GRADES, PERF] if performance else [GRADES],
+        selection=[GRADES, PUBLISHED, PERF] if performance else [GRADES],
         tags={
             "dagster/asset_partition_range_start": start,
             "dagster/asset_partition_range_end": end or start,
@@ -1414,6 +1420,35 @@ def test_grades_written_without_their_performance_make_that_date_stale_too(repo)
         assert not late.run_requests
         grade_run(instance, "2025-11-05")  # graded for the first time, after 11-06
         assert requested(refresh(repo, instance, late.cursor)) == [("2025-11-06", "2025-11-06")]
+
+
+def test_published_grades_written_again_make_the_later_performance_stale_too(repo) -> None:
+    """The performance also reads grading/published_grades: rewriting them for an old date (from the UI,
+    a backfill) recomputes the later dates' performance, as a regrade of the final calls does."""
+    with dg.instance_for_test() as instance:
+        grade_run(instance, "2025-11-01", "2025-11-04")
+        cursor = refresh(repo, instance).cursor
+        assert dg.materialize(
+            GRADED, instance=instance, selection=[PUBLISHED], partition_key="2025-11-02"
+        ).success
+        assert requested(refresh(repo, instance, cursor)) == [("2025-11-02", "2025-11-04")]
+
+
+def test_materializations_of_two_assets_are_read_in_storage_order_without_skipping_any() -> None:
+    """Each key's page of at most ``limit`` records, merged and cut where the earliest full page ends:
+    read page after page, every record of both keys comes once, in storage order."""
+    with dg.instance_for_test() as instance:
+        for day in ("2025-11-01", "2025-11-02", "2025-11-03"):
+            assert dg.materialize(GRADED, instance=instance, selection=[GRADES], partition_key=day).success
+        for day in ("2025-11-01", "2025-11-02"):
+            assert dg.materialize(GRADED, instance=instance, selection=[PUBLISHED], partition_key=day).success
+        seen, after = [], 0
+        while page := queries.materializations_after_any(instance, [GRADES, PUBLISHED], after, 2):
+            seen += page
+            after = page[-1].storage_id
+        ids = [r.storage_id for r in seen]
+        assert ids == sorted(set(ids)) and len(ids) == 5
+        assert [r.asset_key for r in seen] == [GRADES] * 3 + [PUBLISHED] * 2
 
 
 def test_a_regrade_reaches_the_end_of_its_season_only(repo) -> None:

@@ -115,6 +115,18 @@ def materializations_after(
     return list(result.records)
 
 
+def materializations_after_any(
+    instance: dg.DagsterInstance, keys: list[dg.AssetKey], after: int, limit: int
+) -> list[dg.EventLogRecord]:
+    """The materializations of any of ``keys`` stored after ``after``, oldest first: each key's first
+    ``limit``, merged, cut where the earliest full page ends (a key's records past its page are read
+    from there next time, so none is skipped)."""
+    pages = [materializations_after(instance, key, after, limit) for key in keys]
+    ends = [page[-1].storage_id for page in pages if len(page) >= limit]
+    merged = sorted((r for page in pages for r in page), key=lambda r: r.storage_id)
+    return [r for r in merged if not ends or r.storage_id <= min(ends)]
+
+
 def latest_materialization_id_by_partition(instance: dg.DagsterInstance, key: dg.AssetKey) -> dict[str, int]:
     """Per materialized partition of ``key``, the storage id of its latest materialization (one query)."""
     return dict(instance.get_latest_storage_id_by_partition(key, dg.DagsterEventType.ASSET_MATERIALIZATION))

@@ -233,12 +233,16 @@ def grading_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     minimum_interval_seconds=5 * 60,
     default_status=RUNNING,
     description="When the grades of a date older than the newest graded date are written again (a regrade "
-    "of corrected box scores, a backfill), recomputes grading/system_performance for the dates whose windows "
-    "hold it (the rest of its season, up to the newest graded date) in one run, once per grades write.",
+    "of corrected box scores, a backfill; the final calls' or the published calls' grades), recomputes "
+    "grading/system_performance for the dates whose windows hold it (the rest of its season, up to the newest "
+    "graded date) in one run, once per grades write.",
 )
 def system_performance_refresh_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     after = policy.performance_refresh_after(context.cursor)
-    records = queries.materializations_after(context.instance, GRADES, after, policy.REFRESH_EVENTS_PER_TICK)
+    # the final calls' grades and the published calls' grades: the performance reads both
+    records = queries.materializations_after_any(
+        context.instance, [GRADES, PUBLISHED], after, policy.REFRESH_EVENTS_PER_TICK
+    )
     if not records:
         return dg.SensorResult(skip_reason="no grades written since the last tick", cursor=context.cursor)
     finished: dict[str, bool] = {}
