@@ -517,37 +517,57 @@ def test_calls_published_before_tip_off_are_kept_and_graded_as_published(
     store = LocalObjectStore(settings.object_store_root)
 
     def run(job: str, now: datetime, succeeds: bool = True) -> dict[str, dict[str, Any]]:
-        """Each asset's materialization metadata, by asset name."""
+        """Each asset's materialization metadata, by asset name, with its observations' (prefixed
+        "observed:")."""
         monkeypatch.setattr(prediction_assets, "utc_now", lambda: now)
         with dg.instance_for_test() as instance:
             result = defs.resolve_job_def(job).execute_in_process(
                 instance=instance, tags=_range(END, END), raise_on_error=False
             )
             assert result.success is succeeds, job
-            return {
-                e.materialization.asset_key.path[-1]: {
-                    k: getattr(v, "value", v) for k, v in e.materialization.metadata.items()
-                }
-                for e in result.get_asset_materialization_events()
-            }
+            meta: dict[str, dict[str, Any]] = {}
+            for e in result.get_asset_materialization_events():
+                m = e.materialization
+                meta[m.asset_key.path[-1]] = {k: getattr(v, "value", v) for k, v in m.metadata.items()}
+            for e in result.get_asset_observation_events():
+                o = e.asset_observation_data.asset_observation
+                meta.setdefault(o.asset_key.path[-1], {}).update(
+                    {f"observed:{k}": getattr(v, "value", v) for k, v in o.metadata.items()}
+                )
+            return meta
 
     # the blocking check fails (the run's report would not be written): nothing is published
     with monkeypatch.context() as patched:
         unanswered = CheckOutcome(False, {"lines_without_all_systems": 1})
         patched.setattr(prediction_assets.pchecks, "every_line_answered", lambda props, preds: unanswered)
         blocked = run("predict_job", morning, succeeds=False)["player_points_predictions"]
-    assert blocked["calls_published"] == 0 and not store.list_keys(f"publications/{END}/")
+    assert blocked["calls_to_publish"] == blocked["observed:calls_published"] == 0
+    assert not store.list_keys(f"publications/{END}/")
+    # the object store refuses the snapshot: the run fails and nothing is said to be published
+    with monkeypatch.context() as patched:
+        put = LocalObjectStore.put_bytes
+
+        def refuse(self: LocalObjectStore, key: str, data: bytes, *args: Any) -> str:
+            if key.startswith(f"{publications.PREFIX}/"):
+                raise OSError(f"object store: cannot write {key}")
+            return put(self, key, data, *args)
+
+        patched.setattr(LocalObjectStore, "put_bytes", refuse)
+        refused = run("predict_job", morning, succeeds=False)["player_points_predictions"]
+    assert refused["calls_to_publish"] > 0 and "observed:calls_published" not in refused
+    assert not store.list_keys(f"publications/{END}/")
     shown = run("predict_job", morning)["player_points_predictions"]
+    assert shown["observed:calls_published_by_date"] == {END: shown["calls_to_publish"]}
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         calls = con.sql(
             "SELECT * FROM predictions.player_points_predictions WHERE game_date = ? AND actionable",
             params=[END],
         ).pl()
     snapshot = publications.read_snapshots(store, [date.fromisoformat(END)])
-    assert snapshot is not None and shown["calls_published"] == snapshot.height == calls.height > 0
+    assert snapshot is not None and shown["observed:calls_published"] == snapshot.height == calls.height > 0
     assert set(snapshot["published_utc"].to_list()) == {morning}
     late = run("predict_job", last_tip.astimezone(UTC) + timedelta(minutes=1))
-    assert late["player_points_predictions"]["calls_published"] == 0
+    assert late["player_points_predictions"]["observed:calls_published"] == 0
     assert len(store.list_keys(f"publications/{END}/")) == 1  # the later run published nothing
 
     # one main-line catboost call first published on the other side, earlier, then withdrawn

@@ -104,13 +104,21 @@ def player_points_predictions(
                 s: int(n) for s, n in preds.filter(pl.col("actionable")).group_by("system").len().iter_rows()
             },
             "picks_catboost_main_lines": picks.height,
-            # 0 for a run after the games' tip-offs (a backfill): nothing it says could have been acted on
-            "calls_published": calls.height,
+            # 0 for a run after the games' tip-offs (a backfill): nothing it says could have been acted on;
+            # the observation logged after the snapshot write confirms them as published
+            "calls_to_publish": calls.height,
             "picks": dg.MetadataValue.md(picks_preview(picks)),
         },
     )
-    # written once the output is stored: a run whose warehouse write failed published nothing
-    publications.write_snapshots(object_store.get_store(), calls, now, context.run_id)
+    # written once the output is stored: a run whose warehouse write failed published nothing; a failed
+    # snapshot write fails the run before the observation, so "calls_published" counts only stored calls
+    written = publications.write_snapshots(object_store.get_store(), calls, now, context.run_id)
+    context.log_event(
+        dg.AssetObservation(
+            asset_key=KEY,
+            metadata={"calls_published": sum(written.values()), "calls_published_by_date": written},
+        )
+    )
     yield _result(CHECKS[0], answered)
     yield _result(CHECKS[1], pchecks.not_all_fallbacks(preds))
 
