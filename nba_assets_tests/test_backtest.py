@@ -12,7 +12,7 @@ from nba_assets.lib import backtest, grading
 from nba_assets.lib.errors import SourceDataError
 from nba_assets.lib.features.catalog import BASE_FEATURES
 from nba_assets.lib.modeling.config import MODEL, ModelConfig
-from nba_assets.lib.sources.lines_csv import GUARANTEED_COLUMNS, read_lines_csv
+from nba_assets.lib.sources.lines_csv import GUARANTEED_COLUMNS, outside_window, read_lines_csv
 from nba_assets_tests.conftest import script_module, shared_dir
 from nba_assets_tests.test_lib_modeling import synthetic_features
 
@@ -47,6 +47,18 @@ def test_lines_csv_never_reads_outcome_columns(dev_lines_path: Path, tmp_path: P
         pl.lit("999").alias("actual_pts"), pl.lit("1").alias("player_id"), pl.lit("x").alias("game_id")
     ).write_csv(poisoned)
     assert read_lines_csv(only).drop("source").equals(read_lines_csv(poisoned).drop("source"))
+
+
+def test_lines_outside_the_window_are_named_not_silently_dropped(dev_lines_path: Path) -> None:
+    lines = read_lines_csv(dev_lines_path)
+    dates = lines["game_date"]
+    assert outside_window(lines, date(2025, 10, 21), date(2025, 11, 20)) == ""
+    note = outside_window(lines, date(2025, 11, 1), date(2025, 11, 20))
+    before = lines.filter(pl.col("game_date") < date(2025, 11, 1))
+    after = lines.filter(pl.col("game_date") > date(2025, 11, 20))
+    assert before.height > 0
+    assert note.startswith(f"{before.height + after.height:,} of the file's {lines.height:,} lines")
+    assert f"({dates.min()} .. " in note and note.endswith("are not used")
 
 
 @pytest.mark.parametrize(

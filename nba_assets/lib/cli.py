@@ -107,7 +107,7 @@ def cmd_main(args: argparse.Namespace) -> int:
 def cmd_backtest(args: argparse.Namespace) -> int:
     from nba_assets.lib.errors import SourceDataError
     from nba_assets.lib.sources.archive import ArchiveSource
-    from nba_assets.lib.sources.lines_csv import read_lines_csv
+    from nba_assets.lib.sources.lines_csv import outside_window, read_lines_csv
 
     # Every argument is checked before anything is read or run (ingest takes minutes).
     start, end = _date(args.start, "--start"), _date(args.end, "--end")
@@ -144,6 +144,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
             raise SystemExit(
                 f"nba-assets backtest: --lines {args.lines} has no lines between --start {start} and --end {end} ({held})"
             )
+        if unused := outside_window(lines, start, end):
+            print(f"--lines {args.lines}: {unused}", flush=True)
     else:
         lo, hi = archive.lines_window
         if end < lo or start > hi:

@@ -8,6 +8,7 @@ contract, unresolved (player ids are resolved point-in-time by the identity reso
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import polars as pl
@@ -125,3 +126,21 @@ def read_lines_csv(path: str | Path) -> pl.DataFrame:
             source, "file", f"is not a readable CSV ({type(exc).__name__})", p.name
         ) from None
     return lines_from_frame(frame, source)
+
+
+def outside_window(lines: pl.DataFrame, start: date, end: date) -> str:
+    """ "" when every line of ``lines`` (:func:`read_lines_csv`'s frame) is dated ``start`` .. ``end``,
+    else a sentence saying how many are not, and their dates: the backtest predicts only its window, and
+    the file's lines outside it (before it too: the weeks before ``start`` keep the warehouse's lines)
+    are not read."""
+    dated = lines["game_date"]
+    outside = lines.filter((dated < start) | (dated > end))
+    if outside.is_empty():
+        return ""
+    first, last, n = outside.select(
+        pl.col("game_date").min(), pl.col("game_date").max(), pl.col("game_date").n_unique()
+    ).row(0)
+    return (
+        f"{outside.height:,} of the file's {lines.height:,} lines are dated outside {start} .. {end} "
+        f"({first} .. {last}, {n} dates) and are not used"
+    )
