@@ -138,7 +138,9 @@ def outside_window(lines: pl.DataFrame, start: date, end: date) -> str:
     if outside.is_empty():
         return ""
     first, last, n = outside.select(
-        pl.col("game_date").min(), pl.col("game_date").max(), pl.col("game_date").n_unique()
+        pl.col("game_date").min().alias("first"),
+        pl.col("game_date").max().alias("last"),
+        pl.col("game_date").n_unique().alias("n"),
     ).row(0)
     return (
         f"{outside.height:,} of the file's {lines.height:,} lines are dated outside {start} .. {end} "
