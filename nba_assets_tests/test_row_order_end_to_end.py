@@ -518,7 +518,7 @@ def test_calls_published_before_tip_off_are_kept_and_graded_as_published(
 
     def run(job: str, now: datetime, succeeds: bool = True) -> dict[str, dict[str, Any]]:
         """Each asset's materialization metadata, by asset name, with its observations' (prefixed
-        "observed:")."""
+        "observed <partition>:")."""
         monkeypatch.setattr(prediction_assets, "utc_now", lambda: now)
         with dg.instance_for_test() as instance:
             result = defs.resolve_job_def(job).execute_in_process(
@@ -532,7 +532,7 @@ def test_calls_published_before_tip_off_are_kept_and_graded_as_published(
             for e in result.get_asset_observation_events():
                 o = e.asset_observation_data.asset_observation
                 meta.setdefault(o.asset_key.path[-1], {}).update(
-                    {f"observed:{k}": getattr(v, "value", v) for k, v in o.metadata.items()}
+                    {f"observed {o.partition}:{k}": getattr(v, "value", v) for k, v in o.metadata.items()}
                 )
             return meta
 
@@ -541,7 +541,7 @@ def test_calls_published_before_tip_off_are_kept_and_graded_as_published(
         unanswered = CheckOutcome(False, {"lines_without_all_systems": 1})
         patched.setattr(prediction_assets.pchecks, "every_line_answered", lambda props, preds: unanswered)
         blocked = run("predict_job", morning, succeeds=False)["player_points_predictions"]
-    assert blocked["calls_to_publish"] == blocked["observed:calls_published"] == 0
+    assert blocked["calls_to_publish"] == 0 and not any(k.startswith("observed") for k in blocked)
     assert not store.list_keys(f"publications/{END}/")
     # the object store refuses the snapshot: the run fails and nothing is said to be published
     with monkeypatch.context() as patched:
@@ -554,20 +554,28 @@ def test_calls_published_before_tip_off_are_kept_and_graded_as_published(
 
         patched.setattr(LocalObjectStore, "put_bytes", refuse)
         refused = run("predict_job", morning, succeeds=False)["player_points_predictions"]
-    assert refused["calls_to_publish"] > 0 and "observed:calls_published" not in refused
+    assert refused["calls_to_publish"] > 0 and not any(k.startswith("observed") for k in refused)
     assert not store.list_keys(f"publications/{END}/")
     shown = run("predict_job", morning)["player_points_predictions"]
-    assert shown["observed:calls_published_by_date"] == {END: shown["calls_to_publish"]}
+    assert [k for k in shown if k.startswith("observed")] == [f"observed {END}:calls_published"]
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         calls = con.sql(
             "SELECT * FROM predictions.player_points_predictions WHERE game_date = ? AND actionable",
             params=[END],
         ).pl()
     snapshot = publications.read_snapshots(store, [date.fromisoformat(END)])
-    assert snapshot is not None and shown["observed:calls_published"] == snapshot.height == calls.height > 0
+    assert (
+        snapshot is not None
+        and shown[f"observed {END}:calls_published"]
+        == shown["calls_to_publish"]
+        == snapshot.height
+        == calls.height
+        > 0
+    )
     assert set(snapshot["published_utc"].to_list()) == {morning}
     late = run("predict_job", last_tip.astimezone(UTC) + timedelta(minutes=1))
-    assert late["player_points_predictions"]["observed:calls_published"] == 0
+    late_meta = late["player_points_predictions"]
+    assert late_meta["calls_to_publish"] == 0 and not any(k.startswith("observed") for k in late_meta)
     assert len(store.list_keys(f"publications/{END}/")) == 1  # the later run published nothing
 
     # one main-line catboost call first published on the other side, earlier, then withdrawn

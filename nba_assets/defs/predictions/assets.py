@@ -105,7 +105,8 @@ def player_points_predictions(
             },
             "picks_catboost_main_lines": picks.height,
             # 0 for a run after the games' tip-offs (a backfill): nothing it says could have been acted on;
-            # the observation logged after the snapshot write confirms them as published
+            # an observation of each date's partition logged after its snapshot is written says
+            # "calls_published"
             "calls_to_publish": calls.height,
             "picks": dg.MetadataValue.md(picks_preview(picks)),
         },
@@ -113,12 +114,8 @@ def player_points_predictions(
     # written once the output is stored: a run whose warehouse write failed published nothing; a failed
     # snapshot write fails the run before the observation, so "calls_published" counts only stored calls
     written = publications.write_snapshots(object_store.get_store(), calls, now, context.run_id)
-    context.log_event(
-        dg.AssetObservation(
-            asset_key=KEY,
-            metadata={"calls_published": sum(written.values()), "calls_published_by_date": written},
-        )
-    )
+    for day, n in written.items():  # none for a backfill of past dates
+        context.log_event(dg.AssetObservation(asset_key=KEY, partition=day, metadata={"calls_published": n}))
     yield _result(CHECKS[0], answered)
     yield _result(CHECKS[1], pchecks.not_all_fallbacks(preds))
 
