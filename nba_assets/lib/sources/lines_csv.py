@@ -132,9 +132,8 @@ def outside_window(lines: pl.DataFrame, start: date, end: date) -> str:
     """ "" when every line of ``lines`` (:func:`read_lines_csv`'s frame) is dated ``start`` .. ``end``,
     else a sentence saying how many are not, and their dates: the backtest predicts only its window, and
     the file's lines outside it (before it too: the weeks before ``start`` keep the warehouse's lines)
-    are not read."""
-    dated = lines["game_date"]
-    outside = lines.filter((dated < start) | (dated > end))
+    are not used."""
+    outside = lines.filter(~pl.col("game_date").is_between(start, end))
     if outside.is_empty():
         return ""
     first, last, n = outside.select(
