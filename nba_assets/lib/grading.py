@@ -253,6 +253,13 @@ def line_accuracy(
     )
 
 
+def window_start(window: str, as_of: date) -> date:
+    """The first date of ``window`` (a :data:`WINDOWS` name) ending on ``as_of``: its days back, or the
+    season's start."""
+    days = WINDOWS[window]
+    return season_start_of(as_of) if days is None else as_of - timedelta(days=days - 1)
+
+
 def performance(grades: pl.DataFrame, as_of: date) -> pl.DataFrame:
     """Per system x tier (``all`` and each tier) x window (day, 7d, 30d, season) ending on ``as_of``:
     n, MAE, the line's MAE on the same player-dates, bias, and the :func:`bet_record` of the calls on
@@ -261,10 +268,8 @@ def performance(grades: pl.DataFrame, as_of: date) -> pl.DataFrame:
     counting them as bets inflates the record (catboost_line 8,480 bets at 65.5 % on the development
     window with them, 369 at 49.9 % without)."""
     rows: list[dict[str, Any]] = []
-    first = season_start_of(as_of)
-    for window, days in WINDOWS.items():
-        lo = first if days is None else as_of - timedelta(days=days - 1)
-        w = grades.filter(pl.col("game_date").is_between(lo, as_of))
+    for window in WINDOWS:
+        w = grades.filter(pl.col("game_date").is_between(window_start(window, as_of), as_of))
         if w.is_empty():
             continue
         main = w.filter(pl.col("is_main_line"))

@@ -23,7 +23,7 @@ metadata and, over the rolling 30 days and the season, in ``grading/system_perfo
 from __future__ import annotations
 
 import io
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 import polars as pl
@@ -211,10 +211,8 @@ def published_performance(graded: pl.DataFrame, as_of: date) -> pl.DataFrame:
     rows: list[dict[str, object]] = []
     if graded.is_empty():  # no table yet, or nothing published in the lookback
         return pl.DataFrame(rows, schema=PERFORMANCE_SCHEMA)
-    first = grading.season_start_of(as_of)
     for window in PERFORMANCE_WINDOWS:
-        days = grading.WINDOWS[window]
-        lo = first if days is None else as_of - timedelta(days=days - 1)
+        lo = grading.window_start(window, as_of)
         record = published_record(graded.filter(pl.col("game_date").is_between(lo, as_of)))
         if isinstance(record, dict):
             rows += [{"window": window, "system": system, **rec} for system, rec in record.items()]
