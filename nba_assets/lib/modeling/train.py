@@ -238,15 +238,15 @@ def _fit(
     if cfg.target not in TARGETS:
         raise ValueError(f"ModelConfig.target={cfg.target!r} is not one of {', '.join(TARGETS)}")
     if cfg.target == "sqrt":
-        ys = np.sqrt(np.clip(np.asarray(y, dtype=float), 0, None))
-        es = (
-            None
-            if eval_set is None
-            else (eval_set[0], np.sqrt(np.clip(np.asarray(eval_set[1], float), 0, None)))
-        )
+        ys = _sqrt_points(y)
+        es = None if eval_set is None else (eval_set[0], _sqrt_points(eval_set[1]))
         model = _fit_catboost(x, ys, cfg, iterations, names, es)
         return SqrtBooster(model, float(np.mean((ys - model.predict(x)) ** 2)))
     return _fit_catboost(x, y, cfg, iterations, names, eval_set)
+
+
+def _sqrt_points(y: np.ndarray) -> np.ndarray:
+    return np.sqrt(np.clip(np.asarray(y, dtype=float), 0, None))
 
 
 def _fit_catboost(
