@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.special import expit, ndtr
+from scipy.special import expit, logit, ndtr
 
 
 def normal_sf(z: np.ndarray) -> np.ndarray:
@@ -106,8 +106,7 @@ PLATT_GRID = 200  # the map's knots: x = 0, 1/200, ..., 1
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
-    q = np.clip(np.asarray(p, dtype=float), PLATT_CLIP, 1 - PLATT_CLIP)
-    return np.log(q / (1 - q))
+    return logit(np.clip(np.asarray(p, dtype=float), PLATT_CLIP, 1 - PLATT_CLIP))
 
 
 def platt_fit(p: np.ndarray, outcome: np.ndarray, iterations: int = 50) -> tuple[float, float]:
