@@ -900,3 +900,110 @@ def test_a_tls_error_while_reading_the_body_is_retried_then_a_source_error() -> 
     with pytest.raises(SourceUnavailableError, match="x.test/a: gave up after 3 attempts .*SSLError"):
         http.get("https://x.test/a")
     assert Session.calls == 3
+
+
+# ---------------------------------------------------------------- a scoreboard without games
+
+CDN_SCHEDULE = "https://cdn.nba.com/static/json/staticData/"
+
+
+def _empty_board(day: str) -> dict[str, object]:
+    return {"scoreboard": {"gameDate": day, "leagueId": "00", "games": []}}
+
+
+@responses.activate
+def test_an_empty_scoreboard_on_a_date_the_season_schedule_lists_games_is_refused(
+    http: HttpClient, tmp_path: Path, fixtures_dir: Path
+) -> None:
+    """scoreboardv3 answering 200 with no games for 2024-01-15, a date the 2023-24 schedule lists 11
+    games on, refuses the batch (so the stored games and box scores of the date are kept), naming the
+    field, the date and a game; the season schedule it asked is archived."""
+    responses.get(f"{STATS}/scoreboardv3", json=_empty_board("2024-01-15"))
+    responses.get(
+        CDN_SCHEDULE + "scheduleLeagueV2_1.json",
+        body=body_of(fixtures_dir, "cdn_scheduleLeagueV2_2023-24.json"),
+    )
+    store = LocalObjectStore(tmp_path)
+    source = LiveSource(store, odds_api_key="k", http=http)
+    with pytest.raises(
+        SourceDataError,
+        match=r"stats.nba.com: field 'scoreboard.games' is empty for 2024-01-15, while the 2023-24 season "
+        r"schedule lists 11 game\(s\) that day \(first 0022300555\); the stored games are kept",
+    ):
+        source.schedule([date(2024, 1, 15)], datetime.now(UTC))
+    assert [k.split("/")[1] for k in all_keys(store)] == ["schedule-v2", "scoreboard-v3"]
+
+
+@responses.activate
+def test_an_empty_scoreboard_the_season_schedule_agrees_with_is_a_date_without_games(
+    http: HttpClient, tmp_path: Path, fixtures_dir: Path
+) -> None:
+    """The Tuesday after the 2024 All-Star game has no game in the 2023-24 schedule: the empty board is
+    taken, and over a range the schedule is read once, next to the other dates' games."""
+    board = body_of(fixtures_dir, "stats_scoreboardv3_2025-11-05.json")
+    responses.get(
+        f"{STATS}/scoreboardv3",
+        json=_empty_board("2024-02-20"),
+        match=[matchers.query_param_matcher({"GameDate": "2024-02-20", "LeagueID": "00"})],
+    )
+    responses.get(
+        f"{STATS}/scoreboardv3",
+        json=_empty_board("2024-02-21"),
+        match=[matchers.query_param_matcher({"GameDate": "2024-02-21", "LeagueID": "00"})],
+    )
+    responses.get(
+        f"{STATS}/scoreboardv3",
+        body=board,
+        match=[matchers.query_param_matcher({"GameDate": "2025-11-05", "LeagueID": "00"})],
+    )
+    cdn = responses.get(
+        CDN_SCHEDULE + "scheduleLeagueV2_1.json",
+        body=body_of(fixtures_dir, "cdn_scheduleLeagueV2_2023-24.json"),
+    )
+    source = LiveSource(LocalObjectStore(tmp_path), odds_api_key="k", http=http)
+    got = source.schedule([date(2024, 2, 20), date(2024, 2, 21)], datetime.now(UTC))
+    assert got.frame.is_empty() and cdn.call_count == 1
+    # a date with games never asks the season schedule
+    assert source.schedule([date(2025, 11, 5)], datetime.now(UTC)).frame.height == 11
+    assert cdn.call_count == 1
+
+
+@responses.activate
+def test_an_empty_scoreboard_of_another_season_asks_stats_season_schedule(
+    http: HttpClient, tmp_path: Path, fixtures_dir: Path
+) -> None:
+    """cdn.nba.com's file holds the current season only: for a date of another season the stats
+    ``scheduleleaguev2`` of that season confirms (or refutes) the empty board."""
+    responses.get(f"{STATS}/scoreboardv3", json=_empty_board("2024-01-15"))
+    cdn_other = json.loads(body_of(fixtures_dir, "cdn_scheduleLeagueV2_2023-24.json"))
+    cdn_other["leagueSchedule"]["seasonYear"] = "2025-26"
+    cdn_other["leagueSchedule"]["gameDates"] = []
+    responses.get(CDN_SCHEDULE + "scheduleLeagueV2_1.json", json=cdn_other)
+    stats = responses.get(
+        f"{STATS}/scheduleleaguev2",
+        body=body_of(fixtures_dir, "cdn_scheduleLeagueV2_2023-24.json"),
+        match=[matchers.query_param_matcher({"LeagueID": "00", "Season": "2023-24"})],
+    )
+    source = LiveSource(LocalObjectStore(tmp_path), odds_api_key="k", http=http)
+    with pytest.raises(SourceDataError, match="lists 11 game"):
+        source.schedule([date(2024, 1, 15)], datetime.now(UTC))
+    assert stats.call_count == 1
+
+
+@responses.activate
+def test_an_empty_scoreboard_no_season_schedule_can_confirm_fails_as_unavailable(
+    clock: FakeClock, tmp_path: Path
+) -> None:
+    """Both season schedules down: the empty board is unconfirmed, so the batch fails as a transient
+    outage (the raw asset retries the step; the stored games stay) instead of storing an empty date."""
+    http = clocked_http(clock, RetryPolicy(max_attempts=2, backoff_base=1.0, jitter=0.0))
+    responses.get(f"{STATS}/scoreboardv3", json=_empty_board("2024-01-15"))
+    responses.get(CDN_SCHEDULE + "scheduleLeagueV2_1.json", status=503)
+    responses.get(CDN_SCHEDULE + "scheduleLeagueV2.json", status=503)
+    responses.get(f"{STATS}/scheduleleaguev2", status=503)
+    source = LiveSource(LocalObjectStore(tmp_path), odds_api_key="k", http=http)
+    with pytest.raises(
+        SourceUnavailableError, match="no game on 2024-01-15, and no 2023-24 season schedule could confirm it"
+    ) as err:
+        source.schedule([date(2024, 1, 15)], datetime.now(UTC))
+    assert err.value.transient

@@ -68,6 +68,39 @@ def test_live_schedule_asset_on_recorded_scoreboard(tmp_path, fixtures_dir) -> N
 
 
 @responses.activate
+def test_an_empty_scoreboard_never_replaces_a_dates_stored_games(tmp_path, fixtures_dir) -> None:
+    """2024-01-15 stored with its 11 games (scoreboardV2's recorded board); a later run whose scoreboardv3
+    answers 200 with no games fails, naming the field and the date, because the season schedule lists
+    the date's games, and the stored partition keeps its 11 games (before, it was emptied and every
+    check passed)."""
+    responses.get(f"{STATS}/scoreboardv3", status=503)
+    responses.get(
+        f"{STATS}/scoreboardv2", body=(fixtures_dir / "stats_scoreboardV2_2024-01-15.json").read_bytes()
+    )
+    res = {
+        "io_manager": NbaDuckDBIOManager(database=str(tmp_path / "w.duckdb")),
+        "object_store": LocalObjectStoreResource(root=str(tmp_path / "objects")),
+        "nba_source": _OfflineLive(now_utc="2024-01-16T12:00:00+00:00"),
+    }
+    assert dg.materialize([raw_assets[0]], resources=res, partition_key="2024-01-15").success
+    responses.reset()
+    responses.get(
+        f"{STATS}/scoreboardv3",
+        json={"scoreboard": {"gameDate": "2024-01-15", "leagueId": "00", "games": []}},
+    )
+    responses.get(
+        "https://cdn.nba.com/static/json/staticData/scheduleLeagueV2_1.json",
+        body=(fixtures_dir / "cdn_scheduleLeagueV2_2023-24.json").read_bytes(),
+    )
+    result = dg.materialize([raw_assets[0]], resources=res, partition_key="2024-01-15", raise_on_error=False)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    assert "field 'scoreboard.games' is empty for 2024-01-15" in str(failure.step_failure_data.error)
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
+        assert con.execute("select count(*) from raw.schedule").fetchone() == (11,)
+
+
+@responses.activate
 def test_live_props_are_pre_game_and_keys_never_leak(tmp_path, fixtures_dir) -> None:
     odds = _odds_fixture(fixtures_dir)
     events = [

@@ -42,6 +42,7 @@ from nba_assets_tests.test_reliability_support import (
     FaultServer,
     SleepRecorder,
     add,
+    agreeing_season_schedule,
     fast_http,
     loopback_session,
     reliability_figures,  # noqa: F401 (session fixture: prints the suite's figures)
@@ -630,6 +631,7 @@ def test_raw_box_scores_and_props_keep_rows_when_their_sources_fail(
     events = [{k: odds[k] for k in ("id", "sport_key", "commence_time", "home_team", "away_team")}]
     sb_day = {"scoreboard": {**scoreboard["scoreboard"], "gameDate": "2024-02-22", "games": []}}
     fresh.script("/stats/scoreboardv3", reply(200, json.dumps(sb_day).encode()))
+    agreeing_season_schedule(fresh, "2023-24")
     fresh.script(
         "/stats/leaguegamelog", reply(200, _body(fixtures_dir, "stats_leaguegamelog_players_2025-03-15.json"))
     )
@@ -679,6 +681,7 @@ def test_bettingpros_stands_in_for_the_odds_api_and_the_check_warns(
     scoreboard = json.loads(_body(fixtures_dir, "stats_scoreboardv3_2025-11-05.json"))
     sb_day = {"scoreboard": {**scoreboard["scoreboard"], "gameDate": "2023-10-26", "games": []}}
     fresh.script("/stats/scoreboardv3", reply(200, json.dumps(sb_day).encode()))
+    agreeing_season_schedule(fresh, "2023-24")
     fresh.script(
         "/stats/leaguegamelog", reply(200, _body(fixtures_dir, "stats_leaguegamelog_players_2025-03-15.json"))
     )
@@ -730,6 +733,7 @@ def test_empty_slate_writes_an_empty_partition(fresh: FaultServer, tmp_path: Pat
     monkeypatch.setattr(stats_module, "TIMEOUT", (1.0, GOOD_TIMEOUT))
     empty = {"scoreboard": {"gameDate": "2025-08-01", "leagueId": "00", "games": []}}
     fresh.script("*", reply(200, json.dumps(empty).encode()))
+    agreeing_season_schedule(fresh, "2025-26")
     result = dg.materialize(
         [raw_assets[0]], resources=_resources(tmp_path, fresh.port), partition_key="2025-08-01"
     )

@@ -43,6 +43,7 @@ from nba_assets_tests.test_reliability_support import (
     LoopbackAdapter,
     SleepRecorder,
     add,
+    agreeing_season_schedule,
     loopback_session,
     reliability_figures,  # noqa: F401 (session fixture: prints the suite's figures)
     reply,
@@ -486,6 +487,7 @@ def test_canary_keys_never_leak_from_the_live_pipeline(
     events = [{k: odds[k] for k in ("id", "sport_key", "commence_time", "home_team", "away_team")}]
     board = {"scoreboard": {"gameDate": "2024-02-22", "leagueId": "00", "games": []}}
     server.script("/stats/scoreboardv3", reply(200, json.dumps(board).encode()))
+    agreeing_season_schedule(server, "2023-24")
     gamelog = (fixtures_dir / "stats_leaguegamelog_players_2025-03-15.json").read_bytes()
     server.script("/stats/leaguegamelog", reply(200, gamelog))
     server.script(f"{ODDS}/events", reply(200, json.dumps(events).encode()))

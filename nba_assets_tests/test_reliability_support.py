@@ -487,3 +487,11 @@ def child_main(argv: list[str] | None = None) -> None:
             instance.dispose()
     times["finished"] = time.time()
     print(json.dumps({"label": label, "success": ok, **times, **STEP_TIMES}), flush=True)
+
+
+def agreeing_season_schedule(fresh: FaultServer, season: str) -> None:
+    """The tests that serve an empty scoreboard to keep the schedule out of their way also serve a
+    ``season`` schedule without that date's games: the live source takes an empty board only when the
+    season schedule agrees (``LiveSource._confirm_no_games``)."""
+    empty = {"leagueSchedule": {"seasonYear": season, "leagueId": "00", "gameDates": []}}
+    fresh.script("/static/json/staticData/scheduleLeagueV2_1.json", reply(200, json.dumps(empty).encode()))

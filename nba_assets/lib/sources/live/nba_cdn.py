@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from nba_assets.lib.errors import SourceUnavailableError
 from nba_assets.lib.parsers import nba_cdn, nba_stats
-from nba_assets.lib.parsers._common import CDN_NBA, ET, decode_json, require_game, to_date
+from nba_assets.lib.parsers._common import CDN_NBA, ET, decode_json, require_game, season_from_year, to_date
 from nba_assets.lib.sources.live.http import Fetched, HttpClient, browser_headers
 from nba_assets.lib.storage.object_store import ObjectStore
 
@@ -63,7 +63,9 @@ class NbaCdnClient:
                 continue
             payload = decode_json(resp.body or b"", CDN_NBA)
             frame = nba_stats.parse_schedule_v2(payload, source=CDN_NBA)
-            return Fetched(frame, [resp.archive_key] if resp.archive_key else [], {"url": url})
+            year = payload["leagueSchedule"].get("seasonYear")  # the parser checked leagueSchedule
+            meta = {"url": url, "season": season_from_year(year) if year else None}
+            return Fetched(frame, [resp.archive_key] if resp.archive_key else [], meta)
         raise SourceUnavailableError(
             "cdn.nba.com schedule: " + "; ".join(map(str, failures)),
             transient=any(f.transient for f in failures),

@@ -1,6 +1,7 @@
 """The live source: the real APIs behind the same contract as the archive.
 
-* schedule: stats.nba.com ``scoreboardv3`` per date (``scoreboardV2`` fallback);
+* schedule: stats.nba.com ``scoreboardv3`` per date (``scoreboardV2`` fallback); a date without games
+  only when the season schedule agrees (:meth:`LiveSource._confirm_no_games`);
 * box scores: ``boxscoretraditionalv3`` per final game, cdn.nba.com liveData as the fallback;
 * injury report: the latest official PDF edition issued before ``as_of``, and for a game that had
   tipped off by then, the latest edition issued before its tip-off;
@@ -229,15 +230,66 @@ class LiveSource(NbaSource):
 
     def schedule(self, dates: list[date], as_of: datetime) -> SourceBatch:
         frames, keys = [], []
+        seasons: dict[str, pl.DataFrame] = {}
         for day in dates:
             self.http.start_unit()  # the time budget is per date
             got = self.stats.scoreboard_v3(day)
-            frames.append(got.frame)
             keys += got.archive_keys
+            if got.frame.is_empty():
+                keys += self._confirm_no_games(day, seasons)
+            frames.append(got.frame)
         frame = (
             pl.concat(frames, how="vertical_relaxed") if frames else schemas.empty(schemas.SCHEDULE_SCHEMA)
         )
         return SourceBatch(frame, "stats.nba.com", keys)
+
+    def _confirm_no_games(self, day: date, seasons: dict[str, pl.DataFrame]) -> list[str]:
+        """A scoreboard without a game is taken only when the season's schedule agrees.
+
+        A scoreboard that answers 200 with no games (a cache or a backend gone wrong) would otherwise
+        replace the date's stored games, and then its box scores, with nothing, and every check would
+        pass on an empty date. The season schedule (cdn.nba.com's current-season file, else
+        stats.nba.com ``scheduleleaguev2``; read once per season per batch, in ``seasons``) is asked:
+        a game it lists on ``day`` (not postponed) refuses the batch, naming the date and the game; a
+        schedule that cannot be read fails the batch as unavailable (retried), since the empty answer
+        is then unconfirmed. Returns the archive keys of the schedule read."""
+        season = seasons_between(day, day)[0]
+        keys: list[str] = []
+        if season not in seasons:
+            seasons[season], keys = self._season_schedule(season, day)
+        listed = seasons[season].filter((pl.col("game_date") == day) & (pl.col("status") != "postponed"))
+        if listed.height:
+            raise SourceDataError(
+                "stats.nba.com",
+                "scoreboard.games",
+                f"is empty for {day}, while the {season} season schedule lists {listed.height} game(s) "
+                f"that day (first {listed['game_id'].sort()[0]}); the stored games are kept",
+                "[]",
+            )
+        return keys
+
+    def _season_schedule(self, season: str, day: date) -> tuple[pl.DataFrame, list[str]]:
+        failures: list[str] = []
+        transient = False
+        try:
+            got = self.cdn.schedule(as_of=day)
+            if got.meta["season"] == season:
+                return got.frame, got.archive_keys
+            failures.append(f"cdn.nba.com's schedule is of {got.meta['season']}, not {season}")
+        except (SourceUnavailableError, SourceDataError) as exc:
+            failures.append(str(exc))
+            transient |= getattr(exc, "transient", False)
+        try:
+            got = self.stats.schedule_league_v2(season)
+            return got.frame, got.archive_keys
+        except (SourceUnavailableError, SourceDataError) as exc:
+            failures.append(str(exc))
+            transient |= getattr(exc, "transient", False)
+        raise SourceUnavailableError(
+            f"stats.nba.com scoreboard: no game on {day}, and no {season} season schedule could confirm "
+            "it: " + "; ".join(failures),
+            transient=transient,
+        )
 
     def box_scores(self, schedule: pl.DataFrame, as_of: datetime) -> SourceBatch:
         frames, keys = [], []
