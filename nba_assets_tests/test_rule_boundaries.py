@@ -185,6 +185,9 @@ def test_not_all_fallbacks_passes_at_half_and_counts_rows_without_features() -> 
     assert not_all_fallbacks(preds(10, "low_quality")).passed  # exactly the 0.5 limit
     assert not not_all_fallbacks(preds(11, "low_quality")).passed
     assert not not_all_fallbacks(preds(11, "no_feature_row")).passed
+    # lines no stored game matches (an emptied schedule sends every line there) are fallbacks too
+    unscheduled = not_all_fallbacks(preds(11, "unscheduled_game"))
+    assert not unscheduled.passed and unscheduled.metadata["fallback_rows"] == {"unscheduled_game": 11}
     assert not_all_fallbacks(preds(20, "edge_below_threshold")).passed  # a PASS is not a fallback
 
 

@@ -56,7 +56,7 @@ def _result(name: str, outcome: Any) -> dg.AssetCheckResult:
         dg.AssetCheckSpec(
             CHECKS[1],
             asset=KEY,
-            description="Not (nearly) every line is a fallback (low quality / no feature row).",
+            description="Not (nearly) every line is a fallback (low quality / no feature row / no scheduled game).",
         ),
     ],
 )

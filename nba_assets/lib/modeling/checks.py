@@ -12,6 +12,10 @@ from nba_assets.lib.raw import CheckOutcome
 from nba_assets.lib.schemas import offered_lines
 
 MAX_FALLBACK_SHARE = 0.5
+# Lines the platform could not answer with a model: the player's features are missing or too thin, or
+# no game of the stored schedule matches the line (a schedule emptied or missing its games sends every
+# line here)
+FALLBACK_REASONS = ("low_quality", "no_feature_row", "unscheduled_game")
 
 
 def every_line_answered(props: pl.DataFrame, preds: pl.DataFrame) -> CheckOutcome:
@@ -45,12 +49,12 @@ def every_line_answered(props: pl.DataFrame, preds: pl.DataFrame) -> CheckOutcom
 def not_all_fallbacks(preds: pl.DataFrame) -> CheckOutcome:
     if preds.is_empty():
         return CheckOutcome(True, {"note": "no lines on these dates"}, "WARN")
-    fallback = (
-        preds.filter(pl.col("skip_reason").is_in(["low_quality", "no_feature_row"])).height / preds.height
-    )
+    fallbacks = preds.filter(pl.col("skip_reason").is_in(FALLBACK_REASONS))
+    fallback = fallbacks.height / preds.height
+    by_reason = dict(fallbacks.group_by("skip_reason").len().sort("skip_reason").iter_rows())
     return CheckOutcome(
         fallback <= MAX_FALLBACK_SHARE,
-        {"fallback_share": round(fallback, 4), "limit": MAX_FALLBACK_SHARE},
+        {"fallback_share": round(fallback, 4), "limit": MAX_FALLBACK_SHARE, "fallback_rows": by_reason},
         "WARN",
     )
 
