@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -15,7 +16,12 @@ from responses import matchers
 from nba_assets.lib.errors import SourceDataError, SourceUnavailableError
 from nba_assets.lib.sources.live.bettingpros import BettingProsClient
 from nba_assets.lib.sources.live.http import HttpClient, RetryPolicy, redact
-from nba_assets.lib.sources.live.injury_report import InjuryReportClient, edition_slot, report_url
+from nba_assets.lib.sources.live.injury_report import (
+    EditionsRefusedError,
+    InjuryReportClient,
+    edition_slot,
+    report_url,
+)
 from nba_assets.lib.sources.live.nba_cdn import NbaCdnClient
 from nba_assets.lib.sources.live.nba_stats import NbaStatsClient
 from nba_assets.lib.sources.live.odds_api import OddsApiClient
@@ -360,6 +366,77 @@ def test_injury_none_published_and_geo_block(http: HttpClient, store: LocalObjec
     with pytest.raises(SourceDataError, match="geo-block"):
         client.fetch_edition(datetime(2024, 2, 17, 10, 0), date(2024, 2, 17))
     assert len(store.list_keys("raw_payloads/injury-pdf/2024-02-17")) == 1  # archived before the parse failed
+
+
+S3_DENIED = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied'
+    b"</Message></Error>"
+)
+INJURY_HOST = re.compile(r"https://ak-static\.cms\.nba\.com/referee/injury/.*")
+
+
+@responses.activate
+def test_injury_every_edition_refused_is_a_block_not_no_edition(
+    http: HttpClient, store: LocalObjectStore
+) -> None:
+    """Every edition of the window answers 403 (an Akamai/S3 block of this IP looks like that): the search
+    raises naming the source, the editions and the status, instead of returning "no edition" (an empty
+    report, every player ruled Out counted as expected). Not transient: a step retry would only send the
+    blocking host the same requests again. The refused body is archived as evidence."""
+    responses.get(INJURY_HOST, status=403, body=S3_DENIED)
+    client = InjuryReportClient(http, store)
+    with pytest.raises(EditionsRefusedError) as err:
+        client.fetch_latest(date(2024, 2, 16), datetime(2024, 2, 16, 10, 5), timedelta(hours=2))
+    msg = str(err.value)
+    assert msg.startswith("nba-injury-report: no edition of the report for 2024-02-16 found: 2 of 2 editions")
+    assert "Injury-Report_2024-02-16_09AM.pdf .. Injury-Report_2024-02-16_10AM.pdf" in msg
+    assert "HTTP 403" in msg and "blocked" in msg
+    assert isinstance(err.value, SourceUnavailableError) and err.value.transient is False
+    assert err.value.day == date(2024, 2, 16)
+    (kept,) = store.list_keys("raw_payloads/injury-pdf/2024-02-16")
+    assert kept.endswith(".xml") and store.get_bytes(kept) == S3_DENIED and kept in msg
+    assert len(responses.calls) == 2
+
+
+@responses.activate
+def test_injury_refusals_among_not_found_answers_are_a_block(
+    http: HttpClient, store: LocalObjectStore
+) -> None:
+    """Where the host answers 404 for a missing edition, a 403 is a refusal: none found, one refused, fails."""
+    responses.get(report_url(datetime(2024, 2, 16, 10, 0)), status=404)
+    responses.get(report_url(datetime(2024, 2, 16, 9, 0)), status=403)
+    client = InjuryReportClient(http, store)
+    with pytest.raises(EditionsRefusedError, match="1 of 2 editions"):
+        client.fetch_latest(date(2024, 2, 16), datetime(2024, 2, 16, 10, 5), timedelta(hours=2))
+
+
+@responses.activate
+def test_injury_geo_block_answered_403_fails_at_once(http: HttpClient, store: LocalObjectStore) -> None:
+    """The geo-block page arrives as a 403 (API_CONTRACTS §5): a block at the first edition, not 96
+    "not published" editions; the page is archived (``.html``) and named."""
+    page = b"<html>Access Denied. This content is not accessible in this region</html>"
+    responses.get(INJURY_HOST, status=403, body=page)
+    client = InjuryReportClient(http, store)
+    with pytest.raises(SourceUnavailableError, match="HTTP 403 with the geo-block page") as err:
+        client.fetch_latest(date(2026, 1, 5), datetime(2026, 1, 5, 17, 0))
+    assert err.value.transient is False and "Injury-Report_2026-01-05_05_00PM.pdf" in str(err.value)
+    (kept,) = store.list_keys("raw_payloads/injury-pdf/2026-01-05")
+    assert kept.endswith(".html") and kept in str(err.value)
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_http_archives_a_refused_body_only_when_asked(http: HttpClient, store: LocalObjectStore) -> None:
+    """``archive_refused`` keeps a refusal's body under the usual key scheme; without it a 403 body is
+    not archived (the other clients' contract is unchanged)."""
+    url = "https://example.test/x.pdf"
+    responses.get(url, status=403, body=b"<html>Access Denied</html>")
+    kw = {"store": store, "source": "t", "game_date": date(2024, 1, 1), "ext": "pdf", "accept": (200, 403)}
+    plain = http.get(url, **kw)  # type: ignore[arg-type]
+    assert plain.archive_key is None and all_keys(store) == []
+    kept = http.get(url, archive_refused=(403,), **kw)  # type: ignore[arg-type]
+    assert kept.archive_key is not None and kept.archive_key.startswith("raw_payloads/t/2024-01-01/")
+    assert kept.archive_key.endswith(".html") and all_keys(store) == [kept.archive_key]
 
 
 # ---------------------------------------------------------------- BettingPros

@@ -356,6 +356,91 @@ def test_injury_bad_bodies(body: bytes, problem: str) -> None:
     assert err.value.source == "nba-injury-report" and err.value.field == "<body>"
 
 
+def _text_pdf(lines: list[list[tuple[float, str]]], size: float = 9.0) -> bytes:
+    """A one-page landscape PDF (Helvetica) with each of ``lines`` printed 22 pt below the previous one,
+    its words at the given x (pt): enough to lay out an injury report's title, header and rows."""
+
+    def esc(text: str) -> str:
+        return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+
+    ops = []
+    for n, words in enumerate(lines):
+        y = 560 - 22 * n
+        ops += [f"BT /F1 {size:g} Tf {x:g} {y} Td ({esc(t)}) Tj ET" for x, t in words]
+    stream = "\n".join(ops).encode("latin-1")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 792 612] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for i, obj in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % i + obj + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+_TITLE_LINE = [(20, "Injury Report: 01/04/24 12:30 PM")]
+_HEADER = [(20, "Game Date"), (117, "Game Time"), (197, "Matchup"), (261, "Team"), (422, "Player Name")]
+_ROW = [
+    (20, "01/04/2024"),
+    (117, "07:30 (ET)"),
+    (197, "MIL@SAS"),
+    (261, "San Antonio Spurs"),
+    (422, "Collins, Zach"),
+]
+
+
+def test_injury_pdf_synthetic_layout_parses() -> None:
+    """The test PDF writer lays out a row the parser reads (so the cases below fail on the rule, not on
+    the writer)."""
+    pdf = _text_pdf(
+        [
+            _TITLE_LINE,
+            [],
+            [*_HEADER, (583, "Current Status"), (663, "Reason")],
+            [*_ROW, (583, "Out"), (663, "Rest")],
+        ]
+    )
+    df = injury_report.parse_injury_pdf(pdf)
+    assert df.select("team_abbr", "player_name", "status", "reason").rows() == [
+        ("SAS", "Collins, Zach", "Out", "Rest")
+    ]
+
+
+def test_injury_pdf_without_players_is_an_empty_report() -> None:
+    """Title and header and nothing else (an off day): a valid report of nobody, not an error."""
+    pdf = _text_pdf([_TITLE_LINE, [], [*_HEADER, (583, "Current Status"), (663, "Reason")]])
+    df = injury_report.parse_injury_pdf(pdf)
+    assert df.is_empty() and schema_of(df) == INJURY_SCHEMA
+
+
+def test_injury_pdf_whose_status_column_is_not_found_is_refused() -> None:
+    """A changed layout (the status printed left of the player, its header renamed): the rows have text
+    but no status where the parser looks for one. It raises naming the column and the first line,
+    instead of returning no rows (every player ruled Out would count as expected). The first line is
+    the header the parser did not recognise."""
+    pdf = _text_pdf(
+        [
+            _TITLE_LINE,
+            [],
+            [*_HEADER[:4], (330, "Designation"), (422, "Player Name"), (663, "Reason")],
+            [*_ROW[:4], (350, "Out"), (422, "Collins, Zach"), (663, "Rest")],
+        ]
+    )
+    with pytest.raises(SourceDataError, match="column not found") as err:
+        injury_report.parse_injury_pdf(pdf)
+    assert err.value.source == "nba-injury-report" and err.value.field == "Current Status"
+    assert err.value.value == "Game Date Game Time Matchup Team Designation Player Name Reason"
+
+
 # ---------------------------------------------------------------- BettingPros
 
 

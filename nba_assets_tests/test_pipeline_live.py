@@ -2,6 +2,7 @@
 recorded real payloads (no network, no real keys)."""
 
 import json
+import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -12,7 +13,13 @@ import pytest
 import responses
 
 from nba_assets.defs.raw.assets import raw_assets
-from nba_assets.defs.resources import LiveSourceResource, LocalObjectStoreResource, NbaSourceResource
+from nba_assets.defs.resources import (
+    ArchiveSourceResource,
+    LiveSourceResource,
+    LocalObjectStoreResource,
+    NbaSourceResource,
+)
+from nba_assets.lib.sources.archive import ArchiveSource
 from nba_assets.lib.sources.live.http import HttpClient, RetryPolicy
 from nba_assets.lib.sources.live.source import LiveSource
 from nba_assets.lib.storage.duckdb_io import NbaDuckDBIOManager
@@ -703,3 +710,123 @@ def test_empty_fetch_markers_ignore_other_feeds_and_later_snapshots() -> None:
     assert empty_fetch_markers(fetched.clear(), asked(20), earlier, "bettingpros")["bookmaker"].to_list() == [
         "caesars"
     ]
+
+
+# ---------------------------------------------------------------- injury report: blocks, refreshes, presence
+
+INJURY_EDITIONS = re.compile(r"https://ak-static\.cms\.nba\.com/referee/injury/.*")
+S3_DENIED = b"<?xml version='1.0'?><Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>"
+
+
+class _ArchiveWithLiveInjuries(ArchiveSource):
+    """The archive's schedule and players (2024-01-04: MIL@SAS and DEN@GSW, the fixture PDF's games) with
+    the live injury report, its HTTP served by ``responses``: the live source, the raw asset and its check
+    are the real ones."""
+
+    def __init__(self, store: LocalObjectStore) -> None:
+        super().__init__()
+        self.live = LiveSource(store, KEY, http=_fast_http())
+
+    def injury_report(self, dates, as_of, schedule=None):  # type: ignore[no-untyped-def]
+        return self.live.injury_report(dates, as_of, schedule)
+
+    def injury_report_dates(self, dates):  # type: ignore[no-untyped-def]
+        return self.live.injury_report_dates(dates)
+
+
+class _ArchiveWithLiveInjuriesResource(ArchiveSourceResource):
+    def get_source(self, store):  # type: ignore[no-untyped-def]
+        return _ArchiveWithLiveInjuries(store)
+
+
+def _injury_run(tmp_path: Path, as_of: str) -> dg.ExecuteInProcessResult:
+    res = {
+        "io_manager": NbaDuckDBIOManager(database=str(tmp_path / "w.duckdb")),
+        "object_store": LocalObjectStoreResource(root=str(tmp_path / "objects")),
+        "nba_source": _ArchiveWithLiveInjuriesResource(),
+    }
+    cfg = dg.RunConfig(
+        ops={k: {"config": {"as_of_utc": as_of}} for k in ("raw__schedule", "raw__injury_report")}
+    )
+    return dg.materialize(
+        [raw_assets[0], raw_assets[2]],
+        resources=res,
+        partition_key="2024-01-04",
+        run_config=cfg,
+        raise_on_error=False,
+    )
+
+
+def _stored_injuries(tmp_path: Path) -> int:
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
+        return con.execute(
+            "select count(*) from raw.injury_report where game_date = '2024-01-04'"
+        ).fetchone()[0]
+
+
+def _presence(result: dg.ExecuteInProcessResult) -> dg.AssetCheckEvaluation:
+    (ev,) = [
+        e
+        for e in result.get_asset_check_evaluations()
+        if e.check_name == "injury_report_present_for_scheduled_games"
+    ]
+    return ev
+
+
+@responses.activate
+def test_a_blocked_injury_refresh_fails_loudly_and_keeps_the_morning_report(tmp_path, fixtures_dir) -> None:
+    """12:40 ET: the 12PM edition is stored (14 rows) and the presence check passes. 15:10 ET: every edition
+    answers 403 (a block of this IP): the run fails naming the source and the status, and the morning's
+    rows stay stored (they were replaced by an empty report before)."""
+    from nba_assets.lib.sources.live.injury_report import report_url
+
+    pdf = (fixtures_dir / "nba_injury_report_2024-01-04_12PM.pdf").read_bytes()
+    responses.get(report_url(datetime(2024, 1, 4, 12, 0)), body=pdf)
+    responses.get(INJURY_EDITIONS, status=403, body=S3_DENIED)  # this host refuses a missing file with 403
+    morning = _injury_run(tmp_path, "2024-01-04T17:40:00+00:00")
+    assert morning.success and _stored_injuries(tmp_path) == 14
+    assert _presence(morning).passed
+
+    responses.reset()
+    responses.get(INJURY_EDITIONS, status=403, body=S3_DENIED)
+    blocked = _injury_run(tmp_path, "2024-01-04T20:10:00+00:00")
+    assert not blocked.success
+    failure = next(e for e in blocked.all_events if e.event_type_value == "STEP_FAILURE")
+    message = str(failure.event_specific_data.error)
+    assert (
+        "nba-injury-report: no edition of the report for 2024-01-04 found" in message
+        and "HTTP 403" in message
+    )
+    assert _stored_injuries(tmp_path) == 14
+
+
+@responses.activate
+def test_an_injury_refresh_with_nobody_listed_keeps_the_earlier_report_and_warns(
+    tmp_path, fixtures_dir
+) -> None:
+    """15:10 ET: the host says no edition exists (404 for each): the morning's rows are kept (injury
+    ledger) instead of being replaced with nothing, and the presence check warns naming the date and why.
+    A warehouse without an earlier report stores none and the check warns naming the date."""
+    from nba_assets.lib.sources.live.injury_report import report_url
+
+    pdf = (fixtures_dir / "nba_injury_report_2024-01-04_12PM.pdf").read_bytes()
+    responses.get(report_url(datetime(2024, 1, 4, 12, 0)), body=pdf)
+    responses.get(INJURY_EDITIONS, status=404)
+    assert _injury_run(tmp_path, "2024-01-04T17:40:00+00:00").success
+
+    responses.reset()
+    responses.get(INJURY_EDITIONS, status=404)
+    later = _injury_run(tmp_path, "2024-01-04T20:10:00+00:00")
+    assert later.success and _stored_injuries(tmp_path) == 14
+    check = _presence(later)
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    assert check.metadata["dates_kept_from_earlier_edition"].value == ["2024-01-04"]
+    assert "kept the 14 row(s) of the 2024-01-04 12:00 ET edition" in str(
+        check.metadata["kept_reasons"].value
+    )
+
+    (tmp_path / "fresh").mkdir()
+    fresh = _injury_run(tmp_path / "fresh", "2024-01-04T20:10:00+00:00")
+    assert fresh.success and _stored_injuries(tmp_path / "fresh") == 0
+    check = _presence(fresh)
+    assert not check.passed and check.metadata["dates_without_report"].value == ["2024-01-04"]

@@ -71,6 +71,10 @@ def test_checks_pass_and_metadata_is_useful(slate) -> None:
     assert props["games"].value == 11 and props["books"].value >= 5
     assert "unresolved_names" in props and "preview" in props
     assert "no injury reports" in mats["raw/injury_report"]["note_injury_report"].value
+    # the archive has no injury reports: its dates with games are not judged, so no warning for every date
+    presence = evals["injury_report_present_for_scheduled_games"]
+    assert presence.passed and presence.metadata["dates_not_judged"].value == 1
+    assert presence.metadata["dates_with_games"].value == 0
 
 
 def test_the_previews_are_the_same_whatever_order_the_source_returns_rows_in(slate, tmp_path) -> None:

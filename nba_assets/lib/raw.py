@@ -344,6 +344,38 @@ def props_coverage(
     return CheckOutcome(share >= MIN_PROPS_COVERAGE, meta, "WARN")
 
 
+INJURY_PRESENCE_RULE = (
+    "a date with a modeled game (not postponed) for which the source can have an injury report has "
+    "report rows, from its latest edition; dates the source has no reports for (the archive: none) are "
+    "not judged"
+)
+
+
+def injury_report_present(
+    schedule: pl.DataFrame, report: pl.DataFrame, report_dates: list[date], kept: dict[str, str]
+) -> CheckOutcome:
+    """A WARN naming the dates with modeled games (preseason and All-Star games aside, postponed ones
+    too) among ``report_dates`` (where the source can have a report) that have no report row, and the
+    dates whose latest edition listed nobody, so an earlier edition's rows were kept (``kept``: date ->
+    why). A blocked host fails the run before this; what is left is a report the NBA did not publish,
+    an edition that lists nobody for the date, or one where every team is "NOT YET SUBMITTED" early in
+    the day: WARN (the slate still runs, players count as expected, and the alert names the dates)."""
+    games = schedule.filter((pl.col("status") != "postponed") & is_modeled())
+    judged = set(report_dates)
+    days = sorted(set(games["game_date"].to_list()) & judged)
+    have = set(report["game_date"].to_list())
+    missing = [d.isoformat() for d in days if d not in have]
+    meta = {
+        "rule": INJURY_PRESENCE_RULE,
+        "dates_with_games": len(days),
+        "dates_not_judged": len(set(games["game_date"].to_list()) - judged),
+        "dates_without_report": missing[:30],
+        "dates_kept_from_earlier_edition": sorted(kept)[:30],
+        "kept_reasons": dict(sorted(kept.items())[:30]),
+    }
+    return CheckOutcome(not missing and not kept, meta, "WARN")
+
+
 def schedule_duplicates_by_date(schedule: pl.DataFrame, days: list[date]) -> dict[str, CheckOutcome]:
     """:func:`schedule_duplicates` of each date in ``days``, keyed by ``YYYY-MM-DD``: a date is judged on
     its games with every row ``schedule`` holds for them, so a game listed on two dates fails both

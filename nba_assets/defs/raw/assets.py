@@ -236,7 +236,16 @@ def box_scores(
     "injury_report",
     "The latest official injury report for each game date (player, team, status, reason); each game's "
     "rows from the latest edition issued before its tip-off.",
-    [],
+    [
+        _check(
+            "injury_report",
+            "injury_report_present_for_scheduled_games",
+            "Every date with a modeled game has injury report rows from its latest edition, where the "
+            "source can have a report (the archive has none: its dates are not judged). WARN naming the "
+            "dates without rows and those whose latest edition listed nobody (an earlier edition's rows "
+            "kept). A blocked host (HTTP 403) fails the run instead.",
+        ),
+    ],
     ins={"schedule_rows": dg.AssetIn(key=["raw", "schedule"])},
 )
 def injury_report(
@@ -264,6 +273,11 @@ def injury_report(
         dates,
         extra,
         ["game_date", "team_abbr", "player_name", "status", "reason"],
+    )
+    yield _result(
+        "injury_report",
+        "injury_report_present_for_scheduled_games",
+        raw.injury_report_present(schedule_rows, df, source.injury_report_dates(dates), batch.fallbacks),
     )
 
 

@@ -11,6 +11,11 @@ and a long cell wraps onto extra text lines placed *around* its row (vertically 
 Words are assigned to columns by the x-position of the header cells, grouped into text lines by their
 ``top``, and each text line without a status (a wrapped fragment) is merged into the nearest record
 line: the wrap gap (~7 pt) is far smaller than the row pitch (~22 pt).
+
+A report may be empty of players (an off day, or every team "NOT YET SUBMITTED"): a page with nothing
+but its title, header and footer gives no rows. But a report whose text has no line with a status and
+no "NOT YET SUBMITTED" line at all is not empty: its status column was not found where the layout puts
+it (the layout changed), and it raises :class:`SourceDataError` rather than pass as a report of nobody.
 """
 
 from __future__ import annotations
@@ -173,16 +178,27 @@ def parse_injury_pdf(pdf_bytes: bytes, report_time_et: datetime | None = None) -
     except Exception as exc:  # pdfminer raises several unrelated types for corrupt files
         raise SourceDataError(source, "<body>", f"is not a readable PDF ({type(exc).__name__})") from None
     lines: list[_Line] = []
+    text_lines: list[_Line] = []  # every text line but the title, a recognised header and the footers
     title = ""
     try:
         with pdf:
             edges: tuple[float, ...] | None = None
             for page in pdf.pages:  # pages are parsed lazily: a corrupt object surfaces here
                 page_lines, edges, page_title = _page_lines(page, edges)
+                text_lines.extend(page_lines)
                 lines.extend(_merge_fragments(page_lines))  # per page: ``top`` restarts on every page
                 title = title or page_title
     except Exception as exc:  # pdfminer's errors again (PdfminerException, PSSyntaxError ...)
         raise SourceDataError(source, "<body>", f"is not a readable PDF ({type(exc).__name__})") from None
+    if text_lines and not lines:
+        first = " ".join(" ".join(words) for words in text_lines[0].cells.values())
+        raise SourceDataError(
+            source,
+            "Current Status",
+            f"column not found: {len(text_lines)} text line(s) besides title and footers, none with a status or "
+            "'NOT YET SUBMITTED' (the layout changed?); first line",
+            first,
+        )
     when = report_time_et or _report_time(title)
     if when is None:
         raise SourceDataError(source, "report_time_et", "is neither given nor printed in the report title")

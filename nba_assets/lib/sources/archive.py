@@ -96,6 +96,10 @@ class ArchiveSource(NbaSource):
         notes = {**self._notes(), "injury_report": NO_INJURY_NOTE}
         return SourceBatch(schemas.empty(schemas.INJURY_SCHEMA), SOURCE, notes=notes)
 
+    def injury_report_dates(self, dates: list[date]) -> list[date]:
+        """None: the archive holds no injury report (``NO_INJURY_NOTE``)."""
+        return []
+
     def player_props(self, dates: list[date], as_of: datetime, *, ledger: bool = True) -> SourceBatch:
         lines = self._lines.filter(
             pl.col("game_date").is_in(dates)

@@ -20,7 +20,8 @@ class SourceBatch:
     source: str
     payload_keys: list[str] = field(default_factory=list)
     notes: dict[str, str] = field(default_factory=dict)
-    # game date (ISO) -> why a fallback source answered for it instead of the primary one
+    # game date (ISO) -> why a fallback source answered for it instead of the primary one (for the injury
+    # report: why an earlier edition's rows were kept instead of the latest edition's)
     fallbacks: dict[str, str] = field(default_factory=dict)
     # numbers worth plotting across materializations (The Odds API's credits left and used)
     metrics: dict[str, float] = field(default_factory=dict)
@@ -54,6 +55,10 @@ class NbaSource(ABC):
 
     def line_dates(self, dates: list[date]) -> list[date]:
         """The dates among ``dates`` for which this source can have lines at all."""
+        return list(dates)
+
+    def injury_report_dates(self, dates: list[date]) -> list[date]:
+        """The dates among ``dates`` for which this source can have an injury report at all."""
         return list(dates)
 
     @abstractmethod

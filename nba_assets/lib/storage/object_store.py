@@ -158,7 +158,13 @@ class GCSObjectStore:
         return f"gs://{self.bucket_name}/{self._name(key)}"
 
 
-CONTENT_TYPES = {"json": "application/json", "pdf": "application/pdf", "html": "text/html"}
+CONTENT_TYPES = {
+    "json": "application/json",
+    "pdf": "application/pdf",
+    "html": "text/html",
+    "xml": "application/xml",
+    "txt": "text/plain",
+}
 
 
 def payload_key(source: str, game_date: date | str, body: bytes, ext: str = "json") -> str:

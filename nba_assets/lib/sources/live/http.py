@@ -17,7 +17,10 @@
   Other statuses are not retried; their error adds the start of the body (redacted), where an API
   says why it refused (The Odds API: a spent quota or a bad key, both 401).
 - **Archiving:** every successful non-empty body is written to the object store with
-  :func:`archive_payload` *before* anyone parses it; 204 returns ``body=None``.
+  :func:`archive_payload` *before* anyone parses it; 204 returns ``body=None``. A caller may name
+  refusals it accepts (``archive_refused``, e.g. the injury host's 403) whose non-empty body is archived
+  the same way, under the same key scheme (extension ``html``, ``xml`` or ``txt`` after the body's
+  start, not the caller's): the evidence of a block or an error page outlives the run.
 - **Secrets:** ``apiKey`` query values and ``X-Api-Key`` header values are redacted from every log line
   (urllib3's DEBUG request lines included) and exception message; archive keys are content hashes and
   never contain a URL; a redirect to another host does not carry the ``X-Api-Key`` header along.
@@ -233,11 +236,13 @@ class HttpClient:
         ext: str = "json",
         accept: Iterable[int] = (200, 204),
         timeout: tuple[float, float] | None = None,
+        archive_refused: Iterable[int] = (),
     ) -> HttpResponse:
         """GET ``url``; statuses in ``accept`` are returned, retryable ones retried, others raise.
 
         When ``store`` is given, a 2xx non-empty body is archived under ``source``/``game_date`` before
-        this returns (so it exists even if the caller's parse then fails). ``timeout`` overrides the
+        this returns (so it exists even if the caller's parse then fails); so is a non-empty body of an
+        accepted status in ``archive_refused`` (a refusal kept as evidence). ``timeout`` overrides the
         client's ``(connect, read)`` seconds for this call.
         """
         parts = urlsplit(url)
@@ -245,6 +250,7 @@ class HttpClient:
         secrets = [str(v) for k, v in (params or {}).items() if k.lower() in SECRET_PARAMS and v]
         secrets += [str(v) for k, v in (headers or {}).items() if k.lower() in SECRET_HEADERS and v]
         accepted = set(accept)
+        refusals = frozenset(archive_refused)
         last = ""
         if self._started is None:
             self._started = self.clock()
@@ -276,7 +282,7 @@ class HttpClient:
             else:
                 status = response.status_code
                 if status in accepted:
-                    return self._finish(response, body, host, path, store, source, game_date, ext)
+                    return self._finish(response, body, host, path, store, source, game_date, ext, refusals)
                 if status not in RETRY_STATUSES:
                     raise SourceUnavailableError(
                         f"{host}{path}: HTTP {status} (not retried){_status_detail(body, secrets)}",
@@ -344,17 +350,28 @@ class HttpClient:
         source: str | None,
         game_date: date | str | None,
         ext: str,
+        refusals: frozenset[int] = frozenset(),
     ) -> HttpResponse:
         status = response.status_code
         body: bytes | None = None if status == 204 else raw
         key = None
-        if store is not None and body and 200 <= status < 300:
+        refused = status in refusals
+        if store is not None and body and (200 <= status < 300 or refused):
             if source is None or game_date is None:
                 raise ValueError("archiving needs source= and game_date=")
             stamp = game_date.date() if isinstance(game_date, datetime) else game_date
-            key = archive_payload(store, source, stamp, body, ext)
+            key = archive_payload(store, source, stamp, body, refused_ext(body) if refused else ext)
         log.info("%s%s: HTTP %d, %d bytes", host, path, status, len(body or b""))
         return HttpResponse(status, body, dict(response.headers), key, host, path)
+
+
+def refused_ext(body: bytes) -> str:
+    """The archive extension of a refusal's body: ``xml`` (an S3 ``<Error>``), ``html`` (an error or
+    block page) or ``txt``; never the extension of the payload that was asked for."""
+    head = body[:1024].lstrip().lower()
+    if head.startswith(b"<?xml") or head.startswith(b"<error"):
+        return "xml"
+    return "html" if head.startswith(b"<") else "txt"
 
 
 # ---------------------------------------------------------------- browser-like headers

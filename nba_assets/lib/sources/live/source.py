@@ -4,7 +4,11 @@
   only when the season schedule agrees (:meth:`LiveSource._confirm_no_games`);
 * box scores: ``boxscoretraditionalv3`` per final game, cdn.nba.com liveData as the fallback;
 * injury report: the latest official PDF edition issued before ``as_of``, and for a game that had
-  tipped off by then, the latest edition issued before its tip-off;
+  tipped off by then, the latest edition issued before its tip-off. A date with modeled games whose
+  editions the host refused (403) fails the batch (``injury_report.EditionsRefusedError``: a block);
+  a date whose latest edition lists nobody for it keeps the latest earlier report of the date kept in
+  the object store's injury ledger (a refresh never replaces a report with nothing), and the batch
+  says so (``SourceBatch.fallbacks``: the raw asset's presence check warns);
 * lines: The Odds API v4 events of the date, then ``player_points`` odds per event (alternates too),
   only for events that have not tipped off (a line after tip-off is not a pre-game line), plus every
   earlier snapshot of the date, kept in the object store's lines ledger. A book that offered lines of
@@ -36,12 +40,13 @@ import polars as pl
 from nba_assets.lib import schemas
 from nba_assets.lib.errors import SourceDataError, SourceUnavailableError
 from nba_assets.lib.features.build import season_of
+from nba_assets.lib.game_types import is_modeled
 from nba_assets.lib.parsers._common import BETTINGPROS, ODDS_API
 from nba_assets.lib.raw import validate_batch
 from nba_assets.lib.sources.base import HISTORY_COLUMNS, NbaSource, SourceBatch
 from nba_assets.lib.sources.live.bettingpros import BettingProsClient
 from nba_assets.lib.sources.live.http import HttpClient, RetryPolicy
-from nba_assets.lib.sources.live.injury_report import InjuryReportClient, edition_slot
+from nba_assets.lib.sources.live.injury_report import EditionsRefusedError, InjuryReportClient, edition_slot
 from nba_assets.lib.sources.live.nba_cdn import NbaCdnClient
 from nba_assets.lib.sources.live.nba_stats import TIMEOUT as STATS_TIMEOUT
 from nba_assets.lib.sources.live.nba_stats import NbaStatsClient
@@ -108,6 +113,50 @@ def lines_ledger_read(store: ObjectStore, day: date, as_of: datetime) -> pl.Data
         return schemas.empty(schemas.PROPS_SCHEMA)
     seen = schemas.conform(pl.concat(frames, how="vertical_relaxed"), schemas.PROPS_SCHEMA, "lines ledger")
     return seen.filter(pl.col("snapshot_utc") <= as_of)
+
+
+INJURY_LEDGER_PREFIX = "injury_ledger"
+
+
+def injury_ledger_write(store: ObjectStore, day: date, report: pl.DataFrame) -> str:
+    """Keep ``day``'s non-empty report in the object store, keyed by its latest edition (naive ET):
+    writing the same edition again replaces it (idempotent)."""
+    stamp = report["report_time_et"].max().strftime("%Y%m%dT%H%M")  # type: ignore[union-attr]
+    buf = io.BytesIO()
+    report.write_parquet(buf)
+    return store.put_bytes(f"{INJURY_LEDGER_PREFIX}/{day.isoformat()}/{stamp}.parquet", buf.getvalue())
+
+
+def injury_ledger_latest(store: ObjectStore, day: date, before_et: datetime) -> pl.DataFrame | None:
+    """The latest report of ``day`` kept so far whose edition was issued at or before the naive ET time
+    ``before_et`` (no look-ahead), or None."""
+    keys = [
+        k
+        for k in store.list_keys(f"{INJURY_LEDGER_PREFIX}/{day.isoformat()}/")
+        if k.endswith(".parquet")
+        and datetime.strptime(k.rsplit("/", 1)[-1].removesuffix(".parquet"), "%Y%m%dT%H%M") <= before_et
+    ]
+    if not keys:
+        return None
+    key = max(keys)
+    try:
+        report = pl.read_parquet(io.BytesIO(store.get_bytes(key)))
+    except Exception as exc:  # a damaged ledger object must not pass silently
+        raise SourceDataError("injury ledger", key, "is not a readable report", type(exc).__name__) from None
+    return schemas.conform(report, schemas.INJURY_SCHEMA, "injury ledger")
+
+
+def days_with_modeled_games(schedule: pl.DataFrame | None, dates: list[date]) -> set[date]:
+    """The dates of ``dates`` with a modeled game not postponed in ``schedule``; every date when there is
+    no schedule (nothing says a date has no game)."""
+    if schedule is None:
+        return set(dates)
+    games = schedule
+    if "status" in games.columns:
+        games = games.filter(pl.col("status") != "postponed")
+    if "game_id" in games.columns:
+        games = games.filter(is_modeled())
+    return set(games["game_date"].to_list()) & set(dates)
 
 
 # What a lines fetch asked for: one row per event asked, still upcoming by the feed's events list, and
@@ -326,26 +375,50 @@ class LiveSource(NbaSource):
     def injury_report(
         self, dates: list[date], as_of: datetime, schedule: pl.DataFrame | None = None
     ) -> SourceBatch:
-        frames, keys, notes = [], [], {}
+        """See the module docstring. A date without a modeled game (an off day, the All-Star break) may
+        have no edition at all: refused editions are a note there, not a failure."""
+        frames, keys, notes, kept = [], [], {}, {}
         before = as_of.astimezone(ET).replace(tzinfo=None)
+        game_days = days_with_modeled_games(schedule, dates)
         for day in dates:
             self.http.start_unit()  # the time budget is per date
-            got = self.injuries.fetch_latest(
-                day, min(before, datetime.combine(day + timedelta(days=1), datetime.min.time()))
-            )
-            if got is None:
-                notes[f"injury_report_{day}"] = "no edition published before as_of"
+            cutoff = min(before, datetime.combine(day + timedelta(days=1), datetime.min.time()))
+            try:
+                got = self.injuries.fetch_latest(day, cutoff)
+            except EditionsRefusedError as exc:
+                if day in game_days:
+                    raise
+                notes[f"injury_report_{day}"] = f"no modeled game scheduled; {exc}"
                 continue
-            frame = got.frame.filter(pl.col("game_date") == day)
-            keys += got.archive_keys
-            if schedule is not None:
-                frame, more, replaced = self._before_tip_offs(day, frame, schedule)
-                keys += more
-                if replaced:
-                    notes[f"injury_report_{day}_before_tip_off"] = replaced
+            frame = schemas.empty(schemas.INJURY_SCHEMA)
+            if got is None:
+                notes[f"injury_report_{day}"] = "no edition published before as_of (404 for every edition)"
+            else:
+                frame = got.frame.filter(pl.col("game_date") == day)
+                keys += got.archive_keys
+                if schedule is not None:
+                    frame, more, replaced = self._before_tip_offs(day, frame, schedule)
+                    keys += more
+                    if replaced:
+                        notes[f"injury_report_{day}_before_tip_off"] = replaced
+            if not frame.is_empty():
+                injury_ledger_write(self.store, day, frame)
+            elif day in game_days and (earlier := injury_ledger_latest(self.store, day, cutoff)) is not None:
+                issued: datetime = earlier["report_time_et"].max()  # type: ignore[assignment]
+                latest = (
+                    f"the {got.meta['report_time_et']:%Y-%m-%d %H:%M} ET edition lists no player for {day}"
+                    if got
+                    else f"no edition for {day} was published before as_of"
+                )
+                kept[day.isoformat()] = (
+                    f"{latest}: kept the {earlier.height} row(s) of the {issued:%Y-%m-%d %H:%M} ET edition "
+                    "(injury ledger)"
+                )
+                frame = earlier
             frames.append(frame)
         frame = pl.concat(frames, how="vertical_relaxed") if frames else schemas.empty(schemas.INJURY_SCHEMA)
-        return SourceBatch(frame, "nba.com injury report", keys, notes)
+        notes.update({f"injury_report_kept_{day}": why for day, why in kept.items()})
+        return SourceBatch(frame, "nba.com injury report", keys, notes, kept)
 
     def _before_tip_offs(
         self, day: date, frame: pl.DataFrame, schedule: pl.DataFrame
