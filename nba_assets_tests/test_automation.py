@@ -1105,6 +1105,182 @@ def test_redact_masks_keys_and_tokens() -> None:
     assert policy.redact(42) == 42
 
 
+# ---------------------------------------------------------------- alert sinks that fail
+
+
+def test_delivery_errors_are_transient_only_when_a_later_try_can_work() -> None:
+    """Every sink classifies its errors the same way (Slack's codes apart): an outage, a rate limit or a
+    timeout is retried; a refusal (403/404/401, a permission, a missing folder, a full disk) or an error
+    of unknown kind is not."""
+    import errno
+
+    from google.api_core import exceptions as google_errors
+
+    from nba_assets.lib.alerts import delivery_error, is_transient
+    from nba_assets.lib.errors import StoreUnavailableError
+
+    transient = [
+        StoreUnavailableError("object store: writing alerts/x failed after retries (ServiceUnavailable)"),
+        google_errors.ServiceUnavailable("503"),
+        google_errors.TooManyRequests("429"),
+        google_errors.InternalServerError("500"),
+        TimeoutError("timed out"),
+        ConnectionResetError(errno.ECONNRESET, "reset"),
+        OSError(errno.EAGAIN, "try again"),
+    ]
+    permanent = [
+        google_errors.Forbidden("403 POST https://storage.googleapis.com/upload/b/nba-bucket"),
+        google_errors.NotFound("404 bucket nba-bucket"),
+        google_errors.Unauthorized("401"),
+        PermissionError(errno.EACCES, "Permission denied", "/data/alerts.log"),
+        OSError(errno.EROFS, "Read-only file system", "/data/alerts.log"),
+        OSError(errno.ENOSPC, "No space left on device", "/data/alerts.log"),
+        NotADirectoryError(errno.ENOTDIR, "Not a directory", "/data/alerts.log"),
+        ValueError("a bug"),
+    ]
+    assert [is_transient(e) for e in transient] == [True] * len(transient)
+    assert [is_transient(e) for e in permanent] == [False] * len(permanent)
+    error = delivery_error("the alert log gs://nba-bucket/prod/alerts", permanent[0], "check the bucket")
+    assert (
+        str(error)
+        == "the alert log gs://nba-bucket/prod/alerts could not take the alert: Forbidden (HTTP 403)"
+    )
+    assert not error.transient and error.fix == "check the bucket"
+    assert "PermissionError (EACCES: Permission denied, /data/alerts.log)" in str(
+        delivery_error("the alert log /data/alerts.log", permanent[3])
+    )
+
+
+def test_an_alert_log_that_cannot_be_written_fails_the_tick_and_holds_the_alerts(repo, tmp_path) -> None:
+    """The alert log's folder is a file (as for a read-only or full disk, every write raises an OSError):
+    every tick used to be a grey skip, "retrying next tick", with the cursor held, so failed runs went
+    unreported and it looked like a quiet day. The tick now fails red naming the log and the error; once
+    the log can be written, the held alerts go out, once."""
+    (tmp_path / "data").write_text("")
+    broken = LocalAlertsResource(path=str(tmp_path / "data" / "alerts.log"))
+    fixed = LocalAlertsResource(path=str(tmp_path / "alerts.log"))
+    with dg.instance_for_test() as instance:
+        assert dg.materialize([demo_lines], instance=instance, partition_key="2025-11-05").success
+        for _ in range(2):  # every tick, not only the first
+            with pytest.raises(AlertDeliveryError) as err:
+                tick(sensors.alerts_sensor, repo, instance, alerts=broken)
+            message = str(err.value)
+            assert f"the alert log {tmp_path / 'data' / 'alerts.log'} could not take the alert" in message
+            assert "FileExistsError" in message and "Alerts are held" in message
+        delivered = tick(sensors.alerts_sensor, repo, instance, None, alerts=fixed)
+        tick(sensors.alerts_sensor, repo, instance, delivered.cursor, alerts=fixed)
+    (alert,) = LocalAlertLog(tmp_path / "alerts.log").read()
+    assert alert["checks"][0]["check"] == "lines_fresh"
+
+
+class BucketAlerts(AlertsResource):
+    """The prod alert log without a Slack channel: GCS, through the client the object store wraps."""
+
+    refuse: str = ""  # a google.api_core exception class name, raised by every upload
+
+    def get_sink(self):
+        from google.api_core import exceptions as google_errors
+
+        from nba_assets.lib.alerts import ObjectStoreAlertLog
+        from nba_assets.lib.storage.object_store import GCSObjectStore
+        from nba_assets_tests.fake_gcs import FakeGCSClient
+
+        refusal = getattr(google_errors, self.refuse)(f"{self.refuse} on nba-bucket") if self.refuse else None
+        client = FakeGCSClient("nba-bucket", fail_uploads=0 if refusal else 1, refuse=refusal)
+        return ObjectStoreAlertLog(GCSObjectStore(client, "nba-bucket", "prod"))
+
+
+@pytest.mark.parametrize("refusal", ["Forbidden", "NotFound"])
+def test_a_bucket_that_refuses_the_alerts_fails_the_tick_red(repo, refusal) -> None:
+    """GCS answering 403 (the service account may not write alerts/) or 404 (no such bucket) to the
+    alert log is not an outage: the tick fails red naming the bucket and the status. A 503 still failing
+    after the client's retries is an outage: skipped, retried next tick."""
+    with dg.instance_for_test() as instance:
+        assert dg.materialize([demo_lines], instance=instance, partition_key="2025-11-05").success
+        with pytest.raises(AlertDeliveryError) as err:
+            tick(sensors.alerts_sensor, repo, instance, alerts=BucketAlerts(refuse=refusal))
+        assert "the alert log gs://nba-bucket/prod/alerts could not take the alert" in str(err.value)
+        assert refusal in str(err.value) and "service account" in str(err.value)
+        outage = tick(sensors.alerts_sensor, repo, instance, alerts=BucketAlerts())
+        assert outage.skip_message == "alert delivery failed; retrying next tick"
+
+
+def test_an_outage_of_the_alert_sink_turns_red_after_an_hour(repo, tmp_path, monkeypatch) -> None:
+    """A transient failure (Slack unreachable) is a grey skip, retried every tick; a sink down all day
+    used to stay grey all day. After ALERT_DELIVERY_PATIENCE of failures the ticks fail red, naming how
+    long; once the sink takes the alerts they go out, once, and the count starts over."""
+    start = et(2025, 11, 6, 9)
+    with dg.instance_for_test() as instance:
+        assert dg.materialize([demo_lines], instance=instance, partition_key="2025-11-05").success
+        at(monkeypatch, start)
+        first = tick(sensors.alerts_sensor, repo, instance, alerts=DownAlerts())
+        assert first.skip_message == "alert delivery failed; retrying next tick"
+        assert policy.delivery_failing_since(first.cursor) == start
+        at(monkeypatch, start + timedelta(minutes=59))
+        grey = tick(sensors.alerts_sensor, repo, instance, first.cursor, alerts=DownAlerts())
+        assert grey.skip_message and policy.delivery_failing_since(grey.cursor) == start
+        at(monkeypatch, start + policy.ALERT_DELIVERY_PATIENCE)
+        with pytest.raises(AlertDeliveryError, match=r"alert delivery has failed for 60 min \(since "):
+            tick(sensors.alerts_sensor, repo, instance, grey.cursor, alerts=DownAlerts())
+        alerts = LocalAlertsResource(path=str(tmp_path / "alerts.log"))
+        back = tick(sensors.alerts_sensor, repo, instance, grey.cursor, alerts=alerts)
+        assert policy.delivery_failing_since(back.cursor) is None
+        tick(sensors.alerts_sensor, repo, instance, back.cursor, alerts=alerts)
+    assert len(LocalAlertLog(tmp_path / "alerts.log").read()) == 1
+
+
+SINK_LOG: list[str] = []
+
+
+class RefusesAfterOne(AlertsResource):
+    """Takes one batch, then refuses every other until it is fixed (a disk that fills up)."""
+
+    def send_all(self, alerts: list[Alert]) -> None:
+        if alerts and SINK_LOG:
+            raise AlertDeliveryError("the alert log x could not take the alert: OSError (ENOSPC)", False)
+        SINK_LOG.extend(a.partition for a in alerts)
+
+
+def test_a_sink_that_breaks_part_way_through_a_tick_keeps_what_went_out(repo) -> None:
+    """Two failed checks to report; the sink takes the first and then refuses. A red tick stores no
+    cursor: the first alert would go out again once the sink is fixed. The tick keeps what it sent
+    (a skip naming the error), the next one fails red, and after the fix the second goes out, once."""
+    SINK_LOG.clear()
+    with dg.instance_for_test() as instance:
+        for day in ("2025-11-05", "2025-11-06"):
+            assert dg.materialize([demo_lines], instance=instance, partition_key=day).success
+        part = tick(sensors.alerts_sensor, repo, instance, alerts=RefusesAfterOne())
+        assert part.skip_message.startswith("1 alert(s) sent, then: the alert log x") and SINK_LOG == [
+            "2025-11-05"
+        ]
+        with pytest.raises(AlertDeliveryError, match="ENOSPC"):
+            tick(sensors.alerts_sensor, repo, instance, part.cursor, alerts=RefusesAfterOne())
+        fixed = LocalAlertsResource(path=str(Path(instance.root_directory) / "alerts.log"))
+        tick(sensors.alerts_sensor, repo, instance, part.cursor, alerts=fixed)
+        assert [
+            a["partition"] for a in LocalAlertLog(Path(instance.root_directory) / "alerts.log").read()
+        ] == ["2025-11-06"]
+
+
+def test_the_catch_up_give_up_alert_turns_red_after_an_hour_of_failed_deliveries(
+    repo, overnight, monkeypatch
+) -> None:
+    """The catch-up's "gave up" alert has the same path: an outage is retried every tick (30 min), and
+    after an hour of failures a tick with nothing else to do fails red."""
+    instance, _, _ = overnight
+    cursor = json.dumps({"attempts": {"2025-11-03": 6, "2025-11-05": 6}, "exhausted": []})
+    start = et(2025, 11, 6, 6)
+    at(monkeypatch, start)
+    first = tick(sensors.box_scores_catch_up_sensor, repo, instance, cursor, alerts=DownAlerts())
+    assert not first.run_requests and "delivery failed" in first.skip_message
+    at(monkeypatch, start + timedelta(minutes=30))
+    second = tick(sensors.box_scores_catch_up_sensor, repo, instance, first.cursor, alerts=DownAlerts())
+    assert "delivery failed" in second.skip_message
+    at(monkeypatch, start + timedelta(minutes=60))
+    with pytest.raises(AlertDeliveryError, match="alert delivery has failed for 60 min"):
+        tick(sensors.box_scores_catch_up_sensor, repo, instance, second.cursor, alerts=DownAlerts())
+
+
 # ---------------------------------------------------------------- daily summary
 
 

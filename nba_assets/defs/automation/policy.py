@@ -40,6 +40,9 @@ FIRST_TICK_LOOKBACK = timedelta(hours=24)
 # 60 s without storing its cursor, and one delivery can take 31 s (a 10 s Slack call, retried once,
 # after a rate limit's Retry-After of at most 10 s plus 1 s: alerts.SLACK_MAX_RETRY_AFTER_SECONDS).
 ALERTS_TICK_BUDGET = timedelta(seconds=20)
+# A transient delivery failure (an outage, a rate limit) is retried every tick in a grey skip; once
+# deliveries have failed for this long, the ticks fail red: a sink down all day is not a quiet day.
+ALERT_DELIVERY_PATIENCE = timedelta(hours=1)
 
 # Readiness statuses as Dagster stores them (AssetCheckExecutionRecordStatus values).
 SUCCEEDED, FAILED, PLANNED = "SUCCEEDED", "FAILED", "PLANNED"
@@ -259,6 +262,70 @@ def odds_quota_alert(day: str, reason: str) -> Alert:
         "up) until the credits renew or the plan is raised; the scheduled morning slate and other runs "
         "still fetch lines, spending the reserve down to the floor (NBA_ASSETS_ODDS_QUOTA_FLOOR).",
     )
+
+
+# ---------------------------------------------------------------- alert delivery failures
+
+# In the cursor of every sensor that sends alerts, beside its own state: when (UTC, ISO) the first of
+# the deliveries failing since the last one that went through failed; absent while deliveries go out.
+DELIVERY_FAILING_KEY = "alert_delivery_failing_since"
+
+
+def delivery_failing_since(cursor: str | None) -> datetime | None:
+    """When the alert deliveries started failing, per ``cursor`` (None: they go out)."""
+    value = _load(cursor).get(DELIVERY_FAILING_KEY)
+    try:
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+    return moment if moment is not None and moment.tzinfo is not None else None
+
+
+def with_delivery_failing_since(cursor: str | None, since: datetime | None) -> str:
+    """``cursor`` (a sensor's JSON) with the failing-since moment set, or removed."""
+    doc = _load(cursor)
+    doc.pop(DELIVERY_FAILING_KEY, None)
+    if since is not None:
+        doc[DELIVERY_FAILING_KEY] = since.isoformat(timespec="seconds")
+    return json.dumps(doc, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class DeliveryFailure:
+    """What a tick does about an alert it could not deliver: ``red`` fails the tick (with ``message``),
+    else it skips and the next tick tries again; ``since`` is kept in the cursor."""
+
+    red: bool
+    since: datetime
+    message: str
+
+
+def delivery_failure_decision(
+    error: str,
+    transient: bool,
+    fix: str,
+    failing_since: datetime | None,
+    now: datetime,
+    patience: timedelta = ALERT_DELIVERY_PATIENCE,
+) -> DeliveryFailure:
+    """A delivery failed with ``error`` (naming the sink and its error code or class). A refusal that
+    needs a person (not ``transient``) fails the tick red at once; a transient failure skips the tick,
+    until deliveries have been failing for ``patience``: then every tick that fails is red, naming how
+    long. Either way the alerts are held (the cursor stays before them) and go out once the sink takes
+    them."""
+    since = failing_since or now
+    held = "Alerts are held until the sink accepts them" + (f": {fix}" if fix else "")
+    if not transient:
+        return DeliveryFailure(True, since, f"{error}. {held}")
+    if now - since >= patience:
+        minutes = int((now - since).total_seconds() // 60)
+        return DeliveryFailure(
+            True,
+            since,
+            f"alert delivery has failed for {minutes} min (since {since:%Y-%m-%d %H:%M} UTC), last: "
+            f"{error}. {held}",
+        )
+    return DeliveryFailure(False, since, f"alert delivery failed ({error}); retrying next tick")
 
 
 # ---------------------------------------------------------------- readiness: catch-up and grading
