@@ -672,6 +672,83 @@ def test_grading_sensor_grades_a_ready_date_once(repo, overnight, monkeypatch) -
     assert not tick(sensors.grading_sensor, repo, instance).run_requests
 
 
+def test_grading_follows_box_scores_written_for_an_older_date() -> None:
+    """The catch-up gives up on Friday 11-14 on Saturday and says: run the overnight job by hand and
+    grading follows. Run on Tuesday 11-18, the sensor judged 11-15..11-17 only: 11-14 was never graded.
+    Box scores written since the last read bring their date in, within GRADING_LOOKBACK and before
+    today; a write whose run is still going holds the read cursor (its readiness is still to come)."""
+    now = et(2025, 11, 18, 9)
+    recent = ["2025-11-15", "2025-11-16", "2025-11-17"]
+    hand = [policy.BoxScoresWrite(110, "2025-11-14")]
+    assert policy.grading_dates(now, hand) == ["2025-11-14", *recent]
+    ignored = [
+        policy.BoxScoresWrite(1, "2024-11-01"),  # older than the lookback
+        policy.BoxScoresWrite(2, "2025-11-18"),  # today: not over yet
+        policy.BoxScoresWrite(3, ""),  # a runless event without a partition
+    ]
+    assert policy.grading_dates(now, ignored) == recent
+    ready = policy.ReadinessState(
+        status="SUCCEEDED", check_storage_id=120, box_scores_storage_id=110, latest_box_scores_storage_id=110
+    )
+    states = {"2025-11-14": ready} | {d: policy.ReadinessState() for d in recent}
+    read = json.dumps({"box_scores_after": 100})
+    first = policy.grading_decision(states, {}, read, hand)
+    assert first.requests == (("2025-11-14", "grade_job:2025-11-14:box_scores@110"),)
+    assert json.loads(first.cursor)["box_scores_after"] == 110
+    # evaluated again from the same cursor: the same run key (Dagster runs a key once)
+    assert policy.grading_decision(states, {}, read, hand).requests == first.requests
+    # the next tick reads no new write: 11-14 is not judged again
+    later = {d: policy.ReadinessState() for d in recent}
+    assert policy.grading_decision(later, {}, first.cursor, []).requests == ()
+    # graded after its readiness passed: nothing
+    assert policy.grading_decision(states, {"2025-11-14": 130}, read, hand).requests == ()
+    # the hand run has written the box scores and not yet evaluated readiness: wait, read it again
+    running = policy.ReadinessState(status="PLANNED", run_in_progress=True)
+    held = policy.grading_decision(
+        {**states, "2025-11-14": running}, {}, read, [policy.BoxScoresWrite(110, "2025-11-14", False)]
+    )
+    assert held.requests == () and json.loads(held.cursor)["box_scores_after"] == 100
+    first_read = policy.grading_decision(states, {}, None, [policy.BoxScoresWrite(110, "2025-11-14", False)])
+    assert json.loads(first_read.cursor)["box_scores_after"] == 109
+
+
+def test_a_date_run_by_hand_days_after_the_catch_up_gave_up_is_graded(repo, tmp_path, monkeypatch) -> None:
+    """Sunday 11-09: the sensor judges 11-06..11-08. Someone runs the box scores (and readiness) of
+    11-04 by hand: grading is requested for 11-04, once per box-scores materialization."""
+    settings = Settings(data_dir=tmp_path / "nba")
+    settings.data_dir.mkdir()
+    at(monkeypatch, et(2025, 11, 9, 9))
+    with dg.instance_for_test() as instance:
+        # box scores written without readiness (a raw backfill): read, and nothing to grade
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization(["raw", "box_scores"], partition="2025-10-25")
+        )
+        first = tick(sensors.grading_sensor, repo, instance)
+        assert not first.run_requests
+        hand = dg.materialize(
+            [*raw_assets, box_scores_ready_for_grading],
+            selection=SCHEDULE_AND_BOX,
+            resources=build_resources(settings),
+            instance=instance,
+            partition_key="2025-11-04",
+        )
+        assert hand.success
+        second = tick(sensors.grading_sensor, repo, instance, first.cursor)
+        (request,) = second.run_requests
+        box = queries.latest_materialization(instance, dg.AssetKey(["raw", "box_scores"]), "2025-11-04")
+        assert request.partition_key == "2025-11-04"
+        assert request.run_key == f"grade_job:2025-11-04:box_scores@{box.storage_id}"
+        assert request.tags["nba_assets/trigger"] == "grading_sensor"
+        assert not tick(sensors.grading_sensor, repo, instance, second.cursor).run_requests
+        # a tick evaluated again from the older cursor (not saved) names the same run key
+        again = tick(sensors.grading_sensor, repo, instance, first.cursor)
+        assert [r.run_key for r in again.run_requests] == [request.run_key]
+        # the first tick had read the backfill's write: the cursor names it
+        assert json.loads(first.cursor)["box_scores_after"] < box.storage_id
+        # the catch-up's give-up alert says so
+        assert "grading follows" in policy.catch_up_exhausted_alert("2025-11-04", 6, None).text
+
+
 def test_a_range_run_gives_each_date_its_own_readiness(repo, tmp_path, monkeypatch) -> None:
     """One overnight run over 2025-11-03 .. 2025-11-05, read at 22:30 ET on the 5th: the 3rd and 4th
     are ready, the 5th is not. Each date gets its own evaluation (a range run's result used to be

@@ -9,7 +9,9 @@
 * ``box_scores_catch_up_sensor``: re-runs the overnight box scores for recent dates whose grading
   readiness failed or never ran, a bounded number of times, then alerts once (an alert that cannot go
   out is retried next tick without holding back the other dates' runs).
-* ``grading_sensor``: grades a date once its readiness passed and no grades were written since.
+* ``grading_sensor``: grades a date once its readiness passed and no grades were written since: the
+  recent dates, and any older one whose box scores were written since its last tick (a date the
+  catch-up gave up on, run again by hand days later).
 * ``system_performance_refresh_sensor``: after the grades of a date older than the newest graded one
   are written again (a regrade, a backfill), recomputes the performance of the later dates of its
   season in one run; the nightly grading of the newest date asks for nothing.
@@ -31,7 +33,7 @@ from nba_assets.defs.automation import policy, queries
 from nba_assets.defs.automation.resources import AlertsResource
 from nba_assets.defs.automation.schedules import retrain_request
 from nba_assets.defs.features.assets import KEY as FEATURES
-from nba_assets.defs.grading.assets import GRADES, PERF, PUBLISHED
+from nba_assets.defs.grading.assets import BOX, GRADES, PERF, PUBLISHED
 from nba_assets.defs.jobs import (
     grade_job,
     overnight_box_scores_job,
@@ -231,14 +233,31 @@ def box_scores_catch_up_sensor(
     job=grade_job,
     minimum_interval_seconds=5 * 60,
     default_status=RUNNING,
-    description=f"Grades each of the last {policy.RECENT_DAYS} ET dates once box_scores_ready_for_grading "
-    "passed on its latest box scores and no grades were written after that evaluation.",
+    description=f"Grades each of the last {policy.RECENT_DAYS} ET dates, and any older date whose box scores "
+    "were written again (an overnight run by hand, however late), once box_scores_ready_for_grading passed on "
+    "its latest box scores and no grades were written after that evaluation.",
 )
 def grading_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
-    days = policy.recent_game_dates(utc_now())
+    now = utc_now()
+    records = queries.materializations_since(
+        context.instance,
+        BOX,
+        policy.grading_box_scores_after(context.cursor),
+        now - policy.FIRST_TICK_LOOKBACK,
+        policy.BOX_SCORES_EVENTS_PER_TICK,
+    )
+    finished: dict[str, bool] = {}
+    writes = []
+    for record in records:
+        if record.run_id not in finished:
+            finished[record.run_id] = queries.run_finished(context.instance, record.run_id)
+        writes.append(
+            policy.BoxScoresWrite(record.storage_id, record.partition_key or "", finished[record.run_id])
+        )
+    days = policy.grading_dates(now, writes)
     states = queries.readiness_states(context.instance, days, overnight_box_scores_job.name)
     graded = queries.latest_materialization_ids(context.instance, GRADES, days)
-    decision = policy.grading_decision(states, graded, context.cursor)
+    decision = policy.grading_decision(states, graded, context.cursor, writes)
     requests = [
         dg.RunRequest(run_key=key, partition_key=day, tags={TRIGGER_TAG: "grading_sensor"})
         for day, key in decision.requests
