@@ -672,6 +672,83 @@ def test_grading_sensor_grades_a_ready_date_once(repo, overnight, monkeypatch) -
     assert not tick(sensors.grading_sensor, repo, instance).run_requests
 
 
+def test_grading_follows_box_scores_written_for_an_older_date() -> None:
+    """The catch-up gives up on Friday 11-14 on Saturday and says: run the overnight job by hand and
+    grading follows. Run on Tuesday 11-18, the sensor judged 11-15..11-17 only: 11-14 was never graded.
+    Box scores written since the last read bring their date in, within GRADING_LOOKBACK and before
+    today; a write whose run is still going holds the read cursor (its readiness is still to come)."""
+    now = et(2025, 11, 18, 9)
+    recent = ["2025-11-15", "2025-11-16", "2025-11-17"]
+    hand = [policy.BoxScoresWrite(110, "2025-11-14")]
+    assert policy.grading_dates(now, hand) == ["2025-11-14", *recent]
+    ignored = [
+        policy.BoxScoresWrite(1, "2024-11-01"),  # older than the lookback
+        policy.BoxScoresWrite(2, "2025-11-18"),  # today: not over yet
+        policy.BoxScoresWrite(3, ""),  # a runless event without a partition
+    ]
+    assert policy.grading_dates(now, ignored) == recent
+    ready = policy.ReadinessState(
+        status="SUCCEEDED", check_storage_id=120, box_scores_storage_id=110, latest_box_scores_storage_id=110
+    )
+    states = {"2025-11-14": ready} | {d: policy.ReadinessState() for d in recent}
+    read = json.dumps({"box_scores_after": 100})
+    first = policy.grading_decision(states, {}, read, hand)
+    assert first.requests == (("2025-11-14", "grade_job:2025-11-14:box_scores@110"),)
+    assert json.loads(first.cursor)["box_scores_after"] == 110
+    # evaluated again from the same cursor: the same run key (Dagster runs a key once)
+    assert policy.grading_decision(states, {}, read, hand).requests == first.requests
+    # the next tick reads no new write: 11-14 is not judged again
+    later = {d: policy.ReadinessState() for d in recent}
+    assert policy.grading_decision(later, {}, first.cursor, []).requests == ()
+    # graded after its readiness passed: nothing
+    assert policy.grading_decision(states, {"2025-11-14": 130}, read, hand).requests == ()
+    # the hand run has written the box scores and not yet evaluated readiness: wait, read it again
+    running = policy.ReadinessState(status="PLANNED", run_in_progress=True)
+    held = policy.grading_decision(
+        {**states, "2025-11-14": running}, {}, read, [policy.BoxScoresWrite(110, "2025-11-14", False)]
+    )
+    assert held.requests == () and json.loads(held.cursor)["box_scores_after"] == 100
+    first_read = policy.grading_decision(states, {}, None, [policy.BoxScoresWrite(110, "2025-11-14", False)])
+    assert json.loads(first_read.cursor)["box_scores_after"] == 109
+
+
+def test_a_date_run_by_hand_days_after_the_catch_up_gave_up_is_graded(repo, tmp_path, monkeypatch) -> None:
+    """Sunday 11-09: the sensor judges 11-06..11-08. Someone runs the box scores (and readiness) of
+    11-04 by hand: grading is requested for 11-04, once per box-scores materialization."""
+    settings = Settings(data_dir=tmp_path / "nba")
+    settings.data_dir.mkdir()
+    at(monkeypatch, et(2025, 11, 9, 9))
+    with dg.instance_for_test() as instance:
+        # box scores written without readiness (a raw backfill): read, and nothing to grade
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization(["raw", "box_scores"], partition="2025-10-25")
+        )
+        first = tick(sensors.grading_sensor, repo, instance)
+        assert not first.run_requests
+        hand = dg.materialize(
+            [*raw_assets, box_scores_ready_for_grading],
+            selection=SCHEDULE_AND_BOX,
+            resources=build_resources(settings),
+            instance=instance,
+            partition_key="2025-11-04",
+        )
+        assert hand.success
+        second = tick(sensors.grading_sensor, repo, instance, first.cursor)
+        (request,) = second.run_requests
+        box = queries.latest_materialization(instance, dg.AssetKey(["raw", "box_scores"]), "2025-11-04")
+        assert request.partition_key == "2025-11-04"
+        assert request.run_key == f"grade_job:2025-11-04:box_scores@{box.storage_id}"
+        assert request.tags["nba_assets/trigger"] == "grading_sensor"
+        assert not tick(sensors.grading_sensor, repo, instance, second.cursor).run_requests
+        # a tick evaluated again from the older cursor (not saved) names the same run key
+        again = tick(sensors.grading_sensor, repo, instance, first.cursor)
+        assert [r.run_key for r in again.run_requests] == [request.run_key]
+        # the first tick had read the backfill's write: the cursor names it
+        assert json.loads(first.cursor)["box_scores_after"] < box.storage_id
+        # the catch-up's give-up alert says so
+        assert "grading follows" in policy.catch_up_exhausted_alert("2025-11-04", 6, None).text
+
+
 def test_a_range_run_gives_each_date_its_own_readiness(repo, tmp_path, monkeypatch) -> None:
     """One overnight run over 2025-11-03 .. 2025-11-05, read at 22:30 ET on the 5th: the 3rd and 4th
     are ready, the 5th is not. Each date gets its own evaluation (a range run's result used to be
@@ -1103,6 +1180,182 @@ def test_redact_masks_keys_and_tokens() -> None:
     assert policy.redact("GET /odds?apiKey=abc123&x=1") == "GET /odds?apiKey=***&x=1"
     assert policy.redact("token xoxb-1234-abcd used") == "token xox?-*** used"
     assert policy.redact(42) == 42
+
+
+# ---------------------------------------------------------------- alert sinks that fail
+
+
+def test_delivery_errors_are_transient_only_when_a_later_try_can_work() -> None:
+    """Every sink classifies its errors the same way (Slack's codes apart): an outage, a rate limit or a
+    timeout is retried; a refusal (403/404/401, a permission, a missing folder, a full disk) or an error
+    of unknown kind is not."""
+    import errno
+
+    from google.api_core import exceptions as google_errors
+
+    from nba_assets.lib.alerts import delivery_error, is_transient
+    from nba_assets.lib.errors import StoreUnavailableError
+
+    transient = [
+        StoreUnavailableError("object store: writing alerts/x failed after retries (ServiceUnavailable)"),
+        google_errors.ServiceUnavailable("503"),
+        google_errors.TooManyRequests("429"),
+        google_errors.InternalServerError("500"),
+        TimeoutError("timed out"),
+        ConnectionResetError(errno.ECONNRESET, "reset"),
+        OSError(errno.EAGAIN, "try again"),
+    ]
+    permanent = [
+        google_errors.Forbidden("403 POST https://storage.googleapis.com/upload/b/nba-bucket"),
+        google_errors.NotFound("404 bucket nba-bucket"),
+        google_errors.Unauthorized("401"),
+        PermissionError(errno.EACCES, "Permission denied", "/data/alerts.log"),
+        OSError(errno.EROFS, "Read-only file system", "/data/alerts.log"),
+        OSError(errno.ENOSPC, "No space left on device", "/data/alerts.log"),
+        NotADirectoryError(errno.ENOTDIR, "Not a directory", "/data/alerts.log"),
+        ValueError("a bug"),
+    ]
+    assert [is_transient(e) for e in transient] == [True] * len(transient)
+    assert [is_transient(e) for e in permanent] == [False] * len(permanent)
+    error = delivery_error("the alert log gs://nba-bucket/prod/alerts", permanent[0], "check the bucket")
+    assert (
+        str(error)
+        == "the alert log gs://nba-bucket/prod/alerts could not take the alert: Forbidden (HTTP 403)"
+    )
+    assert not error.transient and error.fix == "check the bucket"
+    assert "PermissionError (EACCES: Permission denied, /data/alerts.log)" in str(
+        delivery_error("the alert log /data/alerts.log", permanent[3])
+    )
+
+
+def test_an_alert_log_that_cannot_be_written_fails_the_tick_and_holds_the_alerts(repo, tmp_path) -> None:
+    """The alert log's folder is a file (as for a read-only or full disk, every write raises an OSError):
+    every tick used to be a grey skip, "retrying next tick", with the cursor held, so failed runs went
+    unreported and it looked like a quiet day. The tick now fails red naming the log and the error; once
+    the log can be written, the held alerts go out, once."""
+    (tmp_path / "data").write_text("")
+    broken = LocalAlertsResource(path=str(tmp_path / "data" / "alerts.log"))
+    fixed = LocalAlertsResource(path=str(tmp_path / "alerts.log"))
+    with dg.instance_for_test() as instance:
+        assert dg.materialize([demo_lines], instance=instance, partition_key="2025-11-05").success
+        for _ in range(2):  # every tick, not only the first
+            with pytest.raises(AlertDeliveryError) as err:
+                tick(sensors.alerts_sensor, repo, instance, alerts=broken)
+            message = str(err.value)
+            assert f"the alert log {tmp_path / 'data' / 'alerts.log'} could not take the alert" in message
+            assert "FileExistsError" in message and "Alerts are held" in message
+        delivered = tick(sensors.alerts_sensor, repo, instance, None, alerts=fixed)
+        tick(sensors.alerts_sensor, repo, instance, delivered.cursor, alerts=fixed)
+    (alert,) = LocalAlertLog(tmp_path / "alerts.log").read()
+    assert alert["checks"][0]["check"] == "lines_fresh"
+
+
+class BucketAlerts(AlertsResource):
+    """The prod alert log without a Slack channel: GCS, through the client the object store wraps."""
+
+    refuse: str = ""  # a google.api_core exception class name, raised by every upload
+
+    def get_sink(self):
+        from google.api_core import exceptions as google_errors
+
+        from nba_assets.lib.alerts import ObjectStoreAlertLog
+        from nba_assets.lib.storage.object_store import GCSObjectStore
+        from nba_assets_tests.fake_gcs import FakeGCSClient
+
+        refusal = getattr(google_errors, self.refuse)(f"{self.refuse} on nba-bucket") if self.refuse else None
+        client = FakeGCSClient("nba-bucket", fail_uploads=0 if refusal else 1, refuse=refusal)
+        return ObjectStoreAlertLog(GCSObjectStore(client, "nba-bucket", "prod"))
+
+
+@pytest.mark.parametrize("refusal", ["Forbidden", "NotFound"])
+def test_a_bucket_that_refuses_the_alerts_fails_the_tick_red(repo, refusal) -> None:
+    """GCS answering 403 (the service account may not write alerts/) or 404 (no such bucket) to the
+    alert log is not an outage: the tick fails red naming the bucket and the status. A 503 still failing
+    after the client's retries is an outage: skipped, retried next tick."""
+    with dg.instance_for_test() as instance:
+        assert dg.materialize([demo_lines], instance=instance, partition_key="2025-11-05").success
+        with pytest.raises(AlertDeliveryError) as err:
+            tick(sensors.alerts_sensor, repo, instance, alerts=BucketAlerts(refuse=refusal))
+        assert "the alert log gs://nba-bucket/prod/alerts could not take the alert" in str(err.value)
+        assert refusal in str(err.value) and "service account" in str(err.value)
+        outage = tick(sensors.alerts_sensor, repo, instance, alerts=BucketAlerts())
+        assert outage.skip_message == "alert delivery failed; retrying next tick"
+
+
+def test_an_outage_of_the_alert_sink_turns_red_after_an_hour(repo, tmp_path, monkeypatch) -> None:
+    """A transient failure (Slack unreachable) is a grey skip, retried every tick; a sink down all day
+    used to stay grey all day. After ALERT_DELIVERY_PATIENCE of failures the ticks fail red, naming how
+    long; once the sink takes the alerts they go out, once, and the count starts over."""
+    start = et(2025, 11, 6, 9)
+    with dg.instance_for_test() as instance:
+        assert dg.materialize([demo_lines], instance=instance, partition_key="2025-11-05").success
+        at(monkeypatch, start)
+        first = tick(sensors.alerts_sensor, repo, instance, alerts=DownAlerts())
+        assert first.skip_message == "alert delivery failed; retrying next tick"
+        assert policy.delivery_failing_since(first.cursor) == start
+        at(monkeypatch, start + timedelta(minutes=59))
+        grey = tick(sensors.alerts_sensor, repo, instance, first.cursor, alerts=DownAlerts())
+        assert grey.skip_message and policy.delivery_failing_since(grey.cursor) == start
+        at(monkeypatch, start + policy.ALERT_DELIVERY_PATIENCE)
+        with pytest.raises(AlertDeliveryError, match=r"alert delivery has failed for 60 min \(since "):
+            tick(sensors.alerts_sensor, repo, instance, grey.cursor, alerts=DownAlerts())
+        alerts = LocalAlertsResource(path=str(tmp_path / "alerts.log"))
+        back = tick(sensors.alerts_sensor, repo, instance, grey.cursor, alerts=alerts)
+        assert policy.delivery_failing_since(back.cursor) is None
+        tick(sensors.alerts_sensor, repo, instance, back.cursor, alerts=alerts)
+    assert len(LocalAlertLog(tmp_path / "alerts.log").read()) == 1
+
+
+SINK_LOG: list[str] = []
+
+
+class RefusesAfterOne(AlertsResource):
+    """Takes one batch, then refuses every other until it is fixed (a disk that fills up)."""
+
+    def send_all(self, alerts: list[Alert]) -> None:
+        if alerts and SINK_LOG:
+            raise AlertDeliveryError("the alert log x could not take the alert: OSError (ENOSPC)", False)
+        SINK_LOG.extend(a.partition for a in alerts)
+
+
+def test_a_sink_that_breaks_part_way_through_a_tick_keeps_what_went_out(repo) -> None:
+    """Two failed checks to report; the sink takes the first and then refuses. A red tick stores no
+    cursor: the first alert would go out again once the sink is fixed. The tick keeps what it sent
+    (a skip naming the error), the next one fails red, and after the fix the second goes out, once."""
+    SINK_LOG.clear()
+    with dg.instance_for_test() as instance:
+        for day in ("2025-11-05", "2025-11-06"):
+            assert dg.materialize([demo_lines], instance=instance, partition_key=day).success
+        part = tick(sensors.alerts_sensor, repo, instance, alerts=RefusesAfterOne())
+        assert part.skip_message.startswith("1 alert(s) sent, then: the alert log x") and SINK_LOG == [
+            "2025-11-05"
+        ]
+        with pytest.raises(AlertDeliveryError, match="ENOSPC"):
+            tick(sensors.alerts_sensor, repo, instance, part.cursor, alerts=RefusesAfterOne())
+        fixed = LocalAlertsResource(path=str(Path(instance.root_directory) / "alerts.log"))
+        tick(sensors.alerts_sensor, repo, instance, part.cursor, alerts=fixed)
+        assert [
+            a["partition"] for a in LocalAlertLog(Path(instance.root_directory) / "alerts.log").read()
+        ] == ["2025-11-06"]
+
+
+def test_the_catch_up_give_up_alert_turns_red_after_an_hour_of_failed_deliveries(
+    repo, overnight, monkeypatch
+) -> None:
+    """The catch-up's "gave up" alert has the same path: an outage is retried every tick (30 min), and
+    after an hour of failures a tick with nothing else to do fails red."""
+    instance, _, _ = overnight
+    cursor = json.dumps({"attempts": {"2025-11-03": 6, "2025-11-05": 6}, "exhausted": []})
+    start = et(2025, 11, 6, 6)
+    at(monkeypatch, start)
+    first = tick(sensors.box_scores_catch_up_sensor, repo, instance, cursor, alerts=DownAlerts())
+    assert not first.run_requests and "delivery failed" in first.skip_message
+    at(monkeypatch, start + timedelta(minutes=30))
+    second = tick(sensors.box_scores_catch_up_sensor, repo, instance, first.cursor, alerts=DownAlerts())
+    assert "delivery failed" in second.skip_message
+    at(monkeypatch, start + timedelta(minutes=60))
+    with pytest.raises(AlertDeliveryError, match="alert delivery has failed for 60 min"):
+        tick(sensors.box_scores_catch_up_sensor, repo, instance, second.cursor, alerts=DownAlerts())
 
 
 # ---------------------------------------------------------------- daily summary

@@ -9,6 +9,7 @@ names and check metadata only.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import re
@@ -77,12 +78,72 @@ class Alert:
 
 class AlertDeliveryError(Exception):
     """A sink could not take an alert. ``transient``: trying again later can work (an outage, a rate
-    limit); otherwise a person must fix the sink (a revoked token, a wrong channel). The message names
-    the sink's error code only, never a token or the alert's text."""
+    limit, a timeout); otherwise a person must fix the sink (a revoked token, a wrong channel, a bucket
+    that refuses the writes, an alert log that cannot be written). The message names the sink and its
+    error code or class only, never a token or the alert's text; ``fix`` says what to check."""
 
-    def __init__(self, message: str, transient: bool) -> None:
+    def __init__(self, message: str, transient: bool, fix: str = "") -> None:
         super().__init__(message)
         self.transient = transient
+        self.fix = fix
+
+
+# errno values of a local write that a later attempt can get past; every other one (EACCES, EROFS,
+# ENOENT, ENOTDIR, EISDIR, ENOSPC, EDQUOT, ...) needs a person
+TRANSIENT_ERRNOS = frozenset({errno.EAGAIN, errno.EWOULDBLOCK, errno.EINTR, errno.EBUSY, errno.ETIMEDOUT})
+# HTTP statuses (GCS) that a later attempt can get past: a timeout, a rate limit, a server error
+TRANSIENT_HTTP = frozenset({408, 429})
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether trying again later can deliver: a 5xx, 408 or 429, a timeout, a dropped connection, an
+    error that says so itself (``StoreUnavailableError``: an object store still failing after its
+    client's retries). A refusal (HTTP 401/403/404, a permission or a missing folder, a full disk) or
+    an error of unknown kind (a bug does not fix itself) is not."""
+    flag = getattr(exc, "transient", None)
+    if isinstance(flag, bool):
+        return flag
+    try:
+        from google.api_core import exceptions as google_errors
+        from google.auth import exceptions as auth_errors
+    except ImportError:  # pragma: no cover - google-cloud-storage is a dependency
+        pass
+    else:
+        if isinstance(exc, google_errors.RetryError | auth_errors.TransportError):
+            return True
+        if isinstance(exc, google_errors.GoogleAPICallError):
+            code = exc.code if isinstance(exc.code, int) else 0
+            return code >= 500 or code in TRANSIENT_HTTP
+    import requests
+
+    if isinstance(exc, requests.Timeout | requests.ConnectionError | TimeoutError | ConnectionError):
+        return True
+    if isinstance(exc, OSError):
+        return exc.errno in TRANSIENT_ERRNOS
+    return False
+
+
+def describe_error(exc: BaseException) -> str:
+    """``exc`` for a message: its class and code (HTTP status, errno), never its text (an HTTP error can
+    carry a URL with a key in it); an OS error's description and file name are kept."""
+    name = type(exc).__name__
+    code = getattr(exc, "code", None)
+    if isinstance(code, int) and not isinstance(code, bool):
+        return f"{name} (HTTP {code})"
+    if isinstance(exc, OSError) and exc.errno is not None:
+        what = f"{errno.errorcode.get(exc.errno, exc.errno)}: {exc.strerror or ''}".rstrip(": ")
+        return f"{name} ({what}{f', {exc.filename}' if exc.filename else ''})"
+    return name
+
+
+def delivery_error(sink: str, exc: BaseException, fix: str = "") -> AlertDeliveryError:
+    """``exc``, raised by ``sink`` (named as a person finds it: a path, a bucket, a channel) while
+    delivering, as an :class:`AlertDeliveryError` classified by :func:`is_transient`."""
+    if isinstance(exc, AlertDeliveryError):
+        return exc
+    return AlertDeliveryError(
+        f"{sink} could not take the alert: {describe_error(exc)}", is_transient(exc), fix
+    )
 
 
 class AlertSink(Protocol):
@@ -92,7 +153,9 @@ class AlertSink(Protocol):
 
 
 class LocalAlertLog:
-    """JSON lines appended to a file, and a line on the console."""
+    """JSON lines appended to a file, and a line on the console. A write that fails is an
+    :class:`AlertDeliveryError` naming the file: transient only for the errno values a later attempt
+    can get past (``TRANSIENT_ERRNOS``); a folder that is missing, read-only or full needs a person."""
 
     _lock = threading.Lock()
 
@@ -100,14 +163,24 @@ class LocalAlertLog:
         self.path = Path(path)
 
     def send_all(self, alerts: list[Alert]) -> None:
+        if not alerts:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self._lock, self.path.open("a", encoding="utf-8") as fh:
+                fh.write("".join(alert.to_json() + "\n" for alert in alerts))  # one event, one write
+        except OSError as exc:
+            raise delivery_error(
+                f"the alert log {self.path}",
+                exc,
+                "check that its folder exists, is writable and has space (the log is "
+                "$NBA_ASSETS_DATA_DIR/alerts.log)",
+            ) from None
         for alert in alerts:
-            self.send(alert)
+            log.warning("ALERT %s", alert.render().replace("\n", " | "))
 
     def send(self, alert: Alert) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._lock, self.path.open("a", encoding="utf-8") as fh:
-            fh.write(alert.to_json() + "\n")
-        log.warning("ALERT %s", alert.render().replace("\n", " | "))
+        self.send_all([alert])
 
     def read(self) -> list[dict[str, Any]]:
         if not self.path.exists():
@@ -123,7 +196,8 @@ class ObjectStoreAlertLog:
     ``alerts/<UTC date>/<UTC time>-<id>.jsonl``, and a line on the console. Every process and pod of a
     deployment writes to the same place, and nothing is lost when a pod goes. An object store still
     failing after its client's retries is a transient delivery error (the sensor keeps its cursor and
-    tries again on its next tick)."""
+    tries again on its next tick); a refusal (HTTP 403 or 404: the bucket is gone or the service
+    account may not write ``alerts/``) needs a person (:func:`is_transient`)."""
 
     def __init__(self, store: ObjectStore, prefix: str = ALERTS_PREFIX) -> None:
         self.store = store
@@ -138,9 +212,24 @@ class ObjectStoreAlertLog:
         try:
             self.store.put_bytes(key, body, "application/x-ndjson")
         except StoreUnavailableError as exc:
-            raise AlertDeliveryError(f"object store unavailable: {exc}", transient=True) from None
+            raise AlertDeliveryError(
+                f"the alert log {self._where()}: object store unavailable: {exc}", transient=True
+            ) from None
+        except Exception as exc:
+            raise delivery_error(
+                f"the alert log {self._where()}",
+                exc,
+                "check that the bucket (NBA_ASSETS_GCS_BUCKET) exists and that the service account may "
+                f"create objects under {self.prefix}/",
+            ) from None
         for alert in alerts:
             log.warning("ALERT %s", alert.render().replace("\n", " | "))
+
+    def _where(self) -> str:
+        try:
+            return self.store.uri(self.prefix)
+        except Exception:  # a prefix the store refuses: named as it is
+            return repr(self.prefix)
 
     def read(self) -> list[dict[str, Any]]:
         """Every alert logged, oldest first."""
@@ -158,6 +247,7 @@ class ObjectStoreAlertLog:
 SLACK_TRANSIENT_ERRORS = frozenset(
     {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 )
+SLACK_FIX = "check SLACK_BOT_TOKEN, NBA_ASSETS_SLACK_CHANNEL and that the bot is in that channel"
 SLACK_TIMEOUT_SECONDS = 10  # per call: a sensor tick must finish well inside Dagster's 60 s
 # The longest ``Retry-After`` a send waits out (slack_sdk sleeps it plus up to 1 s, then posts once
 # more). A send then takes at most 10 + 11 + 10 s, inside the alerts sensor's budget (policy.
@@ -249,12 +339,17 @@ class SlackAlerts:
                     f"{wait[:40] if wait is not None else 'not given'}); a send waits at most "
                     f"{SLACK_MAX_RETRY_AFTER_SECONDS} s and once, so the alert is held for a later try",
                     transient=True,
+                    fix=SLACK_FIX,
                 ) from None
             code = str(exc.response.get("error") or f"HTTP {exc.response.status_code}")
             transient = code in SLACK_TRANSIENT_ERRORS or exc.response.status_code >= 500
-            raise AlertDeliveryError(f"Slack refused the alert: {code}", transient) from None
+            raise AlertDeliveryError(f"Slack refused the alert: {code}", transient, SLACK_FIX) from None
         except OSError as exc:  # URLError, timeouts, refused or reset connections
-            raise AlertDeliveryError(f"Slack unreachable: {type(exc).__name__}", transient=True) from None
+            raise AlertDeliveryError(
+                f"Slack unreachable: {type(exc).__name__}", transient=True, fix=SLACK_FIX
+            ) from None
+        except Exception as exc:  # anything else slack_sdk raises: classified, never its text
+            raise delivery_error(f"Slack (channel {self.channel})", exc, SLACK_FIX) from None
 
 
 def check_dict(

@@ -30,6 +30,11 @@ RETRAIN_TIME = time(6, 0)  # Mondays
 
 # Catch-up and grading look at this many ET days before today (yesterday first in line).
 RECENT_DAYS = 3
+# Grading also follows box scores written for an older date (an overnight run by hand after the catch-up
+# gave up, a fix days later) back to this far before today: a season and its offseason.
+GRADING_LOOKBACK = timedelta(days=366)
+# Box-score materializations the grading sensor reads per tick (a range backfill writes one per date).
+BOX_SCORES_EVENTS_PER_TICK = 100
 # Yesterday belongs to the 04:00 overnight run until this long after it.
 CATCH_UP_GRACE = timedelta(hours=1)
 MAX_CATCH_UP_ATTEMPTS = 6
@@ -40,6 +45,9 @@ FIRST_TICK_LOOKBACK = timedelta(hours=24)
 # 60 s without storing its cursor, and one delivery can take 31 s (a 10 s Slack call, retried once,
 # after a rate limit's Retry-After of at most 10 s plus 1 s: alerts.SLACK_MAX_RETRY_AFTER_SECONDS).
 ALERTS_TICK_BUDGET = timedelta(seconds=20)
+# A transient delivery failure (an outage, a rate limit) is retried every tick in a grey skip; once
+# deliveries have failed for this long, the ticks fail red: a sink down all day is not a quiet day.
+ALERT_DELIVERY_PATIENCE = timedelta(hours=1)
 
 # Readiness statuses as Dagster stores them (AssetCheckExecutionRecordStatus values).
 SUCCEEDED, FAILED, PLANNED = "SUCCEEDED", "FAILED", "PLANNED"
@@ -261,6 +269,70 @@ def odds_quota_alert(day: str, reason: str) -> Alert:
     )
 
 
+# ---------------------------------------------------------------- alert delivery failures
+
+# In the cursor of every sensor that sends alerts, beside its own state: when (UTC, ISO) the first of
+# the deliveries failing since the last one that went through failed; absent while deliveries go out.
+DELIVERY_FAILING_KEY = "alert_delivery_failing_since"
+
+
+def delivery_failing_since(cursor: str | None) -> datetime | None:
+    """When the alert deliveries started failing, per ``cursor`` (None: they go out)."""
+    value = _load(cursor).get(DELIVERY_FAILING_KEY)
+    try:
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+    return moment if moment is not None and moment.tzinfo is not None else None
+
+
+def with_delivery_failing_since(cursor: str | None, since: datetime | None) -> str:
+    """``cursor`` (a sensor's JSON) with the failing-since moment set, or removed."""
+    doc = _load(cursor)
+    doc.pop(DELIVERY_FAILING_KEY, None)
+    if since is not None:
+        doc[DELIVERY_FAILING_KEY] = since.isoformat(timespec="seconds")
+    return json.dumps(doc, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class DeliveryFailure:
+    """What a tick does about an alert it could not deliver: ``red`` fails the tick (with ``message``),
+    else it skips and the next tick tries again; ``since`` is kept in the cursor."""
+
+    red: bool
+    since: datetime
+    message: str
+
+
+def delivery_failure_decision(
+    error: str,
+    transient: bool,
+    fix: str,
+    failing_since: datetime | None,
+    now: datetime,
+    patience: timedelta = ALERT_DELIVERY_PATIENCE,
+) -> DeliveryFailure:
+    """A delivery failed with ``error`` (naming the sink and its error code or class). A refusal that
+    needs a person (not ``transient``) fails the tick red at once; a transient failure skips the tick,
+    until deliveries have been failing for ``patience``: then every tick that fails is red, naming how
+    long. Either way the alerts are held (the cursor stays before them) and go out once the sink takes
+    them."""
+    since = failing_since or now
+    held = "Alerts are held until the sink accepts them" + (f": {fix}" if fix else "")
+    if not transient:
+        return DeliveryFailure(True, since, f"{error}. {held}")
+    if now - since >= patience:
+        minutes = int((now - since).total_seconds() // 60)
+        return DeliveryFailure(
+            True,
+            since,
+            f"alert delivery has failed for {minutes} min (since {since:%Y-%m-%d %H:%M} UTC), last: "
+            f"{error}. {held}",
+        )
+    return DeliveryFailure(False, since, f"alert delivery failed ({error}); retrying next tick")
+
+
 # ---------------------------------------------------------------- readiness: catch-up and grading
 
 
@@ -349,23 +421,60 @@ def catch_up_cursor_without(cursor: str, days: tuple[str, ...]) -> str:
 
 
 @dataclass(frozen=True)
+class BoxScoresWrite:
+    """One materialization of ``raw/box_scores``: its event storage id, its date, and whether the run
+    that wrote it has finished (its readiness evaluation is still to come while it runs)."""
+
+    storage_id: int
+    day: str
+    run_finished: bool = True
+
+
+@dataclass(frozen=True)
 class GradingDecision:
     requests: tuple[tuple[str, str], ...]  # (game date, run key)
     cursor: str
 
 
+def grading_box_scores_after(cursor: str | None) -> int | None:
+    """The storage id of the last box-scores materialization the grading sensor has read; None before
+    its first read (it then reads those of the last ``FIRST_TICK_LOOKBACK``)."""
+    after = _load(cursor).get("box_scores_after")
+    return after if isinstance(after, int) and not isinstance(after, bool) else None
+
+
+def grading_dates(now: datetime, writes: list[BoxScoresWrite]) -> list[str]:
+    """The dates the grading sensor judges: the recent ones (``recent_game_dates``), and those of the
+    box scores written since its last read that are before today and within ``GRADING_LOOKBACK``
+    (a date run again by hand, whatever its age), oldest first."""
+    today = et_date(now)
+    oldest = (today - GRADING_LOOKBACK).isoformat()
+    written = {w.day for w in writes if w.day and oldest <= w.day < today.isoformat()}
+    return sorted(written | set(recent_game_dates(now)))
+
+
 def grading_decision(
-    states: dict[str, ReadinessState], grades_storage_ids: dict[str, int | None], cursor: str | None
+    states: dict[str, ReadinessState],
+    grades_storage_ids: dict[str, int | None],
+    cursor: str | None,
+    writes: list[BoxScoresWrite] | None = None,
 ) -> GradingDecision:
     """Grade date D once its readiness passed on its latest box scores and no grades of D were
     written after that evaluation.
 
+    ``states`` holds the dates judged (``grading_dates``): the recent ones, and any older date whose
+    box scores were written since the last read (``writes``, oldest first): the catch-up gives up on a
+    date after a day, and its alert asks for the overnight job by hand, days later maybe.
+
     The run key names the box-scores materialization that readiness judged, so D is graded once per
     version of its box scores: a failed grade run is not relaunched in a loop (the alert reports it),
     and a catch-up that brings corrected box scores leads to a regrade. The cursor keeps the run key
-    last requested per recent date (``{"requested": {D: key}}``) so a tick does not repeat itself.
+    last requested per judged date (``{"requested": {D: key}}``) so a tick does not repeat itself,
+    and the last box-scores write read (``"box_scores_after"``): a write whose run has not finished, or
+    whose date has a run in flight, holds it (its readiness is still to come; it is read again).
     """
-    requested: dict[str, str] = dict(_load(cursor).get("requested", {}))
+    doc = _load(cursor)
+    requested: dict[str, str] = dict(doc.get("requested", {}))
     requested = {d: k for d, k in requested.items() if d in states}
     out = []
     for day, state in sorted(states.items()):
@@ -379,7 +488,17 @@ def grading_decision(
         if requested.get(day) != key:
             requested[day] = key
             out.append((day, key))
-    return GradingDecision(tuple(out), json.dumps({"requested": requested}, sort_keys=True))
+    after = grading_box_scores_after(cursor)
+    for write in sorted(writes or [], key=lambda w: w.storage_id):
+        waiting = states.get(write.day)
+        if not write.run_finished or (waiting is not None and waiting.run_in_progress):
+            after = write.storage_id - 1 if after is None else after
+            break
+        after = write.storage_id if after is None else max(after, write.storage_id)
+    new: dict[str, Any] = {"requested": requested}
+    if after is not None:
+        new["box_scores_after"] = after
+    return GradingDecision(tuple(out), json.dumps(new, sort_keys=True))
 
 
 # ---------------------------------------------------------------- performance after a regrade
@@ -569,7 +688,8 @@ def catch_up_exhausted_alert(day: str, attempts: int, last_check: dict[str, Any]
         partition=day,
         checks=(last_check,) if last_check else (),
         text=f"Grading of {day} waits. The catch-up sensor has stopped retrying; once the feed has the "
-        f"games, run overnight_box_scores_job for {day} by hand and grading follows.",
+        f"games, run overnight_box_scores_job for {day} by hand and grading follows (grading_sensor "
+        "grades a date whose readiness passes, however late).",
     )
 
 

@@ -115,6 +115,19 @@ def materializations_after(
     return list(result.records)
 
 
+def materializations_since(
+    instance: dg.DagsterInstance, key: dg.AssetKey, after: int | None, since: datetime, limit: int
+) -> list[dg.EventLogRecord]:
+    """``key``'s materializations stored after storage id ``after`` (or, with None, at or after
+    ``since``), oldest first (at most ``limit``)."""
+    flt = (
+        dg.AssetRecordsFilter(asset_key=key, after_storage_id=after)
+        if after is not None
+        else dg.AssetRecordsFilter(asset_key=key, after_timestamp=since.timestamp())
+    )
+    return list(instance.fetch_materializations(flt, limit=limit, ascending=True).records)
+
+
 def materializations_after_any(
     instance: dg.DagsterInstance, keys: list[dg.AssetKey], after: int, limit: int
 ) -> list[dg.EventLogRecord]:

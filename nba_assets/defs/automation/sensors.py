@@ -9,19 +9,22 @@
 * ``box_scores_catch_up_sensor``: re-runs the overnight box scores for recent dates whose grading
   readiness failed or never ran, a bounded number of times, then alerts once (an alert that cannot go
   out is retried next tick without holding back the other dates' runs).
-* ``grading_sensor``: grades a date once its readiness passed and no grades were written since.
+* ``grading_sensor``: grades a date once its readiness passed and no grades were written since: the
+  recent dates, and any older one whose box scores were written since its last tick (a date the
+  catch-up gave up on, run again by hand days later).
 * ``system_performance_refresh_sensor``: after the grades of a date older than the newest graded one
   are written again (a regrade, a backfill), recomputes the performance of the later dates of its
   season in one run; the nightly grading of the newest date asks for nothing.
 * ``alerts_sensor``: every failed run and every failed check, once, to the alert sink (a backlog over
-  several ticks, each within its time budget).
+  several ticks, each within its time budget). Every sensor that sends alerts retries a transient
+  delivery failure in a skipped tick, and fails its tick red on a refusal that needs a person (Slack
+  auth, a 403/404 from the bucket, an alert log it cannot write) or after an hour of failures.
 * ``daily_summary_sensor``: after a date's grading succeeds, its record and performance, once.
 * ``model_bootstrap_sensor``: when no promoted model serves today (a first deployment, an emptied
   registry), one ``weekly_retrain_job`` run a day with cutoff = today, instead of every prediction
   failing until the Monday retrain.
 """
 
-import logging
 from datetime import UTC, datetime
 
 import dagster as dg
@@ -30,7 +33,7 @@ from nba_assets.defs.automation import policy, queries
 from nba_assets.defs.automation.resources import AlertsResource
 from nba_assets.defs.automation.schedules import retrain_request
 from nba_assets.defs.features.assets import KEY as FEATURES
-from nba_assets.defs.grading.assets import GRADES, PERF, PUBLISHED
+from nba_assets.defs.grading.assets import BOX, GRADES, PERF, PUBLISHED
 from nba_assets.defs.jobs import (
     grade_job,
     overnight_box_scores_job,
@@ -40,7 +43,7 @@ from nba_assets.defs.jobs import (
 )
 from nba_assets.defs.partitions import RANGE_END_TAG, RANGE_START_TAG, TRIGGER_TAG
 from nba_assets.defs.resources import NbaSourceResource, ObjectStoreResource
-from nba_assets.lib.alerts import Alert, AlertDeliveryError
+from nba_assets.lib.alerts import Alert, AlertDeliveryError, delivery_error
 from nba_assets.lib.sources.live.quota import REMAINING_METADATA, OddsQuotaError
 
 SCHEDULE = dg.AssetKey(["raw", "schedule"])
@@ -52,27 +55,45 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def _deliver(log: logging.Logger | logging.LoggerAdapter, alerts: AlertsResource, batch: list[Alert]) -> bool:
-    """Send ``batch`` (one event's alerts, together). On a transient delivery error (an outage, a rate
-    limit) log its code or class (never its text) and report failure, so the caller keeps its cursor
-    before this batch and the next tick tries again. A refusal that needs a person (a revoked token, a
-    wrong channel) fails the tick, red in the UI, with the cursor still held: the alerts go out once the
-    sink is fixed, and nobody mistakes the silence for a quiet day."""
-    try:
-        alerts.send_all(batch)
-    except AlertDeliveryError as exc:
-        if not exc.transient:
-            raise AlertDeliveryError(
-                f"{exc}. Alerts are held until the sink accepts them: check SLACK_BOT_TOKEN, "
-                "NBA_ASSETS_SLACK_CHANNEL and that the bot is in that channel",
-                transient=False,
-            ) from None
-        log.error(f"alert delivery failed ({exc}); retrying next tick")
-        return False
-    except Exception as exc:  # anything else unexpected: retried next tick
-        log.error(f"alert delivery failed ({type(exc).__name__}); retrying next tick")
-        return False
-    return True
+class Delivery:
+    """A tick's deliveries to the alert sink, and the failing-since moment it keeps in its cursor
+    (``policy.delivery_failing_since``).
+
+    A transient delivery error (an outage, a rate limit, a timeout) logs its code or class (never its
+    text) and :meth:`send` returns False, so the caller keeps its cursor before the batch and the next
+    tick tries again. A refusal that needs a person (a revoked token, a wrong channel, a bucket that
+    answers 403 or 404, an alert log that cannot be written), an error of unknown kind, or transient
+    errors for ``policy.ALERT_DELIVERY_PATIENCE`` fail the tick (red in the UI) with an
+    :class:`AlertDeliveryError` naming the sink and the error; a failed tick stores no cursor, so the
+    alerts are held and go out once the sink is fixed, and nobody mistakes the silence for a quiet day.
+    """
+
+    def __init__(self, context: dg.SensorEvaluationContext, alerts: AlertsResource) -> None:
+        self.log = context.log
+        self.alerts = alerts
+        self.failing_since = policy.delivery_failing_since(context.cursor)
+
+    def send(self, batch: list[Alert]) -> bool:
+        """Send ``batch`` (one event's alerts, together): True when delivered."""
+        try:
+            self.alerts.send_all(batch)
+        except Exception as exc:
+            error = delivery_error(f"the alert sink {type(self.alerts).__name__}", exc)
+            failure = policy.delivery_failure_decision(
+                str(error), error.transient, error.fix, self.failing_since, utc_now()
+            )
+            self.failing_since = failure.since
+            if failure.red:
+                raise AlertDeliveryError(failure.message, error.transient, error.fix) from None
+            self.log.error(failure.message)
+            return False
+        if batch:
+            self.failing_since = None
+        return True
+
+    def cursor(self, cursor: str | None) -> str:
+        """``cursor`` with this tick's failing-since moment (set, or cleared by a delivery)."""
+        return policy.with_delivery_failing_since(cursor, self.failing_since)
 
 
 @dg.sensor(
@@ -119,6 +140,7 @@ def refresh_lines_sensor(
             cursor=context.cursor,
         )
     alerted_at = policy.quota_alerted_at(context.cursor)
+    delivery = Delivery(context, alerts)
     try:
         # the current offer only: the ledger would keep a pulled line alive, and a probe records nothing
         batch = source.player_props([day], now, ledger=False)
@@ -127,17 +149,17 @@ def refresh_lines_sensor(
         send, alerted_at = policy.quota_alert_decision(alerted_at, exc.quota.remaining, refused=True)
         status = "alerted before"
         if send:
-            delivered = _deliver(context.log, alerts, [policy.odds_quota_alert(day.isoformat(), str(exc))])
+            delivered = delivery.send([policy.odds_quota_alert(day.isoformat(), str(exc))])
             status = "alert sent" if delivered else "alert delivery failed; retrying next tick"
             alerted_at = alerted_at if delivered else None
         return dg.SensorResult(
             skip_reason=f"line polling stopped: {exc} ({status})",
-            cursor=policy.with_quota_alerted_at(context.cursor, alerted_at),
+            cursor=delivery.cursor(policy.with_quota_alerted_at(context.cursor, alerted_at)),
         )
     _, alerted_at = policy.quota_alert_decision(alerted_at, batch.metrics.get(REMAINING_METADATA), False)
     games = policy.line_fingerprints(batch.frame)
     decision = policy.lines_decision(context.cursor, day.isoformat(), games, now)
-    cursor = policy.with_quota_alerted_at(decision.cursor, alerted_at)
+    cursor = delivery.cursor(policy.with_quota_alerted_at(decision.cursor, alerted_at))
     if decision.baseline:
         return dg.SensorResult(
             skip_reason=f"first look at {day}: lines of {len(games)} game(s) remembered", cursor=cursor
@@ -186,16 +208,17 @@ def box_scores_catch_up_sensor(
         for day, attempt in decision.requests
     ]
     # An alert that cannot go out waits for the next tick (its dates are not marked exhausted); the
-    # other dates' catch-up runs go out regardless. A refusal that needs a person still fails a tick
-    # that has nothing else to do.
+    # other dates' catch-up runs go out regardless. A refusal that needs a person (or an outage past
+    # the patience) still fails a tick that has nothing else to do.
+    delivery = Delivery(context, alerts)
     try:
-        delivered = _deliver(context.log, alerts, gave_up)
+        delivered = delivery.send(gave_up)
     except AlertDeliveryError as exc:
         if not requests:
             raise
         context.log.error(f"{exc}; the catch-up runs are requested, the alert is retried next tick")
         delivered = False
-    cursor = (
+    cursor = delivery.cursor(
         decision.cursor if delivered else policy.catch_up_cursor_without(decision.cursor, decision.exhausted)
     )
     if requests:
@@ -210,14 +233,31 @@ def box_scores_catch_up_sensor(
     job=grade_job,
     minimum_interval_seconds=5 * 60,
     default_status=RUNNING,
-    description=f"Grades each of the last {policy.RECENT_DAYS} ET dates once box_scores_ready_for_grading "
-    "passed on its latest box scores and no grades were written after that evaluation.",
+    description=f"Grades each of the last {policy.RECENT_DAYS} ET dates, and any older date whose box scores "
+    "were written again (an overnight run by hand, however late), once box_scores_ready_for_grading passed on "
+    "its latest box scores and no grades were written after that evaluation.",
 )
 def grading_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
-    days = policy.recent_game_dates(utc_now())
+    now = utc_now()
+    records = queries.materializations_since(
+        context.instance,
+        BOX,
+        policy.grading_box_scores_after(context.cursor),
+        now - policy.FIRST_TICK_LOOKBACK,
+        policy.BOX_SCORES_EVENTS_PER_TICK,
+    )
+    finished: dict[str, bool] = {}
+    writes = []
+    for record in records:
+        if record.run_id not in finished:
+            finished[record.run_id] = queries.run_finished(context.instance, record.run_id)
+        writes.append(
+            policy.BoxScoresWrite(record.storage_id, record.partition_key or "", finished[record.run_id])
+        )
+    days = policy.grading_dates(now, writes)
     states = queries.readiness_states(context.instance, days, overnight_box_scores_job.name)
     graded = queries.latest_materialization_ids(context.instance, GRADES, days)
-    decision = policy.grading_decision(states, graded, context.cursor)
+    decision = policy.grading_decision(states, graded, context.cursor, writes)
     requests = [
         dg.RunRequest(run_key=key, partition_key=day, tags={TRIGGER_TAG: "grading_sensor"})
         for day, key in decision.requests
@@ -284,6 +324,7 @@ def system_performance_refresh_sensor(context: dg.SensorEvaluationContext) -> dg
 )
 def alerts_sensor(context: dg.SensorEvaluationContext, alerts: AlertsResource) -> dg.SensorResult:
     cursor = policy.RunEventsCursor.parse(context.cursor)
+    delivery = Delivery(context, alerts)
     started = utc_now()
     since = started - policy.FIRST_TICK_LOOKBACK
     sent = 0
@@ -292,17 +333,28 @@ def alerts_sensor(context: dg.SensorEvaluationContext, alerts: AlertsResource) -
             # a tick past Dagster's timeout stores no cursor: what it had sent would go out again
             return dg.SensorResult(
                 skip_reason=f"{sent} alert(s) sent; the tick's time budget is spent, the rest next tick",
-                cursor=cursor.dump(),
+                cursor=delivery.cursor(cursor.dump()),
             )
         facts = queries.run_facts(context.instance, record.run_id)
         batch = policy.run_alerts(facts) if facts else []
-        if not _deliver(context.log, alerts, batch):
+        try:
+            delivered = delivery.send(batch)
+        except AlertDeliveryError as exc:
+            if not sent:
+                raise
+            # a failed tick stores no cursor: keep what went out (the next tick fails at once)
             return dg.SensorResult(
-                skip_reason="alert delivery failed; retrying next tick", cursor=cursor.dump()
+                skip_reason=f"{sent} alert(s) sent, then: {exc}", cursor=delivery.cursor(cursor.dump())
+            )
+        if not delivered:
+            return dg.SensorResult(
+                skip_reason="alert delivery failed; retrying next tick", cursor=delivery.cursor(cursor.dump())
             )
         sent += len(batch)
         cursor.after[name] = record.storage_id
-    return dg.SensorResult(skip_reason=None if sent else "no new failures", cursor=cursor.dump())
+    return dg.SensorResult(
+        skip_reason=None if sent else "no new failures", cursor=delivery.cursor(cursor.dump())
+    )
 
 
 @dg.sensor(
@@ -314,6 +366,7 @@ def alerts_sensor(context: dg.SensorEvaluationContext, alerts: AlertsResource) -
 )
 def daily_summary_sensor(context: dg.SensorEvaluationContext, alerts: AlertsResource) -> dg.SensorResult:
     cursor = policy.RunEventsCursor.parse(context.cursor)
+    delivery = Delivery(context, alerts)
     since = utc_now() - policy.FIRST_TICK_LOOKBACK
     sent = 0
     for name, record in queries.finished_runs(
@@ -329,14 +382,26 @@ def daily_summary_sensor(context: dg.SensorEvaluationContext, alerts: AlertsReso
             published = (
                 queries.materialization_metadata(context.instance, PUBLISHED, day, record.run_id) or {}
             )
-            if not _deliver(context.log, alerts, [policy.daily_summary(day, grades, perf, published)]):
+            try:
+                delivered = delivery.send([policy.daily_summary(day, grades, perf, published)])
+            except AlertDeliveryError as exc:
+                if not sent:
+                    raise
+                # a failed tick stores no cursor: keep what went out (the next tick fails at once)
                 return dg.SensorResult(
-                    skip_reason="alert delivery failed; retrying next tick", cursor=cursor.dump()
+                    skip_reason=f"{sent} summary sent, then: {exc}", cursor=delivery.cursor(cursor.dump())
+                )
+            if not delivered:
+                return dg.SensorResult(
+                    skip_reason="alert delivery failed; retrying next tick",
+                    cursor=delivery.cursor(cursor.dump()),
                 )
             cursor.done.append(day)
             sent += 1
         cursor.after[name] = record.storage_id
-    return dg.SensorResult(skip_reason=None if sent else "no newly graded date", cursor=cursor.dump())
+    return dg.SensorResult(
+        skip_reason=None if sent else "no newly graded date", cursor=delivery.cursor(cursor.dump())
+    )
 
 
 @dg.sensor(
