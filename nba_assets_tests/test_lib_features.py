@@ -419,3 +419,18 @@ def test_the_team_s_win_share_and_season_phase_start_over_with_a_new_season() ->
     late = _row(build_features(_targets(S1 + timedelta(days=10), [1], team="BOS"), pg, tg), 1)
     assert late["team_win_pct"] == 1.0 and late["season_phase"] == pytest.approx(4 / 82)
     assert late["sources"]["team_win_pct"] == "data"
+
+
+def test_the_quality_check_judges_by_the_decisions_quality_threshold() -> None:
+    """The features' quality check counts the rows the predictions PASS as ``low_quality``: the
+    threshold is ``DecisionConfig.quality_min``, not a second number kept beside it."""
+    from nba_assets.lib.features.store import MAX_LOW_QUALITY_SHARE, check_quality
+    from nba_assets.lib.modeling.config import DECISIONS
+
+    q = DECISIONS.quality_min
+    rows = pl.DataFrame({"is_expected": [True] * 4, "quality": [q - 0.1, q, q + 10, q + 20]})
+    judged = check_quality(rows)
+    assert judged.metadata["threshold"] == q and judged.metadata["share_below_threshold"] == 0.25
+    assert judged.passed == (0.25 <= MAX_LOW_QUALITY_SHARE)
+    stricter = check_quality(rows, threshold=q + 15)
+    assert stricter.metadata["share_below_threshold"] == 0.75 and not stricter.passed

@@ -11,6 +11,7 @@ from nba_assets.lib.features.build import build_features, training_targets
 from nba_assets.lib.features.catalog import BASE_FEATURES, FEATURES
 from nba_assets.lib.game_types import modeled_only
 from nba_assets.lib.metadata import top_rows_table
+from nba_assets.lib.modeling.config import DECISIONS
 from nba_assets.lib.raw import CheckOutcome
 
 # Days of context history the builder reads before the first date of a run: in effect every game since
@@ -19,7 +20,6 @@ from nba_assets.lib.raw import CheckOutcome
 # history against an opponent reads the two seasons before D's), so with a two-season window a daily run
 # served features (374 of 392 rows of 2025-11-05) that differed from the ones the model learned from.
 HISTORY_DAYS = 36_600
-QUALITY_THRESHOLD = 70.0  # below it a row is filtered before prediction
 MAX_LOW_QUALITY_SHARE = 0.25
 MAX_DEFAULT_SHARE = 0.35  # per base feature, over expected rows
 CONTEXT_COLUMNS = [
@@ -83,17 +83,20 @@ def check_no_look_ahead(features: pl.DataFrame) -> CheckOutcome:
     )
 
 
-def check_quality(features: pl.DataFrame) -> CheckOutcome:
+def check_quality(features: pl.DataFrame, threshold: float = DECISIONS.quality_min) -> CheckOutcome:
+    """WARN when more than ``MAX_LOW_QUALITY_SHARE`` of the expected rows fall below ``threshold``: the
+    decisions' own pre-flight filter (``DecisionConfig.quality_min``: such rows are PASSed
+    ``low_quality``), so the check judges by the threshold the predictions apply."""
     exp = features.filter(pl.col("is_expected")) if "is_expected" in features.columns else features
     if exp.is_empty():
         return CheckOutcome(True, {"expected_rows": 0, "note": "no expected players on these dates"}, "WARN")
-    low = exp.filter(pl.col("quality") < QUALITY_THRESHOLD).height / exp.height
+    low = exp.filter(pl.col("quality") < threshold).height / exp.height
     meta = {
         "expected_rows": exp.height,
         "quality_mean": round(float(exp["quality"].mean()), 1),  # type: ignore[arg-type]
         "quality_p10": round(float(exp["quality"].quantile(0.1)), 1),  # type: ignore[arg-type]
         "share_below_threshold": round(low, 4),
-        "threshold": QUALITY_THRESHOLD,
+        "threshold": threshold,
     }
     return CheckOutcome(low <= MAX_LOW_QUALITY_SHARE, meta, "WARN")
 
