@@ -173,6 +173,7 @@ def test_schedules_and_sensors_start_with_the_daemon(repo) -> None:
         "refresh_lines_sensor",
         "box_scores_catch_up_sensor",
         "grading_sensor",
+        "stale_slate_sensor",
         "system_performance_refresh_sensor",
         "alerts_sensor",
         "daily_summary_sensor",

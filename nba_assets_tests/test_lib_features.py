@@ -434,3 +434,39 @@ def test_the_quality_check_judges_by_the_decisions_quality_threshold() -> None:
     assert judged.passed == (0.25 <= MAX_LOW_QUALITY_SHARE)
     stricter = check_quality(rows, threshold=q + 15)
     assert stricter.metadata["share_below_threshold"] == 0.75 and not stricter.passed
+
+
+def test_the_history_check_names_the_dates_whose_games_have_no_box_scores() -> None:
+    """Games of the 3 days before each date must be in the history (games with box scores); a
+    postponed game, a preseason or All-Star game, and a game more than 3 days back are not required."""
+    from nba_assets.lib.features.store import check_history_current
+
+    d = date(2025, 11, 5)
+    schedule = pl.DataFrame(
+        {
+            "game_date": [d - timedelta(days=k) for k in (1, 1, 1, 2, 4)] + [d - timedelta(days=1)] * 2,
+            "game_id": ["0022500201", "0022500202", "0022500203", "0022500190", "0022500170"]
+            + ["0012500001", "0032500001"],
+            "status": ["final", "scheduled", "postponed", "final", "final", "final", "final"],
+        }
+    )
+    held = pl.DataFrame({"game_id": ["0022500190"], "game_date": [d - timedelta(days=2)]})
+    stale = check_history_current([d], schedule, held)
+    assert not stale.passed
+    assert stale.metadata["dates_without_box_scores"] == ["2025-11-04"]
+    assert stale.metadata["games_without_box_scores"] == 2 and stale.metadata["first_games"] == [
+        "0022500201",
+        "0022500202",
+    ]
+    both = pl.concat(
+        [
+            held,
+            schedule.filter(pl.col("game_id").is_in(["0022500201", "0022500202"])).select(
+                "game_id", "game_date"
+            ),
+        ]
+    )
+    assert check_history_current([d], schedule, both).passed
+    # a range judges each of its dates' 3 days: 11-04 looks back on 11-01, whose game has no box scores
+    ranged = check_history_current([d - timedelta(days=1), d], schedule, both)
+    assert ranged.metadata["dates_without_box_scores"] == ["2025-11-01"]

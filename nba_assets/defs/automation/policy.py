@@ -360,6 +360,38 @@ class ReadinessState:
         return self.latest_box_scores_storage_id in (None, self.box_scores_storage_id)
 
 
+@dataclass(frozen=True)
+class StaleSlateState:
+    """Where today's slate stands on ``player_features_history_current``.
+
+    ``status``: the check's latest evaluation in a run of today's partition (SUCCEEDED / FAILED, None:
+    none yet); ``box_scores_after``: the storage id of the newest ``raw/box_scores`` materialization of
+    the dates the check looks back on, written after that evaluation (None: none since);
+    ``run_in_progress``: a run of today's slate or lines refresh has not finished."""
+
+    day: str
+    status: str | None
+    box_scores_after: int | None
+    run_in_progress: bool
+
+
+def stale_slate_decision(state: StaleSlateState) -> tuple[str | None, str]:
+    """(run key, why): run today's slate again once box scores its failed history check lacked may have
+    been written since (a late overnight run, its catch-up, a run by hand); the slate judges the history
+    again, so a write that still leaves a date missing fails the check anew and waits for the next one.
+    One run per box-scores write (the key names it)."""
+    if state.status != FAILED:
+        return None, f"today's features ({state.day}) are not waiting for history"
+    if state.box_scores_after is None:
+        return None, f"today's features ({state.day}) wait for the box scores of the days before"
+    if state.run_in_progress:
+        return None, f"a run of {state.day}'s slate is in progress"
+    return (
+        f"stale_slate:{state.day}:box_scores@{state.box_scores_after}",
+        "box scores written since the check failed",
+    )
+
+
 @dataclass
 class CatchUpCursor:
     attempts: dict[str, int] = field(default_factory=dict)

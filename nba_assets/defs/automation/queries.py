@@ -6,7 +6,14 @@ from typing import Any, Literal
 
 import dagster as dg
 
-from nba_assets.defs.automation.policy import PLANNED, ReadinessState, RunFacts, redact
+from nba_assets.defs.automation.policy import (
+    FAILED,
+    PLANNED,
+    ReadinessState,
+    RunFacts,
+    StaleSlateState,
+    redact,
+)
 from nba_assets.defs.grading.assets import BOX, READY
 from nba_assets.lib.alerts import check_dict
 
@@ -79,6 +86,46 @@ def readiness_states(
             latest_box_scores_storage_id=info.latest_materialization_storage_id,
         )
     return states
+
+
+def latest_check_outcome(
+    instance: dg.DagsterInstance, check: dg.AssetCheckKey, day: str, limit: int = 100
+) -> tuple[str, float] | None:
+    """(status, timestamp) of ``check``'s latest finished evaluation in a run of partition ``day``, among
+    its newest ``limit`` execution records; None when there is none. For a check evaluated inside its
+    asset, Dagster files only the planned record under the run's partition (the evaluation itself has
+    none, and the partition view stays PLANNED), so an evaluation is matched to ``day`` by its run."""
+    history = instance.event_log_storage.get_asset_check_execution_history(check, limit=limit)
+    runs = {r.run_id for r in history if r.partition == day}
+    for record in history:  # newest first
+        if record.run_id in runs and record.status.value != PLANNED and record.event is not None:
+            return record.status.value, record.event.timestamp
+    return None
+
+
+def stale_slate_state(
+    instance: dg.DagsterInstance, day: str, check: dg.AssetCheckKey, days_before: list[str], jobs: list[str]
+) -> StaleSlateState:
+    """The plain values ``policy.stale_slate_decision`` decides on: ``check``'s latest evaluation in a run
+    of ``day``, the newest box-scores write of ``days_before`` stored after it, and whether a run of
+    ``jobs`` for ``day`` is still going."""
+    outcome = latest_check_outcome(instance, check, day)
+    status, evaluated = outcome if outcome else (None, None)
+    after = None
+    if status == FAILED and evaluated is not None:
+        written = [
+            record.storage_id
+            for d in days_before
+            if (record := latest_materialization(instance, BOX, d)) is not None
+            and record.timestamp > evaluated
+        ]
+        after = max(written) if written else None
+    return StaleSlateState(
+        day=day,
+        status=status,
+        box_scores_after=after,
+        run_in_progress=any(unfinished_run_exists(instance, job, day) for job in jobs),
+    )
 
 
 def latest_run_of_check(instance: dg.DagsterInstance, day: str) -> str:

@@ -12,6 +12,8 @@
 * ``grading_sensor``: grades a date once its readiness passed and no grades were written since: the
   recent dates, and any older one whose box scores were written since its last tick (a date the
   catch-up gave up on, run again by hand days later).
+* ``stale_slate_sensor``: runs today's slate again once the box scores its blocked features lacked
+  (``player_features_history_current``) are written.
 * ``system_performance_refresh_sensor``: after the grades of a date older than the newest graded one
   are written again (a regrade, a backfill), recomputes the performance of the later dates of its
   season in one run; the nightly grading of the newest date asks for nothing.
@@ -25,7 +27,7 @@
   failing until the Monday retrain.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
@@ -36,6 +38,7 @@ from nba_assets.defs.features.assets import KEY as FEATURES
 from nba_assets.defs.grading.assets import BOX, GRADES, PERF, PUBLISHED
 from nba_assets.defs.jobs import (
     grade_job,
+    morning_slate_job,
     overnight_box_scores_job,
     refresh_lines_job,
     system_performance_job,
@@ -44,6 +47,7 @@ from nba_assets.defs.jobs import (
 from nba_assets.defs.partitions import RANGE_END_TAG, RANGE_START_TAG, TRIGGER_TAG
 from nba_assets.defs.resources import NbaSourceResource, ObjectStoreResource
 from nba_assets.lib.alerts import Alert, AlertDeliveryError, delivery_error
+from nba_assets.lib.features.store import HISTORY_CHECK_DAYS
 from nba_assets.lib.sources.live.quota import REMAINING_METADATA, OddsQuotaError
 
 SCHEDULE = dg.AssetKey(["raw", "schedule"])
@@ -267,6 +271,43 @@ def grading_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     return dg.SensorResult(skip_reason="no date newly ready for grading", cursor=decision.cursor)
 
 
+HISTORY_CHECK = dg.AssetCheckKey(FEATURES, "player_features_history_current")
+
+
+@dg.sensor(
+    name="stale_slate_sensor",
+    job=morning_slate_job,
+    minimum_interval_seconds=5 * 60,
+    default_status=RUNNING,
+    description="Runs today's slate again once the box scores its blocked features lacked are written: "
+    "when player_features_history_current failed on today's partition (a game of the "
+    f"{HISTORY_CHECK_DAYS} days before without box scores: no predictions were made on stale history) and "
+    "raw/box_scores of one of those days was written since (the overnight run late, its catch-up, a run by "
+    "hand). Once per box-scores write.",
+)
+def stale_slate_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+    today = policy.et_date(utc_now())
+    days_before = [(today - timedelta(days=k)).isoformat() for k in range(1, HISTORY_CHECK_DAYS + 1)]
+    state = queries.stale_slate_state(
+        context.instance,
+        today.isoformat(),
+        HISTORY_CHECK,
+        days_before,
+        [morning_slate_job.name, refresh_lines_job.name],
+    )
+    run_key, why = policy.stale_slate_decision(state)
+    if run_key is None:
+        return dg.SensorResult(skip_reason=why)
+    context.log.info(f"{today}: {why}; running the slate again")
+    return dg.SensorResult(
+        run_requests=[
+            dg.RunRequest(
+                run_key=run_key, partition_key=today.isoformat(), tags={TRIGGER_TAG: "stale_slate_sensor"}
+            )
+        ]
+    )
+
+
 @dg.sensor(
     name="system_performance_refresh_sensor",
     job=system_performance_job,
@@ -437,6 +478,7 @@ sensors = [
     refresh_lines_sensor,
     box_scores_catch_up_sensor,
     grading_sensor,
+    stale_slate_sensor,
     system_performance_refresh_sensor,
     alerts_sensor,
     daily_summary_sensor,

@@ -16,6 +16,16 @@ KEY = dg.AssetKey(["features", "player_features"])
 _history = dg.TimeWindowPartitionMapping(
     start_offset=-store.HISTORY_DAYS, end_offset=0, allow_nonexistent_upstream_partitions=True
 )
+# the schedule of the dates D's features look back on (the history check's)
+_days_before = dg.TimeWindowPartitionMapping(
+    start_offset=-store.HISTORY_CHECK_DAYS, end_offset=-1, allow_nonexistent_upstream_partitions=True
+)
+CHECKS = (
+    "player_features_no_look_ahead",
+    "player_features_history_current",
+    "player_features_quality_distribution",
+    "player_features_null_share",
+)
 
 
 def _result(name: str, outcome: Any) -> dg.AssetCheckResult:
@@ -38,6 +48,9 @@ def _result(name: str, outcome: Any) -> dg.AssetCheckResult:
         "expected": dg.AssetIn(key=["context", "player_game_context"]),
         # no injury report written yet (a fresh warehouse's overnight run writes none): no statuses
         "injuries": dg.AssetIn(key=["raw", "injury_report"], metadata={MISSING_TABLE_IS_EMPTY: True}),
+        "schedule_before": dg.AssetIn(
+            key=["raw", "schedule"], partition_mapping=_days_before, metadata={MISSING_TABLE_IS_EMPTY: True}
+        ),
     },
     check_specs=[
         dg.AssetCheckSpec(
@@ -45,6 +58,15 @@ def _result(name: str, outcome: Any) -> dg.AssetCheckResult:
             asset=KEY,
             blocking=True,
             description="Every feature's newest source game is before D.",
+        ),
+        dg.AssetCheckSpec(
+            "player_features_history_current",
+            asset=KEY,
+            blocking=True,
+            description=f"Every game scheduled in the {store.HISTORY_CHECK_DAYS} days before D has its box "
+            "scores in the history D's features read (a failed or late overnight run would leave D's rest, "
+            "back-to-back and last-game features stale); stale_slate_sensor re-runs today's slate once "
+            "they are written.",
         ),
         dg.AssetCheckSpec(
             "player_features_quality_distribution",
@@ -64,6 +86,7 @@ def player_features(
     team_games: pl.DataFrame,
     expected: pl.DataFrame,
     injuries: pl.DataFrame,
+    schedule_before: pl.DataFrame,
 ) -> Iterator[Any]:
     dates = dates_of(context)
     rows = store.feature_rows(dates, expected, player_games, team_games, injuries)
@@ -82,16 +105,15 @@ def player_features(
         },
     )
     if rows.is_empty():
-        for name in (
-            "player_features_no_look_ahead",
-            "player_features_quality_distribution",
-            "player_features_null_share",
-        ):
+        for name in CHECKS:
             yield dg.AssetCheckResult(
                 asset_key=KEY, check_name=name, passed=True, metadata={"note": "no games on these dates"}
             )
         return
     yield _result("player_features_no_look_ahead", store.check_no_look_ahead(rows))
+    yield _result(
+        "player_features_history_current", store.check_history_current(dates, schedule_before, team_games)
+    )
     yield _result("player_features_quality_distribution", store.check_quality(rows))
     yield _result("player_features_null_share", store.check_null_share(rows))
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import polars as pl
@@ -20,6 +20,10 @@ from nba_assets.lib.raw import CheckOutcome
 # history against an opponent reads the two seasons before D's), so with a two-season window a daily run
 # served features (374 of 392 rows of 2025-11-05) that differed from the ones the model learned from.
 HISTORY_DAYS = 36_600
+# The game dates before D whose finals D's features must hold: a missing night of box scores (the
+# overnight run failed or is still catching up) changes rest days, back-to-backs, the last game and the
+# short windows of every player who played then, while the quality score stays the same.
+HISTORY_CHECK_DAYS = 3
 MAX_LOW_QUALITY_SHARE = 0.25
 MAX_DEFAULT_SHARE = 0.35  # per base feature, over expected rows
 CONTEXT_COLUMNS = [
@@ -79,6 +83,44 @@ def check_no_look_ahead(features: pl.DataFrame) -> CheckOutcome:
             "rows": features.height,
             "rows_using_same_or_later_games": bad.height,
             "newest_source_date": str(features["max_source_date"].max()),
+        },
+    )
+
+
+def check_history_current(
+    dates: list[date], schedule: pl.DataFrame, team_games: pl.DataFrame
+) -> CheckOutcome:
+    """Every modeled game scheduled (not postponed) in the ``HISTORY_CHECK_DAYS`` before each date of
+    ``dates`` is in the history the features read (``team_games``: games with box scores). A game
+    missing there means its box scores were never written (the overnight run failed, or its catch-up has
+    not succeeded yet): the features of the dates after it would read a stale last game and wrong rest,
+    so the check fails naming the dates to run again."""
+    if not dates:
+        return CheckOutcome(True, {"note": "no dates"})
+    first, last = min(dates) - timedelta(days=HISTORY_CHECK_DAYS), max(dates)
+    scheduled = modeled_only(schedule).filter(
+        (pl.col("status") != "postponed") & (pl.col("game_date") >= first) & (pl.col("game_date") < last)
+    )
+    # only games some date of ``dates`` looks back on (a range's own earlier dates included)
+    scheduled = scheduled.filter(
+        pl.any_horizontal(
+            (pl.col("game_date") + timedelta(days=k)).is_in(dates) for k in range(1, HISTORY_CHECK_DAYS + 1)
+        )
+    )
+    held = team_games.select("game_id", "game_date").unique()
+    missing = scheduled.join(held, on=["game_id", "game_date"], how="anti").sort("game_date", "game_id")
+    days = sorted({d.isoformat() for d in missing["game_date"]})
+    return CheckOutcome(
+        missing.is_empty(),
+        {
+            "scheduled_games_looked_back_on": scheduled.height,
+            "games_without_box_scores": missing.height,
+            "dates_without_box_scores": days[:10],
+            "first_games": missing["game_id"].head(5).to_list(),
+            "fix": ""
+            if not days
+            else "run overnight_box_scores_job for these dates; stale_slate_sensor then runs today's slate "
+            "again (past dates: run build_features_job for them)",
         },
     )
 
