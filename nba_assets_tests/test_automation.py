@@ -90,9 +90,15 @@ def tick(
         return sensor.evaluate_tick(ctx)
 
 
-def slate_ran(instance: dg.DagsterInstance, day: str) -> None:
-    """Record what the morning slate of ``day`` stores first: its ``raw/schedule`` partition."""
+def slate_ran(instance: dg.DagsterInstance, day: str, lines: dict[str, list] | None = None) -> None:
+    """Record what the morning slate of ``day`` stores: its ``raw/schedule`` partition, then its
+    ``raw/player_props`` partition carrying the fingerprints of ``lines`` (default: none, as on
+    2025-11-05 at 10:00 ET in the archive, whose lines are posted from 12:00)."""
     instance.report_runless_asset_event(dg.AssetMaterialization(["raw", "schedule"], partition=day))
+    stored = {policy.STORED_LINES_METADATA: dg.MetadataValue.json(lines or {})}
+    instance.report_runless_asset_event(
+        dg.AssetMaterialization(["raw", "player_props"], partition=day, metadata=stored)
+    )
 
 
 def requests_at(schedule: dg.ScheduleDefinition, repo: dg.RepositoryDefinition, moment: datetime) -> list:
@@ -301,23 +307,27 @@ def test_line_fingerprints_see_no_line_of_a_book_whose_latest_snapshot_is_an_emp
 def test_lines_decision_baseline_moves_vanishing_and_a_new_day() -> None:
     noon = et(2025, 11, 5, 12)
     games = policy.line_fingerprints(_props([BOS_NYK, LAL_GSW]))
-    first = policy.lines_decision(None, "2025-11-05", games, noon)
+    first = policy.lines_decision(None, "2025-11-05", games, noon, policy.game_lines_doc(games))
     assert first.baseline and first.changed_games == ()
-    same = policy.lines_decision(first.cursor, "2025-11-05", games, noon)
+    same = policy.lines_decision(first.cursor, "2025-11-05", games, noon, None)
     assert not same.baseline and same.changed_games == ()
     moved = policy.line_fingerprints(_props([BOS_NYK[:4] + (28.5,) + BOS_NYK[5:], LAL_GSW]))
-    decision = policy.lines_decision(same.cursor, "2025-11-05", moved, noon)
+    decision = policy.lines_decision(same.cursor, "2025-11-05", moved, noon, None)
     assert decision.changed_games == ("BOS@NYK",) and decision.run_key != same.run_key
     # 19:30 ET: BOS@NYK tipped off and the live feed drops it; not a move. LAL@GSW pulled: a move.
     evening = et(2025, 11, 5, 19, 30)
     assert (
         policy.lines_decision(
-            decision.cursor, "2025-11-05", {"LAL@GSW": moved["LAL@GSW"]}, evening
+            decision.cursor, "2025-11-05", {"LAL@GSW": moved["LAL@GSW"]}, evening, None
         ).changed_games
         == ()
     )
-    assert policy.lines_decision(decision.cursor, "2025-11-05", {}, evening).changed_games == ("LAL@GSW",)
-    assert policy.lines_decision(decision.cursor, "2025-11-06", moved, noon + timedelta(days=1)).baseline
+    assert policy.lines_decision(decision.cursor, "2025-11-05", {}, evening, None).changed_games == (
+        "LAL@GSW",
+    )
+    next_day = noon + timedelta(days=1)
+    stored = policy.game_lines_doc(moved)
+    assert policy.lines_decision(decision.cursor, "2025-11-06", moved, next_day, stored).baseline
 
 
 def test_lines_decision_gives_a_return_to_earlier_lines_a_new_run_key() -> None:
@@ -328,16 +338,54 @@ def test_lines_decision_gives_a_return_to_earlier_lines_a_new_run_key() -> None:
     day, noon = "2025-11-05", et(2025, 11, 5, 12)
     a = policy.line_fingerprints(_props([BOS_NYK, LAL_GSW]))
     b = policy.line_fingerprints(_props([LAL_GSW]))  # BOS@NYK's line pulled
-    cursor = policy.lines_decision(None, day, a, noon).cursor  # the morning's baseline
+    cursor = policy.lines_decision(None, day, a, noon, policy.game_lines_doc(a)).cursor  # the baseline
     launched = []
     for games in (b, a, b):
-        decision = policy.lines_decision(cursor, day, games, noon)
+        decision = policy.lines_decision(cursor, day, games, noon, None)
         assert decision.changed_games == ("BOS@NYK",)
         launched.append(decision)
         cursor = decision.cursor
     assert len({d.run_key for d in launched}) == 3
-    assert not policy.lines_decision(cursor, day, b, noon).changed_games
-    assert policy.lines_decision(launched[0].cursor, day, a, noon).run_key == launched[1].run_key
+    assert not policy.lines_decision(cursor, day, b, noon, None).changed_games
+    assert policy.lines_decision(launched[0].cursor, day, a, noon, None).run_key == launched[1].run_key
+
+
+def test_the_first_look_of_a_day_compares_the_lines_with_those_stored_not_with_itself() -> None:
+    """The review's case: the slate fetched at 10:01 ET when only BOS@NYK had lines; LAL@GSW's were posted
+    at 10:05. The first tick (10:15) took its own probe as the baseline, so LAL@GSW was never predicted
+    unless a line moved later. It now compares the probe with the lines stored: LAL@GSW is new."""
+    day, t1, t2 = "2025-11-05", et(2025, 11, 5, 10, 15), et(2025, 11, 5, 10, 30)
+    slate = policy.line_fingerprints(_props([BOS_NYK]))
+    probe = policy.line_fingerprints(_props([BOS_NYK, LAL_GSW]))
+    first = policy.lines_decision(None, day, probe, t1, policy.game_lines_doc(slate))
+    assert first.changed_games == ("LAL@GSW",) and not first.baseline
+    assert first.run_key.startswith(f"refresh_lines:{day}:1:")
+    # the same tick evaluated again (its cursor not saved) names the same run: Dagster skips it
+    assert policy.lines_decision(None, day, probe, t1, policy.game_lines_doc(slate)) == first
+    later = policy.lines_decision(first.cursor, day, probe, t2, None)
+    assert later.changed_games == () and not later.baseline
+    # the probe sees the lines stored: a baseline, no run
+    same = policy.lines_decision(None, day, slate, t1, policy.game_lines_doc(slate))
+    assert same.baseline and same.changed_games == () and same.run_key.startswith(f"refresh_lines:{day}:0:")
+    # lines stored, pulled since (before tip-off): a move; a stored game that has tipped off since: none
+    assert policy.lines_decision(None, day, {}, t1, policy.game_lines_doc(slate)).changed_games == (
+        "BOS@NYK",
+    )
+    evening = et(2025, 11, 5, 19, 30)  # BOS@NYK tipped off at 19:00 ET; LAL@GSW tips at 22:00
+    assert policy.lines_decision(None, day, {}, evening, policy.game_lines_doc(slate)).baseline
+    # a stored partition without fingerprints (written before they were recorded): every game is new
+    assert policy.lines_decision(None, day, probe, t1, None).changed_games == ("BOS@NYK", "LAL@GSW")
+
+
+def test_the_first_look_waits_while_the_lines_are_being_stored_or_when_none_were() -> None:
+    day = "2025-11-05"
+    running = policy.stored_lines_wait(day, policy.StoredLines(writing="morning_slate_job", stored=True))
+    assert running and running.startswith(f"first look at {day} waits for the morning_slate_job run")
+    missing = policy.stored_lines_wait(day, policy.StoredLines())
+    assert missing and missing.startswith(f"no lines of {day} stored") and "morning_slate_job" in missing
+    assert policy.stored_lines_wait(day, policy.StoredLines(stored=True, run_id="r", games={})) is None
+    assert policy.first_look(None, day) and policy.first_look(json.dumps({"day": "2025-11-04"}), day)
+    assert not policy.first_look(json.dumps({"day": day}), day)
 
 
 def refresh_resources(tmp_path: Path, nba_source: Any) -> dict[str, Any]:
@@ -459,7 +507,10 @@ def test_refresh_lines_sensor_waits_for_the_days_schedule(repo, tmp_path, monkey
         assert "morning_slate_job" in waiting.skip_message and waiting.cursor == "kept"
         slate_ran(instance, "2025-11-05")
         first = tick(sensors.refresh_lines_sensor, repo, instance, **res)
-        assert "first look" in first.skip_message and len(asked) == 1
+        assert len(asked) == 1
+        # the slate (10:00) stored no line; the archive's were posted at 12:00: every game is new
+        (request,) = first.run_requests
+        assert request.tags["nba_assets/lines_moved"].count("@") == len(json.loads(first.cursor)["games"])
 
 
 class QuotaProbe(LiveSourceResource):
@@ -515,15 +566,139 @@ def test_refresh_lines_sensor_stops_polling_at_the_reserve_and_alerts_once(
         at(monkeypatch, et(2025, 11, 5, 12, 15))
         second, paid = poll("498", first.cursor)
         assert paid == [] and "(alerted before)" in second.skip_message and len(alerts_sent()) == 1
-        # the plan renewed: polling resumes (a first look), the alert is re-armed
+        # the plan renewed: polling resumes (a first look: the slate stored no line), the alert is re-armed
         at(monkeypatch, et(2025, 11, 5, 12, 30))
         renewed, paid = poll("20000", second.cursor)
-        assert len(paid) == 2 and "first look" in renewed.skip_message
+        (request,) = renewed.run_requests
+        assert len(paid) == 2 and request.tags["nba_assets/lines_moved"] == "PHI@CLE,UTA@DET"
         assert policy.quota_alerted_at(renewed.cursor) is None
         at(monkeypatch, et(2025, 11, 5, 12, 45))
         again, paid = poll("500", renewed.cursor)
         assert paid == [] and "(alert sent)" in again.skip_message and len(alerts_sent()) == 2
         assert json.loads(again.cursor)["day"] == "2025-11-05"  # the lines state is kept while stopped
+
+
+class SlateClock(LiveSourceResource):
+    """The live source as the runs build it, its clock at ``now_utc``, without real sleeping."""
+
+    now_utc: str
+
+    def get_source(self, store):  # type: ignore[no-untyped-def]
+        source = super().get_source(store)
+        moment = datetime.fromisoformat(self.now_utc)
+        source.now = source.odds.now = lambda: moment
+        source.http.sleep = lambda seconds: None
+        return source
+
+
+def serve_day(fixtures_dir: Path, mock: Any, games: int) -> None:
+    """2025-11-05's scoreboard and players, and The Odds API offering lines of its first ``games`` games."""
+    stats = "https://stats.nba.com/stats"
+    mock.get(f"{stats}/scoreboardv3", body=(fixtures_dir / "stats_scoreboardv3_2025-11-05.json").read_bytes())
+    mock.get(
+        f"{stats}/leaguegamelog",
+        body=(fixtures_dir / "stats_leaguegamelog_players_2025-03-15.json").read_bytes(),
+    )
+    serve_slate(fixtures_dir, "20000", games=games, mock=mock)
+
+
+def store_the_slate(instance: dg.DagsterInstance, tmp_path: Path, fixtures_dir: Path, moment: datetime):
+    """The morning slate's raw/schedule and raw/player_props of 2025-11-05, run at ``moment`` on the live
+    source when The Odds API has lines of PHI@CLE only."""
+    import responses
+
+    from nba_assets.lib.storage.duckdb_io import NbaDuckDBIOManager
+
+    res = {
+        "io_manager": NbaDuckDBIOManager(database=str(tmp_path / "w.duckdb")),
+        "object_store": LocalObjectStoreResource(root=str(tmp_path / "objects")),
+        "nba_source": SlateClock(odds_api_key="k", now_utc=moment.astimezone(UTC).isoformat()),
+    }
+    schedule, props = (a for a in raw_assets if a.node_def.name in ("raw__schedule", "raw__player_props"))
+    as_of = {"config": {"as_of_utc": moment.astimezone(UTC).isoformat()}}
+    cfg = {"ops": {"raw__schedule": as_of, "raw__player_props": as_of}}
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        serve_day(fixtures_dir, mock, games=1)
+        result = dg.materialize(
+            [schedule, props], resources=res, partition_key="2025-11-05", run_config=cfg, instance=instance
+        )
+    assert result.success
+    return result
+
+
+@pytest.mark.parametrize(("offered", "moved"), [(2, "UTA@DET"), (1, None)])
+def test_the_first_look_of_a_day_refreshes_lines_posted_after_the_slate_fetched(
+    repo, tmp_path, fixtures_dir, monkeypatch, offered, moved
+) -> None:
+    """The review's case end to end: the morning slate fetched the lines at 10:01 ET when only PHI@CLE
+    had props (the real raw assets on the live source); UTA@DET's were posted at 10:05. The first tick
+    (10:15 ET) took its own probe as the baseline and the 10:30 tick saw no change: UTA@DET was never
+    predicted. It now compares the probe with the lines stored and asks for a refresh naming UTA@DET;
+    a probe that sees the lines as stored is a baseline, no run."""
+    import responses
+
+    res = refresh_resources(tmp_path, QuotaProbe(odds_api_key="k"))
+    with dg.instance_for_test() as instance:
+        slate = store_the_slate(instance, tmp_path, fixtures_dir, et(2025, 11, 5, 10, 1))
+        (stored,) = slate.asset_materializations_for_node("raw__player_props")
+        assert list(stored.metadata[policy.STORED_LINES_METADATA].value) == ["PHI@CLE"]
+
+        def poll(moment: datetime, cursor: str | None):
+            at(monkeypatch, moment)
+            with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+                serve_day(fixtures_dir, mock, games=offered)
+                return tick(sensors.refresh_lines_sensor, repo, instance, cursor, **res)
+
+        first = poll(et(2025, 11, 5, 10, 15), None)
+        if moved is None:
+            assert not first.run_requests and first.skip_message.startswith("first look at 2025-11-05")
+            assert f"stored by run {slate.run_id[:8]}" in first.skip_message
+        else:
+            (request,) = first.run_requests
+            assert request.partition_key == "2025-11-05"
+            assert request.tags["nba_assets/lines_moved"] == moved
+            assert request.tags["nba_assets/lines_compared_with"] == (
+                f"raw/player_props stored by run {slate.run_id[:8]}"
+            )
+            assert request.run_key == poll(et(2025, 11, 5, 10, 15), None).run_requests[0].run_key
+        later = poll(et(2025, 11, 5, 10, 30), first.cursor)
+        assert not later.run_requests and later.skip_message.startswith("no line moved")
+
+
+def test_the_first_look_waits_for_the_lines_the_slate_stores(repo, tmp_path, monkeypatch) -> None:
+    """Today's schedule stored but not its lines: while the slate's run is still going its lines are not
+    final, and when it stopped before them there is nothing to compare with. The first look waits (asking
+    no source, keeping the cursor), naming why; once the lines are stored it compares."""
+    from dagster._core.test_utils import create_run_for_test
+
+    asked: list[bool] = []
+
+    class Recording(ArchiveSourceResource):
+        def get_probe_source(self, store):  # type: ignore[override]
+            asked.append(True)
+            return super().get_probe_source(store)
+
+    res = refresh_resources(tmp_path, Recording())
+    day = "2025-11-05"
+    with dg.instance_for_test() as instance:
+        at(monkeypatch, et(2025, 11, 5, 10, 15))
+        instance.report_runless_asset_event(dg.AssetMaterialization(["raw", "schedule"], partition=day))
+        running = create_run_for_test(
+            instance,
+            job_name="morning_slate_job",
+            status=dg.DagsterRunStatus.STARTED,
+            tags={"dagster/partition": day},
+        )
+        waiting = tick(sensors.refresh_lines_sensor, repo, instance, "kept", **res)
+        assert waiting.skip_message.startswith(f"first look at {day} waits for the morning_slate_job run")
+        assert waiting.cursor == "kept" and not waiting.run_requests and asked == []
+        instance.report_run_failed(running)  # it failed before storing the lines
+        failed = tick(sensors.refresh_lines_sensor, repo, instance, "kept", **res)
+        assert failed.skip_message.startswith(f"no lines of {day} stored") and failed.cursor == "kept"
+        assert "morning_slate_job" in failed.skip_message and asked == []
+        slate_ran(instance, day)
+        first = tick(sensors.refresh_lines_sensor, repo, instance, "kept", **res)
+        assert first.skip_message.startswith(f"first look at {day}") and len(asked) == 1
 
 
 def test_the_low_credits_alert_is_once_per_drop() -> None:

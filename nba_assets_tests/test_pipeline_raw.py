@@ -582,3 +582,41 @@ def test_a_run_s_as_of_without_a_zone_is_utc() -> None:
     with pytest.raises(SourceDataError) as err:
         raw.parse_as_of("yesterday")
     assert (err.value.source, err.value.field, err.value.value) == ("run config", "as_of_utc", "yesterday")
+
+
+def test_the_stored_lines_carry_their_fingerprints_on_each_date_a_sensor_may_look_at(tmp_path) -> None:
+    """The refresh sensor's first look of a day compares the lines then with those stored for the day:
+    each stored raw/player_props partition not before the run's as-of date carries the fingerprints of
+    its own stored rows (a range run's dates each theirs), as the sensor computes its probe's; an older
+    date carries none (no sensor looks at it again)."""
+    from nba_assets.defs.automation import policy
+
+    settings = Settings(data_dir=tmp_path)
+    as_of = "2025-11-05T20:00:00+00:00"  # 15:00 ET: 2025-11-05's lines are posted
+    with dg.instance_for_test() as instance:
+        result = (
+            _raw_job_defs(settings)
+            .resolve_job_def("raw_job")
+            .execute_in_process(
+                instance=instance,
+                tags=RANGE_3,
+                run_config={
+                    "ops": {
+                        f"raw__{t}": {"config": {"as_of_utc": as_of}} for t in ("schedule", "player_props")
+                    }
+                },
+            )
+        )
+        assert result.success
+    mats = {
+        e.materialization.partition: e.materialization.metadata
+        for e in result.get_asset_materialization_events()
+        if e.materialization.asset_key == dg.AssetKey(["raw", "player_props"])
+    }
+    assert policy.STORED_LINES_METADATA not in mats["2025-11-04"]
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        for day in ("2025-11-05", "2025-11-06"):
+            stored = con.sql("select * from raw.player_props where game_date = ?", params=[day]).pl()
+            expected = policy.game_lines_doc(policy.line_fingerprints(stored))
+            assert mats[day][policy.STORED_LINES_METADATA].value == expected, day
+    assert len(mats["2025-11-05"][policy.STORED_LINES_METADATA].value) >= 8

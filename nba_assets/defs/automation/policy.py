@@ -161,21 +161,105 @@ def last_tipoff(schedule: pl.DataFrame, day: str) -> datetime | None:
     return datetime.combine(date.fromisoformat(day) + timedelta(days=1), time(0), ET)
 
 
+# On each stored ``raw/player_props`` partition a refresh sensor may still look at (its date not before the
+# run's as-of ET date): the fingerprints of the lines stored, per game, as ``lines_decision``'s cursor holds
+# them. The first look of a day compares the probe with these, not with itself.
+STORED_LINES_METADATA = "current_lines_by_game"
+
+
+def game_lines_doc(games: dict[str, GameLines]) -> dict[str, list]:
+    """``games`` as the cursor (and the stored lines' metadata) hold them: ``{game: [digest, tipoff]}``."""
+    return {g: [gl.digest, gl.tipoff_utc.isoformat() if gl.tipoff_utc else None] for g, gl in games.items()}
+
+
+def stored_lines_by_date(
+    props: pl.DataFrame, dates: list[date], as_of: datetime
+) -> dict[str, dict[str, list]]:
+    """The fingerprints of the current lines of ``props`` (a ``raw/player_props`` batch as stored) per
+    date of ``dates`` not before the ET date of ``as_of`` (``game_lines_doc`` form; ``{}``: no line),
+    for the stored partitions' metadata. Earlier dates are left out: no sensor looks at them again, and
+    a history backfill's thousand dates would pay for fingerprints nobody reads."""
+    first = et_date(as_of)
+    out: dict[str, dict[str, list]] = {}
+    for day in dates:
+        if day < first:
+            continue
+        rows = props.filter(pl.col("game_date") == day) if "game_date" in props.columns else props
+        out[day.isoformat()] = game_lines_doc(line_fingerprints(rows))
+    return out
+
+
+@dataclass(frozen=True)
+class StoredLines:
+    """What the instance says of the lines stored for a day, for the refresh sensor's first look.
+
+    ``writing``: the name of a job with a run of the day still queued or running that stores them (the
+    morning slate); ``stored``: a ``raw/player_props`` partition of the day is stored, written by run
+    ``run_id`` ("" for one reported without a run); ``games``: that materialization's fingerprints
+    (``STORED_LINES_METADATA``; None when it carries none, as one written before they were recorded)."""
+
+    writing: str | None = None
+    stored: bool = False
+    run_id: str = ""
+    games: dict[str, list] | None = None
+
+    def label(self) -> str:
+        """Where the lines compared with come from, for a run's tags."""
+        origin = f"run {self.run_id[:8]}" if self.run_id else "a runless report"
+        fingerprints = "" if self.games is not None else " (no fingerprints: every game counted as new)"
+        return f"raw/player_props stored by {origin}{fingerprints}"
+
+
+def first_look(cursor: str | None, day: str) -> bool:
+    """The refresh sensor has not looked at ``day``'s lines yet (its cursor is of another day)."""
+    return _load(cursor).get("day") != day
+
+
+def stored_lines_wait(day: str, stored: StoredLines) -> str | None:
+    """Why the first look at ``day`` must wait (the skip reason), or None when it can compare.
+
+    It compares the probe with the lines stored for the day: while a run that stores them is still
+    going, they are not final; when none are stored (the slate failed or stopped before
+    ``raw/player_props``), there is nothing the morning's predictions were made from to compare with,
+    and a silent baseline would hide lines posted since. Either way it waits, like for the schedule."""
+    if stored.writing:
+        return (
+            f"first look at {day} waits for the {stored.writing} run of {day} still in progress: the lines "
+            "it stores are what today's lines are compared with"
+        )
+    if not stored.stored:
+        return (
+            f"no lines of {day} stored (raw/player_props): the morning slate failed or stopped before them "
+            f"(run morning_slate_job for {day}; lines are compared with those it stores)"
+        )
+    return None
+
+
 @dataclass(frozen=True)
 class LinesDecision:
     changed_games: tuple[str, ...]
-    baseline: bool  # first look of the day: remember, don't refresh
+    baseline: bool  # first look of the day with the lines as stored: remember, don't refresh
     cursor: str
     run_key: str
 
 
-def lines_decision(cursor: str | None, day: str, games: dict[str, GameLines], now: datetime) -> LinesDecision:
-    """Which games' lines moved since the last tick.
+def lines_decision(
+    cursor: str | None,
+    day: str,
+    games: dict[str, GameLines],
+    now: datetime,
+    stored: dict[str, list] | None,
+) -> LinesDecision:
+    """Which games' lines moved since the last tick, or, at the first look of a day, since the lines
+    the day's runs stored (``stored``, ``game_lines_doc`` form, from the stored ``raw/player_props``).
 
     The cursor holds ``{"day": D, "games": {game: [digest, tipoff]}, "launches": n}``. The first look of a
-    day is a baseline (the morning slate just read these lines). A game counts as moved when it has not
-    tipped off and its digest differs, it is new, or its lines vanished (books pulled them); a game whose
-    lines vanished because it started (the live feed drops started games) is not a move.
+    day compares the probe with ``stored`` (the lines the morning slate fetched, and predicted on): lines
+    posted or moved between that fetch and the first tick are a move like any other; lines as stored are a
+    baseline (remember, don't refresh). ``stored`` None (a stored partition without fingerprints) counts
+    every current game as new. A game counts as moved when it has not tipped off and its digest differs,
+    it is new, or its lines vanished (books pulled them); a game whose lines vanished because it started
+    (the live feed drops started games) is not a move.
 
     The run key is the day, the number of refreshes requested that day (counted in the cursor) and a hash
     of the lines: lines that come back to an earlier state (a line pulled, then re-posted) get a key of
@@ -183,15 +267,12 @@ def lines_decision(cursor: str | None, day: str, games: dict[str, GameLines], no
     (its cursor not saved) names the same key and is skipped.
     """
     prev = _load(cursor)
-    current = {
-        g: [gl.digest, gl.tipoff_utc.isoformat() if gl.tipoff_utc else None] for g, gl in games.items()
-    }
+    current = game_lines_doc(games)
     lines = json.dumps({"day": day, "games": current}, sort_keys=True)
     digest = hashlib.sha256(lines.encode()).hexdigest()[:16]
-    if prev.get("day") != day:
-        return LinesDecision((), True, _lines_cursor(day, current, 0), f"refresh_lines:{day}:0:{digest}")
-    before: dict[str, list] = prev.get("games", {})
-    launches = prev.get("launches", 0)
+    first = prev.get("day") != day
+    before: dict[str, list] = (stored or {}) if first else prev.get("games", {})
+    launches = 0 if first else prev.get("launches", 0)
     launches = launches if isinstance(launches, int) else 0
 
     def started(tipoff: Any) -> bool:
@@ -208,7 +289,7 @@ def lines_decision(cursor: str | None, day: str, games: dict[str, GameLines], no
         launches += 1
     return LinesDecision(
         tuple(sorted(changed)),
-        False,
+        first and not changed,
         _lines_cursor(day, current, launches),
         f"refresh_lines:{day}:{launches}:{digest}",
     )

@@ -9,9 +9,11 @@ import dagster as dg
 from nba_assets.defs.automation.policy import (
     FAILED,
     PLANNED,
+    STORED_LINES_METADATA,
     ReadinessState,
     RunFacts,
     StaleSlateState,
+    StoredLines,
     redact,
 )
 from nba_assets.defs.grading.assets import BOX, READY
@@ -190,6 +192,26 @@ def materializations_after_any(
 def latest_materialization_id_by_partition(instance: dg.DagsterInstance, key: dg.AssetKey) -> dict[str, int]:
     """Per materialized partition of ``key``, the storage id of its latest materialization (one query)."""
     return dict(instance.get_latest_storage_id_by_partition(key, dg.DagsterEventType.ASSET_MATERIALIZATION))
+
+
+def stored_lines(
+    instance: dg.DagsterInstance, key: dg.AssetKey, day: str, writers: Iterable[str]
+) -> StoredLines:
+    """The lines stored for ``day`` (``key``: ``raw/player_props``): whether a run of one of the jobs
+    ``writers`` (those that store them) is still queued or running for ``day``, and the latest stored
+    partition's run and fingerprints (its ``STORED_LINES_METADATA``)."""
+    writing = next((job for job in writers if unfinished_run_exists(instance, job, day)), None)
+    record = latest_materialization(instance, key, day)
+    if record is None or record.asset_materialization is None:
+        return StoredLines(writing=writing)
+    value = record.asset_materialization.metadata.get(STORED_LINES_METADATA)
+    games = getattr(value, "value", None)
+    return StoredLines(
+        writing=writing,
+        stored=True,
+        run_id=record.run_id,
+        games=games if isinstance(games, dict) else None,
+    )
 
 
 def run_finished(instance: dg.DagsterInstance, run_id: str) -> bool:

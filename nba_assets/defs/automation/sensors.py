@@ -3,7 +3,10 @@
 * ``refresh_lines_sensor``: from the morning slate to the last tip-off, polls today's lines through the
   ``nba_source`` resource (the current offer, not the lines ledger) and re-runs injuries, lines, context,
   features, predictions and the report when a game's lines moved or were pulled; it waits until today's
-  schedule is stored (the morning slate ran), which the refreshed assets read. Its polls are optional:
+  schedule is stored (the morning slate ran), which the refreshed assets read. Its first look of a day
+  compares the lines with those stored for the day (the fingerprints ``raw/player_props`` records), so
+  lines posted or moved between the slate's fetch and that tick are refreshed; it waits while the
+  slate's run is still going, or when no lines were stored. Its polls are optional:
   one that would take The Odds API's credits under the reserve is refused before any paid call, the
   tick skips naming the header and its value, and the alert sink hears of it once per drop.
 * ``box_scores_catch_up_sensor``: re-runs the overnight box scores for recent dates whose grading
@@ -38,6 +41,7 @@ from nba_assets.defs.features.assets import KEY as FEATURES
 from nba_assets.defs.grading.assets import BOX, GRADES, PERF, PUBLISHED
 from nba_assets.defs.jobs import (
     grade_job,
+    ingest_raw_job,
     morning_slate_job,
     overnight_box_scores_job,
     refresh_lines_job,
@@ -51,6 +55,9 @@ from nba_assets.lib.features.store import HISTORY_CHECK_DAYS
 from nba_assets.lib.sources.live.quota import REMAINING_METADATA, OddsQuotaError
 
 SCHEDULE = dg.AssetKey(["raw", "schedule"])
+PROPS = dg.AssetKey(["raw", "player_props"])
+# the jobs whose runs of a date store its lines (raw/player_props)
+LINES_WRITERS = (morning_slate_job.name, refresh_lines_job.name, ingest_raw_job.name)
 RUNNING = dg.DefaultSensorStatus.RUNNING
 
 
@@ -107,7 +114,8 @@ class Delivery:
     default_status=RUNNING,
     description="10:00 ET to today's last tip-off: polls today's lines (nba_source) and re-runs injuries, "
     "lines, context, features, predictions and the report for today when a game's lines moved (player, book, "
-    "line, prices) or were pulled. Stops polling (and alerts once) when The Odds API's credits left would "
+    "line, prices) or were pulled; the first poll of a day compares with the lines the morning slate stored "
+    "(raw/player_props). Stops polling (and alerts once) when The Odds API's credits left would "
     "go under the reserve kept for the scheduled fetches.",
 )
 def refresh_lines_sensor(
@@ -132,6 +140,15 @@ def refresh_lines_sensor(
             f"(run morning_slate_job for {day}; lines are refreshed over a slate)",
             cursor=context.cursor,
         )
+    # The first look of a day compares the lines now with those the day's runs stored (the morning
+    # slate's, predicted on), not with itself: lines posted between the slate's fetch and this tick are
+    # a move. It waits (asking no source) while they are being stored, or when none were.
+    stored = None
+    if policy.first_look(context.cursor, day.isoformat()):
+        stored = queries.stored_lines(context.instance, PROPS, day.isoformat(), LINES_WRITERS)
+        wait = policy.stored_lines_wait(day.isoformat(), stored)
+        if wait:
+            return dg.SensorResult(skip_reason=wait, cursor=context.cursor)
     # The source's schedule, not raw/schedule: tip-offs can move after the slate ran, and the raw
     # asset's metadata does not carry them.
     source = nba_source.get_probe_source(object_store.get_store())
@@ -162,11 +179,15 @@ def refresh_lines_sensor(
         )
     _, alerted_at = policy.quota_alert_decision(alerted_at, batch.metrics.get(REMAINING_METADATA), False)
     games = policy.line_fingerprints(batch.frame)
-    decision = policy.lines_decision(context.cursor, day.isoformat(), games, now)
+    decision = policy.lines_decision(
+        context.cursor, day.isoformat(), games, now, stored.games if stored else None
+    )
     cursor = delivery.cursor(policy.with_quota_alerted_at(decision.cursor, alerted_at))
     if decision.baseline:
         return dg.SensorResult(
-            skip_reason=f"first look at {day}: lines of {len(games)} game(s) remembered", cursor=cursor
+            skip_reason=f"first look at {day}: lines of {len(games)} game(s) as stored "
+            f"({stored.label() if stored else 'raw/player_props'}), remembered",
+            cursor=cursor,
         )
     if not decision.changed_games:
         return dg.SensorResult(skip_reason=f"no line moved ({len(games)} game(s))", cursor=cursor)
@@ -176,6 +197,8 @@ def refresh_lines_sensor(
         tags={
             TRIGGER_TAG: "refresh_lines_sensor",
             "nba_assets/lines_moved": ",".join(decision.changed_games),
+            # the first look of a day compares with the stored lines, later ticks with the last poll
+            "nba_assets/lines_compared_with": stored.label() if stored else "the previous poll",
         },
     )
     return dg.SensorResult(run_requests=[request], cursor=cursor)

@@ -8,6 +8,7 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
+from nba_assets.defs.automation import policy
 from nba_assets.defs.check_results import check_result, partitioned_check_results
 from nba_assets.defs.partitions import dates_of, game_date_partitions, record_partition_row_counts
 from nba_assets.defs.resources import NbaSourceResource, ObjectStoreResource
@@ -317,8 +318,9 @@ def player_props(
     dates = dates_of(context)
     store = object_store.get_store()
     source = nba_source.get_source(store)
+    as_of = raw.parse_as_of(config.as_of_utc)
     with _retry_when_unavailable(nba_source):
-        batch = source.player_props(dates, raw.parse_as_of(config.as_of_utc))
+        batch = source.player_props(dates, as_of)
         frame = raw.attach_game_ids(batch.frame, schedule_rows)
         frame = raw.resolve_prop_ids(frame, source, dates)
     validated = raw.validate_batch(frame, "player_props", batch.source)
@@ -336,6 +338,17 @@ def player_props(
         # a book's snapshot of an upcoming game that held no line (it pulled them all)
         "empty_fetch_markers": df.height - lines.height,
     }
+    # the stored lines' fingerprints per game, on each date a refresh sensor may still look at: its first
+    # look of a day compares the lines then with these (the lines the day's predictions were made from)
+    stored = policy.stored_lines_by_date(df, dates, as_of)
+    if len(context.partition_keys) <= 1:  # the output's metadata is the partition's
+        for games in stored.values():
+            extra[policy.STORED_LINES_METADATA] = dg.MetadataValue.json(games)
+    else:
+        for key, games in stored.items():
+            context.add_asset_metadata(
+                {policy.STORED_LINES_METADATA: dg.MetadataValue.json(games)}, partition_key=key
+            )
     yield _output(
         context,
         "player_props",
