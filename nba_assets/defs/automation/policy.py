@@ -19,8 +19,15 @@ import polars as pl
 
 from nba_assets.lib import grading
 from nba_assets.lib.alerts import Alert
-from nba_assets.lib.modeling.decisions import latest_snapshot
-from nba_assets.lib.schemas import marker_rows
+from nba_assets.lib.line_fingerprints import (  # noqa: F401 (the sensors' and tests' names for them)
+    LINE_COLUMNS,
+    STORED_LINES_METADATA,
+    GameLines,
+    current_lines,
+    game_lines_doc,
+    line_fingerprints,
+    stored_lines_by_date,
+)
 
 ET = ZoneInfo("America/New_York")
 
@@ -112,43 +119,6 @@ def overnight_run_time(day: str) -> datetime:
 # ---------------------------------------------------------------- lines
 
 
-LINE_COLUMNS = ["player_name", "bookmaker", "line", "over_price", "under_price"]
-
-
-@dataclass(frozen=True)
-class GameLines:
-    """The current lines of one game: a short hash of (player, book, line, prices) and its tip-off."""
-
-    digest: str
-    tipoff_utc: datetime | None
-
-
-def current_lines(props: pl.DataFrame) -> pl.DataFrame:
-    """Each book's latest snapshot per game: a source that returns history (the archive does)
-    and one that returns only now (the live feed) give the same current state. A book whose latest
-    snapshot is an empty-fetch marker has no current line (as in ``decisions.current_offers``)."""
-    if props.is_empty():
-        return props
-    return latest_snapshot(props, ["home_abbr", "away_abbr", "bookmaker"]).filter(~marker_rows(props))
-
-
-def line_fingerprints(props: pl.DataFrame) -> dict[str, GameLines]:
-    """Per game (``AWY@HOM``), a fingerprint of its current lines. Snapshot times are left out:
-    a re-poll that finds the same lines must not look like a move."""
-    games: dict[str, GameLines] = {}
-    cur = current_lines(props)
-    if cur.is_empty():
-        return games
-    for (away, home), rows in cur.group_by(["away_abbr", "home_abbr"]):
-        ordered = rows.select(LINE_COLUMNS).sort(LINE_COLUMNS, nulls_last=True)
-        blob = json.dumps(ordered.rows(), default=str).encode()
-        games[f"{away}@{home}"] = GameLines(
-            hashlib.sha256(blob).hexdigest()[:16],
-            rows["tipoff_utc"].drop_nulls().min(),  # type: ignore[arg-type]
-        )
-    return games
-
-
 def last_tipoff(schedule: pl.DataFrame, day: str) -> datetime | None:
     """The last tip-off of ``day`` (UTC) among games not postponed; midnight ET when games exist but
     the schedule gives no tip-off; None when there are no games."""
@@ -159,34 +129,6 @@ def last_tipoff(schedule: pl.DataFrame, day: str) -> datetime | None:
     if games.is_empty():
         return None
     return datetime.combine(date.fromisoformat(day) + timedelta(days=1), time(0), ET)
-
-
-# On each stored ``raw/player_props`` partition a refresh sensor may still look at (its date not before the
-# run's as-of ET date): the fingerprints of the lines stored, per game, as ``lines_decision``'s cursor holds
-# them. The first look of a day compares the probe with these, not with itself.
-STORED_LINES_METADATA = "current_lines_by_game"
-
-
-def game_lines_doc(games: dict[str, GameLines]) -> dict[str, list]:
-    """``games`` as the cursor (and the stored lines' metadata) hold them: ``{game: [digest, tipoff]}``."""
-    return {g: [gl.digest, gl.tipoff_utc.isoformat() if gl.tipoff_utc else None] for g, gl in games.items()}
-
-
-def stored_lines_by_date(
-    props: pl.DataFrame, dates: list[date], as_of: datetime
-) -> dict[str, dict[str, list]]:
-    """The fingerprints of the current lines of ``props`` (a ``raw/player_props`` batch as stored) per
-    date of ``dates`` not before the ET date of ``as_of`` (``game_lines_doc`` form; ``{}``: no line),
-    for the stored partitions' metadata. Earlier dates are left out: no sensor looks at them again, and
-    a history backfill's thousand dates would pay for fingerprints nobody reads."""
-    first = et_date(as_of)
-    out: dict[str, dict[str, list]] = {}
-    for day in dates:
-        if day < first:
-            continue
-        rows = props.filter(pl.col("game_date") == day) if "game_date" in props.columns else props
-        out[day.isoformat()] = game_lines_doc(line_fingerprints(rows))
-    return out
 
 
 @dataclass(frozen=True)

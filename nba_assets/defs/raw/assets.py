@@ -8,11 +8,10 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
-from nba_assets.defs.automation import policy
 from nba_assets.defs.check_results import check_result, partitioned_check_results
 from nba_assets.defs.partitions import dates_of, game_date_partitions, record_partition_row_counts
 from nba_assets.defs.resources import NbaSourceResource, ObjectStoreResource
-from nba_assets.lib import raw, schemas
+from nba_assets.lib import line_fingerprints, raw, schemas
 from nba_assets.lib.errors import SourceUnavailableError, StoreUnavailableError
 from nba_assets.lib.metadata import markdown_table
 from nba_assets.lib.sources.base import SourceBatch
@@ -340,14 +339,14 @@ def player_props(
     }
     # the stored lines' fingerprints per game, on each date a refresh sensor may still look at: its first
     # look of a day compares the lines then with these (the lines the day's predictions were made from)
-    stored = policy.stored_lines_by_date(df, dates, as_of)
+    stored = line_fingerprints.stored_lines_by_date(df, dates, as_of)
     if len(context.partition_keys) <= 1:  # the output's metadata is the partition's
         for games in stored.values():
-            extra[policy.STORED_LINES_METADATA] = dg.MetadataValue.json(games)
+            extra[line_fingerprints.STORED_LINES_METADATA] = dg.MetadataValue.json(games)
     else:
         for key, games in stored.items():
             context.add_asset_metadata(
-                {policy.STORED_LINES_METADATA: dg.MetadataValue.json(games)}, partition_key=key
+                {line_fingerprints.STORED_LINES_METADATA: dg.MetadataValue.json(games)}, partition_key=key
             )
     yield _output(
         context,
