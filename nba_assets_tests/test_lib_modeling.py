@@ -571,6 +571,50 @@ def test_a_player_whose_lines_name_no_scheduled_game_is_passed_as_unscheduled_ga
     assert every_line_answered(props, preds).passed
 
 
+def test_a_player_without_a_consensus_line_gets_no_line_aware_prediction() -> None:
+    """The line-aware system blends the model with the consensus of the books' main lines. A player
+    offered only an alternate line has none: his catboost_line rows are a PASS ``no_consensus_line``
+    with no prediction or probability (before, they carried catboost's prediction under the blend's
+    calibration, published and graded as the line-aware system); his other systems are predicted."""
+    from datetime import datetime
+
+    from nba_assets.lib.modeling.checks import every_line_answered
+    from nba_assets.lib.modeling.predict import NO_CONSENSUS, SYSTEMS, predict_lines
+
+    feats = synthetic_features(date(2025, 1, 1), 40)
+    model = train_points_model(feats, date(2025, 1, 31), FAST)
+    day = date(2025, 1, 31)
+    window = feats.filter((pl.col("game_date") == day) & pl.col("player_id").is_in([0, 1])).with_columns(
+        pl.lit("BOS").alias("team_abbr")
+    )
+    props = pl.DataFrame(
+        [
+            {
+                "game_date": day,
+                "game_id": "0022400030",
+                "player_id": player,
+                "player_name": f"p{player}",
+                "bookmaker": "draftkings",
+                "line": 10.5,
+                "over_price": -110,
+                "under_price": -110,
+                "is_main_line": main,
+                "snapshot_utc": datetime(2025, 1, 31, 15),
+            }
+            for player, main in ((0, True), (1, False))
+        ],
+        schema_overrides={"game_id": pl.Utf8},
+    )
+    preds = predict_lines(props, window, model, 0.6, CFG).predictions
+    line_aware = preds.filter(pl.col("system") == "catboost_line").sort("player_id")
+    assert line_aware["predicted_points"].is_null().to_list() == [False, True]
+    assert line_aware["p_over"].is_null().to_list() == [False, True]
+    assert line_aware["skip_reason"][1] == NO_CONSENSUS and line_aware["recommendation"][1] == "PASS"
+    others = preds.filter((pl.col("player_id") == 1) & (pl.col("system") != "catboost_line"))
+    assert others.height == len(SYSTEMS) - 1 and others["predicted_points"].is_not_null().all()
+    assert every_line_answered(props, preds).passed
+
+
 def test_lines_of_preseason_and_all_star_games_are_passed_with_a_counted_reason() -> None:
     """A book's line on a preseason (001) or All-Star (003) game is not predicted as if it were a
     regular-season game, even when the player has a feature row: every system's row is a PASS with

@@ -26,6 +26,10 @@ from nba_assets.lib.schemas import offered_lines
 SYSTEMS = ("baseline_blend", "baseline_l10", "catboost", "catboost_line")
 # the skip reason of a player whose lines name no game of the stored schedule
 UNSCHEDULED = "unscheduled_game"
+# the line-aware system blends the model with the consensus of the books' main lines: a player with
+# none (only alternates, or lines priced on one side) gets no catboost_line prediction, rather than
+# catboost's under the blend's calibration, published as the line-aware system
+NO_CONSENSUS = "no_consensus_line"
 
 
 def system_probabilities(
@@ -114,7 +118,7 @@ def predict_lines(
         cb = model.predict(have)
         cons_line = have["consensus_line"].to_numpy()
         with_line = np.where(
-            np.isnan(cons_line.astype(float)), cb, blend_weight * cb + (1 - blend_weight) * cons_line
+            np.isnan(cons_line.astype(float)), np.nan, blend_weight * cb + (1 - blend_weight) * cons_line
         )
         mus = {**base, "catboost": cb, "catboost_line": with_line}
     # Rows come out ordered by (game_date, player_id, bookmaker, line, system) without sorting the
@@ -132,7 +136,9 @@ def predict_lines(
     )
     mu_cols = [f"_mu_{i}" for i in range(len(SYSTEMS))]
     mu_frame = have.select(keys).with_columns(
-        pl.Series(name, mus[system], pl.Float64) if system in mus else pl.lit(None, pl.Float64).alias(name)
+        pl.Series(name, mus[system], pl.Float64, nan_to_null=True)
+        if system in mus
+        else pl.lit(None, pl.Float64).alias(name)
         for name, system in zip(mu_cols, SYSTEMS, strict=True)
     )
     per_line = per_line.join(mu_frame, on=keys, how="left", maintain_order="left").join(
@@ -166,6 +172,8 @@ def predict_lines(
         .then(pl.lit(UNSCHEDULED))
         .when(pl.col("_no_feature_row"))
         .then(pl.lit("no_feature_row"))
+        .when((pl.col("system") == "catboost_line") & (pl.col("skip_reason") == "no_prediction"))
+        .then(pl.lit(NO_CONSENSUS))
         .otherwise(pl.col("skip_reason"))
         .alias("skip_reason")
     )
