@@ -1208,8 +1208,10 @@ def _ingest_lines(db: Path, lines, start: date, end: date):
 
 
 def _context_and_features(settings: Settings, start: str, end: str) -> None:
-    """build_context_job then build_features_job for ``start``..``end`` (one range run each), as
-    production builds a window's context and features from its raw tables."""
+    """build_context_job from the first raw date to ``end``, then build_features_job for ``start``..``end``
+    (one range run each), as production builds a window's context and features from its raw tables: the
+    module's warehouse holds the context of D only, and the features of the window read the games of the
+    days before it (``player_features_history_current`` refuses a window built without them)."""
     from nba_assets.defs.features.assets import feature_assets
     from nba_assets.defs.jobs import build_features_job
 
@@ -1219,9 +1221,9 @@ def _context_and_features(settings: Settings, start: str, end: str) -> None:
         resources=build_resources(settings),
     )
     with dg.instance_for_test() as instance:
-        for job in ("build_context_job", "build_features_job"):
+        for job, first in (("build_context_job", RAW_RANGE[0]), ("build_features_job", start)):
             result = defs.resolve_job_def(job).execute_in_process(
-                instance=instance, tags=_range_tags(start, end)
+                instance=instance, tags=_range_tags(first, end)
             )
             assert result.success, job
 
