@@ -102,6 +102,24 @@ class Delivery:
             self.failing_since = None
         return True
 
+    def send_or_stop(self, batch: list[Alert], sent: int, what: str, cursor: str) -> dg.SensorResult | None:
+        """Send one batch of a tick that goes through events one by one: None when delivered, else the
+        tick's result. A transient failure skips with ``cursor`` (the events done so far); so does a
+        refusal once ``sent`` (``what``: "alert(s)", ...) went out this tick, since a failed tick stores
+        no cursor and they would go out again (the next tick fails at once). A refusal before anything
+        went out fails the tick."""
+        try:
+            delivered = self.send(batch)
+        except AlertDeliveryError as exc:
+            if not sent:
+                raise
+            return dg.SensorResult(skip_reason=f"{sent} {what} sent, then: {exc}", cursor=self.cursor(cursor))
+        if not delivered:
+            return dg.SensorResult(
+                skip_reason="alert delivery failed; retrying next tick", cursor=self.cursor(cursor)
+            )
+        return None
+
     def cursor(self, cursor: str | None) -> str:
         """``cursor`` with this tick's failing-since moment (set, or cleared by a delivery)."""
         return policy.with_delivery_failing_since(cursor, self.failing_since)
@@ -401,19 +419,9 @@ def alerts_sensor(context: dg.SensorEvaluationContext, alerts: AlertsResource) -
             )
         facts = queries.run_facts(context.instance, record.run_id)
         batch = policy.run_alerts(facts) if facts else []
-        try:
-            delivered = delivery.send(batch)
-        except AlertDeliveryError as exc:
-            if not sent:
-                raise
-            # a failed tick stores no cursor: keep what went out (the next tick fails at once)
-            return dg.SensorResult(
-                skip_reason=f"{sent} alert(s) sent, then: {exc}", cursor=delivery.cursor(cursor.dump())
-            )
-        if not delivered:
-            return dg.SensorResult(
-                skip_reason="alert delivery failed; retrying next tick", cursor=delivery.cursor(cursor.dump())
-            )
+        stop = delivery.send_or_stop(batch, sent, "alert(s)", cursor.dump())
+        if stop is not None:
+            return stop
         sent += len(batch)
         cursor.after[name] = record.storage_id
     return dg.SensorResult(
@@ -446,20 +454,10 @@ def daily_summary_sensor(context: dg.SensorEvaluationContext, alerts: AlertsReso
             published = (
                 queries.materialization_metadata(context.instance, PUBLISHED, day, record.run_id) or {}
             )
-            try:
-                delivered = delivery.send([policy.daily_summary(day, grades, perf, published)])
-            except AlertDeliveryError as exc:
-                if not sent:
-                    raise
-                # a failed tick stores no cursor: keep what went out (the next tick fails at once)
-                return dg.SensorResult(
-                    skip_reason=f"{sent} summary sent, then: {exc}", cursor=delivery.cursor(cursor.dump())
-                )
-            if not delivered:
-                return dg.SensorResult(
-                    skip_reason="alert delivery failed; retrying next tick",
-                    cursor=delivery.cursor(cursor.dump()),
-                )
+            summary = [policy.daily_summary(day, grades, perf, published)]
+            stop = delivery.send_or_stop(summary, sent, "summary", cursor.dump())
+            if stop is not None:
+                return stop
             cursor.done.append(day)
             sent += 1
         cursor.after[name] = record.storage_id
