@@ -516,13 +516,34 @@ def test_baselines_probabilities_are_calibrated_on_their_own_errors() -> None:
     assert abs(over[sure].mean() - calibrated[sure].mean()) < 0.06
 
 
+def _lines_of(day: date, offers: list[tuple[int, str, str | None, bool]]) -> pl.DataFrame:
+    """A book's 10.5 line at -110 / -110 of ``day`` per (player, bookmaker, game id, main line?) offer."""
+    from datetime import datetime
+
+    rows = [
+        {
+            "game_date": day,
+            "game_id": game,
+            "player_id": player,
+            "player_name": f"p{player}",
+            "bookmaker": book,
+            "line": 10.5,
+            "over_price": -110,
+            "under_price": -110,
+            "is_main_line": main,
+            "snapshot_utc": datetime(day.year, day.month, day.day, 15),
+        }
+        for player, book, game, main in offers
+    ]
+    return pl.DataFrame(rows, schema_overrides={"game_id": pl.Utf8})
+
+
 def test_a_player_whose_lines_name_no_scheduled_game_is_passed_as_unscheduled_game() -> None:
     """A line whose event matched no game of the stored schedule (game_id null: the NBA Cup final the
     archive lacks, or a schedule that missed a game) gives its player no context row; the PASS names the
     schedule (``unscheduled_game``), counted apart from a player the context left out
     (``no_feature_row``). A player with a feature row is predicted even if one book's event went
     unmatched, and a player with no feature row on a scheduled game stays ``no_feature_row``."""
-    from datetime import datetime
 
     from nba_assets.lib.modeling.checks import every_line_answered
     from nba_assets.lib.modeling.predict import SYSTEMS, predict_lines
@@ -537,24 +558,7 @@ def test_a_player_whose_lines_name_no_scheduled_game_is_passed_as_unscheduled_ga
     # both books; 3: no row, on a scheduled game
     offers = [(0, "draftkings", None), (0, "fanduel", "0022400030"), (1, "draftkings", "0022400030")]
     offers += [(2, "draftkings", None), (2, "fanduel", None), (3, "draftkings", "0022400030")]
-    props = pl.DataFrame(
-        [
-            {
-                "game_date": day,
-                "game_id": game,
-                "player_id": player,
-                "player_name": f"p{player}",
-                "bookmaker": book,
-                "line": 10.5,
-                "over_price": -110,
-                "under_price": -110,
-                "is_main_line": True,
-                "snapshot_utc": datetime(2025, 1, 31, 15),
-            }
-            for player, book, game in offers
-        ],
-        schema_overrides={"game_id": pl.Utf8},
-    )
+    props = _lines_of(day, [(player, book, game, True) for player, book, game in offers])
     batch = predict_lines(props, window, model, 0.6, CFG)
     preds = batch.predictions
     assert preds.height == len(offers) * len(SYSTEMS)
@@ -576,7 +580,6 @@ def test_a_player_without_a_consensus_line_gets_no_line_aware_prediction() -> No
     offered only an alternate line has none: his catboost_line rows are a PASS ``no_consensus_line``
     with no prediction or probability (before, they carried catboost's prediction under the blend's
     calibration, published and graded as the line-aware system); his other systems are predicted."""
-    from datetime import datetime
 
     from nba_assets.lib.modeling.checks import every_line_answered
     from nba_assets.lib.modeling.predict import NO_CONSENSUS, SYSTEMS, predict_lines
@@ -587,24 +590,7 @@ def test_a_player_without_a_consensus_line_gets_no_line_aware_prediction() -> No
     window = feats.filter((pl.col("game_date") == day) & pl.col("player_id").is_in([0, 1])).with_columns(
         pl.lit("BOS").alias("team_abbr")
     )
-    props = pl.DataFrame(
-        [
-            {
-                "game_date": day,
-                "game_id": "0022400030",
-                "player_id": player,
-                "player_name": f"p{player}",
-                "bookmaker": "draftkings",
-                "line": 10.5,
-                "over_price": -110,
-                "under_price": -110,
-                "is_main_line": main,
-                "snapshot_utc": datetime(2025, 1, 31, 15),
-            }
-            for player, main in ((0, True), (1, False))
-        ],
-        schema_overrides={"game_id": pl.Utf8},
-    )
+    props = _lines_of(day, [(0, "draftkings", "0022400030", True), (1, "draftkings", "0022400030", False)])
     preds = predict_lines(props, window, model, 0.6, CFG).predictions
     line_aware = preds.filter(pl.col("system") == "catboost_line").sort("player_id")
     assert line_aware["predicted_points"].is_null().to_list() == [False, True]
@@ -619,7 +605,6 @@ def test_lines_of_preseason_and_all_star_games_are_passed_with_a_counted_reason(
     """A book's line on a preseason (001) or All-Star (003) game is not predicted as if it were a
     regular-season game, even when the player has a feature row: every system's row is a PASS with
     ``preseason_game`` / ``all_star_game``, counted per player-date, and the line is still answered."""
-    from datetime import datetime
 
     from nba_assets.lib.modeling.checks import every_line_answered, not_all_fallbacks
     from nba_assets.lib.modeling.predict import SYSTEMS, predict_lines
@@ -629,23 +614,7 @@ def test_lines_of_preseason_and_all_star_games_are_passed_with_a_counted_reason(
     day = date(2025, 1, 31)
     window = feats.filter(pl.col("game_date") == day).with_columns(pl.lit("BOS").alias("team_abbr"))
     games = {0: "0022400030", 1: "0022400030", 2: "0012400030", 3: "0012400030", 4: "0032400030"}
-    props = pl.DataFrame(
-        [
-            {
-                "game_date": day,
-                "game_id": game,
-                "player_id": player,
-                "player_name": f"p{player}",
-                "bookmaker": "draftkings",
-                "line": 10.5,
-                "over_price": -110,
-                "under_price": -110,
-                "is_main_line": True,
-                "snapshot_utc": datetime(2025, 1, 31, 15),
-            }
-            for player, game in games.items()
-        ]
-    )
+    props = _lines_of(day, [(player, "draftkings", game, True) for player, game in games.items()])
     batch = predict_lines(props, window, model, 0.6, CFG)
     preds = batch.predictions
     assert preds.height == len(games) * len(SYSTEMS)
