@@ -157,13 +157,14 @@ def _reference_predict_lines(props, features, model, blend_weight, cfg):
         base = baseline_predictions(have)
         cb = model.predict(have)
         cons_line = have["consensus_line"].to_numpy()
+        # no consensus line: no line-aware prediction (PASSed no_consensus_line below)
         with_line = np.where(
-            np.isnan(cons_line.astype(float)), cb, blend_weight * cb + (1 - blend_weight) * cons_line
+            np.isnan(cons_line.astype(float)), np.nan, blend_weight * cb + (1 - blend_weight) * cons_line
         )
         mus = {**base, "catboost": cb, "catboost_line": with_line}
     per_system = [
         have.select("game_date", "player_id").with_columns(
-            pl.lit(s).alias("system"), pl.Series("predicted_points", mu, pl.Float64)
+            pl.lit(s).alias("system"), pl.Series("predicted_points", mu, pl.Float64, nan_to_null=True)
         )
         for s, mu in mus.items()
     ]
@@ -209,6 +210,8 @@ def _reference_predict_lines(props, features, model, blend_weight, cfg):
     rows = rows.with_columns(
         pl.when(pl.col("quality") == 0)
         .then(pl.lit("no_feature_row"))
+        .when((pl.col("system") == "catboost_line") & (pl.col("skip_reason") == "no_prediction"))
+        .then(pl.lit("no_consensus_line"))
         .otherwise(pl.col("skip_reason"))
         .alias("skip_reason")
     )
