@@ -6,7 +6,6 @@ is what ``dagster dev`` shows afterwards, so every run, materialization and chec
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -52,21 +51,21 @@ run_monitoring:
 telemetry:
   enabled: false
 """
-# Appended with the home's absolute path (instance_yaml): Dagster's SQLite event log, its files where the
-# default puts them (history/runs/), writing the per-partition events of a range run in one transaction
-# per database (nba_assets/lib/storage/event_log.py).
+# Dagster's SQLite event log, its files where the default puts them (history/runs/ of the instance
+# directory), writing the per-partition events of a range run in one transaction per database
+# (nba_assets/lib/storage/event_log.py). The directory is read from $DAGSTER_HOME when the instance loads,
+# not written into the file: a data dir copied or moved elsewhere keeps its events in its own home (an
+# absolute path written here sent a copy's events to the original's history).
 EVENT_LOG_YAML = """\
 event_log_storage:
   module: nba_assets.lib.storage.event_log
   class: BatchingSqliteEventLogStorage
   config:
-    base_dir: {home}
+    base_dir:
+      env: DAGSTER_HOME
 """
-
-
-def instance_yaml(home: Path) -> str:
-    """The project's dagster.yaml for the instance directory ``home``."""
-    return INSTANCE_YAML + EVENT_LOG_YAML.format(home=json.dumps(str(Path(home).resolve())))
+# The project's dagster.yaml, the same for every instance directory.
+INSTANCE_FILE = INSTANCE_YAML + EVENT_LOG_YAML
 
 
 WRITTEN_BY = INSTANCE_YAML.splitlines()[0]
@@ -76,10 +75,11 @@ def ensure_dagster_home(settings: Settings) -> Path:
     """``$DAGSTER_HOME`` if set, else ``<data dir>/dagster_home`` with the project's dagster.yaml. A
     dagster.yaml an earlier version wrote (its first line says so) is brought up to date, the old one
     kept as ``dagster.yaml.bak``; a file of the user's own is left alone."""
-    home = Path(os.environ.get("DAGSTER_HOME") or settings.data_dir / "dagster_home")
+    # absolute: Dagster refuses a relative DAGSTER_HOME, and the event log's directory is read from it
+    home = Path(os.environ.get("DAGSTER_HOME") or settings.data_dir / "dagster_home").resolve()
     home.mkdir(parents=True, exist_ok=True)
     cfg = home / "dagster.yaml"
-    wanted = instance_yaml(home)
+    wanted = INSTANCE_FILE
     if not cfg.exists():
         cfg.write_text(wanted)
     else:

@@ -8,6 +8,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
 from nba_assets.lib.cli import main
@@ -449,7 +450,7 @@ def test_an_instance_file_an_earlier_version_wrote_is_brought_up_to_date(tmp_pat
     # `nba-assets main` wrote dagster.yaml once and never again: an instance made before a fix to its
     # settings (freeing a dead run's pool slot) kept the old ones. A file of the user's own is kept.
     from nba_assets.lib.env import Settings
-    from nba_assets.runner import INSTANCE_YAML, ensure_dagster_home, instance_yaml
+    from nba_assets.runner import INSTANCE_FILE, INSTANCE_YAML, ensure_dagster_home
 
     home = tmp_path / "dagster_home"
     home.mkdir()
@@ -457,7 +458,7 @@ def test_an_instance_file_an_earlier_version_wrote_is_brought_up_to_date(tmp_pat
     (home / "dagster.yaml").write_text(old)
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     assert ensure_dagster_home(Settings(data_dir=tmp_path)) == home
-    assert (home / "dagster.yaml").read_text() == instance_yaml(home)
+    assert (home / "dagster.yaml").read_text() == INSTANCE_FILE
     assert (home / "dagster.yaml.bak").read_text() == old
     own = "# my instance\ntelemetry:\n  enabled: false\n"
     (home / "dagster.yaml").write_text(own)
@@ -502,3 +503,38 @@ def test_backtest_refuses_an_unknown_calibration_before_anything_runs(no_runs, c
     assert exc.value.code == 2  # argparse's usage error, before the command (no_runs: nothing ran)
     err = capsys.readouterr().err
     assert "--calibration: invalid choice: 'foo'" in err and "'isotonic', 'platt'" in err
+
+
+def test_a_copied_data_dir_keeps_its_events_in_its_own_home(tmp_path, monkeypatch) -> None:
+    """The instance file names no path: the event log's directory is $DAGSTER_HOME's. A data dir copied
+    (or moved) elsewhere wrote its runs' events into the original's history (an absolute ``base_dir``
+    written into dagster.yaml), so the copy's UI showed runs without events and the original gained
+    events of runs it did not have. A relative DAGSTER_HOME is made absolute (Dagster refuses one)."""
+    import shutil
+
+    from nba_assets.lib.env import Settings
+    from nba_assets.runner import ensure_dagster_home
+
+    @dg.asset
+    def probe() -> int:
+        return 1
+
+    def run_in(home: Path) -> str:
+        monkeypatch.setenv("DAGSTER_HOME", str(home))
+        with dg.DagsterInstance.get() as instance:
+            return dg.materialize([probe], instance=instance).run_id
+
+    first = tmp_path / "first" / "dagster_home"
+    monkeypatch.setenv("DAGSTER_HOME", str(first))
+    ensure_dagster_home(Settings(data_dir=tmp_path / "first"))
+    run_in(first)
+    copy = tmp_path / "copy" / "dagster_home"
+    shutil.copytree(first, copy)
+    before = sorted(p.name for p in (first / "history" / "runs").iterdir())
+    run_id = run_in(copy)
+    assert (copy / "history" / "runs" / f"{run_id}.db").exists()
+    assert sorted(p.name for p in (first / "history" / "runs").iterdir()) == before
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DAGSTER_HOME", "relative_home")
+    assert ensure_dagster_home(Settings(data_dir=tmp_path)) == tmp_path / "relative_home"
+    assert os.environ["DAGSTER_HOME"] == str(tmp_path / "relative_home")

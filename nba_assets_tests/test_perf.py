@@ -411,10 +411,10 @@ def _range_run_on(home: Path, yaml: str, monkeypatch) -> dict:
 
 
 def test_range_run_events_are_written_in_batches_with_the_same_records(tmp_path, monkeypatch) -> None:
-    from nba_assets.runner import INSTANCE_YAML, instance_yaml
+    from nba_assets.runner import INSTANCE_FILE, INSTANCE_YAML
 
     stock = _range_run_on(tmp_path / "stock", INSTANCE_YAML, monkeypatch)
-    ours = _range_run_on(tmp_path / "ours", instance_yaml(tmp_path / "ours"), monkeypatch)
+    ours = _range_run_on(tmp_path / "ours", INSTANCE_FILE, monkeypatch)
     assert (stock["storage"], ours["storage"]) == ("SqliteEventLogStorage", "BatchingSqliteEventLogStorage")
     for field in ("types", "partitions", "latest", "index_rows"):
         assert ours[field] == stock[field], field
