@@ -488,3 +488,22 @@ def test_every_record_counts_bets_the_same_way(grades) -> None:
     for col in ("bets", "wins", "losses", "pushes"):
         assert (joined[col] == joined[f"{col}_rec"]).all(), col
     assert (joined["roi"] - joined["roi_rec"]).abs().max() < 1e-12
+
+
+def test_values_at_a_threshold_are_not_shown_rounded_onto_it(preds) -> None:
+    """A P(over) of 0.6186 in the tier below 0.62 was printed "0.62 OVER (medium)", and an edge of 1.497
+    PASSed edge_below_threshold was exported as 1.50: the values shown contradicted the calls. They keep
+    enough digits now (the summary and the HTML three for P(over); the CSV/JSON three for edge)."""
+    pick = preds.filter(
+        pl.col("actionable") & pl.col("is_main_line") & (pl.col("system") == "catboost")
+    ).head(1)
+    near = pick.with_columns(
+        p_over=pl.lit(0.6186), confidence=pl.lit(0.6186), tier=pl.lit("medium"), recommendation=pl.lit("OVER")
+    )
+    table = picks_table(near)
+    assert "0.619  OVER (medium)" in table and "0.62 " not in table
+    assert "0.619" in exports.render_html(near, pl.DataFrame(), D)
+    passed = pick.with_columns(
+        edge=pl.lit(1.497), actionable=pl.lit(False), skip_reason=pl.lit("edge_below_threshold")
+    )
+    assert exports.export_rows(passed)["edge"].to_list() == [1.497]

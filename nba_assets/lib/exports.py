@@ -44,7 +44,9 @@ GRADES_WINDOW_DAYS = 300
 BREAK_EVEN_110 = 110 / 210  # hit rate needed at -110 on both sides
 
 EXPORT_COLUMNS = list(PREDICTION_SCHEMA)  # every column of a prediction row, in contract order
-_ROUND = {"predicted_points": 2, "edge": 2, "p_over": 4, "confidence": 4, "quality": 1}
+# Enough digits that a value never shows at a decision threshold it is below (an edge of 1.497 shown as
+# 1.50 beside edge_below_threshold; P(side) 0.6186 shown as 0.62 beside the tier under 0.62)
+_ROUND = {"predicted_points": 3, "edge": 3, "p_over": 4, "confidence": 4, "quality": 1}
 _TIERS = tuple(name for name, _ in DECISIONS.tiers)
 
 
@@ -487,8 +489,8 @@ def _picks_section(preds: pl.DataFrame) -> str:
                 _e(r["bookmaker"]),
                 _e(_price(r["price"])),
                 _num(r["predicted_points"]),
-                _num(r["p_over"], 2),
-                _num(r["edge"], 1, signed=True),
+                _num(r["p_over"], 3),
+                _num(r["edge"], 2, signed=True),
                 f'<span class="tier {_e(r["tier"])}">{_e(r["tier"])}</span>',
                 _e(r["books"]),
             ]

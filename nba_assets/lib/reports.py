@@ -68,7 +68,7 @@ def picks_table(preds: pl.DataFrame, system: str = "catboost", limit: int = 25) 
     lines = [f"  {'player':<26}{'book':<15}{'line':>6}{'pred':>7}{'P(over)':>9}  call"]
     for r in best.iter_rows(named=True):
         lines.append(
-            f"  {r['player_name'][:25]:<26}{r['bookmaker'][:14]:<15}{r['line']:>6.1f}{r['predicted_points']:>7.1f}{r['p_over']:>9.2f}  {r['recommendation']} ({r['tier']})"
+            f"  {r['player_name'][:25]:<26}{r['bookmaker'][:14]:<15}{r['line']:>6.1f}{r['predicted_points']:>7.1f}{r['p_over']:>9.3f}  {r['recommendation']} ({r['tier']})"
         )
     return "\n".join(lines)
 
