@@ -538,3 +538,17 @@ def test_a_copied_data_dir_keeps_its_events_in_its_own_home(tmp_path, monkeypatc
     monkeypatch.setenv("DAGSTER_HOME", "relative_home")
     assert ensure_dagster_home(Settings(data_dir=tmp_path)) == tmp_path / "relative_home"
     assert os.environ["DAGSTER_HOME"] == str(tmp_path / "relative_home")
+
+
+def test_report_and_backtest_refuse_paths_they_cannot_use_in_one_line(no_runs, tmp_path: Path) -> None:
+    """``report --out`` naming a file (or a path under one) and ``backtest --lines`` naming a directory
+    ended in a traceback (FileExistsError, polars' InvalidOperationError); each is one line naming the flag
+    and the path, before anything is read."""
+    (tmp_path / "a_file").write_text("x")
+    msg = _refused(["report", "--date", "2025-11-05", "--out", str(tmp_path / "a_file")])
+    assert msg == f"nba-assets report: --out {tmp_path / 'a_file'} is a file, not a folder"
+    msg = _refused(["report", "--date", "2025-11-05", "--out", str(tmp_path / "a_file" / "sub")])
+    assert msg.startswith(f"nba-assets report: --out {tmp_path / 'a_file' / 'sub'}: ") and "is a file" in msg
+    argv = ["backtest", "--start", "2025-11-01", "--end", "2025-11-03", "--lines", str(tmp_path)]
+    msg = _refused([*argv, "--out", str(tmp_path / "bt.csv")])
+    assert msg.startswith("nba-assets backtest: lines_csv:") and "is not a file (a directory?)" in msg

@@ -198,6 +198,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     from nba_assets.lib import exports
 
     day = _date(args.date, "--date")
+    if args.out:
+        _check_writable("--out", Path(args.out), is_file=False, command="report")
     settings = _settings("report")
     if settings.env != "local":
         raise SystemExit(
@@ -249,19 +251,19 @@ def _check_range(command: str, start: date, end: date) -> None:
         raise SystemExit(f"nba-assets {command}: --end {end} is before --start {start}")
 
 
-def _check_writable(flag: str, path: Path, *, is_file: bool) -> None:
-    """Refuse an output ``path`` the backtest could not write once it has run (minutes later): a file
-    path that is a directory, a folder that is a file, or a first existing ancestor that is a file or
-    not writable."""
+def _check_writable(flag: str, path: Path, *, is_file: bool, command: str = "backtest") -> None:
+    """Refuse an output ``path`` the command could not write once it has run (a backtest: minutes
+    later): a file path that is a directory, a folder that is a file, or a first existing ancestor that
+    is a file or not writable."""
     if path.exists() and path.is_dir() == is_file:
         kind = "a directory; give the CSV file to write" if is_file else "a file, not a folder"
-        raise SystemExit(f"nba-assets backtest: {flag} {path} is {kind}")
+        raise SystemExit(f"nba-assets {command}: {flag} {path} is {kind}")
     folder = path.parent if is_file else path
     ancestor = next(p for p in (folder.resolve(), *folder.resolve().parents) if p.exists())
     if not ancestor.is_dir():
-        raise SystemExit(f"nba-assets backtest: {flag} {path}: {ancestor} is a file, not a folder")
+        raise SystemExit(f"nba-assets {command}: {flag} {path}: {ancestor} is a file, not a folder")
     if not os.access(ancestor, os.W_OK | os.X_OK):
-        raise SystemExit(f"nba-assets backtest: {flag} {path}: {ancestor} is not writable")
+        raise SystemExit(f"nba-assets {command}: {flag} {path}: {ancestor} is not writable")
 
 
 def _check_local_end(command: str, end: date, archive: ArchiveSource) -> None:

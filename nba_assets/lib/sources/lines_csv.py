@@ -119,9 +119,11 @@ def read_lines_csv(path: str | Path) -> pl.DataFrame:
     source = f"lines_csv:{p.name}"
     if not p.exists():
         raise SourceDataError(source, "path", "does not exist", str(p))
+    if not p.is_file():
+        raise SourceDataError(source, "path", "is not a file (a directory?)", str(p))
     try:
         frame = pl.read_csv(p, infer_schema=False)
-    except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as exc:
+    except (pl.exceptions.ComputeError, pl.exceptions.NoDataError, OSError) as exc:
         raise SourceDataError(
             source, "file", f"is not a readable CSV ({type(exc).__name__})", p.name
         ) from None
