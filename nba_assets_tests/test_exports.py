@@ -444,6 +444,19 @@ def test_cli_report_writes_the_three_files_and_names_a_missing_date(
     assert not (tmp_path / "reports" / "2025-12-01").exists()
     with pytest.raises(SystemExit, match="not a YYYY-MM-DD date"):
         main(["report", "--date", "11/20/2025"])
+    # a date inside the stored schedule's dates with no game (a preseason game only): said so, not
+    # "materialize the predictions first"; a date after them is still "no predictions"
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
+        con.execute("CREATE SCHEMA IF NOT EXISTS raw")
+        con.execute("CREATE TABLE raw.schedule (game_date DATE, game_id VARCHAR, status VARCHAR)")
+        con.execute(
+            "INSERT INTO raw.schedule VALUES ('2025-11-10', '0012500001', 'final'), "
+            "('2025-11-20', '0022500300', 'final')"
+        )
+    with pytest.raises(SystemExit, match=r"lists no game on 2025-11-10: there are no predictions"):
+        main(["report", "--date", "2025-11-10"])
+    with pytest.raises(SystemExit, match=r"no predictions for 2025-12-01 "):
+        main(["report", "--date", "2025-12-01"])
 
 
 def test_cli_report_without_a_grades_table(tmp_path, monkeypatch, preds) -> None:

@@ -215,6 +215,11 @@ def cmd_report(args: argparse.Namespace) -> int:
         preds, grades, published = exports.read_report_inputs(warehouse, day)
     except duckdb.Error as exc:
         raise SystemExit(f"nba-assets report: cannot read {warehouse}: {exc}") from None
+    if preds.is_empty() and exports.scheduled_games(warehouse, day) == 0:
+        raise SystemExit(
+            f"nba-assets report: the stored schedule (raw/schedule) lists no game on {day}: there are no "
+            "predictions to report (the daily report asset writes none for such a date either)"
+        )
     if preds.is_empty():
         lo, hi = exports.game_date_span(warehouse, "predictions.player_points_predictions")
         held = f"predictions exist for {lo} .. {hi}" if lo else "the warehouse holds no predictions"

@@ -33,6 +33,7 @@ import duckdb
 import polars as pl
 
 from nba_assets.lib import grading, publications
+from nba_assets.lib.game_types import modeled_only
 from nba_assets.lib.metadata import markdown_table
 from nba_assets.lib.modeling.config import DECISIONS, SYSTEMS
 from nba_assets.lib.modeling.decisions import PREDICTION_SCHEMA
@@ -761,6 +762,26 @@ def read_report_inputs(warehouse: Path, day: date) -> tuple[pl.DataFrame, pl.Dat
 
 
 SPAN_TABLES = ("predictions.player_points_predictions", "features.player_features")
+
+
+def scheduled_games(warehouse: Path, day: date) -> int | None:
+    """The modeled games (not preseason or All-Star, not postponed) ``raw/schedule`` holds for ``day``;
+    None when nothing says whether the date has games: no schedule table, or ``day`` outside the dates
+    it was written for (a date never ingested has no rows either)."""
+    if not warehouse.exists():
+        return None
+    try:
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            lo, hi = con.execute("SELECT min(game_date), max(game_date) FROM raw.schedule").fetchall()[0]
+            rows = con.execute(
+                "SELECT game_id, status FROM raw.schedule WHERE game_date = ?", [day]
+            ).fetchall()
+    except duckdb.Error:
+        return None
+    if lo is None or not lo <= day <= hi:
+        return None
+    games = pl.DataFrame(rows, schema={"game_id": pl.Utf8, "status": pl.Utf8}, orient="row")
+    return modeled_only(games).filter(pl.col("status") != "postponed").height
 
 
 def game_date_span(warehouse: Path, table: str) -> tuple[date | None, date | None]:
