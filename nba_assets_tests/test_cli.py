@@ -164,6 +164,16 @@ def test_main_refuses_a_reversed_range(no_runs) -> None:
     assert msg == "nba-assets main: --end 2025-10-21 is before --start 2025-11-20"
 
 
+def test_main_refuses_a_start_the_history_cannot_train_for(no_runs) -> None:
+    """History always starts 2022-10-18: --start 2021-01-01 ran the instance and then failed with a
+    partition range "2022-10-18...2021-02-01 ... give the earlier date first", though it was given first."""
+    msg = _refused(["main", "--start", "2021-01-01", "--end", "2021-02-01"])
+    assert msg == (
+        "nba-assets main: --start 2021-01-01 is not after 2022-10-18, the first date of the history: "
+        "the model trains on the games before --start"
+    )
+
+
 def test_main_locally_refuses_an_end_past_the_embedded_archive(no_runs) -> None:
     """Locally every date after the archive's last game would be ingested, built and predicted empty."""
     msg = _refused(["main", "--start", "2025-11-01", "--end", "2027-01-01"])

@@ -92,6 +92,13 @@ def cmd_main(args: argparse.Namespace) -> int:
 
     start, end = _date(args.start, "--start"), _date(args.end, "--end")
     _check_range("main", start, end)
+    from nba_assets.runner import HISTORY_START
+
+    if start <= HISTORY_START:
+        raise SystemExit(
+            f"nba-assets main: --start {start} is not after {HISTORY_START}, the first date of the history: "
+            "the model trains on the games before --start"
+        )
     settings = _settings("main")
     if settings.env == "prod" and (problems := prod_setting_problems()):
         raise SystemExit(f"nba-assets main: {'; '.join(problems)}")
