@@ -1,8 +1,8 @@
 """Reads of the Dagster instance the sensors need, turned into the plain values ``policy`` decides on."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import dagster as dg
 
@@ -36,6 +36,7 @@ FINISHED_EVENTS: dict[str, RunFinishedEvent] = {
     "RUN_CANCELED": dg.DagsterEventType.RUN_CANCELED,
 }
 PARTITION_TAG = "dagster/partition"
+T = TypeVar("T")
 RANGE_TAGS = ("dagster/asset_partition_range_start", "dagster/asset_partition_range_end")
 
 
@@ -212,6 +213,20 @@ def stored_lines(
         run_id=record.run_id,
         games=games if isinstance(games, dict) else None,
     )
+
+
+def partition_writes(
+    instance: dg.DagsterInstance, records: list[dg.EventLogRecord], make: Callable[[int, str, bool], T]
+) -> list[T]:
+    """``make(storage id, partition, whether its run has finished)`` for each materialization record, in
+    order, asking each run's status once."""
+    finished: dict[str, bool] = {}
+    out = []
+    for record in records:
+        if record.run_id not in finished:
+            finished[record.run_id] = run_finished(instance, record.run_id)
+        out.append(make(record.storage_id, record.partition_key or "", finished[record.run_id]))
+    return out
 
 
 def run_finished(instance: dg.DagsterInstance, run_id: str) -> bool:

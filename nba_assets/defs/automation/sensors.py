@@ -291,14 +291,7 @@ def grading_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         now - policy.FIRST_TICK_LOOKBACK,
         policy.BOX_SCORES_EVENTS_PER_TICK,
     )
-    finished: dict[str, bool] = {}
-    writes = []
-    for record in records:
-        if record.run_id not in finished:
-            finished[record.run_id] = queries.run_finished(context.instance, record.run_id)
-        writes.append(
-            policy.BoxScoresWrite(record.storage_id, record.partition_key or "", finished[record.run_id])
-        )
+    writes = queries.partition_writes(context.instance, records, policy.BoxScoresWrite)
     days = policy.grading_dates(now, writes)
     states = queries.readiness_states(context.instance, days, overnight_box_scores_job.name)
     graded = queries.latest_materialization_ids(context.instance, GRADES, days)
@@ -367,14 +360,7 @@ def system_performance_refresh_sensor(context: dg.SensorEvaluationContext) -> dg
     )
     if not records:
         return dg.SensorResult(skip_reason="no grades written since the last tick", cursor=context.cursor)
-    finished: dict[str, bool] = {}
-    writes = []
-    for record in records:
-        if record.run_id not in finished:
-            finished[record.run_id] = queries.run_finished(context.instance, record.run_id)
-        writes.append(
-            policy.GradesWrite(record.storage_id, record.partition_key or "", finished[record.run_id])
-        )
+    writes = queries.partition_writes(context.instance, records, policy.GradesWrite)
     performance = queries.latest_materialization_id_by_partition(context.instance, PERF)
     decision = policy.performance_refresh_decision(writes, performance, context.cursor)
     requests = [
