@@ -485,19 +485,24 @@ def test_refresh_lines_sensor_probes_the_current_offer_not_the_ledger(repo, tmp_
     assert asked == [False]
 
 
-def test_refresh_lines_sensor_waits_for_the_days_schedule(repo, tmp_path, monkeypatch) -> None:
-    """A deployment started after 10:00 ET has no morning slate for today: the refresh job reads
-    today's raw/schedule, which it does not write, so each run it launched on a line move failed
-    ("warehouse table raw.schedule does not exist") and alerted until the last tip-off. The sensor
-    waits for the schedule (asking no source), naming the job to run; once stored it proceeds."""
-    asked: list[bool] = []
+def recording_probes(asked: list[bool]) -> ArchiveSourceResource:
+    """The archive source, appending to ``asked`` each time the sensor asks it for a probe."""
 
     class Recording(ArchiveSourceResource):
         def get_probe_source(self, store):  # type: ignore[override]
             asked.append(True)
             return super().get_probe_source(store)
 
-    res = refresh_resources(tmp_path, Recording())
+    return Recording()
+
+
+def test_refresh_lines_sensor_waits_for_the_days_schedule(repo, tmp_path, monkeypatch) -> None:
+    """A deployment started after 10:00 ET has no morning slate for today: the refresh job reads
+    today's raw/schedule, which it does not write, so each run it launched on a line move failed
+    ("warehouse table raw.schedule does not exist") and alerted until the last tip-off. The sensor
+    waits for the schedule (asking no source), naming the job to run; once stored it proceeds."""
+    asked: list[bool] = []
+    res = refresh_resources(tmp_path, recording_probes(asked))
     with dg.instance_for_test() as instance:
         at(monkeypatch, et(2025, 11, 5, 13, 0))
         slate_ran(instance, "2025-11-04")  # yesterday's slate does not count
@@ -672,13 +677,7 @@ def test_the_first_look_waits_for_the_lines_the_slate_stores(repo, tmp_path, mon
     from dagster._core.test_utils import create_run_for_test
 
     asked: list[bool] = []
-
-    class Recording(ArchiveSourceResource):
-        def get_probe_source(self, store):  # type: ignore[override]
-            asked.append(True)
-            return super().get_probe_source(store)
-
-    res = refresh_resources(tmp_path, Recording())
+    res = refresh_resources(tmp_path, recording_probes(asked))
     day = "2025-11-05"
     with dg.instance_for_test() as instance:
         at(monkeypatch, et(2025, 11, 5, 10, 15))
