@@ -266,7 +266,12 @@ def summarize_picks(warehouse: Path, start: date, end: date) -> str:
         grades = con.sql(
             "SELECT * FROM grading.prediction_grades WHERE game_date BETWEEN ? AND ?", params=[start, end]
         ).pl()
-    return f"\nPicks for {last} (catboost, main lines, actionable):\n{picks_table(preds)}\n\nGraded record {start} .. {end} (bets on main lines, offered prices):\n{record_table(grades)}"
+    picks = (
+        f"Picks for {last} (catboost, main lines, actionable):\n{picks_table(preds)}"
+        if last is not None
+        else f"Picks: no predictions between {start} and {end} (no lines on those dates)"
+    )
+    return f"\n{picks}\n\nGraded record {start} .. {end} (bets on main lines, offered prices):\n{record_table(grades)}"
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -562,3 +562,28 @@ def test_report_and_backtest_refuse_paths_they_cannot_use_in_one_line(no_runs, t
     argv = ["backtest", "--start", "2025-11-01", "--end", "2025-11-03", "--lines", str(tmp_path)]
     msg = _refused([*argv, "--out", str(tmp_path / "bt.csv")])
     assert msg.startswith("nba-assets backtest: lines_csv:") and "is not a file (a directory?)" in msg
+
+
+def test_the_main_summary_of_a_range_without_predictions_says_so(tmp_path: Path) -> None:
+    """A `main` range with no lines printed "Picks for None"; it says no predictions were made."""
+    import duckdb
+
+    from nba_assets.lib import grading, schemas
+    from nba_assets.lib.modeling.decisions import empty_predictions
+    from nba_assets.runner import summarize_picks
+
+    preds = empty_predictions()
+    grades = grading.grade(preds, schemas.empty(schemas.BOX_SCORE_SCHEMA))
+    db = tmp_path / "w.duckdb"
+    with duckdb.connect(str(db)) as con:
+        for schema, table, frame in (
+            ("predictions", "player_points_predictions", preds),
+            ("grading", "prediction_grades", grades),
+        ):
+            con.execute(f"CREATE SCHEMA {schema}")
+            con.register("frame", frame.to_arrow())
+            con.execute(f"CREATE TABLE {schema}.{table} AS SELECT * FROM frame")
+            con.unregister("frame")
+    text = summarize_picks(db, date(2024, 1, 2), date(2024, 1, 5))
+    assert "Picks for None" not in text
+    assert "Picks: no predictions between 2024-01-02 and 2024-01-05 (no lines on those dates)" in text
