@@ -82,6 +82,10 @@ def test_boxscore_v3_without_a_date_names_the_flag(fixtures_dir: Path, capsys) -
     assert main(["parse", "boxscore-v3", str(payload)]) == 2
     err = capsys.readouterr().err
     assert "--game-date" in err and "game_date=" not in err
+    # a malformed --game-date is an argument error too: status 2, as the CHANGELOG says (it was 1, the
+    # status of a payload that fails its contract)
+    assert main(["parse", "boxscore-v3", str(payload), "--game-date", "11/04/2025"]) == 2
+    assert "--game-date '11/04/2025' is not a YYYY-MM-DD date" in capsys.readouterr().err
 
 
 def test_parse_into_a_closed_pipe_ends_without_a_traceback(fixtures_dir: Path) -> None:

@@ -60,7 +60,16 @@ def cmd_parse(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    context = {"game_date": _date(args.game_date, "--game-date")} if args.game_date else {}
+    context = {}
+    if args.game_date:
+        try:
+            context["game_date"] = date.fromisoformat(args.game_date)
+        except ValueError:
+            # an argument error of parse: status 2, as its KIND and FILE (a payload that fails is 1)
+            print(
+                f"nba-assets parse: --game-date {args.game_date!r} is not a YYYY-MM-DD date", file=sys.stderr
+            )
+            return 2
     try:
         frame = parse_payload(args.kind, body, **context)
     except (SourceDataError, ValueError) as exc:
