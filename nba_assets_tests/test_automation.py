@@ -854,12 +854,12 @@ def test_grading_follows_box_scores_written_for_an_older_date() -> None:
     today; a write whose run is still going holds the read cursor (its readiness is still to come)."""
     now = et(2025, 11, 18, 9)
     recent = ["2025-11-15", "2025-11-16", "2025-11-17"]
-    hand = [policy.BoxScoresWrite(110, "2025-11-14")]
+    hand = [policy.PartitionWrite(110, "2025-11-14")]
     assert policy.grading_dates(now, hand) == ["2025-11-14", *recent]
     ignored = [
-        policy.BoxScoresWrite(1, "2024-11-01"),  # older than the lookback
-        policy.BoxScoresWrite(2, "2025-11-18"),  # today: not over yet
-        policy.BoxScoresWrite(3, ""),  # a runless event without a partition
+        policy.PartitionWrite(1, "2024-11-01"),  # older than the lookback
+        policy.PartitionWrite(2, "2025-11-18"),  # today: not over yet
+        policy.PartitionWrite(3, ""),  # a runless event without a partition
     ]
     assert policy.grading_dates(now, ignored) == recent
     ready = policy.ReadinessState(
@@ -880,10 +880,10 @@ def test_grading_follows_box_scores_written_for_an_older_date() -> None:
     # the hand run has written the box scores and not yet evaluated readiness: wait, read it again
     running = policy.ReadinessState(status="PLANNED", run_in_progress=True)
     held = policy.grading_decision(
-        {**states, "2025-11-14": running}, {}, read, [policy.BoxScoresWrite(110, "2025-11-14", False)]
+        {**states, "2025-11-14": running}, {}, read, [policy.PartitionWrite(110, "2025-11-14", False)]
     )
     assert held.requests == () and json.loads(held.cursor)["box_scores_after"] == 100
-    first_read = policy.grading_decision(states, {}, None, [policy.BoxScoresWrite(110, "2025-11-14", False)])
+    first_read = policy.grading_decision(states, {}, None, [policy.PartitionWrite(110, "2025-11-14", False)])
     assert json.loads(first_read.cursor)["box_scores_after"] == 109
 
 
@@ -1903,13 +1903,16 @@ def test_performance_refresh_waits_for_the_grading_run_to_finish() -> None:
     """A grade run writes the grades before the performance: a tick between its two steps must not
     take the old performance of its dates for stale. The cursor stays before the unfinished write."""
     perf = {"2025-11-01": 10, "2025-11-02": 11, "2025-11-03": 12}
-    writes = [policy.GradesWrite(20, "2025-11-02"), policy.GradesWrite(21, "2025-11-03", run_finished=False)]
+    writes = [
+        policy.PartitionWrite(20, "2025-11-02"),
+        policy.PartitionWrite(21, "2025-11-03", run_finished=False),
+    ]
     decision = policy.performance_refresh_decision(writes, perf, json.dumps({"after": 12}))
     assert [(r.start, r.end) for r in decision.runs] == [("2025-11-02", "2025-11-03")]
     assert json.loads(decision.cursor) == {"after": 20} and decision.waiting_on == "2025-11-03"
     # once finished with its performance written (storage ids 21 grades, 22..23 performance)
     done = policy.performance_refresh_decision(
-        [policy.GradesWrite(21, "2025-11-03")], {**perf, "2025-11-03": 22}, decision.cursor
+        [policy.PartitionWrite(21, "2025-11-03")], {**perf, "2025-11-03": 22}, decision.cursor
     )
     assert not done.runs and json.loads(done.cursor) == {"after": 21}
     # writes at or before the cursor are not read again; a cursor that is not ours starts over

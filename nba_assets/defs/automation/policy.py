@@ -476,9 +476,11 @@ def catch_up_cursor_without(cursor: str, days: tuple[str, ...]) -> str:
 
 
 @dataclass(frozen=True)
-class BoxScoresWrite:
-    """One materialization of ``raw/box_scores``: its event storage id, its date, and whether the run
-    that wrote it has finished (its readiness evaluation is still to come while it runs)."""
+class PartitionWrite:
+    """One materialization of a daily asset (``raw/box_scores`` for grading, the grades for the
+    performance refresh): its event storage id, its date, and whether the run that wrote it has
+    finished (a runless report has; while it runs, what follows the write, a readiness evaluation or the
+    performance, is still to come)."""
 
     storage_id: int
     day: str
@@ -498,7 +500,7 @@ def grading_box_scores_after(cursor: str | None) -> int | None:
     return after if isinstance(after, int) and not isinstance(after, bool) else None
 
 
-def grading_dates(now: datetime, writes: list[BoxScoresWrite]) -> list[str]:
+def grading_dates(now: datetime, writes: list[PartitionWrite]) -> list[str]:
     """The dates the grading sensor judges: the recent ones (``recent_game_dates``), and those of the
     box scores written since its last read that are before today and within ``GRADING_LOOKBACK``
     (a date run again by hand, whatever its age), oldest first."""
@@ -512,7 +514,7 @@ def grading_decision(
     states: dict[str, ReadinessState],
     grades_storage_ids: dict[str, int | None],
     cursor: str | None,
-    writes: list[BoxScoresWrite] | None = None,
+    writes: list[PartitionWrite] | None = None,
 ) -> GradingDecision:
     """Grade date D once its readiness passed on its latest box scores and no grades of D were
     written after that evaluation.
@@ -563,16 +565,6 @@ REFRESH_EVENTS_PER_TICK = 500
 
 
 @dataclass(frozen=True)
-class GradesWrite:
-    """One materialization of ``grading/prediction_grades``: its event storage id, its date, and
-    whether the run that wrote it has finished (a runless report has)."""
-
-    storage_id: int
-    day: str
-    run_finished: bool = True
-
-
-@dataclass(frozen=True)
 class PerformanceRefresh:
     """One run of ``system_performance_job`` over ``start .. end`` (one season's dates)."""
 
@@ -590,7 +582,7 @@ class PerformanceRefreshDecision:
 
 
 def performance_refresh_decision(
-    writes: list[GradesWrite], performance_ids: dict[str, int], cursor: str | None
+    writes: list[PartitionWrite], performance_ids: dict[str, int], cursor: str | None
 ) -> PerformanceRefreshDecision:
     """Which ``grading/system_performance`` dates to recompute after grades were written.
 

@@ -1,8 +1,8 @@
 """Reads of the Dagster instance the sensors need, turned into the plain values ``policy`` decides on."""
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 import dagster as dg
 
@@ -10,6 +10,7 @@ from nba_assets.defs.automation.policy import (
     FAILED,
     PLANNED,
     STORED_LINES_METADATA,
+    PartitionWrite,
     ReadinessState,
     RunFacts,
     StaleSlateState,
@@ -36,7 +37,6 @@ FINISHED_EVENTS: dict[str, RunFinishedEvent] = {
     "RUN_CANCELED": dg.DagsterEventType.RUN_CANCELED,
 }
 PARTITION_TAG = "dagster/partition"
-T = TypeVar("T")
 RANGE_TAGS = ("dagster/asset_partition_range_start", "dagster/asset_partition_range_end")
 
 
@@ -215,17 +215,14 @@ def stored_lines(
     )
 
 
-def partition_writes(
-    instance: dg.DagsterInstance, records: list[dg.EventLogRecord], make: Callable[[int, str, bool], T]
-) -> list[T]:
-    """``make(storage id, partition, whether its run has finished)`` for each materialization record, in
-    order, asking each run's status once."""
+def partition_writes(instance: dg.DagsterInstance, records: list[dg.EventLogRecord]) -> list[PartitionWrite]:
+    """Each materialization record as a :class:`PartitionWrite`, in order, asking each run's status once."""
     finished: dict[str, bool] = {}
     out = []
     for record in records:
         if record.run_id not in finished:
             finished[record.run_id] = run_finished(instance, record.run_id)
-        out.append(make(record.storage_id, record.partition_key or "", finished[record.run_id]))
+        out.append(PartitionWrite(record.storage_id, record.partition_key or "", finished[record.run_id]))
     return out
 
 

@@ -291,7 +291,7 @@ def grading_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         now - policy.FIRST_TICK_LOOKBACK,
         policy.BOX_SCORES_EVENTS_PER_TICK,
     )
-    writes = queries.partition_writes(context.instance, records, policy.BoxScoresWrite)
+    writes = queries.partition_writes(context.instance, records)
     days = policy.grading_dates(now, writes)
     states = queries.readiness_states(context.instance, days, overnight_box_scores_job.name)
     graded = queries.latest_materialization_ids(context.instance, GRADES, days)
@@ -360,7 +360,7 @@ def system_performance_refresh_sensor(context: dg.SensorEvaluationContext) -> dg
     )
     if not records:
         return dg.SensorResult(skip_reason="no grades written since the last tick", cursor=context.cursor)
-    writes = queries.partition_writes(context.instance, records, policy.GradesWrite)
+    writes = queries.partition_writes(context.instance, records)
     performance = queries.latest_materialization_id_by_partition(context.instance, PERF)
     decision = policy.performance_refresh_decision(writes, performance, context.cursor)
     requests = [
