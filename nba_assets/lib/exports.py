@@ -33,7 +33,7 @@ import duckdb
 import polars as pl
 
 from nba_assets.lib import grading, publications
-from nba_assets.lib.game_types import modeled_only
+from nba_assets.lib.game_types import games_to_play
 from nba_assets.lib.metadata import markdown_table
 from nba_assets.lib.modeling.config import DECISIONS, SYSTEMS
 from nba_assets.lib.modeling.decisions import PREDICTION_SCHEMA
@@ -781,7 +781,7 @@ def scheduled_games(warehouse: Path, day: date) -> int | None:
     if lo is None or not lo <= day <= hi:
         return None
     games = pl.DataFrame(rows, schema={"game_id": pl.Utf8, "status": pl.Utf8}, orient="row")
-    return modeled_only(games).filter(pl.col("status") != "postponed").height
+    return games_to_play(games).height
 
 
 def game_date_span(warehouse: Path, table: str) -> tuple[date | None, date | None]:

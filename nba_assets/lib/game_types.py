@@ -39,3 +39,12 @@ def modeled_only(frame: pl.DataFrame, column: str = "game_id") -> pl.DataFrame:
     if column not in frame.columns or frame.is_empty():
         return frame
     return frame.filter(is_modeled(column))
+
+
+def games_to_play(schedule: pl.DataFrame) -> pl.DataFrame:
+    """The games of ``schedule`` the platform models that are not postponed: the ones expected to be
+    played on their date (a schedule without ``game_id`` or ``status`` is not filtered on it)."""
+    games = modeled_only(schedule)
+    if "status" in games.columns:
+        games = games.filter(pl.col("status") != "postponed")
+    return games

@@ -13,7 +13,7 @@ import polars as pl
 
 from nba_assets.lib import schemas
 from nba_assets.lib.errors import SourceDataError
-from nba_assets.lib.game_types import is_modeled
+from nba_assets.lib.game_types import games_to_play, is_modeled
 
 # Thresholds of the raw checks, in one place.
 MAX_GAMES_PER_DATE = 16
@@ -360,7 +360,7 @@ def injury_report_present(
     why). A blocked host fails the run before this; what is left is a report the NBA did not publish,
     an edition that lists nobody for the date, or one where every team is "NOT YET SUBMITTED" early in
     the day: WARN (the slate still runs, players count as expected, and the alert names the dates)."""
-    games = schedule.filter((pl.col("status") != "postponed") & is_modeled())
+    games = games_to_play(schedule)
     judged = set(report_dates)
     days = sorted(set(games["game_date"].to_list()) & judged)
     have = set(report["game_date"].to_list())

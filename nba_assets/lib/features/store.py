@@ -9,7 +9,7 @@ import polars as pl
 
 from nba_assets.lib.features.build import build_features, training_targets
 from nba_assets.lib.features.catalog import BASE_FEATURES, FEATURES
-from nba_assets.lib.game_types import modeled_only
+from nba_assets.lib.game_types import games_to_play, modeled_only
 from nba_assets.lib.metadata import top_rows_table
 from nba_assets.lib.modeling.config import DECISIONS
 from nba_assets.lib.raw import CheckOutcome
@@ -98,9 +98,7 @@ def check_history_current(
     if not dates:
         return CheckOutcome(True, {"note": "no dates"})
     first, last = min(dates) - timedelta(days=HISTORY_CHECK_DAYS), max(dates)
-    scheduled = modeled_only(schedule).filter(
-        (pl.col("status") != "postponed") & (pl.col("game_date") >= first) & (pl.col("game_date") < last)
-    )
+    scheduled = games_to_play(schedule).filter((pl.col("game_date") >= first) & (pl.col("game_date") < last))
     # only games some date of ``dates`` looks back on (a range's own earlier dates included)
     scheduled = scheduled.filter(
         pl.any_horizontal(

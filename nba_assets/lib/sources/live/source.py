@@ -40,7 +40,7 @@ import polars as pl
 from nba_assets.lib import schemas
 from nba_assets.lib.errors import SourceDataError, SourceUnavailableError
 from nba_assets.lib.features.build import season_of
-from nba_assets.lib.game_types import is_modeled
+from nba_assets.lib.game_types import games_to_play
 from nba_assets.lib.parsers._common import BETTINGPROS, ODDS_API
 from nba_assets.lib.raw import validate_batch
 from nba_assets.lib.sources.base import HISTORY_COLUMNS, NbaSource, SourceBatch
@@ -151,12 +151,7 @@ def days_with_modeled_games(schedule: pl.DataFrame | None, dates: list[date]) ->
     no schedule (nothing says a date has no game)."""
     if schedule is None:
         return set(dates)
-    games = schedule
-    if "status" in games.columns:
-        games = games.filter(pl.col("status") != "postponed")
-    if "game_id" in games.columns:
-        games = games.filter(is_modeled())
-    return set(games["game_date"].to_list()) & set(dates)
+    return set(games_to_play(schedule)["game_date"].to_list()) & set(dates)
 
 
 # What a lines fetch asked for: one row per event asked, still upcoming by the feed's events list, and
