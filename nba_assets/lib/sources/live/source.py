@@ -89,13 +89,27 @@ def pre_tip_off_editions(games: pl.DataFrame, edition_et: datetime) -> pl.DataFr
 LEDGER_PREFIX = "lines_ledger"
 
 
+def _ledger_put(store: ObjectStore, key: str, frame: pl.DataFrame) -> str:
+    """Write one ledger object (parquet) under ``key``; the same key again replaces it (idempotent)."""
+    buf = io.BytesIO()
+    frame.write_parquet(buf)
+    return store.put_bytes(key, buf.getvalue())
+
+
+def _ledger_get(store: ObjectStore, key: str, ledger: str, what: str) -> pl.DataFrame:
+    """Read one ledger object; a damaged one must not pass silently: :class:`SourceDataError` naming
+    the ledger, the key and the error's class."""
+    try:
+        return pl.read_parquet(io.BytesIO(store.get_bytes(key)))
+    except Exception as exc:
+        raise SourceDataError(ledger, key, f"is not a readable {what}", type(exc).__name__) from None
+
+
 def lines_ledger_write(store: ObjectStore, day: date, snapshot: pl.DataFrame) -> str:
     """Keep one call's snapshot of ``day``'s lines in the object store, keyed by its first
     ``snapshot_utc``: writing the same snapshot again replaces it (idempotent)."""
     stamp = snapshot["snapshot_utc"].min().astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")  # type: ignore[union-attr]
-    buf = io.BytesIO()
-    snapshot.write_parquet(buf)
-    return store.put_bytes(f"{LEDGER_PREFIX}/{day.isoformat()}/{stamp}.parquet", buf.getvalue())
+    return _ledger_put(store, f"{LEDGER_PREFIX}/{day.isoformat()}/{stamp}.parquet", snapshot)
 
 
 def lines_ledger_read(store: ObjectStore, day: date, as_of: datetime) -> pl.DataFrame:
@@ -103,12 +117,7 @@ def lines_ledger_read(store: ObjectStore, day: date, as_of: datetime) -> pl.Data
     contract when written, so every one is a pre-game line)."""
     frames = []
     for key in store.list_keys(f"{LEDGER_PREFIX}/{day.isoformat()}/"):
-        try:
-            frames.append(pl.read_parquet(io.BytesIO(store.get_bytes(key))))
-        except Exception as exc:  # a damaged ledger object must not pass silently
-            raise SourceDataError(
-                "lines ledger", key, "is not a readable snapshot", type(exc).__name__
-            ) from None
+        frames.append(_ledger_get(store, key, "lines ledger", "snapshot"))
     if not frames:
         return schemas.empty(schemas.PROPS_SCHEMA)
     seen = schemas.conform(pl.concat(frames, how="vertical_relaxed"), schemas.PROPS_SCHEMA, "lines ledger")
@@ -122,9 +131,7 @@ def injury_ledger_write(store: ObjectStore, day: date, report: pl.DataFrame) -> 
     """Keep ``day``'s non-empty report in the object store, keyed by its latest edition (naive ET):
     writing the same edition again replaces it (idempotent)."""
     stamp = report["report_time_et"].max().strftime("%Y%m%dT%H%M")  # type: ignore[union-attr]
-    buf = io.BytesIO()
-    report.write_parquet(buf)
-    return store.put_bytes(f"{INJURY_LEDGER_PREFIX}/{day.isoformat()}/{stamp}.parquet", buf.getvalue())
+    return _ledger_put(store, f"{INJURY_LEDGER_PREFIX}/{day.isoformat()}/{stamp}.parquet", report)
 
 
 def injury_ledger_latest(store: ObjectStore, day: date, before_et: datetime) -> pl.DataFrame | None:
@@ -138,11 +145,7 @@ def injury_ledger_latest(store: ObjectStore, day: date, before_et: datetime) -> 
     ]
     if not keys:
         return None
-    key = max(keys)
-    try:
-        report = pl.read_parquet(io.BytesIO(store.get_bytes(key)))
-    except Exception as exc:  # a damaged ledger object must not pass silently
-        raise SourceDataError("injury ledger", key, "is not a readable report", type(exc).__name__) from None
+    report = _ledger_get(store, max(keys), "injury ledger", "report")
     return schemas.conform(report, schemas.INJURY_SCHEMA, "injury ledger")
 
 
