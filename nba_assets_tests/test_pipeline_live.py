@@ -52,16 +52,21 @@ def _odds_fixture(fixtures_dir: Path) -> dict:
     )
 
 
+def _raw_resources(tmp_path: Path, source: NbaSourceResource) -> dict[str, object]:
+    """The raw assets' resources: a DuckDB warehouse and an object store under ``tmp_path``, and ``source``."""
+    return {
+        "io_manager": NbaDuckDBIOManager(database=str(tmp_path / "w.duckdb")),
+        "object_store": LocalObjectStoreResource(root=str(tmp_path / "objects")),
+        "nba_source": source,
+    }
+
+
 @responses.activate
 def test_live_schedule_asset_on_recorded_scoreboard(tmp_path, fixtures_dir) -> None:
     responses.get(
         f"{STATS}/scoreboardv3", body=(fixtures_dir / "stats_scoreboardv3_2025-11-05.json").read_bytes()
     )
-    res = {
-        "io_manager": NbaDuckDBIOManager(database=str(tmp_path / "w.duckdb")),
-        "object_store": LocalObjectStoreResource(root=str(tmp_path / "objects")),
-        "nba_source": _OfflineLive(now_utc="2025-11-06T12:00:00+00:00"),
-    }
+    res = _raw_resources(tmp_path, _OfflineLive(now_utc="2025-11-06T12:00:00+00:00"))
     result = dg.materialize([raw_assets[0]], resources=res, partition_key="2025-11-05")
     assert result.success
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
@@ -84,11 +89,7 @@ def test_an_empty_scoreboard_never_replaces_a_dates_stored_games(tmp_path, fixtu
     responses.get(
         f"{STATS}/scoreboardv2", body=(fixtures_dir / "stats_scoreboardV2_2024-01-15.json").read_bytes()
     )
-    res = {
-        "io_manager": NbaDuckDBIOManager(database=str(tmp_path / "w.duckdb")),
-        "object_store": LocalObjectStoreResource(root=str(tmp_path / "objects")),
-        "nba_source": _OfflineLive(now_utc="2024-01-16T12:00:00+00:00"),
-    }
+    res = _raw_resources(tmp_path, _OfflineLive(now_utc="2024-01-16T12:00:00+00:00"))
     assert dg.materialize([raw_assets[0]], resources=res, partition_key="2024-01-15").success
     responses.reset()
     responses.get(
@@ -740,11 +741,7 @@ class _ArchiveWithLiveInjuriesResource(ArchiveSourceResource):
 
 
 def _injury_run(tmp_path: Path, as_of: str) -> dg.ExecuteInProcessResult:
-    res = {
-        "io_manager": NbaDuckDBIOManager(database=str(tmp_path / "w.duckdb")),
-        "object_store": LocalObjectStoreResource(root=str(tmp_path / "objects")),
-        "nba_source": _ArchiveWithLiveInjuriesResource(),
-    }
+    res = _raw_resources(tmp_path, _ArchiveWithLiveInjuriesResource())
     cfg = dg.RunConfig(
         ops={k: {"config": {"as_of_utc": as_of}} for k in ("raw__schedule", "raw__injury_report")}
     )
