@@ -152,6 +152,12 @@ class AlertSink(Protocol):
         ...
 
 
+def _log_delivered(alerts: list[Alert]) -> None:
+    """A console line per alert a log sink has stored."""
+    for alert in alerts:
+        log.warning("ALERT %s", alert.render().replace("\n", " | "))
+
+
 class LocalAlertLog:
     """JSON lines appended to a file, and a line on the console. A write that fails is an
     :class:`AlertDeliveryError` naming the file: transient only for the errno values a later attempt
@@ -176,8 +182,7 @@ class LocalAlertLog:
                 "check that its folder exists, is writable and has space (the log is "
                 "$NBA_ASSETS_DATA_DIR/alerts.log)",
             ) from None
-        for alert in alerts:
-            log.warning("ALERT %s", alert.render().replace("\n", " | "))
+        _log_delivered(alerts)
 
     def send(self, alert: Alert) -> None:
         self.send_all([alert])
@@ -222,8 +227,7 @@ class ObjectStoreAlertLog:
                 "check that the bucket (NBA_ASSETS_GCS_BUCKET) exists and that the service account may "
                 f"create objects under {self.prefix}/",
             ) from None
-        for alert in alerts:
-            log.warning("ALERT %s", alert.render().replace("\n", " | "))
+        _log_delivered(alerts)
 
     def _where(self) -> str:
         try:
