@@ -2,8 +2,11 @@
 
     python scripts/build_archive.py [--shared DIR] [--out nba_assets/data]
 
-Reproducible: the same inputs give byte-identical parquet files (sorted rows, fixed compression),
-and PROVENANCE.json records each input's sha256 and each output's rows and sha256.
+Reproducible: the same inputs give the same rows (sorted, fixed dtypes) and, with the same polars
+version, byte-identical parquet files (fixed compression). PROVENANCE.json records each input's
+sha256 and each output's rows, file sha256 and content_sha256: the sha256 of the rows written as CSV,
+which does not change when another polars version writes other parquet bytes for the same rows (the
+file's writer is in its parquet metadata, `created_by`).
 
 What goes in (and what deliberately does not):
 * box_scores.parquet: every player row of the 2022-23 .. 2025-26 (partial) regular seasons and the
@@ -50,6 +53,11 @@ PUBLISHED_LINE_COLUMNS = list(GUARANTEED_COLUMNS)
 
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def content_sha256(df: pl.DataFrame) -> str:
+    """sha256 of the column names and rows as CSV: the same for the same rows whatever parquet writer."""
+    return hashlib.sha256(df.write_csv().encode()).hexdigest()
 
 
 def build_box_scores(raw: Path) -> pl.DataFrame:
@@ -132,7 +140,13 @@ def build_lines(raw: Path) -> pl.DataFrame:
 
 def write(df: pl.DataFrame, path: Path) -> dict[str, object]:
     df.write_parquet(path, compression="zstd", compression_level=19, statistics=False)
-    return {"rows": df.height, "bytes": path.stat().st_size, "sha256": sha256(path), "columns": df.columns}
+    return {
+        "rows": df.height,
+        "bytes": path.stat().st_size,
+        "sha256": sha256(path),
+        "content_sha256": content_sha256(df),
+        "columns": df.columns,
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
