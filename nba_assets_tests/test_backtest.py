@@ -85,6 +85,25 @@ def test_lines_csv_bad_values_name_source_field_and_value(
     assert "bad.csv" in msg and field in msg and value in msg
 
 
+def test_lines_csv_refuses_a_line_neither_main_nor_alternate(dev_lines_path: Path, tmp_path: Path) -> None:
+    """A blank ``is_main_line`` was read as null: the line was neither main nor alternate, so it was
+    left out of the consensus, the line's MAE and every main-line record without a word (a file with
+    the column blank throughout gave a backtest without one main line)."""
+    frame = pl.read_csv(dev_lines_path, infer_schema=False, n_rows=50)
+    frame = frame.with_columns(
+        pl.when(pl.int_range(pl.len()) == 7)
+        .then(None)
+        .otherwise(pl.col("is_main_line"))
+        .alias("is_main_line")
+    )
+    path = tmp_path / "blank.csv"
+    frame.write_csv(path)
+    with pytest.raises(SourceDataError) as err:
+        read_lines_csv(path)
+    msg = str(err.value)
+    assert "blank.csv" in msg and "is_main_line" in msg and frame["player_name"][7] in msg
+
+
 def test_lines_csv_missing_column(tmp_path: Path, dev_lines_path: Path) -> None:
     path = tmp_path / "short.csv"
     pl.read_csv(dev_lines_path, infer_schema=False, n_rows=5).drop("bookmaker").write_csv(path)

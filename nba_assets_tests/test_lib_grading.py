@@ -504,3 +504,43 @@ def test_mae_against_the_line_s_mae_is_one_figure_in_the_backtest_the_report_and
     assert got[("catboost", "high")] == (1, 1.0, 2.0, -1.0)  # line 20.0, not the tier's 19.5
     assert got[("catboost", "low")] == ACCURACY["catboost"]  # player 1 by his 20.5 and alternate rows
     assert ("catboost", "medium") not in got
+
+
+def test_a_tier_s_accuracy_is_over_the_same_main_line_calls_as_its_bets() -> None:
+    """A performance tier is the calls on main lines, for its n and MAE as for its bets: a player-date
+    whose only call in the tier is on an alternate line (priced far from even, not a bet of the record)
+    is not one of the tier's player-dates (it was: catboost's season `high` tier on the development
+    window counted 1,297 player-dates next to bets on 123)."""
+    rows = [
+        # player 1: main line called low, an alternate of his called high
+        (1, 20.5, True, "low", 24.0, 22.0, "WIN"),
+        (1, 14.5, False, "high", 24.0, 22.0, "WIN"),
+        # player 2: main line called high
+        (2, 10.5, True, "high", 14.0, 9.0, "LOSS"),
+    ]
+    grades = pl.DataFrame(
+        [
+            {
+                "game_date": D,
+                "player_id": p,
+                "system": "catboost",
+                "tier": tier,
+                "is_main_line": main,
+                "line": line,
+                "played": True,
+                "predicted_points": pred,
+                "actual_points": actual,
+                "result": result,
+                "profit": 0.9 if result == "WIN" else -1.0,
+            }
+            for p, line, main, tier, pred, actual, result in rows
+        ]
+    )
+    perf = grading.performance(grades, D).filter(pl.col("window") == "day")
+    got = {r["tier"]: r for r in perf.iter_rows(named=True)}
+    high = got["high"]
+    assert (high["n"], high["bets"], high["wins"], high["losses"]) == (1, 1, 0, 1)
+    assert (high["mae"], high["line_mae"], high["bias"]) == (5.0, 1.5, 5.0)  # player 2 alone
+    low = got["low"]
+    assert (low["n"], low["bets"], low["mae"], low["line_mae"]) == (1, 1, 2.0, 1.5)  # player 1 alone
+    assert (got["all"]["n"], got["all"]["bets"]) == (2, 2)

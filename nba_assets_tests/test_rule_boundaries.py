@@ -56,6 +56,29 @@ def test_a_row_without_a_prediction_is_passed_not_called() -> None:
     assert out["tier"][0] is None
 
 
+def test_a_row_without_a_finite_prediction_or_probability_is_passed_not_called() -> None:
+    """A null or NaN P(side) compared as neither below nor above 0.56, so such a line was called (OVER
+    with a null confidence and tier; UNDER in the ``high`` tier on a NaN one), and a NaN prediction
+    made a NaN edge that passed the edge rule: each is PASS with its reason."""
+    nan = float("nan")
+    out = decide(
+        _calls(
+            predicted_points=[25.0, 19.0, nan, float("inf"), 25.0],
+            p_over=[None, nan, 0.65, 0.65, 0.65],
+        )
+    )
+    assert out["skip_reason"].to_list() == [
+        "no_probability",
+        "no_probability",
+        "no_prediction",
+        "no_prediction",
+        None,
+    ]
+    assert out["recommendation"].to_list() == ["PASS", "PASS", "PASS", "PASS", "OVER"]
+    assert out["actionable"].to_list() == [False, False, False, False, True]
+    assert out["tier"].to_list()[:4] == [None] * 4
+
+
 def _prop(book: str, player: int | None, line: float, main: bool = True, name: str = "") -> dict:
     return {
         "game_date": date(2025, 11, 5),

@@ -266,7 +266,9 @@ def performance(grades: pl.DataFrame, as_of: date) -> pl.DataFrame:
     main lines (bets, W-L-P, hit rate, ROI at the offered prices), as every other record counts them:
     alternates sit far from even money, and most of a player's alternates win or lose together, so
     counting them as bets inflates the record (catboost_line 8,480 bets at 65.5 % on the development
-    window with them, 369 at 49.9 % without)."""
+    window with them, 369 at 49.9 % without). A tier is its calls on main lines for every figure of
+    its row: a player-date called in the tier only on an alternate line is not one of its player-dates
+    (``all`` is every player-date, whatever was called)."""
     rows: list[dict[str, Any]] = []
     for window in WINDOWS:
         w = grades.filter(pl.col("game_date").is_between(window_start(window, as_of), as_of))
@@ -274,7 +276,7 @@ def performance(grades: pl.DataFrame, as_of: date) -> pl.DataFrame:
             continue
         main = w.filter(pl.col("is_main_line"))
         for tier in ("all", "high", "medium", "low"):
-            tw = w if tier == "all" else w.filter(pl.col("tier") == tier)
+            tw = w if tier == "all" else main.filter(pl.col("tier") == tier)
             bets = bet_record(tw.filter(pl.col("is_main_line")), ["system"])
             records = {r["system"]: r for r in bets.iter_rows(named=True)}
             # a tier's player-dates against the consensus of all their main lines in the window

@@ -1,7 +1,8 @@
 """From predictions to calls: one row per player x line x system, with the decision rules of DESIGN s7.
 
 * ``NO_LINE``: no real line for the player (never a default line);
-* ``PASS``: quality below the threshold (pre-flight filter, ``skip_reason = low_quality``), or |edge|
+* ``PASS``: quality below the threshold (pre-flight filter, ``skip_reason = low_quality``), no finite
+  prediction (``no_prediction``) or P(side) (``no_probability``: never a call on a missing one), or |edge|
   or P(side) below the configured thresholds (``edge_below_threshold`` / ``probability_below_threshold``),
   or the book posts no price for the side of the edge (``no_price_for_side``: an over-only alternate
   cannot be bet under; there is never a default price);
@@ -69,8 +70,11 @@ def decide(frame: pl.DataFrame, cfg: DecisionConfig = DECISIONS) -> pl.DataFrame
         .then(pl.lit("no_line"))
         .when(pl.col("quality") < cfg.quality_min)
         .then(pl.lit("low_quality"))
-        .when(pl.col("predicted_points").is_null())
+        .when(pl.col("predicted_points").is_null() | ~pl.col("predicted_points").is_finite())
         .then(pl.lit("no_prediction"))
+        # a null or NaN P(side) compares as neither below nor above the threshold: it was called
+        .when(p_side.is_null() | ~p_side.is_finite())
+        .then(pl.lit("no_probability"))
         .when(edge.abs() < cfg.edge_min)
         .then(pl.lit("edge_below_threshold"))
         .when(p_side < cfg.p_side_min)

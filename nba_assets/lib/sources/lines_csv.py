@@ -80,6 +80,16 @@ def lines_from_frame(frame: pl.DataFrame, source: str = "lines_csv") -> pl.DataF
         raise SourceDataError(
             source, "is_main_line", "is not 0 or 1", main.filter(~main.is_in([0.0, 1.0]))[0]
         )
+    if main.is_null().any():
+        # a blank would make the line neither main nor alternate: out of the consensus and every
+        # main-line figure, silently
+        first = f.filter(main.is_null()).row(0, named=True)
+        raise SourceDataError(
+            source,
+            "is_main_line",
+            "is empty (0 or 1 on every line)",
+            f"{first['player_name']} {first['line']} at {first['bookmaker']} on {first['game_date']}",
+        )
     out = pl.DataFrame(
         {
             "game_date": parsed["game_date"],
