@@ -937,6 +937,38 @@ def test_the_coverage_test_names_a_scheduled_game_the_model_lost(warehouse, tmp_
     assert "PASS=0 WARN=1" in failed.stdout and "Got 1 result" in failed.stdout, failed.stdout[-2000:]
 
 
+def test_the_coverage_test_does_not_count_a_games_rows_of_another_date(warehouse, tmp_path) -> None:
+    """A postponed game keeps its id when it is played on another date, and the morning slate of its
+    first date built context rows for it before it was postponed. covers_scheduled_games looked the game
+    up by id in the whole table, so those rows of the first date covered the game on the date it was
+    played: a game of the window that lost its rows passed."""
+    settings, _ = warehouse
+    copy = _copy(settings, tmp_path)
+    env = {"NBA_ASSETS_WAREHOUSE": str(copy.warehouse_path), **window_env({"min_date": D, "max_date": D})}
+    select = ["--select", "player_game_context,test_name:covers_scheduled_games"]
+    with duckdb.connect(str(copy.warehouse_path)) as con:
+        (game,) = con.execute(
+            "select min(game_id) from context.player_game_context where game_date = ?", [D]
+        ).fetchone()
+        # two days before D the game was on the schedule (then postponed), and its context rows were built
+        con.execute(
+            """insert into raw.schedule select * replace (
+                   game_date - 2 as game_date, tipoff_utc - interval 2 day as tipoff_utc,
+                   'postponed' as status, null as home_pts, null as away_pts)
+               from raw.schedule where game_id = ?""",
+            [game],
+        )
+        con.execute(
+            "insert into context.player_game_context select * replace (game_date - 2 as game_date) "
+            "from context.player_game_context where game_date = ? and game_id = ?",
+            [D, game],
+        )
+        # on D, the date it was played, its rows are lost
+        con.execute("delete from context.player_game_context where game_date = ? and game_id = ?", [D, game])
+    failed = _dbt(["test", *select], env, tmp_path)  # severity warn: dbt exits 0, the check fails
+    assert "PASS=0 WARN=1" in failed.stdout and "Got 1 result" in failed.stdout, failed.stdout[-2000:]
+
+
 def _insert_later_snapshot(
     con: duckdb.DuckDBPyConnection, day: str, game: str, book: str, moved: int, pulled: int
 ) -> None:
