@@ -405,6 +405,24 @@ def test_book_lines_are_each_books_current_offer() -> None:
     assert dict(consensus(got).select("player_id", "consensus_line").iter_rows()) == {1: 24.0, 2: 11.5}
 
 
+def test_a_book_counts_once_in_the_consensus_as_in_the_context_model() -> None:
+    """Two main lines from one book (a feed glitch) would weigh that book twice in a median over rows:
+    the median of 20.5, 21.5 (book a) and 25.5 (book b) is 21.5, while the books' median is 23.0 with
+    book a's lower line, as dbt's player_game_context takes it."""
+    from nba_assets.lib.modeling.decisions import consensus
+
+    lines = pl.DataFrame(
+        {
+            "game_date": [date(2025, 11, 5)] * 4,
+            "player_id": [1, 1, 1, 1],
+            "bookmaker": ["a", "a", "b", "b"],
+            "line": [21.5, 20.5, 25.5, 30.5],
+            "is_main_line": [True, True, True, False],
+        }
+    )
+    assert consensus(lines)["consensus_line"].to_list() == [23.0]
+
+
 def test_every_line_answered_expects_only_the_books_current_offers() -> None:
     """The live ledger keeps every snapshot: a line a book moved away from is not predicted, and the
     blocking check must not count it as unanswered (it failed every line refresh that moved a line)."""

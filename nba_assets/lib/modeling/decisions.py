@@ -162,9 +162,13 @@ def book_lines(props: pl.DataFrame) -> pl.DataFrame:
 
 
 def consensus(lines: pl.DataFrame) -> pl.DataFrame:
-    """Per player-date: the median of each book's main line (the market's number)."""
+    """Per player-date: the median of each book's main line (the market's number). A book counts
+    once: were it to post two main lines for a player, its lower one counts, as in the context
+    model's ``consensus_line`` (dbt ``player_game_context``), so a book cannot weigh twice."""
     return (
         lines.filter(pl.col("is_main_line"))
+        .group_by("game_date", "player_id", "bookmaker")
+        .agg(pl.col("line").min())
         .group_by("game_date", "player_id")
         .agg(pl.col("line").median().alias("consensus_line"))
     )
