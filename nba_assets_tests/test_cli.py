@@ -11,7 +11,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from nba_assets.lib.cli import main
+from nba_assets.lib.cli import UsageError, main
 
 
 def test_parse_boxscore_prints_json_lines(fixtures_dir: Path, capsys) -> None:
@@ -121,9 +121,20 @@ def test_unknown_kind_lists_the_kinds(capsys) -> None:
 
 
 def _refused(argv: list[str]) -> str:
-    """The one-line message ``main(argv)`` exits with (SystemExit: printed to stderr, status 1)."""
+    """The one-line message ``main(argv)`` refuses an argument with (printed to stderr, status 2)."""
+    with pytest.raises(UsageError) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    assert "\n" not in exc.value.message
+    return exc.value.message
+
+
+def _failed(argv: list[str]) -> str:
+    """The one-line message ``main(argv)`` stops with on an input or setting it cannot use (the
+    environment, the warehouse, a --lines file): SystemExit printed to stderr, status 1."""
     with pytest.raises(SystemExit) as exc:
         main(argv)
+    assert not isinstance(exc.value, UsageError)
     assert isinstance(exc.value.code, str), exc.value.code
     assert "\n" not in exc.value.code
     return exc.value.code
@@ -186,7 +197,7 @@ def test_main_locally_refuses_an_end_past_the_embedded_archive(no_runs) -> None:
 
 def test_main_in_prod_refuses_an_empty_required_variable(no_runs, monkeypatch) -> None:
     _prod_env(monkeypatch, NBA_ASSETS_GCS_BUCKET="")
-    msg = _refused(["main"])
+    msg = _failed(["main"])
     assert "NBA_ASSETS_GCS_BUCKET is set but empty" in msg
     assert "ODDS_API_KEY is" not in msg and "NBA_ASSETS_GCP_PROJECT" not in msg
     assert "secret-key-value" not in msg
@@ -195,11 +206,11 @@ def test_main_in_prod_refuses_an_empty_required_variable(no_runs, monkeypatch) -
 def test_main_in_prod_refuses_slack_alerts_without_the_bot_token_naming_it(no_runs, monkeypatch) -> None:
     # the channel sent alerts to Slack; the unset token failed the sensors later, not main
     _prod_env(monkeypatch, NBA_ASSETS_SLACK_CHANNEL="#props-alerts", SLACK_BOT_TOKEN=None)
-    msg = _refused(["main"])
+    msg = _failed(["main"])
     assert msg.startswith("nba-assets main: SLACK_BOT_TOKEN is not set")
     assert "secret-key-value" not in msg
     monkeypatch.setenv("SLACK_BOT_TOKEN", " ")
-    assert _refused(["main"]).startswith("nba-assets main: SLACK_BOT_TOKEN is set but empty")
+    assert _failed(["main"]).startswith("nba-assets main: SLACK_BOT_TOKEN is set but empty")
 
 
 @pytest.mark.parametrize("command", [["main"], ["report", "--date", "2025-11-05"]])
@@ -208,14 +219,14 @@ def test_a_data_dir_that_is_a_file_is_named(no_runs, monkeypatch, tmp_path: Path
     afile = tmp_path / "afile"
     afile.write_text("")
     monkeypatch.setenv("NBA_ASSETS_DATA_DIR", str(afile))
-    msg = _refused(command)
+    msg = _failed(command)
     assert msg == f"nba-assets {command[0]}: NBA_ASSETS_DATA_DIR {str(afile)!r} is not a directory"
 
 
 def test_main_in_prod_refuses_bettingpros_key_unset_before_any_run(no_runs, monkeypatch) -> None:
     # it passed the check, then the first run failed on Dagster's config error (a 73-line traceback)
     _prod_env(monkeypatch, BETTINGPROS_API_KEY=None)
-    msg = _refused(["main"])
+    msg = _failed(["main"])
     assert msg.startswith("nba-assets main: BETTINGPROS_API_KEY is not set")
     assert "may be empty" in msg and "secret-key-value" not in msg
 
@@ -282,7 +293,7 @@ def test_backtest_refuses_an_output_it_could_not_write_before_running(
 
 def test_backtest_refuses_prod(no_runs, monkeypatch) -> None:
     monkeypatch.setenv("NBA_ASSETS_ENV", "prod")
-    msg = _refused([*BT, "--start", "2025-11-01", "--end", "2025-11-10"])
+    msg = _failed([*BT, "--start", "2025-11-01", "--end", "2025-11-10"])
     assert msg.startswith("nba-assets backtest: reads the local DuckDB warehouse; in prod")
 
 
@@ -298,7 +309,7 @@ def test_backtest_without_resolved_lines_ends_in_one_line(no_runs, monkeypatch) 
     monkeypatch.setattr(
         backtest, "read_inputs", lambda *_a, **_k: backtest.BacktestInputs(empty, empty, empty, empty)
     )
-    msg = _refused([*BT, "--start", "2025-11-01", "--end", "2025-11-03"])
+    msg = _failed([*BT, "--start", "2025-11-01", "--end", "2025-11-03"])
     assert msg == (
         "nba-assets backtest: no lines with resolved players between --start 2025-11-01 and --end "
         "2025-11-03 in the warehouse (raw.player_props)"
@@ -348,7 +359,7 @@ def test_backtest_bad_argument_is_one_line_on_stderr_without_traceback(tmp_path:
         text=True,
         env={**os.environ, "NBA_ASSETS_ENV": "local", "NBA_ASSETS_DATA_DIR": str(tmp_path)},
     )
-    assert out.returncode == 1
+    assert out.returncode == 2
     assert out.stderr.strip().splitlines() == [
         "nba-assets backtest: --retrain-days 0 is not in 1..7 (models retrain at least weekly)"
     ]
@@ -564,7 +575,7 @@ def test_report_and_backtest_refuse_paths_they_cannot_use_in_one_line(no_runs, t
     msg = _refused(["report", "--date", "2025-11-05", "--out", str(tmp_path / "a_file" / "sub")])
     assert msg.startswith(f"nba-assets report: --out {tmp_path / 'a_file' / 'sub'}: ") and "is a file" in msg
     argv = ["backtest", "--start", "2025-11-01", "--end", "2025-11-03", "--lines", str(tmp_path)]
-    msg = _refused([*argv, "--out", str(tmp_path / "bt.csv")])
+    msg = _failed([*argv, "--out", str(tmp_path / "bt.csv")])
     assert msg.startswith("nba-assets backtest: lines_csv:") and "is not a file (a directory?)" in msg
 
 

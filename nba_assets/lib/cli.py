@@ -28,6 +28,22 @@ from nba_assets.lib.modeling.config import MODEL, REAL_LINE_CALIBRATIONS, TARGET
 if TYPE_CHECKING:  # imported where used, like the other modules a command needs
     from nba_assets.lib.sources.archive import ArchiveSource
 
+# Exit statuses: 0 done, 1 a run or an input that failed (a payload, a --lines file, the warehouse, the
+# environment's settings), 2 a refused argument (argparse's usage status), so CI can tell them apart.
+USAGE = 2
+
+
+class UsageError(SystemExit):
+    """An argument refused before anything runs: :func:`main` prints ``message`` (one line) on stderr
+    and exits with status 2."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(USAGE)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
 
 # Payload kinds whose rows need a date the payload does not carry (``parse --game-date``).
 NEEDS_GAME_DATE = frozenset({"boxscore-v3"})
@@ -104,7 +120,7 @@ def cmd_main(args: argparse.Namespace) -> int:
     from nba_assets.runner import HISTORY_START
 
     if start <= HISTORY_START:
-        raise SystemExit(
+        raise UsageError(
             f"nba-assets main: --start {start} is not after {HISTORY_START}, the first date of the history: "
             "the model trains on the games before --start"
         )
@@ -129,11 +145,11 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     start, end = _date(args.start, "--start"), _date(args.end, "--end")
     _check_range("backtest", start, end)
     if not 1 <= args.retrain_days <= 7:
-        raise SystemExit(
+        raise UsageError(
             f"nba-assets backtest: --retrain-days {args.retrain_days} is not in 1..7 (models retrain at least weekly)"
         )
     if args.seed < 0:
-        raise SystemExit(f"nba-assets backtest: --seed {args.seed} is negative (CatBoost takes 0 or more)")
+        raise UsageError(f"nba-assets backtest: --seed {args.seed} is negative (CatBoost takes 0 or more)")
     _check_writable("--out", Path(args.out), is_file=True)
     if args.report_dir:
         _check_writable("--report-dir", Path(args.report_dir), is_file=False)
@@ -157,7 +173,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
                 if lines.height
                 else "it is empty"
             )
-            raise SystemExit(
+            raise UsageError(
                 f"nba-assets backtest: --lines {args.lines} has no lines between --start {start} and --end {end} ({held})"
             )
         if unused := outside_window(lines, start, end):
@@ -165,7 +181,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     else:
         lo, hi = archive.lines_window
         if end < lo or start > hi:
-            raise SystemExit(
+            raise UsageError(
                 f"nba-assets backtest: no lines between --start {start} and --end {end}: the archive's lines "
                 f"cover {lo} .. {hi} (give --lines a CSV for other dates)"
             )
@@ -264,12 +280,12 @@ def _date(value: str, flag: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise SystemExit(f"nba-assets: {flag} {value!r} is not a YYYY-MM-DD date") from None
+        raise UsageError(f"nba-assets: {flag} {value!r} is not a YYYY-MM-DD date") from None
 
 
 def _check_range(command: str, start: date, end: date) -> None:
     if end < start:
-        raise SystemExit(f"nba-assets {command}: --end {end} is before --start {start}")
+        raise UsageError(f"nba-assets {command}: --end {end} is before --start {start}")
 
 
 def _check_writable(flag: str, path: Path, *, is_file: bool, command: str = "backtest") -> None:
@@ -278,13 +294,13 @@ def _check_writable(flag: str, path: Path, *, is_file: bool, command: str = "bac
     is a file or not writable."""
     if path.exists() and path.is_dir() == is_file:
         kind = "a directory; give the CSV file to write" if is_file else "a file, not a folder"
-        raise SystemExit(f"nba-assets {command}: {flag} {path} is {kind}")
+        raise UsageError(f"nba-assets {command}: {flag} {path} is {kind}")
     folder = path.parent if is_file else path
     ancestor = next(p for p in (folder.resolve(), *folder.resolve().parents) if p.exists())
     if not ancestor.is_dir():
-        raise SystemExit(f"nba-assets {command}: {flag} {path}: {ancestor} is a file, not a folder")
+        raise UsageError(f"nba-assets {command}: {flag} {path}: {ancestor} is a file, not a folder")
     if not os.access(ancestor, os.W_OK | os.X_OK):
-        raise SystemExit(f"nba-assets {command}: {flag} {path}: {ancestor} is not writable")
+        raise UsageError(f"nba-assets {command}: {flag} {path}: {ancestor} is not writable")
 
 
 def _check_local_end(command: str, end: date, archive: ArchiveSource) -> None:
@@ -296,7 +312,7 @@ def _check_local_end(command: str, end: date, archive: ArchiveSource) -> None:
     if today < last:
         last, why = today, "today (ET)"
     if end > last:
-        raise SystemExit(
+        raise UsageError(
             f"nba-assets {command}: --end {end} is after {last}, {why}; the local warehouse holds no games later"
         )
 
@@ -387,7 +403,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except UsageError as exc:
+        print(exc.message, file=sys.stderr)
+        raise
 
 
 if __name__ == "__main__":
