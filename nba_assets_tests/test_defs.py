@@ -85,6 +85,29 @@ def test_prod_wiring_constructs_without_network_or_secrets(monkeypatch) -> None:
     defs.resolve_asset_graph()  # the graph builds with prod resources
 
 
+def test_the_kinds_name_the_warehouse_the_tables_are_in(monkeypatch, tmp_path) -> None:
+    """In prod the tables are in BigQuery, but the UI tagged every one "duckdb" (its kind icon and filter):
+    a search for the BigQuery assets found none."""
+    for var in ("ODDS_API_KEY", "BETTINGPROS_API_KEY", "NBA_ASSETS_GCP_PROJECT", "NBA_ASSETS_GCS_BUCKET"):
+        monkeypatch.delenv(var, raising=False)
+    local = build_definitions(Settings(data_dir=tmp_path)).resolve_asset_graph()
+    prod = build_definitions(Settings.from_env({"NBA_ASSETS_ENV": "prod"})).resolve_asset_graph()
+    warehouse_tables = {k for k in local.get_all_asset_keys() if "duckdb" in local.get(k).kinds}
+    assert {k.path[0] for k in warehouse_tables} == {
+        "raw",
+        "staging",
+        "context",
+        "features",
+        "predictions",
+        "grading",
+    }
+    for key in warehouse_tables:
+        assert prod.get(key).kinds == (local.get(key).kinds - {"duckdb"}) | {"bigquery"}, key
+        assert prod.get(key).pools == local.get(key).pools == {"duckdb"}, key  # the pool keeps its name
+    for key in local.get_all_asset_keys() - warehouse_tables:  # the model, the report
+        assert prod.get(key).kinds == local.get(key).kinds
+
+
 PROD_VALUES = {
     "NBA_ASSETS_GCP_PROJECT": "my-project",
     "NBA_ASSETS_GCS_BUCKET": "my-bucket",
@@ -228,6 +251,8 @@ def test_every_asset_and_check_says_what_it_is_for(tmp_path) -> None:
     graph = build_definitions(Settings(data_dir=tmp_path)).resolve_asset_graph()
     for key in graph.get_all_asset_keys():
         assert graph.get(key).description, key
+        # dagster-dbt's stand-in for a model without a description (the staging views had only it)
+        assert not graph.get(key).description.startswith("dbt model "), key
     undescribed = [
         k.to_user_string() for k in graph.asset_check_keys if not graph.get_check_spec(k).description
     ]

@@ -395,6 +395,41 @@ def test_daily_report_asset_writes_the_files_to_the_object_store(
         assert not (settings.object_store_root / "reports" / "2025-11-21").exists()
 
 
+def test_a_range_run_links_each_dates_own_report(tmp_path, preds_all, grades, published) -> None:
+    """A UI backfill of the report is one run writing one materialization per date. Each carried the
+    last written date's entries: 2025-11-18's linked reports/2025-11-20/report.html, its picks and counts
+    (the partition view in the UI), and 2025-11-21, which has no report, linked one too."""
+    settings = Settings(data_dir=tmp_path)
+    write_warehouse(settings.warehouse_path, preds_all, grades, published)
+    tags = {
+        "dagster/asset_partition_range_start": "2025-11-18",
+        "dagster/asset_partition_range_end": "2025-11-21",
+    }
+    with dg.instance_for_test() as instance:
+        result = (
+            build_definitions(settings)
+            .resolve_job_def("report_job")
+            .execute_in_process(instance=instance, tags=tags)
+        )
+        assert result.success
+        by_date = {
+            m.partition: m.metadata for m in result.asset_materializations_for_node("reports__daily_report")
+        }
+    assert sorted(by_date) == ["2025-11-18", "2025-11-19", "2025-11-20", "2025-11-21"]
+    for day in ("2025-11-18", "2025-11-19", "2025-11-20"):
+        meta = by_date[day]
+        folder = settings.object_store_root / "reports" / day
+        assert meta["report_date"].value == day
+        assert meta["html"] == dg.MetadataValue.path(str(folder / "report.html"))
+        assert meta["csv"] == dg.MetadataValue.path(str(folder / "picks.csv"))
+        expected = exports.build_daily_report(preds_all, grades, date.fromisoformat(day), published)
+        assert meta["last_graded_day"].value == (expected.summary["last_graded_day"] or "")
+        assert meta["picks"].value == expected.picks_md
+    # no predictions on 2025-11-21: no report, and no other date's files named
+    assert "html" not in by_date["2025-11-21"] and "report_date" not in by_date["2025-11-21"]
+    assert by_date["2025-11-21"]["dates_without_predictions"].value == ["2025-11-21"]
+
+
 def test_system_performance_shows_tier_and_calibration_plots(tmp_path, preds_all, grades) -> None:
     settings = Settings(data_dir=tmp_path)
     write_warehouse(settings.warehouse_path, preds_all, grades)

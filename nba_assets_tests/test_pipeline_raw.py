@@ -241,6 +241,38 @@ def test_quarantine_counts_rows_and_keeps_them(tmp_path) -> None:
         validate_batch(frame.with_columns(team_abbr=pl.lit("XXX")), "box_scores", "archive")
 
 
+class _MadeMoreThanAttemptedArchive(ArchiveSource):
+    def box_scores(self, schedule: pl.DataFrame, as_of: datetime) -> SourceBatch:
+        batch = super().box_scores(schedule, as_of)
+        frame = batch.frame.with_columns(fga=pl.when(pl.col("pts") > 20).then(0).otherwise(pl.col("fga")))
+        return SourceBatch(frame, "archive")
+
+
+class _MadeMoreThanAttemptedResource(ArchiveSourceResource):
+    def get_source(self, store):
+        return _MadeMoreThanAttemptedArchive()
+
+
+def test_the_quarantined_rows_are_linked_where_they_were_written(tmp_path) -> None:
+    """The materialization named its quarantine file by its object-store key as text
+    (``quarantine/box_scores/...parquet``): relative to a root the UI does not show, no link. It is the
+    store's path now (``gs://`` in prod), as the report's files are."""
+    settings = Settings(data_dir=tmp_path)
+    res = {**build_resources(settings), "nba_source": _MadeMoreThanAttemptedResource()}
+    result = dg.materialize(raw_assets[:2], resources=res, partition_key="2025-11-05", raise_on_error=False)
+    meta = next(
+        m.metadata
+        for m in (e.materialization for e in result.get_asset_materialization_events())
+        if m.asset_key.to_user_string() == "raw/box_scores"
+    )
+    assert meta["quarantined_rows"].value > 0
+    linked = meta["quarantine_object"]
+    assert isinstance(linked, dg.PathMetadataValue), linked
+    written = pl.read_parquet(linked.path)
+    assert written.height == meta["quarantined_rows"].value
+    assert set(written["quarantine_reason"]) == {"made more than attempted"}
+
+
 # ---------------------------------------------------------------- a box score missing a team
 
 

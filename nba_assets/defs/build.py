@@ -41,7 +41,7 @@ def build_definitions(settings: Settings, resources: Mapping[str, Any] | None = 
         *report_assets,
     ]
     return dg.Definitions(
-        assets=assets,
+        assets=warehouse_kinds(assets, settings),
         asset_checks=[*grading_checks, *freshness_checks],
         jobs=jobs,
         schedules=schedules,
@@ -49,3 +49,20 @@ def build_definitions(settings: Settings, resources: Mapping[str, Any] | None = 
         resources={**build_resources(settings), **(resources or {})},
         executor=build_executor(settings),
     )
+
+
+def warehouse_kinds(assets: list[Any], settings: Settings) -> list[Any]:
+    """The assets declare the local warehouse's kind (``duckdb``); in prod their tables are in BigQuery,
+    so the UI's kind (icon, ``kind:`` filter) says ``bigquery`` there. Pools keep their name."""
+    if settings.env != "prod":
+        return assets
+
+    def to_bigquery(spec: dg.AssetSpec) -> dg.AssetSpec:
+        if "duckdb" not in spec.kinds:
+            return spec
+        return spec.replace_attributes(kinds=(spec.kinds - {"duckdb"}) | {"bigquery"})
+
+    return [
+        dg.map_asset_specs(to_bigquery, [a])[0] if isinstance(a, dg.AssetsDefinition) and a.specs else a
+        for a in assets
+    ]

@@ -77,8 +77,7 @@ def _quarantine(
 
     buf = io.BytesIO()
     validated.quarantined.write_parquet(buf)
-    store.put_bytes(key, buf.getvalue())
-    return key
+    return store.put_bytes(key, buf.getvalue())  # where it is: a file, or gs://<bucket>/<prefix>/<key>
 
 
 def preview(df: pl.DataFrame, columns: list[str], limit: int = 10) -> str:
@@ -98,7 +97,7 @@ def _output(
     extra: dict[str, Any],
     preview_cols: list[str],
 ) -> dg.Output:
-    qkey = _quarantine(store, table, dates, context.run.run_id, validated)
+    quarantined = _quarantine(store, table, dates, context.run.run_id, validated)
     df = validated.good
     meta: dict[str, Any] = {
         "dagster/row_count": df.height,
@@ -114,8 +113,8 @@ def _output(
         "preview": dg.MetadataValue.md(preview(df, preview_cols)),
     }
     record_partition_row_counts(context, df)
-    if qkey:
-        meta["quarantine_object"] = qkey
+    if quarantined:
+        meta["quarantine_object"] = dg.MetadataValue.path(quarantined)
         context.log.warning(
             f"raw/{table}: {validated.quarantined.height} row(s) quarantined: {validated.quarantine_reasons}"
         )

@@ -53,39 +53,48 @@ def daily_report(
     object_store: ObjectStoreResource,
 ) -> dg.MaterializeResult:
     store = object_store.get_store()
-    written: dict[str, dict[str, str]] = {}
-    last: exports.DailyReport | None = None
+    # each written date's own entries (its files, counts and picks)
+    reports: dict[str, dict[str, Any]] = {}
     without = []
     for day in dates_of(context):
         if predictions.is_empty() or predictions.filter(pl.col("game_date") == day).is_empty():
             without.append(day.isoformat())
             continue
-        last = exports.build_daily_report(predictions, grades, day, published)
-        written[day.isoformat()] = {
+        report = exports.build_daily_report(predictions, grades, day, published)
+        paths = {
             name: store.put_bytes(report_key(day.isoformat(), name), data, content_type)
-            for name, (data, content_type) in last.files().items()
+            for name, (data, content_type) in report.files().items()
         }
+        reports[day.isoformat()] = _report_metadata(report, paths)
     if without:
         context.log.warning(f"no predictions (no games or lines) for {len(without)} date(s): {without[:10]}")
-    metadata: dict[str, Any] = {"reports_written": len(written), "dates_without_predictions": without}
-    if last is not None:
-        paths = written[last.day.isoformat()]
-        metadata.update(
-            {
-                "report_date": last.day.isoformat(),
-                "html": dg.MetadataValue.path(paths["report.html"]),
-                "csv": dg.MetadataValue.path(paths["picks.csv"]),
-                "json": dg.MetadataValue.path(paths["picks.json"]),
-                "lines": last.summary["lines"],
-                "players": last.summary["players"],
-                "picks_catboost": last.summary["picks"]["catboost"],
-                "picks_catboost_line": last.summary["picks"]["catboost_line"],
-                "last_graded_day": last.summary["last_graded_day"] or "",
-                "graded_days": last.summary["graded_days"],
-                "picks": dg.MetadataValue.md(last.picks_md),
-            }
-        )
+    metadata: dict[str, Any] = {"reports_written": len(reports), "dates_without_predictions": without}
+    if len(context.partition_keys) <= 1:  # the output's metadata is the partition's
+        for entries in reports.values():
+            metadata.update(entries)
+    else:
+        # a range run records one materialization per date and Dagster copies the output's metadata to
+        # each: every date of the range linked the last date's report.html, picks and counts
+        for key, entries in reports.items():
+            context.add_asset_metadata(entries, partition_key=key)
     return dg.MaterializeResult(metadata=metadata)
+
+
+def _report_metadata(report: exports.DailyReport, paths: dict[str, str]) -> dict[str, Any]:
+    """The entries of one date's materialization: where its files are, its counts and picks."""
+    return {
+        "report_date": report.day.isoformat(),
+        "html": dg.MetadataValue.path(paths["report.html"]),
+        "csv": dg.MetadataValue.path(paths["picks.csv"]),
+        "json": dg.MetadataValue.path(paths["picks.json"]),
+        "lines": report.summary["lines"],
+        "players": report.summary["players"],
+        "picks_catboost": report.summary["picks"]["catboost"],
+        "picks_catboost_line": report.summary["picks"]["catboost_line"],
+        "last_graded_day": report.summary["last_graded_day"] or "",
+        "graded_days": report.summary["graded_days"],
+        "picks": dg.MetadataValue.md(report.picks_md),
+    }
 
 
 report_assets = [daily_report]
