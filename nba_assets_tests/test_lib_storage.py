@@ -305,6 +305,34 @@ def failure_text(result: dg.ExecuteInProcessResult, node: str) -> str:
     return failure.error.to_string()  # type: ignore[union-attr]
 
 
+# rows outside the partition being written -> the date the failure names (a write deletes only its slice)
+OUTSIDE = {
+    "next_date": ({"game_date": [date(2025, 11, 5)]}, "2025-11-05"),
+    "null_date": ({"game_date": pl.Series([None], dtype=pl.Date)}, "None"),
+}
+
+
+@pytest.mark.parametrize("case", list(OUTSIDE))
+def test_rows_outside_the_partition_written_are_refused(tmp_path, case) -> None:
+    """The write deletes the partition's dates and inserts the frame: a row of another date (or none)
+    was inserted too, never deleted by a re-run of the partition, so each re-run added it once more
+    (three runs of 2025-11-04 left three 2025-11-05 rows). Now the write fails naming the column and
+    the date, and the partition keeps its rows."""
+    db = str(tmp_path / "w.duckdb")
+    state: dict = {}
+    t = drift_asset(state)
+    res = {"io_manager": NbaDuckDBIOManager(database=db)}
+    assert dg.materialize([t], resources=res, partition_key="2025-11-04").success
+    state["change"], named = OUTSIDE[case]
+    for _ in range(2):
+        result = dg.materialize([t], resources=res, partition_key="2025-11-04", raise_on_error=False)
+        assert not result.success
+        error = failure_text(result, "raw__t")
+        assert "returned 1 row(s) for raw.t whose game_date is outside the partition(s) written" in error
+        assert f"(2025-11-04 .. 2025-11-04): {named}" in error
+    assert _rows(db, "select game_date::varchar, v from raw.t") == [("2025-11-04", 4)]
+
+
 @pytest.mark.parametrize("case", list(DRIFT))
 def test_a_partition_whose_columns_drifted_is_refused_and_the_table_kept(tmp_path, case) -> None:
     """INSERT ... BY NAME cast quietly: 1.7 into the BIGINT column was stored as 2, "false" as false, a

@@ -20,7 +20,7 @@ from nba_assets.lib.storage.bigquery_io import (
 )
 from nba_assets_tests.fake_bigquery import FakeBigQuery
 from nba_assets_tests.fake_bigquery_storage import FakeBigQueryRead
-from nba_assets_tests.test_lib_storage import DRIFT, drift_asset, failure_text, missing_table_assets
+from nba_assets_tests.test_lib_storage import DRIFT, OUTSIDE, drift_asset, failure_text, missing_table_assets
 
 parts = dg.DailyPartitionsDefinition(start_date="2025-11-01", timezone="America/New_York", end_offset=1)
 SCHEMA = {  # every kind of column the assets store: DATE, INT64, DATETIME, TIMESTAMP, RECORD, REPEATED
@@ -296,6 +296,20 @@ def test_a_partition_whose_columns_drifted_is_refused_before_anything_is_staged(
         ("2025-11-03", 3, True),
         ("2025-11-04", 4, True),
     ]
+
+
+@pytest.mark.parametrize("case", list(OUTSIDE))
+def test_rows_outside_the_partition_written_are_refused_before_any_write(bq, case) -> None:
+    """The staged swap deletes the partition's dates and inserts the staged rows, as locally: a row of
+    another date (or none) would be added again by every re-run of the partition."""
+    change, named = OUTSIDE[case]
+    t = drift_asset({"change": change})
+    result = dg.materialize([t], resources=_io(), partition_key="2025-11-04", raise_on_error=False)
+    error = failure_text(result, "raw__t")
+    assert "returned 1 row(s) for p.raw.t whose game_date is outside the partition(s) written" in error
+    assert f"(2025-11-04 .. 2025-11-04): {named}" in error
+    assert _queries(bq) == ["CREATE SCHEMA IF NOT EXISTS raw"], "only Dagster's dataset check"
+    assert bq.tables() == []
 
 
 def test_a_column_without_a_type_is_refused_before_any_write(bq) -> None:

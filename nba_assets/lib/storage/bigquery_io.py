@@ -80,6 +80,7 @@ from nba_assets.lib.storage.duckdb_io import (
     ident,
     missing_table,
     partition_filters,
+    refuse_rows_outside_slice,
 )
 from nba_assets.lib.storage.schema_drift import refuse_drift, refuse_untyped
 
@@ -564,6 +565,7 @@ class NbaPolarsBigQueryTypeHandler(PolarsBigQueryTypeHandler):
         target = table_id(table_slice)
         asset = asset_name(context, target)
         refuse_untyped(obj, target, asset)
+        refuse_rows_outside_slice(obj, table_slice, target, asset)
         schema = bigquery_schema(obj, target)  # refuses an unstorable frame before any write
         location, timeout = _job_options(context)
         stored = stored_schema(connection, target, timeout)

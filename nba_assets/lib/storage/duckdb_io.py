@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import dagster as dg
@@ -58,6 +58,39 @@ def partition_filters(table_slice: TableSlice) -> list[tuple[str, tuple[date, da
         else:
             filters.append((ident(dim.partition_expr), [str(k) for k in window]))
     return filters
+
+
+def refuse_rows_outside_slice(frame: pl.DataFrame, table_slice: TableSlice, table: str, asset: str) -> None:
+    """Fail (``dg.Failure``) if a row of the frame lies outside the partition(s) being written: a null
+    partition column, a game date outside the window or a key outside the static keys. A write deletes
+    the slice and inserts the frame, so such a row would never be deleted again and every re-run of the
+    partition would add it once more (and it would land in a partition no run of it wrote)."""
+    if not frame.height:
+        return
+    for column, values in partition_filters(table_slice):
+        if column not in frame.columns:
+            raise dg.Failure(
+                description=f"warehouse: asset {asset} returned no {column!r} column, the partition column "
+                f"of {table}; nothing was written"
+            )
+        col = pl.col(column)
+        if isinstance(values, tuple):
+            outside = col.is_null() | (col < values[0]) | (col >= values[1])
+            slice_text = f"{values[0]} .. {values[1] - timedelta(days=1)}"
+        else:
+            outside = col.is_null() | ~col.cast(pl.Utf8).is_in(values)
+            slice_text = ", ".join(values)
+        bad = frame.filter(outside)
+        if bad.height:
+            found = sorted({str(v) for v in bad[column].to_list()})
+            raise dg.Failure(
+                description=(
+                    f"warehouse: asset {asset} returned {bad.height} row(s) for {table} whose {column} is "
+                    f"outside the partition(s) written ({slice_text}): {', '.join(found[:5])}; nothing was "
+                    "written (such rows would be added again by every re-run of the partition)"
+                ),
+                metadata={"table": table, "column": column, "rows_outside": bad.height},
+            )
 
 
 def _where(table_slice: TableSlice) -> tuple[str, list[Any]]:
@@ -176,6 +209,7 @@ class PolarsDuckDBTypeHandler(DuckDBPolarsTypeHandler):
         target = _qualified(table_slice)
         asset = asset_name(context, target)
         refuse_untyped(obj, target, asset)
+        refuse_rows_outside_slice(obj, table_slice, target, asset)
         # A failure here aborts the transaction; the client's connect() rolls it back (the slice's
         # DELETE, which the client ran before this, included).
         connection.register("_nba_assets_out", obj.to_arrow())
