@@ -63,19 +63,19 @@ def cmd_parse(args: argparse.Namespace) -> int:
             f"nba-assets parse: unknown KIND {args.kind!r}; one of: {', '.join(sorted(PARSERS))}",
             file=sys.stderr,
         )
-        return 2
+        return USAGE
     path = Path(args.file)
     try:
         body = path.read_bytes()
     except OSError as exc:
         print(f"nba-assets parse: cannot read {path}: {exc.strerror}", file=sys.stderr)
-        return 2
+        return USAGE
     if args.kind in NEEDS_GAME_DATE and not args.game_date:
         print(
             f"nba-assets parse: {args.kind} needs --game-date YYYY-MM-DD (its payloads carry no date)",
             file=sys.stderr,
         )
-        return 2
+        return USAGE
     context = {}
     if args.game_date:
         try:
@@ -85,7 +85,7 @@ def cmd_parse(args: argparse.Namespace) -> int:
             print(
                 f"nba-assets parse: --game-date {args.game_date!r} is not a YYYY-MM-DD date", file=sys.stderr
             )
-            return 2
+            return USAGE
     try:
         frame = parse_payload(args.kind, body, **context)
     except (SourceDataError, ValueError) as exc:
