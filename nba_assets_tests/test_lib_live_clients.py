@@ -846,6 +846,27 @@ def test_live_resource_passes_its_timeouts_deadline_and_budget_to_the_clients(
 
 
 @responses.activate
+def test_live_resource_bookmakers_setting_ignores_blanks_around_the_commas(
+    tmp_path: Path, fixtures_dir: Path
+) -> None:
+    """ "draftkings, fanduel" asks The Odds API for both books: a key with a leading blank (" fanduel")
+    is no book key, so that book's lines would be missing and its pulled lines never marked."""
+    from nba_assets.defs.resources import LiveSourceResource
+
+    resource = LiveSourceResource(odds_api_key="k", odds_api_bookmakers=" draftkings, fanduel ,")
+    source = resource.get_source(LocalObjectStore(tmp_path))
+    assert source.odds.bookmakers == ["draftkings", "fanduel"]
+    source.http.min_interval, source.http.host_intervals = 0.0, {}
+    event = "f54c4a22568ce9dc33fb410d1b0e75e9"
+    responses.get(
+        f"{ODDS}/events/{event}/odds",
+        body=body_of(fixtures_dir, "oddsapi_v4_event_odds_player_points_ORL-at-CLE_2024-02-22.json"),
+        match=[matchers.query_param_matcher({"bookmakers": "draftkings,fanduel"}, strict_match=False)],
+    )
+    assert source.odds.event_odds(event, "2024-02-22") is not None
+
+
+@responses.activate
 def test_the_budget_runs_per_unit_of_work(store: LocalObjectStore, clock: FakeClock) -> None:
     """A range run's time grows with its units: each unit (a date, a game) gets the whole budget."""
     http = clocked_http(clock, RetryPolicy(max_attempts=10, backoff_base=4.0, jitter=0.0, budget_seconds=20))

@@ -293,3 +293,24 @@ def test_a_paid_answer_with_an_unreadable_quota_header_keeps_its_lines(tmp_path,
     note = batch.notes["odds_api_quota_unreadable_x-requests-remaining"]
     assert note.startswith("the-odds-api: field 'x-requests-remaining' is not a number of credits")
     assert "'lots'" in note
+
+
+@responses.activate
+def test_a_blank_quota_header_keeps_the_last_reading_like_a_missing_one(tmp_path, fixtures_dir) -> None:
+    """A blank x-requests-remaining says no more than a missing one: the reading keeps the last number
+    the API gave (credits only go down), so the guard still has a reading to act on; it was read as
+    "unknown", which let every later paid call out unguarded and dropped the metadata."""
+    ids = serve_slate(fixtures_dir, "501")
+    last = {"id": ids[-1], "home_team": "Detroit Pistons", "away_team": "Utah Jazz"}
+    responses.replace(
+        responses.GET,
+        f"{ODDS}/events/{ids[-1]}/odds",
+        json=event_odds_body(fixtures_dir, {**last, "commence_time": "2025-11-06T00:00:00Z"}),
+        headers=quota_headers(" ", "102", "1"),
+    )
+    source = offline(LiveSourceResource(odds_api_key="k").get_source(LocalObjectStore(tmp_path)))
+    batch = source.player_props([DAY], BEFORE_TIP)
+    assert batch.frame["event_id"].n_unique() == 2
+    assert batch.metrics[REMAINING_METADATA] == 500.0  # the first paid answer's reading stands
+    assert batch.metrics[USED_METADATA] == 102.0
+    assert "odds_api_quota_unknown" not in batch.notes

@@ -146,7 +146,8 @@ class LiveSourceResource(NbaSourceResource):
             store=store,
             odds_api_key=self.odds_api_key,
             bettingpros_api_key=bettingpros_api_key,
-            bookmakers=[b for b in self.odds_api_bookmakers.split(",") if b],
+            # "draftkings, fanduel" names the books without the blanks (the API matches keys exactly)
+            bookmakers=[b.strip() for b in self.odds_api_bookmakers.split(",") if b.strip()],
             kept=kept,
             **limits,
         )

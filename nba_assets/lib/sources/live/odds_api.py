@@ -79,14 +79,14 @@ class OddsApiClient:
         return resp
 
     def _read_quota(self, headers: Mapping[str, str]) -> None:
-        """Keep this answer's quota headers. One it did not send keeps its last value: credits only go
-        down until the plan renews, so the last number the API gave beats none. One that is not a
+        """Keep this answer's quota headers. One it did not send (or sent blank) keeps its last value:
+        credits only go down until the plan renews, so the last number the API gave beats none. One that is not a
         number of credits is treated the same way and named in ``quota_problems`` (the lines asset's
         notes): the answer (lines already paid for) is kept, only the credits reading is not."""
         lowered = {k.lower(): v for k, v in headers.items()}
         credits = dict(zip(QUOTA_HEADERS, astuple(self.reading), strict=True))  # the values kept, as numbers
         for header in QUOTA_HEADERS:
-            if header not in lowered:
+            if not str(lowered.get(header) or "").strip():  # not sent, or blank: says nothing new
                 continue
             try:
                 credits[header] = parse_credits(header, lowered[header])
