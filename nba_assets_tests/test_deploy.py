@@ -238,6 +238,18 @@ def _prod(executor: str | None) -> Settings:
     return Settings.from_env(environ)
 
 
+@pytest.mark.parametrize(("channel", "expected"), [("  ", ""), (" #nba-alerts ", "#nba-alerts")])
+def test_a_blank_slack_channel_is_no_channel_and_a_padded_one_is_trimmed(channel: str, expected: str) -> None:
+    """A blank NBA_ASSETS_SLACK_CHANNEL chose Slack (then channel_not_found on the first alert) and made
+    `main` ask for the bot token; it means the alert log in GCS like an empty one."""
+    from nba_assets.lib.env import SLACK_CHANNEL_VAR, prod_setting_problems
+
+    environ = {"NBA_ASSETS_ENV": "prod", SLACK_CHANNEL_VAR: channel}
+    assert Settings.from_env(environ).slack_channel == expected
+    asks_token = any("SLACK_BOT_TOKEN" in p for p in prod_setting_problems(environ))
+    assert asks_token == bool(expected)
+
+
 def _jobs(defs: dg.Definitions) -> list[dg.JobDefinition]:
     jobs = list(defs.resolve_all_job_defs())
     assert len(jobs) > 10  # the declared jobs and the implicit asset job

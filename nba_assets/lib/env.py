@@ -122,8 +122,8 @@ def prod_setting_problems(environ: Mapping[str, str] | None = None) -> list[str]
         for var in SET_PROD_VARS
         if environ.get(var) is None
     ]
-    # the same test as Settings.from_env / alerts_resource: any non-empty channel means Slack
-    if environ.get(SLACK_CHANNEL_VAR, ""):
+    # the same test as Settings.from_env / alerts_resource: any channel that is not blank means Slack
+    if environ.get(SLACK_CHANNEL_VAR, "").strip():
         why = (
             f"{SLACK_CHANNEL_VAR} is set: alerts go to Slack, which needs the bot token; leave "
             f"{SLACK_CHANNEL_VAR} unset or empty to write alerts to the alert log in GCS (alerts/ under "
@@ -195,7 +195,7 @@ class Settings:
             data_dir=Path(environ.get(DATA_DIR_VAR) or cls.data_dir).expanduser().resolve(),
             bigquery_location=environ.get(BIGQUERY_LOCATION_VAR, "").strip() or cls.bigquery_location,
             gcs_prefix=environ.get(GCS_PREFIX_VAR, "").strip() or cls.gcs_prefix,
-            slack_channel=environ.get(SLACK_CHANNEL_VAR, cls.slack_channel),
+            slack_channel=environ.get(SLACK_CHANNEL_VAR, cls.slack_channel).strip(),
             odds_quota_reserve=credits_setting(environ, ODDS_QUOTA_RESERVE_VAR, cls.odds_quota_reserve),
             odds_quota_floor=credits_setting(environ, ODDS_QUOTA_FLOOR_VAR, cls.odds_quota_floor),
             bigquery_max_bytes_billed=bytes_setting(
