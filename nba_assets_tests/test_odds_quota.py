@@ -271,19 +271,24 @@ def test_prod_hands_the_settings_to_the_live_source() -> None:
     assert (live.odds_quota_reserve, live.odds_quota_floor) == (800, 20)
 
 
-@responses.activate
-def test_a_paid_answer_with_an_unreadable_quota_header_keeps_its_lines(tmp_path, fixtures_dir) -> None:
-    """The lines of a paid call are the product's input; a quota header that is not a number of credits
-    (here the last answer's x-requests-remaining) must not throw them away. The credits reading keeps
-    the last number the API gave, and the batch's notes name the source, the header and the value."""
+def serve_slate_last_answer_remaining(fixtures_dir, remaining: str) -> None:
+    """The two-game slate with 500 credits left, whose last paid answer says ``remaining``."""
     ids = serve_slate(fixtures_dir, "501")
     last = {"id": ids[-1], "home_team": "Detroit Pistons", "away_team": "Utah Jazz"}
     responses.replace(
         responses.GET,
         f"{ODDS}/events/{ids[-1]}/odds",
         json=event_odds_body(fixtures_dir, {**last, "commence_time": "2025-11-06T00:00:00Z"}),
-        headers=quota_headers("lots", "102", "1"),
+        headers=quota_headers(remaining, "102", "1"),
     )
+
+
+@responses.activate
+def test_a_paid_answer_with_an_unreadable_quota_header_keeps_its_lines(tmp_path, fixtures_dir) -> None:
+    """The lines of a paid call are the product's input; a quota header that is not a number of credits
+    (here the last answer's x-requests-remaining) must not throw them away. The credits reading keeps
+    the last number the API gave, and the batch's notes name the source, the header and the value."""
+    serve_slate_last_answer_remaining(fixtures_dir, "lots")
     runs = LiveSourceResource(odds_api_key="k")
     batch = offline(runs.get_source(LocalObjectStore(tmp_path))).player_props([DAY], BEFORE_TIP)
     assert len(paid_calls()) == 2
@@ -300,14 +305,7 @@ def test_a_blank_quota_header_keeps_the_last_reading_like_a_missing_one(tmp_path
     """A blank x-requests-remaining says no more than a missing one: the reading keeps the last number
     the API gave (credits only go down), so the guard still has a reading to act on; it was read as
     "unknown", which let every later paid call out unguarded and dropped the metadata."""
-    ids = serve_slate(fixtures_dir, "501")
-    last = {"id": ids[-1], "home_team": "Detroit Pistons", "away_team": "Utah Jazz"}
-    responses.replace(
-        responses.GET,
-        f"{ODDS}/events/{ids[-1]}/odds",
-        json=event_odds_body(fixtures_dir, {**last, "commence_time": "2025-11-06T00:00:00Z"}),
-        headers=quota_headers(" ", "102", "1"),
-    )
+    serve_slate_last_answer_remaining(fixtures_dir, " ")
     source = offline(LiveSourceResource(odds_api_key="k").get_source(LocalObjectStore(tmp_path)))
     batch = source.player_props([DAY], BEFORE_TIP)
     assert batch.frame["event_id"].n_unique() == 2
