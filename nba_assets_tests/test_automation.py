@@ -39,7 +39,7 @@ from nba_assets.defs.resources import (
     LocalObjectStoreResource,
     build_resources,
 )
-from nba_assets.lib import publications
+from nba_assets.lib import line_fingerprints, publications
 from nba_assets.lib.alerts import (
     SLACK_MAX_RETRY_AFTER_SECONDS,
     SLACK_MAX_TEXT,
@@ -95,7 +95,7 @@ def slate_ran(instance: dg.DagsterInstance, day: str, lines: dict[str, list] | N
     ``raw/player_props`` partition carrying the fingerprints of ``lines`` (default: none, as on
     2025-11-05 at 10:00 ET in the archive, whose lines are posted from 12:00)."""
     instance.report_runless_asset_event(dg.AssetMaterialization(["raw", "schedule"], partition=day))
-    stored = {policy.STORED_LINES_METADATA: dg.MetadataValue.json(lines or {})}
+    stored = {line_fingerprints.STORED_LINES_METADATA: dg.MetadataValue.json(lines or {})}
     instance.report_runless_asset_event(
         dg.AssetMaterialization(["raw", "player_props"], partition=day, metadata=stored)
     )
@@ -277,11 +277,13 @@ LAL_GSW = ("LAL", "GSW", "Stephen Curry", "draftkings", 28.5, -115, -105, "2025-
 
 
 def test_line_fingerprints_ignore_snapshot_times_and_see_line_and_price_moves() -> None:
-    base = policy.line_fingerprints(_props([BOS_NYK, LAL_GSW]))
+    base = line_fingerprints.line_fingerprints(_props([BOS_NYK, LAL_GSW]))
     assert set(base) == {"BOS@NYK", "LAL@GSW"}
-    later = policy.line_fingerprints(_props([LAL_GSW, BOS_NYK], snapshot="2025-11-05T18:00:00+00:00"))
+    later = line_fingerprints.line_fingerprints(
+        _props([LAL_GSW, BOS_NYK], snapshot="2025-11-05T18:00:00+00:00")
+    )
     assert later == base  # same lines polled again, in another order
-    priced = policy.line_fingerprints(_props([BOS_NYK[:6] + (-120,) + BOS_NYK[7:], LAL_GSW]))
+    priced = line_fingerprints.line_fingerprints(_props([BOS_NYK[:6] + (-120,) + BOS_NYK[7:], LAL_GSW]))
     assert priced["BOS@NYK"].digest != base["BOS@NYK"].digest and priced["LAL@GSW"] == base["LAL@GSW"]
     # history from the archive: only each book's latest snapshot counts
     history = pl.concat(
@@ -290,7 +292,7 @@ def test_line_fingerprints_ignore_snapshot_times_and_see_line_and_price_moves() 
             _props([BOS_NYK]),
         ]
     )
-    assert policy.line_fingerprints(history)["BOS@NYK"] == base["BOS@NYK"]
+    assert line_fingerprints.line_fingerprints(history)["BOS@NYK"] == base["BOS@NYK"]
 
 
 def test_line_fingerprints_see_no_line_of_a_book_whose_latest_snapshot_is_an_empty_fetch_marker() -> None:
@@ -301,17 +303,19 @@ def test_line_fingerprints_see_no_line_of_a_book_whose_latest_snapshot_is_an_emp
         [LAL_GSW[:2] + (None, "draftkings", None, None, None) + LAL_GSW[7:]], "2025-11-05T18:00:00+00:00"
     )
     history = pl.concat([history, marker.with_columns(pl.lit("empty_fetch").alias("match_method"))])
-    assert policy.line_fingerprints(history) == policy.line_fingerprints(_props([BOS_NYK]))
+    assert line_fingerprints.line_fingerprints(history) == line_fingerprints.line_fingerprints(
+        _props([BOS_NYK])
+    )
 
 
 def test_lines_decision_baseline_moves_vanishing_and_a_new_day() -> None:
     noon = et(2025, 11, 5, 12)
-    games = policy.line_fingerprints(_props([BOS_NYK, LAL_GSW]))
-    first = policy.lines_decision(None, "2025-11-05", games, noon, policy.game_lines_doc(games))
+    games = line_fingerprints.line_fingerprints(_props([BOS_NYK, LAL_GSW]))
+    first = policy.lines_decision(None, "2025-11-05", games, noon, line_fingerprints.game_lines_doc(games))
     assert first.baseline and first.changed_games == ()
     same = policy.lines_decision(first.cursor, "2025-11-05", games, noon, None)
     assert not same.baseline and same.changed_games == ()
-    moved = policy.line_fingerprints(_props([BOS_NYK[:4] + (28.5,) + BOS_NYK[5:], LAL_GSW]))
+    moved = line_fingerprints.line_fingerprints(_props([BOS_NYK[:4] + (28.5,) + BOS_NYK[5:], LAL_GSW]))
     decision = policy.lines_decision(same.cursor, "2025-11-05", moved, noon, None)
     assert decision.changed_games == ("BOS@NYK",) and decision.run_key != same.run_key
     # 19:30 ET: BOS@NYK tipped off and the live feed drops it; not a move. LAL@GSW pulled: a move.
@@ -326,7 +330,7 @@ def test_lines_decision_baseline_moves_vanishing_and_a_new_day() -> None:
         "LAL@GSW",
     )
     next_day = noon + timedelta(days=1)
-    stored = policy.game_lines_doc(moved)
+    stored = line_fingerprints.game_lines_doc(moved)
     assert policy.lines_decision(decision.cursor, "2025-11-06", moved, next_day, stored).baseline
 
 
@@ -336,9 +340,11 @@ def test_lines_decision_gives_a_return_to_earlier_lines_a_new_run_key() -> None:
     a key of its own; an unchanged state still launches nothing, and a tick evaluated again from the
     same cursor (its cursor not saved) names the same key, which Dagster then skips."""
     day, noon = "2025-11-05", et(2025, 11, 5, 12)
-    a = policy.line_fingerprints(_props([BOS_NYK, LAL_GSW]))
-    b = policy.line_fingerprints(_props([LAL_GSW]))  # BOS@NYK's line pulled
-    cursor = policy.lines_decision(None, day, a, noon, policy.game_lines_doc(a)).cursor  # the baseline
+    a = line_fingerprints.line_fingerprints(_props([BOS_NYK, LAL_GSW]))
+    b = line_fingerprints.line_fingerprints(_props([LAL_GSW]))  # BOS@NYK's line pulled
+    cursor = policy.lines_decision(
+        None, day, a, noon, line_fingerprints.game_lines_doc(a)
+    ).cursor  # the baseline
     launched = []
     for games in (b, a, b):
         decision = policy.lines_decision(cursor, day, games, noon, None)
@@ -355,24 +361,24 @@ def test_the_first_look_of_a_day_compares_the_lines_with_those_stored_not_with_i
     at 10:05. The first tick (10:15) took its own probe as the baseline, so LAL@GSW was never predicted
     unless a line moved later. It now compares the probe with the lines stored: LAL@GSW is new."""
     day, t1, t2 = "2025-11-05", et(2025, 11, 5, 10, 15), et(2025, 11, 5, 10, 30)
-    slate = policy.line_fingerprints(_props([BOS_NYK]))
-    probe = policy.line_fingerprints(_props([BOS_NYK, LAL_GSW]))
-    first = policy.lines_decision(None, day, probe, t1, policy.game_lines_doc(slate))
+    slate = line_fingerprints.line_fingerprints(_props([BOS_NYK]))
+    probe = line_fingerprints.line_fingerprints(_props([BOS_NYK, LAL_GSW]))
+    first = policy.lines_decision(None, day, probe, t1, line_fingerprints.game_lines_doc(slate))
     assert first.changed_games == ("LAL@GSW",) and not first.baseline
     assert first.run_key.startswith(f"refresh_lines:{day}:1:")
     # the same tick evaluated again (its cursor not saved) names the same run: Dagster skips it
-    assert policy.lines_decision(None, day, probe, t1, policy.game_lines_doc(slate)) == first
+    assert policy.lines_decision(None, day, probe, t1, line_fingerprints.game_lines_doc(slate)) == first
     later = policy.lines_decision(first.cursor, day, probe, t2, None)
     assert later.changed_games == () and not later.baseline
     # the probe sees the lines stored: a baseline, no run
-    same = policy.lines_decision(None, day, slate, t1, policy.game_lines_doc(slate))
+    same = policy.lines_decision(None, day, slate, t1, line_fingerprints.game_lines_doc(slate))
     assert same.baseline and same.changed_games == () and same.run_key.startswith(f"refresh_lines:{day}:0:")
     # lines stored, pulled since (before tip-off): a move; a stored game that has tipped off since: none
-    assert policy.lines_decision(None, day, {}, t1, policy.game_lines_doc(slate)).changed_games == (
-        "BOS@NYK",
-    )
+    assert policy.lines_decision(
+        None, day, {}, t1, line_fingerprints.game_lines_doc(slate)
+    ).changed_games == ("BOS@NYK",)
     evening = et(2025, 11, 5, 19, 30)  # BOS@NYK tipped off at 19:00 ET; LAL@GSW tips at 22:00
-    assert policy.lines_decision(None, day, {}, evening, policy.game_lines_doc(slate)).baseline
+    assert policy.lines_decision(None, day, {}, evening, line_fingerprints.game_lines_doc(slate)).baseline
     # a stored partition without fingerprints (written before they were recorded): every game is new
     assert policy.lines_decision(None, day, probe, t1, None).changed_games == ("BOS@NYK", "LAL@GSW")
 
@@ -646,7 +652,7 @@ def test_the_first_look_of_a_day_refreshes_lines_posted_after_the_slate_fetched(
     with dg.instance_for_test() as instance:
         slate = store_the_slate(instance, tmp_path, fixtures_dir, et(2025, 11, 5, 10, 1))
         (stored,) = slate.asset_materializations_for_node("raw__player_props")
-        assert list(stored.metadata[policy.STORED_LINES_METADATA].value) == ["PHI@CLE"]
+        assert list(stored.metadata[line_fingerprints.STORED_LINES_METADATA].value) == ["PHI@CLE"]
 
         def poll(moment: datetime, cursor: str | None):
             at(monkeypatch, moment)

@@ -621,7 +621,7 @@ def test_the_stored_lines_carry_their_fingerprints_on_each_date_a_sensor_may_loo
     each stored raw/player_props partition not before the run's as-of date carries the fingerprints of
     its own stored rows (a range run's dates each theirs), as the sensor computes its probe's; an older
     date carries none (no sensor looks at it again)."""
-    from nba_assets.defs.automation import policy
+    from nba_assets.lib import line_fingerprints as fp
 
     settings = Settings(data_dir=tmp_path)
     as_of = "2025-11-05T20:00:00+00:00"  # 15:00 ET: 2025-11-05's lines are posted
@@ -645,10 +645,10 @@ def test_the_stored_lines_carry_their_fingerprints_on_each_date_a_sensor_may_loo
         for e in result.get_asset_materialization_events()
         if e.materialization.asset_key == dg.AssetKey(["raw", "player_props"])
     }
-    assert policy.STORED_LINES_METADATA not in mats["2025-11-04"]
+    assert fp.STORED_LINES_METADATA not in mats["2025-11-04"]
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         for day in ("2025-11-05", "2025-11-06"):
             stored = con.sql("select * from raw.player_props where game_date = ?", params=[day]).pl()
-            expected = policy.game_lines_doc(policy.line_fingerprints(stored))
-            assert mats[day][policy.STORED_LINES_METADATA].value == expected, day
-    assert len(mats["2025-11-05"][policy.STORED_LINES_METADATA].value) >= 8
+            expected = fp.game_lines_doc(fp.line_fingerprints(stored))
+            assert mats[day][fp.STORED_LINES_METADATA].value == expected, day
+    assert len(mats["2025-11-05"][fp.STORED_LINES_METADATA].value) >= 8

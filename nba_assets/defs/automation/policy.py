@@ -19,15 +19,7 @@ import polars as pl
 
 from nba_assets.lib import grading
 from nba_assets.lib.alerts import Alert
-from nba_assets.lib.line_fingerprints import (  # noqa: F401 (the sensors' and tests' names for them)
-    LINE_COLUMNS,
-    STORED_LINES_METADATA,
-    GameLines,
-    current_lines,
-    game_lines_doc,
-    line_fingerprints,
-    stored_lines_by_date,
-)
+from nba_assets.lib.line_fingerprints import GameLines, game_lines_doc
 
 ET = ZoneInfo("America/New_York")
 
@@ -138,7 +130,7 @@ class StoredLines:
     ``writing``: the name of a job with a run of the day still queued or running that stores them (the
     morning slate); ``stored``: a ``raw/player_props`` partition of the day is stored, written by run
     ``run_id`` ("" for one reported without a run); ``games``: that materialization's fingerprints
-    (``STORED_LINES_METADATA``; None when it carries none, as one written before they were recorded)."""
+    (``line_fingerprints.STORED_LINES_METADATA``; None when it carries none, as one written before they were recorded)."""
 
     writing: str | None = None
     stored: bool = False

@@ -9,7 +9,6 @@ import dagster as dg
 from nba_assets.defs.automation.policy import (
     FAILED,
     PLANNED,
-    STORED_LINES_METADATA,
     PartitionWrite,
     ReadinessState,
     RunFacts,
@@ -19,6 +18,7 @@ from nba_assets.defs.automation.policy import (
 )
 from nba_assets.defs.grading.assets import BOX, READY
 from nba_assets.lib.alerts import check_dict
+from nba_assets.lib.line_fingerprints import STORED_LINES_METADATA
 
 READY_CHECK = dg.AssetCheckKey(BOX, READY)
 UNFINISHED = [

@@ -52,6 +52,7 @@ from nba_assets.defs.partitions import RANGE_END_TAG, RANGE_START_TAG, TRIGGER_T
 from nba_assets.defs.resources import NbaSourceResource, ObjectStoreResource
 from nba_assets.lib.alerts import Alert, AlertDeliveryError, delivery_error
 from nba_assets.lib.features.store import HISTORY_CHECK_DAYS
+from nba_assets.lib.line_fingerprints import line_fingerprints
 from nba_assets.lib.sources.live.quota import REMAINING_METADATA, OddsQuotaError
 
 SCHEDULE = dg.AssetKey(["raw", "schedule"])
@@ -196,7 +197,7 @@ def refresh_lines_sensor(
             cursor=delivery.cursor(policy.with_quota_alerted_at(context.cursor, alerted_at)),
         )
     _, alerted_at = policy.quota_alert_decision(alerted_at, batch.metrics.get(REMAINING_METADATA), False)
-    games = policy.line_fingerprints(batch.frame)
+    games = line_fingerprints(batch.frame)
     decision = policy.lines_decision(
         context.cursor, day.isoformat(), games, now, stored.games if stored else None
     )
