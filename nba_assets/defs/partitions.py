@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
+from typing import Any
 
 import dagster as dg
 import polars as pl
@@ -68,6 +69,24 @@ def record_partition_row_counts(
         per_day = frame.group_by(column).len()
         counts = {str(day): int(n) for day, n in per_day.iter_rows()}
     add_partition_row_counts(context, counts)
+
+
+def add_partition_metadata(
+    context: dg.AssetExecutionContext,
+    by_partition: Mapping[str, Mapping[str, Any]],
+    output_metadata: dict[str, Any],
+) -> None:
+    """Give each partition its own entries (``by_partition``: partition key -> entries; a key absent gets
+    none). A one-partition run puts them in ``output_metadata`` (the output's metadata is the
+    partition's); a range run records one materialization per partition and Dagster copies the output's
+    metadata to each, so there they go on each partition's own materialization (every date of a range
+    otherwise showed the last date's)."""
+    if len(context.partition_keys) <= 1:
+        for entries in by_partition.values():
+            output_metadata.update(entries)
+        return
+    for key, entries in by_partition.items():
+        context.add_asset_metadata(dict(entries), partition_key=key)
 
 
 def add_partition_row_counts(

@@ -9,7 +9,12 @@ import dagster as dg
 import polars as pl
 
 from nba_assets.defs.check_results import check_result, partitioned_check_results
-from nba_assets.defs.partitions import dates_of, game_date_partitions, record_partition_row_counts
+from nba_assets.defs.partitions import (
+    add_partition_metadata,
+    dates_of,
+    game_date_partitions,
+    record_partition_row_counts,
+)
 from nba_assets.defs.resources import NbaSourceResource, ObjectStoreResource
 from nba_assets.lib import line_fingerprints, raw, schemas
 from nba_assets.lib.errors import SourceUnavailableError, StoreUnavailableError
@@ -339,14 +344,14 @@ def player_props(
     # the stored lines' fingerprints per game, on each date a refresh sensor may still look at: its first
     # look of a day compares the lines then with these (the lines the day's predictions were made from)
     stored = line_fingerprints.stored_lines_by_date(df, dates, as_of)
-    if len(context.partition_keys) <= 1:  # the output's metadata is the partition's
-        for games in stored.values():
-            extra[line_fingerprints.STORED_LINES_METADATA] = dg.MetadataValue.json(games)
-    else:
-        for key, games in stored.items():
-            context.add_asset_metadata(
-                {line_fingerprints.STORED_LINES_METADATA: dg.MetadataValue.json(games)}, partition_key=key
-            )
+    add_partition_metadata(
+        context,
+        {
+            key: {line_fingerprints.STORED_LINES_METADATA: dg.MetadataValue.json(g)}
+            for key, g in stored.items()
+        },
+        extra,
+    )
     yield _output(
         context,
         "player_props",

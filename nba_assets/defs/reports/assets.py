@@ -6,7 +6,7 @@ import dagster as dg
 import polars as pl
 
 from nba_assets.defs.grading.assets import GRADES, PUBLISHED
-from nba_assets.defs.partitions import dates_of, game_date_partitions
+from nba_assets.defs.partitions import add_partition_metadata, dates_of, game_date_partitions
 from nba_assets.defs.resources import ObjectStoreResource
 from nba_assets.lib import exports
 from nba_assets.lib.storage.duckdb_io import MISSING_TABLE_IS_EMPTY
@@ -69,14 +69,8 @@ def daily_report(
     if without:
         context.log.warning(f"no predictions (no games or lines) for {len(without)} date(s): {without[:10]}")
     metadata: dict[str, Any] = {"reports_written": len(reports), "dates_without_predictions": without}
-    if len(context.partition_keys) <= 1:  # the output's metadata is the partition's
-        for entries in reports.values():
-            metadata.update(entries)
-    else:
-        # a range run records one materialization per date and Dagster copies the output's metadata to
-        # each: every date of the range linked the last date's report.html, picks and counts
-        for key, entries in reports.items():
-            context.add_asset_metadata(entries, partition_key=key)
+    # in a range run every date linked the last date's report.html, picks and counts
+    add_partition_metadata(context, reports, metadata)
     return dg.MaterializeResult(metadata=metadata)
 
 
