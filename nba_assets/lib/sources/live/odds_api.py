@@ -86,7 +86,7 @@ class OddsApiClient:
         lowered = {k.lower(): v for k, v in headers.items()}
         credits = dict(zip(QUOTA_HEADERS, astuple(self.reading), strict=True))  # the values kept, as numbers
         for header in QUOTA_HEADERS:
-            if not str(lowered.get(header) or "").strip():  # not sent, or blank: says nothing new
+            if not lowered.get(header, "").strip():  # not sent, or blank: says nothing new
                 continue
             try:
                 credits[header] = parse_credits(header, lowered[header])
