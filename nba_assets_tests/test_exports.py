@@ -395,6 +395,34 @@ def test_daily_report_asset_writes_the_files_to_the_object_store(
         assert not (settings.object_store_root / "reports" / "2025-11-21").exists()
 
 
+def test_a_report_whose_lines_were_all_pulled_is_replaced_not_left_standing(
+    tmp_path, preds_all, grades, published
+) -> None:
+    """The morning report of D listed its picks; by the next line refresh the books had pulled every line
+    of D (a postponed slate), so D has no predictions. The run wrote nothing for D and the morning's
+    report.html, picks.csv and picks.json stayed in reports/<D>/, listing picks nobody could bet any more.
+    They are replaced by a report that says D has no line, with no picks; a date that never had a report
+    still gets none."""
+    settings = Settings(data_dir=tmp_path)
+    write_warehouse(settings.warehouse_path, preds_all, grades, published)
+    folder = settings.object_store_root / "reports" / D.isoformat()
+    with dg.instance_for_test() as instance:
+        _report_run(settings, instance, partition_key=D.isoformat())
+        assert "Player 02" in (folder / "report.html").read_text()
+        write_warehouse(
+            settings.warehouse_path, preds_all.filter(pl.col("game_date") != D), grades, published
+        )
+        meta = _report_run(settings, instance, partition_key=D.isoformat())
+        _report_run(settings, instance, partition_key="2025-11-21")
+    page = (folder / "report.html").read_text()
+    assert "Player 02" not in page and "No line is offered for this date" in page
+    assert "Every line got a call" not in page
+    assert pl.read_csv(folder / "picks.csv").height == 0
+    assert json.loads((folder / "picks.json").read_bytes())["picks"] == []
+    assert meta["dates_without_predictions"].value == [D.isoformat()] and meta["lines"].value == 0
+    assert not (settings.object_store_root / "reports" / "2025-11-21").exists()
+
+
 def test_a_range_run_links_each_dates_own_report(tmp_path, preds_all, grades, published) -> None:
     """A UI backfill of the report is one run writing one materialization per date. Each carried the
     last written date's entries: 2025-11-18's linked reports/2025-11-20/report.html, its picks and counts

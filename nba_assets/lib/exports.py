@@ -473,7 +473,15 @@ def _table(headers: list[str], rows: list[list[str]], left: int = 1) -> str:
     return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
 
 
+NO_LINES = (
+    '<p class="empty">No line is offered for this date (none posted yet, or every line pulled): '
+    "nothing was predicted, so there is no pick.</p>"
+)
+
+
 def _picks_section(preds: pl.DataFrame) -> str:
+    if preds.is_empty():
+        return NO_LINES
     out = []
     for system in REPORT_SYSTEMS:
         picks = best_picks(preds, system)
@@ -647,6 +655,8 @@ def _plots_section(grades: pl.DataFrame, day: date) -> str:
 
 
 def _coverage_section(preds: pl.DataFrame) -> str:
+    if preds.is_empty():
+        return NO_LINES
     cov = coverage(preds)
     calls = [
         [_e(s), _e(c["lines"]), _e(c["main_lines"]), _e(c["players"])]

@@ -59,7 +59,10 @@ def daily_report(
     for day in dates_of(context):
         if predictions.is_empty() or predictions.filter(pl.col("game_date") == day).is_empty():
             without.append(day.isoformat())
-            continue
+            # a report written earlier for the date (its lines since pulled: a postponed slate) would go
+            # on listing picks nobody can bet: it is replaced by one saying the date has no line
+            if not store.exists(report_key(day.isoformat(), "report.html")):
+                continue
         report = exports.build_daily_report(predictions, grades, day, published)
         paths = {
             name: store.put_bytes(report_key(day.isoformat(), name), data, content_type)
