@@ -261,3 +261,12 @@ def test_the_published_record_over_the_last_30_days_and_the_season(tmp_path) -> 
     assert perf["clv_calls"].to_list() == [0, 0] and perf["clv_mean"].to_list() == [None, None]
     # a date before the season's start sees neither
     assert publications.published_performance(both, date(2025, 7, 31)).is_empty()
+
+
+def test_two_main_lines_of_one_book_in_one_snapshot_publish_the_lower_in_any_row_order() -> None:
+    at = datetime(2025, 11, 5, 15, 0, tzinfo=UTC)
+    rows = [_pred(1, "A", line=19.5, over_price=-120), _pred(1, "A", line=18.5, over_price=-105)]
+    snapshot = _preds(rows).with_columns(pl.lit(at).cast(pl.Datetime("us", "UTC")).alias("published_utc"))
+    for order in (snapshot, snapshot.reverse()):
+        first = publications.first_publications(order)
+        assert first.select("line", "over_price").rows() == [(18.5, -105)]

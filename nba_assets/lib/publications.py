@@ -97,10 +97,12 @@ def read_snapshots(store: ObjectStore, days: list[date]) -> pl.DataFrame | None:
 
 def first_publications(snapshots: pl.DataFrame) -> pl.DataFrame:
     """Each call as it was first published: a later snapshot that flipped its side or moved its price
-    does not change it (the first is what a user could have acted on first)."""
+    does not change it (the first is what a user could have acted on first). A book that posted two
+    main lines for a player in one snapshot counts once, with its lower line (as the consensus does),
+    whatever order the snapshot's rows come in."""
     return (
         _keyed(snapshots)
-        .sort([*CALL_KEY, "published_utc"], nulls_last=True)
+        .sort([*CALL_KEY, "published_utc", "line"], nulls_last=True)
         .unique(subset=CALL_KEY, keep="first", maintain_order=True)
         .sort(CALL_KEY, nulls_last=True)
         .drop("_alternate_line")
