@@ -1737,6 +1737,53 @@ def test_predictions_freshness_is_about_todays_partition(repo, tmp_path, monkeyp
         assert evaluate(instance, et(2025, 11, 21, 19))[1].passed
 
 
+def test_every_day_without_predictions_fails_the_freshness_check_anew(repo, tmp_path, monkeypatch) -> None:
+    """Dagster's freshness sensor evaluates a failed check again only after a write of the asset: the
+    slate of 2025-11-20 missing was alerted, then the 21st and 22nd without predictions (the slate stuck
+    in the queue, its schedule stopped) were never evaluated, no alert, and the check stayed failed on
+    the 20th. Now each deadline passed since a failed evaluation brings one more, naming its day."""
+    from dagster._core.test_utils import freeze_time  # test-only: the check reads Dagster's clock
+
+    from nba_assets.defs.automation.freshness import PREDICTIONS, freshness_checks, freshness_sensor
+    from nba_assets.defs.partitions import game_date_partitions
+
+    defs = dg.Definitions(
+        assets=[dg.AssetSpec(PREDICTIONS, partitions_def=game_date_partitions)], asset_checks=freshness_checks
+    )
+    job = defs.resolve_implicit_global_asset_job_def()
+    alerts = LocalAlertsResource(path=str(tmp_path / "alerts.log"))
+
+    cursor: list[str | None] = [None]
+
+    def sensor_tick(instance: dg.DagsterInstance, moment: datetime) -> list[dg.RunRequest]:
+        """The freshness sensor's tick at ``moment``, the run it asks for, and the alerts sensor after."""
+        with freeze_time(moment):
+            requests = list(tick(freshness_sensor, repo, instance).run_requests or [])
+            for _ in requests:  # the run the daemon would launch
+                job.execute_in_process(instance=instance, raise_on_error=False)
+        at(monkeypatch, moment + timedelta(minutes=1))
+        cursor[0] = tick(sensors.alerts_sensor, repo, instance, cursor[0], alerts=alerts).cursor
+        return requests
+
+    with dg.instance_for_test() as instance:
+        with freeze_time(et(2025, 11, 19, 10, 5)):
+            instance.report_runless_asset_event(dg.AssetMaterialization(PREDICTIONS, partition="2025-11-19"))
+        assert len(sensor_tick(instance, et(2025, 11, 20, 11, 45))) == 1  # the 20th: overdue
+        assert not sensor_tick(instance, et(2025, 11, 21, 10, 45))  # the 21st not due yet
+        (again,) = sensor_tick(instance, et(2025, 11, 21, 11, 45))
+        assert again.run_key == "predictions_freshness:2025-11-21"
+        assert not sensor_tick(instance, et(2025, 11, 21, 12))  # once a deadline
+        assert len(sensor_tick(instance, et(2025, 11, 22, 11, 45))) == 1
+    alerted = [
+        a["checks"][0]["metadata"]["description"] for a in LocalAlertLog(tmp_path / "alerts.log").read()
+    ]
+    assert [text.split("partition ")[1][:10] for text in alerted] == [
+        "2025-11-20",
+        "2025-11-21",
+        "2025-11-22",
+    ]
+
+
 # ---------------------------------------------------------------- performance after a regrade
 
 SEASONS = dg.DailyPartitionsDefinition(start_date="2025-05-01", timezone="America/New_York")
