@@ -777,6 +777,8 @@ def test_catch_up_requests_failed_and_missing_dates_then_gives_up_once(
     assert json.loads(cursor)["attempts"] == {"2025-11-03": 6, "2025-11-05": 6}
     done = tick(sensors.box_scores_catch_up_sensor, repo, instance, cursor, alerts=alerts)
     assert not done.run_requests
+    # not "nothing to catch up": the tick gave up and alerted
+    assert done.skip_message == ("gave up on 2025-11-03, 2025-11-05 after 6 catch-up runs each (alert sent)")
     again = tick(sensors.box_scores_catch_up_sensor, repo, instance, done.cursor, alerts=alerts)
     assert not again.run_requests
     sent = LocalAlertLog(tmp_path / "alerts.log").read()
@@ -1124,6 +1126,8 @@ def test_alerts_sensor_end_to_end_to_slack_exactly_once(repo, slack) -> None:
         assert ok.success  # the failed check is a WARN: the run goes on
         first = tick(sensors.alerts_sensor, repo, instance, alerts=alerts)
         assert len(posted(server)) == 1
+        # the tick history tells the tick that alerted from one with nothing to do (a blank skip did not)
+        assert first.skip_message == "1 alert(s) sent"
         text = posted(server)[0]["text"]
         assert posted(server)[0]["channel"] == "#nba-alerts"
         assert server.calls[0].headers["Authorization"] == "Bearer xoxb-test-token"  # the real client
@@ -1577,6 +1581,7 @@ def test_daily_summary_once_per_graded_date(repo, tmp_path) -> None:
             [fake_grades, fake_performance], instance=instance, partition_key="2025-11-04", run_config=record
         ).success
         first = tick(sensors.daily_summary_sensor, repo, instance, alerts=alerts)
+        assert first.skip_message == "daily summary sent for 2025-11-04"
         # a regrade of the same date, and a run that grades nothing: no second summary
         assert dg.materialize(
             [fake_grades, fake_performance], instance=instance, partition_key="2025-11-04", run_config=record
