@@ -777,6 +777,8 @@ def test_catch_up_requests_failed_and_missing_dates_then_gives_up_once(
     assert json.loads(cursor)["attempts"] == {"2025-11-03": 6, "2025-11-05": 6}
     done = tick(sensors.box_scores_catch_up_sensor, repo, instance, cursor, alerts=alerts)
     assert not done.run_requests
+    # not "nothing to catch up": the tick gave up and alerted
+    assert done.skip_message == ("gave up on 2025-11-03, 2025-11-05 after 6 catch-up runs each (alert sent)")
     again = tick(sensors.box_scores_catch_up_sensor, repo, instance, done.cursor, alerts=alerts)
     assert not again.run_requests
     sent = LocalAlertLog(tmp_path / "alerts.log").read()
@@ -1124,6 +1126,8 @@ def test_alerts_sensor_end_to_end_to_slack_exactly_once(repo, slack) -> None:
         assert ok.success  # the failed check is a WARN: the run goes on
         first = tick(sensors.alerts_sensor, repo, instance, alerts=alerts)
         assert len(posted(server)) == 1
+        # the tick history tells the tick that alerted from one with nothing to do (a blank skip did not)
+        assert first.skip_message == "1 alert(s) sent"
         text = posted(server)[0]["text"]
         assert posted(server)[0]["channel"] == "#nba-alerts"
         assert server.calls[0].headers["Authorization"] == "Bearer xoxb-test-token"  # the real client
@@ -1577,6 +1581,7 @@ def test_daily_summary_once_per_graded_date(repo, tmp_path) -> None:
             [fake_grades, fake_performance], instance=instance, partition_key="2025-11-04", run_config=record
         ).success
         first = tick(sensors.daily_summary_sensor, repo, instance, alerts=alerts)
+        assert first.skip_message == "daily summary sent for 2025-11-04"
         # a regrade of the same date, and a run that grades nothing: no second summary
         assert dg.materialize(
             [fake_grades, fake_performance], instance=instance, partition_key="2025-11-04", run_config=record
@@ -1735,6 +1740,53 @@ def test_predictions_freshness_is_about_todays_partition(repo, tmp_path, monkeyp
         assert alert["run_id"] == result.run_id and "2025-11-21" in json.dumps(alert["checks"])
         write(instance, "2025-11-21", et(2025, 11, 21, 18, 55))  # written late, by hand
         assert evaluate(instance, et(2025, 11, 21, 19))[1].passed
+
+
+def test_every_day_without_predictions_fails_the_freshness_check_anew(repo, tmp_path, monkeypatch) -> None:
+    """Dagster's freshness sensor evaluates a failed check again only after a write of the asset: the
+    slate of 2025-11-20 missing was alerted, then the 21st and 22nd without predictions (the slate stuck
+    in the queue, its schedule stopped) were never evaluated, no alert, and the check stayed failed on
+    the 20th. Now each deadline passed since a failed evaluation brings one more, naming its day."""
+    from dagster._core.test_utils import freeze_time  # test-only: the check reads Dagster's clock
+
+    from nba_assets.defs.automation.freshness import PREDICTIONS, freshness_checks, freshness_sensor
+    from nba_assets.defs.partitions import game_date_partitions
+
+    defs = dg.Definitions(
+        assets=[dg.AssetSpec(PREDICTIONS, partitions_def=game_date_partitions)], asset_checks=freshness_checks
+    )
+    job = defs.resolve_implicit_global_asset_job_def()
+    alerts = LocalAlertsResource(path=str(tmp_path / "alerts.log"))
+
+    cursor: list[str | None] = [None]
+
+    def sensor_tick(instance: dg.DagsterInstance, moment: datetime) -> list[dg.RunRequest]:
+        """The freshness sensor's tick at ``moment``, the run it asks for, and the alerts sensor after."""
+        with freeze_time(moment):
+            requests = list(tick(freshness_sensor, repo, instance).run_requests or [])
+            for _ in requests:  # the run the daemon would launch
+                job.execute_in_process(instance=instance, raise_on_error=False)
+        at(monkeypatch, moment + timedelta(minutes=1))
+        cursor[0] = tick(sensors.alerts_sensor, repo, instance, cursor[0], alerts=alerts).cursor
+        return requests
+
+    with dg.instance_for_test() as instance:
+        with freeze_time(et(2025, 11, 19, 10, 5)):
+            instance.report_runless_asset_event(dg.AssetMaterialization(PREDICTIONS, partition="2025-11-19"))
+        assert len(sensor_tick(instance, et(2025, 11, 20, 11, 45))) == 1  # the 20th: overdue
+        assert not sensor_tick(instance, et(2025, 11, 21, 10, 45))  # the 21st not due yet
+        (again,) = sensor_tick(instance, et(2025, 11, 21, 11, 45))
+        assert again.run_key == "predictions_freshness:2025-11-21"
+        assert not sensor_tick(instance, et(2025, 11, 21, 12))  # once a deadline
+        assert len(sensor_tick(instance, et(2025, 11, 22, 11, 45))) == 1
+    alerted = [
+        a["checks"][0]["metadata"]["description"] for a in LocalAlertLog(tmp_path / "alerts.log").read()
+    ]
+    assert [text.split("partition ")[1][:10] for text in alerted] == [
+        "2025-11-20",
+        "2025-11-21",
+        "2025-11-22",
+    ]
 
 
 # ---------------------------------------------------------------- performance after a regrade

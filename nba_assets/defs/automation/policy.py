@@ -26,6 +26,7 @@ ET = ZoneInfo("America/New_York")
 SLATE_TIME = time(10, 0)  # morning slate; the lines sensor starts watching then
 OVERNIGHT_TIME = time(4, 0)  # yesterday's box scores
 RETRAIN_TIME = time(6, 0)  # Mondays
+FRESHNESS_DEADLINE = time(11, 30)  # today's predictions due (the freshness check)
 
 # Catch-up and grading look at this many ET days before today (yesterday first in line).
 RECENT_DAYS = 3
@@ -101,6 +102,15 @@ def recent_game_dates(now: datetime, days: int = RECENT_DAYS) -> list[str]:
     """The ``days`` ET dates before today, oldest first."""
     today = et_date(now)
     return [(today - timedelta(days=n)).isoformat() for n in range(days, 0, -1)]
+
+
+def last_freshness_deadline(now: datetime) -> datetime:
+    """The latest freshness deadline (11:30 ET) at or before ``now``."""
+    today = et_date(now)
+    deadline = datetime.combine(today, FRESHNESS_DEADLINE, ET)
+    return (
+        deadline if now >= deadline else datetime.combine(today - timedelta(days=1), FRESHNESS_DEADLINE, ET)
+    )
 
 
 def overnight_run_time(day: str) -> datetime:

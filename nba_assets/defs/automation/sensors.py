@@ -271,6 +271,12 @@ def box_scores_catch_up_sensor(
         return dg.SensorResult(run_requests=requests, cursor=cursor)
     if not delivered:
         return dg.SensorResult(skip_reason="alert delivery failed; retrying next tick", cursor=cursor)
+    if decision.exhausted:
+        return dg.SensorResult(
+            skip_reason=f"gave up on {', '.join(decision.exhausted)} after {policy.MAX_CATCH_UP_ATTEMPTS} "
+            "catch-up runs each (alert sent)",
+            cursor=cursor,
+        )
     return dg.SensorResult(skip_reason=f"nothing to catch up in {days[0]}..{days[-1]}", cursor=cursor)
 
 
@@ -411,8 +417,10 @@ def alerts_sensor(context: dg.SensorEvaluationContext, alerts: AlertsResource) -
             return stop
         sent += len(batch)
         cursor.after[name] = record.storage_id
+    # a tick that alerted says so in the tick history (an empty result reads like one with nothing to do)
     return dg.SensorResult(
-        skip_reason=None if sent else "no new failures", cursor=delivery.cursor(cursor.dump())
+        skip_reason=f"{sent} alert(s) sent" if sent else "no new failures",
+        cursor=delivery.cursor(cursor.dump()),
     )
 
 
@@ -449,7 +457,10 @@ def daily_summary_sensor(context: dg.SensorEvaluationContext, alerts: AlertsReso
             sent += 1
         cursor.after[name] = record.storage_id
     return dg.SensorResult(
-        skip_reason=None if sent else "no newly graded date", cursor=delivery.cursor(cursor.dump())
+        skip_reason=f"daily summary sent for {', '.join(cursor.done[-sent:])}"
+        if sent
+        else "no newly graded date",
+        cursor=delivery.cursor(cursor.dump()),
     )
 
 
