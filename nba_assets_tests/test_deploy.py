@@ -12,6 +12,7 @@
 """
 
 import json
+import logging
 import os
 import re
 import subprocess
@@ -411,3 +412,46 @@ def test_object_store_alert_log_reads_back_in_order_and_an_outage_is_transient(t
     with pytest.raises(AlertDeliveryError) as err:
         down.send_all([Alert(kind="daily_summary", title="t")])
     assert err.value.transient
+
+
+def test_every_job_a_schedule_or_sensor_launches_fails_once_past_its_max_runtime(
+    tmp_path, monkeypatch
+) -> None:
+    """A run that hangs would hold its pool slot and stall the daily runs behind it with no alert: the jobs
+    the automation launches carry ``dagster/max_runtime``, and run monitoring (enabled in both production
+    instance files) fails a run past it, which ``alerts_sensor`` reports like any failed run."""
+    from dagster._core.instance.config import dagster_instance_config
+    from dagster._core.storage.tags import MAX_RUNTIME_SECONDS_TAG
+    from dagster._core.test_utils import create_run_for_test, instance_for_test
+    from dagster._daemon.monitoring import run_monitoring
+
+    defs = build_definitions(Settings(data_dir=tmp_path))
+    launched = {s.job_name for s in defs.schedules or []} | {
+        t.job_name for s in defs.sensors or [] for t in s.targets
+    }
+    assert {"morning_slate_job", "refresh_lines_job", "grade_job", "weekly_retrain_job"} <= launched
+    limits = {name: float(defs.resolve_job_def(name).tags[MAX_RUNTIME_SECONDS_TAG]) for name in launched}
+    assert all(0 < seconds <= 3 * 3600 for seconds in limits.values()), limits
+    for name, value in {**INSTANCE_ENV, "DAGSTER_PG_URL": "postgresql://u:p@localhost:5432/d"}.items():
+        monkeypatch.setenv(name, value)
+    for instance_dir in (REPO / "deploy", K8S):
+        assert dagster_instance_config(str(instance_dir))[0]["run_monitoring"]["enabled"] is True
+
+    # what the run-monitoring daemon does with a lines refresh still going past its limit
+    job = defs.resolve_job_def("refresh_lines_job")
+    limit = limits[job.name]
+    with instance_for_test() as instance:
+        run = create_run_for_test(
+            instance, job_name=job.name, tags=dict(job.tags), status=dg.DagsterRunStatus.STARTED
+        )
+        record = instance.get_run_record_by_id(run.run_id)
+        assert record is not None
+        started = record._replace(start_time=1_000.0)
+        for now, status in (
+            (1_000.0 + limit - 60, dg.DagsterRunStatus.STARTED),
+            (1_000.0 + limit + 60, dg.DagsterRunStatus.FAILURE),
+        ):
+            monkeypatch.setattr(run_monitoring, "get_current_timestamp", lambda now=now: now)
+            run_monitoring.check_run_timeout(instance, started, logging.getLogger("test"), 0.0)
+            after = instance.get_run_by_id(run.run_id)
+            assert after is not None and after.status == status

@@ -27,6 +27,17 @@ PRE_GAME_RAW = dg.AssetSelection.assets(
     ["raw", "schedule"], ["raw", "injury_report"], ["raw", "player_props"]
 )
 
+
+def max_runtime(hours: float) -> dict[str, str]:
+    """Tags failing a run of the job that is still going after ``hours``. The live sources, dbt and the
+    warehouse each have their own time limits, but a run that hangs anyway (a stuck worker, a query or a
+    lock nothing times out) would hold its pool slot, stall the daily runs queued behind it and alert
+    nobody. Run monitoring (``deploy/dagster.yaml``) fails it once over the limit, and ``alerts_sensor``
+    alerts on the failure. Set on the jobs the schedules and sensors launch, each a few times its
+    longest expected run; the layer jobs, which a person runs over long ranges, have none."""
+    return {"dagster/max_runtime": str(int(hours * 3600))}
+
+
 ingest_raw_job = dg.define_asset_job(
     "ingest_raw_job",
     # Grading readiness is the overnight and grade jobs' gate. It records one evaluation per date, and on
@@ -58,12 +69,14 @@ predict_job = dg.define_asset_job(
 )
 grade_job = dg.define_asset_job(
     "grade_job",
+    tags=max_runtime(2),
     selection=READY | GRADING,
     partitions_def=game_date_partitions,
     description="Grading readiness (blocking), then grades and system performance.",
 )
 system_performance_job = dg.define_asset_job(
     "system_performance_job",
+    tags=max_runtime(2),
     selection=dg.AssetSelection.assets(["grading", "system_performance"]),
     partitions_def=game_date_partitions,
     description="Performance by system and tier (and the model-vs-baselines check) recomputed from the stored "
@@ -71,6 +84,7 @@ system_performance_job = dg.define_asset_job(
 )
 morning_slate_job = dg.define_asset_job(
     "morning_slate_job",
+    tags=max_runtime(2),
     selection=PRE_GAME_RAW | CONTEXT | FEATURES | PREDICTIONS | REPORTS,
     partitions_def=game_date_partitions,
     description="Today's slate: schedule, injuries, lines, context, features, predictions and the day's "
@@ -78,6 +92,7 @@ morning_slate_job = dg.define_asset_job(
 )
 refresh_lines_job = dg.define_asset_job(
     "refresh_lines_job",
+    tags=max_runtime(1),
     selection=dg.AssetSelection.assets(["raw", "injury_report"], ["raw", "player_props"])
     | CONTEXT
     | FEATURES
@@ -89,6 +104,7 @@ refresh_lines_job = dg.define_asset_job(
 )
 overnight_box_scores_job = dg.define_asset_job(
     "overnight_box_scores_job",
+    tags=max_runtime(2),
     # context is rebuilt with the final box scores (the morning slate built D's context before tip-off),
     # so the features of the next dates see D's games, and D's features are rebuilt with the finals so
     # they hold D's training rows (target_pts): without them the weekly retrain never learns from a game
@@ -109,7 +125,10 @@ report_job = dg.define_asset_job(
     "in the object store under reports/<D>/ (run it after predict_job and the grading of D-1).",
 )
 weekly_retrain_job = dg.define_asset_job(
-    "weekly_retrain_job", selection=MODELS, description="Train a candidate; promote through the gate."
+    "weekly_retrain_job",
+    selection=MODELS,
+    tags=max_runtime(3),
+    description="Train a candidate; promote through the gate.",
 )
 
 jobs = [
