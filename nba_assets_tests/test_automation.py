@@ -183,6 +183,7 @@ def test_schedules_and_sensors_start_with_the_daemon(repo) -> None:
         "system_performance_refresh_sensor",
         "alerts_sensor",
         "daily_summary_sensor",
+        "failed_ticks_sensor",
         "predictions_freshness_sensor",
         "model_bootstrap_sensor",
     }
@@ -2084,3 +2085,95 @@ def test_the_refresh_run_rewrites_the_stale_windows_in_the_warehouse(repo, tmp_p
         ]
         assert season_record("2025-11-02") == (4, 4) and season_record("2025-11-04") == (12, 4)
         assert not refresh(repo, instance).run_requests
+
+
+def _instigator(instance: dg.DagsterInstance, kind: str, name: str):
+    """The state the daemon stores for a sensor or schedule of this code location (as it starts it)."""
+    from dagster._core.remote_origin import (
+        InProcessCodeLocationOrigin,
+        RemoteInstigatorOrigin,
+        RemoteRepositoryOrigin,
+    )
+    from dagster._core.scheduler.instigation import (
+        InstigatorState,
+        InstigatorStatus,
+        InstigatorType,
+        ScheduleInstigatorData,
+        SensorInstigatorData,
+    )
+    from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
+
+    location = InProcessCodeLocationOrigin(
+        LoadableTargetOrigin(module_name="nba_assets.definitions"), location_name="nba_assets"
+    )
+    origin = RemoteInstigatorOrigin(RemoteRepositoryOrigin(location, "__repository__"), name)
+    data = ScheduleInstigatorData("0 10 * * *") if kind == "schedule" else SensorInstigatorData()
+    state = InstigatorState(origin, InstigatorType(kind.upper()), InstigatorStatus.DECLARED_IN_CODE, data)
+    return instance.add_instigator_state(state)
+
+
+def _ticked(instance: dg.DagsterInstance, state, status: str, at: datetime, error: str = "") -> None:
+    """A finished tick as the daemon records it (a failed one with the user code's error as the cause
+    of Dagster's wrapper, as a sensor that raises is recorded)."""
+    from dagster._core.scheduler.instigation import TickData, TickStatus
+    from dagster._utils.error import SerializableErrorInfo
+
+    cause = SerializableErrorInfo("boom https://x?apiKey=SECRET", [], error) if error else None
+    wrapper = SerializableErrorInfo(
+        "Error occurred during sensor evaluation", [], "SensorExecutionError", cause
+    )
+    instance.create_tick(
+        TickData(
+            instigator_origin_id=state.instigator_origin_id,
+            instigator_name=state.instigator_name,
+            instigator_type=state.instigator_type,
+            status=TickStatus(status),
+            timestamp=at.timestamp(),
+            run_ids=[],
+            selector_id=state.selector_id,
+            error=wrapper if status == "FAILURE" else None,
+            skip_reason="nothing to do" if status == "SKIPPED" else None,
+        )
+    )
+
+
+def test_a_sensor_that_starts_failing_is_alerted_once_per_streak(repo, tmp_path, monkeypatch) -> None:
+    """A sensor that raises launches nothing (no grades, no summary) and no run fails to say so: its
+    failed ticks are alerted, once per failure streak, naming the error's class and never its text."""
+    log = tmp_path / "alerts.log"
+    alerts = LocalAlertsResource(path=str(log))
+    now = datetime(2025, 11, 6, 12, 0, tzinfo=UTC)
+    monkeypatch.setattr(sensors, "utc_now", lambda: now)
+    with dg.instance_for_test() as instance:
+        grading = _instigator(instance, "sensor", "grading_sensor")
+        slate = _instigator(instance, "schedule", "morning_slate_job_schedule")
+        old = now - timedelta(days=2)  # before the first tick's 24 h look-back
+        _ticked(instance, grading, "FAILURE", old, "KeyError")
+        for minutes, status in ((50, "SUCCESS"), (40, "FAILURE"), (35, "FAILURE"), (30, "SKIPPED")):
+            _ticked(instance, grading, status, now - timedelta(minutes=minutes), "DuckDBIOException")
+        _ticked(instance, slate, "SUCCESS", now - timedelta(minutes=45))
+
+        first = tick(sensors.failed_ticks_sensor, repo, instance, alerts=alerts)
+        (alert,) = LocalAlertLog(log).read()
+        assert (alert["kind"], alert["title"]) == ("tick_failure", "Sensor failed: grading_sensor")
+        assert "11:20 UTC raised DuckDBIOException" in alert["text"] and "SECRET" not in alert["text"]
+        assert first.skip_message == "1 alert(s) sent"
+        # the same ticks read again send nothing
+        again = tick(sensors.failed_ticks_sensor, repo, instance, first.cursor, alerts=alerts)
+        assert (
+            again.skip_message == "no sensor or schedule started failing"
+            and len(LocalAlertLog(log).read()) == 1
+        )
+
+        # a streak: failing every tick is one alert; a tick without error, then a failure, is a new one
+        _ticked(instance, grading, "FAILURE", now - timedelta(minutes=20), "ValueError")
+        _ticked(instance, grading, "FAILURE", now - timedelta(minutes=15), "ValueError")
+        _ticked(instance, slate, "FAILURE", now - timedelta(minutes=10), "DagsterInvalidConfigError")
+        second = tick(sensors.failed_ticks_sensor, repo, instance, again.cursor, alerts=alerts)
+        assert [a["title"] for a in LocalAlertLog(log).read()[1:]] == [
+            "Sensor failed: grading_sensor",
+            "Schedule failed: morning_slate_job_schedule",
+        ]
+        _ticked(instance, grading, "FAILURE", now - timedelta(minutes=5), "ValueError")
+        third = tick(sensors.failed_ticks_sensor, repo, instance, second.cursor, alerts=alerts)
+        assert len(LocalAlertLog(log).read()) == 3 and third.skip_message.startswith("no sensor")

@@ -11,7 +11,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -727,6 +727,58 @@ def run_alerts(facts: RunFacts) -> list[Alert]:
         )
         for c in facts.failed_checks
     ]
+
+
+@dataclass(frozen=True)
+class TickOutcome:
+    """A finished tick of a sensor or schedule: its id, when it started (a UTC timestamp) and, when it
+    failed, its error's class (never its text: it can hold a URL with a key in it)."""
+
+    tick_id: int
+    timestamp: float
+    failed: bool
+    error_class: str = ""
+
+
+@dataclass
+class TickCursor:
+    """Per instigator (``"sensor:<name>"``, ``"schedule:<name>"``), the last finished tick read and
+    whether it had failed (a failure streak in progress)."""
+
+    last: dict[str, tuple[int, bool]] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, raw: str | None) -> TickCursor:
+        doc = _load(raw).get("last", {})
+        return cls({k: (int(v[0]), bool(v[1])) for k, v in doc.items()})
+
+    def dump(self) -> str:
+        return json.dumps({"last": {k: list(v) for k, v in self.last.items()}}, sort_keys=True)
+
+
+def tick_failure_alerts(
+    kind: str, name: str, outcomes: list[TickOutcome], failing: bool
+) -> tuple[list[Alert], bool]:
+    """One alert per failure streak of a sensor or schedule: for each failed tick in ``outcomes``
+    (finished ticks, oldest first) that follows one that did not fail (``failing``: the tick before
+    them had failed). A sensor failing every minute is one alert, not one a minute; after a tick without
+    error its next failure is alerted again. Returns the alerts and whether the last tick failed."""
+    alerts = []
+    for outcome in outcomes:
+        if outcome.failed and not failing:
+            at = datetime.fromtimestamp(outcome.timestamp, UTC)
+            alerts.append(
+                Alert(
+                    kind="tick_failure",
+                    title=f"{kind.capitalize()} failed: {name}",
+                    text=f"its tick of {at:%Y-%m-%d %H:%M} UTC raised {outcome.error_class or 'an error'}; "
+                    "while it keeps failing it launches nothing it should (runs, alerts, retries). Later "
+                    "failures of this streak are not alerted again: its tick history in the UI has each "
+                    "one, with the error.",
+                )
+            )
+        failing = outcome.failed
+    return alerts, failing
 
 
 def catch_up_exhausted_alert(day: str, attempts: int, last_check: dict[str, Any] | None) -> Alert:

@@ -6,6 +6,10 @@ from typing import Any, Literal
 
 import dagster as dg
 
+# the instance's tick storage (Dagster-internal, like the other internal imports: pinned to 1.13)
+from dagster._core.scheduler.instigation import InstigatorTick, TickStatus
+from dagster._utils.error import SerializableErrorInfo
+
 from nba_assets.defs.automation.policy import (
     FAILED,
     PLANNED,
@@ -14,6 +18,7 @@ from nba_assets.defs.automation.policy import (
     RunFacts,
     StaleSlateState,
     StoredLines,
+    TickOutcome,
     redact,
 )
 from nba_assets.defs.grading.assets import BOX, READY
@@ -325,3 +330,40 @@ def failed_readiness(instance: dg.DagsterInstance, day: str) -> dict[str, Any] |
     if facts is None:
         return None
     return next((c for c in facts.failed_checks if c["check"] == READY and c["partition"] == day), None)
+
+
+def finished_ticks(
+    instance: dg.DagsterInstance, last: dict[str, tuple[int, bool]], since: datetime, limit: int = 100
+) -> list[tuple[str, str, list[TickOutcome]]]:
+    """For every sensor and schedule the instance knows: ``(kind, name, ticks)``, its finished ticks
+    after the one ``last`` names under ``"<kind>:<name>"`` (or, for one not there yet, since ``since``),
+    oldest first, up to ``limit`` and stopping at a tick still running (it is read once finished)."""
+    out = []
+    for state in instance.all_instigator_state():
+        kind = state.instigator_type.value.lower()
+        seen = last.get(f"{kind}:{state.instigator_name}")
+        ticks = instance.get_ticks(
+            state.instigator_origin_id,
+            state.selector_id,
+            after=None if seen else since.timestamp(),
+            limit=limit,
+        )
+        done: list[TickOutcome] = []
+        for t in sorted(ticks, key=lambda t: t.tick_id):
+            if seen and t.tick_id <= seen[0]:
+                continue
+            if t.status == TickStatus.STARTED:
+                break
+            done.append(_tick_outcome(t))
+        out.append((kind, state.instigator_name, done))
+    return out
+
+
+def _tick_outcome(tick: InstigatorTick) -> TickOutcome:
+    error: SerializableErrorInfo | None = tick.error
+    while error is not None and error.cause is not None:  # the user code's own exception, not the wrapper
+        error = error.cause
+    failed = tick.status == TickStatus.FAILURE
+    return TickOutcome(
+        tick.tick_id, tick.timestamp, failed, (error.cls_name or "") if failed and error else ""
+    )

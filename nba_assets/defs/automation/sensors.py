@@ -25,6 +25,8 @@
   delivery failure in a skipped tick, and fails its tick red on a refusal that needs a person (Slack
   auth, a 403/404 from the bucket, an alert log it cannot write) or after an hour of failures.
 * ``daily_summary_sensor``: after a date's grading succeeds, its record and performance, once.
+* ``failed_ticks_sensor``: a sensor or schedule whose ticks start failing (it raises, so it launches
+  nothing and no run fails to say so), once per failure streak, to the alert sink.
 * ``model_bootstrap_sensor``: when no promoted model serves today (a first deployment, an emptied
   registry), one ``weekly_retrain_job`` run a day with cutoff = today, instead of every prediction
   failing until the Monday retrain.
@@ -465,6 +467,34 @@ def daily_summary_sensor(context: dg.SensorEvaluationContext, alerts: AlertsReso
 
 
 @dg.sensor(
+    name="failed_ticks_sensor",
+    minimum_interval_seconds=5 * 60,
+    default_status=RUNNING,
+    description="One alert when a sensor or schedule starts failing its ticks (a sensor that raises "
+    "launches nothing it should, and no run fails to tell of it); one per failure streak, again after a "
+    "tick without error.",
+)
+def failed_ticks_sensor(context: dg.SensorEvaluationContext, alerts: AlertsResource) -> dg.SensorResult:
+    cursor = policy.TickCursor.parse(context.cursor)
+    delivery = Delivery(context, alerts)
+    sent = 0
+    since = utc_now() - policy.FIRST_TICK_LOOKBACK
+    for kind, name, outcomes in queries.finished_ticks(context.instance, cursor.last, since):
+        key = f"{kind}:{name}"
+        batch, failing = policy.tick_failure_alerts(kind, name, outcomes, cursor.last.get(key, (0, False))[1])
+        stop = delivery.send_or_stop(batch, sent, "alert(s)", cursor.dump())
+        if stop is not None:
+            return stop
+        sent += len(batch)
+        if outcomes:
+            cursor.last[key] = (outcomes[-1].tick_id, failing)
+    return dg.SensorResult(
+        skip_reason=f"{sent} alert(s) sent" if sent else "no sensor or schedule started failing",
+        cursor=delivery.cursor(cursor.dump()),
+    )
+
+
+@dg.sensor(
     name="model_bootstrap_sensor",
     job=weekly_retrain_job,
     minimum_interval_seconds=60 * 60,
@@ -501,5 +531,6 @@ sensors = [
     system_performance_refresh_sensor,
     alerts_sensor,
     daily_summary_sensor,
+    failed_ticks_sensor,
     model_bootstrap_sensor,
 ]
