@@ -513,6 +513,28 @@ def test_bp_offers_are_one_snapshot_per_call(fixtures_dir: Path, local_fixtures_
     assert replayed["snapshot_utc"].unique().to_list() == [datetime(2021, 10, 21, 22, 58, 30, tzinfo=UTC)]
 
 
+def test_bp_offer_repeating_a_line_at_another_price_raises(
+    fixtures_dir: Path, local_fixtures_dir: Path
+) -> None:
+    """Before: the last price won silently (FanDuel's Luka over 28.5 became -174); The Odds API's parser
+    refuses the same repeat. The same price twice is one line."""
+    events = bettingpros.parse_bp_events(load(fixtures_dir, BP_EVENTS))
+    page1 = load(local_fixtures_dir, "bettingpros_v3_offers_NBA_2021-10-21_page1.json")
+    fanduel = page1["offers"][0]["selections"][0]["books"][1]
+    assert (fanduel["id"], fanduel["lines"][0]["line"], fanduel["lines"][0]["cost"]) == (10, 28.5, -114)
+    fanduel["lines"].append(dict(fanduel["lines"][0]))
+    assert bettingpros.parse_bp_offers(page1, events).height == 7
+    fanduel["lines"].append({**fanduel["lines"][0], "cost": -174})
+    with pytest.raises(SourceDataError) as err:
+        bettingpros.parse_bp_offers(page1, events)
+    assert (err.value.source, err.value.field, err.value.value) == (
+        "bettingpros",
+        "offers[0].selections[0].books[1].lines[2].cost",
+        -174,
+    )
+    assert "repeats over Luka Doncic 28.5 at fanduel with another price" in str(err.value)
+
+
 def test_bp_offer_for_unknown_event_raises(fixtures_dir: Path, local_fixtures_dir: Path) -> None:
     events = bettingpros.parse_bp_events(load(fixtures_dir, BP_EVENTS)).filter(pl.col("event_id") != "20880")
     page2 = load(local_fixtures_dir, "bettingpros_v3_offers_NBA_2021-10-21_page2.json")
