@@ -305,6 +305,38 @@ def test_cdn_dnp_coach_row_is_kept_with_comment(fixtures_dir: Path) -> None:
     )
 
 
+@pytest.mark.parametrize("minutes", [None, ""])
+def test_blank_minutes_on_a_player_with_stats_are_refused(fixtures_dir: Path, minutes: str | None) -> None:
+    """Before: B. Ingram (30:49, 13 points) with null or "" minutes was stored as a player who did not
+    play (0.0 minutes, played False) with his 13 points, and every check passed. A DNP row ("", no stat)
+    stays a DNP row."""
+    payload = load(fixtures_dir, BOX_V3)
+    players = payload["boxScoreTraditional"]["homeTeam"]["players"]
+    assert (players[0]["nameI"], players[0]["statistics"]["minutes"]) == ("B. Ingram", "30:49")
+    players[0]["statistics"]["minutes"] = minutes
+    with pytest.raises(SourceDataError) as err:
+        nba_stats.parse_boxscore_traditional_v3(payload, date(2025, 11, 4))
+    assert (err.value.source, err.value.field, err.value.value) == (
+        "stats.nba.com",
+        "boxScoreTraditional.homeTeam.players[0].statistics.minutes",
+        minutes,
+    )
+    assert f"is {'null' if minutes is None else 'blank'} on a player with pts 13, fgm 6" in str(err.value)
+    dnp = next(p for p in players if p["comment"].startswith("DNP"))
+    players[0] = dnp
+    assert nba_stats.parse_boxscore_traditional_v3(payload, date(2025, 11, 4)).height == 29
+
+
+def test_cdn_blank_minutes_on_a_player_with_stats_are_refused(fixtures_dir: Path) -> None:
+    """Before: a played ("1") row with blank minutes was stored with 0.0 minutes and its points."""
+    payload = load(fixtures_dir, CDN_BOX)
+    player = payload["game"]["homeTeam"]["players"][0]
+    player["statistics"]["minutes"] = ""
+    with pytest.raises(SourceDataError, match=r"is blank on a player with pts 10") as err:
+        nba_cdn.parse_cdn_boxscore(payload)
+    assert err.value.field == "game.homeTeam.players[0].statistics.minutes"
+
+
 def test_minute_formats() -> None:
     assert minutes_from_iso("PT34M12.00S", "s", "f") == pytest.approx(34.2)
     assert minutes_from_iso("", "s", "f") == 0.0
