@@ -327,6 +327,25 @@ def test_blank_minutes_on_a_player_with_stats_are_refused(fixtures_dir: Path, mi
     assert nba_stats.parse_boxscore_traditional_v3(payload, date(2025, 11, 4)).height == 29
 
 
+def test_a_player_listed_twice_in_a_box_score_is_refused_naming_him(fixtures_dir: Path) -> None:
+    """Before: the error named the pandera model ('box_scores.BoxScoreModel') and no value, its message
+    ending in "not unique:"; it names the key's columns and the duplicate key now."""
+    from nba_assets.lib.raw import validate_batch
+
+    payload = load(fixtures_dir, BOX_V3)
+    players = payload["boxScoreTraditional"]["homeTeam"]["players"]
+    players.append(dict(players[3]))
+    frame = nba_stats.parse_boxscore_traditional_v3(payload, date(2025, 11, 4))
+    with pytest.raises(SourceDataError) as err:
+        validate_batch(frame, "box_scores", "stats.nba.com")
+    assert (err.value.source, err.value.field, err.value.value) == (
+        "stats.nba.com",
+        "box_scores.game_id/player_id",
+        f"0022500165 {players[3]['personId']}",
+    )
+    assert "columns '('game_id', 'player_id')' not unique (value: " in str(err.value)
+
+
 def test_cdn_blank_minutes_on_a_player_with_stats_are_refused(fixtures_dir: Path) -> None:
     """Before: a played ("1") row with blank minutes was stored with 0.0 minutes and its points."""
     payload = load(fixtures_dir, CDN_BOX)
