@@ -305,6 +305,57 @@ def test_cdn_dnp_coach_row_is_kept_with_comment(fixtures_dir: Path) -> None:
     )
 
 
+@pytest.mark.parametrize("minutes", [None, ""])
+def test_blank_minutes_on_a_player_with_stats_are_refused(fixtures_dir: Path, minutes: str | None) -> None:
+    """Before: B. Ingram (30:49, 13 points) with null or "" minutes was stored as a player who did not
+    play (0.0 minutes, played False) with his 13 points, and every check passed. A DNP row ("", no stat)
+    stays a DNP row."""
+    payload = load(fixtures_dir, BOX_V3)
+    players = payload["boxScoreTraditional"]["homeTeam"]["players"]
+    assert (players[0]["nameI"], players[0]["statistics"]["minutes"]) == ("B. Ingram", "30:49")
+    players[0]["statistics"]["minutes"] = minutes
+    with pytest.raises(SourceDataError) as err:
+        nba_stats.parse_boxscore_traditional_v3(payload, date(2025, 11, 4))
+    assert (err.value.source, err.value.field, err.value.value) == (
+        "stats.nba.com",
+        "boxScoreTraditional.homeTeam.players[0].statistics.minutes",
+        minutes,
+    )
+    assert f"is {'null' if minutes is None else 'blank'} on a player with pts 13, fgm 6" in str(err.value)
+    dnp = next(p for p in players if p["comment"].startswith("DNP"))
+    players[0] = dnp
+    assert nba_stats.parse_boxscore_traditional_v3(payload, date(2025, 11, 4)).height == 29
+
+
+def test_a_player_listed_twice_in_a_box_score_is_refused_naming_him(fixtures_dir: Path) -> None:
+    """Before: the error named the pandera model ('box_scores.BoxScoreModel') and no value, its message
+    ending in "not unique:"; it names the key's columns and the duplicate key now."""
+    from nba_assets.lib.raw import validate_batch
+
+    payload = load(fixtures_dir, BOX_V3)
+    players = payload["boxScoreTraditional"]["homeTeam"]["players"]
+    players.append(dict(players[3]))
+    frame = nba_stats.parse_boxscore_traditional_v3(payload, date(2025, 11, 4))
+    with pytest.raises(SourceDataError) as err:
+        validate_batch(frame, "box_scores", "stats.nba.com")
+    assert (err.value.source, err.value.field, err.value.value) == (
+        "stats.nba.com",
+        "box_scores.game_id/player_id",
+        f"0022500165 {players[3]['personId']}",
+    )
+    assert "columns '('game_id', 'player_id')' not unique (value: " in str(err.value)
+
+
+def test_cdn_blank_minutes_on_a_player_with_stats_are_refused(fixtures_dir: Path) -> None:
+    """Before: a played ("1") row with blank minutes was stored with 0.0 minutes and its points."""
+    payload = load(fixtures_dir, CDN_BOX)
+    player = payload["game"]["homeTeam"]["players"][0]
+    player["statistics"]["minutes"] = ""
+    with pytest.raises(SourceDataError, match=r"is blank on a player with pts 10") as err:
+        nba_cdn.parse_cdn_boxscore(payload)
+    assert err.value.field == "game.homeTeam.players[0].statistics.minutes"
+
+
 def test_minute_formats() -> None:
     assert minutes_from_iso("PT34M12.00S", "s", "f") == pytest.approx(34.2)
     assert minutes_from_iso("", "s", "f") == 0.0
@@ -511,6 +562,28 @@ def test_bp_offers_are_one_snapshot_per_call(fixtures_dir: Path, local_fixtures_
     # replayed without the moment of asking: the page's latest update stands in, for every row
     replayed = bettingpros.parse_bp_offers(page1, events)
     assert replayed["snapshot_utc"].unique().to_list() == [datetime(2021, 10, 21, 22, 58, 30, tzinfo=UTC)]
+
+
+def test_bp_offer_repeating_a_line_at_another_price_raises(
+    fixtures_dir: Path, local_fixtures_dir: Path
+) -> None:
+    """Before: the last price won silently (FanDuel's Luka over 28.5 became -174); The Odds API's parser
+    refuses the same repeat. The same price twice is one line."""
+    events = bettingpros.parse_bp_events(load(fixtures_dir, BP_EVENTS))
+    page1 = load(local_fixtures_dir, "bettingpros_v3_offers_NBA_2021-10-21_page1.json")
+    fanduel = page1["offers"][0]["selections"][0]["books"][1]
+    assert (fanduel["id"], fanduel["lines"][0]["line"], fanduel["lines"][0]["cost"]) == (10, 28.5, -114)
+    fanduel["lines"].append(dict(fanduel["lines"][0]))
+    assert bettingpros.parse_bp_offers(page1, events).height == 7
+    fanduel["lines"].append({**fanduel["lines"][0], "cost": -174})
+    with pytest.raises(SourceDataError) as err:
+        bettingpros.parse_bp_offers(page1, events)
+    assert (err.value.source, err.value.field, err.value.value) == (
+        "bettingpros",
+        "offers[0].selections[0].books[1].lines[2].cost",
+        -174,
+    )
+    assert "repeats over Luka Doncic 28.5 at fanduel with another price" in str(err.value)
 
 
 def test_bp_offer_for_unknown_event_raises(fixtures_dir: Path, local_fixtures_dir: Path) -> None:

@@ -241,16 +241,19 @@ def test_quarantine_counts_rows_and_keeps_them(tmp_path) -> None:
         validate_batch(frame.with_columns(team_abbr=pl.lit("XXX")), "box_scores", "archive")
 
 
-class _MadeMoreThanAttemptedArchive(ArchiveSource):
+class _NegativeReboundsArchive(ArchiveSource):
+    """Players without a point get -1 rebounds: quarantined ("negative stat"), the team scores still sum
+    (a quarantined row with points refuses the batch: ``test_raw_refusals``)."""
+
     def box_scores(self, schedule: pl.DataFrame, as_of: datetime) -> SourceBatch:
         batch = super().box_scores(schedule, as_of)
-        frame = batch.frame.with_columns(fga=pl.when(pl.col("pts") > 20).then(0).otherwise(pl.col("fga")))
+        frame = batch.frame.with_columns(reb=pl.when(pl.col("pts") == 0).then(-1).otherwise(pl.col("reb")))
         return SourceBatch(frame, "archive")
 
 
-class _MadeMoreThanAttemptedResource(ArchiveSourceResource):
+class _NegativeReboundsResource(ArchiveSourceResource):
     def get_source(self, store):
-        return _MadeMoreThanAttemptedArchive()
+        return _NegativeReboundsArchive()
 
 
 def test_the_quarantined_rows_are_linked_where_they_were_written(tmp_path) -> None:
@@ -258,7 +261,7 @@ def test_the_quarantined_rows_are_linked_where_they_were_written(tmp_path) -> No
     (``quarantine/box_scores/...parquet``): relative to a root the UI does not show, no link. It is the
     store's path now (``gs://`` in prod), as the report's files are."""
     settings = Settings(data_dir=tmp_path)
-    res = {**build_resources(settings), "nba_source": _MadeMoreThanAttemptedResource()}
+    res = {**build_resources(settings), "nba_source": _NegativeReboundsResource()}
     result = dg.materialize(raw_assets[:2], resources=res, partition_key="2025-11-05", raise_on_error=False)
     meta = next(
         m.metadata
@@ -270,7 +273,7 @@ def test_the_quarantined_rows_are_linked_where_they_were_written(tmp_path) -> No
     assert isinstance(linked, dg.PathMetadataValue), linked
     written = pl.read_parquet(linked.path)
     assert written.height == meta["quarantined_rows"].value
-    assert set(written["quarantine_reason"]) == {"made more than attempted"}
+    assert set(written["quarantine_reason"]) == {"negative stat"}
 
 
 # ---------------------------------------------------------------- a box score missing a team

@@ -193,6 +193,29 @@ class _Bad(ArchiveSource):
             return batch
         return replace(batch, frame=pl.concat([batch.frame, batch.frame.sort("game_id").head(1)]))
 
+    def box_scores(self, schedule: pl.DataFrame, as_of: datetime) -> SourceBatch:
+        """The first scorer of the first game (by id) credited 2 more points on a made shot (every row
+        valid), or 7 more points than his makes give (his row quarantined), or every row of that game
+        spoiled that way (the game's rows all quarantined)."""
+        batch = super().box_scores(schedule, as_of)
+        frame = batch.frame.sort("game_id", "team_abbr", "player_id")
+        first = frame.filter(pl.col("pts") > 0).row(0, named=True)
+        him = (pl.col("game_id") == first["game_id"]) & (pl.col("player_id") == first["player_id"])
+        plus = {
+            "box_made_shot_added": (him, {"pts": 2, "fgm": 1, "fga": 1}),
+            "box_points_off_makes": (him, {"pts": 7}),
+            "box_game_all_quarantined": (pl.col("game_id") == first["game_id"], {"pts": 1}),
+        }
+        if self.mode not in plus:
+            return batch
+        rows, add = plus[self.mode]
+        return replace(
+            batch,
+            frame=frame.with_columns(
+                pl.when(rows).then(pl.col(c) + n).otherwise(pl.col(c)).alias(c) for c, n in add.items()
+            ),
+        )
+
     def player_props(self, dates: list[date], as_of: datetime, *, ledger: bool = True) -> SourceBatch:
         batch = super().player_props(dates, as_of, ledger=ledger)
         frame = batch.frame
@@ -280,6 +303,44 @@ def test_a_bad_batch_fails_the_run_alerts_and_keeps_the_stored_rows(
         assert alert["kind"] == "run_failure" and alert["partition"] == DAY.isoformat()
         assert f"{step} (SourceDataError)" in alert["text"]
     assert {t: _q(db, sql) for t, sql in SNAPSHOT.items()} == before
+
+
+@pytest.mark.parametrize(
+    ("mode", "says"),
+    [
+        ("box_made_shot_added", "0022500171 CLE: players 134 vs team 132 (quarantined rows: none)"),
+        (
+            "box_points_off_makes",
+            "0022500171 CLE: players 125 vs team 132 (quarantined rows: {'points inconsistent with makes': 1})",
+        ),
+        (
+            "box_game_all_quarantined",
+            "in 2 team-game(s), first game 0022500171 CLE: no row kept vs team 132 (quarantined rows: "
+            "{'points inconsistent with makes': 26})",
+        ),
+    ],
+)
+def test_a_box_score_batch_off_the_final_scores_is_refused_and_the_stored_rows_stay(
+    stored, mode, says
+) -> None:
+    """Before: the batch replaced the date's stored box scores (a player's wrong points, a player's row
+    or a whole game's rows quarantined away), then the blocking points check failed on what was left."""
+    settings, res = stored
+    query = "select count(*), sum(pts), count(distinct game_id), sum(fgm) from raw.box_scores"
+    before = _q(settings.warehouse_path, query)
+    result = dg.materialize(
+        raw_assets,
+        selection=dg.AssetSelection.assets(raw_assets[1]),
+        resources={**res, "nba_source": _BadResource(mode=mode)},
+        partition_key=DAY.isoformat(),
+        raise_on_error=False,
+    )
+    assert not result.success
+    message = _failure_message(result)
+    assert "archive: field 'pts' does not sum to the final score" in message and says in message
+    assert "the batch is refused" in message
+    assert result.get_asset_materialization_events() == []
+    assert _q(settings.warehouse_path, query) == before
 
 
 def test_an_over_only_alternate_is_stored_and_the_run_succeeds(stored) -> None:

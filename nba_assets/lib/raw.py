@@ -268,6 +268,33 @@ def team_points_mismatches(schedule: pl.DataFrame, box: pl.DataFrame) -> tuple[i
     return joined.height, bad.sort("game_id", "side", descending=[False, True])
 
 
+def refuse_points_mismatches(schedule: pl.DataFrame, validated: Validated, source: str) -> None:
+    """Refuse a box-score batch whose rows kept (quarantined ones left out) do not sum to a team's final
+    score in ``schedule``, for every final game the batch has rows of, before anything is stored: a
+    player's wrong or quarantined row, or a game whose rows were all quarantined, would otherwise
+    replace the stored rows of the date, and the blocking check would only fail afterwards. Names the
+    first team-game and both numbers."""
+    batch = pl.concat([validated.good, validated.quarantined.drop("quarantine_reason")])
+    sums = validated.good.group_by("game_id", "team_abbr").agg(pl.col("pts").sum().alias("player_pts"))
+    bad = (
+        final_team_games(schedule, batch)
+        .join(sums, on=["game_id", "team_abbr"], how="left")
+        .filter(pl.col("player_pts").is_null() | (pl.col("player_pts") != pl.col("score")))
+        .sort("game_id", "side", descending=[False, True])
+    )
+    if bad.height:
+        first = bad.row(0, named=True)
+        kept = "no row kept" if first["player_pts"] is None else f"players {first['player_pts']}"
+        raise SourceDataError(
+            source,
+            "pts",
+            f"does not sum to the final score in {bad.height} team-game(s), first game {first['game_id']} "
+            f"{first['team_abbr']}: {kept} vs team {first['score']} (quarantined rows: "
+            f"{validated.quarantine_reasons or 'none'}); the batch is refused",
+            f"{first['game_id']} {first['team_abbr']}",
+        )
+
+
 def team_points_match(schedule: pl.DataFrame, box: pl.DataFrame) -> CheckOutcome:
     """Summed player points equal each team's final score, for both teams of every final game with a
     box score: a team with no players on it is a mismatch (its players scored nothing of its score).

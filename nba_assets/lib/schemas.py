@@ -377,6 +377,13 @@ def validate(df: pl.DataFrame, table: str, source: str) -> pl.DataFrame:
         value = None
         if isinstance(failure, pl.DataFrame) and failure.height and "failure_case" in failure.columns:
             value = failure["failure_case"][0]
+        # a duplicate key (Config.unique) fails the table, its failure cases are the duplicate rows: name
+        # the key's columns and the first duplicate's key, not the model and nothing
+        unique = getattr(getattr(exc, "schema", None), "unique", None)
+        if value is None and isinstance(unique, list | tuple) and isinstance(failure, pl.DataFrame):
+            if failure.height and set(unique) <= set(failure.columns):
+                column = "/".join(unique)
+                value = " ".join(str(failure[c][0]) for c in unique)
         raise SourceDataError(
-            source, f"{table}.{column}", f"failed validation: {str(exc).splitlines()[0]}", value
+            source, f"{table}.{column}", f"failed validation: {str(exc).splitlines()[0].rstrip(':')}", value
         ) from None

@@ -205,6 +205,7 @@ def box_scores(
     with _retry_when_unavailable(nba_source):
         batch = nba_source.get_source(store).box_scores(schedule_rows, as_of)
     validated = raw.validate_batch(batch.frame, "box_scores", batch.source)
+    raw.refuse_points_mismatches(schedule_rows, validated, batch.source)
     df = validated.good
     played = df.filter(pl.col("played"))
     extra = {

@@ -286,6 +286,22 @@ def minutes_from_mmss(value: Any, source: str, field: str) -> float:
     return whole + sign * int(m.group(2)) / 60.0
 
 
+def refuse_blank_minutes_with_stats(value: Any, row: Mapping[str, Any], source: str, field: str) -> None:
+    """Blank or null minutes say the player did not play (0.0, ``played`` False): on a row with a
+    counting stat (:data:`BOX_SCORE_STATS`) they are a broken payload, refused naming the minutes field
+    and the stats, never stored as a player who did not play with his points."""
+    if value is not None and not (isinstance(value, str) and not value.strip()):
+        return
+    stats = [f"{col} {row[col]}" for col in BOX_SCORE_STATS.values() if row.get(col)]
+    if stats:
+        raise SourceDataError(
+            source,
+            field,
+            f"is {'null' if value is None else 'blank'} on a player with {', '.join(stats)}",
+            value,
+        )
+
+
 def minutes_from_iso(value: Any, source: str, field: str) -> float:
     """ISO-8601 duration ``"PT34M12.00S"`` -> 34.2 decimal minutes; ``""``/null -> 0.0."""
     if value is None or (isinstance(value, str) and not value.strip()):

@@ -164,7 +164,15 @@ def parse_bp_offers(
                             "source": source,
                         },
                     )
-                    row[f"{side}_price"] = price
+                    column = f"{side}_price"
+                    if row[column] is not None and row[column] != price:
+                        raise SourceDataError(
+                            source,
+                            f"{lpath}.cost",
+                            f"repeats {side} {name} {point} at {bookmaker} with another price",
+                            price,
+                        )
+                    row[column] = price
                     if updated is not None and (latest_update is None or updated > latest_update):
                         latest_update = updated
     rows = list(pairs.values())

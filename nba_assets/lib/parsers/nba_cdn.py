@@ -28,6 +28,7 @@ from nba_assets.lib.parsers._common import (
     get_str,
     minutes_from_iso,
     parse_utc,
+    refuse_blank_minutes_with_stats,
     season_of,
     season_type_of,
     team_code,
@@ -93,6 +94,7 @@ def parse_cdn_boxscore(
             stats = get_obj(player, "statistics", source, path)
             spath = f"{path}.statistics"
             played = to_flag(require(player, "played", source, path), source, f"{path}.played")
+            minutes_text = require(stats, "minutes", source, spath)
             row: dict[str, Any] = {
                 "game_date": day,
                 "game_id": game_id,
@@ -105,15 +107,14 @@ def parse_cdn_boxscore(
                 "starter": to_flag(require(player, "starter", source, path), source, f"{path}.starter"),
                 "position": player.get("position") or "",
                 "played": played,
-                "minutes": minutes_from_iso(
-                    require(stats, "minutes", source, spath), source, f"{spath}.minutes"
-                ),
+                "minutes": minutes_from_iso(minutes_text, source, f"{spath}.minutes"),
                 "plus_minus": get_float(stats, "plusMinusPoints", source, spath, nullable=True),
                 "status_comment": "" if played else _not_playing_comment(player),
                 "source": source,
             }
             for key, col in BOX_SCORE_STATS.items():
                 row[col] = get_int(stats, key, source, spath)
+            refuse_blank_minutes_with_stats(minutes_text, row, source, f"{spath}.minutes")
             rows.append(row)
         if len(rows) == before:
             # a final game's box score lists both teams: half a box score must not replace stored rows

@@ -30,6 +30,7 @@ from nba_assets.lib.parsers._common import (
     get_str,
     minutes_from_mmss,
     parse_utc,
+    refuse_blank_minutes_with_stats,
     result_set_rows,
     row_value,
     scoreboard_status,
@@ -308,7 +309,8 @@ def parse_boxscore_traditional_v3(
             path = f"boxScoreTraditional.{side}.players[{i}]"
             stats = get_obj(player, "statistics", source, path)
             spath = f"{path}.statistics"
-            minutes = minutes_from_mmss(require(stats, "minutes", source, spath), source, f"{spath}.minutes")
+            minutes_text = require(stats, "minutes", source, spath)
+            minutes = minutes_from_mmss(minutes_text, source, f"{spath}.minutes")
             first = get_str(player, "firstName", source, path, nullable=True) or ""
             family = get_str(player, "familyName", source, path, nullable=True) or ""
             position = get_str(player, "position", source, path, nullable=True) or ""
@@ -331,6 +333,7 @@ def parse_boxscore_traditional_v3(
             }
             for key, col in BOX_SCORE_STATS.items():
                 row[col] = get_int(stats, key, source, spath)
+            refuse_blank_minutes_with_stats(minutes_text, row, source, f"{spath}.minutes")
             rows.append(row)
     return frame(rows, BOX_SCORE_SCHEMA, source)
 
