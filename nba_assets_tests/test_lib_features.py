@@ -6,8 +6,9 @@ from datetime import date, timedelta
 import polars as pl
 import pytest
 
-from nba_assets.lib.features.build import build_features
+from nba_assets.lib.features.build import build_features, season_of
 from nba_assets.lib.features.catalog import BASE_FEATURES, DEFAULTS
+from nba_assets.lib.grading import season_start_of
 
 S1 = date(2023, 10, 24)  # 2023-24: the first season the history holds
 S2 = date(2024, 10, 22)  # 2024-25
@@ -122,6 +123,16 @@ def test_first_game_for_a_new_team_and_history_without_last_season() -> None:
         round(100 * (len(BASE_FEATURES) - not_real) / len(BASE_FEATURES), 1)
     )
     assert e1["quality"] < 100
+
+
+def test_a_season_runs_from_august_1_as_the_graded_season_does() -> None:
+    """The features' season (season averages, last season's profile, games with the team) starts on
+    August 1, the first day of grading's season windows: a late-September preseason or an October
+    opener belongs to the new season, a July date to the one before."""
+    days = [date(2025, 7, 31), date(2025, 8, 1), date(2025, 9, 30), date(2025, 10, 21), date(2026, 6, 15)]
+    labels = pl.DataFrame({"game_date": days}).select(season_of()).to_series().to_list()
+    assert labels == ["2024-25", "2025-26", "2025-26", "2025-26", "2025-26"]
+    assert [f"{season_start_of(d).year}-{(season_start_of(d).year + 1) % 100:02d}" for d in days] == labels
 
 
 def test_no_feature_of_d_reads_games_on_or_after_d() -> None:
@@ -364,7 +375,7 @@ def test_teammates_out_counts_every_teammate_listed_out_resolved_or_not() -> Non
     assert _row(out, 1)["sources"]["teammates_out"] == "report"
 
 
-@pytest.mark.parametrize(("gap", "rest"), [(1, 1.0), (9, 9.0), (10, 10.0), (11, 10.0), (40, 10.0)])
+@pytest.mark.parametrize(("gap", "rest"), [(1, 1.0), (2, 2.0), (9, 9.0), (10, 10.0), (11, 10.0), (40, 10.0)])
 def test_rest_days_count_days_since_the_last_game_capped_at_10(gap: int, rest: float) -> None:
     """docs/FEATURES.md: days since the player's last game with minutes, capped at 10 (a cap moved to
     11 survived the suite in a mutation audit); back-to-back only at 1 day."""

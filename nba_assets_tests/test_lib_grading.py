@@ -310,6 +310,30 @@ def test_a_line_is_graded_on_its_own_game_not_on_another_game_the_player_played(
     assert unnamed["result"].to_list() == ["WIN"]
 
 
+def test_a_traded_player_s_void_says_he_played_another_game_even_when_a_report_listed_him() -> None:
+    """The VOID reason's order (module docstring): a postponed game, then a player who played another
+    game of D, then his pre-game injury status. A player traded during the day is often listed Out by
+    the team that traded him: his void is that he played elsewhere, not an injury; a player who did
+    not play at all and was listed keeps the report's status."""
+    from datetime import datetime
+
+    preds = _preds([D, D], ["g1", "g1"], [101, 1])  # 101 plays g2; 1 is on g1's box score with no minutes
+    box = pl.concat([_box(["g1"], teams=("HOM",)), _box(["g2"], teams=("AWY",))]).with_columns(
+        pl.when(pl.col("player_id") == 1).then(0.0).otherwise(pl.col("minutes")).alias("minutes")
+    )
+    injuries = pl.DataFrame(
+        {
+            "game_date": [D, D],
+            "player_id": [101, 1],
+            "report_time_et": [datetime(2025, 11, 5, 17, 30)] * 2,
+            "status": ["Out", "Doubtful"],
+        }
+    )
+    graded = grading.grade(preds, box, injuries).sort("player_id")
+    assert graded["result"].to_list() == ["VOID", "VOID"]
+    assert graded["void_reason"].to_list() == ["injury_report:Doubtful", "played_another_game"]
+
+
 def test_a_line_of_no_named_game_is_graded_on_the_game_the_player_played_that_day() -> None:
     """A player on two box scores of D, without minutes in g1 (listed by the team that traded him) and
     20 points in g2: a line whose game is unknown (null id) is graded on his day, so on g2, in any row

@@ -619,6 +619,59 @@ def test_a_player_without_a_consensus_line_gets_no_line_aware_prediction() -> No
     assert every_line_answered(props, preds).passed
 
 
+def test_a_player_at_exactly_the_quality_threshold_is_predicted_and_one_below_it_is_passed() -> None:
+    """DESIGN s7: PASS when quality < 70. A player at exactly 70 is predicted by every system and may be
+    called (not a ``no_prediction`` PASS, which a ``> 70`` pre-flight filter made of him); one at 69.9
+    is a PASS ``low_quality``, counted."""
+    from nba_assets.lib.modeling.predict import SYSTEMS, predict_lines
+
+    feats = synthetic_features(date(2025, 1, 1), 40)
+    model = train_points_model(feats, date(2025, 1, 31), FAST)
+    day = date(2025, 1, 31)
+    window = (
+        feats.filter((pl.col("game_date") == day) & pl.col("player_id").is_in([0, 1]))
+        .with_columns(pl.lit("BOS").alias("team_abbr"))
+        .with_columns(pl.when(pl.col("player_id") == 0).then(70.0).otherwise(69.9).alias("quality"))
+    )
+    props = _lines_of(day, [(0, "draftkings", "0022400030", True), (1, "draftkings", "0022400030", True)])
+    batch = predict_lines(props, window, model, 0.6, CFG)
+    preds = batch.predictions.sort("player_id", "system")
+    at, below = preds.filter(pl.col("player_id") == 0), preds.filter(pl.col("player_id") == 1)
+    assert at.height == below.height == len(SYSTEMS)
+    assert at["predicted_points"].is_not_null().all() and at["p_over"].is_not_null().all()
+    assert (
+        "low_quality" not in at["skip_reason"].to_list()
+        and "no_prediction" not in at["skip_reason"].to_list()
+    )
+    assert below["skip_reason"].to_list() == ["low_quality"] * len(SYSTEMS)
+    assert batch.skipped["low_quality"] == 1
+
+
+def test_each_system_s_p_under_on_a_whole_point_line_leaves_the_push_out() -> None:
+    """The probabilities predict_lines hands to the decisions: on a half-point line P(under) is
+    1 - P(over); on a whole-point line it is the system's own P(under), the push's mass left out of
+    both sides (1 - P(over) would give an UNDER call the push's share as confidence)."""
+    from nba_assets.lib.modeling.distribution import Distribution
+    from nba_assets.lib.modeling.predict import SYSTEMS, system_probabilities
+    from nba_assets.lib.modeling.train import PointsModel
+
+    day = date(2025, 1, 31)
+    sigma = SigmaModel(7.0, 0.0)
+    baselines = {s: Distribution(sigma, Isotonic()) for s in SYSTEMS if s.startswith("baseline")}
+    model = PointsModel("v", day, day, day, [], {}, None, sigma, Isotonic(), baselines=baselines)
+    code = np.repeat(np.arange(len(SYSTEMS)), 2)
+    mu = np.full(len(code), 16.4)
+    line = np.tile([19.5, 20.0], len(SYSTEMS))
+    p_over, p_under = system_probabilities(model, code, mu, line)
+    half, whole = line == 19.5, line == 20.0
+    assert p_over[half] + p_under[half] == pytest.approx(np.ones(len(SYSTEMS)))
+    for j, system in enumerate(SYSTEMS):
+        rows = whole & (code == j)
+        assert p_under[rows] == pytest.approx(model.distribution(system).p_under(mu[rows], line[rows]))
+    # the push: P(X = 20) of Normal(16.4, 7) with the continuity correction, about 5 %
+    assert 1 - p_over[whole] - p_under[whole] == pytest.approx(np.full(len(SYSTEMS), 0.0503), abs=1e-3)
+
+
 def test_lines_of_preseason_and_all_star_games_are_passed_with_a_counted_reason() -> None:
     """A book's line on a preseason (001) or All-Star (003) game is not predicted as if it were a
     regular-season game, even when the player has a feature row: every system's row is a PASS with

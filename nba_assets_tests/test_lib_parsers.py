@@ -668,6 +668,88 @@ def test_odds_api_events(fixtures_dir: Path) -> None:
     assert odds_api.parse_odds_events(hist["data"]).equals(df)  # the live (plain list) shape
 
 
+def _draftkings_outcomes(payload: Any) -> list[dict[str, Any]]:
+    """The recorded payload's draftkings points outcomes (its first book), to edit in place."""
+    book = payload["bookmakers"][0]
+    assert book["key"] == "draftkings" and book["markets"][0]["key"] == "player_points"
+    return book["markets"][0]["outcomes"]
+
+
+def test_odds_api_main_line_is_the_closest_to_even_pair_the_lower_on_a_tie_never_a_one_sided_line(
+    fixtures_dir: Path,
+) -> None:
+    """Per book and player the main line is the priced pair closest to even money; of two equally close
+    pairs the lower line; a side without its other side (an over-only alternate) is kept but never the
+    main line (its distance to even is unknown): the consensus is the median of the main lines."""
+    payload = load(fixtures_dir, ODDS)
+    outcomes = _draftkings_outcomes(payload)
+    caris = [o for o in outcomes if o["description"] == "Caris LeVert"]
+    assert [(o["name"], o["point"], o["price"]) for o in caris] == [
+        ("Over", 11.5, -130),
+        ("Under", 11.5, 100),
+    ]
+    # an alternate pair as close to even as the posted one, above it and below it, and an over-only one
+    outcomes += [
+        {**caris[0], "point": 12.5},
+        {**caris[1], "point": 12.5},
+        {**caris[0], "point": 14.5, "price": 105},
+    ]
+    df = odds_api.parse_event_odds(payload).filter(
+        (pl.col("bookmaker") == "draftkings") & (pl.col("player_name") == "Caris LeVert")
+    )
+    assert df.sort("line").select("line", "over_price", "under_price", "is_main_line").rows() == [
+        (11.5, -130, 100, True),
+        (12.5, -130, 100, False),
+        (14.5, 105, None, False),
+    ]
+    outcomes += [{**caris[0], "point": 10.5}, {**caris[1], "point": 10.5}]
+    df = odds_api.parse_event_odds(payload).filter(
+        (pl.col("bookmaker") == "draftkings") & (pl.col("player_name") == "Caris LeVert")
+    )
+    assert df.filter(pl.col("is_main_line"))["line"].to_list() == [10.5]
+
+
+@pytest.mark.parametrize(
+    ("price", "problem"),
+    [
+        (True, "is a boolean, expected an integer"),
+        (-110.5, "is not an integer"),
+        ("-110", "is not an integer"),
+    ],
+)
+def test_odds_api_price_that_is_not_a_whole_number_is_refused_naming_field_and_value(
+    fixtures_dir: Path, price: Any, problem: str
+) -> None:
+    """A price is a whole American price: a boolean (JSON true would be 1) or a fractional number
+    (-110.5 would be stored as -110) is refused, not cast; an integral float is the same number."""
+    payload = load(fixtures_dir, ODDS)
+    _draftkings_outcomes(payload)[0]["price"] = price
+    with pytest.raises(SourceDataError) as err:
+        odds_api.parse_event_odds(payload)
+    assert err.value.field == "bookmakers[0].markets[0].outcomes[0].price"
+    assert problem in str(err.value) and repr(price) in str(err.value)
+    _draftkings_outcomes(payload)[0]["price"] = -130.0
+    assert odds_api.parse_event_odds(payload).filter(
+        (pl.col("bookmaker") == "draftkings") & (pl.col("player_name") == "Caris LeVert")
+    )["over_price"].to_list() == [-130]
+
+
+def test_odds_api_one_outcome_posted_twice_at_two_prices_is_refused(fixtures_dir: Path) -> None:
+    """Two prices for one book's Over of one player and line: which one the book offers is unknown, so the
+    payload is refused naming the outcome, not stored at whichever came last. The same price twice is
+    the same offer."""
+    payload = load(fixtures_dir, ODDS)
+    outcomes = _draftkings_outcomes(payload)
+    outcomes.append({**outcomes[0]})
+    assert odds_api.parse_event_odds(payload).equals(odds_api.parse_event_odds(load(fixtures_dir, ODDS)))
+    outcomes[-1]["price"] = -150
+    last = len(outcomes) - 1
+    with pytest.raises(SourceDataError) as err:
+        odds_api.parse_event_odds(payload)
+    assert err.value.field == f"bookmakers[0].markets[0].outcomes[{last}]"
+    assert "repeats Over Caris LeVert 11.5 with another price" in str(err.value) and "-150" in str(err.value)
+
+
 # ---------------------------------------------------------------- registry and malformed bodies
 
 

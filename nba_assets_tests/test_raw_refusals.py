@@ -86,6 +86,18 @@ def test_a_line_without_prices_is_quarantined_not_the_day() -> None:
     assert not stored.passed and stored.metadata["lines_without_prices"] == 1
 
 
+@pytest.mark.parametrize("line", [0.0, -0.5, 100.0])
+def test_a_line_of_zero_or_out_of_range_is_quarantined_not_the_day(line: float) -> None:
+    """A priced line at 0 (the value feeds fill in for "no line") or outside (0, 100) is a row matter:
+    quarantined with its reason, never stored to be predicted and graded, and the day's other lines
+    are kept (the frame-level contract would otherwise refuse the whole batch)."""
+    props = _alternate(_props(), line, under=-110)
+    v = raw.validate_batch(props, "player_props", "the-odds-api")
+    assert v.quarantine_reasons == {"line out of range": 1}
+    assert v.quarantined["line"].to_list() == [line]
+    assert v.good.height == props.height - 1 and v.good.filter(pl.col("line") == line).is_empty()
+
+
 def test_a_date_without_a_single_price_is_refused() -> None:
     props = _props().with_columns(over_price=pl.lit(None, pl.Int64), under_price=pl.lit(None, pl.Int64))
     with pytest.raises(SourceDataError) as err:
