@@ -262,7 +262,26 @@ def test_the_cdn_box_score_fallback_refuses_a_game_that_is_not_final(
         "https://cdn.nba.com/static/json/liveData/boxscore/boxscore_0022000001.json",
         json=payload,
     )
-    assert source.box_scores(games, datetime.now(UTC)).frame["pts"].sum() == 224
+    batch = source.box_scores(games, datetime.now(UTC))
+    assert batch.frame["pts"].sum() == 224
+    # the asset's metadata says which game the fallback answered for, and why (not only the run's stderr)
+    (note,) = batch.notes.items()
+    assert note[0] == "box_score_fallback_0022000001"
+    assert note[1].startswith("cdn.nba.com answered; boxscoretraditionalv3: ") and "500" in note[1]
+
+
+@responses.activate
+def test_a_schedule_answered_by_scoreboard_v2_says_so_in_its_notes(
+    tmp_path: Path, http: HttpClient, fixtures_dir: Path
+) -> None:
+    responses.get(f"{STATS}/scoreboardv3", status=503)
+    responses.get(f"{STATS}/scoreboardv2", body=body_of(fixtures_dir, "stats_scoreboardV2_2024-01-15.json"))
+    source = LiveSource(LocalObjectStore(tmp_path), odds_api_key="k", http=http)
+    batch = source.schedule([date(2024, 1, 15)], datetime.now(UTC))
+    assert batch.frame.height == 11
+    (note,) = batch.notes.items()
+    assert note[0] == "schedule_fallback_2024-01-15"
+    assert note[1].startswith("scoreboardV2 answered; scoreboardv3: ") and "503" in note[1]
 
 
 @responses.activate

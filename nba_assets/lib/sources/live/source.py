@@ -277,18 +277,23 @@ class LiveSource(NbaSource):
 
     def schedule(self, dates: list[date], as_of: datetime) -> SourceBatch:
         frames, keys = [], []
+        notes: dict[str, str] = {}
         seasons: dict[str, pl.DataFrame] = {}
         for day in dates:
             self.http.start_unit()  # the time budget is per date
             got = self.stats.scoreboard_v3(day)
             keys += got.archive_keys
+            if "v3_error" in got.meta:  # shown in the asset's metadata, not only in the run's stderr
+                notes[f"schedule_fallback_{day}"] = (
+                    f"scoreboardV2 answered; scoreboardv3: {got.meta['v3_error']}"
+                )
             if got.frame.is_empty():
                 keys += self._confirm_no_games(day, seasons)
             frames.append(got.frame)
         frame = (
             pl.concat(frames, how="vertical_relaxed") if frames else schemas.empty(schemas.SCHEDULE_SCHEMA)
         )
-        return SourceBatch(frame, "stats.nba.com", keys)
+        return SourceBatch(frame, "stats.nba.com", keys, notes)
 
     def _confirm_no_games(self, day: date, seasons: dict[str, pl.DataFrame]) -> list[str]:
         """A scoreboard without a game is taken only when the season's schedule agrees.
@@ -340,6 +345,7 @@ class LiveSource(NbaSource):
 
     def box_scores(self, schedule: pl.DataFrame, as_of: datetime) -> SourceBatch:
         frames, keys = [], []
+        notes: dict[str, str] = {}
         for row in schedule.filter(pl.col("status") == "final").iter_rows(named=True):
             self.http.start_unit()  # the time budget is per game
             try:
@@ -363,12 +369,15 @@ class LiveSource(NbaSource):
                         f"cdn.nba.com's file says the game is {cdn_status}, not final"
                     ) from None
                 got = fallback
+                notes[f"box_score_fallback_{row['game_id']}"] = (
+                    f"cdn.nba.com answered; boxscoretraditionalv3: {exc}"
+                )
             frames.append(got.frame)
             keys += got.archive_keys
         frame = (
             pl.concat(frames, how="vertical_relaxed") if frames else schemas.empty(schemas.BOX_SCORE_SCHEMA)
         )
-        return SourceBatch(frame, "stats.nba.com", keys)
+        return SourceBatch(frame, "stats.nba.com", keys, notes)
 
     def injury_report(
         self, dates: list[date], as_of: datetime, schedule: pl.DataFrame | None = None
