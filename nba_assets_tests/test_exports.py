@@ -342,6 +342,17 @@ def test_the_report_shows_the_calls_as_first_published(preds, grades, published)
     )
 
 
+def test_a_season_without_calls_in_the_last_30_days_says_so(preds, grades, published) -> None:
+    # the 30-day rows were left out without a word when the season's calls were all older
+    page = exports.render_html(preds, grades, D, published)
+    assert "No call published in the" not in page
+    older = published.with_columns(pl.col("game_date") - timedelta(days=40))
+    section = exports.render_html(preds, grades, D, older).split("<h2>As first published</h2>")[1]
+    section = section.split("<h2>")[0]
+    assert '<td class="t">season</td>' in section and '<td class="t">30d</td>' not in section
+    assert "No call published in the 30d window." in section
+
+
 def test_report_without_grades_says_so(preds) -> None:
     report = exports.build_daily_report(preds, pl.DataFrame(), D)
     page = report.html.decode()

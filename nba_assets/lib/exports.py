@@ -622,6 +622,9 @@ def _published_section(published: pl.DataFrame | None, day: date) -> str:
         ]
         for r in sorted(perf.iter_rows(named=True), key=lambda r: (_system_order(r["system"]), r["window"]))
     ]
+    # a season with calls published, but none in the last 30 days: say so rather than leave the rows out
+    quiet = [w for w in publications.PERFORMANCE_WINDOWS if w not in set(perf["window"].to_list())]
+    note = "".join(f'<p class="empty">No call published in the {w} window.</p>' for w in quiet)
     return (
         f'<p class="sub">Windows ending {_e(as_of.isoformat())}. Each call as first published before tip-off, '
         "graded at its published line and price (main lines), whatever later runs said: the calls a line "
@@ -632,6 +635,7 @@ def _published_section(published: pl.DataFrame | None, day: date) -> str:
             rows,
             left=2,
         )
+        + note
     )
 
 
