@@ -353,6 +353,14 @@ def test_a_season_without_calls_in_the_last_30_days_says_so(preds, grades, publi
     assert "No call published in the 30d window." in section
 
 
+def test_coverage_counts_no_game_for_lines_of_no_scheduled_game(preds) -> None:
+    games = exports.coverage(preds)["games"]
+    unscheduled = preds.head(3).with_columns(
+        game_id=pl.lit(None, pl.Utf8), player_id=pl.lit(999_999, pl.Int64)
+    )
+    assert exports.coverage(pl.concat([preds, unscheduled]))["games"] == games
+
+
 def test_report_without_grades_says_so(preds) -> None:
     report = exports.build_daily_report(preds, pl.DataFrame(), D)
     page = report.html.decode()

@@ -154,7 +154,7 @@ def coverage(preds: pl.DataFrame) -> dict[str, Any]:
     for reason, system, n_lines, n_players in reasons.iter_rows():
         skipped.setdefault(reason, {})[system] = {"lines": int(n_lines), "players": int(n_players)}
     return {
-        "games": preds["game_id"].n_unique(),
+        "games": preds["game_id"].drop_nulls().n_unique(),  # a line of no scheduled game is no game
         "players": preds["player_id"].n_unique(),
         "books": preds["bookmaker"].n_unique(),
         "lines": lines.height,
