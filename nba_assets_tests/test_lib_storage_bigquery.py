@@ -17,6 +17,7 @@ from nba_assets.lib.storage.bigquery_io import (
     TIMEOUT_SECONDS,
     NbaPolarsBigQueryIOManager,
     bigquery_schema,
+    bq_cli_table,
 )
 from nba_assets_tests.fake_bigquery import FakeBigQuery
 from nba_assets_tests.fake_bigquery_storage import FakeBigQueryRead
@@ -969,3 +970,9 @@ def test_every_bigquery_client_the_io_manager_opens_is_closed(bq, monkeypatch) -
         assets[:1], resources=_io(), partition_key="2025-11-04", raise_on_error=False
     ).success
     assert len(opened) == 4 and sorted(closed) == sorted(opened)
+
+
+def test_the_drift_hint_names_the_table_as_the_bq_command_does() -> None:
+    assert bq_cli_table("p.raw.t") == "p:raw.t"
+    # a domain-scoped project keeps its colon and dots (it read "example:com:proj.raw.t")
+    assert bq_cli_table("example.com:proj.raw.t") == "example.com:proj:raw.t"

@@ -558,6 +558,13 @@ def _max_bytes_billed(context: dg.OutputContext | dg.InputContext) -> int | None
     return config.get("maximum_bytes_billed")
 
 
+def bq_cli_table(target: str) -> str:
+    """``project.dataset.table`` as the ``bq`` command names it, ``project:dataset.table``; a
+    domain-scoped project (``example.com:proj``) keeps its own colon and dots."""
+    project, dataset, table = target.rsplit(".", 2)
+    return f"{project}:{dataset}.{table}"
+
+
 class NbaPolarsBigQueryTypeHandler(PolarsBigQueryTypeHandler):
     def handle_output(  # type: ignore[override]
         self, context: dg.OutputContext, table_slice: TableSlice, obj: pl.DataFrame, connection: Any
@@ -570,7 +577,7 @@ class NbaPolarsBigQueryTypeHandler(PolarsBigQueryTypeHandler):
         location, timeout = _job_options(context)
         stored = stored_schema(connection, target, timeout)
         if stored is not None:  # the table exists: the frame must have its columns and types
-            drop = f"bq rm -t {target.replace('.', ':', 1)}"  # bq's project:dataset.table
+            drop = f"bq rm -t {bq_cli_table(target)}"
             refuse_drift(target, asset, column_types(stored), column_types(schema), drop=drop)
         dataset = f"{_project(table_slice.database)}.{ident(table_slice.schema)}"
         try:  # housekeeping: its failure leaves the leftovers for a later write, the write goes on
