@@ -18,6 +18,7 @@ from nba_assets.lib.storage.bigquery_io import (
     NbaPolarsBigQueryIOManager,
     bigquery_schema,
     bq_cli_table,
+    wait_for_job,
 )
 from nba_assets_tests.fake_bigquery import FakeBigQuery
 from nba_assets_tests.fake_bigquery_storage import FakeBigQueryRead
@@ -976,3 +977,29 @@ def test_the_drift_hint_names_the_table_as_the_bq_command_does() -> None:
     assert bq_cli_table("p.raw.t") == "p:raw.t"
     # a domain-scoped project keeps its colon and dots (it read "example:com:proj.raw.t")
     assert bq_cli_table("example.com:proj.raw.t") == "example.com:proj:raw.t"
+
+
+def test_a_job_whose_state_cannot_be_read_is_not_reported_as_failed_with_the_old_rows() -> None:
+    """Polling a swap's job can end in api_core's RetryError (its state requests kept failing) while the
+    job runs on: the step fails saying its outcome is not known and what the swap guarantees, after
+    asking BigQuery to cancel it; it used to pass up as the swap's failure, "keeps its previous rows"."""
+    from google.api_core.exceptions import RetryError, ServiceUnavailable
+
+    class Job:
+        job_id, state, error_result = "job-1", "RUNNING", None
+        cancelled = False
+
+        def result(self, timeout: float | None = None) -> None:
+            raise RetryError("Deadline of 600.0s exceeded", ServiceUnavailable("jobs.get 503"))
+
+        def cancel(self, retry: object = None, timeout: float | None = None) -> None:
+            Job.cancelled = True
+
+    warnings: list[str] = []
+    after = "; the swap is one transaction, so p.raw.t holds its previous rows or the new ones"
+    with pytest.raises(dg.Failure) as failure:
+        wait_for_job(Job(), 60.0, "replacing the slice of p.raw.t", warnings.append, after)
+    message = str(failure.value.description)
+    assert "asking BigQuery for job job-1's state kept failing" in message and "not known" in message
+    assert "cancel requested (BigQuery reported it RUNNING)" in message and message.endswith(after)
+    assert Job.cancelled and "keeps its previous rows" not in message

@@ -384,8 +384,9 @@ def _cancel(job: Any, warn: Callable[[str], None]) -> str:
 def wait_for_job(
     job: Any, timeout: float | None, what: str, warn: Callable[[str], None], after: str = ""
 ) -> Any:
-    """``job.result(timeout=timeout)``. A wait that times out cancels the job (:func:`_cancel`: the
-    client library leaves it running) and fails with a message naming ``what`` was being done (the
+    """``job.result(timeout=timeout)``. A wait that times out, or whose polling of the job's state ends
+    in api_core's RetryError, cancels the job (:func:`_cancel`: the client library leaves it running)
+    and fails with a message naming ``what`` was being done (the
     operation, table and partitions), the job id, the timeout and what happened to the job; ``after``
     says what that leaves in the table."""
     try:
@@ -395,6 +396,14 @@ def wait_for_job(
         raise dg.Failure(
             f"warehouse: {what} timed out: BigQuery job {job.job_id} did not finish within {timeout} s "
             f"(the IO manager's timeout); {outcome}{after}"
+        ) from exc
+    except RetryError as exc:
+        # asking for the job's state kept failing: the job itself may have finished, failed or still run,
+        # so this is not the job's error ("failed, keeps its previous rows" would be a guess)
+        outcome = _cancel(job, warn)
+        raise dg.Failure(
+            f"warehouse: {what}: asking BigQuery for job {job.job_id}'s state kept failing ({exc}), so "
+            f"its outcome is not known; {outcome}{after}"
         ) from exc
 
 
