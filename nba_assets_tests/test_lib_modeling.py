@@ -370,6 +370,24 @@ def test_a_damaged_registry_object_is_named_never_replaced_by_another_version(
     assert newer in str(err.value) and names in str(err.value)
 
 
+def test_a_missing_hold_out_booster_is_named_not_gated_in_sample(tmp_path) -> None:
+    """Every square-root version is stored with its hold-out booster (its params hold its shift). One
+    whose holdout.cbm went missing loaded without it, and the gate silently scored it in sample
+    ("champion_in_sample", meant for versions stored before hold-outs were kept): a retrain of the same
+    cutoff with the same recipe, a tie on the hold-out models, was refused. The load names the file."""
+    from nba_assets.lib.modeling.registry import RegistryError
+
+    feats = synthetic_features(date(2025, 1, 1), 40)
+    reg = ModelRegistry(LocalObjectStore(tmp_path))
+    first = train_points_model(feats, date(2025, 1, 31), FAST)
+    assert "holdout_target_shift" in first.params
+    reg.save(first, True, {})
+    assert promotion_gate(first, reg.load(first.version), feats).metadata["basis"] == "hold_out_models"
+    (tmp_path / "models" / "points_model" / first.version / "holdout.cbm").unlink()
+    with pytest.raises(RegistryError, match=rf"{first.version}/holdout.cbm: .*missing"):
+        reg.champion_for(date(2025, 1, 31))
+
+
 def test_prediction_only_rises_with_the_monotone_features() -> None:
     """A world where minutes over the last 10 games *lower* the points (a sparse-corner artefact):
     unconstrained, the model learns it; with ``min_avg_l10`` in ``monotone_increasing`` (the shipped

@@ -135,27 +135,35 @@ class ModelRegistry:
         return self._serving()
 
     def load(self, version: str) -> PointsModel:
-        """The stored version (without its hold-out booster when it was stored without one); a missing
-        model or metadata file, or one that cannot be read, raises :class:`RegistryError` naming it."""
+        """The stored version (without its hold-out booster when it was stored without one, before they
+        were kept); a missing model, metadata or hold-out file, or one that cannot be read, raises
+        :class:`RegistryError` naming it. A square-root version's params hold its hold-out booster's
+        shift: it was stored with one, and the gate must not score it in sample for want of the file."""
         base = f"{self.prefix}/{version}"
-        for name in ("model.cbm", "meta.json"):
-            if not self.store.exists(f"{base}/{name}"):
-                raise RegistryError(
-                    f"model registry {self.store.uri(f'{base}/{name}')}: version {version}'s file is missing"
-                )
         holdout = f"{base}/{HOLDOUT}"
-        meta = self.store.get_bytes(f"{base}/meta.json")
-        self._json(f"{base}/meta.json", meta)
+        meta = self._file(f"{base}/meta.json", version)
+        parsed = self._json(f"{base}/meta.json", meta)
+        params = parsed.get("params") if isinstance(parsed, dict) else None
+        has_holdout = (isinstance(params, dict) and "holdout_target_shift" in params) or self.store.exists(
+            holdout
+        )
         try:
             return PointsModel.from_bytes(
-                self.store.get_bytes(f"{base}/model.cbm"),
+                self._file(f"{base}/model.cbm", version),
                 meta,
-                self.store.get_bytes(holdout) if self.store.exists(holdout) else None,
+                self._file(holdout, version) if has_holdout else None,
             )
+        except RegistryError:
+            raise
         except Exception as e:
             raise RegistryError(
                 f"model registry {self.store.uri(base)}: version {version} cannot be loaded: {type(e).__name__}: {e}"
             ) from e
+
+    def _file(self, key: str, version: str) -> bytes:
+        if not self.store.exists(key):
+            raise RegistryError(f"model registry {self.store.uri(key)}: version {version}'s file is missing")
+        return self.store.get_bytes(key)
 
     def load_champion(self) -> PointsModel | None:
         version = self.champion_version()
