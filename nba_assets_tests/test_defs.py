@@ -377,6 +377,7 @@ def test_a_range_run_of_predictions_names_the_model_version_of_each_date(tmp_pat
 
     import polars as pl
 
+    from nba_assets.defs.partitions import game_date_partitions
     from nba_assets.defs.predictions.assets import player_points_predictions
     from nba_assets.lib.modeling.config import ModelConfig
     from nba_assets.lib.modeling.registry import ModelRegistry
@@ -393,7 +394,7 @@ def test_a_range_run_of_predictions_names_the_model_version_of_each_date(tmp_pat
         model = train_points_model(feats, cutoff, tiny)
         registry.save(model, True, {})
         versions[cutoff] = model.version
-    days = [date(2025, 1, 13) + timedelta(days=k) for k in range(4)]  # 13 .. 16
+    days = [date(2025, 1, 11) + timedelta(days=k) for k in range(6)]  # 11 .. 16
     props = pl.DataFrame(
         [
             {
@@ -427,22 +428,40 @@ def test_a_range_run_of_predictions_names_the_model_version_of_each_date(tmp_pat
 
         def load_input(self, context: dg.InputContext) -> pl.DataFrame:
             frame = props if context.asset_key == dg.AssetKey(["raw", "player_props"]) else feats
-            return frame.filter(pl.col("game_date").is_between(days[0], days[-1]))
+            span = context.asset_partition_key_range
+            first, last = date.fromisoformat(span.start), date.fromisoformat(span.end)
+            return frame.filter(pl.col("game_date").is_between(first, last))
 
-    upstream = [dg.AssetSpec(key) for key in (["features", "player_features"], ["raw", "player_props"])]
+    upstream = [
+        dg.AssetSpec(key, partitions_def=game_date_partitions)
+        for key in (["features", "player_features"], ["raw", "player_props"])
+    ]
     with dg.instance_for_test() as instance:
-        result = dg.materialize(
-            [player_points_predictions, *upstream, dg.AssetSpec(["models", "points_model"])],
-            instance=instance,
-            tags={
-                "dagster/asset_partition_range_start": days[0].isoformat(),
-                "dagster/asset_partition_range_end": days[-1].isoformat(),
-            },
-            resources={
-                "io_manager": FramesIOManager(),
-                "object_store": LocalObjectStoreResource(root=str(tmp_path / "objects")),
-            },
-        )
+
+        def run(first: date, last: date) -> dg.ExecuteInProcessResult:
+            return dg.materialize(
+                [player_points_predictions, *upstream, dg.AssetSpec(["models", "points_model"])],
+                instance=instance,
+                tags={
+                    "dagster/asset_partition_range_start": first.isoformat(),
+                    "dagster/asset_partition_range_end": last.isoformat(),
+                },
+                resources={
+                    "io_manager": FramesIOManager(),
+                    "object_store": LocalObjectStoreResource(root=str(tmp_path / "objects")),
+                },
+                raise_on_error=False,
+            )
+
+        # a date before every version's cutoff: refused, saying which cutoff would serve it (a model
+        # trained without one, today's cutoff, would not)
+        early = run(days[0], days[0])
+        assert not early.success
+        (failure,) = [e for e in early.all_events if e.is_step_failure]
+        message = str(failure.step_failure_data.error)
+        assert "no promoted model with a cutoff on or before 2025-01-11" in message
+        assert "cutoff 2025-01-11 or earlier" in message
+        result = run(days[2], days[-1])
         assert result.success
         by_date = {
             m.partition: m.metadata["model_version"].value

@@ -83,8 +83,10 @@ def player_points_predictions(
     def model_for(day: date) -> PointsModel:
         version = registry.version_for(day)
         if version is None:
+            # a model trained without a cutoff has today's, which serves no past date
             raise dg.Failure(
-                f"predictions: no promoted model with a cutoff on or before {day}; materialize models/points_model first"
+                f"predictions: no promoted model with a cutoff on or before {day}; materialize "
+                f"models/points_model with config cutoff {day} or earlier first"
             )
         if version not in used:
             used[version] = registry.load(version)
