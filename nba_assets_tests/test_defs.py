@@ -366,3 +366,106 @@ def test_predictions_load_their_inputs_but_not_the_model_versions_table(tmp_path
     )
     assert result.success
     assert sorted(loaded) == ["features/player_features", "raw/player_props"]
+
+
+def test_a_range_run_of_predictions_names_the_model_version_of_each_date(tmp_path) -> None:
+    """A backfill over dates two versions serve: each date's materialization names the version that
+    predicted it, the newest promoted one whose cutoff is on or before the date (its games are not in
+    its training rows). The run-wide ``models_used`` lists both on every date, which told a date
+    served by the older version as if the newer one, trained on that date's games, had predicted it."""
+    from datetime import UTC, date, datetime, timedelta
+
+    import polars as pl
+
+    from nba_assets.defs.partitions import game_date_partitions
+    from nba_assets.defs.predictions.assets import player_points_predictions
+    from nba_assets.lib.modeling.config import ModelConfig
+    from nba_assets.lib.modeling.registry import ModelRegistry
+    from nba_assets.lib.modeling.train import train_points_model
+    from nba_assets.lib.schemas import RAW_CONTRACTS
+    from nba_assets.lib.storage.object_store import LocalObjectStore
+    from nba_assets_tests.test_lib_modeling import synthetic_features
+
+    feats = synthetic_features(date(2025, 1, 1), 16).with_columns(pl.lit("BOS").alias("team_abbr"))
+    tiny = ModelConfig(iterations=3, validation_days=5, validation_min_rows=200, min_train_rows=200)
+    registry = ModelRegistry(LocalObjectStore(tmp_path / "objects"))
+    versions = {}
+    for cutoff in (date(2025, 1, 12), date(2025, 1, 15)):
+        model = train_points_model(feats, cutoff, tiny)
+        registry.save(model, True, {})
+        versions[cutoff] = model.version
+    days = [date(2025, 1, 11) + timedelta(days=k) for k in range(6)]  # 11 .. 16
+    props = pl.DataFrame(
+        [
+            {
+                "game_date": day,
+                "game_id": f"0022400{(day - date(2025, 1, 1)).days:03d}",
+                "event_id": "ev",
+                "tipoff_utc": datetime(day.year, day.month, day.day, 23, tzinfo=UTC),
+                "snapshot_utc": datetime(day.year, day.month, day.day, 15, tzinfo=UTC),
+                "home_abbr": "BOS",
+                "away_abbr": "NYK",
+                "bookmaker": "draftkings",
+                "player_name": f"p{player}",
+                "player_id": player,
+                "team_abbr": "BOS",
+                "match_method": "exact",
+                "line": 12.5,
+                "over_price": -110,
+                "under_price": -110,
+                "is_main_line": True,
+                "source": "test",
+            }
+            for day in days
+            for player in (3, 4)
+        ],
+        schema=RAW_CONTRACTS["player_props"],
+    )
+
+    class FramesIOManager(dg.IOManager):
+        def handle_output(self, context: dg.OutputContext, obj: object) -> None:
+            pass
+
+        def load_input(self, context: dg.InputContext) -> pl.DataFrame:
+            frame = props if context.asset_key == dg.AssetKey(["raw", "player_props"]) else feats
+            span = context.asset_partition_key_range
+            first, last = date.fromisoformat(span.start), date.fromisoformat(span.end)
+            return frame.filter(pl.col("game_date").is_between(first, last))
+
+    upstream = [
+        dg.AssetSpec(key, partitions_def=game_date_partitions)
+        for key in (["features", "player_features"], ["raw", "player_props"])
+    ]
+    with dg.instance_for_test() as instance:
+
+        def run(first: date, last: date) -> dg.ExecuteInProcessResult:
+            return dg.materialize(
+                [player_points_predictions, *upstream, dg.AssetSpec(["models", "points_model"])],
+                instance=instance,
+                tags={
+                    "dagster/asset_partition_range_start": first.isoformat(),
+                    "dagster/asset_partition_range_end": last.isoformat(),
+                },
+                resources={
+                    "io_manager": FramesIOManager(),
+                    "object_store": LocalObjectStoreResource(root=str(tmp_path / "objects")),
+                },
+                raise_on_error=False,
+            )
+
+        # a date before every version's cutoff: refused, saying which cutoff would serve it (a model
+        # trained without one, today's cutoff, would not)
+        early = run(days[0], days[0])
+        assert not early.success
+        (failure,) = [e for e in early.all_events if e.is_step_failure]
+        message = str(failure.step_failure_data.error)
+        assert "no promoted model with a cutoff on or before 2025-01-11" in message
+        assert "cutoff 2025-01-11 or earlier" in message
+        result = run(days[2], days[-1])
+        assert result.success
+        by_date = {
+            m.partition: m.metadata["model_version"].value
+            for m in result.asset_materializations_for_node("predictions__player_points_predictions")
+        }
+    older, newer = versions[date(2025, 1, 12)], versions[date(2025, 1, 15)]
+    assert by_date == {"2025-01-13": older, "2025-01-14": older, "2025-01-15": newer, "2025-01-16": newer}

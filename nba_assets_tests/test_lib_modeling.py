@@ -310,6 +310,84 @@ def test_retraining_a_cutoff_keeps_the_version_it_competes_with(tmp_path) -> Non
     assert reg.versions_frame().height == 3
 
 
+@pytest.fixture(scope="module")
+def two_versions(tmp_path_factory) -> tuple[Any, list[str]]:
+    """A registry folder holding two promoted tiny versions (cutoffs 2025-01-12 and 2025-01-15)."""
+    root = tmp_path_factory.mktemp("registry")
+    feats = synthetic_features(date(2025, 1, 1), 20)
+    tiny = ModelConfig(iterations=3, validation_days=5, validation_min_rows=200, min_train_rows=200)
+    reg, versions = ModelRegistry(LocalObjectStore(root)), []
+    for cutoff in (date(2025, 1, 12), date(2025, 1, 15)):
+        model = train_points_model(feats, cutoff, tiny)
+        reg.save(model, True, {})
+        versions.append(model.version)
+    return root, versions
+
+
+@pytest.mark.parametrize(
+    ("damage", "names"),
+    [
+        ("record_not_json", "record.json"),
+        ("record_without_trained_at", "record.json"),
+        ("record_bad_cutoff", "record.json"),
+        ("model_garbage", "model.cbm"),
+        ("model_missing", "model.cbm"),
+        ("meta_garbage", "meta.json"),
+        ("holdout_garbage", "holdout.cbm"),
+    ],
+)
+def test_a_damaged_registry_object_is_named_never_replaced_by_another_version(
+    tmp_path, two_versions: tuple[Any, list[str]], damage: str, names: str
+) -> None:
+    """A registry entry or model file that cannot be read stops whoever reads it (the serving, the
+    gate, the bootstrap sensor) with an error naming the object, not a JSON or CatBoost message naming
+    nothing, and never serves an older version in its place."""
+    import shutil
+
+    from nba_assets.lib.modeling.registry import RegistryError
+
+    pristine, (older, newer) = two_versions
+    shutil.copytree(pristine, tmp_path, dirs_exist_ok=True)
+    reg = ModelRegistry(LocalObjectStore(tmp_path))
+    assert reg.version_for(date(2025, 1, 20)) == newer and reg.load(newer).version == newer
+    folder = tmp_path / "models" / "points_model" / newer
+    record = json.loads((folder / "record.json").read_text())
+    if damage == "record_not_json":
+        (folder / "record.json").write_text((folder / "record.json").read_text()[:40])
+    elif damage == "record_without_trained_at":
+        (folder / "record.json").write_text(
+            json.dumps({k: v for k, v in record.items() if k != "trained_at"})
+        )
+    elif damage == "record_bad_cutoff":
+        (folder / "record.json").write_text(json.dumps({**record, "cutoff": "15/01/2025"}))
+    elif damage == "model_missing":
+        (folder / "model.cbm").unlink()
+    else:
+        (folder / names).write_bytes(b"not a model")
+    with pytest.raises(RegistryError) as err:
+        fresh = ModelRegistry(LocalObjectStore(tmp_path))
+        fresh.load(fresh.version_for(date(2025, 1, 20)) or "")
+    assert newer in str(err.value) and names in str(err.value)
+
+
+def test_a_missing_hold_out_booster_is_named_not_gated_in_sample(tmp_path) -> None:
+    """Every square-root version is stored with its hold-out booster (its params hold its shift). One
+    whose holdout.cbm went missing loaded without it, and the gate silently scored it in sample
+    ("champion_in_sample", meant for versions stored before hold-outs were kept): a retrain of the same
+    cutoff with the same recipe, a tie on the hold-out models, was refused. The load names the file."""
+    from nba_assets.lib.modeling.registry import RegistryError
+
+    feats = synthetic_features(date(2025, 1, 1), 40)
+    reg = ModelRegistry(LocalObjectStore(tmp_path))
+    first = train_points_model(feats, date(2025, 1, 31), FAST)
+    assert "holdout_target_shift" in first.params
+    reg.save(first, True, {})
+    assert promotion_gate(first, reg.load(first.version), feats).metadata["basis"] == "hold_out_models"
+    (tmp_path / "models" / "points_model" / first.version / "holdout.cbm").unlink()
+    with pytest.raises(RegistryError, match=rf"{first.version}/holdout.cbm: .*missing"):
+        reg.champion_for(date(2025, 1, 31))
+
+
 def test_prediction_only_rises_with_the_monotone_features() -> None:
     """A world where minutes over the last 10 games *lower* the points (a sparse-corner artefact):
     unconstrained, the model learns it; with ``min_avg_l10`` in ``monotone_increasing`` (the shipped

@@ -8,7 +8,12 @@ import dagster as dg
 import polars as pl
 
 from nba_assets.defs.check_results import check_result
-from nba_assets.defs.partitions import dates_of, game_date_partitions, record_partition_row_counts
+from nba_assets.defs.partitions import (
+    add_partition_metadata,
+    dates_of,
+    game_date_partitions,
+    record_partition_row_counts,
+)
 from nba_assets.defs.resources import ObjectStoreResource
 from nba_assets.lib import publications
 from nba_assets.lib.modeling import checks as pchecks
@@ -73,15 +78,19 @@ def player_points_predictions(
 
     registry = ModelRegistry(object_store.get_store())
     used: dict[str, PointsModel] = {}
+    served: dict[str, str] = {}  # partition key -> the version that predicted it
 
     def model_for(day: date) -> PointsModel:
         version = registry.version_for(day)
         if version is None:
+            # a model trained without a cutoff has today's, which serves no past date
             raise dg.Failure(
-                f"predictions: no promoted model with a cutoff on or before {day}; materialize models/points_model first"
+                f"predictions: no promoted model with a cutoff on or before {day}; materialize "
+                f"models/points_model with config cutoff {day} or earlier first"
             )
         if version not in used:
             used[version] = registry.load(version)
+        served[day.isoformat()] = version
         return used[version]
 
     batch = predict_dates(props, features, dates_of(context), model_for)
@@ -93,24 +102,26 @@ def player_points_predictions(
     # none when the blocking check fails (the run's report is not written: nobody was shown them)
     now = utc_now()
     calls = publications.publishable(preds, props, now) if answered.passed else preds.clear()
-    yield dg.Output(
-        preds,
-        metadata={
-            "dagster/row_count": preds.height,
-            "players": preds["player_id"].n_unique(),
-            "models_used": sorted(used),
-            "skipped_player_dates": batch.skipped,
-            "calls_by_system": {
-                s: int(n) for s, n in preds.filter(pl.col("actionable")).group_by("system").len().iter_rows()
-            },
-            "picks_catboost_main_lines": picks.height,
-            # 0 for a run after the games' tip-offs (a backfill): nothing it says could have been acted on;
-            # an observation of each date's partition logged after its snapshot is written says
-            # "calls_published"
-            "calls_to_publish": calls.height,
-            "picks": dg.MetadataValue.md(picks_preview(picks)),
+    metadata: dict[str, Any] = {
+        "dagster/row_count": preds.height,
+        "players": preds["player_id"].n_unique(),
+        "models_used": sorted(used),
+        "skipped_player_dates": batch.skipped,
+        "calls_by_system": {
+            s: int(n) for s, n in preds.filter(pl.col("actionable")).group_by("system").len().iter_rows()
         },
-    )
+        "picks_catboost_main_lines": picks.height,
+        # 0 for a run after the games' tip-offs (a backfill): nothing it says could have been acted on;
+        # an observation of each date's partition logged after its snapshot is written says
+        # "calls_published"
+        "calls_to_publish": calls.height,
+        "picks": dg.MetadataValue.md(picks_preview(picks)),
+    }
+    # which version predicted each date: a range run's other entries describe the whole range (its
+    # "models_used" lists every version of it), so a date served by an older model is told apart from
+    # the dates a later one predicted
+    add_partition_metadata(context, {day: {"model_version": v} for day, v in served.items()}, metadata)
+    yield dg.Output(preds, metadata=metadata)
     # written once the output is stored: a run whose warehouse write failed published nothing; a failed
     # snapshot write fails the run before the observation, so "calls_published" counts only stored calls
     written = publications.write_snapshots(object_store.get_store(), calls, now, context.run_id)

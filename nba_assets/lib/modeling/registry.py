@@ -14,7 +14,8 @@ which a read-modify-write of one index object could. Version names are unique pe
 retrain of the same cutoff never overwrites the version it competes with. A date is served by the
 promoted version with the newest cutoff on or before it (of those, the one trained last); the champion
 is the one serving the newest dates. A ``registry.json`` index written before per-version records
-existed is still read.
+existed is still read. An entry or a file that cannot be read raises :class:`RegistryError` naming the
+object: the date is served by the version the registry says, or by none, never by another in its place.
 """
 
 from __future__ import annotations
@@ -32,6 +33,12 @@ PREFIX = "models/points_model"
 RECORD = "record.json"
 HOLDOUT = "holdout.cbm"
 LEGACY_INDEX = "registry.json"
+# what :meth:`ModelRegistry.save` writes in a record (and the legacy index held for each version)
+RECORD_FIELDS = ("version", "cutoff", "trained_at", "validation_mae", "promoted", "gate")
+
+
+class RegistryError(ValueError):
+    """A registry entry or model file is missing or unreadable; the message names the object."""
 
 
 class ModelRegistry:
@@ -46,16 +53,49 @@ class ModelRegistry:
             records = {}
             legacy = f"{self.prefix}/{LEGACY_INDEX}"
             if self.store.exists(legacy):
-                for entry in json.loads(self.store.get_bytes(legacy))["versions"]:
-                    records[entry["version"]] = entry
+                index = self._json(legacy)
+                if not isinstance(index, dict) or not isinstance(index.get("versions"), list):
+                    raise RegistryError(f"model registry {self.store.uri(legacy)}: no list of versions")
+                for entry in index["versions"]:
+                    records[self._entry(entry, legacy)["version"]] = entry
             for key in self.store.list_keys(f"{self.prefix}/"):
                 if key.endswith(f"/{RECORD}"):
-                    entry = json.loads(self.store.get_bytes(key))
+                    entry = self._entry(self._json(key), key)
                     records[entry["version"]] = entry
             self._cached = sorted(
                 records.values(), key=lambda v: (datetime.fromisoformat(v["trained_at"]), v["version"])
             )
         return self._cached
+
+    def _json(self, key: str, data: bytes | None = None) -> Any:
+        """The JSON object ``key`` (or its ``data``, already read)."""
+        try:
+            return json.loads(self.store.get_bytes(key) if data is None else data)
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise RegistryError(f"model registry {self.store.uri(key)}: not JSON ({e})") from None
+
+    def _entry(self, entry: Any, key: str) -> dict[str, Any]:
+        """``entry`` (read from ``key``) when it holds every field of a record, with a date ``cutoff``,
+        a timestamp ``trained_at`` and a true or false ``promoted``."""
+        where = f"model registry {self.store.uri(key)}"
+        if not isinstance(entry, dict):
+            raise RegistryError(f"{where}: an entry is not an object ({type(entry).__name__})")
+        missing = [f for f in RECORD_FIELDS if f not in entry]
+        if missing:
+            raise RegistryError(f"{where}: entry {entry.get('version')!r} lacks {', '.join(missing)}")
+        for field, parse in (("cutoff", date.fromisoformat), ("trained_at", datetime.fromisoformat)):
+            try:
+                parse(entry[field])
+            except (TypeError, ValueError):
+                raise RegistryError(
+                    f"{where}: entry {entry['version']!r} field '{field}' is not ISO (value: {entry[field]!r})"
+                ) from None
+        if not isinstance(entry["promoted"], bool):
+            raise RegistryError(
+                f"{where}: entry {entry['version']!r} field 'promoted' is not true or false "
+                f"(value: {entry['promoted']!r})"
+            )
+        return entry
 
     def save(self, model: PointsModel, promoted: bool, gate: dict[str, Any]) -> None:
         """Store the version (always); when ``promoted`` it is the champion from now on."""
@@ -95,13 +135,35 @@ class ModelRegistry:
         return self._serving()
 
     def load(self, version: str) -> PointsModel:
+        """The stored version (without its hold-out booster when it was stored without one, before they
+        were kept); a missing model, metadata or hold-out file, or one that cannot be read, raises
+        :class:`RegistryError` naming it. A square-root version's params hold its hold-out booster's
+        shift: it was stored with one, and the gate must not score it in sample for want of the file."""
         base = f"{self.prefix}/{version}"
         holdout = f"{base}/{HOLDOUT}"
-        return PointsModel.from_bytes(
-            self.store.get_bytes(f"{base}/model.cbm"),
-            self.store.get_bytes(f"{base}/meta.json"),
-            self.store.get_bytes(holdout) if self.store.exists(holdout) else None,
+        meta = self._file(f"{base}/meta.json", version)
+        parsed = self._json(f"{base}/meta.json", meta)
+        params = parsed.get("params") if isinstance(parsed, dict) else None
+        has_holdout = (isinstance(params, dict) and "holdout_target_shift" in params) or self.store.exists(
+            holdout
         )
+        try:
+            return PointsModel.from_bytes(
+                self._file(f"{base}/model.cbm", version),
+                meta,
+                self._file(holdout, version) if has_holdout else None,
+            )
+        except RegistryError:
+            raise
+        except Exception as e:
+            raise RegistryError(
+                f"model registry {self.store.uri(base)}: version {version} cannot be loaded: {type(e).__name__}: {e}"
+            ) from e
+
+    def _file(self, key: str, version: str) -> bytes:
+        if not self.store.exists(key):
+            raise RegistryError(f"model registry {self.store.uri(key)}: version {version}'s file is missing")
+        return self.store.get_bytes(key)
 
     def load_champion(self) -> PointsModel | None:
         version = self.champion_version()

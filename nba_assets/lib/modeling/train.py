@@ -27,7 +27,7 @@ from typing import Any, TypeAlias
 
 import numpy as np
 import polars as pl
-from catboost import CatBoostRegressor
+from catboost import CatBoostError, CatBoostRegressor
 
 from nba_assets.lib.features.catalog import BASE_FEATURES
 from nba_assets.lib.modeling.baselines import baseline_predictions
@@ -172,13 +172,13 @@ class PointsModel:
             train_end=date.fromisoformat(meta["train_end"]),
             features=list(meta["features"]),
             params=dict(meta["params"]),
-            booster=_booster_from(blob, meta["params"], "target_shift"),
+            booster=_booster_from(blob, meta["params"], "target_shift", "model.cbm"),
             sigma=SigmaModel(**meta["sigma"]),
             calibration=Isotonic(**meta["calibration"]),
             metrics=dict(meta["metrics"]),
             calibration_line=Isotonic(**meta["calibration_line"]) if meta.get("calibration_line") else None,
             holdout_booster=(
-                _booster_from(holdout, meta["params"], "holdout_target_shift")
+                _booster_from(holdout, meta["params"], "holdout_target_shift", "holdout.cbm")
                 if holdout is not None
                 else None
             ),
@@ -195,14 +195,18 @@ def _booster_bytes(booster: Booster) -> bytes:
         return path.read_bytes()
 
 
-def _booster_from(blob: bytes, params: dict[str, Any], shift_key: str) -> Booster:
+def _booster_from(blob: bytes, params: dict[str, Any], shift_key: str, name: str) -> Booster:
     """A stored booster, as it was fitted: of sqrt(points) with its shift (``params[shift_key]``) when
-    the version's ``params["target"]`` says so, else of points (every version stored before)."""
+    the version's ``params["target"]`` says so, else of points (every version stored before). ``name``:
+    its file, named when CatBoost cannot read it (its own message names a temporary file)."""
     booster = CatBoostRegressor()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "m.cbm"
         path.write_bytes(blob)
-        booster.load_model(str(path))
+        try:
+            booster.load_model(str(path))
+        except CatBoostError as e:
+            raise ValueError(f"{name} is not a CatBoost model ({e})") from None
     if params.get("target") == "sqrt":
         return SqrtBooster(booster, float(params[shift_key]))
     return booster
