@@ -362,12 +362,16 @@ def test_the_model_materialization_says_what_its_p_over_was_calibrated_on(runs: 
     metrics, as the backtest report's Models table gives them."""
     run = runs[0]
     (shown,) = run.events[("weekly_retrain_job", "models/points_model", None)]
-    stored = json.loads(
+    meta = json.loads(
         (run.settings.object_store_root / "models/points_model" / _version(run) / "meta.json").read_text()
-    )["metrics"]
+    )
+    stored = meta["metrics"]
     for key in ("calibrated_on", "calibration_map", "calibration_rows"):
         assert getattr(shown[key], "value", shown[key]) == stored[key], key
     assert stored["calibration_map"] == "isotonic" and stored["calibration_rows"] > 0
+    # and what the version was fitted with: its feature list and parameters, as meta.json holds them
+    assert shown["feature_names"].value == meta["features"] and len(meta["features"]) == 48
+    assert shown["params"].value == meta["params"] and meta["params"]["target"] == "sqrt"
 
 
 def _metadata(run: Run) -> dict[tuple[str, str, str | None], list[dict[str, str]]]:

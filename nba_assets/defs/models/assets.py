@@ -124,6 +124,9 @@ def points_model(
             "calibration_rows": m["calibration_rows"],
             "blend_weight": round(m["blend_weight"], 3),
             "features": len(candidate.features),
+            # what the version was fitted with, as its meta.json in the registry holds them
+            "feature_names": dg.MetadataValue.json(list(candidate.features)),
+            "params": dg.MetadataValue.json(candidate.params),
             "reliability_out_of_sample": (
                 dg.MetadataValue.md(markdown_table(pl.DataFrame(m["reliability_out_of_sample"]), 12))
                 if m["reliability_out_of_sample"] is not None
