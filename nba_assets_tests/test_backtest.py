@@ -104,6 +104,29 @@ def test_lines_csv_refuses_a_line_neither_main_nor_alternate(dev_lines_path: Pat
     assert "blank.csv" in msg and "is_main_line" in msg and frame["player_name"][7] in msg
 
 
+@pytest.mark.parametrize(
+    "column", ["game_date", "game_time_utc", "snapshot_utc", "home_abbr", "away_abbr", "bookmaker"]
+)
+def test_lines_csv_refuses_a_line_without_a_value_every_line_needs(
+    dev_lines_path: Path, tmp_path: Path, column: str
+) -> None:
+    """A blank game_date dropped the line from the window without a word (not counted outside it
+    either), a blank time quarantined it as a 'snapshot after tip-off', and a blank team or book
+    failed the raw contract only after the warehouse was extended, naming neither the file nor the row."""
+    frame = pl.read_csv(dev_lines_path, infer_schema=False, n_rows=50)
+    frame = frame.with_columns(
+        pl.when(pl.int_range(pl.len()) == 7).then(None).otherwise(pl.col(column)).alias(column)
+    )
+    path = tmp_path / "blank.csv"
+    frame.write_csv(path)
+    with pytest.raises(SourceDataError) as err:
+        read_lines_csv(path)
+    msg = str(err.value)
+    # the file, the column, the row (line 9: the header is line 1) and what the line is
+    assert "blank.csv" in msg and f"'{column}' is empty" in msg and "line 9 of the file" in msg
+    assert frame["player_name"][7] in msg
+
+
 def test_lines_csv_missing_column(tmp_path: Path, dev_lines_path: Path) -> None:
     path = tmp_path / "short.csv"
     pl.read_csv(dev_lines_path, infer_schema=False, n_rows=5).drop("bookmaker").write_csv(path)

@@ -30,6 +30,10 @@ GUARANTEED_COLUMNS = (
     "under_odds",
     "is_main_line",
 )
+# values every line has (is_main_line too, refused below with its own words): a blank game_date dropped
+# the line from the window without a word, a blank time quarantined it as a snapshot after tip-off, and a
+# blank team or book failed the raw contract only once the warehouse was extended, naming no file or row
+REQUIRED_VALUES = ("game_date", "game_time_utc", "snapshot_utc", "home_abbr", "away_abbr", "bookmaker")
 UTC = pl.Datetime("us", "UTC")
 
 
@@ -42,6 +46,10 @@ def lines_from_frame(frame: pl.DataFrame, source: str = "lines_csv") -> pl.DataF
         if frame.schema[c].is_nested():
             raise SourceDataError(source, c, "is not a text column", str(frame.schema[c]))
     f = frame.select([pl.col(c).cast(pl.Utf8) for c in GUARANTEED_COLUMNS])
+    for c in REQUIRED_VALUES:
+        blank = f[c].is_null() | (f[c].str.strip_chars() == "")
+        if blank.any():
+            raise SourceDataError(source, c, f"is empty on {blank.sum()} line(s), first {_where(f, blank)}")
     casts: dict[str, pl.Expr] = {
         "game_date": pl.col("game_date").str.strip_chars().str.to_date("%Y-%m-%d", strict=True),
         "tipoff_utc": pl.col("game_time_utc").str.strip_chars().str.to_datetime(time_zone="UTC", strict=True),
@@ -112,6 +120,15 @@ def lines_from_frame(frame: pl.DataFrame, source: str = "lines_csv") -> pl.DataF
         }
     )
     return schemas.conform(out, schemas.PROPS_SCHEMA, source)
+
+
+def _where(f: pl.DataFrame, bad: pl.Series) -> str:
+    """The first row of ``f`` flagged by ``bad``: its line in the file (the header is line 1) and the line."""
+    i = int(bad.arg_true()[0])
+    r = f.row(i, named=True)
+    return (
+        f"line {i + 2} of the file ({r['player_name']} {r['line']} at {r['bookmaker']} on {r['game_date']})"
+    )
 
 
 def _first_bad(values: pl.Series, expr: pl.Expr, column: str) -> object:
