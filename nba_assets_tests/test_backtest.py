@@ -127,6 +127,35 @@ def test_lines_csv_refuses_a_line_without_a_value_every_line_needs(
     assert frame["player_name"][7] in msg
 
 
+def test_lines_csv_reads_the_books_team_spellings_and_refuses_an_unknown_team(
+    dev_lines_path: Path, tmp_path: Path
+) -> None:
+    """NO, GS, PHO, UTAH, SA, NY, BRK (the spellings teams.tricode knows) were read as they were and failed
+    the raw contract in read_inputs, with a traceback after the warehouse was extended ('lines_csv: field
+    home_abbr has unknown home team ... BRK', naming no file or row)."""
+    frame = pl.read_csv(dev_lines_path, infer_schema=False).filter(
+        pl.col("game_date").is_between(pl.lit("2025-11-18"), pl.lit("2025-11-20"))
+    )
+    books = {"NOP": "NO", "GSW": "GS", "PHX": "PHO", "UTA": "Utah", "SAS": "SA", "NYK": "NY", "BKN": "BRK"}
+    spelled = frame.with_columns(pl.col("home_abbr", "away_abbr").replace(books))
+    assert spelled.filter(pl.col("home_abbr").is_in(list(books.values()))).height > 100
+    original, other = tmp_path / "lines.csv", tmp_path / "spelled.csv"
+    frame.write_csv(original)
+    spelled.write_csv(other)
+    assert read_lines_csv(other).drop("source").equals(read_lines_csv(original).drop("source"))
+    unknown = tmp_path / "unknown.csv"
+    frame.with_columns(
+        pl.when(pl.int_range(pl.len()) == 7)
+        .then(pl.lit("XYZ"))
+        .otherwise(pl.col("away_abbr"))
+        .alias("away_abbr")
+    ).write_csv(unknown)
+    with pytest.raises(SourceDataError) as err:
+        read_lines_csv(unknown)
+    msg = str(err.value)
+    assert "unknown.csv" in msg and "'away_abbr'" in msg and "line 9 of the file" in msg and "XYZ" in msg
+
+
 def test_lines_csv_missing_column(tmp_path: Path, dev_lines_path: Path) -> None:
     path = tmp_path / "short.csv"
     pl.read_csv(dev_lines_path, infer_schema=False, n_rows=5).drop("bookmaker").write_csv(path)

@@ -15,6 +15,7 @@ import polars as pl
 
 from nba_assets.lib import schemas
 from nba_assets.lib.errors import SourceDataError
+from nba_assets.lib.teams import tricode
 
 GUARANTEED_COLUMNS = (
     "game_date",
@@ -105,8 +106,8 @@ def lines_from_frame(frame: pl.DataFrame, source: str = "lines_csv") -> pl.DataF
             "event_id": f["event_id"].str.strip_chars(),
             "tipoff_utc": parsed["tipoff_utc"].cast(UTC),
             "snapshot_utc": parsed["snapshot_utc"].cast(UTC),
-            "home_abbr": f["home_abbr"].str.strip_chars().str.to_uppercase(),
-            "away_abbr": f["away_abbr"].str.strip_chars().str.to_uppercase(),
+            "home_abbr": _team_codes(f, "home_abbr", source),
+            "away_abbr": _team_codes(f, "away_abbr", source),
             "bookmaker": f["bookmaker"].str.strip_chars(),
             "player_name": f["player_name"].str.strip_chars(),
             "player_id": pl.Series([None] * f.height, dtype=pl.Int64),
@@ -120,6 +121,25 @@ def lines_from_frame(frame: pl.DataFrame, source: str = "lines_csv") -> pl.DataF
         }
     )
     return schemas.conform(out, schemas.PROPS_SCHEMA, source)
+
+
+def _team_codes(f: pl.DataFrame, column: str, source: str) -> pl.Series:
+    """``column`` as NBA tricodes: a book's spelling (NO, GS, PHO, UTAH, BRK, a full name: the aliases of
+    :func:`nba_assets.lib.teams.tricode`) is its team; an unknown team is refused, naming its line (it
+    failed the raw contract only once the warehouse was extended, naming no file or row)."""
+    codes: dict[str, str] = {}
+    for value in f[column].unique().to_list():
+        try:
+            codes[value] = tricode(value, source, column)
+        except SourceDataError:
+            bad = f[column] == value
+            raise SourceDataError(
+                source,
+                column,
+                f"is not a known NBA team on {bad.sum()} line(s), first {_where(f, bad)}",
+                value,
+            ) from None
+    return f[column].replace_strict(codes, return_dtype=pl.Utf8)
 
 
 def _where(f: pl.DataFrame, bad: pl.Series) -> str:
