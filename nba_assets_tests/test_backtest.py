@@ -156,6 +156,30 @@ def test_lines_csv_reads_the_books_team_spellings_and_refuses_an_unknown_team(
     assert "unknown.csv" in msg and "'away_abbr'" in msg and "line 9 of the file" in msg and "XYZ" in msg
 
 
+def test_lines_csv_skips_blank_lines_of_the_file(dev_lines_path: Path, tmp_path: Path) -> None:
+    """A blank line (a file ending in two newlines, a gap between two exports pasted together) is read by
+    polars as a row of nulls: it was refused as a line with a blank is_main_line ('None None at None on
+    None'). It holds no line: skipped, and a later line's error still names its line of the file."""
+    frame = pl.read_csv(dev_lines_path, infer_schema=False, n_rows=50)
+
+    def with_gaps(frame: pl.DataFrame, name: str) -> Path:  # a blank line 22 (after 20 lines) and at the end
+        rows = frame.write_csv().split("\n")
+        path = tmp_path / name
+        path.write_text("\n".join([*rows[:21], "", *rows[21:]]) + "\n")
+        return path
+
+    original = tmp_path / "lines.csv"
+    frame.write_csv(original)
+    gaps = read_lines_csv(with_gaps(frame, "gaps.csv"))
+    assert gaps.drop("source").equals(read_lines_csv(original).drop("source"))
+    # the 30th line of the frame is line 32 of the file: the header, 29 lines, the blank one
+    bad = frame.with_columns(
+        pl.when(pl.int_range(pl.len()) == 29).then(None).otherwise(pl.col("bookmaker")).alias("bookmaker")
+    )
+    with pytest.raises(SourceDataError, match="'bookmaker' is empty on 1 line.s., first line 32 of the file"):
+        read_lines_csv(with_gaps(bad, "bad.csv"))
+
+
 def test_lines_csv_missing_column(tmp_path: Path, dev_lines_path: Path) -> None:
     path = tmp_path / "short.csv"
     pl.read_csv(dev_lines_path, infer_schema=False, n_rows=5).drop("bookmaker").write_csv(path)

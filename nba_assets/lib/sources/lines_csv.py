@@ -46,7 +46,12 @@ def lines_from_frame(frame: pl.DataFrame, source: str = "lines_csv") -> pl.DataF
     for c in GUARANTEED_COLUMNS:  # a nested column (list ...) has no text form to parse
         if frame.schema[c].is_nested():
             raise SourceDataError(source, c, "is not a text column", str(frame.schema[c]))
-    f = frame.select([pl.col(c).cast(pl.Utf8) for c in GUARANTEED_COLUMNS])
+    # each row's line of the file (the header is line 1), for the errors; a blank line of the file, which
+    # polars reads as a row of nulls, holds no line: skipped (it was refused as a blank is_main_line)
+    blank_lines = frame.select(pl.all_horizontal(pl.all().is_null())).to_series()
+    f = frame.select(
+        *[pl.col(c).cast(pl.Utf8) for c in GUARANTEED_COLUMNS], pl.int_range(2, pl.len() + 2).alias("_line")
+    ).filter(~blank_lines)
     for c in REQUIRED_VALUES:
         blank = f[c].is_null() | (f[c].str.strip_chars() == "")
         if blank.any():
@@ -143,12 +148,9 @@ def _team_codes(f: pl.DataFrame, column: str, source: str) -> pl.Series:
 
 
 def _where(f: pl.DataFrame, bad: pl.Series) -> str:
-    """The first row of ``f`` flagged by ``bad``: its line in the file (the header is line 1) and the line."""
-    i = int(bad.arg_true()[0])
-    r = f.row(i, named=True)
-    return (
-        f"line {i + 2} of the file ({r['player_name']} {r['line']} at {r['bookmaker']} on {r['game_date']})"
-    )
+    """The first row of ``f`` flagged by ``bad``: its line of the file (``_line``) and the line."""
+    r = f.row(int(bad.arg_true()[0]), named=True)
+    return f"line {r['_line']} of the file ({r['player_name']} {r['line']} at {r['bookmaker']} on {r['game_date']})"
 
 
 def _first_bad(values: pl.Series, expr: pl.Expr, column: str) -> object:
