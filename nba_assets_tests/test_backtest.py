@@ -180,6 +180,29 @@ def test_lines_csv_skips_blank_lines_of_the_file(dev_lines_path: Path, tmp_path:
         read_lines_csv(with_gaps(bad, "bad.csv"))
 
 
+def test_lines_csv_refuses_a_game_date_that_is_not_the_tip_offs_et_date(
+    dev_lines_path: Path, tmp_path: Path
+) -> None:
+    """``game_date`` is the ET date of ``game_time_utc`` on every line of the dev file (and in production,
+    where the feed's date is derived so). A file dated by UTC (as the PRA files' odds_event_date is) was read
+    as it was: on 2025-11-18..20 every evening game moved to the next date, 168 player-dates were PASSed
+    unscheduled_game and 10 lined players predicted and graded on a game the next day."""
+    frame = pl.read_csv(dev_lines_path, infer_schema=False).filter(
+        pl.col("game_date") == pl.lit("2025-11-18")
+    )
+    utc = frame.with_columns(pl.col("game_time_utc").str.slice(0, 10).alias("game_date"))
+    late = utc["game_date"] != frame["game_date"]
+    assert late.any()
+    path = tmp_path / "utc.csv"
+    utc.write_csv(path)
+    with pytest.raises(SourceDataError) as err:
+        read_lines_csv(path)
+    msg = str(err.value)
+    first = int(late.arg_true()[0])
+    assert "utc.csv" in msg and "'game_date'" in msg and f"line {first + 2} of the file" in msg
+    assert utc["game_date"][first] in msg and frame["game_date"][first] in msg
+
+
 def test_lines_csv_missing_column(tmp_path: Path, dev_lines_path: Path) -> None:
     path = tmp_path / "short.csv"
     pl.read_csv(dev_lines_path, infer_schema=False, n_rows=5).drop("bookmaker").write_csv(path)

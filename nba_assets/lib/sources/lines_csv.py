@@ -84,6 +84,20 @@ def lines_from_frame(frame: pl.DataFrame, source: str = "lines_csv") -> pl.DataF
         nulls = parsed[name].is_null() & f[column].is_not_null() & (f[column].str.strip_chars() != "")
         if nulls.any():
             raise SourceDataError(source, column, "does not parse", f[column].filter(nulls)[0])
+    # the game's ET date, as the feed's is derived in production (every line of the dev file): a file dated
+    # by UTC moved every evening game to the next date, where the schedule has no such game (PASSed
+    # unscheduled_game) or its team's next game (predicted and graded on that game)
+    et = parsed["tipoff_utc"].dt.convert_time_zone("America/New_York").dt.date()
+    off = et != parsed["game_date"]
+    if off.any():
+        i = int(off.arg_true()[0])
+        raise SourceDataError(
+            source,
+            "game_date",
+            f"is not the ET date of game_time_utc on {off.sum()} line(s), first {_where(f, off)}: "
+            f"tip-off {f['game_time_utc'][i]} is on {et[i]} in New York",
+            f["game_date"][i],
+        )
     for name in ("over_price", "under_price"):
         s = parsed[name]
         bad = s.is_not_null() & ((s.abs() < 100) | (s.abs() > 100_000) | (s != s.round(0)))
