@@ -203,6 +203,26 @@ def test_lines_csv_refuses_a_game_date_that_is_not_the_tip_offs_et_date(
     assert utc["game_date"][first] in msg and frame["game_date"][first] in msg
 
 
+def test_lines_csv_says_why_a_file_is_not_a_readable_csv(dev_lines_path: Path, tmp_path: Path) -> None:
+    """A file polars cannot read was refused as 'is not a readable CSV (ComputeError)' whatever the cause:
+    an export saved in a Windows code page ('Dennis Schröder' in latin-1) said nothing of its encoding or
+    where it is, a line with more fields than the header nothing of that."""
+    frame = pl.read_csv(dev_lines_path, infer_schema=False, n_rows=30).select(GUARANTEED_COLUMNS)
+    rows = frame.write_csv().split("\n")
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes(
+        "\n".join(
+            [*rows[:12], rows[12].replace(frame["player_name"][11], "Dennis Schröder"), *rows[13:]]
+        ).encode("latin-1")
+    )
+    with pytest.raises(SourceDataError, match="latin.csv.*not UTF-8 at line 13 of the file"):
+        read_lines_csv(latin)
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text("\n".join([*rows[:5], rows[5] + ",1", *rows[6:]]))
+    with pytest.raises(SourceDataError, match="ragged.csv.*more fields"):
+        read_lines_csv(ragged)
+
+
 def test_lines_csv_missing_column(tmp_path: Path, dev_lines_path: Path) -> None:
     path = tmp_path / "short.csv"
     pl.read_csv(dev_lines_path, infer_schema=False, n_rows=5).drop("bookmaker").write_csv(path)

@@ -188,9 +188,24 @@ def read_lines_csv(path: str | Path) -> pl.DataFrame:
         frame = pl.read_csv(p, infer_schema=False)
     except (pl.exceptions.ComputeError, pl.exceptions.NoDataError, OSError) as exc:
         raise SourceDataError(
-            source, "file", f"is not a readable CSV ({type(exc).__name__})", p.name
+            source, "file", f"is not a readable CSV ({type(exc).__name__}: {_unreadable(p, exc)})", p.name
         ) from None
     return lines_from_frame(frame, source)
+
+
+def _unreadable(p: Path, exc: Exception) -> str:
+    """Why polars could not read ``p``: text that is not UTF-8 (an export saved in a Windows code page), named
+    at its line, else polars' own first line (it said only the exception's class)."""
+    try:
+        data = p.read_bytes()
+        data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        return f"not UTF-8 at line {line} of the file, byte {data[err.start]:#04x}: save it as UTF-8"
+    except OSError:
+        pass
+    reason = str(exc).strip().splitlines()
+    return reason[0][:200] if reason else "no detail"
 
 
 def outside_window(lines: pl.DataFrame, start: date, end: date) -> str:
