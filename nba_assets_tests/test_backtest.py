@@ -83,6 +83,8 @@ def test_lines_csv_bad_values_name_source_field_and_value(
         read_lines_csv(path)
     msg = str(err.value)
     assert "bad.csv" in msg and field in msg and value in msg
+    # and the row: line 9 of the file (the header is line 1), and what the line is
+    assert "line 9 of the file" in msg and frame["player_name"][7] in msg
 
 
 def test_lines_csv_refuses_a_line_neither_main_nor_alternate(dev_lines_path: Path, tmp_path: Path) -> None:

@@ -79,11 +79,14 @@ def lines_from_frame(frame: pl.DataFrame, source: str = "lines_csv") -> pl.DataF
             parsed[name] = f.select(expr.alias(name)).to_series()
         except (pl.exceptions.InvalidOperationError, pl.exceptions.ComputeError):
             bad = _first_bad(f[column], expr, column)
-            raise SourceDataError(source, column, "does not parse", bad) from None
+            at = f" on {_where(f, f[column] == bad)}" if bad is not None else ""
+            raise SourceDataError(source, column, f"does not parse{at}", bad) from None
         # a value that is present but parsed to null is as bad as one that raised
         nulls = parsed[name].is_null() & f[column].is_not_null() & (f[column].str.strip_chars() != "")
         if nulls.any():
-            raise SourceDataError(source, column, "does not parse", f[column].filter(nulls)[0])
+            raise SourceDataError(
+                source, column, f"does not parse on {_where(f, nulls)}", f[column].filter(nulls)[0]
+            )
     # the game's ET date, as the feed's is derived in production (every line of the dev file): a file dated
     # by UTC moved every evening game to the next date, where the schedule has no such game (PASSed
     # unscheduled_game) or its team's next game (predicted and graded on that game)
@@ -102,11 +105,14 @@ def lines_from_frame(frame: pl.DataFrame, source: str = "lines_csv") -> pl.DataF
         s = parsed[name]
         bad = s.is_not_null() & ((s.abs() < 100) | (s.abs() > 100_000) | (s != s.round(0)))
         if bad.any():
-            raise SourceDataError(source, origin[name], "is not an American price", s.filter(bad)[0])
+            raise SourceDataError(
+                source, origin[name], f"is not an American price on {_where(f, bad)}", s.filter(bad)[0]
+            )
     main = parsed["is_main_line"]
     if (main.is_not_null() & ~main.is_in([0.0, 1.0])).any():
+        bad = main.is_not_null() & ~main.is_in([0.0, 1.0])
         raise SourceDataError(
-            source, "is_main_line", "is not 0 or 1", main.filter(~main.is_in([0.0, 1.0]))[0]
+            source, "is_main_line", f"is not 0 or 1 on {_where(f, bad)}", main.filter(bad)[0]
         )
     if main.is_null().any():
         # a blank would make the line neither main nor alternate: out of the consensus and every
@@ -115,7 +121,7 @@ def lines_from_frame(frame: pl.DataFrame, source: str = "lines_csv") -> pl.DataF
         raise SourceDataError(
             source,
             "is_main_line",
-            "is empty (0 or 1 on every line)",
+            f"is empty (0 or 1 on every line) on line {first['_line']} of the file",
             f"{first['player_name']} {first['line']} at {first['bookmaker']} on {first['game_date']}",
         )
     out = pl.DataFrame(
