@@ -83,6 +83,8 @@ def test_lines_csv_bad_values_name_source_field_and_value(
         read_lines_csv(path)
     msg = str(err.value)
     assert "bad.csv" in msg and field in msg and value in msg
+    # and the row: line 9 of the file (the header is line 1), and what the line is
+    assert "line 9 of the file" in msg and frame["player_name"][7] in msg
 
 
 def test_lines_csv_refuses_a_line_neither_main_nor_alternate(dev_lines_path: Path, tmp_path: Path) -> None:
@@ -102,6 +104,125 @@ def test_lines_csv_refuses_a_line_neither_main_nor_alternate(dev_lines_path: Pat
         read_lines_csv(path)
     msg = str(err.value)
     assert "blank.csv" in msg and "is_main_line" in msg and frame["player_name"][7] in msg
+
+
+@pytest.mark.parametrize(
+    "column", ["game_date", "game_time_utc", "snapshot_utc", "home_abbr", "away_abbr", "bookmaker"]
+)
+def test_lines_csv_refuses_a_line_without_a_value_every_line_needs(
+    dev_lines_path: Path, tmp_path: Path, column: str
+) -> None:
+    """A blank game_date dropped the line from the window without a word (not counted outside it
+    either), a blank time quarantined it as a 'snapshot after tip-off', and a blank team or book
+    failed the raw contract only after the warehouse was extended, naming neither the file nor the row."""
+    frame = pl.read_csv(dev_lines_path, infer_schema=False, n_rows=50)
+    frame = frame.with_columns(
+        pl.when(pl.int_range(pl.len()) == 7).then(None).otherwise(pl.col(column)).alias(column)
+    )
+    path = tmp_path / "blank.csv"
+    frame.write_csv(path)
+    with pytest.raises(SourceDataError) as err:
+        read_lines_csv(path)
+    msg = str(err.value)
+    # the file, the column, the row (line 9: the header is line 1) and what the line is
+    assert "blank.csv" in msg and f"'{column}' is empty" in msg and "line 9 of the file" in msg
+    assert frame["player_name"][7] in msg
+
+
+def test_lines_csv_reads_the_books_team_spellings_and_refuses_an_unknown_team(
+    dev_lines_path: Path, tmp_path: Path
+) -> None:
+    """NO, GS, PHO, UTAH, SA, NY, BRK (the spellings teams.tricode knows) were read as they were and failed
+    the raw contract in read_inputs, with a traceback after the warehouse was extended ('lines_csv: field
+    home_abbr has unknown home team ... BRK', naming no file or row)."""
+    frame = pl.read_csv(dev_lines_path, infer_schema=False).filter(
+        pl.col("game_date").is_between(pl.lit("2025-11-18"), pl.lit("2025-11-20"))
+    )
+    books = {"NOP": "NO", "GSW": "GS", "PHX": "PHO", "UTA": "Utah", "SAS": "SA", "NYK": "NY", "BKN": "BRK"}
+    spelled = frame.with_columns(pl.col("home_abbr", "away_abbr").replace(books))
+    assert spelled.filter(pl.col("home_abbr").is_in(list(books.values()))).height > 100
+    original, other = tmp_path / "lines.csv", tmp_path / "spelled.csv"
+    frame.write_csv(original)
+    spelled.write_csv(other)
+    assert read_lines_csv(other).drop("source").equals(read_lines_csv(original).drop("source"))
+    unknown = tmp_path / "unknown.csv"
+    frame.with_columns(
+        pl.when(pl.int_range(pl.len()) == 7)
+        .then(pl.lit("XYZ"))
+        .otherwise(pl.col("away_abbr"))
+        .alias("away_abbr")
+    ).write_csv(unknown)
+    with pytest.raises(SourceDataError) as err:
+        read_lines_csv(unknown)
+    msg = str(err.value)
+    assert "unknown.csv" in msg and "'away_abbr'" in msg and "line 9 of the file" in msg and "XYZ" in msg
+
+
+def test_lines_csv_skips_blank_lines_of_the_file(dev_lines_path: Path, tmp_path: Path) -> None:
+    """A blank line (a file ending in two newlines, a gap between two exports pasted together) is read by
+    polars as a row of nulls: it was refused as a line with a blank is_main_line ('None None at None on
+    None'). It holds no line: skipped, and a later line's error still names its line of the file."""
+    frame = pl.read_csv(dev_lines_path, infer_schema=False, n_rows=50)
+
+    def with_gaps(frame: pl.DataFrame, name: str) -> Path:  # a blank line 22 (after 20 lines) and at the end
+        rows = frame.write_csv().split("\n")
+        path = tmp_path / name
+        path.write_text("\n".join([*rows[:21], "", *rows[21:]]) + "\n")
+        return path
+
+    original = tmp_path / "lines.csv"
+    frame.write_csv(original)
+    gaps = read_lines_csv(with_gaps(frame, "gaps.csv"))
+    assert gaps.drop("source").equals(read_lines_csv(original).drop("source"))
+    # the 30th line of the frame is line 32 of the file: the header, 29 lines, the blank one
+    bad = frame.with_columns(
+        pl.when(pl.int_range(pl.len()) == 29).then(None).otherwise(pl.col("bookmaker")).alias("bookmaker")
+    )
+    with pytest.raises(SourceDataError, match="'bookmaker' is empty on 1 line.s., first line 32 of the file"):
+        read_lines_csv(with_gaps(bad, "bad.csv"))
+
+
+def test_lines_csv_refuses_a_game_date_that_is_not_the_tip_offs_et_date(
+    dev_lines_path: Path, tmp_path: Path
+) -> None:
+    """``game_date`` is the ET date of ``game_time_utc`` on every line of the dev file (and in production,
+    where the feed's date is derived so). A file dated by UTC (as the PRA files' odds_event_date is) was read
+    as it was: on 2025-11-18..20 every evening game moved to the next date, 168 player-dates were PASSed
+    unscheduled_game and 10 lined players predicted and graded on a game the next day."""
+    frame = pl.read_csv(dev_lines_path, infer_schema=False).filter(
+        pl.col("game_date") == pl.lit("2025-11-18")
+    )
+    utc = frame.with_columns(pl.col("game_time_utc").str.slice(0, 10).alias("game_date"))
+    late = utc["game_date"] != frame["game_date"]
+    assert late.any()
+    path = tmp_path / "utc.csv"
+    utc.write_csv(path)
+    with pytest.raises(SourceDataError) as err:
+        read_lines_csv(path)
+    msg = str(err.value)
+    first = int(late.arg_true()[0])
+    assert "utc.csv" in msg and "'game_date'" in msg and f"line {first + 2} of the file" in msg
+    assert utc["game_date"][first] in msg and frame["game_date"][first] in msg
+
+
+def test_lines_csv_says_why_a_file_is_not_a_readable_csv(dev_lines_path: Path, tmp_path: Path) -> None:
+    """A file polars cannot read was refused as 'is not a readable CSV (ComputeError)' whatever the cause:
+    an export saved in a Windows code page ('Dennis Schröder' in latin-1) said nothing of its encoding or
+    where it is, a line with more fields than the header nothing of that."""
+    frame = pl.read_csv(dev_lines_path, infer_schema=False, n_rows=30).select(GUARANTEED_COLUMNS)
+    rows = frame.write_csv().split("\n")
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes(
+        "\n".join(
+            [*rows[:12], rows[12].replace(frame["player_name"][11], "Dennis Schröder"), *rows[13:]]
+        ).encode("latin-1")
+    )
+    with pytest.raises(SourceDataError, match="latin.csv.*not UTF-8 at line 13 of the file"):
+        read_lines_csv(latin)
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text("\n".join([*rows[:5], rows[5] + ",1", *rows[6:]]))
+    with pytest.raises(SourceDataError, match="ragged.csv.*more fields"):
+        read_lines_csv(ragged)
 
 
 def test_lines_csv_missing_column(tmp_path: Path, dev_lines_path: Path) -> None:

@@ -15,6 +15,7 @@ import polars as pl
 
 from nba_assets.lib import schemas
 from nba_assets.lib.errors import SourceDataError
+from nba_assets.lib.teams import tricode
 
 GUARANTEED_COLUMNS = (
     "game_date",
@@ -30,6 +31,10 @@ GUARANTEED_COLUMNS = (
     "under_odds",
     "is_main_line",
 )
+# values every line has (is_main_line too, refused below with its own words): a blank game_date dropped
+# the line from the window without a word, a blank time quarantined it as a snapshot after tip-off, and a
+# blank team or book failed the raw contract only once the warehouse was extended, naming no file or row
+REQUIRED_VALUES = ("game_date", "game_time_utc", "snapshot_utc", "home_abbr", "away_abbr", "bookmaker")
 UTC = pl.Datetime("us", "UTC")
 
 
@@ -41,7 +46,16 @@ def lines_from_frame(frame: pl.DataFrame, source: str = "lines_csv") -> pl.DataF
     for c in GUARANTEED_COLUMNS:  # a nested column (list ...) has no text form to parse
         if frame.schema[c].is_nested():
             raise SourceDataError(source, c, "is not a text column", str(frame.schema[c]))
-    f = frame.select([pl.col(c).cast(pl.Utf8) for c in GUARANTEED_COLUMNS])
+    # each row's line of the file (the header is line 1), for the errors; a blank line of the file, which
+    # polars reads as a row of nulls, holds no line: skipped (it was refused as a blank is_main_line)
+    blank_lines = frame.select(pl.all_horizontal(pl.all().is_null())).to_series()
+    f = frame.select(
+        *[pl.col(c).cast(pl.Utf8) for c in GUARANTEED_COLUMNS], pl.int_range(2, pl.len() + 2).alias("_line")
+    ).filter(~blank_lines)
+    for c in REQUIRED_VALUES:
+        blank = f[c].is_null() | (f[c].str.strip_chars() == "")
+        if blank.any():
+            raise SourceDataError(source, c, f"is empty on {blank.sum()} line(s), first {_where(f, blank)}")
     casts: dict[str, pl.Expr] = {
         "game_date": pl.col("game_date").str.strip_chars().str.to_date("%Y-%m-%d", strict=True),
         "tipoff_utc": pl.col("game_time_utc").str.strip_chars().str.to_datetime(time_zone="UTC", strict=True),
@@ -65,20 +79,40 @@ def lines_from_frame(frame: pl.DataFrame, source: str = "lines_csv") -> pl.DataF
             parsed[name] = f.select(expr.alias(name)).to_series()
         except (pl.exceptions.InvalidOperationError, pl.exceptions.ComputeError):
             bad = _first_bad(f[column], expr, column)
-            raise SourceDataError(source, column, "does not parse", bad) from None
+            at = f" on {_where(f, f[column] == bad)}" if bad is not None else ""
+            raise SourceDataError(source, column, f"does not parse{at}", bad) from None
         # a value that is present but parsed to null is as bad as one that raised
         nulls = parsed[name].is_null() & f[column].is_not_null() & (f[column].str.strip_chars() != "")
         if nulls.any():
-            raise SourceDataError(source, column, "does not parse", f[column].filter(nulls)[0])
+            raise SourceDataError(
+                source, column, f"does not parse on {_where(f, nulls)}", f[column].filter(nulls)[0]
+            )
+    # the game's ET date, as the feed's is derived in production (every line of the dev file): a file dated
+    # by UTC moved every evening game to the next date, where the schedule has no such game (PASSed
+    # unscheduled_game) or its team's next game (predicted and graded on that game)
+    et = parsed["tipoff_utc"].dt.convert_time_zone("America/New_York").dt.date()
+    off = et != parsed["game_date"]
+    if off.any():
+        i = int(off.arg_true()[0])
+        raise SourceDataError(
+            source,
+            "game_date",
+            f"is not the ET date of game_time_utc on {off.sum()} line(s), first {_where(f, off)}: "
+            f"tip-off {f['game_time_utc'][i]} is on {et[i]} in New York",
+            f["game_date"][i],
+        )
     for name in ("over_price", "under_price"):
         s = parsed[name]
         bad = s.is_not_null() & ((s.abs() < 100) | (s.abs() > 100_000) | (s != s.round(0)))
         if bad.any():
-            raise SourceDataError(source, origin[name], "is not an American price", s.filter(bad)[0])
+            raise SourceDataError(
+                source, origin[name], f"is not an American price on {_where(f, bad)}", s.filter(bad)[0]
+            )
     main = parsed["is_main_line"]
     if (main.is_not_null() & ~main.is_in([0.0, 1.0])).any():
+        bad = main.is_not_null() & ~main.is_in([0.0, 1.0])
         raise SourceDataError(
-            source, "is_main_line", "is not 0 or 1", main.filter(~main.is_in([0.0, 1.0]))[0]
+            source, "is_main_line", f"is not 0 or 1 on {_where(f, bad)}", main.filter(bad)[0]
         )
     if main.is_null().any():
         # a blank would make the line neither main nor alternate: out of the consensus and every
@@ -87,7 +121,7 @@ def lines_from_frame(frame: pl.DataFrame, source: str = "lines_csv") -> pl.DataF
         raise SourceDataError(
             source,
             "is_main_line",
-            "is empty (0 or 1 on every line)",
+            f"is empty (0 or 1 on every line) on line {first['_line']} of the file",
             f"{first['player_name']} {first['line']} at {first['bookmaker']} on {first['game_date']}",
         )
     out = pl.DataFrame(
@@ -97,8 +131,8 @@ def lines_from_frame(frame: pl.DataFrame, source: str = "lines_csv") -> pl.DataF
             "event_id": f["event_id"].str.strip_chars(),
             "tipoff_utc": parsed["tipoff_utc"].cast(UTC),
             "snapshot_utc": parsed["snapshot_utc"].cast(UTC),
-            "home_abbr": f["home_abbr"].str.strip_chars().str.to_uppercase(),
-            "away_abbr": f["away_abbr"].str.strip_chars().str.to_uppercase(),
+            "home_abbr": _team_codes(f, "home_abbr", source),
+            "away_abbr": _team_codes(f, "away_abbr", source),
             "bookmaker": f["bookmaker"].str.strip_chars(),
             "player_name": f["player_name"].str.strip_chars(),
             "player_id": pl.Series([None] * f.height, dtype=pl.Int64),
@@ -112,6 +146,31 @@ def lines_from_frame(frame: pl.DataFrame, source: str = "lines_csv") -> pl.DataF
         }
     )
     return schemas.conform(out, schemas.PROPS_SCHEMA, source)
+
+
+def _team_codes(f: pl.DataFrame, column: str, source: str) -> pl.Series:
+    """``column`` as NBA tricodes: a book's spelling (NO, GS, PHO, UTAH, BRK, a full name: the aliases of
+    :func:`nba_assets.lib.teams.tricode`) is its team; an unknown team is refused, naming its line (it
+    failed the raw contract only once the warehouse was extended, naming no file or row)."""
+    codes: dict[str, str] = {}
+    for value in f[column].unique().to_list():
+        try:
+            codes[value] = tricode(value, source, column)
+        except SourceDataError:
+            bad = f[column] == value
+            raise SourceDataError(
+                source,
+                column,
+                f"is not a known NBA team on {bad.sum()} line(s), first {_where(f, bad)}",
+                value,
+            ) from None
+    return f[column].replace_strict(codes, return_dtype=pl.Utf8)
+
+
+def _where(f: pl.DataFrame, bad: pl.Series) -> str:
+    """The first row of ``f`` flagged by ``bad``: its line of the file (``_line``) and the line."""
+    r = f.row(int(bad.arg_true()[0]), named=True)
+    return f"line {r['_line']} of the file ({r['player_name']} {r['line']} at {r['bookmaker']} on {r['game_date']})"
 
 
 def _first_bad(values: pl.Series, expr: pl.Expr, column: str) -> object:
@@ -135,9 +194,24 @@ def read_lines_csv(path: str | Path) -> pl.DataFrame:
         frame = pl.read_csv(p, infer_schema=False)
     except (pl.exceptions.ComputeError, pl.exceptions.NoDataError, OSError) as exc:
         raise SourceDataError(
-            source, "file", f"is not a readable CSV ({type(exc).__name__})", p.name
+            source, "file", f"is not a readable CSV ({type(exc).__name__}: {_unreadable(p, exc)})", p.name
         ) from None
     return lines_from_frame(frame, source)
+
+
+def _unreadable(p: Path, exc: Exception) -> str:
+    """Why polars could not read ``p``: text that is not UTF-8 (an export saved in a Windows code page), named
+    at its line, else polars' own first line (it said only the exception's class)."""
+    try:
+        data = p.read_bytes()
+        data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        return f"not UTF-8 at line {line} of the file, byte {data[err.start]:#04x}: save it as UTF-8"
+    except OSError:
+        pass
+    reason = str(exc).strip().splitlines()
+    return reason[0][:200] if reason else "no detail"
 
 
 def outside_window(lines: pl.DataFrame, start: date, end: date) -> str:
