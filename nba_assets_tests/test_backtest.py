@@ -87,6 +87,27 @@ def test_lines_csv_bad_values_name_source_field_and_value(
     assert "line 9 of the file" in msg and frame["player_name"][7] in msg
 
 
+def test_lines_csv_reads_is_main_line_written_as_a_boolean(dev_lines_path: Path, tmp_path: Path) -> None:
+    """A file exported from a dataframe writes the flag as true/false: read as 1/0 (it was refused)."""
+    frame = pl.read_csv(dev_lines_path, infer_schema=False, n_rows=200)
+    assert set(frame["is_main_line"]) == {"0", "1"}
+    for true, false in (("true", "false"), ("True", "False"), ("TRUE", "FALSE")):
+        path = tmp_path / f"{true}.csv"
+        frame.with_columns(
+            pl.when(pl.col("is_main_line") == "1")
+            .then(pl.lit(true))
+            .otherwise(pl.lit(false))
+            .alias("is_main_line")
+        ).write_csv(path)
+        assert read_lines_csv(path).drop("source").equals(_read_frame(frame, tmp_path).drop("source"))
+
+
+def _read_frame(frame: pl.DataFrame, tmp_path: Path) -> pl.DataFrame:
+    path = tmp_path / "as_is.csv"
+    frame.write_csv(path)
+    return read_lines_csv(path)
+
+
 def test_lines_csv_refuses_a_line_neither_main_nor_alternate(dev_lines_path: Path, tmp_path: Path) -> None:
     """A blank ``is_main_line`` was read as null: the line was neither main nor alternate, so it was
     left out of the consensus, the line's MAE and every main-line record without a word (a file with

@@ -65,7 +65,12 @@ def lines_from_frame(frame: pl.DataFrame, source: str = "lines_csv") -> pl.DataF
         "line": pl.col("line").str.strip_chars().cast(pl.Float64, strict=True),
         "over_price": pl.col("over_odds").str.strip_chars().cast(pl.Float64, strict=True),
         "under_price": pl.col("under_odds").str.strip_chars().cast(pl.Float64, strict=True),
-        "is_main_line": pl.col("is_main_line").str.strip_chars().cast(pl.Float64, strict=True),
+        # 0/1 as the dev file writes it; true/false (any case) as a dataframe library writes a boolean
+        "is_main_line": pl.col("is_main_line")
+        .str.strip_chars()
+        .str.to_lowercase()
+        .replace({"true": "1", "false": "0"})
+        .cast(pl.Float64, strict=True),
     }
     origin = {
         "tipoff_utc": "game_time_utc",
