@@ -14,6 +14,7 @@ import responses
 from responses import matchers
 
 from nba_assets.lib.errors import SourceDataError, SourceUnavailableError
+from nba_assets.lib.sources.base import SourceBatch
 from nba_assets.lib.sources.live.bettingpros import BettingProsClient
 from nba_assets.lib.sources.live.http import HttpClient, RetryPolicy, redact
 from nba_assets.lib.sources.live.injury_report import (
@@ -265,9 +266,9 @@ def test_the_cdn_box_score_fallback_refuses_a_game_that_is_not_final(
     batch = source.box_scores(games, datetime.now(UTC))
     assert batch.frame["pts"].sum() == 224
     # the asset's metadata says which game the fallback answered for, and why (not only the run's stderr)
-    (note,) = batch.notes.items()
-    assert note[0] == "box_score_fallback_0022000001"
-    assert note[1].startswith("cdn.nba.com answered; boxscoretraditionalv3: ") and "500" in note[1]
+    assert_one_fallback_note(
+        batch, "box_score_fallback_0022000001", "cdn.nba.com", "boxscoretraditionalv3", 500
+    )
 
 
 @responses.activate
@@ -279,9 +280,13 @@ def test_a_schedule_answered_by_scoreboard_v2_says_so_in_its_notes(
     source = LiveSource(LocalObjectStore(tmp_path), odds_api_key="k", http=http)
     batch = source.schedule([date(2024, 1, 15)], datetime.now(UTC))
     assert batch.frame.height == 11
-    (note,) = batch.notes.items()
-    assert note[0] == "schedule_fallback_2024-01-15"
-    assert note[1].startswith("scoreboardV2 answered; scoreboardv3: ") and "503" in note[1]
+    assert_one_fallback_note(batch, "schedule_fallback_2024-01-15", "scoreboardV2", "scoreboardv3", 503)
+
+
+def assert_one_fallback_note(batch: SourceBatch, key: str, fallback: str, primary: str, status: int) -> None:
+    """``batch``'s only note is ``key``: the fallback that answered, then the primary's error (its status)."""
+    ((name, text),) = batch.notes.items()
+    assert name == key and text.startswith(f"{fallback} answered; {primary}: ") and str(status) in text
 
 
 @responses.activate
