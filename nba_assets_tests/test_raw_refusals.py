@@ -320,14 +320,19 @@ def test_a_bad_batch_fails_the_run_alerts_and_keeps_the_stored_rows(
 @pytest.mark.parametrize(
     ("mode", "says"),
     [
-        ("box_made_shot_added", "0022500171 CLE: players 134 vs team 132 (quarantined rows: none)"),
+        (
+            "box_made_shot_added",
+            "0022500171 (2025-11-05) CLE: players 134 vs team 132 (quarantined rows: none)",
+        ),
         (
             "box_points_off_makes",
-            "0022500171 CLE: players 125 vs team 132 (quarantined rows: {'points inconsistent with makes': 1})",
+            "0022500171 (2025-11-05) CLE: players 125 vs team 132 "
+            "(quarantined rows: {'points inconsistent with makes': 1})",
         ),
         (
             "box_game_all_quarantined",
-            "in 2 team-game(s), first game 0022500171 CLE: no row kept vs team 132 (quarantined rows: "
+            "in 2 team-game(s) on 2025-11-05, first game 0022500171 (2025-11-05) CLE: no row kept vs team 132 "
+            "(quarantined rows: "
             "{'points inconsistent with makes': 26})",
         ),
     ],

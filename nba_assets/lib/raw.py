@@ -280,17 +280,20 @@ def refuse_points_mismatches(schedule: pl.DataFrame, validated: Validated, sourc
         final_team_games(schedule, batch)
         .join(sums, on=["game_id", "team_abbr"], how="left")
         .filter(pl.col("player_pts").is_null() | (pl.col("player_pts") != pl.col("score")))
+        .join(schedule.select("game_id", "game_date").unique("game_id"), on="game_id", how="left")
         .sort("game_id", "side", descending=[False, True])
     )
     if bad.height:
         first = bad.row(0, named=True)
         kept = "no row kept" if first["player_pts"] is None else f"players {first['player_pts']}"
+        # the dates, so a range run (a season backfill) can be re-run without them
+        dates = ", ".join(str(d) for d in bad["game_date"].unique().sort().to_list())
         raise SourceDataError(
             source,
             "pts",
-            f"does not sum to the final score in {bad.height} team-game(s), first game {first['game_id']} "
-            f"{first['team_abbr']}: {kept} vs team {first['score']} (quarantined rows: "
-            f"{validated.quarantine_reasons or 'none'}); the batch is refused",
+            f"does not sum to the final score in {bad.height} team-game(s) on {dates}, first game "
+            f"{first['game_id']} ({first['game_date']}) {first['team_abbr']}: {kept} vs team "
+            f"{first['score']} (quarantined rows: {validated.quarantine_reasons or 'none'}); the batch is refused",
             f"{first['game_id']} {first['team_abbr']}",
         )
 
