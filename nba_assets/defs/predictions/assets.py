@@ -107,8 +107,10 @@ def player_points_predictions(
         "players": preds["player_id"].n_unique(),
         "models_used": sorted(used),
         "skipped_player_dates": batch.skipped,
+        # sorted: group_by's order is arbitrary, and the UI (and the row-order test) compares the text
         "calls_by_system": {
-            s: int(n) for s, n in preds.filter(pl.col("actionable")).group_by("system").len().iter_rows()
+            s: int(n)
+            for s, n in preds.filter(pl.col("actionable")).group_by("system").len().sort("system").iter_rows()
         },
         "picks_catboost_main_lines": picks.height,
         # 0 for a run after the games' tip-offs (a backfill): nothing it says could have been acted on;

@@ -108,7 +108,7 @@ def predict_lines(
         "low_quality": players.filter(pl.col("quality") < cfg.quality_min).height,
         "unresolved_lines": offered_lines(props).filter(pl.col("player_id").is_null()).height,
     }
-    for reason, n in unmodeled.group_by("_unmodeled").len().iter_rows():
+    for reason, n in unmodeled.group_by("_unmodeled").len().sort("_unmodeled").iter_rows():  # a stable order
         skipped[reason] = n
     if no_row_unscheduled:
         skipped[UNSCHEDULED] = no_row_unscheduled
