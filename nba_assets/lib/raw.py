@@ -255,13 +255,16 @@ def box_scores_complete(schedule: pl.DataFrame, box: pl.DataFrame, as_of: dateti
     return CheckOutcome(False, meta, "WARN" if recent else "ERROR")
 
 
-def team_points_mismatches(schedule: pl.DataFrame, box: pl.DataFrame) -> tuple[int, pl.DataFrame]:
+def team_points_mismatches(
+    schedule: pl.DataFrame, box: pl.DataFrame, games: pl.DataFrame | None = None
+) -> tuple[int, pl.DataFrame]:
     """The team-games compared and those whose summed player points differ from the team's final
     score: :func:`final_team_games` rows with ``player_pts`` (null when the team has no players on the
     box score, a mismatch: its players scored nothing of its score), home before away. A null final
-    score is no mismatch here (nothing to compare it with). Used by :func:`team_points_match` and
-    by grading readiness."""
-    scores = final_team_games(schedule, box)
+    score is no mismatch here (nothing to compare it with). The games compared are those ``games``
+    (box-score rows; default ``box``) has rows of. Used by :func:`team_points_match`, by grading
+    readiness and by :func:`refuse_points_mismatches`."""
+    scores = final_team_games(schedule, box if games is None else games)
     sums = box.group_by("game_id", "team_abbr").agg(pl.col("pts").sum().alias("player_pts"))
     joined = scores.join(sums, on=["game_id", "team_abbr"], how="left")
     bad = joined.filter(pl.col("player_pts").is_null() | (pl.col("player_pts") != pl.col("score")))
@@ -275,13 +278,12 @@ def refuse_points_mismatches(schedule: pl.DataFrame, validated: Validated, sourc
     replace the stored rows of the date, and the blocking check would only fail afterwards. Names the
     first team-game and both numbers."""
     batch = pl.concat([validated.good, validated.quarantined.drop("quarantine_reason")])
-    sums = validated.good.group_by("game_id", "team_abbr").agg(pl.col("pts").sum().alias("player_pts"))
-    bad = (
-        final_team_games(schedule, batch)
-        .join(sums, on=["game_id", "team_abbr"], how="left")
-        .filter(pl.col("player_pts").is_null() | (pl.col("player_pts") != pl.col("score")))
-        .join(schedule.select("game_id", "game_date").unique("game_id"), on="game_id", how="left")
-        .sort("game_id", "side", descending=[False, True])
+    _, bad = team_points_mismatches(schedule, validated.good, games=batch)
+    bad = bad.join(
+        schedule.select("game_id", "game_date").unique("game_id"),
+        on="game_id",
+        how="left",
+        maintain_order="left",
     )
     if bad.height:
         first = bad.row(0, named=True)
