@@ -114,8 +114,8 @@ def lines_from_frame(frame: pl.DataFrame, source: str = "lines_csv") -> pl.DataF
                 source, origin[name], f"is not an American price on {_where(f, bad)}", s.filter(bad)[0]
             )
     main = parsed["is_main_line"]
-    if (main.is_not_null() & ~main.is_in([0.0, 1.0])).any():
-        bad = main.is_not_null() & ~main.is_in([0.0, 1.0])
+    bad = main.is_not_null() & ~main.is_in([0.0, 1.0])
+    if bad.any():
         raise SourceDataError(
             source, "is_main_line", f"is not 0 or 1 on {_where(f, bad)}", main.filter(bad)[0]
         )
