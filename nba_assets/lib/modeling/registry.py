@@ -144,15 +144,13 @@ class ModelRegistry:
         meta = self._file(f"{base}/meta.json", version)
         parsed = self._json(f"{base}/meta.json", meta)
         params = parsed.get("params") if isinstance(parsed, dict) else None
-        has_holdout = (isinstance(params, dict) and "holdout_target_shift" in params) or self.store.exists(
-            holdout
-        )
         try:
-            return PointsModel.from_bytes(
-                self._file(f"{base}/model.cbm", version),
-                meta,
-                self._file(holdout, version) if has_holdout else None,
-            )
+            blob = self._file(f"{base}/model.cbm", version)
+            if isinstance(params, dict) and "holdout_target_shift" in params:
+                holdout_blob: bytes | None = self._file(holdout, version)  # stored with one: it must be there
+            else:  # a version stored before hold-outs were kept may have none
+                holdout_blob = self.store.get_bytes(holdout) if self.store.exists(holdout) else None
+            return PointsModel.from_bytes(blob, meta, holdout_blob)
         except RegistryError:
             raise
         except Exception as e:
