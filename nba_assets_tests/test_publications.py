@@ -49,6 +49,40 @@ def _props(tips: dict[str, datetime | None]) -> pl.DataFrame:
     )
 
 
+def _main_line_props(lines: list[tuple[int, float, datetime]]) -> pl.DataFrame:
+    """The book's main lines of game A: (player, line, snapshot time)."""
+    return pl.DataFrame(
+        [
+            {
+                **{c: None for c in PROPS_SCHEMA},
+                "game_date": D,
+                "game_id": "A",
+                "event_id": "e",
+                "tipoff_utc": TIP_A,
+                "snapshot_utc": at,
+                "bookmaker": "book",
+                "player_name": f"P{pid}",
+                "player_id": pid,
+                "match_method": "exact",
+                "line": line,
+                "over_price": -110,
+                "under_price": -110,
+                "is_main_line": True,
+            }
+            for pid, line, at in lines
+        ],
+        schema=PROPS_SCHEMA,
+    )
+
+
+def test_a_book_s_two_closing_main_lines_count_as_its_lower_one_as_the_consensus_does() -> None:
+    t = datetime(2025, 11, 5, 20, 0, tzinfo=UTC)
+    props = _main_line_props([(1, 21.5, t), (1, 20.5, t)])  # whatever order the warehouse returns
+    for lines in (props, props.reverse()):
+        clv = publications.closing_line_value(_preds([_pred(1, "A")]), lines)
+        assert clv.select("closing_line", "clv").row(0) == (20.5, 2.0)
+
+
 def test_only_actionable_calls_of_games_still_ahead_are_published() -> None:
     preds = _preds(
         [
@@ -154,29 +188,7 @@ def test_a_call_is_graded_as_first_published_and_a_withdrawn_one_is_counted_apar
     )
     # the book's main lines: player 1's rose to 20.5 by its last snapshot before tip-off, player 2's to
     # 19.5; player 3's was pulled (not in the last snapshot)
-    lines = [(1, 18.5, t1), (2, 18.5, t1), (3, 18.5, t1), (1, 20.5, t2), (2, 19.5, t2)]
-    props = pl.DataFrame(
-        [
-            {
-                **{c: None for c in PROPS_SCHEMA},
-                "game_date": D,
-                "game_id": "A",
-                "event_id": "e",
-                "tipoff_utc": TIP_A,
-                "snapshot_utc": at,
-                "bookmaker": "book",
-                "player_name": f"P{pid}",
-                "player_id": pid,
-                "match_method": "exact",
-                "line": line,
-                "over_price": -110,
-                "under_price": -110,
-                "is_main_line": True,
-            }
-            for pid, line, at in lines
-        ],
-        schema=PROPS_SCHEMA,
-    )
+    props = _main_line_props([(1, 18.5, t1), (2, 18.5, t1), (3, 18.5, t1), (1, 20.5, t2), (2, 19.5, t2)])
     main = first.filter(pl.col("is_main_line"))
     clv = publications.closing_line_value(main, props).sort("player_id")
     assert clv["closing_line"].to_list() == [20.5, 19.5, None]

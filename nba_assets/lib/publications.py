@@ -128,7 +128,8 @@ def mark_withdrawn(first: pl.DataFrame, final: pl.DataFrame) -> pl.DataFrame:
 def closing_line_value(calls: pl.DataFrame, props: pl.DataFrame) -> pl.DataFrame:
     """``calls`` with ``closing_line``: for a main-line call, the book's main line of the player in its
     last snapshot of the game before tip-off (:func:`~nba_assets.lib.modeling.decisions.book_lines` over
-    every snapshot the raw lines hold), and ``clv``: how far the market moved toward the call after it
+    every snapshot the raw lines hold; a book posting two counts with its lower, as in
+    :func:`~nba_assets.lib.modeling.decisions.consensus`), and ``clv``: how far the market moved toward the call after it
     was published, in points (OVER: closing - called line; UNDER: called - closing). Positive is a call
     that beat the close; null when the book no longer offered the player's main line, and for an
     alternate line (its offer has no closing counterpart)."""
@@ -136,7 +137,8 @@ def closing_line_value(calls: pl.DataFrame, props: pl.DataFrame) -> pl.DataFrame
         book_lines(props)
         .filter(pl.col("is_main_line"))
         .group_by("game_date", "player_id", "bookmaker")
-        .agg(pl.col("line").max().alias("closing_line"))  # one main line a book and player
+        # one main line a book and player: its lower, as the consensus and first_publications count it
+        .agg(pl.col("line").min().alias("closing_line"))
     )
     moved = pl.col("closing_line") - pl.col("line")
     return (
