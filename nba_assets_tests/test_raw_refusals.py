@@ -58,6 +58,22 @@ def _alternate(props: pl.DataFrame, line: float, under: int | None, over: int | 
     )
 
 
+def test_a_book_listing_a_game_s_teams_the_other_way_round_gets_its_game_id() -> None:
+    """A neutral-site game (Paris, Mexico City, the Cup's Las Vegas rounds): the book can name as home the
+    team the NBA lists away. Its lines used to keep no game id: the game read as without lines, and its
+    events as unmatched."""
+    src = ArchiveSource()
+    schedule = src.schedule([DAY], AFTER).frame
+    lines = src.player_props([DAY], AFTER).frame
+    swapped = lines.with_columns(home_abbr=pl.col("away_abbr"), away_abbr=pl.col("home_abbr"))
+    expected = raw.attach_game_ids(lines, schedule)["game_id"]
+    assert expected.null_count() == 0 and expected.n_unique() > 1
+    assert raw.attach_game_ids(swapped, schedule)["game_id"].equals(expected)
+    # a pair of teams the schedule does not have that day stays unmatched
+    stranger = lines.with_columns(home_abbr=pl.col("home_abbr"), away_abbr=pl.col("home_abbr"))
+    assert raw.attach_game_ids(stranger, schedule)["game_id"].null_count() == lines.height
+
+
 # ---------------------------------------------------------------- lines: rows vs batches
 
 
