@@ -1774,10 +1774,16 @@ def test_every_day_without_predictions_fails_the_freshness_check_anew(repo, tmp_
     with dg.instance_for_test() as instance:
         with freeze_time(et(2025, 11, 19, 10, 5)):
             instance.report_runless_asset_event(dg.AssetMaterialization(PREDICTIONS, partition="2025-11-19"))
-        assert len(sensor_tick(instance, et(2025, 11, 20, 11, 45))) == 1  # the 20th: overdue
+        (first,) = sensor_tick(instance, et(2025, 11, 20, 11, 45))  # the 20th: overdue (Dagster's rules)
         assert not sensor_tick(instance, et(2025, 11, 21, 10, 45))  # the 21st not due yet
         (again,) = sensor_tick(instance, et(2025, 11, 21, 11, 45))
         assert again.run_key == "predictions_freshness:2025-11-21"
+        # the UI's run list tells who launched a run by nba_assets/trigger, as for every other sensor
+        assert (
+            first.tags["nba_assets/trigger"]
+            == again.tags["nba_assets/trigger"]
+            == "predictions_freshness_sensor"
+        )
         assert not sensor_tick(instance, et(2025, 11, 21, 12))  # once a deadline
         assert len(sensor_tick(instance, et(2025, 11, 22, 11, 45))) == 1
     alerted = [

@@ -297,6 +297,18 @@ def test_backtest_refuses_prod(no_runs, monkeypatch) -> None:
     assert msg.startswith("nba-assets backtest: reads the local DuckDB warehouse; in prod")
 
 
+def test_report_says_in_its_help_what_it_says_in_prod(no_runs, monkeypatch, capsys) -> None:
+    """`nba-assets report` reads the local DuckDB warehouse and refuses prod; its help said it read
+    "the configured warehouse", which in prod (BigQuery) it never does."""
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps the help
+    assert "HTML report from the local DuckDB warehouse" in text and "configured warehouse" not in text
+    monkeypatch.setenv("NBA_ASSETS_ENV", "prod")
+    msg = _failed(["report", "--date", "2025-11-20"])
+    assert msg.startswith("nba-assets report: reads the local DuckDB warehouse; in prod")
+
+
 def test_backtest_without_resolved_lines_ends_in_one_line(no_runs, monkeypatch) -> None:
     """The window has lines in the archive, but none reach the backtest (players not resolved)."""
     import polars as pl

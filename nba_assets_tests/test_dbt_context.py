@@ -877,7 +877,7 @@ from dbt.config.renderer import ProfileRenderer
 from dbt.flags import set_from_args
 from dbt_common.context import set_invocation_context
 
-var, got = "NBA_ASSETS_BIGQUERY_MAX_BYTES_BILLED", {}
+var, field, got = sys.argv[3], sys.argv[4], {}
 set_from_args(Namespace(), None)
 for value in json.loads(sys.argv[2]):
     environ = {k: v for k, v in os.environ.items() if k != var}
@@ -887,23 +887,20 @@ for value in json.loads(sys.argv[2]):
     profile = Profile.from_raw_profiles(
         read_profile(sys.argv[1]), "nba_assets", ProfileRenderer({}), target_override="bigquery"
     )
-    got[str(value)] = profile.credentials.maximum_bytes_billed
+    got[str(value)] = getattr(profile.credentials, field)
 print(json.dumps(got))
 """
 
 
-def test_the_bigquery_target_caps_the_bytes_a_dbt_query_may_bill() -> None:
-    """dbt-bigquery sets maximum_bytes_billed on its query jobs only when the profile gives it; the prod
-    target takes the IO manager's setting, NBA_ASSETS_BIGQUERY_MAX_BYTES_BILLED, with the same default
-    when it is unset or empty (as rendered by dbt into its BigQuery credentials)."""
+def _render_bigquery_credential(var: str, field: str, values: list[str | None]) -> dict[str, object]:
+    """The BigQuery credentials' ``field`` as dbt renders the profile with ``var`` unset (None) or set to
+    each of ``values``, keyed by ``str(value)``."""
     import json
     import sys
 
-    from nba_assets.lib.env import BIGQUERY_MAX_BYTES_BILLED_DEFAULT
-
-    cases = [None, "", "5000000000"]
     got = subprocess.run(
-        [sys.executable, "-c", _RENDER_BIGQUERY_PROFILE, str(REPO_ROOT / "dbt_project"), json.dumps(cases)],
+        [sys.executable, "-c", _RENDER_BIGQUERY_PROFILE, str(REPO_ROOT / "dbt_project"), json.dumps(values)]
+        + [var, field],
         env={**os.environ, "NBA_ASSETS_GCP_PROJECT": "p"},
         capture_output=True,
         text=True,
@@ -911,11 +908,41 @@ def test_the_bigquery_target_caps_the_bytes_a_dbt_query_may_bill() -> None:
         check=False,
     )
     assert got.returncode == 0, got.stderr[-2000:]
-    assert json.loads(got.stdout.splitlines()[-1]) == {
+    return json.loads(got.stdout.splitlines()[-1])
+
+
+def test_the_bigquery_target_caps_the_bytes_a_dbt_query_may_bill() -> None:
+    """dbt-bigquery sets maximum_bytes_billed on its query jobs only when the profile gives it; the prod
+    target takes the IO manager's setting, NBA_ASSETS_BIGQUERY_MAX_BYTES_BILLED, with the same default
+    when it is unset or empty (as rendered by dbt into its BigQuery credentials)."""
+    from nba_assets.lib.env import BIGQUERY_MAX_BYTES_BILLED_DEFAULT, BIGQUERY_MAX_BYTES_BILLED_VAR
+
+    got = _render_bigquery_credential(
+        BIGQUERY_MAX_BYTES_BILLED_VAR, "maximum_bytes_billed", [None, "", "5000000000"]
+    )
+    assert got == {
         "None": BIGQUERY_MAX_BYTES_BILLED_DEFAULT,
         "": BIGQUERY_MAX_BYTES_BILLED_DEFAULT,
         "5000000000": 5_000_000_000,
     }
+
+
+def test_the_bigquery_target_takes_the_io_managers_location() -> None:
+    """dbt's BigQuery target runs in the IO manager's location: NBA_ASSETS_BIGQUERY_LOCATION, whose
+    default (Settings.bigquery_location) applies when it is unset or empty, as the README says. dbt's
+    env_var() default applies only when it is unset: set but empty (a ConfigMap key left blank), the
+    IO manager worked in US while dbt's credentials got an empty location."""
+    from nba_assets.lib.env import BIGQUERY_LOCATION_VAR, Settings
+
+    got = _render_bigquery_credential(BIGQUERY_LOCATION_VAR, "location", [None, "", " ", "EU"])
+    want = {
+        str(value): Settings.from_env(
+            {BIGQUERY_LOCATION_VAR: value} if value is not None else {}
+        ).bigquery_location
+        for value in (None, "", " ", "EU")
+    }
+    assert want == {"None": "US", "": "US", " ": "US", "EU": "EU"}
+    assert got == want
 
 
 def test_the_coverage_test_names_a_scheduled_game_the_model_lost(warehouse, tmp_path) -> None:

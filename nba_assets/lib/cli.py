@@ -393,7 +393,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     b.set_defaults(func=cmd_backtest)
     r = sub.add_parser(
-        "report", help="write the day's picks (CSV, JSON) and HTML report from the configured warehouse"
+        "report", help="write the day's picks (CSV, JSON) and HTML report from the local DuckDB warehouse"
     )
     r.add_argument("--date", required=True, help="game date (ET), YYYY-MM-DD")
     r.add_argument("--out", help="output folder (default: <data dir>/reports/<date>/)")

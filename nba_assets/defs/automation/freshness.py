@@ -23,6 +23,7 @@ import dagster as dg
 from dagster._time import get_current_datetime  # the clock the check itself reads
 
 from nba_assets.defs.automation import policy
+from nba_assets.defs.partitions import TRIGGER_TAG
 
 PREDICTIONS = dg.AssetKey(["predictions", "player_points_predictions"])
 DEADLINE_CRON = f"{policy.FRESHNESS_DEADLINE.minute} {policy.FRESHNESS_DEADLINE.hour} * * *"  # 11:30 ET
@@ -68,7 +69,7 @@ def _failed_before(instance: dg.DagsterInstance, key: dg.AssetCheckKey, deadline
 def freshness_sensor(context: dg.SensorEvaluationContext) -> dg.RunRequest | dg.SkipReason | None:
     result = _dagster_rules(context)
     if isinstance(result, dg.RunRequest):
-        return result
+        return result.with_replaced_attrs(tags={**result.tags, TRIGGER_TAG: SENSOR_NAME})
     deadline = policy.last_freshness_deadline(get_current_datetime())
     due = [key for key in CHECK_KEYS if _failed_before(context.instance, key, deadline.timestamp())]
     if not due:
@@ -76,4 +77,8 @@ def freshness_sensor(context: dg.SensorEvaluationContext) -> dg.RunRequest | dg.
     context.log.info(
         f"the freshness check failed before the {deadline:%Y-%m-%d %H:%M} ET deadline: evaluating it again"
     )
-    return dg.RunRequest(asset_check_keys=due, run_key=f"predictions_freshness:{deadline.date().isoformat()}")
+    return dg.RunRequest(
+        asset_check_keys=due,
+        run_key=f"predictions_freshness:{deadline.date().isoformat()}",
+        tags={TRIGGER_TAG: SENSOR_NAME},
+    )
