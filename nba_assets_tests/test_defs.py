@@ -10,6 +10,7 @@ import dagster as dg
 import pytest
 
 from nba_assets.defs.build import build_definitions
+from nba_assets.defs.partitions import game_date_partitions
 from nba_assets.defs.resources import (
     ArchiveSourceResource,
     LiveSourceResource,
@@ -469,3 +470,15 @@ def test_a_range_run_of_predictions_names_the_model_version_of_each_date(tmp_pat
         }
     older, newer = versions[date(2025, 1, 12)], versions[date(2025, 1, 15)]
     assert by_date == {"2025-01-13": older, "2025-01-14": older, "2025-01-15": newer, "2025-01-16": newer}
+
+
+def test_every_job_but_the_retrain_runs_game_date_partitions(tmp_path) -> None:
+    """The jobs take their partitioning from the assets they select (``define_asset_job``'s own
+    ``partitions_def`` is deprecated, to go in Dagster 2.0): every one but the retrain, which trains on
+    a cutoff, is partitioned by game date."""
+    defs = build_definitions(Settings(data_dir=tmp_path))
+    partitioning = {
+        job.name: job.partitions_def for job in defs.resolve_all_job_defs() if not job.name.startswith("__")
+    }
+    assert partitioning.pop("weekly_retrain_job") is None
+    assert partitioning and all(p == game_date_partitions for p in partitioning.values()), partitioning

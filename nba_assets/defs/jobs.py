@@ -5,7 +5,6 @@ from __future__ import annotations
 import dagster as dg
 
 from nba_assets.defs.automation.freshness import freshness_checks
-from nba_assets.defs.partitions import game_date_partitions
 
 RAW = dg.AssetSelection.groups("raw")
 # The per-date jobs select the context tables only: the staging views (no rows, changing only with the dbt
@@ -45,40 +44,34 @@ ingest_raw_job = dg.define_asset_job(
     # with it instead of 37 s. A recent date ingested here without it is "never ran" to the catch-up sensor,
     # which runs the overnight job for it.
     selection=RAW - READY,
-    partitions_def=game_date_partitions,
     description="Schedule, injury report, box scores and points lines for the selected game dates (grading "
     "readiness is judged by the overnight and grade jobs).",
 )
 build_context_job = dg.define_asset_job(
     "build_context_job",
     selection=CONTEXT,
-    partitions_def=game_date_partitions,
     description="dbt context models (and the staging views when they are missing or stale).",
 )
 build_features_job = dg.define_asset_job(
     "build_features_job",
     selection=FEATURES,
-    partitions_def=game_date_partitions,
     description="The feature store.",
 )
 predict_job = dg.define_asset_job(
     "predict_job",
     selection=PREDICTIONS,
-    partitions_def=game_date_partitions,
     description="Predictions with the champion model.",
 )
 grade_job = dg.define_asset_job(
     "grade_job",
     tags=max_runtime(2),
     selection=READY | GRADING,
-    partitions_def=game_date_partitions,
     description="Grading readiness (blocking), then grades and system performance.",
 )
 system_performance_job = dg.define_asset_job(
     "system_performance_job",
     tags=max_runtime(2),
     selection=dg.AssetSelection.assets(["grading", "system_performance"]),
-    partitions_def=game_date_partitions,
     description="Performance by system and tier (and the model-vs-baselines check) recomputed from the stored "
     "grades; launched by system_performance_refresh_sensor over the dates a regrade left stale.",
 )
@@ -86,7 +79,6 @@ morning_slate_job = dg.define_asset_job(
     "morning_slate_job",
     tags=max_runtime(2),
     selection=PRE_GAME_RAW | CONTEXT | FEATURES | PREDICTIONS | REPORTS,
-    partitions_def=game_date_partitions,
     description="Today's slate: schedule, injuries, lines, context, features, predictions and the day's "
     "report (picks CSV/JSON + HTML, with the record graded so far).",
 )
@@ -98,7 +90,6 @@ refresh_lines_job = dg.define_asset_job(
     | FEATURES
     | PREDICTIONS
     | REPORTS,
-    partitions_def=game_date_partitions,
     description="Re-read lines and injuries for today, re-predict and rewrite today's report (launched only "
     "when lines moved).",
 )
@@ -113,14 +104,12 @@ overnight_box_scores_job = dg.define_asset_job(
     | READY
     | CONTEXT
     | FEATURES,
-    partitions_def=game_date_partitions,
     description="Yesterday's final scores and box scores, the grading readiness check, and the context "
     "tables and features rebuilt with the finals (the training rows of the weekly retrain).",
 )
 report_job = dg.define_asset_job(
     "report_job",
     selection=REPORTS,
-    partitions_def=game_date_partitions,
     description="The day's picks (CSV, JSON) and HTML report from D's predictions and the grades before D, "
     "in the object store under reports/<D>/ (run it after predict_job and the grading of D-1).",
 )
