@@ -19,6 +19,7 @@ from nba_assets.defs.build import build_definitions
 from nba_assets.defs.partitions import CUTOFF_TAG, TRIGGER_TAG
 from nba_assets.lib.env import Settings
 from nba_assets.lib.exports import game_date_span
+from nba_assets.lib.sources.archive import HISTORY_START
 
 INSTANCE_YAML = """\
 # Written by nba-assets for the local environment.
@@ -135,9 +136,6 @@ def summarize_raw(warehouse: Path, start: date, end: date) -> list[str]:
         i = con.execute(q["raw/injury_report"], params).fetchall()[0]
         lines.append(f"raw/injury_report  {i[0]:>6,} rows (the archive has no injury reports)")
     return lines
-
-
-HISTORY_START = date(2022, 10, 18)  # first game date of the archive
 
 
 def run_tags(

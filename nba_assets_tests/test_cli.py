@@ -378,6 +378,36 @@ def test_backtest_bad_argument_is_one_line_on_stderr_without_traceback(tmp_path:
     assert not (tmp_path / "dagster_home").exists()
 
 
+def test_main_refusing_its_start_is_one_line_on_stderr(tmp_path: Path) -> None:
+    """The check read the history's first date from the runner, which loads the definitions: ~36 lines
+    of Dagster's beta and supersession notices came before the one-line refusal."""
+    out = subprocess.run(
+        [sys.executable, "-m", "nba_assets.lib.cli", "main", "--start", "2022-10-01", "--end", "2022-11-01"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NBA_ASSETS_ENV": "local", "NBA_ASSETS_DATA_DIR": str(tmp_path)},
+    )
+    assert out.returncode == 2
+    assert out.stderr.strip().splitlines() == [
+        "nba-assets main: --start 2022-10-01 is not after 2022-10-18, the first date of the history: "
+        "the model trains on the games before --start"
+    ]
+
+
+def test_a_command_loading_the_definitions_prints_no_dagster_api_notices() -> None:
+    """What ``nba-assets main`` printed before its first run: Dagster's notices about the definitions'
+    beta, preview and superseded APIs (the same load without the filter shows them, so the test can fail)."""
+    load = "import nba_assets.runner"
+    quiet = "from nba_assets.lib.cli import quiet_dagster_api_notices; quiet_dagster_api_notices(); " + load
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"} | {"NBA_ASSETS_ENV": "local"}
+    noisy, quieted = (
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+        for code in (load, quiet)
+    )
+    assert "BetaWarning" in noisy.stderr and "SupersessionWarning" in noisy.stderr
+    assert "Warning" not in quieted.stderr, quieted.stderr[:2000]
+
+
 @pytest.mark.parametrize(("arg", "status"), [("--help", 0), ("bogus", 2)])
 def test_dev_sh_checks_its_command_before_making_the_venv(tmp_path: Path, arg: str, status: int) -> None:
     # `scripts/dev.sh --help` created ./.venv and installed the project (minutes) before saying "usage"

@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date, datetime
@@ -117,7 +118,7 @@ def cmd_main(args: argparse.Namespace) -> int:
 
     start, end = _date(args.start, "--start"), _date(args.end, "--end")
     _check_range("main", start, end)
-    from nba_assets.runner import HISTORY_START
+    from nba_assets.lib.sources.archive import HISTORY_START  # not the runner: it loads the definitions
 
     if start <= HISTORY_START:
         raise UsageError(
@@ -401,7 +402,19 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
+# Dagster's notices about the stability of APIs the definitions use (beta, preview, superseded), printed
+# as ~36 lines each time a command loads them: nothing a user of the command can act on (the `dagster`
+# CLI and the UI's logs still show them)
+DAGSTER_API_NOTICES = (r".*is currently in (beta|preview)", r".*is superseded")
+
+
+def quiet_dagster_api_notices() -> None:
+    for message in DAGSTER_API_NOTICES:
+        warnings.filterwarnings("ignore", message=message)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    quiet_dagster_api_notices()
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))

@@ -21,6 +21,7 @@ from nba_assets.lib.sources.base import HISTORY_COLUMNS, NbaSource, SourceBatch
 ET = ZoneInfo("America/New_York")
 DEFAULT_ARCHIVE_DIR = Path(__file__).resolve().parents[2] / "data"
 GAME_LENGTH = timedelta(hours=3)
+HISTORY_START = date(2022, 10, 18)  # first game date of the archive
 SOURCE = "archive"
 NO_INJURY_NOTE = "the archive holds no injury reports (none exist in the shipped real data); none is invented"
 
