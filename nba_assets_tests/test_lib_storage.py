@@ -163,6 +163,16 @@ def test_local_object_store_is_content_addressed_and_atomic(tmp_path) -> None:
         store.put_bytes("../escape", b"x")
 
 
+def test_local_objects_get_the_mode_a_plain_open_gives(tmp_path) -> None:
+    """mkstemp's 0600 made every object (the HTML reports too) unreadable to another account; a file
+    written with open() under the same umask is the yardstick."""
+    store = LocalObjectStore(tmp_path)
+    store.put_bytes("reports/2025-11-05/report.html", b"<html></html>")
+    (tmp_path / "plain.html").write_bytes(b"<html></html>")
+    mode = (tmp_path / "reports/2025-11-05/report.html").stat().st_mode & 0o777
+    assert mode == (tmp_path / "plain.html").stat().st_mode & 0o777
+
+
 def test_gcs_object_store_talks_to_the_bucket_api() -> None:
     from nba_assets.lib.storage.object_store import GCSObjectStore
 

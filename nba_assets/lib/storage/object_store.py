@@ -21,6 +21,18 @@ from nba_assets.lib.errors import StoreUnavailableError
 _SAFE_PART = re.compile(r"^[A-Za-z0-9._=\-]+$")
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+# The mode a plain open() gives a new file: mkstemp makes its file 0600, so every object (the reports
+# included) was unreadable to any other account, unlike the files ``nba-assets report`` writes. Read
+# once, at import: setting the umask to read it is process-wide.
+FILE_MODE = 0o666 & ~_umask()
+
+
 def _check_key(key: str) -> str:
     parts = key.split("/")
     if not key or any(p in ("", ".", "..") or not _SAFE_PART.match(p) for p in parts):
@@ -63,6 +75,7 @@ class LocalObjectStore:
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
+                os.fchmod(fh.fileno(), FILE_MODE)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
