@@ -5,6 +5,7 @@ import os
 import shutil
 import struct
 import subprocess
+import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -135,6 +136,54 @@ def test_the_dbt_macro_and_python_leave_out_the_same_game_types() -> None:
 
 
 # ---------------------------------------------------------------- one partition
+
+
+def _invocation_dirs(target: Path, names: list[str], age_s: float) -> None:
+    for name in names:
+        (target / name / "compiled").mkdir(parents=True)
+        then = time.time() - age_s
+        os.utime(target / name, (then, then))
+
+
+def test_old_invocation_target_folders_are_pruned_beyond_the_newest(tmp_path) -> None:
+    """dagster-dbt leaves a ~2.5 MB target folder per invocation and never removes one: a local
+    ``dagster dev`` had gathered 106 (258 MB), growing with every context run."""
+    from nba_assets.lib.dbt_state import prune_invocation_dirs
+
+    old = [f"context_dbt_models-{i:07x}-abcdef{i % 10}" for i in range(25)] + ["0440244"]
+    _invocation_dirs(tmp_path, old, age_s=7 * 3600)
+    for i, name in enumerate(old):  # distinct ages: the newest are the first names
+        then = time.time() - 7 * 3600 - i
+        os.utime(tmp_path / name, (then, then))
+    _invocation_dirs(tmp_path, [f"staging_dbt_models-{i:07x}-1234567" for i in range(3)], age_s=60)
+    (tmp_path / "partial_parse").mkdir()
+    (tmp_path / "manifest.json").write_text("{}")
+    (tmp_path / "my-notes").mkdir()
+    removed = prune_invocation_dirs(tmp_path, keep=20, min_age_s=6 * 3600)
+    # the newest 20 stay (the 3 young ones and the 17 newest old ones); the rest go
+    assert sorted(p.name for p in removed) == sorted(old[17:])
+    assert {p.name for p in tmp_path.iterdir()} == (
+        set(old[:17]) | {f"staging_dbt_models-{i:07x}-1234567" for i in range(3)}
+    ) | {"partial_parse", "manifest.json", "my-notes"}
+    # a folder a run may still be writing to stays, however many there are
+    _invocation_dirs(tmp_path, [f"x-{i:07x}-7654321" for i in range(30)], age_s=10)
+    assert prune_invocation_dirs(tmp_path, keep=20, min_age_s=6 * 3600) == [
+        tmp_path / name for name in old[:17]
+    ]
+
+
+def test_a_context_run_prunes_the_folders_earlier_invocations_left(warehouse, tmp_path, monkeypatch) -> None:
+    target = tmp_path / "dbt_target"
+    monkeypatch.setenv("DBT_TARGET_PATH", str(target))  # dagster-dbt's and the pruning's target folder
+    stale = [f"context_dbt_models-{i:07x}-0000000" for i in range(24)]
+    _invocation_dirs(target, stale, age_s=24 * 3600)
+    for i, name in enumerate(stale):  # stale[0] the newest
+        os.utime(target / name, (time.time() - 24 * 3600 - i,) * 2)
+    settings = _copy(warehouse[0], tmp_path)
+    assert _build_context(settings, D).success
+    left = {p.name for p in target.iterdir()}
+    assert set(stale[:19]) <= left and not left & set(stale[20:])  # the run's own folder among the newest 20
+    assert any(name.startswith("context_dbt_models-") and name not in stale for name in left)
 
 
 def test_team_game_summary(warehouse) -> None:

@@ -16,8 +16,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import threading
+import time
 from functools import cache
 from importlib.metadata import version
 from pathlib import Path
@@ -26,6 +28,11 @@ DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 STAGING_SCHEMA = "staging"
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 KEEP_PARTIAL_PARSE_FILES = 16  # one per warehouse path (tests make many); the newest are kept
+# dagster-dbt gives every invocation its own target folder (``<op>-<run id[:7]>-<uuid[:7]>``, or
+# ``<uuid[:7]>`` outside a run: ``DbtCliResource._get_unique_target_path``) and never removes it
+INVOCATION_DIR = re.compile(r"^(?:.+-)?[0-9a-f]{7}(?:-[0-9a-f]{7})?$")
+KEEP_INVOCATION_DIRS = 20
+INVOCATION_DIR_MIN_AGE_S = 6 * 3600  # three times the longest job's max_runtime: no run still uses it
 _FINGERPRINT_PREFIX = "nba_assets dbt project "
 
 
@@ -137,6 +144,30 @@ def keep_partial_parse(target_dir: Path, cache_file: Path) -> None:
             stale.unlink(missing_ok=True)
     except OSError:
         pass  # a read-only install only loses the speed-up
+
+
+def prune_invocation_dirs(
+    target_root: Path,
+    keep: int = KEEP_INVOCATION_DIRS,
+    min_age_s: float = INVOCATION_DIR_MIN_AGE_S,
+    now: float | None = None,
+) -> list[Path]:
+    """Remove the invocation target folders dagster-dbt left under ``target_root`` (about 2.5 MB each:
+    manifest, logs, compiled SQL; a long-lived ``dagster dev`` gathered 106 of them, 258 MB) but the
+    newest ``keep`` and any younger than ``min_age_s`` (a run may still be writing to it); the removed
+    folders. Other folders (``partial_parse``) and files are left; an error only leaves a folder."""
+    now = time.time() if now is None else now
+    try:
+        found = [p for p in target_root.iterdir() if p.is_dir() and INVOCATION_DIR.match(p.name)]
+        aged = sorted(((p.stat().st_mtime, p) for p in found), reverse=True)
+    except OSError:
+        return []
+    removed = []
+    for mtime, path in aged[keep:]:
+        if now - mtime >= min_age_s:
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
 
 
 def rows_by_date(warehouse: str | Path, schema: str, table: str, first: str, last: str) -> dict[str, int]:

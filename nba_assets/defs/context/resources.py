@@ -11,7 +11,12 @@ from typing import Any
 from dagster_dbt import DbtCliResource
 
 from nba_assets.lib.dbt_project import WAREHOUSE_ENV
-from nba_assets.lib.dbt_state import keep_partial_parse, partial_parse_cache, seed_partial_parse
+from nba_assets.lib.dbt_state import (
+    keep_partial_parse,
+    partial_parse_cache,
+    prune_invocation_dirs,
+    seed_partial_parse,
+)
 from nba_assets.lib.env import GCP_PROJECT_VAR, require_value
 
 # dbt reads the DuckDB path from its environment (profiles.yml: env_var('NBA_ASSETS_WAREHOUSE')), and
@@ -72,6 +77,8 @@ class NbaDbtCliResource(DbtCliResource):
         overrides = dict(env or {})
         if self.warehouse_path:
             overrides[WAREHOUSE_ENV] = self.warehouse_path
+        # dagster-dbt's own default, DBT_TARGET_PATH or "target" (dbt_cli_invocation._get_dbt_target_path)
+        prune_invocation_dirs(Path(self.project_dir) / os.environ.get("DBT_TARGET_PATH", "target"))
         cache = self.partial_parse_cache()
         if cache is not None and kwargs.get("target_path") is None:
             target_path = self._get_unique_target_path(context=kwargs.get("context"))
