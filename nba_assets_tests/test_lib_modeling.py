@@ -588,17 +588,17 @@ def test_baselines_probabilities_are_calibrated_on_their_own_errors() -> None:
             (pl.col("pts_avg_season").floor() + 0.5).alias("consensus_line"),
         )
 
-    # 600 validation rows (isotonic maps of a few hundred rows overfit their extremes)
+    # 1,200 validation rows: isotonic maps of a few hundred rows overfit their extremes
     cfg = dataclasses.replace(
-        FAST, calibration_min_lined_rows=100, validation_days=10, validation_min_rows=600
+        FAST, calibration_min_lined_rows=100, validation_days=20, validation_min_rows=1200
     )
-    model = train_points_model(world(date(2025, 1, 1), 40, 1), date(2025, 2, 10), cfg)
+    model = train_points_model(world(date(2025, 1, 1), 60, 1), date(2025, 3, 2), cfg)
     assert set(model.baselines) == {"baseline_l10", "baseline_blend"}
     again = type(model).from_bytes(*model.to_bytes())
     assert again.distribution("baseline_l10").to_json() == model.distribution("baseline_l10").to_json()
     # out of sample, on the rows where the old probabilities claimed P(over) >= 0.75: those came true
     # half the time (the line knows the level; the last-10 average's distance from it is noise)
-    test = world(date(2025, 2, 10), 30, 2)
+    test = world(date(2025, 3, 2), 90, 2)
     mu = baseline_predictions(test)["baseline_l10"]
     line = test["consensus_line"].to_numpy()
     over = test["target_pts"].to_numpy() > line
@@ -607,9 +607,12 @@ def test_baselines_probabilities_are_calibrated_on_their_own_errors() -> None:
     model_sigma = model.distribution("catboost").sigma  # what the baselines' rows were served with
     uncalibrated = raw_p_over(mu, model_sigma(mu), line)
     sure = uncalibrated >= 0.75
-    assert sure.sum() > 100
+    assert sure.sum() > 1000  # the observed rate's standard error about 0.015
     assert over[sure].mean() < uncalibrated[sure].mean() - 0.3  # the old probabilities overclaimed
-    assert abs(over[sure].mean() - calibrated[sure].mean()) < 0.06
+    # within 0.08, not closer: the isotonic map's top blocks lean up (the pool-adjacent-violators
+    # estimate of an extreme block is the best of noisy means), by 0.01-0.06 over other seeds of this
+    # world; the tolerance was 0.06 on half the rows, which 2 seeds of 3 others failed
+    assert abs(over[sure].mean() - calibrated[sure].mean()) < 0.08
 
 
 def _lines_of(day: date, offers: list[tuple[int, str, str | None, bool]]) -> pl.DataFrame:
