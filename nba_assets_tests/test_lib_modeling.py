@@ -588,17 +588,17 @@ def test_baselines_probabilities_are_calibrated_on_their_own_errors() -> None:
             (pl.col("pts_avg_season").floor() + 0.5).alias("consensus_line"),
         )
 
-    # 1,200 validation rows: isotonic maps of a few hundred rows overfit their extremes
+    # 2,400 validation rows (12 a bin of the map's 200): on fewer, its top blocks overfit (below)
     cfg = dataclasses.replace(
-        FAST, calibration_min_lined_rows=100, validation_days=20, validation_min_rows=1200
+        FAST, calibration_min_lined_rows=100, validation_days=40, validation_min_rows=2400
     )
-    model = train_points_model(world(date(2025, 1, 1), 60, 1), date(2025, 3, 2), cfg)
+    model = train_points_model(world(date(2025, 1, 1), 80, 1), date(2025, 3, 22), cfg)
     assert set(model.baselines) == {"baseline_l10", "baseline_blend"}
     again = type(model).from_bytes(*model.to_bytes())
     assert again.distribution("baseline_l10").to_json() == model.distribution("baseline_l10").to_json()
     # out of sample, on the rows where the old probabilities claimed P(over) >= 0.75: those came true
     # half the time (the line knows the level; the last-10 average's distance from it is noise)
-    test = world(date(2025, 3, 2), 90, 2)
+    test = world(date(2025, 3, 22), 90, 2)
     mu = baseline_predictions(test)["baseline_l10"]
     line = test["consensus_line"].to_numpy()
     over = test["target_pts"].to_numpy() > line
@@ -609,10 +609,11 @@ def test_baselines_probabilities_are_calibrated_on_their_own_errors() -> None:
     sure = uncalibrated >= 0.75
     assert sure.sum() > 1000  # the observed rate's standard error about 0.015
     assert over[sure].mean() < uncalibrated[sure].mean() - 0.3  # the old probabilities overclaimed
-    # within 0.08, not closer: the isotonic map's top blocks lean up (the pool-adjacent-violators
-    # estimate of an extreme block is the best of noisy means), by 0.01-0.06 over 6 seed pairs of this
-    # world; the tolerance was 0.06 on a third of the rows, which 3 of those 6 pairs failed
-    assert abs(over[sure].mean() - calibrated[sure].mean()) < 0.08
+    # within 0.1 (the raw ones are about 0.4 off), not closer: the isotonic map's top blocks lean up
+    # (the pool-adjacent-violators value of a block of a few rows is the best of noisy means). Observed
+    # minus calibrated over 14 other seed pairs of this world: -0.084 .. +0.024 with these 2,400
+    # validation rows; -0.185 .. +0.014 with 1,200 (and 3 of 6 pairs failed the old 0.06 on 600)
+    assert abs(over[sure].mean() - calibrated[sure].mean()) < 0.1
 
 
 def _lines_of(day: date, offers: list[tuple[int, str, str | None, bool]]) -> pl.DataFrame:
