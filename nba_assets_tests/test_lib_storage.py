@@ -173,6 +173,21 @@ def test_local_objects_get_the_mode_a_plain_open_gives(tmp_path) -> None:
     assert mode == (tmp_path / "plain.html").stat().st_mode & 0o777
 
 
+@pytest.mark.parametrize(("umask", "mode"), [("027", "0o640"), ("002", "0o664"), ("077", "0o600")])
+def test_the_object_mode_follows_the_process_umask(umask: str, mode: str) -> None:
+    import subprocess
+    import sys
+
+    code = "from nba_assets.lib.storage.object_store import FILE_MODE; print(oct(FILE_MODE))"
+    got = subprocess.run(
+        ["sh", "-c", f'umask {umask} && exec "$0" -c "$1"', sys.executable, code],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert got.stdout.strip() == mode
+
+
 def test_gcs_object_store_talks_to_the_bucket_api() -> None:
     from nba_assets.lib.storage.object_store import GCSObjectStore
 

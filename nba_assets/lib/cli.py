@@ -132,6 +132,7 @@ def cmd_main(args: argparse.Namespace) -> int:
         from nba_assets.lib.sources.archive import ArchiveSource
 
         _check_local_end("main", end, ArchiveSource())
+    quiet_dagster_api_notices()
     from nba_assets.runner import run_main
 
     return run_main(start, end, settings)
@@ -186,6 +187,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
                 f"nba-assets backtest: no lines between --start {start} and --end {end}: the archive's lines "
                 f"cover {lo} .. {hi} (give --lines a CSV for other dates)"
             )
+    quiet_dagster_api_notices()
     from nba_assets.lib import backtest
     from nba_assets.runner import ensure_history
 
@@ -402,19 +404,19 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
-# Dagster's notices about the stability of APIs the definitions use (beta, preview, superseded), printed
-# as ~36 lines each time a command loads them: nothing a user of the command can act on (the `dagster`
-# CLI and the UI's logs still show them)
-DAGSTER_API_NOTICES = (r".*is currently in (beta|preview)", r".*is superseded")
-
-
 def quiet_dagster_api_notices() -> None:
-    for message in DAGSTER_API_NOTICES:
-        warnings.filterwarnings("ignore", message=message)
+    """Hide Dagster's notices about the stability of APIs the definitions use (its beta, preview and
+    superseded warning classes, no other warning), printed as ~36 lines each time a command loads
+    them: nothing a user of the command can act on (the `dagster` CLI and the UI's logs still show
+    them). Called by the commands that load the definitions, just before: the others never import
+    dagster."""
+    import dagster as dg
+
+    for notice in (dg.BetaWarning, dg.PreviewWarning, dg.SupersessionWarning):
+        warnings.filterwarnings("ignore", category=notice)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    quiet_dagster_api_notices()
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))

@@ -32,7 +32,9 @@ KEEP_PARTIAL_PARSE_FILES = 16  # one per warehouse path (tests make many); the n
 # ``<uuid[:7]>`` outside a run: ``DbtCliResource._get_unique_target_path``) and never removes it
 INVOCATION_DIR = re.compile(r"^(?:.+-)?[0-9a-f]{7}(?:-[0-9a-f]{7})?$")
 KEEP_INVOCATION_DIRS = 20
-INVOCATION_DIR_MIN_AGE_S = 6 * 3600  # three times the longest job's max_runtime: no run still uses it
+# three times the max_runtime of the scheduled jobs that run dbt (2 h), and hours more than a layer job's
+# context run over the whole history takes (minutes): no invocation still uses a folder this old
+INVOCATION_DIR_MIN_AGE_S = 6 * 3600
 _FINGERPRINT_PREFIX = "nba_assets dbt project "
 
 

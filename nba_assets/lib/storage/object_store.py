@@ -22,14 +22,21 @@ _SAFE_PART = re.compile(r"^[A-Za-z0-9._=\-]+$")
 
 
 def _umask() -> int:
+    """The process umask: from ``/proc/self/status`` on Linux (reading it changes nothing), else by
+    setting it and back (process-wide for that instant: done once, at import)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
     mask = os.umask(0)
     os.umask(mask)
     return mask
 
 
 # The mode a plain open() gives a new file: mkstemp makes its file 0600, so every object (the reports
-# included) was unreadable to any other account, unlike the files ``nba-assets report`` writes. Read
-# once, at import: setting the umask to read it is process-wide.
+# included) was unreadable to any other account, unlike the files ``nba-assets report`` writes.
 FILE_MODE = 0o666 & ~_umask()
 
 
