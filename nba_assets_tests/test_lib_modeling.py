@@ -610,7 +610,7 @@ def test_baselines_probabilities_are_calibrated_on_their_own_errors() -> None:
     assert sure.sum() > 1000  # the observed rate's standard error about 0.015
     assert over[sure].mean() < uncalibrated[sure].mean() - 0.3  # the old probabilities overclaimed
     # within 0.08, not closer: the isotonic map's top blocks lean up (the pool-adjacent-violators
-    # estimate of an extreme block is the best of noisy means), by 0.01-0.06 over 6 seed pairs of this
+    # estimate of an extreme block is the best of noisy means), by 0.01-0.07 over 6 seed pairs of this
     # world; the tolerance was 0.06 on a third of the rows, which 3 of those 6 pairs failed
     assert abs(over[sure].mean() - calibrated[sure].mean()) < 0.08
 
