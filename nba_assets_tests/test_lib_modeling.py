@@ -110,8 +110,9 @@ def test_distribution_and_isotonic_are_monotone() -> None:
     p = raw_p_over(mu, SigmaModel(3, 1)(mu), np.array([20.5, 20.5, 20.5]))
     assert p[0] < p[1] < p[2] and 0 < p[0] and p[2] < 1
     rng = np.random.default_rng(0)
-    raw = rng.uniform(0, 1, 5000)
-    outcome = (rng.uniform(0, 1, 5000) < raw**2).astype(float)  # overconfident raw probabilities
+    # 20,000 rows (100 a block): on 5,000, |map(0.5) - 0.25| had sd 0.021 over seeds and reached 0.066
+    raw = rng.uniform(0, 1, 20_000)
+    outcome = (rng.uniform(0, 1, raw.size) < raw**2).astype(float)  # overconfident raw probabilities
     iso = Isotonic.fit(raw, outcome)
     cal = iso(np.linspace(0, 1, 50))
     assert np.all(np.diff(cal) >= -1e-12)
