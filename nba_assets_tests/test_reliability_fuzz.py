@@ -588,6 +588,18 @@ def test_shapes_found_by_the_long_fuzz(fixtures_dir: Path, local_fixtures_dir: P
     cases.append(
         ("deep nesting", lambda: parse_payload("odds-api-events", b"[" * 100_000 + b"]" * 100_000), "<body>")
     )
+    # found by the short fuzz under other seeds (40, 50, 80, 106, 108, 110: TypeError, unhashable header)
+    log = json.loads((fixtures_dir / "stats_leaguegamelog_players_2025-03-15.json").read_bytes())
+    for bad_header in (["PTS"], None, 3):
+        g = copy.deepcopy(log)
+        g["resultSets"][0]["headers"][3] = bad_header
+        cases.append(
+            (
+                "header not a name",
+                lambda g=g: parse_payload("leaguegamelog", json.dumps(g).encode()),
+                "headers[3]",
+            )
+        )
     base = _lines_base()
     for dtype_case in (
         pl.Series("line", [[1.5]] * base.height),
