@@ -588,6 +588,29 @@ def test_shapes_found_by_the_long_fuzz(fixtures_dir: Path, local_fixtures_dir: P
     cases.append(
         ("deep nesting", lambda: parse_payload("odds-api-events", b"[" * 100_000 + b"]" * 100_000), "<body>")
     )
+    # found by the short fuzz under other seeds (season year: 40, 83; header: 40, 50, 80, 106, 108, 110)
+    sched = _trim_schedule(json.loads((fixtures_dir / "cdn_scheduleLeagueV2_2023-24.json").read_bytes()))
+    for bad_year in (SQL_TEXT[3], "2023-2024", ["2023"], True):
+        s = copy.deepcopy(sched)
+        s["leagueSchedule"]["seasonYear"] = bad_year
+        cases.append(
+            (
+                "season year not a year",
+                lambda s=s: parse_payload("schedule-v2", json.dumps(s).encode()),
+                "seasonYear",
+            )
+        )
+    log = json.loads((fixtures_dir / "stats_leaguegamelog_players_2025-03-15.json").read_bytes())
+    for bad_header in (["PTS"], None, 3):
+        g = copy.deepcopy(log)
+        g["resultSets"][0]["headers"][3] = bad_header
+        cases.append(
+            (
+                "header not a name",
+                lambda g=g: parse_payload("leaguegamelog", json.dumps(g).encode()),
+                "headers[3]",
+            )
+        )
     base = _lines_base()
     for dtype_case in (
         pl.Series("line", [[1.5]] * base.height),

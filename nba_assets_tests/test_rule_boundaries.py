@@ -247,6 +247,29 @@ def test_sigma_is_the_spread_of_the_residuals_with_its_floors() -> None:
     assert exact(np.array([0.0, 20.0])).tolist() == [1.0, 1.0]
 
 
+def test_sigma_on_a_bound_is_the_least_squares_fit_on_that_bound() -> None:
+    """A spread that falls as the prediction rises (here 8 - sqrt(mu), 5.8 points down to 2.5): the
+    unconstrained slope is negative, so b = 0, and sigma is then the rows' average spread (3.9), the best
+    flat fit. Clipping b alone kept the negative slope's intercept, 8 points, above every row's spread
+    (and on a flat spread of 5 points, 5.3 for 7 seeds of 300, whenever the noise tilted the slope down).
+    Likewise on the intercept's floor."""
+    import numpy as np
+
+    from nba_assets.lib.modeling.distribution import SigmaModel
+
+    rng = np.random.default_rng(4)
+    mu = rng.uniform(5, 30, 20000)
+    spread = 8 - np.sqrt(mu)
+    fitted = SigmaModel.fit(mu, mu + rng.normal(0, 1, mu.size) * spread)
+    assert fitted.b == 0.0
+    assert fitted(np.array([5.0, 30.0])) == pytest.approx([spread.mean()] * 2, abs=0.1)
+    # a spread of 0.6 * sqrt(mu) - 0.6 (0.7 to 2.7 points): the intercept is held at its floor 0.5 and the
+    # slope fitted with it (0.34); clipping the intercept alone kept the slope 0.6, 1.1 points too wide
+    spread = 0.6 * np.sqrt(mu) - 0.6
+    fitted = SigmaModel.fit(mu, mu + rng.normal(0, 1, mu.size) * spread)
+    assert fitted.a == 0.5 and fitted(mu).mean() == pytest.approx(spread.mean(), abs=0.1)
+
+
 def test_the_isotonic_map_stays_inside_its_evidence() -> None:
     """At P = 0 the map starts from the first block's rate (capped at 0.5), not from 0;
     no probability leaves [0.01, 0.99]; a shrunk map is pulled toward 0.5, not toward 0."""
@@ -255,7 +278,8 @@ def test_the_isotonic_map_stays_inside_its_evidence() -> None:
     from nba_assets.lib.modeling.distribution import Isotonic
 
     rng = np.random.default_rng(5)
-    p = rng.uniform(0.4, 0.6, 4000)
+    # 20,000 rows (100 a block): on 4,000 (20 a block) the first level fell below 0.5 for 4 seeds of 300
+    p = rng.uniform(0.4, 0.6, 20_000)
     iso = Isotonic.fit(p, (rng.uniform(0, 1, p.size) < 0.7).astype(float))
     low, high = iso(np.array([0.0, 0.95]))
     assert low == pytest.approx(0.5) and 0.6 < high <= 0.99

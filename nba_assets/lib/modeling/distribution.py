@@ -39,7 +39,14 @@ class SigmaModel:
         x = np.sqrt(np.clip(mu, 0, None))
         A = np.vstack([np.ones_like(x), x]).T
         (a, b), *_ = np.linalg.lstsq(A, scale, rcond=None)
-        return cls(float(max(a, 0.5)), float(max(b, 0.0)))
+        if a >= 0.5 and b >= 0.0:
+            return cls(float(a), float(b))
+        # a bound binds: the least-squares fit on it (clipping the unconstrained fit's b to 0 kept its
+        # intercept, the spread extrapolated to mu = 0, not the rows' spread)
+        flat = (max(float(np.mean(scale)), 0.5), 0.0) if scale.size else (0.5, 0.0)
+        x2 = float(x @ x)
+        floor = (0.5, max(float(x @ (scale - 0.5)) / x2, 0.0) if x2 > 0 else 0.0)
+        return cls(*min(flat, floor, key=lambda ab: float(np.sum((scale - ab[0] - ab[1] * x) ** 2))))
 
     def __call__(self, mu: np.ndarray) -> np.ndarray:
         return np.maximum(self.a + self.b * np.sqrt(np.clip(mu, 0, None)), 1.0)

@@ -200,6 +200,9 @@ def result_set_rows(payload: Any, name: str, source: str) -> list[dict[str, Any]
         if isinstance(rs, dict) and rs.get("name") == name:
             path = f"resultSets[{name}]"
             headers = get_list(rs, "headers", source, path)
+            for k, header in enumerate(headers):
+                if not isinstance(header, str):
+                    raise SourceDataError(source, f"{path}.headers[{k}]", "is not a column name", header)
             rows = get_list(rs, "rowSet", source, path)
             out = []
             for j, row in enumerate(rows):

@@ -219,6 +219,8 @@ def parse_schedule_v2(payload: Any, season: str | None = None, source: str = CDN
     """
     sched = get_obj(payload, "leagueSchedule", source)
     season_label = season or sched.get("seasonYear")
+    if season_label and not re.fullmatch(r"\d{4}(-\d{2})?", str(season_label)):
+        raise SourceDataError(source, "leagueSchedule.seasonYear", "is not a season year", season_label)
     rows = []
     for d, game_date in enumerate(get_list(sched, "gameDates", source, "leagueSchedule")):
         dpath = f"leagueSchedule.gameDates[{d}]"
