@@ -363,35 +363,34 @@ def test_backtest_trains_with_the_seed_asked_for(
     assert seen == [seed]
 
 
-def test_backtest_bad_argument_is_one_line_on_stderr_without_traceback(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("argv", "line"),
+    [
+        (
+            [*BT, "--start", "2025-11-01", "--end", "2025-11-10", "--retrain-days", "0"],
+            "nba-assets backtest: --retrain-days 0 is not in 1..7 (models retrain at least weekly)",
+        ),
+        # the check read the history's first date from the runner, which loads the definitions: ~36
+        # lines of Dagster's beta and supersession notices came before the one-line refusal
+        (
+            ["main", "--start", "2022-10-01", "--end", "2022-11-01"],
+            "nba-assets main: --start 2022-10-01 is not after 2022-10-18, the first date of the history: "
+            "the model trains on the games before --start",
+        ),
+    ],
+)
+def test_a_bad_argument_is_one_line_on_stderr_without_traceback(
+    tmp_path: Path, argv: list[str], line: str
+) -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "nba_assets.lib.cli", *BT, "--start", "2025-11-01", "--end", "2025-11-10"]
-        + ["--retrain-days", "0"],
+        [sys.executable, "-m", "nba_assets.lib.cli", *argv],
         capture_output=True,
         text=True,
         env={**os.environ, "NBA_ASSETS_ENV": "local", "NBA_ASSETS_DATA_DIR": str(tmp_path)},
     )
     assert out.returncode == 2
-    assert out.stderr.strip().splitlines() == [
-        "nba-assets backtest: --retrain-days 0 is not in 1..7 (models retrain at least weekly)"
-    ]
+    assert out.stderr.strip().splitlines() == [line]
     assert not (tmp_path / "dagster_home").exists()
-
-
-def test_main_refusing_its_start_is_one_line_on_stderr(tmp_path: Path) -> None:
-    """The check read the history's first date from the runner, which loads the definitions: ~36 lines
-    of Dagster's beta and supersession notices came before the one-line refusal."""
-    out = subprocess.run(
-        [sys.executable, "-m", "nba_assets.lib.cli", "main", "--start", "2022-10-01", "--end", "2022-11-01"],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "NBA_ASSETS_ENV": "local", "NBA_ASSETS_DATA_DIR": str(tmp_path)},
-    )
-    assert out.returncode == 2
-    assert out.stderr.strip().splitlines() == [
-        "nba-assets main: --start 2022-10-01 is not after 2022-10-18, the first date of the history: "
-        "the model trains on the games before --start"
-    ]
 
 
 def test_a_command_loading_the_definitions_prints_no_dagster_api_notices() -> None:
