@@ -111,6 +111,9 @@ class FakeBigQuery:
 
     def __post_init__(self) -> None:
         self.db = duckdb.connect()
+        # BigQuery's TIMESTAMPs are UTC; DuckDB's session zone is the machine's, and a row fetched in it
+        # became another instant in the Storage Read API's UTC arrow table (under TZ=America/New_York too)
+        self.db.execute("SET TimeZone = 'UTC'")
 
     # ------------------------------------------------------------------ wiring
 

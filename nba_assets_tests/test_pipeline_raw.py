@@ -650,6 +650,7 @@ def test_the_stored_lines_carry_their_fingerprints_on_each_date_a_sensor_may_loo
     }
     assert fp.STORED_LINES_METADATA not in mats["2025-11-04"]
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        con.execute("SET TimeZone = 'UTC'")  # the run's tip-offs are UTC; the session's is the machine's
         for day in ("2025-11-05", "2025-11-06"):
             stored = con.sql("select * from raw.player_props where game_date = ?", params=[day]).pl()
             expected = fp.game_lines_doc(fp.line_fingerprints(stored))
