@@ -97,18 +97,17 @@ def attach_game_ids(props: pl.DataFrame, schedule: pl.DataFrame) -> pl.DataFrame
     """Fill ``game_id`` from the schedule by (game_date, home, away), or by the same two teams the other
     way round: at a neutral site (Paris, Mexico City, the Cup's Las Vegas rounds) a book can name as home
     the team the NBA lists away. A team plays once a date, so the pair names one game either way."""
-    keys = schedule.select("game_date", "home_abbr", "away_abbr", pl.col("game_id").alias("_gid")).unique(
-        subset=["game_date", "home_abbr", "away_abbr"]
-    )
-    swapped = keys.select(
-        "game_date", pl.col("away_abbr").alias("home_abbr"), pl.col("home_abbr").alias("away_abbr"), "_gid"
-    ).rename({"_gid": "_swapped_gid"})
     on = ["game_date", "home_abbr", "away_abbr"]
+    games = schedule.select(*on, pl.col("game_id").alias("_gid"))
+    swapped = games.select(
+        "game_date", pl.col("away_abbr").alias("home_abbr"), pl.col("home_abbr").alias("away_abbr"), "_gid"
+    )
+    # the schedule's own orientation first: it wins when a pair is listed both ways
+    keys = pl.concat([games, swapped]).unique(subset=on, keep="first", maintain_order=True)
     return (
         props.join(keys, on=on, how="left", maintain_order="left")
-        .join(swapped, on=on, how="left", maintain_order="left")
-        .with_columns(pl.coalesce("game_id", "_gid", "_swapped_gid").alias("game_id"))
-        .drop("_gid", "_swapped_gid")
+        .with_columns(pl.coalesce("game_id", "_gid").alias("game_id"))
+        .drop("_gid")
     )
 
 
